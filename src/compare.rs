@@ -1,0 +1,1 @@
+//! Comparing two results directories, and checking expectations.

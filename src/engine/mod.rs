@@ -1,0 +1,13 @@
+//! The discrete-event engine: simulated time, the event queue and random streams.
+//!
+//! Nothing in here knows about backups. The model (`crate::model`) defines its own closed
+//! event enum and drives [`EventQueue`] with it; the engine only guarantees ordering,
+//! cancellation and reproducible randomness.
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use queue::{EventKey, EventQueue};
+pub use rng::{stream_key, Stream};
+pub use time::{SimDuration, SimTime};

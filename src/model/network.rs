@@ -1,0 +1,1 @@
+//! Links shared by concurrent transfers (max-min fair sharing).
