@@ -1,6 +1,12 @@
 //! backupsim: a deterministic discrete-event simulator of a cloud VM backup fleet.
 
+pub mod app;
 pub mod compare;
+pub mod dist;
+pub mod error;
+pub mod metrics;
 pub mod engine;
 pub mod model;
 pub mod plot;
+pub mod report;
+pub mod scenario;

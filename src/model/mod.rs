@@ -1,5 +1,111 @@
 //! The backup model: VMs, vaults, policies, links, backup and restore jobs.
 //!
-//! The model knows nothing of files: it takes a validated scenario and returns metrics.
+//! The model knows nothing of files: [`simulate`] takes a validated scenario and an
+//! [`Observer`] (which the report layer implements to stream `jobs.csv` and
+//! `timeseries.csv`) and returns the run's metrics. See ARCHITECTURE.md for the life of
+//! one backup job.
 
+pub mod codes;
 pub mod network;
+mod sim;
+pub mod vm;
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{SimDuration, SimTime};
+use crate::scenario::Scenario;
+
+pub use sim::simulate;
+
+/// One finished backup or restore attempt, as a row of `jobs.csv`.
+#[derive(Debug, Clone)]
+pub struct JobRecord<'a> {
+    /// Sequence number of the attempt (in order of arrival).
+    pub id: u64,
+    /// `scheduled`, `on-demand` or `restore:<kind>`.
+    pub kind: &'static str,
+    /// Fleet name.
+    pub fleet: &'a str,
+    /// VM index within the fleet.
+    pub vm: u32,
+    /// Vault name.
+    pub vault: &'a str,
+    /// Attempt number (1 = first).
+    pub attempt: u32,
+    /// The policy's scheduled time (or the request time).
+    pub scheduled: SimTime,
+    /// When the job started (joined the queue).
+    pub started: SimTime,
+    /// When it ended.
+    pub finished: SimTime,
+    /// Time in each phase: queue, extension, snapshot, transfer, create (restores).
+    pub phases: [SimDuration; 5],
+    /// Bytes transferred.
+    pub bytes: u64,
+    /// `succeeded`, `failed` or `rejected`.
+    pub outcome: &'static str,
+    /// Error code or rejection reason (empty on success).
+    pub error: &'static str,
+    /// `application`, `file_system`, `crash` (backups that succeeded).
+    pub consistency: &'static str,
+    /// Whether a scheduled backup finished after its window closed.
+    pub window_miss: bool,
+}
+
+/// One row of `timeseries.csv`.
+#[derive(Debug, Clone)]
+pub struct Sample<'a> {
+    /// Sample time.
+    pub time: SimTime,
+    /// Backup jobs past the queue.
+    pub running_jobs: u64,
+    /// Jobs waiting for a vault slot (or for their vault to become active).
+    pub queued_jobs: u64,
+    /// Restores in progress.
+    pub running_restores: u64,
+    /// Policies whose backup window is open.
+    pub windows_open: u64,
+    /// Per link (scenario order): mean throughput (bytes/s) and utilisation over the
+    /// interval ending at `time`.
+    pub links: &'a [(f64, f64)],
+    /// Per vault (scenario order): stored bytes and recovery points.
+    pub vaults: &'a [(u64, u64)],
+}
+
+/// Receives the model's per-job and per-sample output as the run goes.
+pub trait Observer {
+    /// Whether job records are wanted (building them is skipped otherwise).
+    fn wants_jobs(&self) -> bool {
+        false
+    }
+    /// A finished attempt.
+    fn job(&mut self, _record: &JobRecord<'_>) {}
+    /// A time-series sample.
+    fn sample(&mut self, _sample: &Sample<'_>) {}
+}
+
+/// An observer that keeps nothing.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every scalar metric by dotted name (the content of `summary.json`).
+    pub summary: BTreeMap<String, f64>,
+    /// Latency histograms by metric name (microseconds).
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+    /// Events processed.
+    pub events: u64,
+    /// Link names and vault names in scenario order (column order of the time series).
+    pub link_names: Vec<String>,
+    /// Vault names in scenario order.
+    pub vault_names: Vec<String>,
+}
+
+/// Runs `scenario` with no observer.
+pub fn run(scenario: &Scenario) -> Outcome {
+    simulate(scenario, &mut NoObserver)
+}

@@ -1,0 +1,145 @@
+//! In-memory metrics of a run: counters, gauges and HDR latency histograms.
+//!
+//! Names are dotted strings (the keys of `summary.json`), but the hot path never touches a
+//! string: histograms live in fixed fields and per-entity arrays of the model, and only
+//! [`Metrics::summary`] builds the name → value map, in sorted order.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::engine::SimDuration;
+
+/// Highest value a latency histogram tracks: 2^45 µs, about 1.1 years.
+pub const HIST_MAX_MICROS: u64 = 1 << 45;
+/// Significant decimal digits kept by every latency histogram.
+pub const HIST_SIGFIG: u8 = 3;
+
+/// A latency histogram in microseconds (1 µs .. 2^45 µs, 3 significant digits).
+#[derive(Clone, Debug)]
+pub struct Latency(pub Histogram<u64>);
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency(new_histogram())
+    }
+}
+
+/// The project's standard histogram (see [`HIST_MAX_MICROS`], [`HIST_SIGFIG`]).
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_MICROS, HIST_SIGFIG).expect("valid histogram bounds")
+}
+
+impl Latency {
+    /// Records one duration (clamped into the tracked range).
+    #[inline]
+    pub fn record(&mut self, d: SimDuration) {
+        self.record_n(d, 1);
+    }
+
+    /// Records `n` occurrences of one duration.
+    #[inline]
+    pub fn record_n(&mut self, d: SimDuration, n: u64) {
+        self.0.saturating_record_n(d.as_micros().min(HIST_MAX_MICROS), n);
+    }
+
+    /// Number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// Adds the summary statistics, in seconds, under `prefix.{mean,p50,...,max}`.
+    /// An empty histogram adds nothing: a statistic of no value is not zero.
+    pub fn summarize(&self, prefix: &str, out: &mut BTreeMap<String, f64>) {
+        let h = &self.0;
+        if h.is_empty() {
+            return;
+        }
+        let s = |us: f64| us / 1e6;
+        out.insert(format!("{prefix}.mean"), round6(s(h.mean())));
+        for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+            out.insert(format!("{prefix}.{name}"), s(h.value_at_quantile(q) as f64));
+        }
+        out.insert(format!("{prefix}.max"), s(h.max() as f64));
+    }
+}
+
+/// Rounds to 6 decimals so that a mean computed by summing in a different order (e.g.
+/// after a merge) prints the same.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// A time-weighted running statistic (mean and max of a piecewise-constant signal).
+#[derive(Clone, Debug, Default)]
+pub struct TimeWeighted {
+    area: f64,
+    max: f64,
+}
+
+impl TimeWeighted {
+    /// Adds `value` held for `secs` seconds.
+    pub fn add(&mut self, value: f64, secs: f64) {
+        self.area += value * secs;
+    }
+    /// Records an observed value for the maximum.
+    pub fn observe(&mut self, value: f64) {
+        if value > self.max {
+            self.max = value;
+        }
+    }
+    /// Mean over `total_secs`.
+    pub fn mean(&self, total_secs: f64) -> f64 {
+        if total_secs > 0.0 {
+            self.area / total_secs
+        } else {
+            0.0
+        }
+    }
+    /// Largest observed value.
+    pub fn max(&self) -> f64 {
+        self.max
+    }
+}
+
+/// Named counters in a sorted map: for outcome codes and reasons, which are few and
+/// counted once per job (not per event).
+#[derive(Clone, Debug, Default)]
+pub struct Counters(pub BTreeMap<String, u64>);
+
+impl Counters {
+    /// Adds `n` to `name`.
+    pub fn add(&mut self, name: &str, n: u64) {
+        match self.0.get_mut(name) {
+            Some(v) => *v += n,
+            None => {
+                self.0.insert(name.to_string(), n);
+            }
+        }
+    }
+    /// The value of `name` (0 if never counted).
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_in_seconds() {
+        let mut l = Latency::default();
+        for s in 1..=100u64 {
+            l.record(SimDuration::from_secs(s));
+        }
+        let mut m = BTreeMap::new();
+        l.summarize("x", &mut m);
+        assert!((m["x.mean"] - 50.5).abs() < 0.05);
+        assert!((m["x.p50"] - 50.0).abs() < 0.05);
+        assert!((m["x.max"] - 100.0).abs() < 0.1);
+        let mut e = BTreeMap::new();
+        Latency::default().summarize("y", &mut e);
+        assert!(e.is_empty());
+    }
+}

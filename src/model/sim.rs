@@ -1,0 +1,1201 @@
+//! The event loop and the job state machine.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp};
+
+use super::codes::{Code, Consistency, Rejection};
+use super::network::{FlowId, LinkId, Network, PathId};
+use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
+use super::{JobRecord, Observer, Outcome, Sample};
+use crate::engine::rng::{name_key, stream};
+use crate::engine::time::MICROS_PER_DAY;
+use crate::engine::{EventKey, EventQueue, SimDuration, SimTime, Stream};
+use crate::metrics::{round6, Counters, Latency, TimeWeighted};
+use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
+use crate::scenario::Scenario;
+
+const NONE: u32 = u32::MAX;
+
+/// The closed set of events.
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    /// A vault becomes active.
+    VaultActive(u32),
+    /// A policy's scheduled occurrence: every VM under it gets a job start.
+    PolicyRun(u32),
+    /// A job arrives for a VM.
+    Arrive { vm: u32, kind: Kind, scheduled: SimTime, attempt: u32 },
+    /// The next on-demand request of a fleet.
+    OnDemand(u32),
+    /// A job's current step finished.
+    Step(u32),
+    /// The network's next transfer completion.
+    NetWake,
+    /// A link fails (`true`) or recovers (`false`).
+    Link { link: u32, down: bool, random: bool },
+    /// A time-series sample.
+    Sample,
+    /// Daily retention clean-up.
+    Cleanup,
+    /// A restore drill fires (or the next arrival of a restore stream).
+    Restore(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Scheduled,
+    OnDemand,
+    Restore(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Queued,
+    /// Waiting, then failing with the code.
+    Failing(Code),
+    Extension,
+    Snapshot,
+    Latency,
+    Transfer,
+    Create,
+}
+
+struct Job {
+    vm: u32,
+    kind: Kind,
+    attempt: u32,
+    id: u64,
+    scheduled: SimTime,
+    arrived: SimTime,
+    phase_start: SimTime,
+    phase: usize,
+    phases: [SimDuration; 5],
+    step: Step,
+    running: bool,
+    consistency: Consistency,
+    bytes: u64,
+    full: bool,
+    rng: Stream,
+}
+
+const Q: usize = 0;
+const EXT: usize = 1;
+const SNAP: usize = 2;
+const XFER: usize = 3;
+const CREATE: usize = 4;
+const PHASES: [&str; 4] = ["queue", "extension", "snapshot", "transfer"];
+
+struct VaultState {
+    active: bool,
+    running: u32,
+    limit: u32,
+    queue: VecDeque<u32>,
+    stored: u64,
+    points: u64,
+    stored_max: u64,
+    points_max: u64,
+    /// Retention: expiry day → (bytes, points) to remove at that day's clean-up.
+    expiring: BTreeMap<u64, (u64, u64)>,
+    geo_lag: Latency,
+    geo: bool,
+}
+
+struct FleetRt {
+    vault: u32,
+    policy: u32,
+    path: PathId,
+    links: Vec<u32>,
+    latency: SimDuration,
+    first_vm: u32,
+    count: u32,
+    key: u64,
+    on_demand: Option<(Exp<f64>, Stream)>,
+}
+
+#[derive(Default)]
+struct Stats {
+    duration: Latency,
+    failed_duration: Latency,
+    phase: [Latency; 4],
+    restore_duration: Latency,
+    restore_point_age: Latency,
+    rpo: Latency,
+    counts: Counters,
+    attempts: u64,
+    succeeded: u64,
+    failed: u64,
+    unsupported_jobs: u64,
+    window_jobs: u64,
+    window_misses: u64,
+    bytes_full: u64,
+    bytes_incremental: u64,
+    restore_bytes: u64,
+}
+
+struct Sim<'s, 'o> {
+    s: &'s Scenario,
+    seed: u64,
+    q: EventQueue<Ev>,
+    end: SimTime,
+    vms: Vec<Vm>,
+    fleets: Vec<FleetRt>,
+    vaults: Vec<VaultState>,
+    policy_fleets: Vec<Vec<u32>>,
+    policy_window_end: Vec<SimTime>,
+    jobs: Vec<Option<Job>>,
+    free_jobs: Vec<u32>,
+    next_job_id: u64,
+    net: Network,
+    net_wake: Option<EventKey>,
+    flow_job: Vec<u32>,
+    link_down: Vec<u32>,
+    link_outage_rng: Vec<Stream>,
+    link_ids: Vec<LinkId>,
+    link_last_bytes: Vec<f64>,
+    link_util: Vec<TimeWeighted>,
+    link_stalled: Vec<f64>,
+    sample_buf_links: Vec<(f64, f64)>,
+    sample_buf_vaults: Vec<(u64, u64)>,
+    last_sample: SimTime,
+    running_backups: u64,
+    queued: u64,
+    running_restores: u64,
+    restore_rng: Vec<Stream>,
+    restore_fired: Vec<u64>,
+    rpo_every: u64,
+    st: Stats,
+    obs: &'o mut dyn Observer,
+    wants_jobs: bool,
+    done_buf: Vec<FlowId>,
+}
+
+/// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
+pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Outcome {
+    let mut sim = Sim::new(s, obs);
+    sim.run();
+    sim.into_outcome()
+}
+
+fn day_of(t: SimTime) -> u64 {
+    t.as_micros() / MICROS_PER_DAY
+}
+
+impl<'s, 'o> Sim<'s, 'o> {
+    fn new(s: &'s Scenario, obs: &'o mut dyn Observer) -> Self {
+        let seed = s.simulation.seed;
+        let mut net = Network::new();
+        let link_ids: Vec<LinkId> = s.link.iter().map(|l| net.add_link(l.bandwidth.0)).collect();
+        let vault_idx = |name: &str| s.vault.iter().position(|v| v.name == name).expect("validated") as u32;
+        let policy_idx = |name: &str| s.policy.iter().position(|p| p.name == name).expect("validated") as u32;
+        let link_idx = |name: &str| s.link.iter().position(|l| l.name == name).expect("validated") as u32;
+
+        let mut st = Stats::default();
+        let mut vms = Vec::with_capacity(s.fleet.iter().map(|f| f.count as usize).sum());
+        let mut fleets = Vec::new();
+        let mut policy_fleets = vec![Vec::new(); s.policy.len()];
+        for (fi, f) in s.fleet.iter().enumerate() {
+            let policy = policy_idx(&f.policy);
+            let vault = vault_idx(&s.policy[policy as usize].vault);
+            let vault_region = &s.vault[vault as usize].region;
+            let links: Vec<u32> = f.path.iter().map(|l| link_idx(l)).collect();
+            let path = net.add_path(&links.iter().map(|&l| link_ids[l as usize]).collect::<Vec<_>>());
+            let latency = links.iter().fold(SimDuration::ZERO, |a, &l| a + s.link[l as usize].latency.0);
+            let first_vm = vms.len() as u32;
+            let mut unsupported = 0u64;
+            for i in 0..f.count {
+                let (vm, reasons) = draw_vm(seed, fi as u32, f, i, &s.support, vault_region);
+                if let Some(first) = reasons.first() {
+                    unsupported += 1;
+                    st.counts.add(&format!("unsupported.{}", first.name()), 1);
+                    for r in &reasons {
+                        st.counts.add(&format!("unsupported.any.{}", r.name()), 1);
+                    }
+                }
+                vms.push(vm);
+            }
+            st.counts.add(&format!("fleet.{}.vms", f.name), f.count as u64);
+            st.counts.add(&format!("fleet.{}.unsupported", f.name), unsupported);
+            st.counts.add("unsupported.vms", unsupported);
+            let key = name_key(&f.name);
+            let on_demand = (f.on_demand.per_vm_per_day > 0.0 && f.count > 0).then(|| {
+                let rate_per_us = f.on_demand.per_vm_per_day * f.count as f64 / MICROS_PER_DAY as f64;
+                (Exp::new(rate_per_us).expect("positive rate"), stream(seed, &[purpose::ON_DEMAND, key]))
+            });
+            policy_fleets[policy as usize].push(fi as u32);
+            fleets.push(FleetRt { vault, policy, path, links, latency, first_vm, count: f.count, key, on_demand });
+        }
+        let _ = Unsupported::ALL;
+        let vaults = s
+            .vault
+            .iter()
+            .map(|v| VaultState {
+                active: false,
+                running: 0,
+                limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
+                queue: VecDeque::new(),
+                stored: 0,
+                points: 0,
+                stored_max: 0,
+                points_max: 0,
+                expiring: BTreeMap::new(),
+                geo_lag: Latency::default(),
+                geo: v.redundancy == Redundancy::Grs,
+            })
+            .collect();
+        let n_links = s.link.len();
+        let end = SimTime::ZERO + s.simulation.duration.0;
+        let wants_jobs = obs.wants_jobs();
+        let mut sim = Sim {
+            s,
+            seed,
+            q: EventQueue::new(),
+            end,
+            vms,
+            fleets,
+            vaults,
+            policy_window_end: vec![SimTime::ZERO; s.policy.len()],
+            policy_fleets,
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            next_job_id: 0,
+            net,
+            net_wake: None,
+            flow_job: Vec::new(),
+            link_down: vec![0; n_links],
+            link_outage_rng: s.link.iter().map(|l| stream(seed, &[purpose::OUTAGE, name_key(&l.name)])).collect(),
+            link_ids,
+            link_last_bytes: vec![0.0; n_links],
+            link_util: vec![TimeWeighted::default(); n_links],
+            link_stalled: vec![0.0; n_links],
+            sample_buf_links: vec![(0.0, 0.0); n_links],
+            sample_buf_vaults: vec![(0, 0); s.vault.len()],
+            last_sample: SimTime::ZERO,
+            running_backups: 0,
+            queued: 0,
+            running_restores: 0,
+            restore_rng: s.restore.iter().map(|r| stream(seed, &[purpose::RESTORE, name_key(&r.name)])).collect(),
+            restore_fired: vec![0; s.restore.len()],
+            rpo_every: s.simulation.rpo_sample_every.0.as_micros(),
+            st,
+            obs,
+            wants_jobs,
+            done_buf: Vec::new(),
+        };
+        sim.prime();
+        sim
+    }
+
+    fn at(&mut self, t: SimTime, ev: Ev) {
+        if t <= self.end {
+            self.q.schedule(t, ev);
+        }
+    }
+
+    fn prime(&mut self) {
+        let s = self.s;
+        for (i, v) in s.vault.iter().enumerate() {
+            let mut r = stream(self.seed, &[purpose::VAULT, name_key(&v.name)]);
+            let t = SimTime::ZERO + v.create_time.sample(&mut r);
+            self.at(t, Ev::VaultActive(i as u32));
+        }
+        for (i, p) in s.policy.iter().enumerate() {
+            if p.schedule.is_some() {
+                if let Some(t) = self.next_occurrence(i, SimTime::ZERO) {
+                    self.at(t, Ev::PolicyRun(i as u32));
+                }
+            }
+        }
+        for fi in 0..self.fleets.len() {
+            self.schedule_on_demand(fi as u32, SimTime::ZERO);
+        }
+        for (i, l) in s.link.iter().enumerate() {
+            if let Some(o) = &l.outages {
+                for w in &o.windows {
+                    let start = SimTime::ZERO + w.at.0;
+                    self.at(start, Ev::Link { link: i as u32, down: true, random: false });
+                    self.at(start + w.duration.0, Ev::Link { link: i as u32, down: false, random: false });
+                }
+                if let Some(mtbf) = o.mtbf {
+                    let d = self.exp_draw(i, mtbf.0);
+                    self.at(SimTime::ZERO + d, Ev::Link { link: i as u32, down: true, random: true });
+                }
+            }
+        }
+        for (i, r) in s.restore.iter().enumerate() {
+            if let Some(at) = r.at {
+                self.at(SimTime::ZERO + at.0, Ev::Restore(i as u32));
+            } else {
+                self.schedule_restore_stream(i);
+            }
+        }
+        let every = s.simulation.sample_every.0;
+        self.at(SimTime::ZERO + every, Ev::Sample);
+        self.at(SimTime(MICROS_PER_DAY), Ev::Cleanup);
+    }
+
+    fn exp_draw(&mut self, link: usize, mean: SimDuration) -> SimDuration {
+        let u: f64 = self.link_outage_rng[link].gen();
+        SimDuration::from_secs_f64(-(1.0 - u).ln() * mean.as_secs_f64()).max(SimDuration(1))
+    }
+
+    fn schedule_restore_stream(&mut self, i: usize) {
+        let rate = self.s.restore[i].rate.as_ref().expect("stream").per_day;
+        let u: f64 = self.restore_rng[i].gen();
+        let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate * 86_400.0);
+        let t = self.q.now() + gap;
+        self.at(t, Ev::Restore(i as u32));
+    }
+
+    fn schedule_on_demand(&mut self, fi: u32, now: SimTime) {
+        if let Some((exp, rng)) = &mut self.fleets[fi as usize].on_demand {
+            let gap = exp.sample(rng).ceil().max(1.0);
+            if gap < 1e18 {
+                self.at(now + SimDuration(gap as u64), Ev::OnDemand(fi));
+            }
+        }
+    }
+
+    /// The first scheduled time of policy `p` strictly after `after` (or at 0 for t=0).
+    fn next_occurrence(&self, p: usize, after: SimTime) -> Option<SimTime> {
+        let sch = self.s.policy[p].schedule.as_ref()?;
+        let start_dow = self.s.simulation.start_weekday.index();
+        let first_day = if after == SimTime::ZERO { 0 } else { day_of(after) };
+        for day in first_day..first_day + 8 {
+            let (ok, tod) = match (&sch.daily, &sch.weekly, &sch.at) {
+                (Some(t), _, _) => (true, *t),
+                (None, Some(days), Some(t)) => (days.iter().any(|d| d.index() == (start_dow + day) % 7), *t),
+                _ => return None,
+            };
+            let t = SimTime(day * MICROS_PER_DAY) + tod.offset();
+            if ok && (t > after || (after == SimTime::ZERO && t >= after)) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn run(&mut self) {
+        while let Some((now, ev)) = self.q.pop_until(self.end) {
+            match ev {
+                Ev::VaultActive(v) => self.vault_active(v),
+                Ev::PolicyRun(p) => self.policy_run(p, now),
+                Ev::Arrive { vm, kind, scheduled, attempt } => self.arrive(vm, kind, scheduled, attempt, now),
+                Ev::OnDemand(fi) => {
+                    let f = &self.fleets[fi as usize];
+                    let (first, count) = (f.first_vm, f.count);
+                    let pick = f.on_demand.as_ref().map(|_| ()).and_then(|_| {
+                        let rng = &mut self.fleets[fi as usize].on_demand.as_mut().expect("stream").1;
+                        Some(rng.gen_range(0..count))
+                    });
+                    if let Some(i) = pick {
+                        let vm = first + i;
+                        if self.vms[vm as usize].has(flag::SUPPORTED) {
+                            self.arrive(vm, Kind::OnDemand, now, 1, now);
+                        }
+                    }
+                    self.schedule_on_demand(fi, now);
+                }
+                Ev::Step(j) => self.step_done(j, now),
+                Ev::NetWake => {
+                    self.net_wake = None;
+                    let mut done = std::mem::take(&mut self.done_buf);
+                    self.net.advance_into(now, &mut done);
+                    for f in done.drain(..) {
+                        let j = self.flow_job[f.0 as usize];
+                        self.transfer_done(j, now);
+                    }
+                    self.done_buf = done;
+                    self.resched_net();
+                }
+                Ev::Link { link, down, random } => self.link_event(link, down, random, now),
+                Ev::Sample => self.sample(now),
+                Ev::Cleanup => self.cleanup(now),
+                Ev::Restore(r) => self.restore_fire(r as usize, now),
+            }
+        }
+        self.q.advance_to(self.end);
+    }
+
+    // ---- network -------------------------------------------------------------------
+
+    fn resched_net(&mut self) {
+        if let Some(k) = self.net_wake.take() {
+            self.q.cancel(k);
+        }
+        if let Some(t) = self.net.next_completion() {
+            let t = t.max(self.q.now());
+            if t <= self.end {
+                self.net_wake = Some(self.q.schedule(t, Ev::NetWake));
+            }
+        }
+    }
+
+    fn path_up(&self, fi: u32) -> bool {
+        self.fleets[fi as usize].links.iter().all(|&l| self.link_down[l as usize] == 0)
+    }
+
+    fn link_event(&mut self, link: u32, down: bool, random: bool, now: SimTime) {
+        let l = link as usize;
+        let was_down = self.link_down[l] > 0;
+        if down {
+            self.link_down[l] += 1;
+        } else {
+            self.link_down[l] = self.link_down[l].saturating_sub(1);
+        }
+        let is_down = self.link_down[l] > 0;
+        if was_down != is_down {
+            let cap = if is_down { 0.0 } else { self.s.link[l].bandwidth.0 };
+            if is_down {
+                // Bytes still to move in flows that now stall.
+                let rate = self.net.link_throughput(self.link_ids[l]);
+                self.link_stalled[l] += rate; // accumulated as rate at failure; see summary
+            }
+            self.net.set_capacity(now, self.link_ids[l], cap);
+            self.resched_net();
+        }
+        if random {
+            let o = self.s.link[l].outages.as_ref().expect("outages");
+            let mean = if down { o.mttr } else { o.mtbf }.expect("validated").0;
+            let d = self.exp_draw(l, mean);
+            self.at(now + d, Ev::Link { link, down: !down, random: true });
+        }
+    }
+
+    // ---- policies and arrivals -----------------------------------------------------
+
+    fn policy_run(&mut self, p: u32, now: SimTime) {
+        let pol = &self.s.policy[p as usize];
+        self.policy_window_end[p as usize] = now + pol.window.0;
+        let within = pol.start_within.0.as_micros();
+        let day = day_of(now);
+        for fi in self.policy_fleets[p as usize].clone() {
+            let f = &self.fleets[fi as usize];
+            let (first, count, key) = (f.first_vm, f.count, f.key);
+            for i in 0..count {
+                let vm = first + i;
+                if !self.vms[vm as usize].has(flag::SUPPORTED) {
+                    self.st.unsupported_jobs += 1;
+                    continue;
+                }
+                let offset = if within > 0 {
+                    stream(self.seed, &[purpose::START, key, i as u64, day]).gen_range(0..within)
+                } else {
+                    0
+                };
+                self.at(now + SimDuration(offset), Ev::Arrive { vm, kind: Kind::Scheduled, scheduled: now, attempt: 1 });
+            }
+        }
+        if let Some(t) = self.next_occurrence(p as usize, now) {
+            self.at(t, Ev::PolicyRun(p));
+        }
+    }
+
+    fn new_job(&mut self, vm: u32, kind: Kind, scheduled: SimTime, attempt: u32, now: SimTime) -> u32 {
+        let v = &self.vms[vm as usize];
+        let f = &self.fleets[v.fleet as usize];
+        let kind_tag = match kind {
+            Kind::Scheduled => 0,
+            Kind::OnDemand => 1,
+            Kind::Restore(r) => 2 + r as u64,
+        };
+        let rng = stream(self.seed, &[purpose::JOB, f.key, v.index as u64, scheduled.as_micros(), kind_tag, attempt as u64]);
+        let id = self.next_job_id;
+        self.next_job_id += 1;
+        let job = Job {
+            vm,
+            kind,
+            attempt,
+            id,
+            scheduled,
+            arrived: now,
+            phase_start: now,
+            phase: Q,
+            phases: [SimDuration::ZERO; 5],
+            step: Step::Queued,
+            running: true,
+            consistency: Consistency::Crash,
+            bytes: 0,
+            full: false,
+            rng,
+        };
+        match self.free_jobs.pop() {
+            Some(j) => {
+                self.jobs[j as usize] = Some(job);
+                j
+            }
+            None => {
+                self.jobs.push(Some(job));
+                self.jobs.len() as u32 - 1
+            }
+        }
+    }
+
+    fn job(&mut self, j: u32) -> &mut Job {
+        self.jobs[j as usize].as_mut().expect("live job")
+    }
+
+    fn arrive(&mut self, vm: u32, kind: Kind, scheduled: SimTime, attempt: u32, now: SimTime) {
+        let j = self.new_job(vm, kind, scheduled, attempt, now);
+        if self.vms[vm as usize].busy != NONE {
+            self.finish(j, now, Err(Code::UserErrorBackupOperationInProgress));
+            return;
+        }
+        self.vms[vm as usize].busy = j;
+        self.enqueue(j, now);
+    }
+
+    fn vault_of(&self, j: u32) -> u32 {
+        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
+        self.fleets[self.vms[vm as usize].fleet as usize].vault
+    }
+
+    fn enqueue(&mut self, j: u32, now: SimTime) {
+        let v = self.vault_of(j) as usize;
+        let vs = &mut self.vaults[v];
+        if vs.active && vs.running < vs.limit && vs.queue.is_empty() {
+            self.admit(j, now);
+        } else {
+            vs.queue.push_back(j);
+            self.queued += 1;
+        }
+    }
+
+    fn vault_active(&mut self, v: u32) {
+        self.vaults[v as usize].active = true;
+        self.admit_waiting(v, self.q.now());
+    }
+
+    fn admit_waiting(&mut self, v: u32, now: SimTime) {
+        loop {
+            let vs = &mut self.vaults[v as usize];
+            if !vs.active || vs.running >= vs.limit {
+                return;
+            }
+            let Some(j) = vs.queue.pop_front() else { return };
+            self.queued -= 1;
+            self.admit(j, now);
+        }
+    }
+
+    fn set_phase(&mut self, j: u32, phase: usize, now: SimTime) {
+        let job = self.job(j);
+        let spent = now.since(job.phase_start);
+        job.phases[job.phase] += spent;
+        job.phase = phase;
+        job.phase_start = now;
+    }
+
+    fn wait(&mut self, j: u32, step: Step, d: SimDuration, now: SimTime) {
+        self.job(j).step = step;
+        self.q.schedule(now + d, Ev::Step(j));
+    }
+
+    fn admit(&mut self, j: u32, now: SimTime) {
+        let v = self.vault_of(j) as usize;
+        self.vaults[v].running += 1;
+        let kind = self.job(j).kind;
+        if let Kind::Restore(_) = kind {
+            self.running_restores += 1;
+            self.set_phase(j, XFER, now);
+            self.start_transfer(j, now);
+            return;
+        }
+        self.running_backups += 1;
+        self.set_phase(j, EXT, now);
+        let t = &self.s.timing;
+        let vm = self.vms[vm_idx(self, j)].clone();
+        let fleet = &self.s.fleet[vm.fleet as usize];
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        let r = &mut job.rng;
+        job.running = r.gen_bool(fleet.running.0);
+        if !job.running {
+            // Offline VM: no agent, no extension; the snapshot is crash-consistent.
+            self.wait(j, Step::Extension, SimDuration::ZERO, now);
+            return;
+        }
+        let responsive = r.gen_bool(fleet.agent.responsive.0);
+        if !vm.has(flag::AGENT) || !responsive {
+            let d = t.agent_status_wait.sample(r);
+            self.wait(j, Step::Failing(Code::UserErrorGuestAgentStatusUnavailable), d, now);
+            return;
+        }
+        let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
+        let http_burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
+        if !vm.has(flag::EXTENSION) {
+            if !connected {
+                self.wait(j, Step::Failing(Code::VmAgentStatusCommunicationError), http_burn, now);
+                return;
+            }
+            let job = self.jobs[j as usize].as_mut().expect("live");
+            let d = t.extension_install.sample(&mut job.rng);
+            let fails = job.rng.gen_bool(t.extension_failure.0);
+            if d > t.extension_install_timeout.0 {
+                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), t.extension_install_timeout.0, now);
+            } else if fails {
+                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
+            } else {
+                let vi = vm_idx(self, j);
+                self.vms[vi].flags |= flag::EXTENSION;
+                self.wait(j, Step::Extension, d, now);
+            }
+            return;
+        }
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        let d = if job.rng.gen_bool(t.extension_upgrade.0) { t.extension_upgrade_time.sample(&mut job.rng) } else { SimDuration::ZERO };
+        self.wait(j, Step::Extension, d, now);
+    }
+
+    fn step_done(&mut self, j: u32, now: SimTime) {
+        match self.job(j).step {
+            Step::Failing(code) => self.finish(j, now, Err(code)),
+            Step::Extension => self.snapshot(j, now),
+            Step::Snapshot => {
+                self.set_phase(j, XFER, now);
+                self.start_transfer(j, now);
+            }
+            Step::Latency => self.start_flow(j, now),
+            Step::Create => self.finish(j, now, Ok(())),
+            Step::Queued | Step::Transfer => unreachable!("no timer in this step"),
+        }
+    }
+
+    fn snapshot(&mut self, j: u32, now: SimTime) {
+        self.set_phase(j, SNAP, now);
+        let t = &self.s.timing;
+        let vm = self.vms[vm_idx(self, j)].clone();
+        if vm.has(flag::OVERSIZE_DISK) {
+            self.finish(j, now, Err(Code::UserErrorUnsupportedDiskSize));
+            return;
+        }
+        let running = self.job(j).running;
+        if running && (vm.has(flag::BLOCKED) || !self.path_up(vm.fleet)) {
+            let burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
+            self.wait(j, Step::Failing(Code::ExtensionSnapshotFailedNoNetwork), burn, now);
+            return;
+        }
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        // Disks are snapshotted in parallel: the phase lasts as long as the slowest.
+        let mut d = SimDuration::ZERO;
+        for _ in 0..=vm.data_disks {
+            d = d.max(t.snapshot_per_disk.sample(&mut job.rng));
+        }
+        if running && job.rng.gen_bool(t.snapshot_task_failure.0) {
+            self.wait(j, Step::Failing(Code::GuestAgentSnapshotTaskStatusError), t.snapshot_timeout.0, now);
+            return;
+        }
+        job.consistency = if !running {
+            Consistency::Crash
+        } else if vm.has(flag::WINDOWS) && !job.rng.gen_bool(t.vss_failure.0) {
+            Consistency::Application
+        } else {
+            Consistency::FileSystem
+        };
+        self.wait(j, Step::Snapshot, d, now);
+    }
+
+    fn start_transfer(&mut self, j: u32, now: SimTime) {
+        let vi = vm_idx(self, j);
+        let vm = self.vms[vi].clone();
+        let fleet = &self.s.fleet[vm.fleet as usize];
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        let bytes = match job.kind {
+            Kind::Restore(_) => vm.used_bytes,
+            _ => {
+                job.full = !vm.has(flag::HAS_BASE);
+                let bytes = if let Some(sz) = &fleet.backup_size {
+                    sz.sample(&mut job.rng)
+                } else if job.full {
+                    vm.used_bytes
+                } else {
+                    // The day's churn, drawn per VM per day, times the days of change
+                    // since the newest point (at most all of the data).
+                    let mut cr = stream(self.seed, &[purpose::CHURN, self.fleets[vm.fleet as usize].key, vm.index as u64, day_of(now)]);
+                    let churn = fleet.daily_churn.sample(&mut cr);
+                    let days = now.since(vm.last_point).as_secs_f64() / 86_400.0;
+                    (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
+                };
+                bytes
+            }
+        };
+        job.bytes = bytes;
+        let latency = self.fleets[vm.fleet as usize].latency;
+        if latency > SimDuration::ZERO {
+            self.wait(j, Step::Latency, latency, now);
+        } else {
+            self.start_flow(j, now);
+        }
+    }
+
+    fn start_flow(&mut self, j: u32, now: SimTime) {
+        let vi = vm_idx(self, j);
+        let vm = &self.vms[vi];
+        let fleet = &self.s.fleet[vm.fleet as usize];
+        let t = &self.s.timing;
+        let job = self.jobs[j as usize].as_ref().expect("live");
+        let per_disk = match job.kind {
+            Kind::Restore(_) => t.restore_throughput_per_disk.0,
+            _ if job.full => t.full_throughput_per_disk.0,
+            _ => t.incremental_throughput_per_disk.0,
+        };
+        let mut cap = per_disk * (vm.data_disks as f64 + 1.0);
+        if let Some(m) = fleet.max_throughput {
+            cap = cap.min(m.0);
+        }
+        let bytes = job.bytes;
+        let path = self.fleets[vm.fleet as usize].path;
+        self.job(j).step = Step::Transfer;
+        if bytes == 0 {
+            self.transfer_done(j, now);
+            return;
+        }
+        let f = self.net.start_flow(now, path, cap, bytes);
+        let fi = f.0 as usize;
+        if self.flow_job.len() <= fi {
+            self.flow_job.resize(fi + 1, NONE);
+        }
+        self.flow_job[fi] = j;
+        self.resched_net();
+    }
+
+    fn transfer_done(&mut self, j: u32, now: SimTime) {
+        let kind = self.job(j).kind;
+        if let Kind::Restore(r) = kind {
+            let spec = &self.s.restore[r as usize];
+            let vm = self.vms[vm_idx(self, j)].clone();
+            self.set_phase(j, CREATE, now);
+            let t = &self.s.timing;
+            let job = self.jobs[j as usize].as_mut().expect("live");
+            let mut d = SimDuration::ZERO;
+            if spec.kind != RestoreKind::RestoreDisks {
+                d += t.vm_create.sample(&mut job.rng);
+            }
+            if vm.has(flag::MULTI_DC) && spec.via == Via::Powershell {
+                d += t.dc_powershell_extra.sample(&mut job.rng);
+            }
+            self.wait(j, Step::Create, d, now);
+            return;
+        }
+        let fails = {
+            let p = self.s.timing.transient_failure.0;
+            self.job(j).rng.gen_bool(p)
+        };
+        if fails {
+            self.finish(j, now, Err(Code::BackUpOperationFailed));
+        } else {
+            self.finish(j, now, Ok(()));
+        }
+    }
+
+    // ---- completion ----------------------------------------------------------------
+
+    fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
+        let phase = self.job(j).phase;
+        self.set_phase(j, phase, now);
+        let job = self.jobs[j as usize].take().expect("live job");
+        self.free_jobs.push(j);
+        let vi = job.vm as usize;
+        let fi = self.vms[vi].fleet as usize;
+        let v = self.fleets[fi].vault;
+        let admitted = job.phase != Q || result.is_ok();
+        let was_busy_owner = self.vms[vi].busy == j;
+        if was_busy_owner {
+            self.vms[vi].busy = NONE;
+        }
+        let is_restore = matches!(job.kind, Kind::Restore(_));
+        if admitted && was_busy_owner {
+            self.vaults[v as usize].running -= 1;
+            if is_restore {
+                self.running_restores -= 1;
+            } else {
+                self.running_backups -= 1;
+            }
+            self.admit_waiting(v, now);
+        }
+        let duration = now.since(job.arrived);
+        let mut window_miss = false;
+        let consistency = if result.is_ok() && !is_restore { job.consistency.name() } else { "" };
+        if is_restore {
+            match result {
+                Ok(()) => {
+                    self.st.counts.add("restore.jobs.succeeded", 1);
+                    self.st.restore_duration.record(duration);
+                    self.st.restore_bytes += job.bytes;
+                }
+                Err(c) => {
+                    self.st.counts.add("restore.jobs.failed", 1);
+                    self.st.counts.add(&format!("restore.failures.{}", c.name()), 1);
+                }
+            }
+        } else {
+            self.st.attempts += 1;
+            match result {
+                Ok(()) => {
+                    self.st.succeeded += 1;
+                    self.st.duration.record(duration);
+                    for p in 0..4 {
+                        self.st.phase[p].record(job.phases[p]);
+                    }
+                    self.st.counts.add(&format!("backup.consistency.{}", job.consistency.name()), 1);
+                    if job.full {
+                        self.st.bytes_full += job.bytes;
+                    } else {
+                        self.st.bytes_incremental += job.bytes;
+                    }
+                    if job.kind == Kind::Scheduled {
+                        let pol = self.fleets[fi].policy as usize;
+                        window_miss = now > job.scheduled + self.s.policy[pol].window.0;
+                        self.st.window_jobs += 1;
+                        self.st.window_misses += window_miss as u64;
+                    }
+                    self.new_point(vi, v as usize, job.bytes, job.full, now, &job);
+                }
+                Err(code) => {
+                    self.st.failed_duration.record(duration);
+                    let pol = self.fleets[fi].policy as usize;
+                    let retries = &self.s.policy[pol].retries;
+                    if code.retryable() && job.attempt <= retries.max {
+                        self.st.counts.add("backup.retries", 1);
+                        let ev = Ev::Arrive { vm: job.vm, kind: job.kind, scheduled: job.scheduled, attempt: job.attempt + 1 };
+                        self.at(now + retries.delay.0, ev);
+                    } else {
+                        self.st.failed += 1;
+                        self.st.counts.add(&format!("backup.failures.{}", code.name()), 1);
+                        if job.kind == Kind::Scheduled {
+                            // A failed scheduled backup misses its window by definition.
+                            self.st.window_jobs += 1;
+                            self.st.window_misses += 1;
+                            window_miss = true;
+                        }
+                    }
+                }
+            }
+            // Outcome counts are per final attempt; `succeeded`/`failed` above.
+        }
+        if self.wants_jobs {
+            let f = &self.s.fleet[fi];
+            let kind = match job.kind {
+                Kind::Scheduled => "scheduled",
+                Kind::OnDemand => "on-demand",
+                Kind::Restore(r) => match self.s.restore[r as usize].kind {
+                    RestoreKind::CreateVm => "restore:create-vm",
+                    RestoreKind::RestoreDisks => "restore:restore-disks",
+                    RestoreKind::ReplaceExisting => "restore:replace-existing",
+                },
+            };
+            let rec = JobRecord {
+                id: job.id,
+                kind,
+                fleet: &f.name,
+                vm: self.vms[vi].index,
+                vault: &self.s.vault[v as usize].name,
+                attempt: job.attempt,
+                scheduled: job.scheduled,
+                started: job.arrived,
+                finished: now,
+                phases: job.phases,
+                bytes: job.bytes,
+                outcome: if result.is_ok() { "succeeded" } else { "failed" },
+                error: result.err().map_or("", |c| c.name()),
+                consistency,
+                window_miss,
+            };
+            self.obs.job(&rec);
+        }
+    }
+
+    fn new_point(&mut self, vi: usize, v: usize, bytes: u64, full: bool, now: SimTime, job: &Job) {
+        let every = self.rpo_every;
+        let vm = &mut self.vms[vi];
+        // RPO: the age of the newest point at every sample time since the previous one.
+        record_ages(&mut self.st.rpo, vm.last_point, now, every);
+        vm.last_point = now;
+        if vm.first_point == SimTime::NEVER {
+            vm.first_point = now;
+        }
+        let day = day_of(now);
+        let dow = self.s.simulation.start_weekday.index();
+        let periods = [((day + dow) / 7) as u32, (day / 30) as u32, (day / 365) as u32];
+        let pol = &self.s.policy[self.fleets[vm.fleet as usize].policy as usize].retention;
+        let mut keep_days = pol.daily as u64;
+        for (k, (&period, span)) in periods.iter().zip([(pol.weekly, 7u64), (pol.monthly, 30), (pol.yearly, 365)]).enumerate() {
+            if vm.last_periods[k] != period {
+                vm.last_periods[k] = period;
+                keep_days = keep_days.max(span.0 as u64 * span.1);
+            }
+        }
+        let vs = &mut self.vaults[v];
+        // Storage: the first full backup is the base that stays while the VM is
+        // protected; each later point adds its incremental bytes until it expires.
+        let (add, expiring_bytes) = if full { (bytes, 0) } else { (bytes, bytes) };
+        if full {
+            vm.flags |= flag::HAS_BASE;
+        }
+        vs.stored += add;
+        vs.points += 1;
+        vs.stored_max = vs.stored_max.max(vs.stored);
+        vs.points_max = vs.points_max.max(vs.points);
+        let expiry_day = day + keep_days;
+        if expiry_day * MICROS_PER_DAY <= self.end.as_micros() {
+            let e = vs.expiring.entry(expiry_day).or_insert((0, 0));
+            e.0 += expiring_bytes;
+            e.1 += 1;
+        }
+        if vs.geo {
+            let mut r = stream(self.seed, &[purpose::JOB, job.id, 99]);
+            let lag = self.s.timing.geo_replication.sample(&mut r);
+            vs.geo_lag.record(lag);
+        }
+    }
+
+    fn cleanup(&mut self, now: SimTime) {
+        let day = day_of(now);
+        for vs in &mut self.vaults {
+            while let Some((&d, &(b, p))) = vs.expiring.iter().next() {
+                if d > day {
+                    break;
+                }
+                vs.expiring.remove(&d);
+                vs.stored -= b;
+                vs.points -= p;
+            }
+        }
+        self.at(now + SimDuration::from_days(1), Ev::Cleanup);
+    }
+
+    // ---- restores ------------------------------------------------------------------
+
+    fn restore_fire(&mut self, r: usize, now: SimTime) {
+        let spec = &self.s.restore[r];
+        let fi = self.s.fleet.iter().position(|f| f.name == spec.fleet).expect("validated");
+        let (first, count) = (self.fleets[fi].first_vm, self.fleets[fi].count);
+        self.restore_fired[r] += 1;
+        let n = spec.count.min(count);
+        // VMs drawn without replacement (partial Fisher-Yates over the fleet's indices).
+        let mut picks: Vec<u32> = Vec::with_capacity(n as usize);
+        {
+            let rng = &mut self.restore_rng[r];
+            let mut chosen = std::collections::BTreeMap::new();
+            for k in 0..n {
+                let x = rng.gen_range(k..count);
+                let vx = *chosen.get(&x).unwrap_or(&x);
+                let vk = *chosen.get(&k).unwrap_or(&k);
+                chosen.insert(x, vk);
+                picks.push(vx);
+            }
+        }
+        let vault_region = self.s.vault[self.fleets[fi].vault as usize].region.clone();
+        for i in picks {
+            let vm = first + i;
+            self.restore_one(r, vm, &vault_region, now);
+        }
+        if spec.rate.is_some() {
+            self.schedule_restore_stream(r);
+        }
+    }
+
+    fn restore_one(&mut self, r: usize, vm: u32, vault_region: &str, now: SimTime) {
+        let spec = &self.s.restore[r];
+        self.st.counts.add("restore.jobs.total", 1);
+        let fleet = &self.s.fleet[self.vms[vm as usize].fleet as usize];
+        let target = spec.target_region.as_deref().unwrap_or(&fleet.region);
+        let v = self.vms[vm as usize].clone();
+        let rejection = if spec.kind == RestoreKind::ReplaceExisting && !spec.disks_deleted {
+            Some(Rejection::ReplaceExistingNotSupported)
+        } else if target != vault_region {
+            Some(Rejection::CrossRegionRestoreNotSupported)
+        } else if v.has(flag::MULTI_DC) && spec.via == Via::Portal {
+            Some(Rejection::DomainControllerRequiresPowerShell)
+        } else {
+            None
+        };
+        if let Some(rej) = rejection {
+            self.st.counts.add("restore.jobs.rejected", 1);
+            self.st.counts.add(&format!("restore.rejected.{}", rej.name()), 1);
+            if self.wants_jobs {
+                let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
+                let job = self.jobs[j as usize].take().expect("live");
+                self.free_jobs.push(j);
+                let f = &self.s.fleet[self.vms[vm as usize].fleet as usize];
+                let vault = &self.s.vault[self.fleets[self.vms[vm as usize].fleet as usize].vault as usize].name;
+                let rec = JobRecord {
+                    id: job.id,
+                    kind: restore_kind_name(spec.kind),
+                    fleet: &f.name,
+                    vm: self.vms[vm as usize].index,
+                    vault,
+                    attempt: 1,
+                    scheduled: now,
+                    started: now,
+                    finished: now,
+                    phases: [SimDuration::ZERO; 5],
+                    bytes: 0,
+                    outcome: "rejected",
+                    error: rej.name(),
+                    consistency: "",
+                    window_miss: false,
+                };
+                self.obs.job(&rec);
+            }
+            return;
+        }
+        let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
+        if v.first_point == SimTime::NEVER {
+            self.finish(j, now, Err(Code::NoRecoveryPoint));
+            return;
+        }
+        // The point used, by its age: latest, oldest retained, or uniform in between.
+        let oldest_keep = {
+            let pol = &self.s.policy[self.fleets[v.fleet as usize].policy as usize].retention;
+            let span = (pol.daily as u64).max(pol.weekly as u64 * 7).max(pol.monthly as u64 * 30).max(pol.yearly as u64 * 365);
+            SimTime(now.as_micros().saturating_sub(span * MICROS_PER_DAY)).max(v.first_point)
+        };
+        let newest = v.last_point;
+        let point = match spec.point {
+            PointChoice::Latest => newest,
+            PointChoice::Oldest => oldest_keep.min(newest),
+            PointChoice::Random => {
+                let lo = oldest_keep.min(newest).as_micros();
+                let job = self.job(j);
+                SimTime(if newest.as_micros() > lo { job.rng.gen_range(lo..=newest.as_micros()) } else { lo })
+            }
+        };
+        self.st.restore_point_age.record(now.since(point));
+        if self.vms[vm as usize].busy != NONE {
+            self.finish(j, now, Err(Code::UserErrorBackupOperationInProgress));
+            return;
+        }
+        self.vms[vm as usize].busy = j;
+        self.enqueue(j, now);
+    }
+
+    // ---- sampling and results ------------------------------------------------------
+
+    fn sample(&mut self, now: SimTime) {
+        let dt = now.since(self.last_sample).as_secs_f64();
+        for (l, link) in self.s.link.iter().enumerate() {
+            let bytes = self.net.link_stats(self.link_ids[l], now).bytes;
+            let thr = if dt > 0.0 { (bytes - self.link_last_bytes[l]) / dt } else { 0.0 };
+            self.link_last_bytes[l] = bytes;
+            let util = thr / link.bandwidth.0;
+            self.link_util[l].observe(util);
+            self.sample_buf_links[l] = (thr, util);
+        }
+        for (v, vs) in self.vaults.iter().enumerate() {
+            self.sample_buf_vaults[v] = (vs.stored, vs.points);
+        }
+        let windows_open = self
+            .policy_window_end
+            .iter()
+            .zip(&self.s.policy)
+            .filter(|(&end, p)| p.schedule.is_some() && end > now && now.as_micros() + p.window.0.as_micros() >= end.as_micros())
+            .count() as u64;
+        let sample = Sample {
+            time: now,
+            running_jobs: self.running_backups,
+            queued_jobs: self.queued,
+            running_restores: self.running_restores,
+            windows_open,
+            links: &self.sample_buf_links,
+            vaults: &self.sample_buf_vaults,
+        };
+        self.obs.sample(&sample);
+        self.last_sample = now;
+        self.at(now + self.s.simulation.sample_every.0, Ev::Sample);
+    }
+
+    fn into_outcome(self) -> Outcome {
+        let Sim { s, mut st, vms, vaults, net, end, link_ids, link_util, link_stalled, q, .. } = self;
+        let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        for vm in &vms {
+            if vm.has(flag::SUPPORTED) {
+                record_ages(&mut st.rpo, vm.last_point, end, s.simulation.rpo_sample_every.0.as_micros());
+            }
+        }
+        let total_secs = end.as_secs_f64();
+        for (k, v) in &st.counts.0 {
+            m.insert(k.clone(), *v as f64);
+        }
+        let finals = st.succeeded + st.failed;
+        m.insert("backup.jobs.total".into(), (finals + st.unsupported_jobs) as f64);
+        m.insert("backup.jobs.succeeded".into(), st.succeeded as f64);
+        m.insert("backup.jobs.failed".into(), st.failed as f64);
+        m.insert("backup.jobs.unsupported".into(), st.unsupported_jobs as f64);
+        m.insert("backup.attempts".into(), st.attempts as f64);
+        m.insert("backup.success_rate".into(), if finals > 0 { round6(st.succeeded as f64 / finals as f64) } else { 0.0 });
+        m.insert("backup.window.miss_rate".into(), if st.window_jobs > 0 { round6(st.window_misses as f64 / st.window_jobs as f64) } else { 0.0 });
+        m.insert("backup.window.misses".into(), st.window_misses as f64);
+        m.insert("backup.bytes.full".into(), st.bytes_full as f64);
+        m.insert("backup.bytes.incremental".into(), st.bytes_incremental as f64);
+        for c in ["application", "file_system", "crash"] {
+            m.entry(format!("backup.consistency.{c}")).or_insert(0.0);
+        }
+        for k in ["restore.jobs.total", "restore.jobs.succeeded", "restore.jobs.failed", "restore.jobs.rejected"] {
+            m.entry(k.into()).or_insert(0.0);
+        }
+        m.insert("restore.bytes".into(), st.restore_bytes as f64);
+        let mut hists: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        let mut put = |name: String, l: &Latency, m: &mut BTreeMap<String, f64>| {
+            l.summarize(&name, m);
+            hists.insert(name, l.0.clone());
+        };
+        put("backup.duration".into(), &st.duration, &mut m);
+        put("backup.failed_duration".into(), &st.failed_duration, &mut m);
+        for (p, name) in PHASES.iter().enumerate() {
+            put(format!("backup.phase.{name}"), &st.phase[p], &mut m);
+        }
+        put("restore.duration".into(), &st.restore_duration, &mut m);
+        put("restore.point_age".into(), &st.restore_point_age, &mut m);
+        put("rpo".into(), &st.rpo, &mut m);
+        for (i, v) in s.vault.iter().enumerate() {
+            let vs = &vaults[i];
+            m.insert(format!("vault.{}.stored_bytes.end", v.name), vs.stored as f64);
+            m.insert(format!("vault.{}.stored_bytes.max", v.name), vs.stored_max as f64);
+            m.insert(format!("vault.{}.recovery_points.end", v.name), vs.points as f64);
+            m.insert(format!("vault.{}.recovery_points.max", v.name), vs.points_max as f64);
+            if vs.geo {
+                put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
+            }
+        }
+        for (i, l) in s.link.iter().enumerate() {
+            let ls = net.link_stats(link_ids[i], end);
+            m.insert(format!("link.{}.bytes", l.name), ls.bytes.round());
+            m.insert(format!("link.{}.utilization.mean", l.name), round6(ls.bytes / (l.bandwidth.0 * total_secs)));
+            m.insert(format!("link.{}.utilization.max", l.name), round6(link_util[i].max()));
+            m.insert(format!("link.{}.mean_flows", l.name), round6(ls.flow_seconds / total_secs));
+            m.insert(format!("link.{}.outage_seconds", l.name), round6(ls.down_seconds));
+            let _ = link_stalled[i];
+        }
+        Outcome {
+            summary: m,
+            histograms: hists,
+            events: q.events_processed(),
+            link_names: s.link.iter().map(|l| l.name.clone()).collect(),
+            vault_names: s.vault.iter().map(|v| v.name.clone()).collect(),
+        }
+    }
+}
+
+fn vm_idx(sim: &Sim<'_, '_>, j: u32) -> usize {
+    sim.jobs[j as usize].as_ref().expect("live job").vm as usize
+}
+
+fn restore_kind_name(k: RestoreKind) -> &'static str {
+    match k {
+        RestoreKind::CreateVm => "restore:create-vm",
+        RestoreKind::RestoreDisks => "restore:restore-disks",
+        RestoreKind::ReplaceExisting => "restore:replace-existing",
+    }
+}
+
+/// Records the age of a point made at `since` at every multiple of `every` in
+/// `[since, until)`.
+fn record_ages(h: &mut Latency, since: SimTime, until: SimTime, every: u64) {
+    let (a, b) = (since.as_micros(), until.as_micros());
+    let mut g = a.div_ceil(every) * every;
+    while g < b {
+        h.record(SimDuration(g - a));
+        g += every;
+    }
+}

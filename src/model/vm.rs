@@ -1,0 +1,264 @@
+//! VMs: their drawn attributes, packed small, and the support rules of the seed.
+
+use crate::dist::Choice;
+use crate::engine::rng::{name_key, stream};
+use crate::engine::SimTime;
+use crate::scenario::schema::{Fleet, Support};
+use crate::scenario::validate::{classify_os, OsClass, WINDOWS_VERSIONS};
+
+/// Purpose tags of random streams (part of every stream key).
+pub mod purpose {
+    /// A VM's static attributes.
+    pub const ATTRS: u64 = 1;
+    /// One job's draws.
+    pub const JOB: u64 = 2;
+    /// A job's start offset within `start_within`.
+    pub const START: u64 = 3;
+    /// A fleet's on-demand arrival stream.
+    pub const ON_DEMAND: u64 = 4;
+    /// A vault's creation time.
+    pub const VAULT: u64 = 5;
+    /// A link's outage process.
+    pub const OUTAGE: u64 = 6;
+    /// A restore drill or stream.
+    pub const RESTORE: u64 = 7;
+    /// A VM's daily churn.
+    pub const CHURN: u64 = 8;
+}
+
+/// Why a VM cannot be backed up, in the order the rules are checked (the first failing
+/// rule is the VM's reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unsupported {
+    /// Resource-manager ("IaaS v2") deployment.
+    ResourceManagerDeployment,
+    /// 16 or more data disks.
+    TooManyDataDisks,
+    /// Premium storage.
+    PremiumStorage,
+    /// More than one reserved IP.
+    TooManyReservedIps,
+    /// A reserved IP with no endpoint defined.
+    ReservedIpWithoutEndpoint,
+    /// More than one NIC.
+    TooManyNics,
+    /// Internal or internet-facing load-balanced set.
+    LoadBalanced,
+    /// Windows Server older than 2008 R2.
+    WindowsVersionTooOld,
+    /// The policy's vault is in another region.
+    CrossRegion,
+}
+
+impl Unsupported {
+    /// Every reason, in rule order.
+    pub const ALL: [Unsupported; 9] = [
+        Unsupported::ResourceManagerDeployment,
+        Unsupported::TooManyDataDisks,
+        Unsupported::PremiumStorage,
+        Unsupported::TooManyReservedIps,
+        Unsupported::ReservedIpWithoutEndpoint,
+        Unsupported::TooManyNics,
+        Unsupported::LoadBalanced,
+        Unsupported::WindowsVersionTooOld,
+        Unsupported::CrossRegion,
+    ];
+
+    /// The metric name part.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unsupported::ResourceManagerDeployment => "ResourceManagerDeployment",
+            Unsupported::TooManyDataDisks => "TooManyDataDisks",
+            Unsupported::PremiumStorage => "PremiumStorage",
+            Unsupported::TooManyReservedIps => "TooManyReservedIps",
+            Unsupported::ReservedIpWithoutEndpoint => "ReservedIpWithoutEndpoint",
+            Unsupported::TooManyNics => "TooManyNics",
+            Unsupported::LoadBalanced => "LoadBalanced",
+            Unsupported::WindowsVersionTooOld => "WindowsVersionTooOld",
+            Unsupported::CrossRegion => "CrossRegion",
+        }
+    }
+}
+
+/// Bit flags of a VM.
+pub mod flag {
+    /// The VM agent was provisioned.
+    pub const AGENT: u8 = 1;
+    /// No outbound internet.
+    pub const BLOCKED: u8 = 2;
+    /// The backup extension is installed.
+    pub const EXTENSION: u8 = 4;
+    /// Windows (else Linux).
+    pub const WINDOWS: u8 = 8;
+    /// A disk exceeds the size limit.
+    pub const OVERSIZE_DISK: u8 = 16;
+    /// A multi-DC domain controller.
+    pub const MULTI_DC: u8 = 32;
+    /// Supported: jobs are scheduled for it.
+    pub const SUPPORTED: u8 = 64;
+    /// Its first (full) backup succeeded: the vault holds its base.
+    pub const HAS_BASE: u8 = 128;
+}
+
+/// One VM's state, kept compact (a million of them must fit in cache-friendly arrays).
+#[derive(Clone, Debug)]
+pub struct Vm {
+    /// Index of its fleet.
+    pub fleet: u32,
+    /// Index within the fleet (part of its stream keys).
+    pub index: u32,
+    /// [`flag`] bits.
+    pub flags: u8,
+    /// Data disks (the OS disk comes on top).
+    pub data_disks: u8,
+    /// Bytes in use over all its disks.
+    pub used_bytes: u64,
+    /// Time of its newest recovery point (or the origin of RPO accounting).
+    pub last_point: SimTime,
+    /// Time of its first recovery point, `NEVER` if none.
+    pub first_point: SimTime,
+    /// Slot of the job running on it, `u32::MAX` if none.
+    pub busy: u32,
+    /// Retention period indices (week, month, year) of its newest point.
+    pub last_periods: [u32; 3],
+}
+
+impl Vm {
+    /// Whether a flag is set.
+    #[inline]
+    pub fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// Draws VM `index` of fleet `fleet` and checks the support rules. Returns the VM and
+/// the failing rules (first = its reason).
+pub fn draw_vm(seed: u64, fleet_idx: u32, fleet: &Fleet, index: u32, support: &Support, vault_region: &str) -> (Vm, Vec<Unsupported>) {
+    let mut r = stream(seed, &[purpose::ATTRS, name_key(&fleet.name), index as u64]);
+    use rand::Rng;
+    // Draw order is part of the results format: append new attributes at the end.
+    let os = fleet.os.sample(&mut r).to_string();
+    let deployment = fleet.deployment.sample(&mut r).to_string();
+    let agent = r.gen_bool(fleet.agent.installed.0);
+    let blocked = r.gen_bool(fleet.connectivity.blocked.0);
+    let extension = r.gen_bool(fleet.extension.installed.0);
+    let data_disks = fleet.data_disks.sample(&mut r);
+    let used = fleet.used.sample(&mut r);
+    let os_disk = fleet.os_disk.sample(&mut r);
+    let mut total = os_disk;
+    let mut largest = os_disk;
+    for _ in 0..data_disks.min(64) {
+        let s = fleet.disk_size.sample(&mut r);
+        total = total.saturating_add(s);
+        largest = largest.max(s);
+    }
+    let storage = sample_name(&fleet.storage, &mut r);
+    let nics = fleet.nics.sample(&mut r);
+    let reserved_ips = fleet.reserved_ips.sample(&mut r);
+    let endpoints = fleet.endpoints.sample(&mut r);
+    let load_balanced = r.gen_bool(fleet.load_balanced.0);
+    let dc = sample_name(&fleet.domain_controller, &mut r);
+
+    let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
+    let min_win = WINDOWS_VERSIONS.iter().position(|v| *v == support.min_windows).unwrap_or(3) as u8;
+    let mut reasons = Vec::new();
+    if deployment == "resource-manager" && !support.resource_manager {
+        reasons.push(Unsupported::ResourceManagerDeployment);
+    }
+    if data_disks > support.max_data_disks {
+        reasons.push(Unsupported::TooManyDataDisks);
+    }
+    if storage == "premium" && !support.premium_storage {
+        reasons.push(Unsupported::PremiumStorage);
+    }
+    if reserved_ips > support.max_reserved_ips {
+        reasons.push(Unsupported::TooManyReservedIps);
+    }
+    if reserved_ips >= 1 && endpoints == 0 && support.reserved_ip_requires_endpoint {
+        reasons.push(Unsupported::ReservedIpWithoutEndpoint);
+    }
+    if nics > support.max_nics {
+        reasons.push(Unsupported::TooManyNics);
+    }
+    if load_balanced && !support.load_balanced {
+        reasons.push(Unsupported::LoadBalanced);
+    }
+    if let OsClass::Windows(v) = os_class {
+        if v < min_win {
+            reasons.push(Unsupported::WindowsVersionTooOld);
+        }
+    }
+    if fleet.region != vault_region && !support.cross_region {
+        reasons.push(Unsupported::CrossRegion);
+    }
+    let mut flags = 0u8;
+    for (cond, f) in [
+        (agent, flag::AGENT),
+        (blocked, flag::BLOCKED),
+        (extension, flag::EXTENSION),
+        (matches!(os_class, OsClass::Windows(_)), flag::WINDOWS),
+        (largest > support.max_disk_size.0, flag::OVERSIZE_DISK),
+        (dc == "multi-dc", flag::MULTI_DC),
+        (reasons.is_empty(), flag::SUPPORTED),
+    ] {
+        if cond {
+            flags |= f;
+        }
+    }
+    let vm = Vm {
+        fleet: fleet_idx,
+        index,
+        flags,
+        data_disks: data_disks.min(255) as u8,
+        used_bytes: (total as f64 * used).round() as u64,
+        last_point: SimTime::ZERO,
+        first_point: SimTime::NEVER,
+        busy: u32::MAX,
+        last_periods: [u32::MAX; 3],
+    };
+    (vm, reasons)
+}
+
+fn sample_name<'a>(c: &'a Choice, r: &mut crate::engine::Stream) -> &'a str {
+    c.sample(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(extra: &str) -> Fleet {
+        let src = format!("name = \"f\"\ncount = 1\nregion = \"r\"\npolicy = \"p\"\n{extra}");
+        toml::from_str(&src).unwrap()
+    }
+
+    #[test]
+    fn each_rule_names_its_reason() {
+        let s = Support::default();
+        let cases = [
+            ("deployment = \"resource-manager\"", Unsupported::ResourceManagerDeployment),
+            ("data_disks = 16", Unsupported::TooManyDataDisks),
+            ("storage = \"premium\"", Unsupported::PremiumStorage),
+            ("reserved_ips = 2", Unsupported::TooManyReservedIps),
+            ("reserved_ips = 1\nendpoints = 0", Unsupported::ReservedIpWithoutEndpoint),
+            ("nics = 2", Unsupported::TooManyNics),
+            ("load_balanced = true", Unsupported::LoadBalanced),
+            ("os = \"windows-2008\"", Unsupported::WindowsVersionTooOld),
+        ];
+        for (extra, reason) in cases {
+            let (_, r) = draw_vm(1, 0, &fleet(extra), 0, &s, "r");
+            assert_eq!(r, vec![reason], "{extra}");
+        }
+        let (_, r) = draw_vm(1, 0, &fleet(""), 0, &s, "elsewhere");
+        assert_eq!(r, vec![Unsupported::CrossRegion]);
+        let (vm, r) = draw_vm(1, 0, &fleet("data_disks = 15\nos = \"windows-2008r2\""), 0, &s, "r");
+        assert!(r.is_empty() && vm.has(flag::SUPPORTED));
+        // The first failing rule is the reason; all are reported.
+        let (_, r) = draw_vm(1, 0, &fleet("nics = 2\nstorage = \"premium\""), 0, &s, "r");
+        assert_eq!(r, vec![Unsupported::PremiumStorage, Unsupported::TooManyNics]);
+        // [support] switches lift a rule.
+        let lifted = Support { premium_storage: true, ..Support::default() };
+        let (_, r) = draw_vm(1, 0, &fleet("storage = \"premium\""), 0, &lifted, "r");
+        assert!(r.is_empty());
+    }
+}

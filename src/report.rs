@@ -1,0 +1,353 @@
+//! Writing a run's results directory, atomically.
+//!
+//! Everything is written into a temporary directory beside the destination and renamed
+//! into place only when complete, so a failed or interrupted run never leaves a
+//! half-written results directory. `jobs.csv` and `timeseries.csv` are streamed as the
+//! model produces rows, never held in memory.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+
+use hdrhistogram::serialization::Serializer;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::engine::{SimDuration, SimTime};
+use crate::error::{Error, Result};
+use crate::model::{simulate, JobRecord, Observer, Sample};
+use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
+use crate::scenario::{Loaded, Scenario};
+
+/// Temporary directories in flight, removed by the Ctrl-C handler before exiting.
+pub static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every in-flight temporary directory (called on Ctrl-C).
+pub fn remove_in_flight() {
+    if let Ok(dirs) = IN_FLIGHT.lock() {
+        for d in dirs.iter() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's `jobs_csv` setting.
+    pub jobs_csv: Option<bool>,
+    /// The command line, recorded in `run.json`.
+    pub command_line: Vec<String>,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+    /// Render plots.
+    pub plots: bool,
+}
+
+/// What a finished run reports back.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The results directory.
+    pub dir: PathBuf,
+    /// The summary metrics.
+    pub summary: BTreeMap<String, f64>,
+    /// Events processed.
+    pub events: u64,
+    /// Wall-clock seconds of the simulation itself.
+    pub wall_seconds: f64,
+    /// Whether jobs.csv was written.
+    pub jobs_csv: bool,
+}
+
+/// Seconds with exactly six decimals: the clock's microseconds, exactly.
+pub fn secs(us: u64) -> String {
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
+/// The number of backup jobs a scenario will roughly create (for `jobs_csv = "auto"`).
+pub fn expected_jobs(s: &Scenario) -> u64 {
+    let days = s.simulation.duration.0.as_secs_f64() / 86_400.0;
+    s.fleet
+        .iter()
+        .map(|f| {
+            let p = s.policy.iter().find(|p| p.name == f.policy);
+            let per_day = match p.and_then(|p| p.schedule.as_ref()) {
+                Some(sch) if sch.daily.is_some() => 1.0,
+                Some(sch) => sch.weekly.as_ref().map_or(0.0, |w| w.len() as f64 / 7.0),
+                None => 0.0,
+            };
+            (f.count as f64 * days * (per_day + f.on_demand.per_vm_per_day)) as u64
+        })
+        .sum()
+}
+
+struct Writers {
+    jobs: Option<csv::Writer<BufWriter<File>>>,
+    series: csv::Writer<BufWriter<File>>,
+    series_header: bool,
+    link_names: Vec<String>,
+    vault_names: Vec<String>,
+    error: Option<(PathBuf, std::io::Error)>,
+    dir: PathBuf,
+    progress: Option<indicatif::ProgressBar>,
+    row: Vec<String>,
+}
+
+impl Writers {
+    fn fail(&mut self, file: &str, e: impl Into<std::io::Error>) {
+        if self.error.is_none() {
+            self.error = Some((self.dir.join(file), e.into()));
+        }
+    }
+}
+
+fn csv_err(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// Columns of `jobs.csv`.
+pub const JOBS_HEADER: [&str; 20] = [
+    "id", "kind", "fleet", "vm", "vault", "attempt", "scheduled_s", "started_s", "finished_s", "duration_s", "queue_s",
+    "extension_s", "snapshot_s", "transfer_s", "create_s", "bytes", "outcome", "error_code", "consistency", "window_miss",
+];
+
+impl Observer for Writers {
+    fn wants_jobs(&self) -> bool {
+        self.jobs.is_some()
+    }
+
+    fn job(&mut self, r: &JobRecord<'_>) {
+        let Some(w) = self.jobs.as_mut() else { return };
+        let row = &mut self.row;
+        row.clear();
+        row.push(r.id.to_string());
+        row.push(r.kind.to_string());
+        row.push(r.fleet.to_string());
+        row.push(r.vm.to_string());
+        row.push(r.vault.to_string());
+        row.push(r.attempt.to_string());
+        row.push(secs(r.scheduled.as_micros()));
+        row.push(secs(r.started.as_micros()));
+        row.push(secs(r.finished.as_micros()));
+        row.push(secs(r.finished.since(r.started).as_micros()));
+        for p in r.phases {
+            row.push(secs(p.as_micros()));
+        }
+        row.push(r.bytes.to_string());
+        row.push(r.outcome.to_string());
+        row.push(r.error.to_string());
+        row.push(r.consistency.to_string());
+        row.push(if r.window_miss { "1" } else { "0" }.to_string());
+        if let Err(e) = w.write_record(&*row) {
+            self.fail("jobs.csv", csv_err(e));
+        }
+    }
+
+    fn sample(&mut self, s: &Sample<'_>) {
+        if let Some(p) = &self.progress {
+            p.set_position(s.time.as_micros() / 1_000_000);
+        }
+        if !self.series_header {
+            self.series_header = true;
+            let mut h: Vec<String> = ["time_s", "running_jobs", "queued_jobs", "running_restores", "windows_open"].iter().map(|x| x.to_string()).collect();
+            for l in &self.link_names {
+                h.push(format!("link.{l}.throughput_Bps"));
+                h.push(format!("link.{l}.utilization"));
+            }
+            for v in &self.vault_names {
+                h.push(format!("vault.{v}.stored_bytes"));
+                h.push(format!("vault.{v}.recovery_points"));
+            }
+            if let Err(e) = self.series.write_record(&h) {
+                self.fail("timeseries.csv", csv_err(e));
+            }
+        }
+        let mut row = vec![
+            secs(s.time.as_micros()),
+            s.running_jobs.to_string(),
+            s.queued_jobs.to_string(),
+            s.running_restores.to_string(),
+            s.windows_open.to_string(),
+        ];
+        for (thr, util) in s.links {
+            row.push(format!("{:.3}", thr));
+            row.push(format!("{:.6}", util));
+        }
+        for (bytes, points) in s.vaults {
+            row.push(bytes.to_string());
+            row.push(points.to_string());
+        }
+        if let Err(e) = self.series.write_record(&row) {
+            self.fail("timeseries.csv", csv_err(e));
+        }
+    }
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| Error::io(path, e))
+}
+
+/// Writes `summary.json`: sorted keys, one metric per line.
+pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(summary).expect("numbers serialize");
+    text.push('\n');
+    io(path, std::fs::write(path, text))
+}
+
+/// Writes each histogram to `dir/<name>.hdr` (V2, deflate-compressed).
+pub fn write_histograms(dir: &Path, hists: &BTreeMap<String, hdrhistogram::Histogram<u64>>) -> Result<()> {
+    io(dir, std::fs::create_dir_all(dir))?;
+    for (name, h) in hists {
+        let path = dir.join(format!("{name}.hdr"));
+        let mut buf = Vec::new();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(h, &mut buf)
+            .map_err(|e| Error::io(&path, std::io::Error::other(format!("{e:?}"))))?;
+        io(&path, std::fs::write(&path, buf))?;
+    }
+    Ok(())
+}
+
+/// A temporary directory beside `dest`, registered for removal on Ctrl-C.
+pub struct Staging {
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Staging {
+    /// Creates the staging directory for `dest`.
+    pub fn new(dest: &Path) -> Result<Staging> {
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        io(parent, std::fs::create_dir_all(parent))?;
+        let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "results".into());
+        let dir = io(parent, tempfile::Builder::new().prefix(&format!(".{name}.partial-")).tempdir_in(parent))?;
+        if let Ok(mut v) = IN_FLIGHT.lock() {
+            v.push(dir.path().to_path_buf());
+        }
+        Ok(Staging { dir: Some(dir) })
+    }
+
+    /// The staging path.
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().expect("staging dir").path()
+    }
+
+    /// Moves the finished directory into place, replacing any previous results there.
+    pub fn commit(mut self, dest: &Path) -> Result<()> {
+        let dir = self.dir.take().expect("staging dir");
+        let tmp = dir.keep();
+        if let Ok(mut v) = IN_FLIGHT.lock() {
+            v.retain(|p| p != &tmp);
+        }
+        if dest.exists() {
+            let old = tmp.with_extension("old");
+            io(dest, std::fs::rename(dest, &old))?;
+            io(dest, std::fs::rename(&tmp, dest))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            io(dest, std::fs::rename(&tmp, dest))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            if let Ok(mut v) = IN_FLIGHT.lock() {
+                v.retain(|p| p != d.path());
+            }
+        }
+    }
+}
+
+/// Runs a loaded scenario and writes its results directory at `dest`.
+pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let s = &loaded.scenario;
+    let staging = Staging::new(dest)?;
+    let dir = staging.path().to_path_buf();
+    let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
+        JobsCsv::On => true,
+        JobsCsv::Off => false,
+        JobsCsv::Auto => expected_jobs(s) <= JOBS_CSV_AUTO_LIMIT,
+    });
+    let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
+        let p = dir.join(name);
+        let f = io(&p, File::create(&p))?;
+        Ok(csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, f)))
+    };
+    let mut jobs = if jobs_on { Some(open("jobs.csv")?) } else { None };
+    if let Some(w) = jobs.as_mut() {
+        io(&dir.join("jobs.csv"), w.write_record(JOBS_HEADER).map_err(csv_err))?;
+    }
+    let progress = (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let total = s.simulation.duration.0.as_micros() / 1_000_000;
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        pb.set_message(s.simulation.name.clone());
+        pb
+    });
+    let mut w = Writers {
+        jobs,
+        series: open("timeseries.csv")?,
+        series_header: false,
+        link_names: s.link.iter().map(|l| l.name.clone()).collect(),
+        vault_names: s.vault.iter().map(|v| v.name.clone()).collect(),
+        error: None,
+        dir: dir.clone(),
+        progress,
+        row: Vec::with_capacity(JOBS_HEADER.len()),
+    };
+    let start = Instant::now();
+    let outcome = simulate(s, &mut w);
+    let wall = start.elapsed().as_secs_f64();
+    if let Some(p) = &w.progress {
+        p.finish_and_clear();
+    }
+    if let Some((p, e)) = w.error.take() {
+        return Err(Error::io(p, e));
+    }
+    if let Some(j) = w.jobs.as_mut() {
+        io(&dir.join("jobs.csv"), j.flush())?;
+    }
+    io(&dir.join("timeseries.csv"), w.series.flush())?;
+    drop(w);
+    write_summary(&dir.join("summary.json"), &outcome.summary)?;
+    write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    let resolved = dir.join("scenario.resolved.toml");
+    io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
+    if opts.plots {
+        crate::plot::render_for_run(&dir, &s.simulation.name)?;
+    }
+    let run = serde_json::json!({
+        "scenario": s.simulation.name,
+        "seed": s.simulation.seed,
+        "version": env!("CARGO_PKG_VERSION"),
+        "command_line": opts.command_line,
+        "wall_seconds": wall,
+        "events": outcome.events,
+        "events_per_second": if wall > 0.0 { outcome.events as f64 / wall } else { 0.0 },
+        "peak_memory_bytes": peak_memory_bytes(),
+        "jobs_csv": jobs_on,
+        "jobs_csv_note": if jobs_on { None } else { Some(format!("jobs.csv not written: about {} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)", expected_jobs(s))) },
+        "notes": loaded.notes,
+        "simulated": SimDuration(s.simulation.duration.0.as_micros()).to_string(),
+        "end": SimTime(s.simulation.duration.0.as_micros()).to_string(),
+    });
+    let rp = dir.join("run.json");
+    io(&rp, std::fs::write(&rp, serde_json::to_string_pretty(&run).expect("json") + "\n"))?;
+    staging.commit(dest)?;
+    Ok(RunReport { dir: dest.to_path_buf(), summary: outcome.summary, events: outcome.events, wall_seconds: wall, jobs_csv: jobs_on })
+}

@@ -1,0 +1,221 @@
+//! Reading a scenario: file → `--set` overrides → serde → empirical data → validation.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::locate::{excerpt, line_col, KeyIndex};
+use super::schema::Scenario;
+use super::validate::{validate, Problem};
+use crate::dist::{Dist, Kind};
+use crate::error::{Error, InputError, Result};
+
+/// Tables that are arrays addressed by `name` in dotted keys.
+pub const NAMED_ARRAYS: [&str; 7] = ["region", "link", "vault", "policy", "fleet", "restore", "expect"];
+
+/// A scenario read and validated, with what is needed to report on it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The complete scenario (every default filled in).
+    pub scenario: Scenario,
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Non-fatal remarks (e.g. a limit of the service exceeded), for the user.
+    pub notes: Vec<String>,
+}
+
+/// Reads, overrides, parses and validates a scenario file.
+pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(path.display().to_string(), format!("cannot read the scenario file: {e}"))
+    })?;
+    load_str(&src, path, sets)
+}
+
+/// As [`load`], from text already read (`path` names it in messages and anchors relative
+/// paths of empirical data files).
+pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
+    let file = path.display().to_string();
+    // Syntax first: a precise message for broken TOML, before any override touches it.
+    let mut doc = DocumentMut::from_str(src).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        located(&file, src, &span, None, format!("invalid TOML: {}", first_line(e.message())))
+    })?;
+    let mut set_keys = Vec::new();
+    for s in sets {
+        set_keys.push(apply_set(&mut doc, s)?);
+    }
+    let text = if sets.is_empty() { src.to_string() } else { doc.to_string() };
+    let index = KeyIndex::new(&text);
+    let blame = |span: Option<Range<usize>>, key: Option<String>, msg: String| -> Error {
+        if let Some(k) = &key {
+            if let Some(set) = set_keys.iter().find(|s| k == *s || k.starts_with(&format!("{s}."))) {
+                return InputError {
+                    file: format!("--set {set}"),
+                    line: None,
+                    column: None,
+                    key: Some(k.clone()),
+                    message: msg,
+                    excerpt: None,
+                }
+                .into();
+            }
+        }
+        match span {
+            Some(sp) => located(&file, &text, &sp, key, msg),
+            None => InputError { file: file.clone(), line: None, column: None, key, message: msg, excerpt: None }.into(),
+        }
+    };
+    let mut scenario: Scenario = toml::from_str(&text).map_err(|e| {
+        let span = e.span();
+        let key = span.as_ref().and_then(|s| index.path_at(s.start)).map(str::to_string);
+        blame(span, key, tidy_serde_message(e.message()))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    load_empirical(&mut scenario, base).map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    let notes = validate(&scenario).map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    Ok(Loaded { scenario, path: path.to_path_buf(), notes })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+fn tidy_serde_message(m: &str) -> String {
+    let m = first_line(m);
+    if let Some(rest) = m.strip_prefix("missing field ") {
+        return format!("missing required key {rest}");
+    }
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        return format!("unknown key {rest}");
+    }
+    if let Some(rest) = m.strip_prefix("unknown variant ") {
+        return format!("unknown value {rest}");
+    }
+    m
+}
+
+fn located(file: &str, src: &str, span: &Range<usize>, key: Option<String>, message: String) -> Error {
+    let (line, col, _) = line_col(src, span.start);
+    InputError {
+        file: file.to_string(),
+        line: Some(line),
+        column: Some(col),
+        key,
+        message,
+        excerpt: Some(excerpt(src, span)),
+    }
+    .into()
+}
+
+/// Applies one `KEY=VALUE` override; returns the dotted key. Arrays of tables are
+/// addressed by element name: `fleet.web.count=5000`.
+pub fn apply_set(doc: &mut DocumentMut, assignment: &str) -> Result<String> {
+    let usage = |msg: String| Error::Usage(format!("--set {assignment}: {msg}"));
+    let Some((key, raw)) = assignment.split_once('=') else {
+        return Err(usage("expected KEY=VALUE, e.g. fleet.web.count=5000".into()));
+    };
+    let key = key.trim();
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(usage("expected a dotted key such as link.wan.bandwidth".into()));
+    }
+    let value = parse_set_value(raw.trim());
+    let mut table: &mut Table = doc.as_table_mut();
+    let mut i = 0;
+    while i < parts.len() - 1 {
+        let p = parts[i];
+        if NAMED_ARRAYS.contains(&p) && i == 0 {
+            let Some(name) = parts.get(1) else { unreachable!() };
+            if parts.len() < 3 {
+                return Err(usage(format!("expected {p}.<name>.<key>")));
+            }
+            let arr = table.get_mut(p).and_then(Item::as_array_of_tables_mut);
+            let Some(arr) = arr else {
+                return Err(usage(format!("the scenario has no [[{p}]]")));
+            };
+            let names: Vec<String> = arr.iter().filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(String::from)).collect();
+            let Some(t) = arr.iter_mut().find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name)) else {
+                return Err(usage(format!("no [[{p}]] named \"{name}\" (found: {})", names.join(", "))));
+            };
+            table = t;
+            i += 2;
+            continue;
+        }
+        let entry = table.entry(p).or_insert_with(|| Item::Table(Table::new()));
+        if let Some(it) = entry.as_inline_table_mut() {
+            // Inline tables: descend by converting to a standard table view.
+            let t = std::mem::take(it).into_table();
+            *entry = Item::Table(t);
+        }
+        let Some(t) = entry.as_table_mut() else {
+            return Err(usage(format!("`{}` is not a table", parts[..=i].join("."))));
+        };
+        table = t;
+        i += 1;
+    }
+    table.insert(parts[parts.len() - 1], Item::Value(value));
+    Ok(key.to_string())
+}
+
+fn parse_set_value(raw: &str) -> toml_edit::Value {
+    // A TOML literal when it is one ("5000", "0.5", "\"2 Gbit/s\"", "{ mtbf = \"20d\" }"),
+    // otherwise the raw text as a string, so that `--set link.wan.bandwidth=2 Gbit/s` works
+    // without shell-quoted quotes.
+    toml_edit::Value::from_str(raw).unwrap_or_else(|_| toml_edit::Value::from(raw))
+}
+
+fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Problem> {
+    for (key, dist, kind) in super::validate::dists_mut(s) {
+        if let Dist::Empirical { file, column, values } = dist {
+            let path = base.join(&*file);
+            let fail = |m: String| Problem { key: format!("{key}.file"), message: m };
+            let mut rdr = csv::Reader::from_path(&path)
+                .map_err(|e| fail(format!("expected a readable CSV file, found {}: {e}", path.display())))?;
+            let headers = rdr.headers().map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?.clone();
+            let Some(col) = headers.iter().position(|h| h == column.as_str()) else {
+                return Err(Problem {
+                    key: format!("{key}.column"),
+                    message: format!(
+                        "expected a column of {} (found: {}), found \"{column}\"",
+                        path.display(),
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            };
+            let mut out = Vec::new();
+            for (row, rec) in rdr.records().enumerate() {
+                let rec = rec.map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                let cell = rec.get(col).unwrap_or("").trim();
+                let v = cell
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .map(Ok)
+                    .unwrap_or_else(|| crate::dist::scalar(&toml::Value::String(cell.into()), kind))
+                    .map_err(|_| {
+                        fail(format!(
+                            "{} line {}: expected a non-negative number{} in column \"{column}\", found \"{cell}\"",
+                            path.display(),
+                            row + 2,
+                            match kind {
+                                Kind::Duration => " (seconds) or a duration",
+                                Kind::Size => " (bytes) or a size",
+                                _ => "",
+                            }
+                        ))
+                    })?;
+                out.push(v);
+            }
+            if out.is_empty() {
+                return Err(fail(format!("{} has no data rows", path.display())));
+            }
+            *file = path.display().to_string();
+            *values = Arc::from(out);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,840 @@
+//! The scenario file format: typed structs that serde fills from TOML.
+//!
+//! Every field has its default here (`#[serde(default)]`), so a deserialized [`Scenario`]
+//! is complete, and serializing it back gives `scenario.resolved.toml`: the same run with
+//! every default written out. Defaults cite `docs/parameters.md`; values marked
+//! "planning assumption" were not published by the service.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+use super::units::{Bandwidth, Duration, Size, TimeOfDay};
+use crate::dist::{Choice, CountDist, Dist, DurationDist, RatioDist, SizeDist};
+use crate::engine::SimDuration;
+
+macro_rules! string_unit {
+    ($t:ty, $parse:path, $desc:literal) => {
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = toml::Value::deserialize(d)?;
+                match &v {
+                    toml::Value::String(s) => $parse(s).map_err(de::Error::custom),
+                    toml::Value::Integer(0) => $parse("0").map_err(de::Error::custom),
+                    other => Err(de::Error::custom(format!(
+                        "expected {}, found {}",
+                        $desc,
+                        crate::dist::describe(other)
+                    ))),
+                }
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+        impl JsonSchema for $t {
+            fn schema_name() -> String {
+                stringify!($t).into()
+            }
+            fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+                serde_json::from_value(serde_json::json!({"type": "string", "description": $desc}))
+                    .expect("static schema")
+            }
+        }
+    };
+}
+
+string_unit!(Duration, Duration::parse, "a duration such as \"40s\" or \"1h30m\"");
+string_unit!(Size, Size::parse, "a size such as \"128 GiB\" or \"1.5 TB\"");
+string_unit!(Bandwidth, Bandwidth::parse, "a bandwidth such as \"400 MB/s\" or \"2 Gbit/s\"");
+string_unit!(TimeOfDay, TimeOfDay::parse, "a time of day such as \"22:00\"");
+
+/// A probability in [0, 1]; `true`/`false` mean 1 and 0.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
+pub struct Prob(pub f64);
+
+impl<'de> Deserialize<'de> for Prob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = toml::Value::deserialize(d)?;
+        match v {
+            toml::Value::Boolean(b) => Ok(Prob(if b { 1.0 } else { 0.0 })),
+            toml::Value::Float(f) if (0.0..=1.0).contains(&f) => Ok(Prob(f)),
+            toml::Value::Integer(i) if (0..=1).contains(&i) => Ok(Prob(i as f64)),
+            other => Err(de::Error::custom(format!(
+                "expected a probability between 0 and 1 (or true/false), found {}",
+                crate::dist::describe(&other)
+            ))),
+        }
+    }
+}
+
+impl Serialize for Prob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0)
+    }
+}
+
+impl JsonSchema for Prob {
+    fn schema_name() -> String {
+        "Prob".into()
+    }
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        serde_json::from_value(serde_json::json!({
+            "description": "a probability between 0 and 1, or true/false",
+            "anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "boolean"}]
+        }))
+        .expect("static schema")
+    }
+}
+
+/// Day of the week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// 0 for Monday .. 6 for Sunday.
+    pub fn index(self) -> u64 {
+        self as u64
+    }
+}
+
+/// The whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Run-wide settings.
+    pub simulation: Simulation,
+    /// Regions (with their geo-redundancy pair).
+    #[serde(default)]
+    pub region: Vec<Region>,
+    /// Shared network links.
+    #[serde(default)]
+    pub link: Vec<Link>,
+    /// Backup vaults.
+    #[serde(default)]
+    pub vault: Vec<Vault>,
+    /// Backup policies.
+    #[serde(default)]
+    pub policy: Vec<Policy>,
+    /// Groups of similar VMs.
+    #[serde(default)]
+    pub fleet: Vec<Fleet>,
+    /// Restore drills and streams.
+    #[serde(default)]
+    pub restore: Vec<Restore>,
+    /// Per-step durations and probabilities.
+    #[serde(default)]
+    pub timing: Timing,
+    /// The service's support rules, switchable for what-if studies.
+    #[serde(default)]
+    pub support: Support,
+    /// Regression bounds checked by `backupsim check`.
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+}
+
+/// `[simulation]`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Simulation {
+    /// Scenario name: names the default results directory.
+    pub name: String,
+    /// Seed of every random stream.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time; t = 0 is 00:00 of day 0.
+    #[serde(default = "default_duration")]
+    pub duration: Duration,
+    /// Resolution of `timeseries.csv`.
+    #[serde(default = "default_sample_every")]
+    pub sample_every: Duration,
+    /// Resolution at which recovery point age (RPO) is sampled for every protected VM.
+    #[serde(default = "default_rpo_every")]
+    pub rpo_sample_every: Duration,
+    /// Weekday of day 0 (weekly schedules and weekly retention use it).
+    #[serde(default = "default_weekday")]
+    pub start_weekday: Weekday,
+    /// Whether to write `jobs.csv`: "auto" (on up to 2 million expected jobs), "on", "off".
+    #[serde(default)]
+    pub jobs_csv: JobsCsv,
+}
+
+/// When `jobs.csv` is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobsCsv {
+    /// On when the scenario expects at most [`JOBS_CSV_AUTO_LIMIT`] jobs.
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+/// Expected job count above which `jobs_csv = "auto"` turns the file off.
+pub const JOBS_CSV_AUTO_LIMIT: u64 = 2_000_000;
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_duration() -> Duration {
+    Duration(SimDuration::from_days(7))
+}
+fn default_sample_every() -> Duration {
+    Duration(SimDuration::from_secs(900))
+}
+fn default_rpo_every() -> Duration {
+    Duration(SimDuration::from_secs(3600))
+}
+fn default_weekday() -> Weekday {
+    Weekday::Mon
+}
+
+/// `[[region]]`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// Region name.
+    pub name: String,
+    /// Paired region that geo-redundant vaults replicate to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<String>,
+    /// Whether the backup service is offered here (a vault needs a supported region).
+    #[serde(default = "yes")]
+    pub supported: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[[link]]`: a shared network resource.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// Link name.
+    pub name: String,
+    /// Capacity shared max-min fairly by the transfers crossing it.
+    pub bandwidth: Bandwidth,
+    /// One-way latency added to the start of each transfer.
+    #[serde(default)]
+    pub latency: Duration,
+    /// Optional fault model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outages: Option<Outages>,
+}
+
+/// Link failures: exponential up/down times, fixed windows, or both.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Outages {
+    /// Mean time between failures (exponential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf: Option<Duration>,
+    /// Mean time to repair (exponential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<Duration>,
+    /// Fixed outage windows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<OutageWindow>,
+}
+
+/// A fixed outage.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutageWindow {
+    /// Start, from t = 0.
+    pub at: Duration,
+    /// Length.
+    pub duration: Duration,
+}
+
+/// Storage redundancy of a vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum Redundancy {
+    /// Locally redundant.
+    #[serde(rename = "LRS")]
+    Lrs,
+    /// Geo-redundant (the service default): each recovery point is replicated to the
+    /// paired region.
+    #[default]
+    #[serde(rename = "GRS")]
+    Grs,
+}
+
+/// `[[vault]]`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vault {
+    /// Display name, unique within the subscription.
+    pub name: String,
+    /// Region; must be supported, and the region of every VM the vault protects.
+    pub region: String,
+    /// LRS or GRS (default GRS, the service default).
+    #[serde(default)]
+    pub redundancy: Redundancy,
+    /// Time from t = 0 until the vault is active (planning assumption: uniform 2–10 min).
+    #[serde(default = "default_create_time")]
+    pub create_time: DurationDist,
+    /// Jobs running at once (excess jobs queue FIFO); absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_jobs: Option<u32>,
+}
+
+fn default_create_time() -> DurationDist {
+    DurationDist(Dist::Uniform { min: 120.0, max: 600.0 })
+}
+
+/// `[[policy]]`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Policy name.
+    pub name: String,
+    /// Vault the policy lives in.
+    pub vault: String,
+    /// When scheduled backups run; absent = on-demand backups only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Jobs start uniformly spread over this span after the scheduled time (2 h, FAQ 2019).
+    #[serde(default = "default_start_within")]
+    pub start_within: Duration,
+    /// Backup window from the scheduled time; a job finishing later is a window miss
+    /// (24 h: "a daily backup normally completes within 24 h").
+    #[serde(default = "default_window")]
+    pub window: Duration,
+    /// Recovery points kept per tier.
+    #[serde(default)]
+    pub retention: Retention,
+    /// Retries of failures the service retries (what-if; default none, as documented).
+    #[serde(default)]
+    pub retries: Retries,
+}
+
+fn default_start_within() -> Duration {
+    Duration(SimDuration::from_secs(7200))
+}
+fn default_window() -> Duration {
+    Duration(SimDuration::from_days(1))
+}
+
+/// A schedule: `{ daily = "22:00" }` or `{ weekly = ["sun"], at = "02:00" }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Daily at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<TimeOfDay>,
+    /// Weekly on these days (with `at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<Vec<Weekday>>,
+    /// Time of day for weekly schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<TimeOfDay>,
+}
+
+/// Recovery points kept per tier (default: daily 30, the default policy of new vaults).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Daily points kept (days).
+    #[serde(default)]
+    pub daily: u32,
+    /// Weekly points kept (weeks): the first point of each week.
+    #[serde(default)]
+    pub weekly: u32,
+    /// Monthly points kept (30-day months): the first point of each month.
+    #[serde(default)]
+    pub monthly: u32,
+    /// Yearly points kept (365-day years): the first point of each year.
+    #[serde(default)]
+    pub yearly: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { daily: 30, weekly: 0, monthly: 0, yearly: 0 }
+    }
+}
+
+/// Retries of retryable failures.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    /// Retries after the first attempt.
+    #[serde(default)]
+    pub max: u32,
+    /// Delay between a failure and the retry.
+    #[serde(default = "default_retry_delay")]
+    pub delay: Duration,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Retries { max: 0, delay: default_retry_delay() }
+    }
+}
+
+fn default_retry_delay() -> Duration {
+    Duration(SimDuration::from_secs(1800))
+}
+
+/// `[[fleet]]`: a group of similar VMs whose attributes may be distributions.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// Fleet name.
+    pub name: String,
+    /// Number of VMs.
+    pub count: u32,
+    /// Region of the VMs.
+    pub region: String,
+    /// Backup policy applied to every VM.
+    pub policy: String,
+    /// Links a transfer crosses, in order.
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// Operating system: `windows-<version>` (2003, 2008, 2008r2, 2012, 2012r2, 2016) or a
+    /// Linux distribution name.
+    #[serde(default = "default_os")]
+    pub os: Choice,
+    /// `classic` or `resource-manager`.
+    #[serde(default = "default_deployment")]
+    pub deployment: Choice,
+    /// Probability a VM is running when its job starts (else backed up offline).
+    #[serde(default = "one")]
+    pub running: Prob,
+    /// VM agent presence and health.
+    #[serde(default)]
+    pub agent: Agent,
+    /// Outbound connectivity.
+    #[serde(default)]
+    pub connectivity: Connectivity,
+    /// Backup extension state at t = 0.
+    #[serde(default)]
+    pub extension: Extension,
+    /// Data disks per VM (fewer than 16 are supported).
+    #[serde(default = "default_data_disks")]
+    pub data_disks: CountDist,
+    /// Size of each data disk (at most 1 023 GB).
+    #[serde(default = "default_disk_size")]
+    pub disk_size: SizeDist,
+    /// Size of the OS disk (127 GiB: the platform images' default, planning assumption).
+    #[serde(default = "default_os_disk")]
+    pub os_disk: SizeDist,
+    /// Share of each disk holding data (planning assumption 0.5).
+    #[serde(default = "default_used")]
+    pub used: RatioDist,
+    /// Share of the used data changed per day (planning assumption 0.03).
+    #[serde(default = "default_churn")]
+    pub daily_churn: RatioDist,
+    /// Overrides the bytes of every backup (full or incremental) with this draw: for
+    /// studies of transfer sizes alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_size: Option<SizeDist>,
+    /// Per-VM read throughput cap on top of the per-disk caps of `[timing]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_throughput: Option<Bandwidth>,
+    /// `standard` or `premium`.
+    #[serde(default = "default_storage")]
+    pub storage: Choice,
+    /// NICs per VM.
+    #[serde(default = "one_count")]
+    pub nics: CountDist,
+    /// Reserved IPs per VM.
+    #[serde(default = "zero_count")]
+    pub reserved_ips: CountDist,
+    /// Endpoints per VM.
+    #[serde(default = "one_count")]
+    pub endpoints: CountDist,
+    /// Probability a VM is in a load-balanced set.
+    #[serde(default)]
+    pub load_balanced: Prob,
+    /// `none`, `single` or `multi-dc`.
+    #[serde(default = "default_dc")]
+    pub domain_controller: Choice,
+    /// Ad-hoc "back up now" requests.
+    #[serde(default)]
+    pub on_demand: OnDemand,
+}
+
+fn default_os() -> Choice {
+    Choice::single("windows-2012r2")
+}
+fn default_deployment() -> Choice {
+    Choice::single("classic")
+}
+fn default_storage() -> Choice {
+    Choice::single("standard")
+}
+fn default_dc() -> Choice {
+    Choice::single("none")
+}
+fn one() -> Prob {
+    Prob(1.0)
+}
+fn default_data_disks() -> CountDist {
+    CountDist::constant(1)
+}
+fn one_count() -> CountDist {
+    CountDist::constant(1)
+}
+fn zero_count() -> CountDist {
+    CountDist::constant(0)
+}
+fn default_disk_size() -> SizeDist {
+    SizeDist::constant(128 << 30)
+}
+fn default_os_disk() -> SizeDist {
+    SizeDist::constant(127 << 30)
+}
+fn default_used() -> RatioDist {
+    RatioDist::constant(0.5)
+}
+fn default_churn() -> RatioDist {
+    RatioDist::constant(0.03)
+}
+
+/// `agent = { installed, responsive }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// Share of VMs provisioned with the VM agent.
+    #[serde(default = "one")]
+    pub installed: Prob,
+    /// Probability an installed agent answers when a job needs it.
+    #[serde(default = "one")]
+    pub responsive: Prob,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent { installed: one(), responsive: one() }
+    }
+}
+
+/// `connectivity = { blocked }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connectivity {
+    /// Share of VMs with no outbound internet access.
+    #[serde(default)]
+    pub blocked: Prob,
+}
+
+/// `extension = { installed }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    /// Share of VMs whose backup extension is already installed at t = 0 (protected
+    /// before the simulated period).
+    #[serde(default)]
+    pub installed: Prob,
+}
+
+/// `on_demand = { per_vm_per_day }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnDemand {
+    /// Poisson rate of on-demand backups per VM per day.
+    #[serde(default)]
+    pub per_vm_per_day: f64,
+}
+
+/// Kind of restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestoreKind {
+    /// Create a new VM from the recovery point.
+    CreateVm,
+    /// Restore the disks only.
+    RestoreDisks,
+    /// Restore over the existing VM (not supported unless its disks are deleted first).
+    ReplaceExisting,
+}
+
+/// Which recovery point a restore uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PointChoice {
+    /// The newest point.
+    #[default]
+    Latest,
+    /// The oldest retained point.
+    Oldest,
+    /// A uniformly chosen retained point.
+    Random,
+}
+
+/// The restore workflow used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// The portal's restore workflow.
+    #[default]
+    Portal,
+    /// PowerShell (required for multi-DC domain controllers).
+    Powershell,
+}
+
+/// `rate = { per_day }`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    /// Poisson rate per day.
+    pub per_day: f64,
+}
+
+/// `[[restore]]`: a drill at a time, or a Poisson stream.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Restore {
+    /// Drill name.
+    pub name: String,
+    /// Fleet whose VMs are restored.
+    pub fleet: String,
+    /// Time of a one-off drill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Duration>,
+    /// Poisson stream of restores instead of a drill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// VMs restored per drill (or per arrival of the stream).
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// `create-vm`, `restore-disks` or `replace-existing`.
+    pub kind: RestoreKind,
+    /// Region to restore into (default: the fleet's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_region: Option<String>,
+    /// Recovery point used.
+    #[serde(default)]
+    pub point: PointChoice,
+    /// Workflow used.
+    #[serde(default)]
+    pub via: Via,
+    /// For `replace-existing`: the VM's disks are deleted first, so the restore proceeds
+    /// into the freed VM.
+    #[serde(default)]
+    pub disks_deleted: bool,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// `[timing]`: per-step durations and probabilities. See `docs/parameters.md` for sources.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// Wait for an agent status before failing with `UserErrorGuestAgentStatusUnavailable`
+    /// (planning assumption: 5 min).
+    pub agent_status_wait: DurationDist,
+    /// Backup extension install through the agent (planning assumption: lognormal mean
+    /// 3 min, sd 1 min).
+    pub extension_install: DurationDist,
+    /// The agent kills an install that runs longer (900 s, Linux agent code, 2016).
+    pub extension_install_timeout: Duration,
+    /// Probability an install fails (`ExtensionOperationFailed`; planning assumption 1%).
+    pub extension_failure: Prob,
+    /// Probability a backup first upgrades the extension (planning assumption 2%).
+    pub extension_upgrade: Prob,
+    /// Duration of an automatic upgrade (planning assumption: lognormal 1 min, sd 30 s).
+    pub extension_upgrade_time: DurationDist,
+    /// Snapshot of one disk; disks are snapshotted in parallel (planning assumption:
+    /// lognormal mean 40 s, sd 20 s).
+    pub snapshot_per_disk: DurationDist,
+    /// File-system freeze / snapshot task timeout (60 s, Linux backup extension code).
+    pub snapshot_timeout: Duration,
+    /// Probability the snapshot task times out (`GuestAgentSnapshotTaskStatusError`;
+    /// planning assumption 0.2%).
+    pub snapshot_task_failure: Prob,
+    /// Probability some VSS writers fail on Windows (point is then file-system
+    /// consistent; planning assumption 5%).
+    pub vss_failure: Prob,
+    /// HTTP request timeout to the storage endpoint (planning assumption 60 s).
+    pub http_timeout: Duration,
+    /// Retries of a timed-out HTTP request (planning assumption 3).
+    pub http_retries: u32,
+    /// Probability of a transient internal error at the end of the transfer
+    /// (`BackUpOperationFailed`; planning assumption 0.2%).
+    pub transient_failure: Prob,
+    /// Read throughput per disk of a first (full) backup (20 MB/s: "160 Mbps best case").
+    pub full_throughput_per_disk: Bandwidth,
+    /// Read throughput per disk of an incremental backup (60 MB/s per-disk cap).
+    pub incremental_throughput_per_disk: Bandwidth,
+    /// Read throughput per disk of a restore (planning assumption: first-backup speed).
+    pub restore_throughput_per_disk: Bandwidth,
+    /// VM creation after a restore copies its data (~25 min reported; lognormal, sd
+    /// 5 min planning assumption).
+    pub vm_create: DurationDist,
+    /// Extra PowerShell steps of a multi-DC domain controller restore (planning
+    /// assumption 30 min).
+    pub dc_powershell_extra: DurationDist,
+    /// Geo-replication delay of a GRS recovery point (planning assumption: lognormal
+    /// mean 15 min, sd 10 min).
+    pub geo_replication: DurationDist,
+}
+
+fn lognormal(mean: f64, sd: f64) -> DurationDist {
+    DurationDist(Dist::LogNormal { mean, sd })
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            agent_status_wait: DurationDist::constant(SimDuration::from_secs(300)),
+            extension_install: lognormal(180.0, 60.0),
+            extension_install_timeout: Duration(SimDuration::from_secs(900)),
+            extension_failure: Prob(0.01),
+            extension_upgrade: Prob(0.02),
+            extension_upgrade_time: lognormal(60.0, 30.0),
+            snapshot_per_disk: lognormal(40.0, 20.0),
+            snapshot_timeout: Duration(SimDuration::from_secs(60)),
+            snapshot_task_failure: Prob(0.002),
+            vss_failure: Prob(0.05),
+            http_timeout: Duration(SimDuration::from_secs(60)),
+            http_retries: 3,
+            transient_failure: Prob(0.002),
+            full_throughput_per_disk: Bandwidth(20e6),
+            incremental_throughput_per_disk: Bandwidth(60e6),
+            restore_throughput_per_disk: Bandwidth(20e6),
+            vm_create: lognormal(1500.0, 300.0),
+            dc_powershell_extra: DurationDist::constant(SimDuration::from_secs(1800)),
+            geo_replication: lognormal(900.0, 600.0),
+        }
+    }
+}
+
+/// `[support]`: the seed's limitations. Each switch set to its permissive value lifts the
+/// limitation, for what-if studies.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Support {
+    /// Most data disks supported (fewer than 16).
+    pub max_data_disks: u32,
+    /// Whether resource-manager VMs are supported.
+    pub resource_manager: bool,
+    /// Whether premium storage VMs are supported.
+    pub premium_storage: bool,
+    /// Most reserved IPs supported.
+    pub max_reserved_ips: u32,
+    /// Whether a reserved IP needs an endpoint.
+    pub reserved_ip_requires_endpoint: bool,
+    /// Most NICs supported.
+    pub max_nics: u32,
+    /// Whether load-balanced VMs are supported.
+    pub load_balanced: bool,
+    /// Oldest Windows Server version supported.
+    pub min_windows: String,
+    /// Whether a vault may protect VMs of another region.
+    pub cross_region: bool,
+    /// Largest disk supported (1 023 GB, azure-backup-limits 2018); larger disks fail the
+    /// job with `UserErrorUnsupportedDiskSize`.
+    pub max_disk_size: Size,
+}
+
+impl Default for Support {
+    fn default() -> Self {
+        Support {
+            max_data_disks: 15,
+            resource_manager: false,
+            premium_storage: false,
+            max_reserved_ips: 1,
+            reserved_ip_requires_endpoint: true,
+            max_nics: 1,
+            load_balanced: false,
+            min_windows: "2008r2".into(),
+            cross_region: false,
+            max_disk_size: Size(1_023_000_000_000),
+        }
+    }
+}
+
+/// `[[expect]]`: a bound on a metric.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Dotted metric name, as in `summary.json`.
+    pub metric: String,
+    /// Lower bound (number, or a duration/size string in the metric's base unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Bound>,
+    /// Upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Bound>,
+}
+
+/// A bound value: a number, or a duration (seconds) or size (bytes) written with units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bound(pub f64);
+
+impl<'de> Deserialize<'de> for Bound {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = toml::Value::deserialize(d)?;
+        match &v {
+            toml::Value::Float(f) => Ok(Bound(*f)),
+            toml::Value::Integer(i) => Ok(Bound(*i as f64)),
+            toml::Value::String(s) => Duration::parse(s)
+                .map(|d| Bound(d.secs()))
+                .or_else(|_| Size::parse(s).map(|s| Bound(s.0 as f64)))
+                .map_err(|_| {
+                    de::Error::custom(format!(
+                        "expected a number, a duration such as \"6h\" or a size such as \"10 TB\", found \"{s}\""
+                    ))
+                }),
+            other => Err(de::Error::custom(format!(
+                "expected a number, duration or size, found {}",
+                crate::dist::describe(other)
+            ))),
+        }
+    }
+}
+
+impl Serialize for Bound {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0)
+    }
+}
+
+impl JsonSchema for Bound {
+    fn schema_name() -> String {
+        "Bound".into()
+    }
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        serde_json::from_value(serde_json::json!({
+            "description": "a number, or a duration (\"6h\") or size (\"10 TB\")",
+            "type": ["number", "string"]
+        }))
+        .expect("static schema")
+    }
+}
+
+/// The JSON Schema of the scenario format.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Scenario);
+    serde_json::to_string_pretty(&schema).expect("schema serializes")
+}
+
+/// Names that categories may take, for validation messages.
+pub fn known_categories() -> BTreeMap<&'static str, &'static [&'static str]> {
+    let mut m: BTreeMap<&'static str, &'static [&'static str]> = BTreeMap::new();
+    m.insert("deployment", &["classic", "resource-manager"]);
+    m.insert("storage", &["standard", "premium"]);
+    m.insert("domain_controller", &["none", "single", "multi-dc"]);
+    m
+}

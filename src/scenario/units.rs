@@ -1,0 +1,331 @@
+//! Quantities with units, as written in scenario files.
+//!
+//! Durations (`"1h30m"`, `"250ms"`, `"1.5d"`), sizes (`"128 GiB"`, `"1.5 TB"`) and
+//! bandwidths (`"400 MB/s"`, `"2 Gbit/s"`) are strings in TOML: a bare number would leave
+//! the unit to guesswork, so it is rejected with a message that shows the expected form.
+//! Each type displays in a form that parses back to the same value, which is what makes
+//! `scenario.resolved.toml` reproduce a run exactly.
+
+use std::fmt;
+
+use crate::engine::time::{SimDuration, MICROS_PER_SEC};
+
+/// A non-negative duration in whole microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(pub SimDuration);
+
+/// A size in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Size(pub u64);
+
+/// A bandwidth in bytes per second.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
+pub struct Bandwidth(pub f64);
+
+/// Longest duration a scenario may name (1 000 years): far below `u64` microseconds, so
+/// that sums of valid durations cannot overflow the clock.
+pub const MAX_DURATION_SECS: f64 = 1000.0 * 366.0 * 86_400.0;
+
+fn split_number(s: &str) -> Option<(f64, &str)> {
+    let s = s.trim_start();
+    let end = s
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    if end == 0 {
+        return None;
+    }
+    let num: String = s[..end].chars().filter(|&c| c != '_').collect();
+    let v: f64 = num.parse().ok()?;
+    Some((v, &s[end..]))
+}
+
+impl Duration {
+    /// Parses `1h30m`, `40s`, `250ms`, `1.5d`, `0`. Units: `us ms s m h d w`.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let expected = "a duration such as \"40s\", \"1h30m\", \"250ms\" or \"2d\" (units us, ms, s, m, h, d, w)";
+        let t = text.trim();
+        if t == "0" {
+            return Ok(Duration(SimDuration::ZERO));
+        }
+        if t.is_empty() {
+            return Err(format!("expected {expected}, found an empty string"));
+        }
+        let mut rest = t;
+        let mut total_us = 0f64;
+        while !rest.trim_start().is_empty() {
+            let Some((v, after)) = split_number(rest) else {
+                return Err(format!("expected {expected}, found \"{text}\""));
+            };
+            let after = after.trim_start();
+            let unit_len = after
+                .char_indices()
+                .find(|&(_, c)| !c.is_ascii_alphabetic())
+                .map(|(i, _)| i)
+                .unwrap_or(after.len());
+            let unit = &after[..unit_len];
+            let scale = match unit {
+                "us" | "µs" => 1.0,
+                "ms" => 1e3,
+                "s" | "sec" => 1e6,
+                "m" | "min" => 60e6,
+                "h" => 3600e6,
+                "d" => 86_400e6,
+                "w" => 7.0 * 86_400e6,
+                "" => {
+                    return Err(format!(
+                        "expected {expected}, found \"{text}\" (a number needs a unit)"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "expected {expected}, found \"{text}\" (unknown unit \"{unit}\")"
+                    ))
+                }
+            };
+            total_us += v * scale;
+            rest = &after[unit_len..];
+        }
+        if total_us > MAX_DURATION_SECS * 1e6 {
+            return Err(format!("expected a duration of at most 1000 years, found \"{text}\""));
+        }
+        Ok(Duration(SimDuration(total_us.round() as u64)))
+    }
+
+    /// The span as an engine duration.
+    pub fn get(self) -> SimDuration {
+        self.0
+    }
+
+    /// Seconds, as f64.
+    pub fn secs(self) -> f64 {
+        self.0.as_secs_f64()
+    }
+
+    /// A duration of `s` seconds.
+    pub fn from_secs_f64(s: f64) -> Duration {
+        Duration(SimDuration::from_secs_f64(s))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+const SIZE_UNITS: [(&str, f64); 12] = [
+    ("B", 1.0),
+    ("kB", 1e3),
+    ("KB", 1e3),
+    ("MB", 1e6),
+    ("GB", 1e9),
+    ("TB", 1e12),
+    ("PB", 1e15),
+    ("KiB", 1024.0),
+    ("MiB", 1048576.0),
+    ("GiB", 1073741824.0),
+    ("TiB", 1099511627776.0),
+    ("PiB", 1125899906842624.0),
+];
+
+impl Size {
+    /// Parses `128 GiB`, `1.5 TB`, `0 B`. Units: `B kB MB GB TB PB` (powers of 1000) and
+    /// `KiB MiB GiB TiB PiB` (powers of 1024).
+    pub fn parse(text: &str) -> Result<Size, String> {
+        let expected = "a size such as \"128 GiB\" or \"1.5 TB\" (units B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)";
+        let Some((v, unit)) = split_number(text) else {
+            return Err(format!("expected {expected}, found \"{text}\""));
+        };
+        let unit = unit.trim();
+        if unit.is_empty() && v == 0.0 {
+            return Ok(Size(0));
+        }
+        let Some(&(_, scale)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) else {
+            return Err(format!("expected {expected}, found \"{text}\""));
+        };
+        let digits: String = text.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '_').filter(|c| *c != '_').collect();
+        let is_int = !text.contains('.') && scale.fract() == 0.0;
+        if is_int {
+            // Exact integer arithmetic: f64 would lose bytes above 2^53.
+            if let Some(b) = digits.parse::<u128>().ok().and_then(|d| d.checked_mul(scale as u128)) {
+                if b < u64::MAX as u128 {
+                    return Ok(Size(b as u64));
+                }
+            }
+        }
+        let bytes = v * scale;
+        if bytes >= 1.8e19 {
+            return Err(format!("expected a size below 16 EiB, found \"{text}\""));
+        }
+        Ok(Size(bytes.round() as u64))
+    }
+}
+
+impl fmt::Display for Size {
+    /// The largest binary or decimal unit that divides the value exactly, else bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        for (unit, scale) in SIZE_UNITS.iter().rev() {
+            let s = *scale as u64;
+            if s > 1 && b >= s && b % s == 0 {
+                return write!(f, "{} {}", b / s, unit);
+            }
+        }
+        write!(f, "{b} B")
+    }
+}
+
+const BW_UNITS: [(&str, f64); 12] = [
+    ("B/s", 1.0),
+    ("kB/s", 1e3),
+    ("MB/s", 1e6),
+    ("GB/s", 1e9),
+    ("TB/s", 1e12),
+    ("bit/s", 0.125),
+    ("kbit/s", 125.0),
+    ("Mbit/s", 125e3),
+    ("Gbit/s", 125e6),
+    ("Tbit/s", 125e9),
+    ("Mbps", 125e3),
+    ("Gbps", 125e6),
+];
+
+impl Bandwidth {
+    /// Parses `400 MB/s`, `2 Gbit/s`, `160 Mbps`. Must be positive.
+    pub fn parse(text: &str) -> Result<Bandwidth, String> {
+        let expected = "a bandwidth such as \"400 MB/s\" or \"2 Gbit/s\" (units B/s, kB/s, MB/s, GB/s, bit/s, kbit/s, Mbit/s, Gbit/s)";
+        let Some((v, unit)) = split_number(text) else {
+            return Err(format!("expected {expected}, found \"{text}\""));
+        };
+        let Some(&(_, scale)) = BW_UNITS.iter().find(|(u, _)| *u == unit.trim()) else {
+            return Err(format!("expected {expected}, found \"{text}\""));
+        };
+        let bps = v * scale;
+        if !(bps > 0.0 && bps.is_finite()) {
+            return Err(format!("expected a positive bandwidth, found \"{text}\""));
+        }
+        Ok(Bandwidth(bps))
+    }
+
+    /// Bytes per second.
+    pub fn bytes_per_sec(self) -> f64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Exact round trip: whole bytes/s print in B/s units chosen for readability only
+        // when exact; anything else prints every digit ryu needs.
+        let v = self.0;
+        for (unit, scale) in [("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)] {
+            let q = v / scale;
+            if q >= 1.0 && q.fract() == 0.0 && q * scale == v {
+                return write!(f, "{q} {unit}");
+            }
+        }
+        write!(f, "{v} B/s")
+    }
+}
+
+/// Time of day `HH:MM` (or `HH:MM:SS`), as an offset from midnight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(pub u32);
+
+impl TimeOfDay {
+    /// Parses `22:00` or `02:30:15`.
+    pub fn parse(text: &str) -> Result<TimeOfDay, String> {
+        let err = || format!("expected a time of day \"HH:MM\" (00:00 to 23:59), found \"{text}\"");
+        let parts: Vec<&str> = text.trim().split(':').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(err());
+        }
+        let nums: Result<Vec<u32>, _> = parts.iter().map(|p| p.parse::<u32>()).collect();
+        let nums = nums.map_err(|_| err())?;
+        let (h, m, s) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(0));
+        if h > 23 || m > 59 || s > 59 {
+            return Err(err());
+        }
+        Ok(TimeOfDay(h * 3600 + m * 60 + s))
+    }
+
+    /// Offset from midnight.
+    pub fn offset(self) -> SimDuration {
+        SimDuration(self.0 as u64 * MICROS_PER_SEC)
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (h, m, s) = (self.0 / 3600, self.0 / 60 % 60, self.0 % 60);
+        if s == 0 {
+            write!(f, "{h:02}:{m:02}")
+        } else {
+            write!(f, "{h:02}:{m:02}:{s:02}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn durations() {
+        let d = |s| Duration::parse(s).unwrap().0 .0;
+        assert_eq!(d("1h30m"), 5_400_000_000);
+        assert_eq!(d("250ms"), 250_000);
+        assert_eq!(d("1.5d"), 129_600_000_000);
+        assert_eq!(d("0"), 0);
+        assert_eq!(d("2 h 5 s"), 7_205_000_000);
+        assert!(Duration::parse("40").unwrap_err().contains("needs a unit"));
+        assert!(Duration::parse("4 fortnights").unwrap_err().contains("unknown unit"));
+        assert!(Duration::parse("-3s").is_err());
+        assert!(Duration::parse("").is_err());
+        assert!(Duration::parse("2000000d").is_err());
+    }
+
+    #[test]
+    fn sizes_and_bandwidths() {
+        assert_eq!(Size::parse("128 GiB").unwrap().0, 128 << 30);
+        assert_eq!(Size::parse("1.5 TB").unwrap().0, 1_500_000_000_000);
+        assert_eq!(Size::parse("0").unwrap().0, 0);
+        assert!(Size::parse("12 parsecs").is_err());
+        assert_eq!(Bandwidth::parse("400 MB/s").unwrap().0, 4e8);
+        assert_eq!(Bandwidth::parse("2 Gbit/s").unwrap().0, 2.5e8);
+        assert!(Bandwidth::parse("0 MB/s").is_err());
+        assert_eq!(TimeOfDay::parse("22:00").unwrap().0, 79200);
+        assert!(TimeOfDay::parse("24:00").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn duration_display_round_trips(us in 0u64..(1u64 << 50)) {
+            let d = Duration(SimDuration(us));
+            prop_assert_eq!(Duration::parse(&d.to_string()).unwrap(), d);
+        }
+
+        #[test]
+        fn size_display_round_trips(b in 0u64..(1u64 << 60)) {
+            let s = Size(b);
+            prop_assert_eq!(Size::parse(&s.to_string()).unwrap(), s);
+        }
+
+        #[test]
+        fn bandwidth_display_round_trips(v in 1e-3f64..1e13) {
+            let b = Bandwidth(v);
+            prop_assert_eq!(Bandwidth::parse(&b.to_string()).unwrap().0, v);
+        }
+
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,24}") {
+            let _ = Duration::parse(&s);
+            let _ = Size::parse(&s);
+            let _ = Bandwidth::parse(&s);
+            let _ = TimeOfDay::parse(&s);
+        }
+    }
+}
