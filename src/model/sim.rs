@@ -709,11 +709,11 @@ impl<'s, 'o> Sim<'s, 'o> {
                 } else if job.full {
                     vm.used_bytes
                 } else {
-                    // The day's churn, drawn per VM per day, times the days of change
-                    // since the newest point (at most all of the data).
+                    // The day's churn, drawn per VM per day, once per calendar day since
+                    // the newest point (at least one; at most all of the data).
                     let mut cr = stream(self.seed, &[purpose::CHURN, self.fleets[vm.fleet as usize].key, vm.index as u64, day_of(now)]);
                     let churn = fleet.daily_churn.sample(&mut cr);
-                    let days = now.since(vm.last_point).as_secs_f64() / 86_400.0;
+                    let days = (day_of(now) - day_of(vm.last_point)).max(1) as f64;
                     (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
                 };
                 bytes

@@ -92,6 +92,17 @@ fn tidy_serde_message(m: &str) -> String {
     if let Some(rest) = m.strip_prefix("unknown field ") {
         return format!("unknown key {rest}");
     }
+    if let Some(rest) = m.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = match expected {
+                "u32" | "u64" => "a non-negative integer",
+                "f64" => "a number",
+                "a boolean" | "bool" => "true or false",
+                e => e,
+            };
+            return format!("expected {expected}, found {found}");
+        }
+    }
     if let Some(rest) = m.strip_prefix("unknown variant ") {
         return format!("unknown value {rest}");
     }

@@ -52,6 +52,9 @@ impl Duration {
         if t.is_empty() {
             return Err(format!("expected {expected}, found an empty string"));
         }
+        if t.starts_with('-') {
+            return Err(format!("expected a non-negative duration, found \"{text}\""));
+        }
         let mut rest = t;
         let mut total_us = 0f64;
         while !rest.trim_start().is_empty() {

@@ -1,0 +1,147 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use backupsim::model::{simulate, JobRecord, Observer, Outcome};
+use backupsim::scenario::load_str;
+
+/// A finished attempt, owned.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub kind: String,
+    pub fleet: String,
+    pub vm: u32,
+    pub attempt: u32,
+    pub scheduled_us: u64,
+    pub started_us: u64,
+    pub finished_us: u64,
+    pub phases_us: [u64; 5],
+    pub bytes: u64,
+    pub outcome: String,
+    pub error: String,
+    pub consistency: String,
+    pub window_miss: bool,
+}
+
+impl Row {
+    pub fn duration_us(&self) -> u64 {
+        self.finished_us - self.started_us
+    }
+}
+
+#[derive(Default)]
+pub struct Collect(pub Vec<Row>);
+
+impl Observer for Collect {
+    fn wants_jobs(&self) -> bool {
+        true
+    }
+    fn job(&mut self, r: &JobRecord<'_>) {
+        self.0.push(Row {
+            kind: r.kind.into(),
+            fleet: r.fleet.into(),
+            vm: r.vm,
+            attempt: r.attempt,
+            scheduled_us: r.scheduled.as_micros(),
+            started_us: r.started.as_micros(),
+            finished_us: r.finished.as_micros(),
+            phases_us: r.phases.map(|p| p.as_micros()),
+            bytes: r.bytes,
+            outcome: r.outcome.into(),
+            error: r.error.into(),
+            consistency: r.consistency.into(),
+            window_miss: r.window_miss,
+        });
+    }
+}
+
+/// Runs scenario text, returning the outcome and every job row.
+pub fn run_src(src: &str) -> (Outcome, Vec<Row>) {
+    let loaded = match load_str(src, Path::new("test.toml"), &[]) {
+        Ok(l) => l,
+        Err(e) => panic!("scenario does not load: {e}\n{src}"),
+    };
+    let mut c = Collect::default();
+    let out = simulate(&loaded.scenario, &mut c);
+    (out, c.0)
+}
+
+pub fn get(m: &BTreeMap<String, f64>, k: &str) -> f64 {
+    *m.get(k).unwrap_or_else(|| panic!("metric {k} missing; have: {:?}", m.keys().collect::<Vec<_>>()))
+}
+
+pub const SEC: u64 = 1_000_000;
+
+/// A deterministic one-VM world: every step that can be random is pinned, so timelines
+/// can be computed by hand. Callers append or replace lines.
+pub fn base(duration: &str, fleet_extra: &str, timing_extra: &str, rest: &str) -> String {
+    format!(
+        r#"
+[simulation]
+name = "t"
+seed = 7
+duration = "{duration}"
+
+[[region]]
+name = "r1"
+paired = "r2"
+
+[[region]]
+name = "r2"
+
+[[link]]
+name = "wan"
+bandwidth = "1 GB/s"
+
+[[vault]]
+name = "v"
+region = "r1"
+redundancy = "LRS"
+create_time = "0s"
+
+[[policy]]
+name = "p"
+vault = "v"
+schedule = {{ daily = "01:00" }}
+start_within = "0s"
+retention = {{ daily = 30 }}
+
+[[fleet]]
+name = "f"
+count = 1
+region = "r1"
+policy = "p"
+path = ["wan"]
+os = "windows-2012r2"
+extension = {{ installed = 1.0 }}
+data_disks = 1
+disk_size = "100 GB"
+os_disk = "100 GB"
+used = 0.5
+daily_churn = 0.1
+{fleet_extra}
+
+[timing]
+extension_upgrade = 0.0
+extension_failure = 0.0
+snapshot_per_disk = "10s"
+snapshot_task_failure = 0.0
+vss_failure = 0.0
+transient_failure = 0.0
+extension_install = "3m"
+agent_status_wait = "5m"
+vm_create = "25m"
+dc_powershell_extra = "30m"
+{timing_extra}
+
+{rest}
+"#
+    )
+}
+
+/// Asserts `a` is within relative tolerance `rel` of `b`.
+pub fn approx(a: f64, b: f64, rel: f64) {
+    assert!((a - b).abs() <= rel * b.abs(), "{a} is not within {rel} of {b}");
+}
