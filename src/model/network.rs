@@ -78,6 +78,7 @@
 //! Memory per flow: a 16-byte heap entry and an 8-byte slot.
 
 use std::cmp::{Ordering, Reverse};
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashMap};
 
 use crate::engine::time::SimTime;
@@ -140,11 +141,13 @@ fn finish_time(clock: u64, rem: f64, rate: f64) -> u64 {
     if dt <= 0.0 {
         return clock;
     }
-    let dt = dt.ceil();
     if dt >= FAR {
         return NEVER;
     }
-    clock.saturating_add(dt as u64).min(NEVER - 1)
+    // ceil without a libm call (0 < dt < 2^62 here).
+    let whole = dt as u64;
+    let up = whole + u64::from((whole as f64) < dt);
+    clock.saturating_add(up).min(NEVER - 1)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -242,7 +245,6 @@ struct Link {
     // Water-filling scratch.
     rem: f64,
     unfrozen: u64,
-    ver: u32,
 }
 
 struct Class {
@@ -304,7 +306,7 @@ pub struct Network {
     /// Min over active classes of `next_finish`.
     next: u64,
     epoch: u64,
-    link_heap: BinaryHeap<Reverse<(Share, u32, u32)>>,
+    link_heap: BinaryHeap<Reverse<(Share, u32)>>,
     scratch: Vec<u32>,
 }
 
@@ -366,7 +368,6 @@ impl Network {
             stalled_bytes: 0.0,
             rem: 0.0,
             unfrozen: 0,
-            ver: 0,
         });
         LinkId(id)
     }
@@ -850,31 +851,38 @@ impl Network {
     fn recompute(&mut self) {
         self.epoch += 1;
         let epoch = self.epoch;
-        self.link_heap.clear();
+        // A link's fair share never decreases during progressive filling (flows leave it
+        // frozen at the global minimum, which is at most its share), so heap keys can only
+        // be stale from below: build the heap once in O(links), never push, and when the
+        // top is stale re-key it in place (sift-down) until a current one surfaces.
+        let mut heap = std::mem::take(&mut self.link_heap).into_vec();
+        heap.clear();
         for &l in &self.active_links {
             let link = &mut self.links[l as usize];
             link.rem = link.capacity;
             link.unfrozen = link.n_flows;
             link.throughput = 0.0;
-            link.ver = 0;
-            self.link_heap
-                .push(Reverse((Share(link.rem / link.unfrozen as f64), l, 0)));
+            heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
         }
+        self.link_heap = BinaryHeap::from(heap);
         let mut left = self.active_classes.len();
         let mut cap_i = 0;
         while left > 0 {
             let link_top = loop {
-                match self.link_heap.peek() {
-                    Some(&Reverse((s, l, ver))) => {
-                        let link = &self.links[l as usize];
-                        if link.ver != ver || link.unfrozen == 0 {
-                            self.link_heap.pop();
-                        } else {
-                            break Some((s.0, l));
-                        }
-                    }
-                    None => break None,
+                let Some(mut top) = self.link_heap.peek_mut() else {
+                    break None;
+                };
+                let Reverse((key, l)) = *top;
+                let link = &self.links[l as usize];
+                if link.unfrozen == 0 {
+                    PeekMut::pop(top);
+                    continue;
                 }
+                let share = link.rem.max(0.0) / link.unfrozen as f64;
+                if share.to_bits() == key.0.to_bits() {
+                    break Some((share, l));
+                }
+                *top = Reverse((Share(share), l));
             };
             while cap_i < self.capped.len()
                 && self.classes[self.capped[cap_i].1 as usize].frozen == epoch
@@ -925,11 +933,6 @@ impl Network {
             link.rem -= nf * rate;
             link.throughput += nf * rate;
             link.unfrozen -= n;
-            if link.unfrozen > 0 {
-                link.ver += 1;
-                let share = link.rem.max(0.0) / link.unfrozen as f64;
-                self.link_heap.push(Reverse((Share(share), l, link.ver)));
-            }
         }
     }
 }
