@@ -2,5 +2,6 @@
 
 pub mod compare;
 pub mod engine;
+pub mod histio;
 pub mod model;
 pub mod plot;
