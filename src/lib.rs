@@ -3,9 +3,10 @@
 pub mod app;
 pub mod compare;
 pub mod dist;
-pub mod error;
-pub mod metrics;
 pub mod engine;
+pub mod error;
+pub mod histio;
+pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod report;

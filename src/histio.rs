@@ -1,0 +1,223 @@
+//! HdrHistogram files of a results directory.
+//!
+//! Every latency-like metric of the simulator (job durations, phase durations,
+//! recovery point age, geo-replication lag) is recorded in an HdrHistogram of
+//! **microseconds** built by [`new_histogram`], and written to
+//! `histograms/<metric>.hdr` in the V2 + DEFLATE ("compressed") encoding that
+//! other HdrHistogram implementations (Java, Go, Python, `hdr-plot`) read too.
+//!
+//! [`stats`] turns a histogram into the summary statistics used in
+//! `summary.json`, in **seconds**.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+
+/// Lowest discernible value of the standard histogram: 1 µs.
+pub const LOWEST_US: u64 = 1;
+/// Highest trackable value of the standard histogram: 2^45 µs ≈ 35.2 million
+/// seconds ≈ 407 days (about 1.1 years).
+pub const HIGHEST_US: u64 = 1 << 45;
+/// Significant decimal digits kept by the standard histogram (relative error
+/// at most 0.1 %).
+pub const SIGFIG: u8 = 3;
+
+/// Microseconds per second, for converting histogram values.
+const US_PER_S: f64 = 1e6;
+
+/// The project's standard histogram.
+///
+/// Values are **microseconds**, trackable from 1 µs up to 2^45 µs (≈ 407 days,
+/// about 1.1 years) with 3 significant digits, so any value is stored with a
+/// relative error of at most 0.1 %. The range is fixed (no auto-resize) so
+/// that histograms from different runs always have the same layout and can be
+/// merged with [`Histogram::add`]; record with
+/// [`Histogram::saturating_record`] if a value could exceed the range.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
+}
+
+/// Writes `h` to `path` in the HdrHistogram V2 + DEFLATE encoding, replacing
+/// any existing file.
+///
+/// Encoding errors are reported as [`io::ErrorKind::Other`].
+pub fn write_hdr(path: &Path, h: &Histogram<u64>) -> io::Result<()> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| io::Error::other(format!("encoding histogram: {e:?}")))?;
+    let mut w = BufWriter::new(File::create(path)?);
+    w.write_all(&buf)?;
+    w.flush()
+}
+
+/// Reads a histogram written by [`write_hdr`] (or any V2 / V2 + DEFLATE
+/// HdrHistogram file).
+///
+/// A file that is not a valid histogram gives [`io::ErrorKind::InvalidData`].
+pub fn read_hdr(path: &Path) -> io::Result<Histogram<u64>> {
+    let mut r = BufReader::new(File::open(path)?);
+    Deserializer::new().deserialize(&mut r).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("decoding histogram {}: {e:?}", path.display()),
+        )
+    })
+}
+
+/// Summary statistics of a microsecond histogram, in **seconds**.
+///
+/// Keys are exactly `"mean"`, `"p50"`, `"p90"`, `"p95"`, `"p99"`, `"p999"`
+/// (99.9th percentile) and `"max"`. Percentiles are HdrHistogram's
+/// `value_at_quantile` (the highest value equivalent to the sample at that
+/// rank), so they are within the histogram's 0.1 % precision. An empty
+/// histogram gives 0 for every key.
+pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
+    let q = |q: f64| h.value_at_quantile(q) as f64 / US_PER_S;
+    BTreeMap::from([
+        ("mean", h.mean() / US_PER_S),
+        ("p50", q(0.50)),
+        ("p90", q(0.90)),
+        ("p95", q(0.95)),
+        ("p99", q(0.99)),
+        ("p999", q(0.999)),
+        ("max", h.max() as f64 / US_PER_S),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hist_of(values: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for &v in values {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
+    fn roundtrip(h: &Histogram<u64>) -> Histogram<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.hdr");
+        write_hdr(&path, h).unwrap();
+        read_hdr(&path).unwrap()
+    }
+
+    #[test]
+    fn bounds_are_documented_range() {
+        let h = new_histogram();
+        assert_eq!(h.low(), 1);
+        assert!(h.high() >= 1 << 45);
+        assert_eq!(h.sigfig(), 3);
+        // 2^45 µs is a bit over a year.
+        let years = HIGHEST_US as f64 / 1e6 / 86_400.0 / 365.0;
+        assert!((1.0..1.2).contains(&years), "{years}");
+    }
+
+    #[test]
+    fn file_is_v2_deflate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.hdr");
+        write_hdr(&path, &hist_of(&[1, 2, 3])).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // V2 compressed cookie (0x1c849304 | 0x10 word size), big-endian.
+        assert_eq!(&bytes[..4], &[0x1c, 0x84, 0x93, 0x14]);
+    }
+
+    #[test]
+    fn roundtrip_is_exact() {
+        let h = hist_of(&[0, 1, 7, 999, 1_000_000, 3_600_000_000, HIGHEST_US]);
+        let back = roundtrip(&h);
+        assert_eq!(back, h);
+        assert_eq!(back.len(), 7);
+        assert_eq!(back.max(), h.max());
+        assert_eq!(back.low(), h.low());
+        assert_eq!(back.high(), h.high());
+        assert_eq!(back.sigfig(), h.sigfig());
+        assert_eq!(stats(&back), stats(&h));
+    }
+
+    #[test]
+    fn empty_roundtrip_and_stats() {
+        let h = new_histogram();
+        let back = roundtrip(&h);
+        assert_eq!(back, h);
+        assert!(stats(&back).values().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn merge_of_read_histograms_equals_union() {
+        let a: Vec<u64> = (1..500).map(|i| i * 37).collect();
+        let b: Vec<u64> = (1..300).map(|i| i * i * 1013).collect();
+        let mut merged = roundtrip(&hist_of(&a));
+        merged.add(roundtrip(&hist_of(&b))).unwrap();
+        let union: Vec<u64> = a.iter().chain(&b).copied().collect();
+        assert_eq!(merged, hist_of(&union));
+    }
+
+    #[test]
+    fn stats_keys_and_units() {
+        // 1..=1000 seconds, one sample each.
+        let v: Vec<u64> = (1..=1000).map(|s| s * 1_000_000).collect();
+        let s = stats(&hist_of(&v));
+        let keys: Vec<_> = s.keys().copied().collect();
+        assert_eq!(keys, ["max", "mean", "p50", "p90", "p95", "p99", "p999"]);
+        let close = |k: &str, want: f64| {
+            let got = s[k];
+            assert!(
+                (got - want).abs() <= want * 0.001 + 1e-9,
+                "{k}: {got} vs {want}"
+            );
+        };
+        close("mean", 500.5);
+        close("p50", 500.0);
+        close("p90", 900.0);
+        close("p95", 950.0);
+        close("p99", 990.0);
+        close("p999", 999.0);
+        close("max", 1000.0);
+    }
+
+    #[test]
+    fn read_garbage_is_invalid_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.hdr");
+        std::fs::write(&path, b"not a histogram").unwrap();
+        assert_eq!(
+            read_hdr(&path).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(
+            read_hdr(&dir.path().join("absent.hdr")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn prop_roundtrip_and_merge(
+            a in proptest::collection::vec(0u64..=HIGHEST_US, 0..200),
+            b in proptest::collection::vec(0u64..=HIGHEST_US, 0..200),
+        ) {
+            let ha = hist_of(&a);
+            let hb = hist_of(&b);
+            let ra = roundtrip(&ha);
+            let rb = roundtrip(&hb);
+            prop_assert_eq!(&ra, &ha);
+            prop_assert_eq!(&rb, &hb);
+            let mut merged = ra.clone();
+            merged.add(&rb).unwrap();
+            let union: Vec<u64> = a.iter().chain(&b).copied().collect();
+            prop_assert_eq!(merged, hist_of(&union));
+        }
+    }
+}
