@@ -1,1 +1,111 @@
-fn main() {}
+//! The `backupsim` binary: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use backupsim::app;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Deterministic discrete-event simulator of a cloud VM backup fleet.
+#[derive(Parser)]
+#[command(name = "backupsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its results directory.
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Seed (same as --set simulation.seed=N).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario value: dotted key, arrays of tables by name
+        /// (e.g. fleet.web.count=5000, link.wan.bandwidth="2 Gbit/s").
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Results directory (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar or summary on stderr.
+        #[arg(long)]
+        quiet: bool,
+        /// Write jobs.csv (default: on up to 2 million expected jobs).
+        #[arg(long, value_enum)]
+        jobs_csv: Option<OnOff>,
+        /// Skip rendering plots.
+        #[arg(long)]
+        no_plots: bool,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Override a scenario value (as for run).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let _ = ctrlc::set_handler(|| {
+        backupsim::report::remove_in_flight();
+        eprintln!("interrupted: no partial results were left behind");
+        std::process::exit(130);
+    });
+    let result: backupsim::error::Result<i32> = match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            sets,
+            out,
+            quiet,
+            jobs_csv,
+            no_plots,
+        } => app::run(&app::RunArgs {
+            scenario,
+            seed,
+            sets,
+            out,
+            quiet,
+            jobs_csv: jobs_csv.map(|j| matches!(j, OnOff::On)),
+            no_plots,
+            command_line: argv,
+        })
+        .map(|_| 0),
+        Command::Validate { scenario, sets } => app::validate(&scenario, &sets).map(|msg| {
+            println!("{msg}");
+            0
+        }),
+        Command::Schema => {
+            println!("{}", app::schema());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

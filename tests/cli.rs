@@ -31,7 +31,14 @@ fn small_scenario(dir: &Path) -> PathBuf {
 }
 
 fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--no-plots"];
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+    ];
     args.extend_from_slice(extra);
     let o = run(&args);
     assert!(o.status.success(), "run failed: {}", stderr(&o));
@@ -44,14 +51,27 @@ fn same_seed_same_bytes_and_set_seed_is_the_same_as_the_file() {
     let sc = small_scenario(t.path());
     let a = run_to(&sc, &t.path().join("a"), &[]);
     let b = run_to(&sc, &t.path().join("b"), &[]);
-    assert_eq!(a, b, "same scenario and seed must give identical summary.json");
+    assert_eq!(
+        a, b,
+        "same scenario and seed must give identical summary.json"
+    );
     let c = run_to(&sc, &t.path().join("c"), &["--set", "simulation.seed=42"]);
-    assert_eq!(a, c, "--set simulation.seed equal to the file's seed changes nothing");
+    assert_eq!(
+        a, c,
+        "--set simulation.seed equal to the file's seed changes nothing"
+    );
     let d = run_to(&sc, &t.path().join("d"), &["--seed", "42"]);
     assert_eq!(a, d);
     let e = run_to(&sc, &t.path().join("e"), &["--seed", "43"]);
     assert_ne!(a, e, "a different seed gives a different run");
-    for f in ["summary.json", "run.json", "scenario.resolved.toml", "jobs.csv", "timeseries.csv", "histograms/backup.duration.hdr"] {
+    for f in [
+        "summary.json",
+        "run.json",
+        "scenario.resolved.toml",
+        "jobs.csv",
+        "timeseries.csv",
+        "histograms/backup.duration.hdr",
+    ] {
         assert!(t.path().join("a").join(f).exists(), "{f} missing");
     }
     // Identical job logs too.
@@ -64,7 +84,11 @@ fn same_seed_same_bytes_and_set_seed_is_the_same_as_the_file() {
 fn resolved_scenario_reproduces_the_run() {
     let t = tempfile::tempdir().unwrap();
     let sc = small_scenario(t.path());
-    let a = run_to(&sc, &t.path().join("a"), &["--set", "fleet.web.count=30", "--seed", "9"]);
+    let a = run_to(
+        &sc,
+        &t.path().join("a"),
+        &["--set", "fleet.web.count=30", "--seed", "9"],
+    );
     let resolved = t.path().join("a/scenario.resolved.toml");
     let b = run_to(&resolved, &t.path().join("b"), &[]);
     assert_eq!(a, b);
@@ -95,17 +119,33 @@ fn bad(name: &str, from: &str, to: &str, expect: &[&str]) {
     let p = t.path().join(format!("{name}.toml"));
     std::fs::write(&p, src.replacen(from, to, 1)).unwrap();
     let out = t.path().join("out");
-    let o = run(&["run", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
     let msg = stderr(&o);
-    assert!(msg.contains(&format!("{name}.toml:")), "{name}: no file in {msg}");
+    assert!(
+        msg.contains(&format!("{name}.toml:")),
+        "{name}: no file in {msg}"
+    );
     for e in expect {
         assert!(msg.contains(e), "{name}: expected {e:?} in:\n{msg}");
     }
     assert!(!msg.contains("panicked"), "{msg}");
     assert!(!out.exists(), "{name}: results directory left behind");
-    let leftovers: Vec<_> = std::fs::read_dir(t.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
-    assert!(leftovers.is_empty(), "{name}: partial directory left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "{name}: partial directory left behind"
+    );
     // validate says the same.
     let v = run(&["validate", p.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(2));
@@ -113,42 +153,112 @@ fn bad(name: &str, from: &str, to: &str, expect: &[&str]) {
 
 #[test]
 fn bad_toml_syntax() {
-    bad("syntax", "count = 240", "count = 240 x", &[":53:13:", "invalid TOML"]);
+    bad(
+        "syntax",
+        "count = 240",
+        "count = 240 x",
+        &[":53:13:", "invalid TOML"],
+    );
 }
 
 #[test]
 fn bad_unknown_key() {
-    bad("unknown", "running = 0.95", "runing = 0.95", &[":58:1:", "key `fleet.web.runing`", "unknown key `runing`", "`running`"]);
+    bad(
+        "unknown",
+        "running = 0.95",
+        "runing = 0.95",
+        &[
+            ":58:1:",
+            "key `fleet.web.runing`",
+            "unknown key `runing`",
+            "`running`",
+        ],
+    );
 }
 
 #[test]
 fn bad_wrong_unit() {
-    bad("unit", "disk_size = \"128 GiB\"", "disk_size = \"128 parsecs\"", &[":62:13:", "key `fleet.web.disk_size`", "expected a size", "found \"128 parsecs\""]);
+    bad(
+        "unit",
+        "disk_size = \"128 GiB\"",
+        "disk_size = \"128 parsecs\"",
+        &[
+            ":62:13:",
+            "key `fleet.web.disk_size`",
+            "expected a size",
+            "found \"128 parsecs\"",
+        ],
+    );
 }
 
 #[test]
 fn bad_bare_number_where_a_duration_is_expected() {
-    bad("bare", "start_within = \"2h\"", "start_within = 7200", &["key `policy.nightly.start_within`", "expected a duration", "found the number 7200"]);
+    bad(
+        "bare",
+        "start_within = \"2h\"",
+        "start_within = 7200",
+        &[
+            "key `policy.nightly.start_within`",
+            "expected a duration",
+            "found the number 7200",
+        ],
+    );
 }
 
 #[test]
 fn bad_reference() {
-    bad("reference", "policy = \"nightly\"\npath", "policy = \"nighty\"\npath", &["key `fleet.web.policy`", "expected the name of a [[policy]] (one of: nightly)", "found \"nighty\""]);
+    bad(
+        "reference",
+        "policy = \"nightly\"\npath",
+        "policy = \"nighty\"\npath",
+        &[
+            "key `fleet.web.policy`",
+            "expected the name of a [[policy]] (one of: nightly)",
+            "found \"nighty\"",
+        ],
+    );
 }
 
 #[test]
 fn bad_negative_duration() {
-    bad("negative", "start_within = \"2h\"", "start_within = \"-2h\"", &["key `policy.nightly.start_within`", "non-negative duration", "found \"-2h\""]);
+    bad(
+        "negative",
+        "start_within = \"2h\"",
+        "start_within = \"-2h\"",
+        &[
+            "key `policy.nightly.start_within`",
+            "non-negative duration",
+            "found \"-2h\"",
+        ],
+    );
 }
 
 #[test]
 fn bad_unknown_distribution() {
-    bad("dist", "dist = \"lognormal\", mean = 0.03", "dist = \"lognormall\", mean = 0.03", &["key `fleet.web.daily_churn`", "expected `dist` to be one of", "found \"lognormall\""]);
+    bad(
+        "dist",
+        "dist = \"lognormal\", mean = 0.03",
+        "dist = \"lognormall\", mean = 0.03",
+        &[
+            "key `fleet.web.daily_churn`",
+            "expected `dist` to be one of",
+            "found \"lognormall\"",
+        ],
+    );
 }
 
 #[test]
 fn bad_value_range() {
-    bad("range", "running = 0.95", "running = 1.5", &["key `fleet.web.running`", "between 0 and 1", "found the number 1.5"]);
+    bad(
+        "range",
+        "running = 0.95",
+        "running = 1.5",
+        &[
+            "key `fleet.web.running`",
+            "between 0 and 1",
+            "found the number 1.5",
+        ],
+    );
 }
 
 #[test]
@@ -157,7 +267,11 @@ fn bad_missing_empirical_file() {
         "empirical",
         "disk_size = \"512 GiB\"",
         "disk_size = { dist = \"empirical\", file = \"nope.csv\", column = \"size\" }",
-        &["key `fleet.db.disk_size.file`", "expected a readable CSV file", "nope.csv"],
+        &[
+            "key `fleet.db.disk_size.file`",
+            "expected a readable CSV file",
+            "nope.csv",
+        ],
     );
 }
 
@@ -165,21 +279,49 @@ fn bad_missing_empirical_file() {
 fn bad_missing_scenario_file() {
     let o = run(&["run", "does/not/exist.toml", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("does/not/exist.toml: cannot read the scenario file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does/not/exist.toml: cannot read the scenario file"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn bad_set_overrides() {
-    let o = run(&["validate", "scenarios/quickstart.toml", "--set", "fleet.wbe.count=3"]);
+    let o = run(&[
+        "validate",
+        "scenarios/quickstart.toml",
+        "--set",
+        "fleet.wbe.count=3",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no [[fleet]] named \"wbe\" (found: web, db)"), "{}", stderr(&o));
-    let o = run(&["validate", "scenarios/quickstart.toml", "--set", "fleet.web.count=abc"]);
+    assert!(
+        stderr(&o).contains("no [[fleet]] named \"wbe\" (found: web, db)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "validate",
+        "scenarios/quickstart.toml",
+        "--set",
+        "fleet.web.count=abc",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("--set fleet.web.count") && e.contains("expected a non-negative integer") && e.contains("\"abc\""), "{e}");
+    assert!(
+        e.contains("--set fleet.web.count")
+            && e.contains("expected a non-negative integer")
+            && e.contains("\"abc\""),
+        "{e}"
+    );
     let o = run(&["validate", "scenarios/quickstart.toml", "--set", "nonsense"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = run(&["validate", "scenarios/quickstart.toml", "--set", "link.je-storage.bandwidth=2 Gbit/s"]);
+    let o = run(&[
+        "validate",
+        "scenarios/quickstart.toml",
+        "--set",
+        "link.je-storage.bandwidth=2 Gbit/s",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 

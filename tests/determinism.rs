@@ -42,7 +42,24 @@ on_demand = { per_vm_per_day = 1.0 }
     assert!(b.iter().any(|r| r.fleet == "g"));
     assert_eq!(a.len(), b_f.len());
     for (x, y) in a.iter().zip(b_f) {
-        assert_eq!((x.vm, x.started_us, x.finished_us, x.bytes, &x.outcome, &x.consistency), (y.vm, y.started_us, y.finished_us, y.bytes, &y.outcome, &y.consistency));
+        assert_eq!(
+            (
+                x.vm,
+                x.started_us,
+                x.finished_us,
+                x.bytes,
+                &x.outcome,
+                &x.consistency
+            ),
+            (
+                y.vm,
+                y.started_us,
+                y.finished_us,
+                y.bytes,
+                &y.outcome,
+                &y.consistency
+            )
+        );
     }
 }
 
@@ -52,10 +69,16 @@ fn growing_a_fleet_keeps_existing_vms() {
     use backupsim::model::vm::draw_vm;
     use backupsim::scenario::schema::{Fleet, Support};
     let f: Fleet = toml::from_str("name = \"f\"\ncount = 10\nregion = \"r\"\npolicy = \"p\"\ndata_disks = { dist = \"uniform-int\", min = 1, max = 8 }\nused = { dist = \"uniform\", min = 0.1, max = 0.9 }").unwrap();
-    let g = Fleet { count: 1000, ..f.clone() };
+    let g = Fleet {
+        count: 1000,
+        ..f.clone()
+    };
     for i in 0..10 {
         let a = draw_vm(3, 0, &f, i, &Support::default(), "r").0;
         let b = draw_vm(3, 5, &g, i, &Support::default(), "r").0;
-        assert_eq!((a.data_disks, a.used_bytes, a.flags), (b.data_disks, b.used_bytes, b.flags));
+        assert_eq!(
+            (a.data_disks, a.used_bytes, a.flags),
+            (b.data_disks, b.used_bytes, b.flags)
+        );
     }
 }

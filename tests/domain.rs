@@ -40,14 +40,25 @@ fn incremental_backups_move_the_days_churn() {
 /// retried `http_retries` times: (2 + 1) × 45 s = 135 s exactly, then the job fails.
 #[test]
 fn no_connectivity_burns_exact_http_timeouts() {
-    let src = base("1d", "connectivity = { blocked = 1.0 }", "http_timeout = \"45s\"\nhttp_retries = 2", "");
+    let src = base(
+        "1d",
+        "connectivity = { blocked = 1.0 }",
+        "http_timeout = \"45s\"\nhttp_retries = 2",
+        "",
+    );
     let (out, rows) = run_src(&src);
     let r = &rows[0];
     assert_eq!(r.outcome, "failed");
     assert_eq!(r.error, "ExtensionSnapshotFailedNoNetwork");
     assert_eq!(r.duration_us(), 135 * SEC);
     assert_eq!(r.phases_us, [0, 0, 135 * SEC, 0, 0]);
-    assert_eq!(get(&out.summary, "backup.failures.ExtensionSnapshotFailedNoNetwork"), 1.0);
+    assert_eq!(
+        get(
+            &out.summary,
+            "backup.failures.ExtensionSnapshotFailedNoNetwork"
+        ),
+        1.0
+    );
     assert_eq!(get(&out.summary, "backup.success_rate"), 0.0);
 }
 
@@ -55,8 +66,13 @@ fn no_connectivity_burns_exact_http_timeouts() {
 /// the agent's download requests time out the same way.
 #[test]
 fn extension_install_needs_connectivity() {
-    let src = base("1d", "connectivity = { blocked = 1.0 }\nextension = { installed = 0.0 }", "http_timeout = \"1m\"\nhttp_retries = 3", "")
-        .replace("extension = { installed = 1.0 }\n", "");
+    let src = base(
+        "1d",
+        "connectivity = { blocked = 1.0 }\nextension = { installed = 0.0 }",
+        "http_timeout = \"1m\"\nhttp_retries = 3",
+        "",
+    )
+    .replace("extension = { installed = 1.0 }\n", "");
     let (_, rows) = run_src(&src);
     assert_eq!(rows[0].error, "VMAgentStatusCommunicationError");
     assert_eq!(rows[0].duration_us(), 240 * SEC);
@@ -78,13 +94,24 @@ fn missing_agent_fails_after_the_status_wait() {
     let (out, rows) = run_src(&base("1d", "agent = { installed = 0.0 }", "", ""));
     assert_eq!(rows[0].error, "UserErrorGuestAgentStatusUnavailable");
     assert_eq!(rows[0].duration_us(), 300 * SEC);
-    assert_eq!(get(&out.summary, "backup.failures.UserErrorGuestAgentStatusUnavailable"), 1.0);
+    assert_eq!(
+        get(
+            &out.summary,
+            "backup.failures.UserErrorGuestAgentStatusUnavailable"
+        ),
+        1.0
+    );
 }
 
 /// A stopped VM is backed up offline: no agent needed, no extension, crash-consistent.
 #[test]
 fn stopped_vm_is_backed_up_crash_consistent() {
-    let (out, rows) = run_src(&base("1d", "running = 0.0\nagent = { installed = 0.0 }", "", ""));
+    let (out, rows) = run_src(&base(
+        "1d",
+        "running = 0.0\nagent = { installed = 0.0 }",
+        "",
+        "",
+    ));
     assert_eq!(rows[0].outcome, "succeeded");
     assert_eq!(rows[0].consistency, "crash");
     assert_eq!(rows[0].phases_us[1], 0);
@@ -97,7 +124,8 @@ fn stopped_vm_is_backed_up_crash_consistent() {
 fn consistency_levels() {
     let (_, rows) = run_src(&base("1d", "", "", "").replace("windows-2012r2", "ubuntu-14.04"));
     assert_eq!(rows[0].consistency, "file_system");
-    let (_, rows) = run_src(&base("1d", "", "vss_failure = 1.0", "").replace("vss_failure = 0.0\n", ""));
+    let (_, rows) =
+        run_src(&base("1d", "", "vss_failure = 1.0", "").replace("vss_failure = 0.0\n", ""));
     assert_eq!(rows[0].consistency, "file_system");
 }
 
@@ -105,22 +133,44 @@ fn consistency_levels() {
 #[test]
 fn unsupported_vms_are_counted_by_reason() {
     for (extra, reason) in [
-        ("deployment = \"resource-manager\"", "ResourceManagerDeployment"),
+        (
+            "deployment = \"resource-manager\"",
+            "ResourceManagerDeployment",
+        ),
         ("data_disks = 16", "TooManyDataDisks"),
         ("storage = \"premium\"", "PremiumStorage"),
         ("reserved_ips = 2", "TooManyReservedIps"),
-        ("reserved_ips = 1\nendpoints = 0", "ReservedIpWithoutEndpoint"),
+        (
+            "reserved_ips = 1\nendpoints = 0",
+            "ReservedIpWithoutEndpoint",
+        ),
         ("nics = 2", "TooManyNics"),
         ("load_balanced = true", "LoadBalanced"),
         ("os = \"windows-2008\"", "WindowsVersionTooOld"),
     ] {
         let src = base("3d", extra, "", "");
-        let src = if extra.starts_with("data_disks") { src.replace("data_disks = 1\n", "") } else { src };
-        let src = if extra.starts_with("os =") { src.replace("os = \"windows-2012r2\"\n", "") } else { src };
+        let src = if extra.starts_with("data_disks") {
+            src.replace("data_disks = 1\n", "")
+        } else {
+            src
+        };
+        let src = if extra.starts_with("os =") {
+            src.replace("os = \"windows-2012r2\"\n", "")
+        } else {
+            src
+        };
         let (out, rows) = run_src(&src);
         assert!(rows.is_empty(), "{reason}");
-        assert_eq!(get(&out.summary, &format!("unsupported.{reason}")), 1.0, "{reason}");
-        assert_eq!(get(&out.summary, "backup.jobs.unsupported"), 3.0, "{reason}: one per scheduled run");
+        assert_eq!(
+            get(&out.summary, &format!("unsupported.{reason}")),
+            1.0,
+            "{reason}"
+        );
+        assert_eq!(
+            get(&out.summary, "backup.jobs.unsupported"),
+            3.0,
+            "{reason}: one per scheduled run"
+        );
     }
     // A vault in another region cannot protect the VM.
     let src = base("1d", "", "", "").replace("region = \"r1\"\npolicy", "region = \"r2\"\npolicy");
@@ -131,7 +181,8 @@ fn unsupported_vms_are_counted_by_reason() {
 /// Jobs wait for their vault to become active: the wait is the queue phase.
 #[test]
 fn jobs_wait_for_the_vault_to_be_active() {
-    let (_, rows) = run_src(&base("1d", "", "", "").replace("create_time = \"0s\"", "create_time = \"3h\""));
+    let (_, rows) =
+        run_src(&base("1d", "", "", "").replace("create_time = \"0s\"", "create_time = \"3h\""));
     assert_eq!(rows[0].phases_us[0], 2 * HOUR);
 }
 
@@ -140,7 +191,10 @@ fn jobs_wait_for_the_vault_to_be_active() {
 fn vault_concurrency_limit_queues_fifo() {
     let src = base("1d", "", "", "")
         .replace("count = 1\n", "count = 3\n")
-        .replace("create_time = \"0s\"", "create_time = \"0s\"\nmax_concurrent_jobs = 1");
+        .replace(
+            "create_time = \"0s\"",
+            "create_time = \"0s\"\nmax_concurrent_jobs = 1",
+        );
     let (_, mut rows) = run_src(&src);
     rows.sort_by_key(|r| r.finished_us);
     let waits: Vec<u64> = rows.iter().map(|r| r.phases_us[0]).collect();
@@ -150,10 +204,12 @@ fn vault_concurrency_limit_queues_fifo() {
 /// A job finishing after its window counts as a miss.
 #[test]
 fn window_misses() {
-    let (out, rows) = run_src(&base("1d", "", "", "").replace("retention =", "window = \"30m\"\nretention ="));
+    let (out, rows) =
+        run_src(&base("1d", "", "", "").replace("retention =", "window = \"30m\"\nretention ="));
     assert!(rows[0].window_miss);
     assert_eq!(get(&out.summary, "backup.window.miss_rate"), 1.0);
-    let (out, _) = run_src(&base("1d", "", "", "").replace("retention =", "window = \"1h\"\nretention ="));
+    let (out, _) =
+        run_src(&base("1d", "", "", "").replace("retention =", "window = \"1h\"\nretention ="));
     assert_eq!(get(&out.summary, "backup.window.miss_rate"), 0.0);
 }
 
@@ -162,16 +218,23 @@ fn window_misses() {
 fn retries_of_transient_failures() {
     let src = base("1d", "", "transient_failure = 1.0", "")
         .replace("transient_failure = 0.0\n", "")
-        .replace("retention =", "retries = { max = 2, delay = \"10m\" }\nretention =");
+        .replace(
+            "retention =",
+            "retries = { max = 2, delay = \"10m\" }\nretention =",
+        );
     let (out, rows) = run_src(&src);
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows.iter().map(|r| r.attempt).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        rows.iter().map(|r| r.attempt).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(rows[1].started_us, rows[0].finished_us + 600 * SEC);
     assert_eq!(get(&out.summary, "backup.jobs.failed"), 1.0);
     assert_eq!(get(&out.summary, "backup.attempts"), 3.0);
     assert_eq!(get(&out.summary, "backup.retries"), 2.0);
     // A user error is not retried.
-    let src = base("1d", "agent = { installed = 0.0 }", "", "").replace("retention =", "retries = { max = 2 }\nretention =");
+    let src = base("1d", "agent = { installed = 0.0 }", "", "")
+        .replace("retention =", "retries = { max = 2 }\nretention =");
     let (_, rows) = run_src(&src);
     assert_eq!(rows.len(), 1);
 }
@@ -180,24 +243,35 @@ fn retries_of_transient_failures() {
 /// retained incrementals.
 #[test]
 fn retention_expires_points_and_storage() {
-    let src = base("10d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 3 }");
+    let src =
+        base("10d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 3 }");
     let (out, _) = run_src(&src);
     assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 3.0);
     // At 10d 00:00 the points of days 8 and 9 remain (day 7's expired at the clean-up).
     assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 2.0);
-    assert_eq!(get(&out.summary, "vault.v.stored_bytes.end"), 1e11 + 2.0 * 1e10);
-    assert_eq!(get(&out.summary, "vault.v.stored_bytes.max"), 1e11 + 9.0 * 1e10 - 6.0 * 1e10);
+    assert_eq!(
+        get(&out.summary, "vault.v.stored_bytes.end"),
+        1e11 + 2.0 * 1e10
+    );
+    assert_eq!(
+        get(&out.summary, "vault.v.stored_bytes.max"),
+        1e11 + 9.0 * 1e10 - 6.0 * 1e10
+    );
 }
 
 /// Weekly retention keeps the first point of each week beyond the daily tier.
 #[test]
 fn weekly_retention_keeps_the_first_point_of_each_week() {
-    let src = base("15d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 2, weekly = 4 }");
+    let src = base("15d", "", "", "").replace(
+        "retention = { daily = 30 }",
+        "retention = { daily = 2, weekly = 4 }",
+    );
     let (out, _) = run_src(&src);
     // Weeks start Monday (day 0, 7, 14): points of days 0, 7, 14 are kept 4 weeks; the
     // daily tier keeps day 14's (day 13's expired at the clean-up of 15d 00:00) → {0, 7, 14}.
     assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 3.0);
-    let src = base("15d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 2 }");
+    let src =
+        base("15d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 2 }");
     let (out, _) = run_src(&src);
     assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 1.0);
 }
@@ -205,12 +279,16 @@ fn weekly_retention_keeps_the_first_point_of_each_week() {
 /// GRS vaults replicate each point with the drawn geo-replication delay.
 #[test]
 fn grs_geo_lag() {
-    let src = base("2d", "", "geo_replication = \"10m\"", "").replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
+    let src = base("2d", "", "geo_replication = \"10m\"", "")
+        .replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
     let (out, _) = run_src(&src);
     // Histograms keep 3 significant digits.
     approx(get(&out.summary, "vault.v.geo_lag.mean"), 600.0, 1e-3);
     let (out, _) = run_src(&base("2d", "", "", ""));
-    assert!(!out.summary.contains_key("vault.v.geo_lag.mean"), "LRS has no geo lag");
+    assert!(
+        !out.summary.contains_key("vault.v.geo_lag.mean"),
+        "LRS has no geo lag"
+    );
 }
 
 /// RPO: the age of the newest point sampled hourly. With a point at 01:41:50 each day the
@@ -223,41 +301,87 @@ fn rpo_is_the_age_of_the_newest_point() {
     let mut ages: Vec<f64> = vec![0.0, 3600.0];
     ages.extend((2..24).map(|h| (h * 3600 - 6110) as f64));
     let mean = ages.iter().sum::<f64>() / ages.len() as f64;
-    assert!((get(&out.summary, "rpo.mean") - mean).abs() < 0.001 * mean, "{} vs {mean}", get(&out.summary, "rpo.mean"));
+    assert!(
+        (get(&out.summary, "rpo.mean") - mean).abs() < 0.001 * mean,
+        "{} vs {mean}",
+        get(&out.summary, "rpo.mean")
+    );
 }
 
 fn restore(kind: &str, extra: &str, at: &str) -> String {
-    format!("[[restore]]\nname = \"drill\"\nfleet = \"f\"\nat = \"{at}\"\nkind = \"{kind}\"\n{extra}\n")
+    format!(
+        "[[restore]]\nname = \"drill\"\nfleet = \"f\"\nat = \"{at}\"\nkind = \"{kind}\"\n{extra}\n"
+    )
 }
 
 /// A restore copies the used data back at 2 × 20 MB/s (2 500 s) and creates the VM (25 min).
 #[test]
 fn restore_create_vm_duration() {
     let (out, rows) = run_src(&base("2d", "", "", &restore("create-vm", "", "1d")));
-    let r = rows.iter().find(|r| r.kind == "restore:create-vm").expect("restore row");
+    let r = rows
+        .iter()
+        .find(|r| r.kind == "restore:create-vm")
+        .expect("restore row");
     assert_eq!(r.duration_us(), 2500 * SEC + 1500 * SEC);
     assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
     approx(get(&out.summary, "restore.duration.mean"), 4000.0, 1e-3);
     let (_, rows) = run_src(&base("2d", "", "", &restore("restore-disks", "", "1d")));
-    let r = rows.iter().find(|r| r.kind == "restore:restore-disks").expect("restore row");
+    let r = rows
+        .iter()
+        .find(|r| r.kind == "restore:restore-disks")
+        .expect("restore row");
     assert_eq!(r.duration_us(), 2500 * SEC);
 }
 
 #[test]
 fn restore_rejections() {
     let (out, _) = run_src(&base("2d", "", "", &restore("replace-existing", "", "1d")));
-    assert_eq!(get(&out.summary, "restore.rejected.ReplaceExistingNotSupported"), 1.0);
-    let (out, _) = run_src(&base("2d", "", "", &restore("replace-existing", "disks_deleted = true", "1d")));
+    assert_eq!(
+        get(&out.summary, "restore.rejected.ReplaceExistingNotSupported"),
+        1.0
+    );
+    let (out, _) = run_src(&base(
+        "2d",
+        "",
+        "",
+        &restore("replace-existing", "disks_deleted = true", "1d"),
+    ));
     assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
-    let (out, _) = run_src(&base("2d", "", "", &restore("create-vm", "target_region = \"r2\"", "1d")));
-    assert_eq!(get(&out.summary, "restore.rejected.CrossRegionRestoreNotSupported"), 1.0);
+    let (out, _) = run_src(&base(
+        "2d",
+        "",
+        "",
+        &restore("create-vm", "target_region = \"r2\"", "1d"),
+    ));
+    assert_eq!(
+        get(
+            &out.summary,
+            "restore.rejected.CrossRegionRestoreNotSupported"
+        ),
+        1.0
+    );
     let dc = "domain_controller = \"multi-dc\"";
     let (out, _) = run_src(&base("2d", dc, "", &restore("create-vm", "", "1d")));
-    assert_eq!(get(&out.summary, "restore.rejected.DomainControllerRequiresPowerShell"), 1.0);
-    let (out, rows) = run_src(&base("2d", dc, "", &restore("create-vm", "via = \"powershell\"", "1d")));
+    assert_eq!(
+        get(
+            &out.summary,
+            "restore.rejected.DomainControllerRequiresPowerShell"
+        ),
+        1.0
+    );
+    let (out, rows) = run_src(&base(
+        "2d",
+        dc,
+        "",
+        &restore("create-vm", "via = \"powershell\"", "1d"),
+    ));
     assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
     let r = rows.iter().find(|r| r.kind == "restore:create-vm").unwrap();
-    assert_eq!(r.duration_us(), (2500 + 1500 + 1800) * SEC, "PowerShell adds its steps");
+    assert_eq!(
+        r.duration_us(),
+        (2500 + 1500 + 1800) * SEC,
+        "PowerShell adds its steps"
+    );
 }
 
 #[test]
@@ -270,17 +394,29 @@ fn restore_without_a_recovery_point_fails() {
 #[test]
 fn one_job_per_vm_at_a_time() {
     let (out, _) = run_src(&base("2d", "", "", &restore("create-vm", "", "1d1h1m")));
-    assert_eq!(get(&out.summary, "restore.failures.UserErrorBackupOperationInProgress"), 1.0);
+    assert_eq!(
+        get(
+            &out.summary,
+            "restore.failures.UserErrorBackupOperationInProgress"
+        ),
+        1.0
+    );
 }
 
 /// A link outage during the snapshot cuts connectivity (timeouts); during a transfer it
 /// stalls the flow, which finishes later by exactly the outage's length.
 #[test]
 fn link_outages() {
-    let src = base("1d", "", "", "").replace("bandwidth = \"1 GB/s\"", "bandwidth = \"1 GB/s\"\noutages = { windows = [{ at = \"59m\", duration = \"1h\" }] }");
+    let src = base("1d", "", "", "").replace(
+        "bandwidth = \"1 GB/s\"",
+        "bandwidth = \"1 GB/s\"\noutages = { windows = [{ at = \"59m\", duration = \"1h\" }] }",
+    );
     let (_, rows) = run_src(&src);
     assert_eq!(rows[0].error, "ExtensionSnapshotFailedNoNetwork");
-    let src = base("1d", "", "", "").replace("bandwidth = \"1 GB/s\"", "bandwidth = \"1 GB/s\"\noutages = { windows = [{ at = \"1h10m\", duration = \"30m\" }] }");
+    let src = base("1d", "", "", "").replace(
+        "bandwidth = \"1 GB/s\"",
+        "bandwidth = \"1 GB/s\"\noutages = { windows = [{ at = \"1h10m\", duration = \"30m\" }] }",
+    );
     let (out, rows) = run_src(&src);
     assert_eq!(rows[0].outcome, "succeeded");
     assert_eq!(rows[0].phases_us[3], 2500 * SEC + 1800 * SEC);
@@ -291,7 +427,12 @@ fn link_outages() {
 #[test]
 fn duplicate_vault_names_are_an_error() {
     let src = base("1d", "", "", "[[vault]]\nname = \"v\"\nregion = \"r1\"\n");
-    let e = backupsim::scenario::load_str(&src, std::path::Path::new("dup.toml"), &[]).unwrap_err().to_string();
-    assert!(e.contains("vault names are unique within the subscription"), "{e}");
+    let e = backupsim::scenario::load_str(&src, std::path::Path::new("dup.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("vault names are unique within the subscription"),
+        "{e}"
+    );
     assert!(e.contains("dup.toml:"), "{e}");
 }

@@ -50,11 +50,15 @@ fn extreme_values_run() {
         ("count = 240", "count = 0"),
         ("duration = \"7d\"", "duration = \"1s\""),
         ("sample_every = \"15m\"", "sample_every = \"1d\""),
-        ("daily_churn = { dist = \"lognormal\", mean = 0.03, sd = 0.02 }", "daily_churn = 1.0"),
+        (
+            "daily_churn = { dist = \"lognormal\", mean = 0.03, sd = 0.02 }",
+            "daily_churn = 1.0",
+        ),
         ("bandwidth = \"10 Gbit/s\"", "bandwidth = \"1 bit/s\""),
     ] {
         let src = QUICKSTART.replace(from, to);
-        let l = load_str(&src, Path::new("x.toml"), &[]).unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+        let l = load_str(&src, Path::new("x.toml"), &[])
+            .unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
         let _ = backupsim::model::run(&l.scenario);
     }
 }

@@ -69,7 +69,12 @@ pub fn run_src(src: &str) -> (Outcome, Vec<Row>) {
 }
 
 pub fn get(m: &BTreeMap<String, f64>, k: &str) -> f64 {
-    *m.get(k).unwrap_or_else(|| panic!("metric {k} missing; have: {:?}", m.keys().collect::<Vec<_>>()))
+    *m.get(k).unwrap_or_else(|| {
+        panic!(
+            "metric {k} missing; have: {:?}",
+            m.keys().collect::<Vec<_>>()
+        )
+    })
 }
 
 pub const SEC: u64 = 1_000_000;
@@ -143,5 +148,8 @@ dc_powershell_extra = "30m"
 
 /// Asserts `a` is within relative tolerance `rel` of `b`.
 pub fn approx(a: f64, b: f64, rel: f64) {
-    assert!((a - b).abs() <= rel * b.abs(), "{a} is not within {rel} of {b}");
+    assert!(
+        (a - b).abs() <= rel * b.abs(),
+        "{a} is not within {rel} of {b}"
+    );
 }
