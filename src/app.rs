@@ -122,3 +122,85 @@ pub fn schema() -> String {
 pub fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(msg.into())
 }
+
+/// `backupsim check SCENARIO.toml | RESULTS_DIR`: evaluates the scenario's `[[expect]]`
+/// bounds against a results directory (or runs the scenario first). Returns the printed
+/// table and whether every bound held.
+pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, bool)> {
+    let (scenario, dir) = if target.is_dir() {
+        let resolved = target.join("scenario.resolved.toml");
+        (load(&resolved, &[])?.scenario, target.to_path_buf())
+    } else {
+        let report = run(&RunArgs {
+            scenario: target.to_path_buf(),
+            sets: sets.to_vec(),
+            quiet,
+            no_plots: true,
+            ..RunArgs::default()
+        })?;
+        (load(target, sets)?.scenario, report.dir)
+    };
+    let summary = crate::compare::read_summary(&dir).map_err(|e| {
+        Error::input(
+            dir.join("summary.json").display().to_string(),
+            e.to_string(),
+        )
+    })?;
+    let expects: Vec<crate::compare::Expectation> = scenario
+        .expect
+        .iter()
+        .map(|e| crate::compare::Expectation {
+            metric: e.metric.clone(),
+            min: e.min.map(|b| b.0),
+            max: e.max.map(|b| b.0),
+        })
+        .collect();
+    if expects.is_empty() {
+        return Ok((
+            format!(
+                "{}: the scenario has no [[expect]] bounds",
+                target.display()
+            ),
+            true,
+        ));
+    }
+    let report = crate::compare::check(&expects, &summary);
+    Ok((report.to_string(), report.passed()))
+}
+
+/// `backupsim compare BASE NEW`: the metrics that moved beyond `tolerance_pct`. Returns the
+/// table (text or Markdown) and whether any moved the wrong way.
+pub fn compare(
+    base: &Path,
+    new: &Path,
+    tolerance_pct: f64,
+    markdown: bool,
+) -> Result<(String, bool)> {
+    if !(tolerance_pct >= 0.0 && tolerance_pct.is_finite()) {
+        return Err(usage(format!(
+            "--tolerance: expected a non-negative percentage, found {tolerance_pct}"
+        )));
+    }
+    let read = |d: &Path| {
+        crate::compare::read_summary(d)
+            .map_err(|e| Error::input(d.join("summary.json").display().to_string(), e.to_string()))
+    };
+    let c = crate::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
+    let text = if markdown {
+        c.to_markdown()
+    } else {
+        c.to_string()
+    };
+    Ok((text, c.has_regression()))
+}
+
+/// `backupsim plot DIR`: re-renders the plots of a results directory.
+pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.join("summary.json").exists() {
+        return Err(Error::input(
+            dir.display().to_string(),
+            "expected a results directory (with summary.json), found none",
+        ));
+    }
+    crate::plot::render(dir).map_err(|e| Error::input(dir.display().to_string(), e.to_string()))
+}

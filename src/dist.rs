@@ -609,7 +609,8 @@ impl Choice {
     /// Builds a choice from weights (must be non-negative with a positive sum).
     pub fn weighted(w: &BTreeMap<String, f64>) -> Result<Choice, String> {
         let total: f64 = w.values().sum();
-        if w.is_empty() || !(total > 0.0) || w.values().any(|&x| !(x >= 0.0) || !x.is_finite()) {
+        let bad = |x: f64| x.is_nan() || x < 0.0 || !x.is_finite();
+        if w.is_empty() || total.is_nan() || total <= 0.0 || w.values().any(|&x| bad(x)) {
             return Err("expected non-negative weights with a positive sum".into());
         }
         let mut acc = 0.0;

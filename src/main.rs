@@ -54,6 +54,36 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
+    /// Check the scenario's [[expect]] bounds against a results directory (or run it first).
+    /// Exit status 1 when a bound fails.
+    Check {
+        /// A scenario file (run first) or a results directory.
+        target: PathBuf,
+        /// Override a scenario value (when running a scenario).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// No progress or summary on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Compare two results directories. Exit status 1 when a metric regressed.
+    Compare {
+        /// The baseline results directory.
+        base: PathBuf,
+        /// The new results directory.
+        new: PathBuf,
+        /// Relative change (percent) below which a metric counts as unchanged.
+        #[arg(long, default_value_t = 1.0)]
+        tolerance: f64,
+        /// Print a GitHub Markdown table (for pull requests).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Re-render the plots of a results directory.
+    Plot {
+        /// The results directory.
+        dir: PathBuf,
+    },
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -94,6 +124,33 @@ fn main() -> ExitCode {
         .map(|_| 0),
         Command::Validate { scenario, sets } => app::validate(&scenario, &sets).map(|msg| {
             println!("{msg}");
+            0
+        }),
+        Command::Check {
+            target,
+            sets,
+            quiet,
+        } => app::check(&target, &sets, quiet).map(|(table, ok)| {
+            println!("{table}");
+            if ok {
+                0
+            } else {
+                1
+            }
+        }),
+        Command::Compare {
+            base,
+            new,
+            tolerance,
+            markdown,
+        } => app::compare(&base, &new, tolerance, markdown).map(|(table, regressed)| {
+            println!("{table}");
+            i32::from(regressed)
+        }),
+        Command::Plot { dir } => app::plot(&dir).map(|files| {
+            for f in files {
+                println!("{}", f.display());
+            }
             0
         }),
         Command::Schema => {

@@ -10,12 +10,12 @@ use hdrhistogram::Histogram;
 
 use crate::engine::SimDuration;
 
-/// Highest value a latency histogram tracks: 2^45 µs, about 1.1 years.
-pub const HIST_MAX_MICROS: u64 = 1 << 45;
-/// Significant decimal digits kept by every latency histogram.
-pub const HIST_SIGFIG: u8 = 3;
+pub use crate::histio::new_histogram;
 
-/// A latency histogram in microseconds (1 µs .. 2^45 µs, 3 significant digits).
+/// Highest value a latency histogram tracks (see [`crate::histio`]).
+pub const HIST_MAX_MICROS: u64 = crate::histio::HIGHEST_US;
+
+/// A latency histogram in microseconds (the project's standard range, [`new_histogram`]).
 #[derive(Clone, Debug)]
 pub struct Latency(pub Histogram<u64>);
 
@@ -23,11 +23,6 @@ impl Default for Latency {
     fn default() -> Self {
         Latency(new_histogram())
     }
-}
-
-/// The project's standard histogram (see [`HIST_MAX_MICROS`], [`HIST_SIGFIG`]).
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_MICROS, HIST_SIGFIG).expect("valid histogram bounds")
 }
 
 impl Latency {

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
 
-use hdrhistogram::serialization::Serializer;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -238,11 +237,7 @@ pub fn write_histograms(
     io(dir, std::fs::create_dir_all(dir))?;
     for (name, h) in hists {
         let path = dir.join(format!("{name}.hdr"));
-        let mut buf = Vec::new();
-        hdrhistogram::serialization::V2DeflateSerializer::new()
-            .serialize(h, &mut buf)
-            .map_err(|e| Error::io(&path, std::io::Error::other(format!("{e:?}"))))?;
-        io(&path, std::fs::write(&path, buf))?;
+        io(&path, crate::histio::write_hdr(&path, h))?;
     }
     Ok(())
 }

@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 const HOUR: u64 = 3600 * SEC;
-const DAY: u64 = 24 * HOUR;
 
 /// The first backup of a 200 GB VM at 50% use: 100 GB at 2 disks × 20 MB/s = 2 500 s,
 /// after a 10 s snapshot; starts at 01:00.

@@ -24,6 +24,19 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code.
+    pub const ALL: [Code; 9] = [
+        Code::UserErrorGuestAgentStatusUnavailable,
+        Code::VmAgentStatusCommunicationError,
+        Code::ExtensionSnapshotFailedNoNetwork,
+        Code::GuestAgentSnapshotTaskStatusError,
+        Code::ExtensionOperationFailed,
+        Code::UserErrorBackupOperationInProgress,
+        Code::UserErrorUnsupportedDiskSize,
+        Code::BackUpOperationFailed,
+        Code::NoRecoveryPoint,
+    ];
+
     /// The code as reported.
     pub fn name(self) -> &'static str {
         match self {
@@ -65,6 +78,13 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every reason.
+    pub const ALL: [Rejection; 3] = [
+        Rejection::ReplaceExistingNotSupported,
+        Rejection::CrossRegionRestoreNotSupported,
+        Rejection::DomainControllerRequiresPowerShell,
+    ];
+
     /// The reason as reported.
     pub fn name(self) -> &'static str {
         match self {

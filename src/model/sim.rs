@@ -160,7 +160,6 @@ struct Sim<'s, 'o> {
     link_ids: Vec<LinkId>,
     link_last_bytes: Vec<f64>,
     link_util: Vec<TimeWeighted>,
-    link_stalled: Vec<f64>,
     sample_buf_links: Vec<(f64, f64)>,
     sample_buf_vaults: Vec<(u64, u64)>,
     last_sample: SimTime,
@@ -269,7 +268,6 @@ impl<'s, 'o> Sim<'s, 'o> {
                 on_demand,
             });
         }
-        let _ = Unsupported::ALL;
         let vaults = s
             .vault
             .iter()
@@ -315,7 +313,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             link_ids,
             link_last_bytes: vec![0.0; n_links],
             link_util: vec![TimeWeighted::default(); n_links],
-            link_stalled: vec![0.0; n_links],
             sample_buf_links: vec![(0.0, 0.0); n_links],
             sample_buf_vaults: vec![(0, 0); s.vault.len()],
             last_sample: SimTime::ZERO,
@@ -466,16 +463,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                     attempt,
                 } => self.arrive(vm, kind, scheduled, attempt, now),
                 Ev::OnDemand(fi) => {
-                    let f = &self.fleets[fi as usize];
+                    let f = &mut self.fleets[fi as usize];
                     let (first, count) = (f.first_vm, f.count);
-                    let pick = f.on_demand.as_ref().map(|_| ()).and_then(|_| {
-                        let rng = &mut self.fleets[fi as usize]
-                            .on_demand
-                            .as_mut()
-                            .expect("stream")
-                            .1;
-                        Some(rng.gen_range(0..count))
-                    });
+                    let pick = f.on_demand.as_mut().map(|(_, rng)| rng.gen_range(0..count));
                     if let Some(i) = pick {
                         let vm = first + i;
                         if self.vms[vm as usize].has(flag::SUPPORTED) {
@@ -541,11 +531,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             } else {
                 self.s.link[l].bandwidth.0
             };
-            if is_down {
-                // Bytes still to move in flows that now stall.
-                let rate = self.net.link_throughput(self.link_ids[l]);
-                self.link_stalled[l] += rate; // accumulated as rate at failure; see summary
-            }
             self.net.set_capacity(now, self.link_ids[l], cap);
             self.resched_net();
         }
@@ -861,7 +846,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             Kind::Restore(_) => vm.used_bytes,
             _ => {
                 job.full = !vm.has(flag::HAS_BASE);
-                let bytes = if let Some(sz) = &fleet.backup_size {
+                if let Some(sz) = &fleet.backup_size {
                     sz.sample(&mut job.rng)
                 } else if job.full {
                     vm.used_bytes
@@ -880,8 +865,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     let churn = fleet.daily_churn.sample(&mut cr);
                     let days = (day_of(now) - day_of(vm.last_point)).max(1) as f64;
                     (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
-                };
-                bytes
+                }
             }
         };
         job.bytes = bytes;
@@ -1331,7 +1315,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             end,
             link_ids,
             link_util,
-            link_stalled,
             q,
             ..
         } = self;
@@ -1381,6 +1364,24 @@ impl<'s, 'o> Sim<'s, 'o> {
             "backup.bytes.incremental".into(),
             st.bytes_incremental as f64,
         );
+        // Every known code and reason is present (zero when it never happened), so that
+        // runs compare metric for metric.
+        for c in Code::ALL {
+            if c != Code::NoRecoveryPoint {
+                m.entry(format!("backup.failures.{}", c.name()))
+                    .or_insert(0.0);
+            }
+        }
+        for r in Unsupported::ALL {
+            m.entry(format!("unsupported.{}", r.name())).or_insert(0.0);
+            m.entry(format!("unsupported.any.{}", r.name()))
+                .or_insert(0.0);
+        }
+        m.entry("unsupported.vms".into()).or_insert(0.0);
+        for r in Rejection::ALL {
+            m.entry(format!("restore.rejected.{}", r.name()))
+                .or_insert(0.0);
+        }
         for c in ["application", "file_system", "crash"] {
             m.entry(format!("backup.consistency.{c}")).or_insert(0.0);
         }
@@ -1447,7 +1448,10 @@ impl<'s, 'o> Sim<'s, 'o> {
                 format!("link.{}.outage_seconds", l.name),
                 round6(ls.down_seconds),
             );
-            let _ = link_stalled[i];
+            m.insert(
+                format!("link.{}.stalled_bytes", l.name),
+                ls.stalled_bytes.round(),
+            );
         }
         Outcome {
             summary: m,
