@@ -1378,6 +1378,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 .or_insert(0.0);
         }
         m.entry("unsupported.vms".into()).or_insert(0.0);
+        m.entry("backup.retries".into()).or_insert(0.0);
         for r in Rejection::ALL {
             m.entry(format!("restore.rejected.{}", r.name()))
                 .or_insert(0.0);
