@@ -439,15 +439,27 @@ fn duplicate_vault_names_are_an_error() {
 /// Disks over the size limit (1 023 GB) fail the job.
 #[test]
 fn oversize_disks_fail() {
-    let (out, rows) = run_src(&base("1d", "", "", "").replace("disk_size = \"100 GB\"", "disk_size = \"2 TB\""));
+    let (out, rows) =
+        run_src(&base("1d", "", "", "").replace("disk_size = \"100 GB\"", "disk_size = \"2 TB\""));
     assert_eq!(rows[0].error, "UserErrorUnsupportedDiskSize");
-    assert_eq!(get(&out.summary, "backup.failures.UserErrorUnsupportedDiskSize"), 1.0);
+    assert_eq!(
+        get(&out.summary, "backup.failures.UserErrorUnsupportedDiskSize"),
+        1.0
+    );
 }
 
 /// A region where the service is not offered cannot host a vault.
 #[test]
 fn unsupported_region_cannot_host_a_vault() {
-    let src = base("1d", "", "", "").replace("name = \"r1\"\npaired = \"r2\"", "name = \"r1\"\npaired = \"r2\"\nsupported = false");
-    let e = backupsim::scenario::load_str(&src, std::path::Path::new("r.toml"), &[]).unwrap_err().to_string();
-    assert!(e.contains("key `vault.v.region`") && e.contains("supported = false"), "{e}");
+    let src = base("1d", "", "", "").replace(
+        "name = \"r1\"\npaired = \"r2\"",
+        "name = \"r1\"\npaired = \"r2\"\nsupported = false",
+    );
+    let e = backupsim::scenario::load_str(&src, std::path::Path::new("r.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("key `vault.v.region`") && e.contains("supported = false"),
+        "{e}"
+    );
 }
