@@ -75,6 +75,9 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
             fmt_secs(g("backup.duration.p99")),
             g("backup.window.miss_rate"),
         );
+        if !report.jobs_csv {
+            eprintln!("note: jobs.csv was not written (--jobs-csv on to force it; see run.json)");
+        }
         eprintln!("results: {}", report.dir.display());
     }
     Ok(report)
