@@ -421,7 +421,11 @@ fn link_outages() {
     assert_eq!(rows[0].phases_us[3], 2500 * SEC + 1800 * SEC);
     assert_eq!(get(&out.summary, "link.wan.outage_seconds"), 1800.0);
     // At 01:10 the transfer (from 01:00:10 at 40 MB/s) had 100 GB − 590 s × 40 MB/s left.
-    approx(get(&out.summary, "link.wan.stalled_bytes"), 1e11 - 590.0 * 40e6, 1e-9);
+    approx(
+        get(&out.summary, "link.wan.stalled_bytes"),
+        1e11 - 590.0 * 40e6,
+        1e-9,
+    );
 }
 
 /// Vault names are unique within the subscription.

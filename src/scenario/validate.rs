@@ -139,6 +139,27 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    // Floors that keep a run finite in time and output size, whatever the file says.
+    for (k, d, floor, what) in [
+        ("sample_every", sim.sample_every, 1, "1s"),
+        ("rpo_sample_every", sim.rpo_sample_every, 60, "1m"),
+    ] {
+        if d.0.as_micros() < floor * 1_000_000 {
+            return Err(problem(
+                format!("simulation.{k}"),
+                format!("expected at least {what}, found {d}"),
+            ));
+        }
+    }
+    if sim.duration.0.as_micros() / sim.sample_every.0.as_micros() > 10_000_000 {
+        return Err(problem(
+            "simulation.sample_every",
+            format!(
+                "expected at most 10 000 000 samples over the run, found {} every {}",
+                sim.duration, sim.sample_every
+            ),
+        ));
+    }
     if sim.duration.0.as_micros() > 3660 * 86_400_000_000 {
         return Err(problem(
             "simulation.duration",
@@ -167,8 +188,8 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             let k = format!("link.{}.outages", l.name);
             match (o.mtbf, o.mttr) {
                 (Some(b), Some(r)) => {
-                    if b.0.as_micros() == 0 || r.0.as_micros() == 0 {
-                        return Err(problem(k, "expected positive mtbf and mttr"));
+                    if b.0.as_micros() < 60_000_000 || r.0.as_micros() < 1_000_000 {
+                        return Err(problem(k, format!("expected mtbf of at least 1m and mttr of at least 1s, found mtbf {b}, mttr {r}")));
                     }
                 }
                 (None, None) => {}
