@@ -11,7 +11,7 @@
 //! | `backup_duration_cdf` | `histograms/backup.duration.hdr` | CDF of backup job duration: x = duration in seconds on a **log** axis, y = fraction of jobs taking at most that long; p50/p90/p99 marked. |
 //! | `phase_breakdown` | `summary.json` keys `backup.phase.<phase>.{mean,p99}` | grouped bars, mean and p99 in seconds, for the phases queue, extension, snapshot and transfer, values written on the bars. |
 //! | `timeline` | `timeseries.csv` | top panel: running backup jobs, queued jobs (and running restores when the column exists); bottom panel: each link's throughput in MB/s (10^6 B/s). x = time since start in hours (days when the run is longer than 3 days). Periods where `windows_open > 0` (a backup window is open) are shaded in both panels. |
-//! | `outcomes` | `summary.json` | horizontal bars, one per outcome counter present, sorted by name from the top: `backup.jobs.succeeded` (green), `backup.failures.<Code>` (red), `unsupported.<Reason>` (orange), `restore.rejected.<Reason>` (purple); x = count, the exact count written at each bar's end. |
+//! | `outcomes` | `summary.json` | horizontal bars, one per outcome that happened (non-zero), sorted by name from the top: `backup.jobs.succeeded` (green), `backup.failures.<Code>` (red), `unsupported.<Reason>` (orange), `restore.rejected.<Reason>` (purple); x = count, the exact count written at each bar's end. |
 //! | `vault_storage` | `timeseries.csv` | top panel: each vault's stored data in GiB (2^30 B) over time; bottom panel: each vault's recovery points. |
 //! | `rpo` | `histograms/rpo.hdr` | CDF of recovery point age: x = age in hours (linear), y = fraction of samples with at most that age; p50/p90/p99 marked. |
 //!
@@ -1077,6 +1077,9 @@ impl OutcomesFig {
                 Some(RGBColor(44, 160, 44))
             } else if k.starts_with("backup.failures.") {
                 Some(RGBColor(214, 39, 40))
+            } else if k.starts_with("unsupported.any.") || k == "unsupported.vms" {
+                // Aggregates of the per-reason bars: drawing them would count VMs twice.
+                None
             } else if k.starts_with("unsupported.") {
                 Some(RGBColor(255, 127, 14))
             } else if k.starts_with("restore.rejected.") {
@@ -1085,10 +1088,11 @@ impl OutcomesFig {
                 None
             }
         };
-        // BTreeMap iteration is already sorted by name.
+        // BTreeMap iteration is already sorted by name. Outcomes that never happened are
+        // left out (the summary lists every known code, mostly zeros), except successes.
         let bars: Vec<_> = s
             .iter()
-            .filter(|(_, v)| v.is_finite())
+            .filter(|(k, v)| v.is_finite() && (**v != 0.0 || k.as_str() == "backup.jobs.succeeded"))
             .filter_map(|(k, &v)| kind(k).map(|c| (k.clone(), v, c)))
             .collect();
         (!bars.is_empty()).then(|| OutcomesFig {
