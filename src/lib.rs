@@ -10,3 +10,4 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
