@@ -45,8 +45,16 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
             eprintln!("note: {n}");
         }
     }
-    let out = a.out.clone().unwrap_or_else(|| Path::new("results").join(&loaded.scenario.simulation.name));
-    let opts = RunOptions { jobs_csv: a.jobs_csv, command_line: a.command_line.clone(), progress: !a.quiet, plots: !a.no_plots };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(&loaded.scenario.simulation.name));
+    let opts = RunOptions {
+        jobs_csv: a.jobs_csv,
+        command_line: a.command_line.clone(),
+        progress: !a.quiet,
+        plots: !a.no_plots,
+    };
     let report = run_to_dir(&loaded, &out, &opts)?;
     if !a.quiet {
         let g = |k: &str| report.summary.get(k).copied().unwrap_or(0.0);

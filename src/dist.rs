@@ -86,7 +86,10 @@ impl Dist {
                 let n = Normal::new(mean, sd).expect("validated normal");
                 // Truncation at 0 by rejection; after many rejections the mass above 0 is
                 // negligible and 0 is the right answer to the precision that matters.
-                (0..1000).map(|_| n.sample(rng)).find(|&x| x >= 0.0).unwrap_or(0.0)
+                (0..1000)
+                    .map(|_| n.sample(rng))
+                    .find(|&x| x >= 0.0)
+                    .unwrap_or(0.0)
             }
             Dist::LogNormal { mean, sd } => {
                 if sd == 0.0 {
@@ -94,21 +97,29 @@ impl Dist {
                 } else {
                     let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
                     let mu = mean.ln() - s2 / 2.0;
-                    LogNormal::new(mu, s2.sqrt()).expect("validated lognormal").sample(rng)
+                    LogNormal::new(mu, s2.sqrt())
+                        .expect("validated lognormal")
+                        .sample(rng)
                 }
             }
-            Dist::Gamma { shape, scale } => Gamma::new(shape, scale).expect("validated gamma").sample(rng),
-            Dist::Weibull { shape, scale } => {
-                Weibull::new(scale, shape).expect("validated weibull").sample(rng)
-            }
+            Dist::Gamma { shape, scale } => Gamma::new(shape, scale)
+                .expect("validated gamma")
+                .sample(rng),
+            Dist::Weibull { shape, scale } => Weibull::new(scale, shape)
+                .expect("validated weibull")
+                .sample(rng),
             Dist::Triangular { min, mode, max } => {
                 if max > min {
-                    Triangular::new(min, max, mode).expect("validated triangular").sample(rng)
+                    Triangular::new(min, max, mode)
+                        .expect("validated triangular")
+                        .sample(rng)
                 } else {
                     min
                 }
             }
-            Dist::Pareto { scale, shape } => Pareto::new(scale, shape).expect("validated pareto").sample(rng),
+            Dist::Pareto { scale, shape } => Pareto::new(scale, shape)
+                .expect("validated pareto")
+                .sample(rng),
             Dist::Empirical { ref values, .. } => values[rng.gen_range(0..values.len())],
         };
         v.max(0.0)
@@ -158,7 +169,11 @@ impl Dist {
             "gamma" | "weibull" | "pareto" => &["shape", "scale"],
             "triangular" => &["min", "mode", "max"],
             "empirical" => &["file", "column"],
-            other => return Err(format!("expected `dist` to be one of {DIST_NAMES}, found \"{other}\"")),
+            other => {
+                return Err(format!(
+                    "expected `dist` to be one of {DIST_NAMES}, found \"{other}\""
+                ))
+            }
         };
         for k in t.keys() {
             if k != "dist" && !allowed.contains(&k.as_str()) {
@@ -169,7 +184,9 @@ impl Dist {
             }
         }
         let p = |key: &str| -> Result<f64, String> {
-            let v = t.get(key).ok_or_else(|| format!("dist = \"{name}\" needs `{key}`"))?;
+            let v = t
+                .get(key)
+                .ok_or_else(|| format!("dist = \"{name}\" needs `{key}`"))?;
             scalar(v, kind).map_err(|e| format!("`{key}`: {e}"))
         };
         // Shape parameters are unitless whatever the kind.
@@ -177,7 +194,10 @@ impl Dist {
             match t.get("shape") {
                 Some(toml::Value::Float(f)) if *f > 0.0 && f.is_finite() => Ok(*f),
                 Some(toml::Value::Integer(i)) if *i > 0 => Ok(*i as f64),
-                Some(other) => Err(format!("`shape`: expected a positive number, found {}", describe(other))),
+                Some(other) => Err(format!(
+                    "`shape`: expected a positive number, found {}",
+                    describe(other)
+                )),
                 None => Err(format!("dist = \"{name}\" needs `shape`")),
             }
         };
@@ -186,19 +206,26 @@ impl Dist {
             "uniform" => {
                 let (min, max) = (p("min")?, p("max")?);
                 if min > max {
-                    return Err(format!("uniform needs min <= max, found min {min} > max {max}"));
+                    return Err(format!(
+                        "uniform needs min <= max, found min {min} > max {max}"
+                    ));
                 }
                 Dist::Uniform { min, max }
             }
             "uniform-int" => {
                 let int = |k: &str| match t.get(k) {
                     Some(toml::Value::Integer(i)) if *i >= 0 => Ok(*i),
-                    Some(other) => Err(format!("`{k}`: expected a non-negative integer, found {}", describe(other))),
+                    Some(other) => Err(format!(
+                        "`{k}`: expected a non-negative integer, found {}",
+                        describe(other)
+                    )),
                     None => Err(format!("dist = \"uniform-int\" needs `{k}`")),
                 };
                 let (min, max) = (int("min")?, int("max")?);
                 if min > max {
-                    return Err(format!("uniform-int needs min <= max, found min {min} > max {max}"));
+                    return Err(format!(
+                        "uniform-int needs min <= max, found min {min} > max {max}"
+                    ));
                 }
                 Dist::UniformInt { min, max }
             }
@@ -237,24 +264,35 @@ impl Dist {
             "triangular" => {
                 let (min, mode, max) = (p("min")?, p("mode")?, p("max")?);
                 if !(min <= mode && mode <= max) {
-                    return Err(format!("triangular needs min <= mode <= max, found {min}, {mode}, {max}"));
+                    return Err(format!(
+                        "triangular needs min <= mode <= max, found {min}, {mode}, {max}"
+                    ));
                 }
                 Dist::Triangular { min, mode, max }
             }
             "empirical" => {
                 let s = |k: &str| match t.get(k) {
                     Some(toml::Value::String(s)) => Ok(s.clone()),
-                    Some(other) => Err(format!("`{k}`: expected a string, found {}", describe(other))),
+                    Some(other) => Err(format!(
+                        "`{k}`: expected a string, found {}",
+                        describe(other)
+                    )),
                     None => Err(format!("dist = \"empirical\" needs `{k}`")),
                 };
-                Dist::Empirical { file: s("file")?, column: s("column")?, values: Arc::from(Vec::new()) }
+                Dist::Empirical {
+                    file: s("file")?,
+                    column: s("column")?,
+                    values: Arc::from(Vec::new()),
+                }
             }
             _ => unreachable!("names checked above"),
         };
         if kind == Kind::Ratio {
             if let Some(m) = d.mean() {
                 if m > 1.0 {
-                    return Err(format!("expected a share between 0 and 1, found a distribution with mean {m}"));
+                    return Err(format!(
+                        "expected a share between 0 and 1, found a distribution with mean {m}"
+                    ));
                 }
             }
         }
@@ -288,9 +326,15 @@ impl Dist {
             Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd } => {
                 put("mean", u(mean));
                 put("sd", u(sd));
-                if matches!(self, Dist::Normal { .. }) { "normal" } else { "lognormal" }
+                if matches!(self, Dist::Normal { .. }) {
+                    "normal"
+                } else {
+                    "lognormal"
+                }
             }
-            Dist::Gamma { shape, scale } | Dist::Weibull { shape, scale } | Dist::Pareto { shape, scale } => {
+            Dist::Gamma { shape, scale }
+            | Dist::Weibull { shape, scale }
+            | Dist::Pareto { shape, scale } => {
                 put("shape", num(shape));
                 put("scale", u(scale));
                 match self {
@@ -305,7 +349,11 @@ impl Dist {
                 put("max", u(max));
                 "triangular"
             }
-            Dist::Empirical { ref file, ref column, .. } => {
+            Dist::Empirical {
+                ref file,
+                ref column,
+                ..
+            } => {
                 put("file", toml::Value::String(file.clone()));
                 put("column", toml::Value::String(column.clone()));
                 "empirical"
@@ -327,13 +375,22 @@ pub fn scalar(v: &toml::Value, kind: Kind) -> Result<f64, String> {
         )),
         (Kind::Size, toml::Value::String(s)) => Size::parse(s).map(|s| s.0 as f64),
         (Kind::Size, toml::Value::Integer(0)) => Ok(0.0),
-        (Kind::Size, other) => Err(format!("expected a size such as \"128 GiB\", found {}", describe(other))),
+        (Kind::Size, other) => Err(format!(
+            "expected a size such as \"128 GiB\", found {}",
+            describe(other)
+        )),
         (Kind::Ratio, toml::Value::Float(f)) if (0.0..=1.0).contains(f) => Ok(*f),
         (Kind::Ratio, toml::Value::Integer(i)) if (0..=1).contains(i) => Ok(*i as f64),
-        (Kind::Ratio, other) => Err(format!("expected a share between 0 and 1, found {}", describe(other))),
+        (Kind::Ratio, other) => Err(format!(
+            "expected a share between 0 and 1, found {}",
+            describe(other)
+        )),
         (Kind::Count, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
         (Kind::Count, toml::Value::Float(f)) if *f >= 0.0 && f.is_finite() => Ok(*f),
-        (Kind::Count, other) => Err(format!("expected a non-negative number, found {}", describe(other))),
+        (Kind::Count, other) => Err(format!(
+            "expected a non-negative number, found {}",
+            describe(other)
+        )),
     }
 }
 
@@ -392,7 +449,9 @@ macro_rules! typed_dist {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let v = toml::Value::deserialize(d)?;
-                Dist::from_toml(&v, $kind).map($name).map_err(de::Error::custom)
+                Dist::from_toml(&v, $kind)
+                    .map($name)
+                    .map_err(de::Error::custom)
             }
         }
 
@@ -419,10 +478,30 @@ macro_rules! typed_dist {
     };
 }
 
-typed_dist!(DurationDist, Kind::Duration, "A distribution of durations.", "a duration (\"40s\") or a distribution table whose parameters are durations");
-typed_dist!(SizeDist, Kind::Size, "A distribution of sizes.", "a size (\"128 GiB\") or a distribution table whose parameters are sizes");
-typed_dist!(RatioDist, Kind::Ratio, "A distribution of shares in [0, 1].", "a share between 0 and 1, or a distribution table");
-typed_dist!(CountDist, Kind::Count, "A distribution of non-negative integers.", "a non-negative integer, or a distribution table");
+typed_dist!(
+    DurationDist,
+    Kind::Duration,
+    "A distribution of durations.",
+    "a duration (\"40s\") or a distribution table whose parameters are durations"
+);
+typed_dist!(
+    SizeDist,
+    Kind::Size,
+    "A distribution of sizes.",
+    "a size (\"128 GiB\") or a distribution table whose parameters are sizes"
+);
+typed_dist!(
+    RatioDist,
+    Kind::Ratio,
+    "A distribution of shares in [0, 1].",
+    "a share between 0 and 1, or a distribution table"
+);
+typed_dist!(
+    CountDist,
+    Kind::Count,
+    "A distribution of non-negative integers.",
+    "a non-negative integer, or a distribution table"
+);
 
 impl DurationDist {
     /// A constant duration.
@@ -443,7 +522,11 @@ impl SizeDist {
     /// Draws a size in bytes (rounded).
     pub fn sample(&self, rng: &mut Stream) -> u64 {
         let v = self.0.sample(rng).round();
-        if v >= u64::MAX as f64 { u64::MAX } else { v as u64 }
+        if v >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            v as u64
+        }
     }
 }
 
@@ -466,7 +549,11 @@ impl CountDist {
     /// Draws a count (rounded to the nearest integer, saturating at u32::MAX).
     pub fn sample(&self, rng: &mut Stream) -> u32 {
         let v = self.0.sample(rng).round();
-        if v >= u32::MAX as f64 { u32::MAX } else { v as u32 }
+        if v >= u32::MAX as f64 {
+            u32::MAX
+        } else {
+            v as u32
+        }
     }
 }
 
@@ -513,7 +600,10 @@ pub struct Choice {
 impl Choice {
     /// The category always chosen.
     pub fn single(name: &str) -> Choice {
-        Choice { items: vec![(name.to_string(), 1.0)], single: true }
+        Choice {
+            items: vec![(name.to_string(), 1.0)],
+            single: true,
+        }
     }
 
     /// Builds a choice from weights (must be non-negative with a positive sum).
@@ -530,7 +620,10 @@ impl Choice {
                 (k.clone(), acc)
             })
             .collect();
-        Ok(Choice { items, single: false })
+        Ok(Choice {
+            items,
+            single: false,
+        })
     }
 
     /// The category names, in name order.
@@ -557,7 +650,10 @@ impl Choice {
             return 0;
         }
         let u: f64 = rng.gen();
-        self.items.iter().position(|&(_, c)| u < c).unwrap_or(self.items.len() - 1)
+        self.items
+            .iter()
+            .position(|&(_, c)| u < c)
+            .unwrap_or(self.items.len() - 1)
     }
 
     /// Draws a category name.
@@ -669,10 +765,16 @@ mod tests {
         let n = 200_000;
         let (m, v) = moments(&d, n, 99);
         let se = (var / n as f64).sqrt();
-        assert!((m - mean).abs() <= 5.0 * se + 1e-12, "{d:?}: mean {m} vs {mean} (se {se})");
+        assert!(
+            (m - mean).abs() <= 5.0 * se + 1e-12,
+            "{d:?}: mean {m} vs {mean} (se {se})"
+        );
         if let Some(m4) = m4 {
             let se_v = ((m4 - var * var) / n as f64).sqrt();
-            assert!((v - var).abs() <= 5.0 * se_v + 1e-12, "{d:?}: var {v} vs {var} (se {se_v})");
+            assert!(
+                (v - var).abs() <= 5.0 * se_v + 1e-12,
+                "{d:?}: var {v} vs {var} (se {se_v})"
+            );
         }
     }
 
@@ -680,26 +782,94 @@ mod tests {
     fn sample_moments_match_parameters() {
         check(Dist::Constant(3.0), 3.0, 0.0, Some(0.0));
         // uniform on [a,b]: var (b-a)^2/12, m4 (b-a)^4/80
-        check(Dist::Uniform { min: 2.0, max: 8.0 }, 5.0, 3.0, Some(1296.0 / 80.0));
+        check(
+            Dist::Uniform { min: 2.0, max: 8.0 },
+            5.0,
+            3.0,
+            Some(1296.0 / 80.0),
+        );
         // uniform-int 1..=4: mean 2.5, var (n^2-1)/12 = 1.25
-        check(Dist::UniformInt { min: 1, max: 4 }, 2.5, 1.25, Some(((1.5f64).powi(4) * 2.0 + (0.5f64).powi(4) * 2.0) / 4.0));
+        check(
+            Dist::UniformInt { min: 1, max: 4 },
+            2.5,
+            1.25,
+            Some(((1.5f64).powi(4) * 2.0 + (0.5f64).powi(4) * 2.0) / 4.0),
+        );
         // exponential mean m: var m^2, m4 9 m^4
         check(Dist::Exponential { mean: 2.0 }, 2.0, 4.0, Some(9.0 * 16.0));
         // normal far from 0: truncation negligible; m4 = 3 sd^4
-        check(Dist::Normal { mean: 100.0, sd: 10.0 }, 100.0, 100.0, Some(30_000.0));
+        check(
+            Dist::Normal {
+                mean: 100.0,
+                sd: 10.0,
+            },
+            100.0,
+            100.0,
+            Some(30_000.0),
+        );
         // lognormal with the variate's own mean and sd
-        check(Dist::LogNormal { mean: 180.0, sd: 60.0 }, 180.0, 3600.0, None);
+        check(
+            Dist::LogNormal {
+                mean: 180.0,
+                sd: 60.0,
+            },
+            180.0,
+            3600.0,
+            None,
+        );
         // gamma k, θ: var kθ², m4 = 3k(k+2)θ⁴
-        check(Dist::Gamma { shape: 2.0, scale: 3.0 }, 6.0, 18.0, Some(3.0 * 2.0 * 4.0 * 81.0));
+        check(
+            Dist::Gamma {
+                shape: 2.0,
+                scale: 3.0,
+            },
+            6.0,
+            18.0,
+            Some(3.0 * 2.0 * 4.0 * 81.0),
+        );
         // weibull k=2, λ=1: mean Γ(1.5), var Γ(2) - Γ(1.5)²
         let g15 = gamma_fn(1.5);
-        check(Dist::Weibull { shape: 2.0, scale: 1.0 }, g15, 1.0 - g15 * g15, None);
+        check(
+            Dist::Weibull {
+                shape: 2.0,
+                scale: 1.0,
+            },
+            g15,
+            1.0 - g15 * g15,
+            None,
+        );
         // triangular a,c,b: mean (a+b+c)/3, var (a²+b²+c²-ab-ac-bc)/18
-        check(Dist::Triangular { min: 0.0, mode: 1.0, max: 4.0 }, 5.0 / 3.0, (0.0 + 1.0 + 16.0 - 0.0 - 0.0 - 4.0) / 18.0, None);
+        check(
+            Dist::Triangular {
+                min: 0.0,
+                mode: 1.0,
+                max: 4.0,
+            },
+            5.0 / 3.0,
+            (0.0 + 1.0 + 16.0 - 0.0 - 0.0 - 4.0) / 18.0,
+            None,
+        );
         // pareto x_m=1, α=5: mean α/(α-1), var α/((α-1)²(α-2))
-        check(Dist::Pareto { scale: 1.0, shape: 5.0 }, 1.25, 5.0 / (16.0 * 3.0), None);
+        check(
+            Dist::Pareto {
+                scale: 1.0,
+                shape: 5.0,
+            },
+            1.25,
+            5.0 / (16.0 * 3.0),
+            None,
+        );
         let vals: Arc<[f64]> = Arc::from(vec![1.0, 2.0, 3.0, 10.0]);
-        check(Dist::Empirical { file: "x.csv".into(), column: "c".into(), values: vals }, 4.0, (9.0 + 4.0 + 1.0 + 36.0) / 4.0, None);
+        check(
+            Dist::Empirical {
+                file: "x.csv".into(),
+                column: "c".into(),
+                values: vals,
+            },
+            4.0,
+            (9.0 + 4.0 + 1.0 + 36.0) / 4.0,
+            None,
+        );
     }
 
     #[test]
@@ -710,7 +880,10 @@ mod tests {
         assert!(xs.iter().all(|&x| x >= 0.0));
         // Half-normal mean: sd * sqrt(2/π)
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
-        assert!((m - (2.0 / std::f64::consts::PI).sqrt()).abs() < 0.01, "{m}");
+        assert!(
+            (m - (2.0 / std::f64::consts::PI).sqrt()).abs() < 0.01,
+            "{m}"
+        );
     }
 
     #[test]
@@ -736,10 +909,19 @@ mod tests {
     #[test]
     fn toml_round_trip() {
         for (src, kind) in [
-            (r#"x = { dist = "lognormal", mean = "3m", sd = "1m" }"#, Kind::Duration),
-            (r#"x = { dist = "uniform-int", min = 1, max = 4 }"#, Kind::Count),
+            (
+                r#"x = { dist = "lognormal", mean = "3m", sd = "1m" }"#,
+                Kind::Duration,
+            ),
+            (
+                r#"x = { dist = "uniform-int", min = 1, max = 4 }"#,
+                Kind::Count,
+            ),
             (r#"x = "128 GiB""#, Kind::Size),
-            (r#"x = { dist = "gamma", shape = 2.5, scale = "10 GB" }"#, Kind::Size),
+            (
+                r#"x = { dist = "gamma", shape = 2.5, scale = "10 GB" }"#,
+                Kind::Size,
+            ),
             (r#"x = 0.25"#, Kind::Ratio),
         ] {
             let t: toml::Table = toml::from_str(src).unwrap();
@@ -757,8 +939,13 @@ mod tests {
         };
         assert!(e(r#"x = { dist = "zipf" }"#, Kind::Count).contains("\"zipf\""));
         assert!(e(r#"x = { dist = "exponential" }"#, Kind::Duration).contains("needs `mean`"));
-        assert!(e(r#"x = { dist = "exponential", mean = 3 }"#, Kind::Duration).contains("expected a duration"));
+        assert!(
+            e(r#"x = { dist = "exponential", mean = 3 }"#, Kind::Duration)
+                .contains("expected a duration")
+        );
         assert!(e(r#"x = 1.5"#, Kind::Ratio).contains("between 0 and 1"));
-        assert!(e(r#"x = { dist = "uniform", min = 3, max = 1 }"#, Kind::Count).contains("min <= max"));
+        assert!(
+            e(r#"x = { dist = "uniform", min = 3, max = 1 }"#, Kind::Count).contains("min <= max")
+        );
     }
 }

@@ -3,9 +3,9 @@
 pub mod app;
 pub mod compare;
 pub mod dist;
+pub mod engine;
 pub mod error;
 pub mod metrics;
-pub mod engine;
 pub mod model;
 pub mod plot;
 pub mod report;

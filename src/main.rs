@@ -121,11 +121,22 @@ fn main() -> ExitCode {
         // A sweep says how far it got and how to resume; its complete runs stay.
         let sweep = backupsim::sweep::interrupt();
         backupsim::report::remove_in_flight();
-        eprintln!("{}", sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into()));
+        eprintln!(
+            "{}",
+            sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into())
+        );
         std::process::exit(130);
     });
     let result: backupsim::error::Result<i32> = match cli.command {
-        Command::Run { scenario, seed, sets, out, quiet, jobs_csv, no_plots } => app::run(&app::RunArgs {
+        Command::Run {
+            scenario,
+            seed,
+            sets,
+            out,
+            quiet,
+            jobs_csv,
+            no_plots,
+        } => app::run(&app::RunArgs {
             scenario,
             seed,
             sets,
@@ -140,24 +151,36 @@ fn main() -> ExitCode {
             println!("{msg}");
             0
         }),
-        Command::Sweep { scenario, vary, replications, threads, shard, shards, out, sets, jobs_csv, common_seeds, quiet } => {
-            backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
-                scenario,
-                vary,
-                replications,
-                threads,
-                shard,
-                shards,
-                out,
-                sets,
-                quiet,
-                jobs_csv: matches!(jobs_csv, OnOff::On),
-                common_seeds,
-                command_line: argv,
-            })
-            .map(|_| 0)
+        Command::Sweep {
+            scenario,
+            vary,
+            replications,
+            threads,
+            shard,
+            shards,
+            out,
+            sets,
+            jobs_csv,
+            common_seeds,
+            quiet,
+        } => backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
+            scenario,
+            vary,
+            replications,
+            threads,
+            shard,
+            shards,
+            out,
+            sets,
+            quiet,
+            jobs_csv: matches!(jobs_csv, OnOff::On),
+            common_seeds,
+            command_line: argv,
+        })
+        .map(|_| 0),
+        Command::Merge { dirs, out, quiet } => {
+            backupsim::sweep::merge(&dirs, &out, quiet).map(|_| 0)
         }
-        Command::Merge { dirs, out, quiet } => backupsim::sweep::merge(&dirs, &out, quiet).map(|_| 0),
         Command::Schema => {
             println!("{}", app::schema());
             Ok(0)

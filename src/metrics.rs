@@ -40,7 +40,8 @@ impl Latency {
     /// Records `n` occurrences of one duration.
     #[inline]
     pub fn record_n(&mut self, d: SimDuration, n: u64) {
-        self.0.saturating_record_n(d.as_micros().min(HIST_MAX_MICROS), n);
+        self.0
+            .saturating_record_n(d.as_micros().min(HIST_MAX_MICROS), n);
     }
 
     /// Number of recorded values.
@@ -57,7 +58,13 @@ impl Latency {
         }
         let s = |us: f64| us / 1e6;
         out.insert(format!("{prefix}.mean"), round6(s(h.mean())));
-        for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+        for (name, q) in [
+            ("p50", 0.5),
+            ("p90", 0.9),
+            ("p95", 0.95),
+            ("p99", 0.99),
+            ("p999", 0.999),
+        ] {
             out.insert(format!("{prefix}.{name}"), s(h.value_at_quantile(q) as f64));
         }
         out.insert(format!("{prefix}.max"), s(h.max() as f64));

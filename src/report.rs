@@ -108,8 +108,26 @@ fn csv_err(e: csv::Error) -> std::io::Error {
 
 /// Columns of `jobs.csv`.
 pub const JOBS_HEADER: [&str; 20] = [
-    "id", "kind", "fleet", "vm", "vault", "attempt", "scheduled_s", "started_s", "finished_s", "duration_s", "queue_s",
-    "extension_s", "snapshot_s", "transfer_s", "create_s", "bytes", "outcome", "error_code", "consistency", "window_miss",
+    "id",
+    "kind",
+    "fleet",
+    "vm",
+    "vault",
+    "attempt",
+    "scheduled_s",
+    "started_s",
+    "finished_s",
+    "duration_s",
+    "queue_s",
+    "extension_s",
+    "snapshot_s",
+    "transfer_s",
+    "create_s",
+    "bytes",
+    "outcome",
+    "error_code",
+    "consistency",
+    "window_miss",
 ];
 
 impl Observer for Writers {
@@ -150,7 +168,16 @@ impl Observer for Writers {
         }
         if !self.series_header {
             self.series_header = true;
-            let mut h: Vec<String> = ["time_s", "running_jobs", "queued_jobs", "running_restores", "windows_open"].iter().map(|x| x.to_string()).collect();
+            let mut h: Vec<String> = [
+                "time_s",
+                "running_jobs",
+                "queued_jobs",
+                "running_restores",
+                "windows_open",
+            ]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
             for l in &self.link_names {
                 h.push(format!("link.{l}.throughput_Bps"));
                 h.push(format!("link.{l}.utilization"));
@@ -204,7 +231,10 @@ pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()>
 }
 
 /// Writes each histogram to `dir/<name>.hdr` (V2, deflate-compressed).
-pub fn write_histograms(dir: &Path, hists: &BTreeMap<String, hdrhistogram::Histogram<u64>>) -> Result<()> {
+pub fn write_histograms(
+    dir: &Path,
+    hists: &BTreeMap<String, hdrhistogram::Histogram<u64>>,
+) -> Result<()> {
     io(dir, std::fs::create_dir_all(dir))?;
     for (name, h) in hists {
         let path = dir.join(format!("{name}.hdr"));
@@ -225,10 +255,21 @@ pub struct Staging {
 impl Staging {
     /// Creates the staging directory for `dest`.
     pub fn new(dest: &Path) -> Result<Staging> {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         io(parent, std::fs::create_dir_all(parent))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "results".into());
-        let dir = io(parent, tempfile::Builder::new().prefix(&format!(".{name}.partial-")).tempdir_in(parent))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "results".into());
+        let dir = io(
+            parent,
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}.partial-"))
+                .tempdir_in(parent),
+        )?;
         if let Ok(mut v) = IN_FLIGHT.lock() {
             v.push(dir.path().to_path_buf());
         }
@@ -282,23 +323,36 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
     let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
         let p = dir.join(name);
         let f = io(&p, File::create(&p))?;
-        Ok(csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, f)))
+        Ok(csv::Writer::from_writer(BufWriter::with_capacity(
+            1 << 16,
+            f,
+        )))
     };
-    let mut jobs = if jobs_on { Some(open("jobs.csv")?) } else { None };
+    let mut jobs = if jobs_on {
+        Some(open("jobs.csv")?)
+    } else {
+        None
+    };
     if let Some(w) = jobs.as_mut() {
-        io(&dir.join("jobs.csv"), w.write_record(JOBS_HEADER).map_err(csv_err))?;
+        io(
+            &dir.join("jobs.csv"),
+            w.write_record(JOBS_HEADER).map_err(csv_err),
+        )?;
     }
-    let progress = (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let total = s.simulation.duration.0.as_micros() / 1_000_000;
-        let pb = indicatif::ProgressBar::new(total);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}")
+    let progress =
+        (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let total = s.simulation.duration.0.as_micros() / 1_000_000;
+            let pb = indicatif::ProgressBar::new(total);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}",
+                )
                 .expect("static template")
                 .progress_chars("=> "),
-        );
-        pb.set_message(s.simulation.name.clone());
-        pb
-    });
+            );
+            pb.set_message(s.simulation.name.clone());
+            pb
+        });
     let mut w = Writers {
         jobs,
         series: open("timeseries.csv")?,
@@ -347,7 +401,19 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
         "end": SimTime(s.simulation.duration.0.as_micros()).to_string(),
     });
     let rp = dir.join("run.json");
-    io(&rp, std::fs::write(&rp, serde_json::to_string_pretty(&run).expect("json") + "\n"))?;
+    io(
+        &rp,
+        std::fs::write(
+            &rp,
+            serde_json::to_string_pretty(&run).expect("json") + "\n",
+        ),
+    )?;
     staging.commit(dest)?;
-    Ok(RunReport { dir: dest.to_path_buf(), summary: outcome.summary, events: outcome.events, wall_seconds: wall, jobs_csv: jobs_on })
+    Ok(RunReport {
+        dir: dest.to_path_buf(),
+        summary: outcome.summary,
+        events: outcome.events,
+        wall_seconds: wall,
+        jobs_csv: jobs_on,
+    })
 }

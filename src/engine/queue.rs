@@ -280,7 +280,9 @@ mod tests {
         let mut x: u64 = 12345;
         let mut seq = 0u64;
         for _ in 0..5000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let op = (x >> 60) % 4;
             let now = q.now().0;
             if op < 2 {

@@ -62,8 +62,14 @@ mod tests {
 
     #[test]
     fn same_key_same_draws() {
-        let a: Vec<u64> = (0..8).map(|_| 0).scan(stream(7, &[1, 2]), |r, _: u64| Some(r.gen())).collect();
-        let b: Vec<u64> = (0..8).map(|_| 0).scan(stream(7, &[1, 2]), |r, _: u64| Some(r.gen())).collect();
+        let a: Vec<u64> = (0..8)
+            .map(|_| 0)
+            .scan(stream(7, &[1, 2]), |r, _: u64| Some(r.gen()))
+            .collect();
+        let b: Vec<u64> = (0..8)
+            .map(|_| 0)
+            .scan(stream(7, &[1, 2]), |r, _: u64| Some(r.gen()))
+            .collect();
         assert_eq!(a, b);
     }
 
@@ -79,7 +85,10 @@ mod tests {
     fn output_is_pinned() {
         // The stream function is part of the results format: changing it changes every
         // summary.json. This pins it.
-        assert_eq!(stream_key(42, &[name_key("web"), 3]), stream_key(42, &[name_key("web"), 3]));
+        assert_eq!(
+            stream_key(42, &[name_key("web"), 3]),
+            stream_key(42, &[name_key("web"), 3])
+        );
         assert_eq!(name_key(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(name_key("a"), 0xaf63_dc4c_8601_ec8c);
     }

@@ -109,7 +109,10 @@ impl Network {
                 }
                 let f = self.flows[i].as_ref().expect("live");
                 let bottleneck = f.cap <= best
-                    || self.paths[f.path as usize].iter().any(|&l| count[l as usize] > 0 && rem[l as usize].max(0.0) / count[l as usize] as f64 <= best);
+                    || self.paths[f.path as usize].iter().any(|&l| {
+                        count[l as usize] > 0
+                            && rem[l as usize].max(0.0) / count[l as usize] as f64 <= best
+                    });
                 if bottleneck {
                     frozen[i] = true;
                     any = true;
@@ -127,7 +130,12 @@ impl Network {
     /// Starts a flow.
     pub fn start_flow(&mut self, now: SimTime, path: PathId, cap: f64, bytes: u64) -> FlowId {
         self.progress(now);
-        let f = Flow { path: path.0, cap, remaining: bytes as f64, rate: 0.0 };
+        let f = Flow {
+            path: path.0,
+            cap,
+            remaining: bytes as f64,
+            rate: 0.0,
+        };
         let id = match self.free.pop() {
             Some(i) => {
                 self.flows[i as usize] = Some(f);
@@ -193,7 +201,12 @@ impl Network {
     }
     /// Throughput of a link.
     pub fn link_throughput(&self, link: LinkId) -> f64 {
-        self.flows.iter().flatten().filter(|f| self.paths[f.path as usize].contains(&link.0)).map(|f| f.rate).sum()
+        self.flows
+            .iter()
+            .flatten()
+            .filter(|f| self.paths[f.path as usize].contains(&link.0))
+            .map(|f| f.rate)
+            .sum()
     }
     /// Capacity of a link.
     pub fn link_capacity(&self, link: LinkId) -> f64 {
@@ -209,6 +222,10 @@ impl Network {
     }
     /// Flows on a link.
     pub fn link_flows(&self, link: LinkId) -> usize {
-        self.flows.iter().flatten().filter(|f| self.paths[f.path as usize].contains(&link.0)).count()
+        self.flows
+            .iter()
+            .flatten()
+            .filter(|f| self.paths[f.path as usize].contains(&link.0))
+            .count()
     }
 }

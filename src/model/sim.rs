@@ -26,7 +26,12 @@ enum Ev {
     /// A policy's scheduled occurrence: every VM under it gets a job start.
     PolicyRun(u32),
     /// A job arrives for a VM.
-    Arrive { vm: u32, kind: Kind, scheduled: SimTime, attempt: u32 },
+    Arrive {
+        vm: u32,
+        kind: Kind,
+        scheduled: SimTime,
+        attempt: u32,
+    },
     /// The next on-demand request of a fleet.
     OnDemand(u32),
     /// A job's current step finished.
@@ -187,9 +192,24 @@ impl<'s, 'o> Sim<'s, 'o> {
         let seed = s.simulation.seed;
         let mut net = Network::new();
         let link_ids: Vec<LinkId> = s.link.iter().map(|l| net.add_link(l.bandwidth.0)).collect();
-        let vault_idx = |name: &str| s.vault.iter().position(|v| v.name == name).expect("validated") as u32;
-        let policy_idx = |name: &str| s.policy.iter().position(|p| p.name == name).expect("validated") as u32;
-        let link_idx = |name: &str| s.link.iter().position(|l| l.name == name).expect("validated") as u32;
+        let vault_idx = |name: &str| {
+            s.vault
+                .iter()
+                .position(|v| v.name == name)
+                .expect("validated") as u32
+        };
+        let policy_idx = |name: &str| {
+            s.policy
+                .iter()
+                .position(|p| p.name == name)
+                .expect("validated") as u32
+        };
+        let link_idx = |name: &str| {
+            s.link
+                .iter()
+                .position(|l| l.name == name)
+                .expect("validated") as u32
+        };
 
         let mut st = Stats::default();
         let mut vms = Vec::with_capacity(s.fleet.iter().map(|f| f.count as usize).sum());
@@ -200,8 +220,15 @@ impl<'s, 'o> Sim<'s, 'o> {
             let vault = vault_idx(&s.policy[policy as usize].vault);
             let vault_region = &s.vault[vault as usize].region;
             let links: Vec<u32> = f.path.iter().map(|l| link_idx(l)).collect();
-            let path = net.add_path(&links.iter().map(|&l| link_ids[l as usize]).collect::<Vec<_>>());
-            let latency = links.iter().fold(SimDuration::ZERO, |a, &l| a + s.link[l as usize].latency.0);
+            let path = net.add_path(
+                &links
+                    .iter()
+                    .map(|&l| link_ids[l as usize])
+                    .collect::<Vec<_>>(),
+            );
+            let latency = links
+                .iter()
+                .fold(SimDuration::ZERO, |a, &l| a + s.link[l as usize].latency.0);
             let first_vm = vms.len() as u32;
             let mut unsupported = 0u64;
             for i in 0..f.count {
@@ -215,16 +242,32 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
                 vms.push(vm);
             }
-            st.counts.add(&format!("fleet.{}.vms", f.name), f.count as u64);
-            st.counts.add(&format!("fleet.{}.unsupported", f.name), unsupported);
+            st.counts
+                .add(&format!("fleet.{}.vms", f.name), f.count as u64);
+            st.counts
+                .add(&format!("fleet.{}.unsupported", f.name), unsupported);
             st.counts.add("unsupported.vms", unsupported);
             let key = name_key(&f.name);
             let on_demand = (f.on_demand.per_vm_per_day > 0.0 && f.count > 0).then(|| {
-                let rate_per_us = f.on_demand.per_vm_per_day * f.count as f64 / MICROS_PER_DAY as f64;
-                (Exp::new(rate_per_us).expect("positive rate"), stream(seed, &[purpose::ON_DEMAND, key]))
+                let rate_per_us =
+                    f.on_demand.per_vm_per_day * f.count as f64 / MICROS_PER_DAY as f64;
+                (
+                    Exp::new(rate_per_us).expect("positive rate"),
+                    stream(seed, &[purpose::ON_DEMAND, key]),
+                )
             });
             policy_fleets[policy as usize].push(fi as u32);
-            fleets.push(FleetRt { vault, policy, path, links, latency, first_vm, count: f.count, key, on_demand });
+            fleets.push(FleetRt {
+                vault,
+                policy,
+                path,
+                links,
+                latency,
+                first_vm,
+                count: f.count,
+                key,
+                on_demand,
+            });
         }
         let _ = Unsupported::ALL;
         let vaults = s
@@ -264,7 +307,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             net_wake: None,
             flow_job: Vec::new(),
             link_down: vec![0; n_links],
-            link_outage_rng: s.link.iter().map(|l| stream(seed, &[purpose::OUTAGE, name_key(&l.name)])).collect(),
+            link_outage_rng: s
+                .link
+                .iter()
+                .map(|l| stream(seed, &[purpose::OUTAGE, name_key(&l.name)]))
+                .collect(),
             link_ids,
             link_last_bytes: vec![0.0; n_links],
             link_util: vec![TimeWeighted::default(); n_links],
@@ -275,7 +322,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             running_backups: 0,
             queued: 0,
             running_restores: 0,
-            restore_rng: s.restore.iter().map(|r| stream(seed, &[purpose::RESTORE, name_key(&r.name)])).collect(),
+            restore_rng: s
+                .restore
+                .iter()
+                .map(|r| stream(seed, &[purpose::RESTORE, name_key(&r.name)]))
+                .collect(),
             restore_fired: vec![0; s.restore.len()],
             rpo_every: s.simulation.rpo_sample_every.0.as_micros(),
             st,
@@ -314,12 +365,33 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some(o) = &l.outages {
                 for w in &o.windows {
                     let start = SimTime::ZERO + w.at.0;
-                    self.at(start, Ev::Link { link: i as u32, down: true, random: false });
-                    self.at(start + w.duration.0, Ev::Link { link: i as u32, down: false, random: false });
+                    self.at(
+                        start,
+                        Ev::Link {
+                            link: i as u32,
+                            down: true,
+                            random: false,
+                        },
+                    );
+                    self.at(
+                        start + w.duration.0,
+                        Ev::Link {
+                            link: i as u32,
+                            down: false,
+                            random: false,
+                        },
+                    );
                 }
                 if let Some(mtbf) = o.mtbf {
                     let d = self.exp_draw(i, mtbf.0);
-                    self.at(SimTime::ZERO + d, Ev::Link { link: i as u32, down: true, random: true });
+                    self.at(
+                        SimTime::ZERO + d,
+                        Ev::Link {
+                            link: i as u32,
+                            down: true,
+                            random: true,
+                        },
+                    );
                 }
             }
         }
@@ -361,11 +433,17 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn next_occurrence(&self, p: usize, after: SimTime) -> Option<SimTime> {
         let sch = self.s.policy[p].schedule.as_ref()?;
         let start_dow = self.s.simulation.start_weekday.index();
-        let first_day = if after == SimTime::ZERO { 0 } else { day_of(after) };
+        let first_day = if after == SimTime::ZERO {
+            0
+        } else {
+            day_of(after)
+        };
         for day in first_day..first_day + 8 {
             let (ok, tod) = match (&sch.daily, &sch.weekly, &sch.at) {
                 (Some(t), _, _) => (true, *t),
-                (None, Some(days), Some(t)) => (days.iter().any(|d| d.index() == (start_dow + day) % 7), *t),
+                (None, Some(days), Some(t)) => {
+                    (days.iter().any(|d| d.index() == (start_dow + day) % 7), *t)
+                }
                 _ => return None,
             };
             let t = SimTime(day * MICROS_PER_DAY) + tod.offset();
@@ -381,12 +459,21 @@ impl<'s, 'o> Sim<'s, 'o> {
             match ev {
                 Ev::VaultActive(v) => self.vault_active(v),
                 Ev::PolicyRun(p) => self.policy_run(p, now),
-                Ev::Arrive { vm, kind, scheduled, attempt } => self.arrive(vm, kind, scheduled, attempt, now),
+                Ev::Arrive {
+                    vm,
+                    kind,
+                    scheduled,
+                    attempt,
+                } => self.arrive(vm, kind, scheduled, attempt, now),
                 Ev::OnDemand(fi) => {
                     let f = &self.fleets[fi as usize];
                     let (first, count) = (f.first_vm, f.count);
                     let pick = f.on_demand.as_ref().map(|_| ()).and_then(|_| {
-                        let rng = &mut self.fleets[fi as usize].on_demand.as_mut().expect("stream").1;
+                        let rng = &mut self.fleets[fi as usize]
+                            .on_demand
+                            .as_mut()
+                            .expect("stream")
+                            .1;
                         Some(rng.gen_range(0..count))
                     });
                     if let Some(i) = pick {
@@ -433,7 +520,10 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn path_up(&self, fi: u32) -> bool {
-        self.fleets[fi as usize].links.iter().all(|&l| self.link_down[l as usize] == 0)
+        self.fleets[fi as usize]
+            .links
+            .iter()
+            .all(|&l| self.link_down[l as usize] == 0)
     }
 
     fn link_event(&mut self, link: u32, down: bool, random: bool, now: SimTime) {
@@ -446,7 +536,11 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let is_down = self.link_down[l] > 0;
         if was_down != is_down {
-            let cap = if is_down { 0.0 } else { self.s.link[l].bandwidth.0 };
+            let cap = if is_down {
+                0.0
+            } else {
+                self.s.link[l].bandwidth.0
+            };
             if is_down {
                 // Bytes still to move in flows that now stall.
                 let rate = self.net.link_throughput(self.link_ids[l]);
@@ -459,7 +553,14 @@ impl<'s, 'o> Sim<'s, 'o> {
             let o = self.s.link[l].outages.as_ref().expect("outages");
             let mean = if down { o.mttr } else { o.mtbf }.expect("validated").0;
             let d = self.exp_draw(l, mean);
-            self.at(now + d, Ev::Link { link, down: !down, random: true });
+            self.at(
+                now + d,
+                Ev::Link {
+                    link,
+                    down: !down,
+                    random: true,
+                },
+            );
         }
     }
 
@@ -484,7 +585,15 @@ impl<'s, 'o> Sim<'s, 'o> {
                 } else {
                     0
                 };
-                self.at(now + SimDuration(offset), Ev::Arrive { vm, kind: Kind::Scheduled, scheduled: now, attempt: 1 });
+                self.at(
+                    now + SimDuration(offset),
+                    Ev::Arrive {
+                        vm,
+                        kind: Kind::Scheduled,
+                        scheduled: now,
+                        attempt: 1,
+                    },
+                );
             }
         }
         if let Some(t) = self.next_occurrence(p as usize, now) {
@@ -492,7 +601,14 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
     }
 
-    fn new_job(&mut self, vm: u32, kind: Kind, scheduled: SimTime, attempt: u32, now: SimTime) -> u32 {
+    fn new_job(
+        &mut self,
+        vm: u32,
+        kind: Kind,
+        scheduled: SimTime,
+        attempt: u32,
+        now: SimTime,
+    ) -> u32 {
         let v = &self.vms[vm as usize];
         let f = &self.fleets[v.fleet as usize];
         let kind_tag = match kind {
@@ -500,7 +616,17 @@ impl<'s, 'o> Sim<'s, 'o> {
             Kind::OnDemand => 1,
             Kind::Restore(r) => 2 + r as u64,
         };
-        let rng = stream(self.seed, &[purpose::JOB, f.key, v.index as u64, scheduled.as_micros(), kind_tag, attempt as u64]);
+        let rng = stream(
+            self.seed,
+            &[
+                purpose::JOB,
+                f.key,
+                v.index as u64,
+                scheduled.as_micros(),
+                kind_tag,
+                attempt as u64,
+            ],
+        );
         let id = self.next_job_id;
         self.next_job_id += 1;
         let job = Job {
@@ -573,7 +699,9 @@ impl<'s, 'o> Sim<'s, 'o> {
             if !vs.active || vs.running >= vs.limit {
                 return;
             }
-            let Some(j) = vs.queue.pop_front() else { return };
+            let Some(j) = vs.queue.pop_front() else {
+                return;
+            };
             self.queued -= 1;
             self.admit(j, now);
         }
@@ -618,21 +746,36 @@ impl<'s, 'o> Sim<'s, 'o> {
         let responsive = r.gen_bool(fleet.agent.responsive.0);
         if !vm.has(flag::AGENT) || !responsive {
             let d = t.agent_status_wait.sample(r);
-            self.wait(j, Step::Failing(Code::UserErrorGuestAgentStatusUnavailable), d, now);
+            self.wait(
+                j,
+                Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
+                d,
+                now,
+            );
             return;
         }
         let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
         let http_burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
         if !vm.has(flag::EXTENSION) {
             if !connected {
-                self.wait(j, Step::Failing(Code::VmAgentStatusCommunicationError), http_burn, now);
+                self.wait(
+                    j,
+                    Step::Failing(Code::VmAgentStatusCommunicationError),
+                    http_burn,
+                    now,
+                );
                 return;
             }
             let job = self.jobs[j as usize].as_mut().expect("live");
             let d = t.extension_install.sample(&mut job.rng);
             let fails = job.rng.gen_bool(t.extension_failure.0);
             if d > t.extension_install_timeout.0 {
-                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), t.extension_install_timeout.0, now);
+                self.wait(
+                    j,
+                    Step::Failing(Code::ExtensionOperationFailed),
+                    t.extension_install_timeout.0,
+                    now,
+                );
             } else if fails {
                 self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
             } else {
@@ -643,7 +786,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             return;
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
-        let d = if job.rng.gen_bool(t.extension_upgrade.0) { t.extension_upgrade_time.sample(&mut job.rng) } else { SimDuration::ZERO };
+        let d = if job.rng.gen_bool(t.extension_upgrade.0) {
+            t.extension_upgrade_time.sample(&mut job.rng)
+        } else {
+            SimDuration::ZERO
+        };
         self.wait(j, Step::Extension, d, now);
     }
 
@@ -672,7 +819,12 @@ impl<'s, 'o> Sim<'s, 'o> {
         let running = self.job(j).running;
         if running && (vm.has(flag::BLOCKED) || !self.path_up(vm.fleet)) {
             let burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
-            self.wait(j, Step::Failing(Code::ExtensionSnapshotFailedNoNetwork), burn, now);
+            self.wait(
+                j,
+                Step::Failing(Code::ExtensionSnapshotFailedNoNetwork),
+                burn,
+                now,
+            );
             return;
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
@@ -682,7 +834,12 @@ impl<'s, 'o> Sim<'s, 'o> {
             d = d.max(t.snapshot_per_disk.sample(&mut job.rng));
         }
         if running && job.rng.gen_bool(t.snapshot_task_failure.0) {
-            self.wait(j, Step::Failing(Code::GuestAgentSnapshotTaskStatusError), t.snapshot_timeout.0, now);
+            self.wait(
+                j,
+                Step::Failing(Code::GuestAgentSnapshotTaskStatusError),
+                t.snapshot_timeout.0,
+                now,
+            );
             return;
         }
         job.consistency = if !running {
@@ -711,7 +868,15 @@ impl<'s, 'o> Sim<'s, 'o> {
                 } else {
                     // The day's churn, drawn per VM per day, times the days of change
                     // since the newest point (at most all of the data).
-                    let mut cr = stream(self.seed, &[purpose::CHURN, self.fleets[vm.fleet as usize].key, vm.index as u64, day_of(now)]);
+                    let mut cr = stream(
+                        self.seed,
+                        &[
+                            purpose::CHURN,
+                            self.fleets[vm.fleet as usize].key,
+                            vm.index as u64,
+                            day_of(now),
+                        ],
+                    );
                     let churn = fleet.daily_churn.sample(&mut cr);
                     let days = now.since(vm.last_point).as_secs_f64() / 86_400.0;
                     (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
@@ -815,7 +980,11 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let duration = now.since(job.arrived);
         let mut window_miss = false;
-        let consistency = if result.is_ok() && !is_restore { job.consistency.name() } else { "" };
+        let consistency = if result.is_ok() && !is_restore {
+            job.consistency.name()
+        } else {
+            ""
+        };
         if is_restore {
             match result {
                 Ok(()) => {
@@ -825,7 +994,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
                 Err(c) => {
                     self.st.counts.add("restore.jobs.failed", 1);
-                    self.st.counts.add(&format!("restore.failures.{}", c.name()), 1);
+                    self.st
+                        .counts
+                        .add(&format!("restore.failures.{}", c.name()), 1);
                 }
             }
         } else {
@@ -837,7 +1008,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                     for p in 0..4 {
                         self.st.phase[p].record(job.phases[p]);
                     }
-                    self.st.counts.add(&format!("backup.consistency.{}", job.consistency.name()), 1);
+                    self.st
+                        .counts
+                        .add(&format!("backup.consistency.{}", job.consistency.name()), 1);
                     if job.full {
                         self.st.bytes_full += job.bytes;
                     } else {
@@ -857,11 +1030,18 @@ impl<'s, 'o> Sim<'s, 'o> {
                     let retries = &self.s.policy[pol].retries;
                     if code.retryable() && job.attempt <= retries.max {
                         self.st.counts.add("backup.retries", 1);
-                        let ev = Ev::Arrive { vm: job.vm, kind: job.kind, scheduled: job.scheduled, attempt: job.attempt + 1 };
+                        let ev = Ev::Arrive {
+                            vm: job.vm,
+                            kind: job.kind,
+                            scheduled: job.scheduled,
+                            attempt: job.attempt + 1,
+                        };
                         self.at(now + retries.delay.0, ev);
                     } else {
                         self.st.failed += 1;
-                        self.st.counts.add(&format!("backup.failures.{}", code.name()), 1);
+                        self.st
+                            .counts
+                            .add(&format!("backup.failures.{}", code.name()), 1);
                         if job.kind == Kind::Scheduled {
                             // A failed scheduled backup misses its window by definition.
                             self.st.window_jobs += 1;
@@ -896,7 +1076,11 @@ impl<'s, 'o> Sim<'s, 'o> {
                 finished: now,
                 phases: job.phases,
                 bytes: job.bytes,
-                outcome: if result.is_ok() { "succeeded" } else { "failed" },
+                outcome: if result.is_ok() {
+                    "succeeded"
+                } else {
+                    "failed"
+                },
                 error: result.err().map_or("", |c| c.name()),
                 consistency,
                 window_miss,
@@ -916,10 +1100,18 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let day = day_of(now);
         let dow = self.s.simulation.start_weekday.index();
-        let periods = [((day + dow) / 7) as u32, (day / 30) as u32, (day / 365) as u32];
+        let periods = [
+            ((day + dow) / 7) as u32,
+            (day / 30) as u32,
+            (day / 365) as u32,
+        ];
         let pol = &self.s.policy[self.fleets[vm.fleet as usize].policy as usize].retention;
         let mut keep_days = pol.daily as u64;
-        for (k, (&period, span)) in periods.iter().zip([(pol.weekly, 7u64), (pol.monthly, 30), (pol.yearly, 365)]).enumerate() {
+        for (k, (&period, span)) in periods
+            .iter()
+            .zip([(pol.weekly, 7u64), (pol.monthly, 30), (pol.yearly, 365)])
+            .enumerate()
+        {
             if vm.last_periods[k] != period {
                 vm.last_periods[k] = period;
                 keep_days = keep_days.max(span.0 as u64 * span.1);
@@ -968,7 +1160,12 @@ impl<'s, 'o> Sim<'s, 'o> {
 
     fn restore_fire(&mut self, r: usize, now: SimTime) {
         let spec = &self.s.restore[r];
-        let fi = self.s.fleet.iter().position(|f| f.name == spec.fleet).expect("validated");
+        let fi = self
+            .s
+            .fleet
+            .iter()
+            .position(|f| f.name == spec.fleet)
+            .expect("validated");
         let (first, count) = (self.fleets[fi].first_vm, self.fleets[fi].count);
         self.restore_fired[r] += 1;
         let n = spec.count.min(count);
@@ -1012,13 +1209,17 @@ impl<'s, 'o> Sim<'s, 'o> {
         };
         if let Some(rej) = rejection {
             self.st.counts.add("restore.jobs.rejected", 1);
-            self.st.counts.add(&format!("restore.rejected.{}", rej.name()), 1);
+            self.st
+                .counts
+                .add(&format!("restore.rejected.{}", rej.name()), 1);
             if self.wants_jobs {
                 let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
                 let job = self.jobs[j as usize].take().expect("live");
                 self.free_jobs.push(j);
                 let f = &self.s.fleet[self.vms[vm as usize].fleet as usize];
-                let vault = &self.s.vault[self.fleets[self.vms[vm as usize].fleet as usize].vault as usize].name;
+                let vault = &self.s.vault
+                    [self.fleets[self.vms[vm as usize].fleet as usize].vault as usize]
+                    .name;
                 let rec = JobRecord {
                     id: job.id,
                     kind: restore_kind_name(spec.kind),
@@ -1048,7 +1249,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         // The point used, by its age: latest, oldest retained, or uniform in between.
         let oldest_keep = {
             let pol = &self.s.policy[self.fleets[v.fleet as usize].policy as usize].retention;
-            let span = (pol.daily as u64).max(pol.weekly as u64 * 7).max(pol.monthly as u64 * 30).max(pol.yearly as u64 * 365);
+            let span = (pol.daily as u64)
+                .max(pol.weekly as u64 * 7)
+                .max(pol.monthly as u64 * 30)
+                .max(pol.yearly as u64 * 365);
             SimTime(now.as_micros().saturating_sub(span * MICROS_PER_DAY)).max(v.first_point)
         };
         let newest = v.last_point;
@@ -1058,7 +1262,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             PointChoice::Random => {
                 let lo = oldest_keep.min(newest).as_micros();
                 let job = self.job(j);
-                SimTime(if newest.as_micros() > lo { job.rng.gen_range(lo..=newest.as_micros()) } else { lo })
+                SimTime(if newest.as_micros() > lo {
+                    job.rng.gen_range(lo..=newest.as_micros())
+                } else {
+                    lo
+                })
             }
         };
         self.st.restore_point_age.record(now.since(point));
@@ -1076,7 +1284,11 @@ impl<'s, 'o> Sim<'s, 'o> {
         let dt = now.since(self.last_sample).as_secs_f64();
         for (l, link) in self.s.link.iter().enumerate() {
             let bytes = self.net.link_stats(self.link_ids[l], now).bytes;
-            let thr = if dt > 0.0 { (bytes - self.link_last_bytes[l]) / dt } else { 0.0 };
+            let thr = if dt > 0.0 {
+                (bytes - self.link_last_bytes[l]) / dt
+            } else {
+                0.0
+            };
             self.link_last_bytes[l] = bytes;
             let util = thr / link.bandwidth.0;
             self.link_util[l].observe(util);
@@ -1089,7 +1301,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             .policy_window_end
             .iter()
             .zip(&self.s.policy)
-            .filter(|(&end, p)| p.schedule.is_some() && end > now && now.as_micros() + p.window.0.as_micros() >= end.as_micros())
+            .filter(|(&end, p)| {
+                p.schedule.is_some()
+                    && end > now
+                    && now.as_micros() + p.window.0.as_micros() >= end.as_micros()
+            })
             .count() as u64;
         let sample = Sample {
             time: now,
@@ -1106,11 +1322,28 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn into_outcome(self) -> Outcome {
-        let Sim { s, mut st, vms, vaults, net, end, link_ids, link_util, link_stalled, q, .. } = self;
+        let Sim {
+            s,
+            mut st,
+            vms,
+            vaults,
+            net,
+            end,
+            link_ids,
+            link_util,
+            link_stalled,
+            q,
+            ..
+        } = self;
         let mut m: BTreeMap<String, f64> = BTreeMap::new();
         for vm in &vms {
             if vm.has(flag::SUPPORTED) {
-                record_ages(&mut st.rpo, vm.last_point, end, s.simulation.rpo_sample_every.0.as_micros());
+                record_ages(
+                    &mut st.rpo,
+                    vm.last_point,
+                    end,
+                    s.simulation.rpo_sample_every.0.as_micros(),
+                );
             }
         }
         let total_secs = end.as_secs_f64();
@@ -1118,20 +1351,45 @@ impl<'s, 'o> Sim<'s, 'o> {
             m.insert(k.clone(), *v as f64);
         }
         let finals = st.succeeded + st.failed;
-        m.insert("backup.jobs.total".into(), (finals + st.unsupported_jobs) as f64);
+        m.insert(
+            "backup.jobs.total".into(),
+            (finals + st.unsupported_jobs) as f64,
+        );
         m.insert("backup.jobs.succeeded".into(), st.succeeded as f64);
         m.insert("backup.jobs.failed".into(), st.failed as f64);
         m.insert("backup.jobs.unsupported".into(), st.unsupported_jobs as f64);
         m.insert("backup.attempts".into(), st.attempts as f64);
-        m.insert("backup.success_rate".into(), if finals > 0 { round6(st.succeeded as f64 / finals as f64) } else { 0.0 });
-        m.insert("backup.window.miss_rate".into(), if st.window_jobs > 0 { round6(st.window_misses as f64 / st.window_jobs as f64) } else { 0.0 });
+        m.insert(
+            "backup.success_rate".into(),
+            if finals > 0 {
+                round6(st.succeeded as f64 / finals as f64)
+            } else {
+                0.0
+            },
+        );
+        m.insert(
+            "backup.window.miss_rate".into(),
+            if st.window_jobs > 0 {
+                round6(st.window_misses as f64 / st.window_jobs as f64)
+            } else {
+                0.0
+            },
+        );
         m.insert("backup.window.misses".into(), st.window_misses as f64);
         m.insert("backup.bytes.full".into(), st.bytes_full as f64);
-        m.insert("backup.bytes.incremental".into(), st.bytes_incremental as f64);
+        m.insert(
+            "backup.bytes.incremental".into(),
+            st.bytes_incremental as f64,
+        );
         for c in ["application", "file_system", "crash"] {
             m.entry(format!("backup.consistency.{c}")).or_insert(0.0);
         }
-        for k in ["restore.jobs.total", "restore.jobs.succeeded", "restore.jobs.failed", "restore.jobs.rejected"] {
+        for k in [
+            "restore.jobs.total",
+            "restore.jobs.succeeded",
+            "restore.jobs.failed",
+            "restore.jobs.rejected",
+        ] {
             m.entry(k.into()).or_insert(0.0);
         }
         m.insert("restore.bytes".into(), st.restore_bytes as f64);
@@ -1150,10 +1408,22 @@ impl<'s, 'o> Sim<'s, 'o> {
         put("rpo".into(), &st.rpo, &mut m);
         for (i, v) in s.vault.iter().enumerate() {
             let vs = &vaults[i];
-            m.insert(format!("vault.{}.stored_bytes.end", v.name), vs.stored as f64);
-            m.insert(format!("vault.{}.stored_bytes.max", v.name), vs.stored_max as f64);
-            m.insert(format!("vault.{}.recovery_points.end", v.name), vs.points as f64);
-            m.insert(format!("vault.{}.recovery_points.max", v.name), vs.points_max as f64);
+            m.insert(
+                format!("vault.{}.stored_bytes.end", v.name),
+                vs.stored as f64,
+            );
+            m.insert(
+                format!("vault.{}.stored_bytes.max", v.name),
+                vs.stored_max as f64,
+            );
+            m.insert(
+                format!("vault.{}.recovery_points.end", v.name),
+                vs.points as f64,
+            );
+            m.insert(
+                format!("vault.{}.recovery_points.max", v.name),
+                vs.points_max as f64,
+            );
             if vs.geo {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
@@ -1161,10 +1431,22 @@ impl<'s, 'o> Sim<'s, 'o> {
         for (i, l) in s.link.iter().enumerate() {
             let ls = net.link_stats(link_ids[i], end);
             m.insert(format!("link.{}.bytes", l.name), ls.bytes.round());
-            m.insert(format!("link.{}.utilization.mean", l.name), round6(ls.bytes / (l.bandwidth.0 * total_secs)));
-            m.insert(format!("link.{}.utilization.max", l.name), round6(link_util[i].max()));
-            m.insert(format!("link.{}.mean_flows", l.name), round6(ls.flow_seconds / total_secs));
-            m.insert(format!("link.{}.outage_seconds", l.name), round6(ls.down_seconds));
+            m.insert(
+                format!("link.{}.utilization.mean", l.name),
+                round6(ls.bytes / (l.bandwidth.0 * total_secs)),
+            );
+            m.insert(
+                format!("link.{}.utilization.max", l.name),
+                round6(link_util[i].max()),
+            );
+            m.insert(
+                format!("link.{}.mean_flows", l.name),
+                round6(ls.flow_seconds / total_secs),
+            );
+            m.insert(
+                format!("link.{}.outage_seconds", l.name),
+                round6(ls.down_seconds),
+            );
             let _ = link_stalled[i];
         }
         Outcome {

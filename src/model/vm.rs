@@ -133,7 +133,14 @@ impl Vm {
 
 /// Draws VM `index` of fleet `fleet` and checks the support rules. Returns the VM and
 /// the failing rules (first = its reason).
-pub fn draw_vm(seed: u64, fleet_idx: u32, fleet: &Fleet, index: u32, support: &Support, vault_region: &str) -> (Vm, Vec<Unsupported>) {
+pub fn draw_vm(
+    seed: u64,
+    fleet_idx: u32,
+    fleet: &Fleet,
+    index: u32,
+    support: &Support,
+    vault_region: &str,
+) -> (Vm, Vec<Unsupported>) {
     let mut r = stream(seed, &[purpose::ATTRS, name_key(&fleet.name), index as u64]);
     use rand::Rng;
     // Draw order is part of the results format: append new attributes at the end.
@@ -160,7 +167,10 @@ pub fn draw_vm(seed: u64, fleet_idx: u32, fleet: &Fleet, index: u32, support: &S
     let dc = sample_name(&fleet.domain_controller, &mut r);
 
     let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
-    let min_win = WINDOWS_VERSIONS.iter().position(|v| *v == support.min_windows).unwrap_or(3) as u8;
+    let min_win = WINDOWS_VERSIONS
+        .iter()
+        .position(|v| *v == support.min_windows)
+        .unwrap_or(3) as u8;
     let mut reasons = Vec::new();
     if deployment == "resource-manager" && !support.resource_manager {
         reasons.push(Unsupported::ResourceManagerDeployment);
@@ -236,11 +246,17 @@ mod tests {
     fn each_rule_names_its_reason() {
         let s = Support::default();
         let cases = [
-            ("deployment = \"resource-manager\"", Unsupported::ResourceManagerDeployment),
+            (
+                "deployment = \"resource-manager\"",
+                Unsupported::ResourceManagerDeployment,
+            ),
             ("data_disks = 16", Unsupported::TooManyDataDisks),
             ("storage = \"premium\"", Unsupported::PremiumStorage),
             ("reserved_ips = 2", Unsupported::TooManyReservedIps),
-            ("reserved_ips = 1\nendpoints = 0", Unsupported::ReservedIpWithoutEndpoint),
+            (
+                "reserved_ips = 1\nendpoints = 0",
+                Unsupported::ReservedIpWithoutEndpoint,
+            ),
             ("nics = 2", Unsupported::TooManyNics),
             ("load_balanced = true", Unsupported::LoadBalanced),
             ("os = \"windows-2008\"", Unsupported::WindowsVersionTooOld),
@@ -251,13 +267,26 @@ mod tests {
         }
         let (_, r) = draw_vm(1, 0, &fleet(""), 0, &s, "elsewhere");
         assert_eq!(r, vec![Unsupported::CrossRegion]);
-        let (vm, r) = draw_vm(1, 0, &fleet("data_disks = 15\nos = \"windows-2008r2\""), 0, &s, "r");
+        let (vm, r) = draw_vm(
+            1,
+            0,
+            &fleet("data_disks = 15\nos = \"windows-2008r2\""),
+            0,
+            &s,
+            "r",
+        );
         assert!(r.is_empty() && vm.has(flag::SUPPORTED));
         // The first failing rule is the reason; all are reported.
         let (_, r) = draw_vm(1, 0, &fleet("nics = 2\nstorage = \"premium\""), 0, &s, "r");
-        assert_eq!(r, vec![Unsupported::PremiumStorage, Unsupported::TooManyNics]);
+        assert_eq!(
+            r,
+            vec![Unsupported::PremiumStorage, Unsupported::TooManyNics]
+        );
         // [support] switches lift a rule.
-        let lifted = Support { premium_storage: true, ..Support::default() };
+        let lifted = Support {
+            premium_storage: true,
+            ..Support::default()
+        };
         let (_, r) = draw_vm(1, 0, &fleet("storage = \"premium\""), 0, &lifted, "r");
         assert!(r.is_empty());
     }

@@ -14,7 +14,9 @@ use crate::dist::{Dist, Kind};
 use crate::error::{Error, InputError, Result};
 
 /// Tables that are arrays addressed by `name` in dotted keys.
-pub const NAMED_ARRAYS: [&str; 7] = ["region", "link", "vault", "policy", "fleet", "restore", "expect"];
+pub const NAMED_ARRAYS: [&str; 7] = [
+    "region", "link", "vault", "policy", "fleet", "restore", "expect",
+];
 
 /// A scenario read and validated, with what is needed to report on it.
 #[derive(Debug, Clone)]
@@ -30,7 +32,10 @@ pub struct Loaded {
 /// Reads, overrides, parses and validates a scenario file.
 pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
     let src = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(path.display().to_string(), format!("cannot read the scenario file: {e}"))
+        Error::input(
+            path.display().to_string(),
+            format!("cannot read the scenario file: {e}"),
+        )
     })?;
     load_str(&src, path, sets)
 }
@@ -42,17 +47,30 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
     // Syntax first: a precise message for broken TOML, before any override touches it.
     let mut doc = DocumentMut::from_str(src).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        located(&file, src, &span, None, format!("invalid TOML: {}", first_line(e.message())))
+        located(
+            &file,
+            src,
+            &span,
+            None,
+            format!("invalid TOML: {}", first_line(e.message())),
+        )
     })?;
     let mut set_keys = Vec::new();
     for s in sets {
         set_keys.push(apply_set(&mut doc, s)?);
     }
-    let text = if sets.is_empty() { src.to_string() } else { doc.to_string() };
+    let text = if sets.is_empty() {
+        src.to_string()
+    } else {
+        doc.to_string()
+    };
     let index = KeyIndex::new(&text);
     let blame = |span: Option<Range<usize>>, key: Option<String>, msg: String| -> Error {
         if let Some(k) = &key {
-            if let Some(set) = set_keys.iter().find(|s| k == *s || k.starts_with(&format!("{s}."))) {
+            if let Some(set) = set_keys
+                .iter()
+                .find(|s| k == *s || k.starts_with(&format!("{s}.")))
+            {
                 return InputError {
                     file: format!("--set {set}"),
                     line: None,
@@ -66,18 +84,35 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         }
         match span {
             Some(sp) => located(&file, &text, &sp, key, msg),
-            None => InputError { file: file.clone(), line: None, column: None, key, message: msg, excerpt: None }.into(),
+            None => InputError {
+                file: file.clone(),
+                line: None,
+                column: None,
+                key,
+                message: msg,
+                excerpt: None,
+            }
+            .into(),
         }
     };
     let mut scenario: Scenario = toml::from_str(&text).map_err(|e| {
         let span = e.span();
-        let key = span.as_ref().and_then(|s| index.path_at(s.start)).map(str::to_string);
+        let key = span
+            .as_ref()
+            .and_then(|s| index.path_at(s.start))
+            .map(str::to_string);
         blame(span, key, tidy_serde_message(e.message()))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    load_empirical(&mut scenario, base).map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
-    let notes = validate(&scenario).map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
-    Ok(Loaded { scenario, path: path.to_path_buf(), notes })
+    load_empirical(&mut scenario, base)
+        .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    let notes = validate(&scenario)
+        .map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    Ok(Loaded {
+        scenario,
+        path: path.to_path_buf(),
+        notes,
+    })
 }
 
 fn first_line(s: &str) -> String {
@@ -98,7 +133,13 @@ fn tidy_serde_message(m: &str) -> String {
     m
 }
 
-fn located(file: &str, src: &str, span: &Range<usize>, key: Option<String>, message: String) -> Error {
+fn located(
+    file: &str,
+    src: &str,
+    span: &Range<usize>,
+    key: Option<String>,
+    message: String,
+) -> Error {
     let (line, col, _) = line_col(src, span.start);
     InputError {
         file: file.to_string(),
@@ -116,12 +157,16 @@ fn located(file: &str, src: &str, span: &Range<usize>, key: Option<String>, mess
 pub fn apply_set(doc: &mut DocumentMut, assignment: &str) -> Result<String> {
     let usage = |msg: String| Error::Usage(format!("--set {assignment}: {msg}"));
     let Some((key, raw)) = assignment.split_once('=') else {
-        return Err(usage("expected KEY=VALUE, e.g. fleet.web.count=5000".into()));
+        return Err(usage(
+            "expected KEY=VALUE, e.g. fleet.web.count=5000".into(),
+        ));
     };
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(usage("expected a dotted key such as link.wan.bandwidth".into()));
+        return Err(usage(
+            "expected a dotted key such as link.wan.bandwidth".into(),
+        ));
     }
     let value = parse_set_value(raw.trim());
     let mut table: &mut Table = doc.as_table_mut();
@@ -129,7 +174,9 @@ pub fn apply_set(doc: &mut DocumentMut, assignment: &str) -> Result<String> {
     while i < parts.len() - 1 {
         let p = parts[i];
         if NAMED_ARRAYS.contains(&p) && i == 0 {
-            let Some(name) = parts.get(1) else { unreachable!() };
+            let Some(name) = parts.get(1) else {
+                unreachable!()
+            };
             if parts.len() < 3 {
                 return Err(usage(format!("expected {p}.<name>.<key>")));
             }
@@ -137,9 +184,18 @@ pub fn apply_set(doc: &mut DocumentMut, assignment: &str) -> Result<String> {
             let Some(arr) = arr else {
                 return Err(usage(format!("the scenario has no [[{p}]]")));
             };
-            let names: Vec<String> = arr.iter().filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(String::from)).collect();
-            let Some(t) = arr.iter_mut().find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name)) else {
-                return Err(usage(format!("no [[{p}]] named \"{name}\" (found: {})", names.join(", "))));
+            let names: Vec<String> = arr
+                .iter()
+                .filter_map(|t| t.get("name").and_then(|n| n.as_str()).map(String::from))
+                .collect();
+            let Some(t) = arr
+                .iter_mut()
+                .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))
+            else {
+                return Err(usage(format!(
+                    "no [[{p}]] named \"{name}\" (found: {})",
+                    names.join(", ")
+                )));
             };
             table = t;
             i += 2;
@@ -170,12 +226,27 @@ fn parse_set_value(raw: &str) -> toml_edit::Value {
 
 fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Problem> {
     for (key, dist, kind) in super::validate::dists_mut(s) {
-        if let Dist::Empirical { file, column, values } = dist {
+        if let Dist::Empirical {
+            file,
+            column,
+            values,
+        } = dist
+        {
             let path = base.join(&*file);
-            let fail = |m: String| Problem { key: format!("{key}.file"), message: m };
-            let mut rdr = csv::Reader::from_path(&path)
-                .map_err(|e| fail(format!("expected a readable CSV file, found {}: {e}", path.display())))?;
-            let headers = rdr.headers().map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?.clone();
+            let fail = |m: String| Problem {
+                key: format!("{key}.file"),
+                message: m,
+            };
+            let mut rdr = csv::Reader::from_path(&path).map_err(|e| {
+                fail(format!(
+                    "expected a readable CSV file, found {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let headers = rdr
+                .headers()
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?
+                .clone();
             let Some(col) = headers.iter().position(|h| h == column.as_str()) else {
                 return Err(Problem {
                     key: format!("{key}.column"),

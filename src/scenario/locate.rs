@@ -26,14 +26,19 @@ impl KeyIndex {
 
     /// The span of the value at `path` (or of its key when the value has none).
     pub fn span_of(&self, path: &str) -> Option<Range<usize>> {
-        self.entries.iter().find(|(p, _, _)| p == path).map(|(_, _, v)| v.clone())
+        self.entries
+            .iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, _, v)| v.clone())
     }
 
     /// The deepest key path whose key or value span contains `offset`.
     pub fn path_at(&self, offset: usize) -> Option<&str> {
         self.entries
             .iter()
-            .filter(|(_, k, v)| k.contains(&offset) || v.contains(&offset) || (v.start == offset && v.is_empty()))
+            .filter(|(_, k, v)| {
+                k.contains(&offset) || v.contains(&offset) || (v.start == offset && v.is_empty())
+            })
             .min_by_key(|(_, k, v)| v.end.max(k.end) - v.start.min(k.start))
             .map(|(p, _, _)| p.as_str())
     }
@@ -61,21 +66,32 @@ fn element_name(t: &Table, index: usize) -> String {
 
 fn walk_table(t: &Table, prefix: &str, out: &mut Vec<(String, Range<usize>, Range<usize>)>) {
     for (k, _) in t.iter() {
-        let Some((key, item)) = t.get_key_value(k) else { continue };
+        let Some((key, item)) = t.get_key_value(k) else {
+            continue;
+        };
         let path = join(prefix, k);
         let kspan = key.span().unwrap_or(0..0);
         walk_item(item, path, kspan, out);
     }
 }
 
-fn walk_item(item: &Item, path: String, kspan: Range<usize>, out: &mut Vec<(String, Range<usize>, Range<usize>)>) {
+fn walk_item(
+    item: &Item,
+    path: String,
+    kspan: Range<usize>,
+    out: &mut Vec<(String, Range<usize>, Range<usize>)>,
+) {
     match item {
         Item::Table(t) => {
             out.push((path.clone(), kspan.clone(), t.span().unwrap_or(kspan)));
             walk_table(t, &path, out);
         }
         Item::ArrayOfTables(a) => {
-            out.push((path.clone(), kspan.clone(), a.span().unwrap_or(kspan.clone())));
+            out.push((
+                path.clone(),
+                kspan.clone(),
+                a.span().unwrap_or(kspan.clone()),
+            ));
             for (i, t) in a.iter().enumerate() {
                 let p = join(&path, &element_name(t, i));
                 let span = t.span().unwrap_or(kspan.clone());
@@ -88,7 +104,12 @@ fn walk_item(item: &Item, path: String, kspan: Range<usize>, out: &mut Vec<(Stri
     }
 }
 
-fn walk_value(v: &Value, path: String, kspan: Range<usize>, out: &mut Vec<(String, Range<usize>, Range<usize>)>) {
+fn walk_value(
+    v: &Value,
+    path: String,
+    kspan: Range<usize>,
+    out: &mut Vec<(String, Range<usize>, Range<usize>)>,
+) {
     out.push((path.clone(), kspan.clone(), v.span().unwrap_or(kspan)));
     match v {
         Value::InlineTable(t) => {

@@ -47,10 +47,26 @@ macro_rules! string_unit {
     };
 }
 
-string_unit!(Duration, Duration::parse, "a duration such as \"40s\" or \"1h30m\"");
-string_unit!(Size, Size::parse, "a size such as \"128 GiB\" or \"1.5 TB\"");
-string_unit!(Bandwidth, Bandwidth::parse, "a bandwidth such as \"400 MB/s\" or \"2 Gbit/s\"");
-string_unit!(TimeOfDay, TimeOfDay::parse, "a time of day such as \"22:00\"");
+string_unit!(
+    Duration,
+    Duration::parse,
+    "a duration such as \"40s\" or \"1h30m\""
+);
+string_unit!(
+    Size,
+    Size::parse,
+    "a size such as \"128 GiB\" or \"1.5 TB\""
+);
+string_unit!(
+    Bandwidth,
+    Bandwidth::parse,
+    "a bandwidth such as \"400 MB/s\" or \"2 Gbit/s\""
+);
+string_unit!(
+    TimeOfDay,
+    TimeOfDay::parse,
+    "a time of day such as \"22:00\""
+);
 
 /// A probability in [0, 1]; `true`/`false` mean 1 and 0.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
@@ -91,7 +107,9 @@ impl JsonSchema for Prob {
 }
 
 /// Day of the week.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs)]
 pub enum Weekday {
@@ -296,7 +314,10 @@ pub struct Vault {
 }
 
 fn default_create_time() -> DurationDist {
-    DurationDist(Dist::Uniform { min: 120.0, max: 600.0 })
+    DurationDist(Dist::Uniform {
+        min: 120.0,
+        max: 600.0,
+    })
 }
 
 /// `[[policy]]`.
@@ -367,7 +388,12 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { daily: 30, weekly: 0, monthly: 0, yearly: 0 }
+        Retention {
+            daily: 30,
+            weekly: 0,
+            monthly: 0,
+            yearly: 0,
+        }
     }
 }
 
@@ -385,7 +411,10 @@ pub struct Retries {
 
 impl Default for Retries {
     fn default() -> Self {
-        Retries { max: 0, delay: default_retry_delay() }
+        Retries {
+            max: 0,
+            delay: default_retry_delay(),
+        }
     }
 }
 
@@ -523,7 +552,10 @@ pub struct Agent {
 
 impl Default for Agent {
     fn default() -> Self {
-        Agent { installed: one(), responsive: one() }
+        Agent {
+            installed: one(),
+            responsive: one(),
+        }
     }
 }
 

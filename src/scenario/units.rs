@@ -88,7 +88,9 @@ impl Duration {
             rest = &after[unit_len..];
         }
         if total_us > MAX_DURATION_SECS * 1e6 {
-            return Err(format!("expected a duration of at most 1000 years, found \"{text}\""));
+            return Err(format!(
+                "expected a duration of at most 1000 years, found \"{text}\""
+            ));
         }
         Ok(Duration(SimDuration(total_us.round() as u64)))
     }
@@ -145,11 +147,20 @@ impl Size {
         let Some(&(_, scale)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) else {
             return Err(format!("expected {expected}, found \"{text}\""));
         };
-        let digits: String = text.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '_').filter(|c| *c != '_').collect();
+        let digits: String = text
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '_')
+            .filter(|c| *c != '_')
+            .collect();
         let is_int = !text.contains('.') && scale.fract() == 0.0;
         if is_int {
             // Exact integer arithmetic: f64 would lose bytes above 2^53.
-            if let Some(b) = digits.parse::<u128>().ok().and_then(|d| d.checked_mul(scale as u128)) {
+            if let Some(b) = digits
+                .parse::<u128>()
+                .ok()
+                .and_then(|d| d.checked_mul(scale as u128))
+            {
                 if b < u64::MAX as u128 {
                     return Ok(Size(b as u64));
                 }
@@ -282,7 +293,9 @@ mod tests {
         assert_eq!(d("0"), 0);
         assert_eq!(d("2 h 5 s"), 7_205_000_000);
         assert!(Duration::parse("40").unwrap_err().contains("needs a unit"));
-        assert!(Duration::parse("4 fortnights").unwrap_err().contains("unknown unit"));
+        assert!(Duration::parse("4 fortnights")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(Duration::parse("-3s").is_err());
         assert!(Duration::parse("").is_err());
         assert!(Duration::parse("2000000d").is_err());

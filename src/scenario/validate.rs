@@ -20,11 +20,16 @@ pub struct Problem {
 }
 
 fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
-    Problem { key: key.into(), message: message.into() }
+    Problem {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 /// Windows Server versions in release order.
-pub const WINDOWS_VERSIONS: [&str; 8] = ["2003", "2003r2", "2008", "2008r2", "2012", "2012r2", "2016", "2019"];
+pub const WINDOWS_VERSIONS: [&str; 8] = [
+    "2003", "2003r2", "2008", "2008r2", "2012", "2012r2", "2016", "2019",
+];
 
 /// An operating system as the support rules see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +42,10 @@ pub enum OsClass {
 
 /// Classifies an OS name: `windows-<version>` or anything else as Linux.
 pub fn classify_os(name: &str) -> Result<OsClass, String> {
-    match name.strip_prefix("windows-").or_else(|| name.strip_prefix("windows")) {
+    match name
+        .strip_prefix("windows-")
+        .or_else(|| name.strip_prefix("windows"))
+    {
         Some(v) => WINDOWS_VERSIONS
             .iter()
             .position(|w| *w == v.trim_start_matches('-'))
@@ -52,18 +60,36 @@ pub fn classify_os(name: &str) -> Result<OsClass, String> {
     }
 }
 
-fn names<'a>(kind: &str, items: impl Iterator<Item = &'a String>) -> Result<BTreeSet<&'a str>, Problem> {
+fn names<'a>(
+    kind: &str,
+    items: impl Iterator<Item = &'a String>,
+) -> Result<BTreeSet<&'a str>, Problem> {
     let mut seen = BTreeSet::new();
     for n in items {
         if n.is_empty() {
-            return Err(problem(kind, format!("expected every [[{kind}]] to have a non-empty name")));
+            return Err(problem(
+                kind,
+                format!("expected every [[{kind}]] to have a non-empty name"),
+            ));
         }
         if n.contains('.') {
-            return Err(problem(format!("{kind}.{n}.name"), format!("expected a name without dots (dots separate keys in --set), found \"{n}\"")));
+            return Err(problem(
+                format!("{kind}.{n}.name"),
+                format!(
+                    "expected a name without dots (dots separate keys in --set), found \"{n}\""
+                ),
+            ));
         }
         if !seen.insert(n.as_str()) {
-            let why = if kind == "vault" { " (vault names are unique within the subscription)" } else { "" };
-            return Err(problem(format!("{kind}.{n}.name"), format!("expected a unique name{why}, found a second [[{kind}]] named \"{n}\"")));
+            let why = if kind == "vault" {
+                " (vault names are unique within the subscription)"
+            } else {
+                ""
+            };
+            return Err(problem(
+                format!("{kind}.{n}.name"),
+                format!("expected a unique name{why}, found a second [[{kind}]] named \"{n}\""),
+            ));
         }
     }
     Ok(seen)
@@ -76,9 +102,15 @@ fn reference(key: String, what: &str, known: &BTreeSet<&str>, found: &str) -> Re
         let list = if known.is_empty() {
             format!("the scenario defines no [[{what}]]")
         } else {
-            format!("one of: {}", known.iter().copied().collect::<Vec<_>>().join(", "))
+            format!(
+                "one of: {}",
+                known.iter().copied().collect::<Vec<_>>().join(", ")
+            )
         };
-        Err(problem(key, format!("expected the name of a [[{what}]] ({list}), found \"{found}\"")))
+        Err(problem(
+            key,
+            format!("expected the name of a [[{what}]] ({list}), found \"{found}\""),
+        ))
     }
 }
 
@@ -87,15 +119,31 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     let mut notes = Vec::new();
     let sim = &s.simulation;
     if sim.name.is_empty() || sim.name.contains(['/', '\\']) || sim.name.starts_with('.') {
-        return Err(problem("simulation.name", format!("expected a name usable as a directory name, found \"{}\"", sim.name)));
+        return Err(problem(
+            "simulation.name",
+            format!(
+                "expected a name usable as a directory name, found \"{}\"",
+                sim.name
+            ),
+        ));
     }
-    for (k, d) in [("duration", sim.duration), ("sample_every", sim.sample_every), ("rpo_sample_every", sim.rpo_sample_every)] {
+    for (k, d) in [
+        ("duration", sim.duration),
+        ("sample_every", sim.sample_every),
+        ("rpo_sample_every", sim.rpo_sample_every),
+    ] {
         if d.0.as_micros() == 0 {
-            return Err(problem(format!("simulation.{k}"), "expected a positive duration, found 0s"));
+            return Err(problem(
+                format!("simulation.{k}"),
+                "expected a positive duration, found 0s",
+            ));
         }
     }
     if sim.duration.0.as_micros() > 3660 * 86_400_000_000 {
-        return Err(problem("simulation.duration", format!("expected at most 10 years, found {}", sim.duration)));
+        return Err(problem(
+            "simulation.duration",
+            format!("expected at most 10 years, found {}", sim.duration),
+        ));
     }
     let regions = names("region", s.region.iter().map(|r| &r.name))?;
     let links = names("link", s.link.iter().map(|l| &l.name))?;
@@ -107,7 +155,10 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     for r in &s.region {
         if let Some(p) = &r.paired {
             if p == &r.name {
-                return Err(problem(format!("region.{}.paired", r.name), "expected a different region than itself"));
+                return Err(problem(
+                    format!("region.{}.paired", r.name),
+                    "expected a different region than itself",
+                ));
             }
         }
     }
@@ -128,16 +179,26 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     for v in &s.vault {
         let k = format!("vault.{}", v.name);
         reference(format!("{k}.region"), "region", &regions, &v.region)?;
-        let region = s.region.iter().find(|r| r.name == v.region).expect("checked");
+        let region = s
+            .region
+            .iter()
+            .find(|r| r.name == v.region)
+            .expect("checked");
         if !region.supported {
             return Err(problem(format!("{k}.region"), format!("expected a region where the backup service is offered, found \"{}\" (supported = false)", v.region)));
         }
         if v.max_concurrent_jobs == Some(0) {
-            return Err(problem(format!("{k}.max_concurrent_jobs"), "expected at least 1, found 0"));
+            return Err(problem(
+                format!("{k}.max_concurrent_jobs"),
+                "expected at least 1, found 0",
+            ));
         }
     }
     if s.vault.len() > 25 {
-        notes.push(format!("{} vaults: the 2015 limit was 25 vaults per subscription", s.vault.len()));
+        notes.push(format!(
+            "{} vaults: the 2015 limit was 25 vaults per subscription",
+            s.vault.len()
+        ));
     }
     for p in &s.policy {
         let k = format!("policy.{}", p.name);
@@ -146,20 +207,42 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             match (&sch.daily, &sch.weekly, &sch.at) {
                 (Some(_), None, None) => {}
                 (None, Some(days), Some(_)) if !days.is_empty() => {}
-                (None, Some(_), Some(_)) => return Err(problem(format!("{k}.schedule.weekly"), "expected at least one day, found an empty list")),
-                (None, Some(_), None) => return Err(problem(format!("{k}.schedule"), "expected `at = \"HH:MM\"` with `weekly`")),
-                _ => return Err(problem(format!("{k}.schedule"), "expected { daily = \"HH:MM\" } or { weekly = [\"sun\", ...], at = \"HH:MM\" }")),
+                (None, Some(_), Some(_)) => {
+                    return Err(problem(
+                        format!("{k}.schedule.weekly"),
+                        "expected at least one day, found an empty list",
+                    ))
+                }
+                (None, Some(_), None) => {
+                    return Err(problem(
+                        format!("{k}.schedule"),
+                        "expected `at = \"HH:MM\"` with `weekly`",
+                    ))
+                }
+                _ => return Err(problem(
+                    format!("{k}.schedule"),
+                    "expected { daily = \"HH:MM\" } or { weekly = [\"sun\", ...], at = \"HH:MM\" }",
+                )),
             }
         }
         if p.window.0.as_micros() == 0 {
-            return Err(problem(format!("{k}.window"), "expected a positive duration, found 0s"));
+            return Err(problem(
+                format!("{k}.window"),
+                "expected a positive duration, found 0s",
+            ));
         }
         if p.retries.max > 100 {
-            return Err(problem(format!("{k}.retries.max"), format!("expected at most 100, found {}", p.retries.max)));
+            return Err(problem(
+                format!("{k}.retries.max"),
+                format!("expected at most 100, found {}", p.retries.max),
+            ));
         }
         let r = &p.retention;
         if r.daily + r.weekly + r.monthly + r.yearly == 0 {
-            return Err(problem(format!("{k}.retention"), "expected at least one tier to keep points (e.g. daily = 30), found none"));
+            return Err(problem(
+                format!("{k}.retention"),
+                "expected at least one tier to keep points (e.g. daily = 30), found none",
+            ));
         }
     }
     let cats = super::schema::known_categories();
@@ -171,24 +254,45 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
         for (i, l) in f.path.iter().enumerate() {
             reference(format!("{k}.path.{i}"), "link", &links, l)?;
             if f.path[..i].contains(l) {
-                return Err(problem(format!("{k}.path.{i}"), format!("expected each link once, found \"{l}\" twice")));
+                return Err(problem(
+                    format!("{k}.path.{i}"),
+                    format!("expected each link once, found \"{l}\" twice"),
+                ));
             }
         }
-        f.os.check(|n| classify_os(n).is_ok()).map_err(|bad| problem(format!("{k}.os"), classify_os(&bad).unwrap_err()))?;
-        for (field, choice) in [("deployment", &f.deployment), ("storage", &f.storage), ("domain_controller", &f.domain_controller)] {
+        f.os.check(|n| classify_os(n).is_ok())
+            .map_err(|bad| problem(format!("{k}.os"), classify_os(&bad).unwrap_err()))?;
+        for (field, choice) in [
+            ("deployment", &f.deployment),
+            ("storage", &f.storage),
+            ("domain_controller", &f.domain_controller),
+        ] {
             let allowed = cats[field];
             choice.check(|n| allowed.contains(&n)).map_err(|bad| {
-                problem(format!("{k}.{field}"), format!("expected one of {}, found \"{bad}\"", allowed.join(", ")))
+                problem(
+                    format!("{k}.{field}"),
+                    format!("expected one of {}, found \"{bad}\"", allowed.join(", ")),
+                )
             })?;
         }
         let od = f.on_demand.per_vm_per_day;
         if !(od >= 0.0 && od.is_finite() && od <= 1e6) {
-            return Err(problem(format!("{k}.on_demand.per_vm_per_day"), format!("expected a rate between 0 and 1e6 per day, found {od}")));
+            return Err(problem(
+                format!("{k}.on_demand.per_vm_per_day"),
+                format!("expected a rate between 0 and 1e6 per day, found {od}"),
+            ));
         }
-        let policy = s.policy.iter().find(|p| p.name == f.policy).expect("checked");
+        let policy = s
+            .policy
+            .iter()
+            .find(|p| p.name == f.policy)
+            .expect("checked");
         *per_vault.entry(policy.vault.as_str()).or_default() += f.count as u64;
         if f.count > 50_000_000 {
-            return Err(problem(format!("{k}.count"), format!("expected at most 50 000 000 VMs, found {}", f.count)));
+            return Err(problem(
+                format!("{k}.count"),
+                format!("expected at most 50 000 000 VMs, found {}", f.count),
+            ));
         }
     }
     for (v, n) in per_vault {
@@ -204,23 +308,50 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
         }
         match (&r.at, &r.rate) {
             (Some(_), None) => {}
-            (None, Some(rate)) if rate.per_day > 0.0 && rate.per_day.is_finite() && rate.per_day <= 1e6 => {}
-            (None, Some(rate)) => return Err(problem(format!("{k}.rate.per_day"), format!("expected a positive rate per day, found {}", rate.per_day))),
-            _ => return Err(problem(k, "expected exactly one of `at` (a drill) or `rate` (a Poisson stream)")),
+            (None, Some(rate))
+                if rate.per_day > 0.0 && rate.per_day.is_finite() && rate.per_day <= 1e6 => {}
+            (None, Some(rate)) => {
+                return Err(problem(
+                    format!("{k}.rate.per_day"),
+                    format!("expected a positive rate per day, found {}", rate.per_day),
+                ))
+            }
+            _ => {
+                return Err(problem(
+                    k,
+                    "expected exactly one of `at` (a drill) or `rate` (a Poisson stream)",
+                ))
+            }
         }
         if r.count == 0 {
-            return Err(problem(format!("{k}.count"), "expected at least 1, found 0"));
+            return Err(problem(
+                format!("{k}.count"),
+                "expected at least 1, found 0",
+            ));
         }
     }
     if s.timing.http_retries > 100 {
-        return Err(problem("timing.http_retries", format!("expected at most 100, found {}", s.timing.http_retries)));
+        return Err(problem(
+            "timing.http_retries",
+            format!("expected at most 100, found {}", s.timing.http_retries),
+        ));
     }
     if classify_os(&format!("windows-{}", s.support.min_windows)).is_err() {
-        return Err(problem("support.min_windows", format!("expected one of {}, found \"{}\"", WINDOWS_VERSIONS.join(", "), s.support.min_windows)));
+        return Err(problem(
+            "support.min_windows",
+            format!(
+                "expected one of {}, found \"{}\"",
+                WINDOWS_VERSIONS.join(", "),
+                s.support.min_windows
+            ),
+        ));
     }
     for (i, e) in s.expect.iter().enumerate() {
         if e.min.is_none() && e.max.is_none() {
-            return Err(problem(format!("expect.{i}"), format!("expected `min` or `max` for metric \"{}\"", e.metric)));
+            return Err(problem(
+                format!("expect.{i}"),
+                format!("expected `min` or `max` for metric \"{}\"", e.metric),
+            ));
         }
     }
     let _ = Weekday::Mon;
@@ -231,21 +362,45 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
 pub fn dists_mut(s: &mut Scenario) -> Vec<(String, &mut Dist, Kind)> {
     let mut out: Vec<(String, &mut Dist, Kind)> = Vec::new();
     for v in &mut s.vault {
-        out.push((format!("vault.{}.create_time", v.name), &mut v.create_time.0, Kind::Duration));
+        out.push((
+            format!("vault.{}.create_time", v.name),
+            &mut v.create_time.0,
+            Kind::Duration,
+        ));
     }
     for f in &mut s.fleet {
         let n = f.name.clone();
-        out.push((format!("fleet.{n}.data_disks"), &mut f.data_disks.0, Kind::Count));
-        out.push((format!("fleet.{n}.disk_size"), &mut f.disk_size.0, Kind::Size));
+        out.push((
+            format!("fleet.{n}.data_disks"),
+            &mut f.data_disks.0,
+            Kind::Count,
+        ));
+        out.push((
+            format!("fleet.{n}.disk_size"),
+            &mut f.disk_size.0,
+            Kind::Size,
+        ));
         out.push((format!("fleet.{n}.os_disk"), &mut f.os_disk.0, Kind::Size));
         out.push((format!("fleet.{n}.used"), &mut f.used.0, Kind::Ratio));
-        out.push((format!("fleet.{n}.daily_churn"), &mut f.daily_churn.0, Kind::Ratio));
+        out.push((
+            format!("fleet.{n}.daily_churn"),
+            &mut f.daily_churn.0,
+            Kind::Ratio,
+        ));
         if let Some(b) = &mut f.backup_size {
             out.push((format!("fleet.{n}.backup_size"), &mut b.0, Kind::Size));
         }
         out.push((format!("fleet.{n}.nics"), &mut f.nics.0, Kind::Count));
-        out.push((format!("fleet.{n}.reserved_ips"), &mut f.reserved_ips.0, Kind::Count));
-        out.push((format!("fleet.{n}.endpoints"), &mut f.endpoints.0, Kind::Count));
+        out.push((
+            format!("fleet.{n}.reserved_ips"),
+            &mut f.reserved_ips.0,
+            Kind::Count,
+        ));
+        out.push((
+            format!("fleet.{n}.endpoints"),
+            &mut f.endpoints.0,
+            Kind::Count,
+        ));
     }
     let t = &mut s.timing;
     for (k, d) in [
