@@ -25,7 +25,7 @@ use crate::engine::rng::{name_key, stream_key};
 use crate::error::{Error, Result};
 use crate::metrics::{new_histogram, Latency};
 use crate::report::{run_to_dir, write_histograms, write_summary, RunOptions, Staging};
-use crate::scenario::load;
+use crate::scenario::load_str;
 
 /// Version of the `sweep.json` format.
 pub const FORMAT: u32 = 1;
@@ -860,8 +860,9 @@ fn hash_bytes(b: &[u8]) -> String {
 }
 
 /// Builds the definition of a sweep from its arguments, checking every point's scenario
-/// (so a bad value fails before anything runs).
-pub fn define(a: &SweepArgs) -> Result<Definition> {
+/// (so a bad value fails before anything runs). Returns the scenario text too: every run
+/// uses this text, read once, so editing the file during a sweep cannot mix versions.
+pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
     if a.replications == 0 {
         return Err(Error::Usage("--replications 0: expected at least 1".into()));
     }
@@ -871,17 +872,17 @@ pub fn define(a: &SweepArgs) -> Result<Definition> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
-    let bytes = std::fs::read(&a.scenario).map_err(|e| {
+    let text = std::fs::read_to_string(&a.scenario).map_err(|e| {
         Error::input(
             a.scenario.display().to_string(),
             format!("cannot read the scenario file: {e}"),
         )
     })?;
-    let base = load(&a.scenario, &a.sets)?;
+    let base = load_str(&text, &a.scenario, &a.sets)?;
     let def = Definition {
         format: FORMAT,
         scenario_name: base.scenario.simulation.name.clone(),
-        scenario_hash: hash_bytes(&bytes),
+        scenario_hash: hash_bytes(text.as_bytes()),
         base_seed: base.scenario.simulation.seed,
         sets: a.sets.clone(),
         vary,
@@ -895,7 +896,7 @@ pub fn define(a: &SweepArgs) -> Result<Definition> {
     for p in def.points() {
         let mut sets = a.sets.clone();
         sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
-        load(&a.scenario, &sets).map_err(|e| {
+        load_str(&text, &a.scenario, &sets).map_err(|e| {
             let at: Vec<String> = p
                 .assignments
                 .iter()
@@ -908,7 +909,7 @@ pub fn define(a: &SweepArgs) -> Result<Definition> {
             ))
         })?;
     }
-    Ok(def)
+    Ok((def, text))
 }
 
 fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -958,7 +959,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let def = define(a)?;
+    let (def, text) = define(a)?;
     let out = a
         .out
         .clone()
@@ -1007,7 +1008,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
                 }
                 let mut sets = def.sets.clone();
                 sets.extend(r.sets());
-                let res = load(&a.scenario, &sets).and_then(|loaded| {
+                let res = load_str(&text, &a.scenario, &sets).and_then(|loaded| {
                     let opts = RunOptions {
                         jobs_csv: Some(a.jobs_csv),
                         command_line: a.command_line.clone(),
@@ -1066,6 +1067,8 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         }
         None => {
             aggregate(&out, &def)?;
+            // Complete now, whoever ran the runs: shard markers no longer describe it.
+            let _ = std::fs::remove_dir_all(out.join("shards"));
             true
         }
     };
@@ -1330,8 +1333,20 @@ mod tests {
         let a = vec![("fleet.web.count".to_string(), "100".to_string())];
         let b = vec![("fleet.web.count".to_string(), "200".to_string())];
         let s = |x: &[(String, String)], r, m| derive_seed(42, x, r, m);
-        // Pinned: changing the derivation changes every published sweep's seeds.
-        assert_eq!(s(&a, 0, SeedMode::PerPoint), s(&a, 0, SeedMode::PerPoint));
+        // Pinned: changing the derivation changes every published sweep's seeds (this one
+        // is p000/rep-0 of `sweep scenarios/quickstart.toml --vary fleet.web.count=100,200
+        // --vary 'link.je-storage.bandwidth=2 Gbit/s,10 Gbit/s'`).
+        let q = vec![
+            ("fleet.web.count".to_string(), "100".to_string()),
+            (
+                "link.je-storage.bandwidth".to_string(),
+                "2 Gbit/s".to_string(),
+            ),
+        ];
+        assert_eq!(
+            derive_seed(42, &q, 0, SeedMode::PerPoint),
+            5725959307958329455
+        );
         assert_eq!(
             s(&a, 0, SeedMode::PerPoint),
             derive_seed(42, &a, 0, SeedMode::PerPoint)

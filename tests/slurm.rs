@@ -49,12 +49,22 @@ disk_size = "64 GiB"
 
 /// Why Slurm cannot be used here, if it cannot.
 fn unavailable() -> Option<String> {
-    match Command::new("sbatch").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match Command::new("sbatch")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Err(_) => return Some("sbatch is not on PATH".into()),
         Ok(s) if !s.success() => return Some("`sbatch --version` failed".into()),
         Ok(_) => {}
     }
-    let mut child = match Command::new("sinfo").arg("-h").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+    let mut child = match Command::new("sinfo")
+        .arg("-h")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
         Err(e) => return Some(format!("cannot run sinfo: {e}")),
     };
@@ -86,7 +96,10 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 walk(root, &p, out);
             } else if p.file_name().unwrap() != "run.json" {
-                out.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -111,12 +124,29 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
     let tmp = tempfile::tempdir_in(base).unwrap();
     let scenario = tmp.path().join("slurm-tiny.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
-    let sweep_flags = ["--vary", "fleet.web.count=20,40", "--vary", "link.wan.bandwidth=1 Gbit/s,200 Mbit/s", "--replications", "3"];
+    let sweep_flags = [
+        "--vary",
+        "fleet.web.count=20,40",
+        "--vary",
+        "link.wan.bandwidth=1 Gbit/s,200 Mbit/s",
+        "--replications",
+        "3",
+    ];
 
     let out = tmp.path().join("slurm");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-sweep.sh");
     let o = Command::new(&script)
-        .args(["-n", "4", "--wait", "--bin", BIN, "--out", out.to_str().unwrap(), "--", scenario.to_str().unwrap()])
+        .args([
+            "-n",
+            "4",
+            "--wait",
+            "--bin",
+            BIN,
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            scenario.to_str().unwrap(),
+        ])
         .args(sweep_flags)
         .output()
         .unwrap();
@@ -132,7 +162,10 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
     eprint!("{stdout}");
     for i in 0..4 {
         let l = log(&format!("shard-{i}.out"));
-        assert!(l.contains(&format!("shard {i}/4: 3 of 12 runs")), "shard {i} log: {l}");
+        assert!(
+            l.contains(&format!("shard {i}/4: 3 of 12 runs")),
+            "shard {i} log: {l}"
+        );
         eprint!("shard-{i}.out: {l}");
     }
     eprint!("merge.out: {}", log("merge.out"));
@@ -147,9 +180,16 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let (a, b) = (tree(&single), tree(&out));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "file lists differ");
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "file lists differ"
+    );
     for (k, v) in &a {
-        assert!(v == &b[k], "{k} differs between the single-machine and the Slurm sweep");
+        assert!(
+            v == &b[k],
+            "{k} differs between the single-machine and the Slurm sweep"
+        );
     }
     eprintln!(
         "slurm: 4-task array + merge == single-machine sweep: {} files compared byte for byte (run.json excluded) in {:.1} s",

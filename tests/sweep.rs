@@ -312,6 +312,13 @@ fn shards_merge_to_the_single_machine_sweep() {
     ]);
     assert_same_tree(&full, &shared);
 
+    // A plain sweep completes a directory where only some shards ran.
+    let partial = t.path().join("partial");
+    sweep(&s, &partial, &["--shard", "1/2", "--quiet"]);
+    let msg = sweep(&s, &partial, &[]);
+    assert!(msg.contains("4 run now, 4 already complete"), "{msg}");
+    assert_same_tree(&full, &partial);
+
     // Shards of a different sweep are refused.
     let other = t.path().join("other");
     ok(&[
