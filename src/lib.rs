@@ -11,3 +11,4 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod sweep;

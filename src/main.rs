@@ -84,6 +84,56 @@ enum Command {
         /// The results directory.
         dir: PathBuf,
     },
+    /// Run a grid of scenario variants x replications (see docs/sweeps.md).
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Vary a scenario value over comma-separated values (same keys as --set; commas
+        /// inside "...", [...] or {...} belong to a value). Repeatable: the grid is the
+        /// Cartesian product, the first --vary varying slowest.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
+        vary: Vec<String>,
+        /// Replications (independently seeded runs) per point.
+        #[arg(long, default_value_t = backupsim::sweep::DEFAULT_REPLICATIONS)]
+        replications: u32,
+        /// Runs in parallel (default: the number of CPUs); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run only shard I of N (runs whose index % N == I), or `auto` to read a Slurm
+        /// array task / Kubernetes indexed job from the environment.
+        #[arg(long, value_name = "I/N|auto")]
+        shard: Option<String>,
+        /// Number of shards for `--shard auto` in a Kubernetes indexed job.
+        #[arg(long, value_name = "N")]
+        shards: Option<u32>,
+        /// Sweep directory (default: results/<scenario name>-sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario value in every run (as for run).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write each run's jobs.csv (default: off in sweeps).
+        #[arg(long, value_enum, default_value = "off")]
+        jobs_csv: OnOff,
+        /// Give replication r the same seed at every point (common random numbers).
+        #[arg(long)]
+        common_seeds: bool,
+        /// No progress bar or summary on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge shard directories of one sweep into a complete sweep directory.
+    Merge {
+        /// Shard directories (written by `sweep --shard`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged sweep directory (may be one of the inputs).
+        #[arg(long)]
+        out: PathBuf,
+        /// No summary on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -98,8 +148,13 @@ fn main() -> ExitCode {
         }
     };
     let _ = ctrlc::set_handler(|| {
+        // A sweep says how far it got and how to resume; its complete runs stay.
+        let sweep = backupsim::sweep::interrupt();
         backupsim::report::remove_in_flight();
-        eprintln!("interrupted: no partial results were left behind");
+        eprintln!(
+            "{}",
+            sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into())
+        );
         std::process::exit(130);
     });
     let result: backupsim::error::Result<i32> = match cli.command {
@@ -153,6 +208,36 @@ fn main() -> ExitCode {
             }
             0
         }),
+        Command::Sweep {
+            scenario,
+            vary,
+            replications,
+            threads,
+            shard,
+            shards,
+            out,
+            sets,
+            jobs_csv,
+            common_seeds,
+            quiet,
+        } => backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
+            scenario,
+            vary,
+            replications,
+            threads,
+            shard,
+            shards,
+            out,
+            sets,
+            quiet,
+            jobs_csv: matches!(jobs_csv, OnOff::On),
+            common_seeds,
+            command_line: argv,
+        })
+        .map(|_| 0),
+        Command::Merge { dirs, out, quiet } => {
+            backupsim::sweep::merge(&dirs, &out, quiet).map(|_| 0)
+        }
         Command::Schema => {
             println!("{}", app::schema());
             Ok(0)
