@@ -197,12 +197,24 @@ pub fn compare(
     Ok((text, c.has_regression()))
 }
 
-/// `backupsim plot DIR`: re-renders the plots of a results directory.
+/// `backupsim plot DIR`: re-renders the plots of a results directory, or of a sweep
+/// directory (one with `sweep.csv`): the metrics recorded in its `sweep.json`, or the
+/// defaults when none are (or the sweep was run with `--no-plots`).
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.join("sweep.csv").is_file() {
+        let recorded = std::fs::read_to_string(dir.join("sweep.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<crate::sweep::Definition>(&t).ok())
+            .and_then(|d| d.plot_metrics)
+            .filter(|m| !m.is_empty());
+        let metrics = recorded.unwrap_or_else(crate::sweep::default_plot_metrics);
+        return crate::plot::render_sweep(dir, &metrics)
+            .map_err(|e| Error::input(dir.display().to_string(), e.to_string()));
+    }
     if !dir.join("summary.json").exists() {
         return Err(Error::input(
             dir.display().to_string(),
-            "expected a results directory (with summary.json), found none",
+            "expected a results directory (with summary.json) or a sweep directory (with sweep.csv), found neither",
         ));
     }
     crate::plot::render(dir).map_err(|e| Error::input(dir.display().to_string(), e.to_string()))

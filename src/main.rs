@@ -79,9 +79,9 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Re-render the plots of a results directory.
+    /// Re-render the plots of a results directory or of a sweep directory.
     Plot {
-        /// The results directory.
+        /// The results directory, or a sweep directory (with sweep.csv).
         dir: PathBuf,
     },
     /// Run a grid of scenario variants x replications (see docs/sweeps.md).
@@ -118,6 +118,13 @@ enum Command {
         /// Give replication r the same seed at every point (common random numbers).
         #[arg(long)]
         common_seeds: bool,
+        /// Plot this metric of sweep.csv against each varied key (repeatable; default
+        /// backup.duration.p99, backup.success_rate, backup.window.miss_rate).
+        #[arg(long = "plot-metric", value_name = "METRIC")]
+        plot_metrics: Vec<String>,
+        /// Skip rendering plots (also for a later merge).
+        #[arg(long, conflicts_with = "plot_metrics")]
+        no_plots: bool,
         /// No progress bar or summary on stderr.
         #[arg(long)]
         quiet: bool,
@@ -130,6 +137,9 @@ enum Command {
         /// The merged sweep directory (may be one of the inputs).
         #[arg(long)]
         out: PathBuf,
+        /// Skip rendering plots (by default those recorded in sweep.json).
+        #[arg(long)]
+        no_plots: bool,
         /// No summary on stderr.
         #[arg(long)]
         quiet: bool,
@@ -219,6 +229,8 @@ fn main() -> ExitCode {
             sets,
             jobs_csv,
             common_seeds,
+            plot_metrics,
+            no_plots,
             quiet,
         } => backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
             scenario,
@@ -232,12 +244,17 @@ fn main() -> ExitCode {
             quiet,
             jobs_csv: matches!(jobs_csv, OnOff::On),
             common_seeds,
+            plot_metrics,
+            no_plots,
             command_line: argv,
         })
         .map(|_| 0),
-        Command::Merge { dirs, out, quiet } => {
-            backupsim::sweep::merge(&dirs, &out, quiet).map(|_| 0)
-        }
+        Command::Merge {
+            dirs,
+            out,
+            no_plots,
+            quiet,
+        } => backupsim::sweep::merge(&dirs, &out, quiet, !no_plots).map(|_| 0),
         Command::Schema => {
             println!("{}", app::schema());
             Ok(0)

@@ -15,6 +15,10 @@
 //! | `vault_storage` | `timeseries.csv` | top panel: each vault's stored data in GiB (2^30 B) over time; bottom panel: each vault's recovery points. |
 //! | `rpo` | `histograms/rpo.hdr` | CDF of recovery point age: x = age in hours (linear), y = fraction of samples with at most that age; p50/p90/p99 marked. |
 //!
+//! [`render_sweep`] draws the plots of a sweep directory instead: each chosen
+//! metric of `sweep.csv` against each varied key, mean with a 95% confidence
+//! band (`plots/sweep_<metric>_by_<key>.{svg,png}`, see `docs/sweeps.md`).
+//!
 //! Long time series are reduced to about 2000 points per line by keeping
 //! each bucket's minimum and maximum, so peaks survive.
 //!
@@ -44,6 +48,9 @@ use plotters::style::{register_font, FontDesc, FontFamily, FontStyle};
 
 use crate::compare::{format_value, read_summary, CompareError};
 use crate::histio::read_hdr;
+
+mod sweep_plots;
+use sweep_plots::{sanitize, SweepCsv, SweepFig};
 
 /// The only font family plots use (bundled, see the module docs).
 pub const FONT_FAMILY: &str = "DejaVu Sans";
@@ -222,6 +229,87 @@ pub fn render(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         emit(fig, &out, name, &mut written)?;
     }
     Ok(written)
+}
+
+/// Renders the plots of the sweep directory `dir` (see `docs/sweeps.md`): for each of
+/// `metrics` and each varied key, `dir/plots/sweep_<metric>_by_<key>.svg` and `.png`
+/// (names made filesystem-safe: characters other than letters, digits, `.`, `-` and `_`
+/// become `_`).
+///
+/// Each plot shows, against the key's values, the metric's mean over the replications
+/// (`<metric>.mean` of `sweep.csv`) with markers, and its 95% confidence interval
+/// (`.ci95_lo` to `.ci95_hi`) as a shaded band. The x axis is numeric when every value
+/// of the key is a number, a duration, a size or a bandwidth (each value at its
+/// position, labelled as given), else categorical in the sweep's order. With several
+/// varied keys there is one line per combination of the other keys' values. The y axis
+/// is in seconds for time metrics, GB (10^9 B) for byte metrics, unitless otherwise.
+///
+/// The keys and the order of their values come from `sweep.json` (else from `sweep.csv`
+/// in order of appearance), the scenario name for the titles from `sweep.json` (else the
+/// directory's name). Empty cells are skipped; a metric not in `sweep.csv`, or with no
+/// value at any point, gets no plot; a sweep with no varied key gets none. Sweep plots
+/// left by an earlier call (`plots/sweep_*`) are removed first, so `plots/` holds
+/// exactly the plots of `metrics`. Rendering is deterministic: the same `sweep.csv` and
+/// metrics give the same bytes.
+///
+/// Returns the written paths, by metric then key, SVG before PNG.
+pub fn render_sweep(dir: &Path, metrics: &[String]) -> Result<Vec<PathBuf>, PlotError> {
+    ensure_font();
+    let def: Option<crate::sweep::Definition> = std::fs::read_to_string(dir.join("sweep.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let vary: Option<Vec<(String, Vec<String>)>> = def.as_ref().map(|d| {
+        d.vary
+            .iter()
+            .map(|v| (v.key.clone(), v.values.clone()))
+            .collect()
+    });
+    let scenario = def
+        .as_ref()
+        .map_or_else(|| scenario_name(dir), |d| d.scenario_name.clone());
+    let csv = SweepCsv::read(&dir.join("sweep.csv"), vary.as_deref())?;
+
+    let mut figures = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in metrics {
+        if !seen.insert(m.as_str()) {
+            continue;
+        }
+        for (k, key) in csv.keys.iter().enumerate() {
+            if let Some(f) = SweepFig::build(&csv, m, k, &scenario)? {
+                let name = format!("sweep_{}_by_{}", sanitize(m), sanitize(key));
+                figures.push((name, Figure::Sweep(f)));
+            }
+        }
+    }
+
+    let out = dir.join("plots");
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PlotError::Io { path, source }
+    };
+    if let Ok(rd) = std::fs::read_dir(&out) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("sweep_") && (name.ends_with(".svg") || name.ends_with(".png")) {
+                std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+            }
+        }
+    }
+    if !figures.is_empty() {
+        std::fs::create_dir_all(&out).map_err(io_err(&out))?;
+    }
+    let mut written = Vec::new();
+    for (name, fig) in &figures {
+        emit(fig, &out, name, &mut written)?;
+    }
+    Ok(written)
+}
+
+/// The file-name form of a metric or key in sweep plot names (`sweep_<metric>_by_<key>`):
+/// letters, digits, `.`, `-` and `_` stay, anything else becomes `_`.
+pub fn sanitize_name(s: &str) -> String {
+    sanitize(s)
 }
 
 /// The scenario name for titles: `run.json`'s `"scenario"` string, else the
@@ -542,6 +630,7 @@ enum Figure {
     Timeline(TimelineFig),
     Outcomes(OutcomesFig),
     Vault(VaultFig),
+    Sweep(SweepFig),
 }
 
 impl Figure {
@@ -549,6 +638,7 @@ impl Figure {
         match self {
             Figure::Outcomes(f) => (1200, (180 + 38 * f.bars.len() as u32).max(420)),
             Figure::Timeline(_) | Figure::Vault(_) => (1200, 860),
+            Figure::Sweep(f) => f.size(),
             _ => (1200, 700),
         }
     }
@@ -564,6 +654,7 @@ impl Figure {
             Figure::Timeline(f) => f.draw(root),
             Figure::Outcomes(f) => f.draw(root),
             Figure::Vault(f) => f.draw(root),
+            Figure::Sweep(f) => f.draw(root),
         }
     }
 }

@@ -34,8 +34,12 @@ pub const FORMAT: u32 = 1;
 /// (t(0.975, 2) = 4.30) while keeping a first sweep cheap.
 pub const DEFAULT_REPLICATIONS: u32 = 3;
 
-/// Metrics plotted by default (plots are not rendered yet; see `docs/sweeps.md`).
-pub const DEFAULT_PLOT_METRICS: [&str; 2] = ["backup.duration.p99", "backup.success_rate"];
+/// Metrics plotted against each varied key when `--plot-metric` is not given.
+pub const DEFAULT_PLOT_METRICS: [&str; 3] = [
+    "backup.duration.p99",
+    "backup.success_rate",
+    "backup.window.miss_rate",
+];
 
 // ---------------------------------------------------------------------------------------
 // Definition: what identifies a sweep.
@@ -60,11 +64,13 @@ pub enum SeedMode {
     Common,
 }
 
-/// Everything that makes two sweep directories "the same sweep" (`sweep.json`).
+/// Everything that makes two sweep directories "the same sweep" (`sweep.json`), plus the
+/// metrics to plot.
 ///
 /// Deliberately excludes anything that does not change a run's `summary.json`: the
 /// scenario's path (shards may run from other directories), threads, sharding, `--quiet`,
-/// `--jobs-csv`.
+/// `--jobs-csv`. `plot_metrics` is recorded so that `merge` draws the plots the sweep
+/// asked for, but is not part of the identity (merge and resume ignore it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Definition {
     /// Format version of this file.
@@ -83,6 +89,11 @@ pub struct Definition {
     pub replications: u32,
     /// How seeds are derived.
     pub seeds: SeedMode,
+    /// Metrics to plot against each varied key (`--plot-metric`; empty with
+    /// `--no-plots`). `None` (absent from the file) means [`DEFAULT_PLOT_METRICS`].
+    /// Not part of the sweep's identity: resuming with other metrics is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plot_metrics: Option<Vec<String>>,
 }
 
 impl Definition {
@@ -108,7 +119,15 @@ impl Definition {
         out
     }
 
-    /// Names of the fields on which `self` and `other` differ (for error messages).
+    /// The metrics to plot: `plot_metrics`, else the defaults.
+    pub fn plot_metrics(&self) -> Vec<String> {
+        self.plot_metrics
+            .clone()
+            .unwrap_or_else(default_plot_metrics)
+    }
+
+    /// Names of the fields on which `self` and `other` differ (for error messages); the
+    /// plot metrics do not count.
     fn differences(&self, other: &Definition) -> Vec<&'static str> {
         let mut d = Vec::new();
         if self.format != other.format {
@@ -318,6 +337,37 @@ pub fn derive_seed(
     }
     parts.push(replication as u64);
     stream_key(base, &parts) & (i64::MAX as u64)
+}
+
+/// [`DEFAULT_PLOT_METRICS`] as strings.
+pub fn default_plot_metrics() -> Vec<String> {
+    DEFAULT_PLOT_METRICS.iter().map(|m| m.to_string()).collect()
+}
+
+/// Renders the sweep plots of `dir` (see [`crate::plot::render_sweep`]). Unless `quiet`,
+/// notes on stderr the metrics that got no plot (not in `sweep.csv`, or never reported).
+pub fn render_plots(dir: &Path, metrics: &[String], quiet: bool) -> Result<Vec<PathBuf>> {
+    let written = crate::plot::render_sweep(dir, metrics).map_err(|e| Error::Io {
+        path: dir.join("plots"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    if !quiet {
+        let keys = read_definition(dir)
+            .ok()
+            .flatten()
+            .map_or(0, |d| d.vary.len());
+        for m in metrics {
+            let prefix = format!("sweep_{}_by_", crate::plot::sanitize_name(m));
+            let drawn = written.iter().any(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+            });
+            if keys > 0 && !drawn {
+                eprintln!("note: no plot of {m}: sweep.csv has no value of it");
+            }
+        }
+    }
+    Ok(written)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -826,6 +876,10 @@ pub struct SweepArgs {
     pub jobs_csv: bool,
     /// `--common-seeds`: replication r uses the same seed at every point.
     pub common_seeds: bool,
+    /// `--plot-metric`: metrics to plot (empty: [`DEFAULT_PLOT_METRICS`]).
+    pub plot_metrics: Vec<String>,
+    /// `--no-plots`: render no plots (recorded in `sweep.json`, so `merge` draws none).
+    pub no_plots: bool,
     /// The command line, for each run's run.json.
     pub command_line: Vec<String>,
 }
@@ -888,6 +942,13 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
         } else {
             SeedMode::PerPoint
         },
+        plot_metrics: Some(if a.no_plots {
+            Vec::new()
+        } else if a.plot_metrics.is_empty() {
+            default_plot_metrics()
+        } else {
+            a.plot_metrics.clone()
+        }),
     };
     for p in def.points() {
         let mut sets = a.sets.clone();
@@ -1065,6 +1126,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             aggregate(&out, &def)?;
             // Complete now, whoever ran the runs: shard markers no longer describe it.
             let _ = std::fs::remove_dir_all(out.join("shards"));
+            render_plots(&out, &def.plot_metrics(), a.quiet)?;
             true
         }
     };
@@ -1090,7 +1152,15 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             start.elapsed().as_secs_f64()
         );
         if aggregated {
-            eprintln!("results: {} (sweep.csv, runs.csv, points/)", out.display());
+            let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
+                ""
+            } else {
+                ", plots/"
+            };
+            eprintln!(
+                "results: {} (sweep.csv, runs.csv, points/{plots})",
+                out.display()
+            );
         } else {
             eprintln!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
         }
@@ -1141,8 +1211,9 @@ pub struct MergeReport {
 
 /// `backupsim merge DIR... --out DIR`: checks the directories are shards of one sweep that
 /// together hold every run, gathers the runs into `out` (which may be one of the inputs,
-/// e.g. when all shards wrote into one directory) and writes the aggregates.
-pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<MergeReport> {
+/// e.g. when all shards wrote into one directory) and writes the aggregates, then, when
+/// `plots`, the plots of the metrics recorded in `sweep.json`.
+pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<MergeReport> {
     if dirs.is_empty() {
         return Err(Error::Usage(
             "merge: expected at least one sweep directory".into(),
@@ -1217,6 +1288,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<MergeReport> {
     aggregate(out, &def)?;
     // The merged directory is a complete sweep: shard markers no longer describe it.
     let _ = std::fs::remove_dir_all(out.join("shards"));
+    if plots {
+        render_plots(out, &def.plot_metrics(), quiet)?;
+    }
     if !quiet {
         eprintln!(
             "merge {}: {} runs from {} director{} ({copied} copied); results: {}",
@@ -1373,6 +1447,7 @@ mod tests {
             vary: vec![v("k", &["1", "2"])],
             replications: 2,
             seeds: SeedMode::PerPoint,
+            plot_metrics: None,
         };
         let mut d2 = d1.clone();
         d2.vary = vec![v("k", &["0", "1", "2"])];

@@ -155,6 +155,24 @@ fn layout_and_thread_independence() {
     for f in ["sweep.json", "sweep.csv", "runs.csv", "points.csv"] {
         assert!(one.join(f).is_file(), "{f}");
     }
+    // Plots of the default metrics against each varied key (byte-identical across thread
+    // counts: checked by assert_same_tree above).
+    for m in [
+        "backup.success_rate",
+        "backup.duration.p99",
+        "backup.window.miss_rate",
+    ] {
+        for k in ["fleet.web.count", "link.wan.bandwidth"] {
+            let svg = one.join(format!("plots/sweep_{m}_by_{k}.svg"));
+            let text = std::fs::read_to_string(&svg).unwrap();
+            assert!(text.contains("</svg>"), "{}", svg.display());
+            assert!(text.contains(&format!(
+                "{m} vs {k} — tiny (mean, 95% CI over 2 replications)"
+            )));
+            let png = std::fs::read(svg.with_extension("png")).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        }
+    }
     let points = std::fs::read_to_string(one.join("points.csv")).unwrap();
     assert_eq!(
         points,
@@ -276,6 +294,7 @@ fn shards_merge_to_the_single_machine_sweep() {
         !a.join("sweep.csv").exists(),
         "a shard writes no aggregates"
     );
+    assert!(!a.join("plots").exists(), "a shard draws no plots");
     sweep(&s, &b, &["--shard", "1/2", "--quiet"]);
 
     // A shard missing: exit 2, naming the missing runs.
@@ -344,6 +363,80 @@ fn shards_merge_to_the_single_machine_sweep() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("not shards of the same sweep (they differ in: --vary values)"));
+}
+
+#[test]
+fn plot_metrics_no_plots_and_replotting() {
+    let (t, s) = setup();
+    let out = t.path().join("sw");
+    let o = out.to_str().unwrap();
+    let plots = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("plots"))
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    sweep(&s, &out, &["--no-plots", "--quiet"]);
+    assert!(plots(&out).is_empty(), "--no-plots drew plots");
+    // merge follows the sweep's recorded choice...
+    ok(&["merge", o, "--out", o, "--quiet"]);
+    assert!(plots(&out).is_empty());
+
+    // ...and `plot DIR` draws the default plots of a sweep directory.
+    let printed = bin(&["plot", o]);
+    assert!(printed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout).lines().count(),
+        12,
+        "3 metrics x 2 keys x (svg, png)"
+    );
+    assert_eq!(plots(&out).len(), 12);
+
+    // Chosen metrics (resuming: nothing is re-run) replace the earlier plots; an unknown
+    // metric is skipped with a note.
+    let msg = sweep(
+        &s,
+        &out,
+        &[
+            "--plot-metric",
+            "backup.jobs.total",
+            "--plot-metric",
+            "no.such.metric",
+        ],
+    );
+    assert!(msg.contains("0 run now, 8 already complete"), "{msg}");
+    assert!(msg.contains("note: no plot of no.such.metric"), "{msg}");
+    assert_eq!(
+        plots(&out),
+        [
+            "sweep_backup.jobs.total_by_fleet.web.count.png",
+            "sweep_backup.jobs.total_by_fleet.web.count.svg",
+            "sweep_backup.jobs.total_by_link.wan.bandwidth.png",
+            "sweep_backup.jobs.total_by_link.wan.bandwidth.svg",
+        ]
+    );
+    let before = tree(&out);
+    // merge re-draws the metrics recorded in sweep.json, identically.
+    ok(&["merge", o, "--out", o, "--quiet"]);
+    assert!(before == tree(&out), "merge changed the plots");
+    ok(&["merge", o, "--out", o, "--quiet", "--no-plots"]);
+    assert!(before == tree(&out));
+
+    // --no-plots and --plot-metric contradict each other.
+    let r = bin(&[
+        "sweep",
+        s.to_str().unwrap(),
+        "--no-plots",
+        "--plot-metric",
+        "x",
+        "--out",
+        o,
+    ]);
+    assert_eq!(r.status.code(), Some(2));
 }
 
 #[test]
