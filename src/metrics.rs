@@ -2,7 +2,7 @@
 //!
 //! Names are dotted strings (the keys of `summary.json`), but the hot path never touches a
 //! string: histograms live in fixed fields and per-entity arrays of the model, and only
-//! [`Metrics::summary`] builds the name → value map, in sorted order.
+//! the end of a run (`model::Outcome`) builds the name → value map, in sorted order.
 
 use std::collections::BTreeMap;
 

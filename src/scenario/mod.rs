@@ -1,6 +1,6 @@
 //! Scenario files: parsing, defaults, validation and `--set` overrides.
 //!
-//! The pipeline is [`load`]: text → `--set` edits (on a format-preserving TOML document)
+//! The pipeline is [`load()`]: text → `--set` edits (on a format-preserving TOML document)
 //! → serde into [`Scenario`] (defaults filled) → empirical data files → [`validate`].
 //! Every error carries the file, line, column and dotted key of the offending value.
 
