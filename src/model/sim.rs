@@ -12,7 +12,7 @@ use super::{JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventKey, EventQueue, SimDuration, SimTime, Stream};
-use crate::metrics::{round6, Counters, Latency, TimeWeighted};
+use crate::metrics::{round6, BulkCounts, Counters, Latency, TimeWeighted};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
 
@@ -126,8 +126,15 @@ struct Stats {
     phase: [Latency; 4],
     restore_duration: Latency,
     restore_point_age: Latency,
-    rpo: Latency,
+    /// RPO ages: by far the most recorded values (one per protected VM per sample time).
+    rpo: BulkCounts,
     counts: Counters,
+    /// Per-job outcome counts indexed by `Code as usize` / `Consistency as usize`, named
+    /// only in `into_outcome` (no string is built per job).
+    failures: [u64; Code::ALL.len()],
+    restore_failures: [u64; Code::ALL.len()],
+    consistency: [u64; 3],
+    retries: u64,
     attempts: u64,
     succeeded: u64,
     failed: u64,
@@ -978,9 +985,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
                 Err(c) => {
                     self.st.counts.add("restore.jobs.failed", 1);
-                    self.st
-                        .counts
-                        .add(&format!("restore.failures.{}", c.name()), 1);
+                    self.st.restore_failures[c as usize] += 1;
                 }
             }
         } else {
@@ -992,9 +997,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     for p in 0..4 {
                         self.st.phase[p].record(job.phases[p]);
                     }
-                    self.st
-                        .counts
-                        .add(&format!("backup.consistency.{}", job.consistency.name()), 1);
+                    self.st.consistency[job.consistency as usize] += 1;
                     if job.full {
                         self.st.bytes_full += job.bytes;
                     } else {
@@ -1013,7 +1016,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     let pol = self.fleets[fi].policy as usize;
                     let retries = &self.s.policy[pol].retries;
                     if code.retryable() && job.attempt <= retries.max {
-                        self.st.counts.add("backup.retries", 1);
+                        self.st.retries += 1;
                         let ev = Ev::Arrive {
                             vm: job.vm,
                             kind: job.kind,
@@ -1023,9 +1026,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                         self.at(now + retries.delay.0, ev);
                     } else {
                         self.st.failed += 1;
-                        self.st
-                            .counts
-                            .add(&format!("backup.failures.{}", code.name()), 1);
+                        self.st.failures[code as usize] += 1;
                         if job.kind == Kind::Scheduled {
                             // A failed scheduled backup misses its window by definition.
                             self.st.window_jobs += 1;
@@ -1333,6 +1334,30 @@ impl<'s, 'o> Sim<'s, 'o> {
         for (k, v) in &st.counts.0 {
             m.insert(k.clone(), *v as f64);
         }
+        // As with named counters, a key exists once its count is non-zero.
+        for c in Code::ALL {
+            for (prefix, n) in [
+                ("backup.failures", st.failures[c as usize]),
+                ("restore.failures", st.restore_failures[c as usize]),
+            ] {
+                if n > 0 {
+                    m.insert(format!("{prefix}.{}", c.name()), n as f64);
+                }
+            }
+        }
+        for c in [
+            Consistency::Application,
+            Consistency::FileSystem,
+            Consistency::Crash,
+        ] {
+            let n = st.consistency[c as usize];
+            if n > 0 {
+                m.insert(format!("backup.consistency.{}", c.name()), n as f64);
+            }
+        }
+        if st.retries > 0 {
+            m.insert("backup.retries".into(), st.retries as f64);
+        }
         let finals = st.succeeded + st.failed;
         m.insert(
             "backup.jobs.total".into(),
@@ -1406,7 +1431,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         put("restore.duration".into(), &st.restore_duration, &mut m);
         put("restore.point_age".into(), &st.restore_point_age, &mut m);
-        put("rpo".into(), &st.rpo, &mut m);
+        let mut rpo = Latency::default();
+        st.rpo.add_to(&mut rpo);
+        put("rpo".into(), &rpo, &mut m);
         for (i, v) in s.vault.iter().enumerate() {
             let vs = &vaults[i];
             m.insert(
@@ -1476,12 +1503,13 @@ fn restore_kind_name(k: RestoreKind) -> &'static str {
 }
 
 /// Records the age of a point made at `since` at every multiple of `every` in
-/// `[since, until)`.
-fn record_ages(h: &mut Latency, since: SimTime, until: SimTime, every: u64) {
+/// `[since, until)`: the arithmetic progression `g0, g0 + every, ...` below `until − since`.
+fn record_ages(h: &mut BulkCounts, since: SimTime, until: SimTime, every: u64) {
     let (a, b) = (since.as_micros(), until.as_micros());
-    let mut g = a.div_ceil(every) * every;
-    while g < b {
-        h.record(SimDuration(g - a));
-        g += every;
+    let mut age = a.div_ceil(every) * every - a;
+    let span = b.saturating_sub(a);
+    while age < span {
+        h.record(age);
+        age += every;
     }
 }
