@@ -265,10 +265,10 @@ fn bad_value_range() {
 fn bad_missing_empirical_file() {
     bad(
         "empirical",
-        "disk_size = \"512 GiB\"",
+        "disk_size = \"128 GiB\"",
         "disk_size = { dist = \"empirical\", file = \"nope.csv\", column = \"size\" }",
         &[
-            "key `fleet.db.disk_size.file`",
+            "key `fleet.web.disk_size.file`",
             "expected a readable CSV file",
             "nope.csv",
         ],
