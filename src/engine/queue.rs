@@ -194,6 +194,35 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// The `(time, insertion number)` of the next live event, if any: the order in which
+    /// [`EventQueue::pop`] would return it, comparable with [`EventQueue::reserve_seq`].
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<(SimTime, u64)> {
+        self.skip_cancelled();
+        let top = *self.heap.first()?;
+        Some((SimTime(top.time), self.slots[top.slot() as usize].seq))
+    }
+
+    /// Takes the next insertion number for an event the caller keeps outside the queue
+    /// (a single, frequently re-armed timer): such an event fires before a queued event
+    /// at the same time iff its number is smaller, exactly as if it had been scheduled
+    /// now. Keeping it out spares the heap a schedule and a stale entry at every re-arm.
+    #[inline]
+    pub fn reserve_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Records that an event kept outside the queue fired at `t`: moves the clock and
+    /// counts it as processed.
+    #[inline]
+    pub fn fire_external(&mut self, t: SimTime) {
+        assert!(t >= self.now, "clock moved backwards");
+        self.now = t;
+        self.popped += 1;
+    }
+
     /// Advances the clock without an event (e.g. to the stop time at the end of a run).
     pub fn advance_to(&mut self, t: SimTime) {
         assert!(t >= self.now, "clock moved backwards");
@@ -333,6 +362,24 @@ mod tests {
         let _b = q.schedule(SimTime(2), 2); // reuses a's slot
         assert_eq!(q.cancel(a), None);
         assert_eq!(q.pop(), Some((SimTime(2), 2)));
+    }
+
+    #[test]
+    fn external_events_interleave_by_insertion_number() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(5), "a");
+        let ext = (SimTime(5), q.reserve_seq());
+        q.schedule(SimTime(5), "b");
+        assert_eq!(q.peek_key().map(|k| k < ext), Some(true));
+        assert_eq!(q.pop(), Some((SimTime(5), "a")));
+        assert!(
+            ext < q.peek_key().unwrap(),
+            "the external event comes before b"
+        );
+        q.fire_external(ext.0);
+        assert_eq!(q.events_processed(), 2);
+        assert_eq!(q.pop(), Some((SimTime(5), "b")));
+        assert_eq!(q.peek_key(), None);
     }
 
     #[test]

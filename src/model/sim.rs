@@ -11,7 +11,7 @@ use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
 use super::{JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{EventKey, EventQueue, SimDuration, SimTime, Stream};
+use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
 use crate::metrics::{round6, BulkCounts, Counters, Latency, TimeWeighted};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
@@ -36,8 +36,6 @@ enum Ev {
     OnDemand(u32),
     /// A job's current step finished.
     Step(u32),
-    /// The network's next transfer completion.
-    NetWake,
     /// A link fails (`true`) or recovers (`false`).
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
@@ -160,7 +158,10 @@ struct Sim<'s, 'o> {
     free_jobs: Vec<u32>,
     next_job_id: u64,
     net: Network,
-    net_wake: Option<EventKey>,
+    /// The network's next transfer completion as `(time, insertion number)`: a timer kept
+    /// outside the queue (see `EventQueue::reserve_seq`) because it is re-armed at every
+    /// flow start and end.
+    net_wake: Option<(SimTime, u64)>,
     flow_job: Vec<u32>,
     link_down: Vec<u32>,
     link_outage_rng: Vec<Stream>,
@@ -459,7 +460,18 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn run(&mut self) {
-        while let Some((now, ev)) = self.q.pop_until(self.end) {
+        loop {
+            if let Some(w) = self.net_wake {
+                if self.q.peek_key().map_or(true, |top| w < top) {
+                    self.net_wake = None;
+                    self.q.fire_external(w.0);
+                    self.net_wake_up(w.0);
+                    continue;
+                }
+            }
+            let Some((now, ev)) = self.q.pop_until(self.end) else {
+                break;
+            };
             match ev {
                 Ev::VaultActive(v) => self.vault_active(v),
                 Ev::PolicyRun(p) => self.policy_run(p, now),
@@ -482,17 +494,6 @@ impl<'s, 'o> Sim<'s, 'o> {
                     self.schedule_on_demand(fi, now);
                 }
                 Ev::Step(j) => self.step_done(j, now),
-                Ev::NetWake => {
-                    self.net_wake = None;
-                    let mut done = std::mem::take(&mut self.done_buf);
-                    self.net.advance_into(now, &mut done);
-                    for f in done.drain(..) {
-                        let j = self.flow_job[f.0 as usize];
-                        self.transfer_done(j, now);
-                    }
-                    self.done_buf = done;
-                    self.resched_net();
-                }
                 Ev::Link { link, down, random } => self.link_event(link, down, random, now),
                 Ev::Sample => self.sample(now),
                 Ev::Cleanup => self.cleanup(now),
@@ -504,14 +505,26 @@ impl<'s, 'o> Sim<'s, 'o> {
 
     // ---- network -------------------------------------------------------------------
 
-    fn resched_net(&mut self) {
-        if let Some(k) = self.net_wake.take() {
-            self.q.cancel(k);
+    /// The network's completion timer fired.
+    fn net_wake_up(&mut self, now: SimTime) {
+        let mut done = std::mem::take(&mut self.done_buf);
+        self.net.advance_into(now, &mut done);
+        for f in done.drain(..) {
+            let j = self.flow_job[f.0 as usize];
+            self.transfer_done(j, now);
         }
+        self.done_buf = done;
+        self.resched_net();
+    }
+
+    /// Re-arms the network timer at the next completion (only pops whose time is at most
+    /// the end run, as for queued events).
+    fn resched_net(&mut self) {
+        self.net_wake = None;
         if let Some(t) = self.net.next_completion() {
             let t = t.max(self.q.now());
             if t <= self.end {
-                self.net_wake = Some(self.q.schedule(t, Ev::NetWake));
+                self.net_wake = Some((t, self.q.reserve_seq()));
             }
         }
     }
