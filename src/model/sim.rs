@@ -65,6 +65,24 @@ enum Step {
     Create,
 }
 
+/// One policy occurrence's scheduled arrivals, kept outside the event heap (which would
+/// otherwise hold one entry per VM for hours): `(time, insertion number − base, vm)`,
+/// sorted, consumed from the front. Insertion numbers are reserved from the queue in VM
+/// order, so arrivals interleave with queued events exactly as if each had been scheduled.
+struct Batch {
+    scheduled: SimTime,
+    base: u64,
+    items: Vec<(u64, u32, u32)>,
+    next: usize,
+}
+
+/// Which timer kept outside the heap fires next.
+#[derive(Clone, Copy)]
+enum External {
+    Net,
+    Batch(usize),
+}
+
 struct Job {
     vm: u32,
     kind: Kind,
@@ -181,6 +199,9 @@ struct Sim<'s, 'o> {
     obs: &'o mut dyn Observer,
     wants_jobs: bool,
     done_buf: Vec<FlowId>,
+    batches: Vec<Batch>,
+    /// Emptied batch buffers, reused (no allocation per policy occurrence).
+    spare_items: Vec<Vec<(u64, u32, u32)>>,
 }
 
 /// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
@@ -338,6 +359,8 @@ impl<'s, 'o> Sim<'s, 'o> {
             obs,
             wants_jobs,
             done_buf: Vec::new(),
+            batches: Vec::new(),
+            spare_items: Vec::new(),
         };
         sim.prime();
         sim
@@ -461,11 +484,25 @@ impl<'s, 'o> Sim<'s, 'o> {
 
     fn run(&mut self) {
         loop {
-            if let Some(w) = self.net_wake {
-                if self.q.peek_key().map_or(true, |top| w < top) {
-                    self.net_wake = None;
-                    self.q.fire_external(w.0);
-                    self.net_wake_up(w.0);
+            // The earliest of the timers kept outside the heap, if it precedes the heap's.
+            let mut ext = self.net_wake.map(|w| (w, External::Net));
+            for (b, batch) in self.batches.iter().enumerate() {
+                let (t, o, _) = batch.items[batch.next];
+                let k = (SimTime(t), batch.base + u64::from(o));
+                if ext.map_or(true, |(e, _)| k < e) {
+                    ext = Some((k, External::Batch(b)));
+                }
+            }
+            if let Some((k, src)) = ext {
+                if self.q.peek_key().map_or(true, |top| k < top) {
+                    self.q.fire_external(k.0);
+                    match src {
+                        External::Net => {
+                            self.net_wake = None;
+                            self.net_wake_up(k.0);
+                        }
+                        External::Batch(b) => self.batch_arrival(b, k.0),
+                    }
                     continue;
                 }
             }
@@ -576,6 +613,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.policy_window_end[p as usize] = now + pol.window.0;
         let within = pol.start_within.0.as_micros();
         let day = day_of(now);
+        let mut items = self.spare_items.pop().unwrap_or_default();
+        items.clear();
+        let mut base = None;
         for fi in self.policy_fleets[p as usize].clone() {
             let f = &self.fleets[fi as usize];
             let (first, count, key) = (f.first_vm, f.count, f.key);
@@ -590,20 +630,42 @@ impl<'s, 'o> Sim<'s, 'o> {
                 } else {
                     0
                 };
-                self.at(
-                    now + SimDuration(offset),
-                    Ev::Arrive {
-                        vm,
-                        kind: Kind::Scheduled,
-                        scheduled: now,
-                        attempt: 1,
-                    },
-                );
+                let t = now + SimDuration(offset);
+                if t <= self.end {
+                    let seq = self.q.reserve_seq();
+                    let base = *base.get_or_insert(seq);
+                    let o = u32::try_from(seq - base).expect("at most 2^32 VMs per policy");
+                    items.push((t.as_micros(), o, vm));
+                }
             }
+        }
+        if items.is_empty() {
+            self.spare_items.push(items);
+        } else {
+            items.sort_unstable_by_key(|&(t, o, _)| (t, o));
+            self.batches.push(Batch {
+                scheduled: now,
+                base: base.expect("items were added"),
+                items,
+                next: 0,
+            });
         }
         if let Some(t) = self.next_occurrence(p as usize, now) {
             self.at(t, Ev::PolicyRun(p));
         }
+    }
+
+    /// The next scheduled arrival of batch `b` fires at `now`.
+    fn batch_arrival(&mut self, b: usize, now: SimTime) {
+        let batch = &mut self.batches[b];
+        let (_, _, vm) = batch.items[batch.next];
+        let scheduled = batch.scheduled;
+        batch.next += 1;
+        if batch.next == batch.items.len() {
+            let done = self.batches.swap_remove(b);
+            self.spare_items.push(done.items);
+        }
+        self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
     }
 
     fn new_job(
