@@ -1,4 +1,4 @@
-//! A whole-model run: the scale scenario shrunk to 2 000 VMs and 7 days (about 90 000
+//! A whole-model run: the scale scenario shrunk to 2 000 VMs and 7 days (about 66 000
 //! events), with no observer. Measures the cost of everything a run does between loading
 //! the scenario and writing results: VM draws, policies, the job state machine, the
 //! network, retention and RPO. Reported per run and in events per second.
