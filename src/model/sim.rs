@@ -1,6 +1,7 @@
 //! The event loop and the job state machine.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
@@ -80,7 +81,7 @@ struct Batch {
 #[derive(Clone, Copy)]
 enum External {
     Net,
-    Batch(usize),
+    Batch(u32),
 }
 
 struct Job {
@@ -199,7 +200,11 @@ struct Sim<'s, 'o> {
     obs: &'o mut dyn Observer,
     wants_jobs: bool,
     done_buf: Vec<FlowId>,
-    batches: Vec<Batch>,
+    /// Arrival batches by slot (`None`: free slot, reused).
+    batches: Vec<Option<Batch>>,
+    /// `(time, insertion number, slot)` of the head of every non-empty batch: many
+    /// policies may overlap, so the earliest head is found in O(log batches).
+    batch_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
     /// Emptied batch buffers, reused (no allocation per policy occurrence).
     spare_items: Vec<Vec<(u64, u32, u32)>>,
 }
@@ -360,6 +365,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             wants_jobs,
             done_buf: Vec::new(),
             batches: Vec::new(),
+            batch_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
         };
         sim.prime();
@@ -486,11 +492,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         loop {
             // The earliest of the timers kept outside the heap, if it precedes the heap's.
             let mut ext = self.net_wake.map(|w| (w, External::Net));
-            for (b, batch) in self.batches.iter().enumerate() {
-                let (t, o, _) = batch.items[batch.next];
-                let k = (SimTime(t), batch.base + u64::from(o));
-                if ext.map_or(true, |(e, _)| k < e) {
-                    ext = Some((k, External::Batch(b)));
+            if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
+                if ext.map_or(true, |(e, _)| (t, seq) < e) {
+                    ext = Some(((t, seq), External::Batch(b)));
                 }
             }
             if let Some((k, src)) = ext {
@@ -643,12 +647,25 @@ impl<'s, 'o> Sim<'s, 'o> {
             self.spare_items.push(items);
         } else {
             items.sort_unstable_by_key(|&(t, o, _)| (t, o));
-            self.batches.push(Batch {
+            let base = base.expect("items were added");
+            let head = (SimTime(items[0].0), base + u64::from(items[0].1));
+            let batch = Some(Batch {
                 scheduled: now,
-                base: base.expect("items were added"),
+                base,
                 items,
                 next: 0,
             });
+            let b = match self.batches.iter().position(Option::is_none) {
+                Some(b) => {
+                    self.batches[b] = batch;
+                    b
+                }
+                None => {
+                    self.batches.push(batch);
+                    self.batches.len() - 1
+                }
+            };
+            self.batch_heads.push(Reverse((head.0, head.1, b as u32)));
         }
         if let Some(t) = self.next_occurrence(p as usize, now) {
             self.at(t, Ev::PolicyRun(p));
@@ -656,13 +673,18 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     /// The next scheduled arrival of batch `b` fires at `now`.
-    fn batch_arrival(&mut self, b: usize, now: SimTime) {
-        let batch = &mut self.batches[b];
+    fn batch_arrival(&mut self, b: u32, now: SimTime) {
+        self.batch_heads.pop();
+        let slot = &mut self.batches[b as usize];
+        let batch = slot.as_mut().expect("live batch");
         let (_, _, vm) = batch.items[batch.next];
         let scheduled = batch.scheduled;
         batch.next += 1;
-        if batch.next == batch.items.len() {
-            let done = self.batches.swap_remove(b);
+        if let Some(&(t, o, _)) = batch.items.get(batch.next) {
+            let head = (SimTime(t), batch.base + u64::from(o), b);
+            self.batch_heads.push(Reverse(head));
+        } else {
+            let done = slot.take().expect("live batch");
             self.spare_items.push(done.items);
         }
         self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
