@@ -5,6 +5,16 @@
 //! makes every run a pure function of the scenario and seed. Payloads live in a slab so
 //! that the heap moves only 16-byte keys, and so that [`EventQueue::cancel`] is O(1): a
 //! cancelled slot is emptied and its heap entry is skipped when it reaches the top.
+//!
+//! # Layout
+//!
+//! A heap entry is two words: the time, and `rank << 32 | slot`. The rank is the
+//! insertion order *among pending events* in 32 bits: when the counter runs out (every
+//! 2^32 schedules) the pending entries are renumbered in their current order, which
+//! changes no comparison. So an entry is 16 bytes, the four children of a node fill one
+//! 64-byte cache line, and comparing two entries is one 128-bit comparison. Handles carry
+//! the full 64-bit schedule counter (`gen`), kept in the slot, so a stale handle never
+//! matches a reused slot.
 
 use super::time::SimTime;
 
@@ -16,11 +26,22 @@ pub struct EventKey {
     seq: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// `(time, rank << 32 | slot)`; ordered as one 128-bit number.
+#[derive(Clone, Copy, Debug)]
 struct Entry {
     time: u64,
-    seq: u64,
-    slot: u32,
+    rank_slot: u64,
+}
+
+impl Entry {
+    #[inline(always)]
+    fn key(self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.rank_slot)
+    }
+    #[inline(always)]
+    fn slot(self) -> u32 {
+        self.rank_slot as u32
+    }
 }
 
 struct Slot<E> {
@@ -37,6 +58,7 @@ pub struct EventQueue<E> {
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
+    next_rank: u32,
     now: SimTime,
     live: usize,
     popped: u64,
@@ -58,6 +80,7 @@ impl<E> EventQueue<E> {
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
+            next_rank: 0,
             now: SimTime::ZERO,
             live: 0,
             popped: 0,
@@ -85,6 +108,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`. Scheduling in the past is a model bug and panics.
+    #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) -> EventKey {
         assert!(
             time >= self.now,
@@ -110,10 +134,14 @@ impl<E> EventQueue<E> {
                 s
             }
         };
+        if self.next_rank == u32::MAX {
+            self.renumber();
+        }
+        let rank = self.next_rank;
+        self.next_rank += 1;
         self.heap.push(Entry {
             time: time.0,
-            seq,
-            slot,
+            rank_slot: (u64::from(rank) << 32) | u64::from(slot),
         });
         self.sift_up(self.heap.len() - 1);
         self.live += 1;
@@ -140,13 +168,14 @@ impl<E> EventQueue<E> {
     }
 
     /// Removes the earliest live event and advances the clock to its time.
+    #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
             let top = *self.heap.first()?;
             self.remove_top();
-            let slot = &mut self.slots[top.slot as usize];
+            let slot = &mut self.slots[top.slot() as usize];
             let ev = slot.event.take();
-            self.free.push(top.slot);
+            self.free.push(top.slot());
             if let Some(ev) = ev {
                 self.live -= 1;
                 self.popped += 1;
@@ -157,11 +186,41 @@ impl<E> EventQueue<E> {
     }
 
     /// Pops the earliest event if it is at or before `limit`.
+    #[inline]
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         match self.peek_time() {
             Some(t) if t <= limit => self.pop(),
             _ => None,
         }
+    }
+
+    /// The `(time, insertion number)` of the next live event, if any: the order in which
+    /// [`EventQueue::pop`] would return it, comparable with [`EventQueue::reserve_seq`].
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<(SimTime, u64)> {
+        self.skip_cancelled();
+        let top = *self.heap.first()?;
+        Some((SimTime(top.time), self.slots[top.slot() as usize].seq))
+    }
+
+    /// Takes the next insertion number for an event the caller keeps outside the queue
+    /// (a single, frequently re-armed timer): such an event fires before a queued event
+    /// at the same time iff its number is smaller, exactly as if it had been scheduled
+    /// now. Keeping it out spares the heap a schedule and a stale entry at every re-arm.
+    #[inline]
+    pub fn reserve_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Records that an event kept outside the queue fired at `t`: moves the clock and
+    /// counts it as processed.
+    #[inline]
+    pub fn fire_external(&mut self, t: SimTime) {
+        assert!(t >= self.now, "clock moved backwards");
+        self.now = t;
+        self.popped += 1;
     }
 
     /// Advances the clock without an event (e.g. to the stop time at the end of a run).
@@ -170,59 +229,94 @@ impl<E> EventQueue<E> {
         self.now = t;
     }
 
+    #[inline]
     fn skip_cancelled(&mut self) {
         while let Some(top) = self.heap.first().copied() {
-            if self.slots[top.slot as usize].event.is_some() {
+            if self.slots[top.slot() as usize].event.is_some() {
                 return;
             }
             self.remove_top();
-            self.free.push(top.slot);
+            self.free.push(top.slot());
         }
     }
 
+    /// Gives the pending entries ranks `0..n` in their current order (which a sorted
+    /// array keeps as a valid heap), so that the rank counter can restart.
+    #[cold]
+    fn renumber(&mut self) {
+        self.heap.sort_unstable_by_key(|e| e.key());
+        for (r, e) in self.heap.iter_mut().enumerate() {
+            e.rank_slot = ((r as u64) << 32) | u64::from(e.slot());
+        }
+        self.next_rank = u32::try_from(self.heap.len()).expect("more than 2^32 pending events");
+    }
+
+    /// Removes the root: the hole descends along the smaller children to a leaf (no
+    /// comparison with the moved element on the way, which usually belongs near the
+    /// bottom), then the last element is sifted up from there.
+    #[inline]
     fn remove_top(&mut self) {
         let last = self.heap.pop().expect("remove_top on empty heap");
-        if !self.heap.is_empty() {
-            self.heap[0] = last;
-            self.sift_down(0);
-        }
-    }
-
-    fn sift_up(&mut self, mut i: usize) {
-        let e = self.heap[i];
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            if self.heap[parent] <= e {
-                break;
-            }
-            self.heap[i] = self.heap[parent];
-            i = parent;
-        }
-        self.heap[i] = e;
-    }
-
-    fn sift_down(&mut self, mut i: usize) {
         let n = self.heap.len();
-        let e = self.heap[i];
+        if n == 0 {
+            return;
+        }
+        let h = &mut self.heap[..];
+        let mut i = 0;
         loop {
             let first = i * ARITY + 1;
-            if first >= n {
-                break;
-            }
-            let end = (first + ARITY).min(n);
-            let mut best = first;
-            for c in first + 1..end {
-                if self.heap[c] < self.heap[best] {
-                    best = c;
+            if first + ARITY <= n {
+                // Full node: the smallest of four children.
+                let (a, b, c, d) = (h[first], h[first + 1], h[first + 2], h[first + 3]);
+                let (ab, iab) = if b.key() < a.key() {
+                    (b, first + 1)
+                } else {
+                    (a, first)
+                };
+                let (cd, icd) = if d.key() < c.key() {
+                    (d, first + 3)
+                } else {
+                    (c, first + 2)
+                };
+                let (m, im) = if cd.key() < ab.key() {
+                    (cd, icd)
+                } else {
+                    (ab, iab)
+                };
+                h[i] = m;
+                i = im;
+            } else {
+                if first < n {
+                    let mut best = first;
+                    for c in first + 1..n {
+                        if h[c].key() < h[best].key() {
+                            best = c;
+                        }
+                    }
+                    h[i] = h[best];
+                    i = best;
                 }
-            }
-            if self.heap[best] >= e {
                 break;
             }
-            self.heap[i] = self.heap[best];
-            i = best;
         }
-        self.heap[i] = e;
+        h[i] = last;
+        self.sift_up(i);
+    }
+
+    #[inline]
+    fn sift_up(&mut self, mut i: usize) {
+        let h = &mut self.heap[..];
+        let e = h[i];
+        let k = e.key();
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            if h[parent].key() <= k {
+                break;
+            }
+            h[i] = h[parent];
+            i = parent;
+        }
+        h[i] = e;
     }
 }
 
@@ -268,6 +362,48 @@ mod tests {
         let _b = q.schedule(SimTime(2), 2); // reuses a's slot
         assert_eq!(q.cancel(a), None);
         assert_eq!(q.pop(), Some((SimTime(2), 2)));
+    }
+
+    #[test]
+    fn external_events_interleave_by_insertion_number() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(5), "a");
+        let ext = (SimTime(5), q.reserve_seq());
+        q.schedule(SimTime(5), "b");
+        assert_eq!(q.peek_key().map(|k| k < ext), Some(true));
+        assert_eq!(q.pop(), Some((SimTime(5), "a")));
+        assert!(
+            ext < q.peek_key().unwrap(),
+            "the external event comes before b"
+        );
+        q.fire_external(ext.0);
+        assert_eq!(q.events_processed(), 2);
+        assert_eq!(q.pop(), Some((SimTime(5), "b")));
+        assert_eq!(q.peek_key(), None);
+    }
+
+    #[test]
+    fn rank_renumbering_keeps_the_order() {
+        // Force the 32-bit rank counter to run out while events are pending, with ties.
+        let mut q = EventQueue::new();
+        let mut expect = Vec::new();
+        for i in 0..50u64 {
+            q.schedule(SimTime(i % 7), i);
+            expect.push((i % 7, i));
+        }
+        q.next_rank = u32::MAX - 10;
+        for i in 50..100u64 {
+            let k = q.schedule(SimTime(i % 7), i);
+            expect.push((i % 7, i));
+            if i == 60 {
+                assert_eq!(q.cancel(k), Some(60));
+                expect.pop();
+            }
+        }
+        assert!(q.next_rank <= 100, "renumbered");
+        expect.sort();
+        let got: Vec<(u64, u64)> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect();
+        assert_eq!(got, expect);
     }
 
     #[test]

@@ -19,8 +19,13 @@
 //!
 //! Inside a class we never touch individual flows when time passes. Each class keeps a
 //! virtual-work clock `v`: the bytes that *each* of its flows has received since the class
-//! last became active (`v += rate × dt`, done for all active classes whenever the clock
-//! moves, which is O(classes)). A flow joining at virtual time `v0` with `b` bytes gets the
+//! last became active. It is not advanced step by step: the class stores an anchor
+//! `(v_anchor, t_anchor, rate)` and `v(t) = v_anchor + rate × (t − t_anchor)` is computed on
+//! demand; the anchor moves only when the class's rate changes (bitwise). Moving the clock
+//! is therefore O(1), and, more importantly, every float result is a function of the
+//! class's own rate history only: how many unrelated events (another fleet on another
+//! link) split an interval cannot shift a finish time by a rounding. A flow joining at
+//! virtual time `v0` with `b` bytes gets the
 //! finish tag `v0 + b`; its remaining bytes are `tag − v`, and since all flows of the class
 //! progress at the same rate, the finish order inside a class is the tag order and never
 //! changes. The tags live in an indexed binary min-heap per class (indexed so that
@@ -40,13 +45,20 @@
 //!   first moves the clock (completing whatever finishes on the way, in time order), then
 //!   changes the flow set, then recomputes. Queries are therefore `&self` and O(1).
 //! - To keep `v` precise, a class whose `v` exceeds 2^40 bytes is rebased (all its tags
-//!   shifted by `−v`, heap rebuilt): rare, and it keeps the absolute error of `tag − v`
-//!   below ~10^-3 byte for flows up to ~2^46 bytes.
+//!   shifted by `−v`, heap rebuilt, anchor reset to `(0, now)`): rare, and it keeps the
+//!   absolute error of `tag − v` below ~10^-3 byte for flows up to ~2^46 bytes. The test
+//!   is made only when the class itself is touched (a flow joins or completes), so that
+//!   it too is independent of unrelated events.
+//! - Link statistics are anchored the same way: bytes carried are
+//!   `bytes_anchor + throughput × (t − t_anchor)`, re-anchored only when the throughput
+//!   changes (bitwise); the integer statistics (flow·µs, busy µs) are brought up to date
+//!   only when the link's flow count changes (integer sums do not depend on the split).
 //!
 //! # Integer time and rounding
 //!
-//! The clock is integer microseconds; rates are f64. A flow's finish time is
-//! `clock + ceil(remaining / rate in µs − 10^-3)`: the small slack absorbs float noise so
+//! The clock is integer microseconds; rates are f64. A flow's finish time is computed from
+//! its class's anchor, `t_anchor + ceil((tag − v_anchor) / rate in µs − 10^-3)` (never
+//! before the clock): the small slack absorbs float noise so
 //! that exact cases come out exact (1 MB at 1 MB/s finishes at exactly 1 s), at the cost of
 //! completing a flow at most 1 ns early. [`Network::next_completion`] reports the minimum
 //! of these. At a due time, the completion rule is deliberately *not* a re-test of the
@@ -234,25 +246,54 @@ struct Link {
     throughput: f64,
     /// Position in `Network::active_links`, or `NOT_LISTED`.
     active_pos: u32,
-    // Statistics, accumulated eagerly for active links when the clock moves and lazily
-    // (via `down_since`) for outages.
+    // Statistics, anchored (see the module doc): bytes carried up to `bytes_t`, and the
+    // integer statistics up to `stat_t` (`n_flows` has not changed since).
     bytes: f64,
+    bytes_t: u64,
     flow_us: u128,
     busy_us: u64,
+    stat_t: u64,
     down_us: u64,
     down_since: u64,
     stalled_bytes: f64,
     // Water-filling scratch.
     rem: f64,
     unfrozen: u64,
+    /// The throughput being summed by the water-filling.
+    tp_acc: f64,
+}
+
+impl Link {
+    /// Brings the integer statistics to `t`; call before `n_flows` changes.
+    #[inline]
+    fn touch_counts(&mut self, t: u64) {
+        let dt = t - self.stat_t;
+        if self.n_flows > 0 {
+            self.flow_us += self.n_flows as u128 * dt as u128;
+            self.busy_us += dt;
+        }
+        self.stat_t = t;
+    }
+
+    /// Sets the throughput from `t` on, re-anchoring the byte count only if it changed.
+    #[inline]
+    fn set_throughput(&mut self, t: u64, tp: f64) {
+        if tp.to_bits() != self.throughput.to_bits() {
+            self.bytes += self.throughput * (t - self.bytes_t) as f64 / 1e6;
+            self.bytes_t = t;
+            self.throughput = tp;
+        }
+    }
 }
 
 struct Class {
     path: u32,
     cap: f64,
     heap: Vec<Entry>,
-    /// Bytes received by each flow of the class since activation (or the last rebase).
-    v: f64,
+    /// Bytes received by each flow of the class since activation (or the last rebase), at
+    /// `t_anchor`; see [`Class::v_at`].
+    v_anchor: f64,
+    t_anchor: u64,
     /// Σ tags, to know the class's remaining bytes without visiting its flows.
     sum_tags: f64,
     /// Current per-flow rate.
@@ -265,6 +306,31 @@ struct Class {
     next_finish: u64,
     /// Water-filling epoch at which the class was frozen.
     frozen: u64,
+}
+
+impl Class {
+    /// The virtual clock at `t` (>= `t_anchor`): bytes received by each flow.
+    #[inline]
+    fn v_at(&self, t: u64) -> f64 {
+        self.v_anchor + self.rate * (t - self.t_anchor) as f64 / 1e6
+    }
+
+    /// The finish time of the flow with finish tag `tag`, at the current rate, computed
+    /// from the anchor (so independent of when it is asked), and never before `clock`.
+    #[inline]
+    fn finish_of(&self, tag: f64, clock: u64) -> u64 {
+        finish_time(self.t_anchor, tag - self.v_anchor, self.rate).max(clock)
+    }
+
+    /// Sets the rate from `t` on, re-anchoring only if it changed.
+    #[inline]
+    fn set_rate(&mut self, t: u64, rate: f64) {
+        if rate.to_bits() != self.rate.to_bits() {
+            self.v_anchor = self.v_at(t);
+            self.t_anchor = t;
+            self.rate = rate;
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -361,13 +427,16 @@ impl Network {
             throughput: 0.0,
             active_pos: NOT_LISTED,
             bytes: 0.0,
+            bytes_t: self.clock,
             flow_us: 0,
             busy_us: 0,
+            stat_t: self.clock,
             down_us: 0,
             down_since: 0,
             stalled_bytes: 0.0,
             rem: 0.0,
             unfrozen: 0,
+            tp_acc: 0.0,
         });
         LinkId(id)
     }
@@ -438,9 +507,17 @@ impl Network {
             }
         };
         let was_empty = self.classes[c as usize].heap.is_empty();
+        let clock = self.clock;
         {
             let class = &mut self.classes[c as usize];
-            let tag = class.v + bytes as f64;
+            if was_empty {
+                class.v_anchor = 0.0;
+                class.t_anchor = clock;
+                class.rate = 0.0;
+            } else if class.v_at(clock) > REBASE_AT {
+                rebase(class, &mut self.flows, clock);
+            }
+            let tag = class.v_at(clock) + bytes as f64;
             class.sum_tags += tag;
             self.flows[f as usize] = FlowSlot { class: c, pos: 0 };
             class.heap.push(Entry { tag, flow: f });
@@ -450,7 +527,9 @@ impl Network {
         self.n_active += 1;
         let (s, n) = self.paths[p];
         for &l in &self.path_links[s as usize..(s + n) as usize] {
-            self.links[l as usize].n_flows += 1;
+            let link = &mut self.links[l as usize];
+            link.touch_counts(clock);
+            link.n_flows += 1;
         }
         if was_empty {
             self.activate(c);
@@ -483,16 +562,19 @@ impl Network {
                 0
             }
             c => {
+                let clock = self.clock;
                 let class = &mut self.classes[c as usize];
                 let e = heap_remove(&mut class.heap, &mut self.flows, slot.pos as usize);
-                let rem = e.tag - class.v;
+                let rem = e.tag - class.v_at(clock);
                 class.sum_tags -= e.tag;
                 self.flows[f].class = FLOW_FREE;
                 self.free_flows.push(flow.0);
                 self.n_active -= 1;
                 let (s, n) = self.paths[class.path as usize];
                 for &l in &self.path_links[s as usize..(s + n) as usize] {
-                    self.links[l as usize].n_flows -= 1;
+                    let link = &mut self.links[l as usize];
+                    link.touch_counts(clock);
+                    link.n_flows -= 1;
                 }
                 if self.classes[c as usize].heap.is_empty() {
                     self.deactivate(c);
@@ -518,7 +600,7 @@ impl Network {
             let mut stalled = 0.0;
             for &c in &self.links[l].classes {
                 let class = &self.classes[c as usize];
-                stalled += (class.sum_tags - class.heap.len() as f64 * class.v).max(0.0);
+                stalled += (class.sum_tags - class.heap.len() as f64 * class.v_at(clock)).max(0.0);
             }
             let link = &mut self.links[l];
             link.stalled_bytes += stalled;
@@ -581,7 +663,7 @@ impl Network {
         match self.flows.get(flow.0 as usize) {
             Some(s) if s.class != FLOW_FREE && s.class != FLOW_DONE => {
                 let class = &self.classes[s.class as usize];
-                (class.heap[s.pos as usize].tag - class.v).max(0.0)
+                (class.heap[s.pos as usize].tag - class.v_at(self.clock)).max(0.0)
             }
             _ => 0.0,
         }
@@ -602,10 +684,10 @@ impl Network {
     pub fn link_stats(&self, link: LinkId, now: SimTime) -> LinkStats {
         assert!(now.0 >= self.clock, "link_stats: {now} is in the past");
         let l = &self.links[link.0 as usize];
-        let dt = now.0 - self.clock;
-        let (mut bytes, mut flow_us, mut busy_us) = (l.bytes, l.flow_us, l.busy_us);
+        let bytes = l.bytes + l.throughput * (now.0 - l.bytes_t) as f64 / 1e6;
+        let dt = now.0 - l.stat_t;
+        let (mut flow_us, mut busy_us) = (l.flow_us, l.busy_us);
         if l.n_flows > 0 {
-            bytes += l.throughput * dt as f64 / 1e6;
             flow_us += l.n_flows as u128 * dt as u128;
             busy_us += dt;
         }
@@ -654,7 +736,8 @@ impl Network {
                 path,
                 cap,
                 heap: Vec::new(),
-                v: 0.0,
+                v_anchor: 0.0,
+                t_anchor: 0,
                 sum_tags: 0.0,
                 rate: 0.0,
                 link_pos: vec![0; plen],
@@ -714,7 +797,7 @@ impl Network {
             let link = &mut self.links[l as usize];
             if link.classes.is_empty() {
                 debug_assert_eq!(link.n_flows, 0);
-                link.throughput = 0.0;
+                link.set_throughput(self.clock, 0.0);
                 let ap = link.active_pos as usize;
                 link.active_pos = NOT_LISTED;
                 self.active_links.swap_remove(ap);
@@ -739,7 +822,7 @@ impl Network {
         }
         let class = &mut self.classes[c as usize];
         class.active_pos = NOT_LISTED;
-        class.v = 0.0;
+        class.v_anchor = 0.0;
         class.sum_tags = 0.0;
         class.rate = 0.0;
         class.next_finish = NEVER;
@@ -765,29 +848,13 @@ impl Network {
         self.advance_clock(now);
     }
 
-    /// Moves the clock with the current rates: virtual clocks and link statistics.
+    /// Moves the clock. Virtual clocks and link statistics are anchored (see the module
+    /// doc), so nothing else moves: O(1).
+    #[inline]
     fn advance_clock(&mut self, t: u64) {
-        if t <= self.clock {
-            return;
+        if t > self.clock {
+            self.clock = t;
         }
-        let dt_us = t - self.clock;
-        let dt = dt_us as f64;
-        for &c in &self.active_classes {
-            let class = &mut self.classes[c as usize];
-            if class.rate > 0.0 {
-                class.v += class.rate * dt / 1e6;
-                if class.v > REBASE_AT {
-                    rebase(class, &mut self.flows);
-                }
-            }
-        }
-        for &l in &self.active_links {
-            let link = &mut self.links[l as usize];
-            link.bytes += link.throughput * dt / 1e6;
-            link.flow_us += link.n_flows as u128 * dt_us as u128;
-            link.busy_us += dt_us;
-        }
-        self.clock = t;
     }
 
     /// Completes the flows due at `t` (== clock): see "Integer time and rounding".
@@ -810,7 +877,7 @@ impl Network {
             self.flows[top.flow as usize].class = FLOW_DONE;
             self.done.push((t, top.flow));
             while let Some(&e) = class.heap.first() {
-                if e.tag <= top.tag || finish_time(t, e.tag - class.v, class.rate) <= t {
+                if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
                     heap_remove(&mut class.heap, &mut self.flows, 0);
                     count += 1;
                     removed_tags += e.tag;
@@ -821,10 +888,15 @@ impl Network {
                 }
             }
             class.sum_tags -= removed_tags;
+            if !class.heap.is_empty() && class.v_at(t) > REBASE_AT {
+                rebase(class, &mut self.flows, t);
+            }
             self.n_active -= count as usize;
             let (s, n) = self.paths[class.path as usize];
             for &l in &self.path_links[s as usize..(s + n) as usize] {
-                self.links[l as usize].n_flows -= count;
+                let link = &mut self.links[l as usize];
+                link.touch_counts(t);
+                link.n_flows -= count;
             }
             if self.classes[c as usize].heap.is_empty() {
                 self.deactivate(c);
@@ -861,7 +933,7 @@ impl Network {
             let link = &mut self.links[l as usize];
             link.rem = link.capacity;
             link.unfrozen = link.n_flows;
-            link.throughput = 0.0;
+            link.tp_acc = 0.0;
             heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
         }
         self.link_heap = BinaryHeap::from(heap);
@@ -911,43 +983,48 @@ impl Network {
             }
         }
         let clock = self.clock;
+        for &l in &self.active_links {
+            let link = &mut self.links[l as usize];
+            link.set_throughput(clock, link.tp_acc);
+        }
         let mut next = NEVER;
         for &c in &self.active_classes {
             let class = &mut self.classes[c as usize];
-            let top = class.heap[0].tag;
-            class.next_finish = finish_time(clock, top - class.v, class.rate);
+            class.next_finish = class.finish_of(class.heap[0].tag, clock);
             next = next.min(class.next_finish);
         }
         self.next = next;
     }
 
     fn freeze(&mut self, c: u32, rate: f64, epoch: u64) {
+        let clock = self.clock;
         let class = &mut self.classes[c as usize];
         class.frozen = epoch;
-        class.rate = rate;
+        class.set_rate(clock, rate);
         let n = class.heap.len() as u64;
         let nf = n as f64;
         let (s, len) = self.paths[class.path as usize];
         for &l in &self.path_links[s as usize..(s + len) as usize] {
             let link = &mut self.links[l as usize];
             link.rem -= nf * rate;
-            link.throughput += nf * rate;
+            link.tp_acc += nf * rate;
             link.unfrozen -= n;
         }
     }
 }
 
-/// Shifts a class's virtual clock back to 0 (see the module doc). Subtraction is monotone
-/// but may create ties, so the heap is rebuilt to keep the (tag, id) order exact.
-fn rebase(class: &mut Class, flows: &mut [FlowSlot]) {
-    let v = class.v;
+/// Shifts a class's virtual clock back to 0 at `t` (see the module doc). Subtraction is
+/// monotone but may create ties, so the heap is rebuilt to keep the (tag, id) order exact.
+fn rebase(class: &mut Class, flows: &mut [FlowSlot], t: u64) {
+    let v = class.v_at(t);
     let mut sum = 0.0;
     for e in class.heap.iter_mut() {
         e.tag -= v;
         sum += e.tag;
     }
     class.sum_tags = sum;
-    class.v = 0.0;
+    class.v_anchor = 0.0;
+    class.t_anchor = t;
     let n = class.heap.len();
     for (i, e) in class.heap.iter().enumerate() {
         flows[e.flow as usize].pos = i as u32;
@@ -1580,6 +1657,85 @@ mod tests {
         // Long flows: tens of concurrent flows, several per class.
         for seed in 4..=5 {
             compare_with_reference(seed, 3000, 25_000_000);
+        }
+    }
+
+    /// Completion times (and link bytes) depend only on the flows and capacities of the
+    /// links involved: extra `advance` calls in between, and a busy unrelated link with its
+    /// own flows (which makes the network move its clock at many more instants), change
+    /// nothing, bit for bit.
+    #[test]
+    fn extra_advances_and_unrelated_flows_change_nothing() {
+        let run = |noise: bool| {
+            let mut net = Network::new();
+            let l = net.add_link(1.234_567e8);
+            let l2 = net.add_link(7.7e7);
+            let other = net.add_link(3.3e7);
+            let paths = [
+                net.add_path(&[l]),
+                net.add_path(&[l, l2]),
+                net.add_path(&[l2]),
+            ];
+            let po = net.add_path(&[other]);
+            let mut rng = Lcg(2024);
+            let mut noise_rng = Lcg(77);
+            // Flow id → index of the studied flow (None: an unrelated one).
+            let mut index: BTreeMap<u32, Option<usize>> = BTreeMap::new();
+            let mut finished: BTreeMap<usize, u64> = BTreeMap::new();
+            let mut out = Vec::new();
+            let mut collect =
+                |out: &mut Vec<(SimTime, FlowId)>, index: &mut BTreeMap<u32, Option<usize>>| {
+                    for (t, f) in out.drain(..) {
+                        if let Some(i) = index.remove(&f.0).expect("known flow") {
+                            finished.insert(i, t.0);
+                        }
+                    }
+                };
+            let mut t = 0u64;
+            for i in 0..3000 {
+                t += rng.below(50_000);
+                if noise {
+                    let mut u = net.now().0;
+                    for _ in 0..noise_rng.below(4) {
+                        u += noise_rng.below(t - u + 1);
+                        net.advance_timed_into(SimTime(u), &mut out);
+                        collect(&mut out, &mut index);
+                        if noise_rng.below(2) == 0 {
+                            let f =
+                                net.start_flow(SimTime(u), po, 1e6, 1 + noise_rng.below(3_000_000));
+                            index.insert(f.0, None);
+                        }
+                    }
+                }
+                net.advance_timed_into(SimTime(t), &mut out);
+                collect(&mut out, &mut index);
+                let p = paths[rng.below(3) as usize];
+                let cap = [f64::INFINITY, 2.5e6, 1.1e7][rng.below(3) as usize];
+                let f = net.start_flow(SimTime(t), p, cap, 1 + rng.below(20_000_000));
+                index.insert(f.0, Some(i));
+                if i % 500 == 250 {
+                    net.set_capacity(SimTime(t), l2, 0.0);
+                }
+                if i % 500 == 300 {
+                    net.set_capacity(SimTime(t), l2, 7.7e7);
+                }
+            }
+            let end = SimTime(u64::MAX / 4);
+            net.advance_timed_into(end, &mut out);
+            collect(&mut out, &mut index);
+            assert!(index.is_empty());
+            let stats = [l, l2].map(|x| net.link_stats(x, end));
+            (finished, stats)
+        };
+        let (a, sa) = run(false);
+        let (b, sb) = run(true);
+        assert_eq!(a.len(), 3000);
+        assert_eq!(a, b, "a completion time moved");
+        for (x, y) in sa.iter().zip(&sb) {
+            assert_eq!(x.bytes.to_bits(), y.bytes.to_bits());
+            assert_eq!(x.flow_seconds.to_bits(), y.flow_seconds.to_bits());
+            assert_eq!(x.busy_seconds.to_bits(), y.busy_seconds.to_bits());
+            assert_eq!(x.stalled_bytes.to_bits(), y.stalled_bytes.to_bits());
         }
     }
 

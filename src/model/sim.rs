@@ -1,6 +1,7 @@
 //! The event loop and the job state machine.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
@@ -11,8 +12,8 @@ use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
 use super::{JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{EventKey, EventQueue, SimDuration, SimTime, Stream};
-use crate::metrics::{round6, Counters, Latency, TimeWeighted};
+use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
+use crate::metrics::{round6, BulkCounts, Counters, Latency, TimeWeighted};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
 
@@ -36,8 +37,6 @@ enum Ev {
     OnDemand(u32),
     /// A job's current step finished.
     Step(u32),
-    /// The network's next transfer completion.
-    NetWake,
     /// A link fails (`true`) or recovers (`false`).
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
@@ -65,6 +64,24 @@ enum Step {
     Latency,
     Transfer,
     Create,
+}
+
+/// One policy occurrence's scheduled arrivals, kept outside the event heap (which would
+/// otherwise hold one entry per VM for hours): `(time, insertion number − base, vm)`,
+/// sorted, consumed from the front. Insertion numbers are reserved from the queue in VM
+/// order, so arrivals interleave with queued events exactly as if each had been scheduled.
+struct Batch {
+    scheduled: SimTime,
+    base: u64,
+    items: Vec<(u64, u32, u32)>,
+    next: usize,
+}
+
+/// Which timer kept outside the heap fires next.
+#[derive(Clone, Copy)]
+enum External {
+    Net,
+    Batch(u32),
 }
 
 struct Job {
@@ -126,8 +143,15 @@ struct Stats {
     phase: [Latency; 4],
     restore_duration: Latency,
     restore_point_age: Latency,
-    rpo: Latency,
+    /// RPO ages: by far the most recorded values (one per protected VM per sample time).
+    rpo: BulkCounts,
     counts: Counters,
+    /// Per-job outcome counts indexed by `Code as usize` / `Consistency as usize`, named
+    /// only in `into_outcome` (no string is built per job).
+    failures: [u64; Code::ALL.len()],
+    restore_failures: [u64; Code::ALL.len()],
+    consistency: [u64; 3],
+    retries: u64,
     attempts: u64,
     succeeded: u64,
     failed: u64,
@@ -153,7 +177,10 @@ struct Sim<'s, 'o> {
     free_jobs: Vec<u32>,
     next_job_id: u64,
     net: Network,
-    net_wake: Option<EventKey>,
+    /// The network's next transfer completion as `(time, insertion number)`: a timer kept
+    /// outside the queue (see `EventQueue::reserve_seq`) because it is re-armed at every
+    /// flow start and end.
+    net_wake: Option<(SimTime, u64)>,
     flow_job: Vec<u32>,
     link_down: Vec<u32>,
     link_outage_rng: Vec<Stream>,
@@ -173,6 +200,13 @@ struct Sim<'s, 'o> {
     obs: &'o mut dyn Observer,
     wants_jobs: bool,
     done_buf: Vec<FlowId>,
+    /// Arrival batches by slot (`None`: free slot, reused).
+    batches: Vec<Option<Batch>>,
+    /// `(time, insertion number, slot)` of the head of every non-empty batch: many
+    /// policies may overlap, so the earliest head is found in O(log batches).
+    batch_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    /// Emptied batch buffers, reused (no allocation per policy occurrence).
+    spare_items: Vec<Vec<(u64, u32, u32)>>,
 }
 
 /// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
@@ -330,6 +364,9 @@ impl<'s, 'o> Sim<'s, 'o> {
             obs,
             wants_jobs,
             done_buf: Vec::new(),
+            batches: Vec::new(),
+            batch_heads: BinaryHeap::new(),
+            spare_items: Vec::new(),
         };
         sim.prime();
         sim
@@ -452,7 +489,30 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn run(&mut self) {
-        while let Some((now, ev)) = self.q.pop_until(self.end) {
+        loop {
+            // The earliest of the timers kept outside the heap, if it precedes the heap's.
+            let mut ext = self.net_wake.map(|w| (w, External::Net));
+            if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
+                if ext.map_or(true, |(e, _)| (t, seq) < e) {
+                    ext = Some(((t, seq), External::Batch(b)));
+                }
+            }
+            if let Some((k, src)) = ext {
+                if self.q.peek_key().map_or(true, |top| k < top) {
+                    self.q.fire_external(k.0);
+                    match src {
+                        External::Net => {
+                            self.net_wake = None;
+                            self.net_wake_up(k.0);
+                        }
+                        External::Batch(b) => self.batch_arrival(b, k.0),
+                    }
+                    continue;
+                }
+            }
+            let Some((now, ev)) = self.q.pop_until(self.end) else {
+                break;
+            };
             match ev {
                 Ev::VaultActive(v) => self.vault_active(v),
                 Ev::PolicyRun(p) => self.policy_run(p, now),
@@ -475,17 +535,6 @@ impl<'s, 'o> Sim<'s, 'o> {
                     self.schedule_on_demand(fi, now);
                 }
                 Ev::Step(j) => self.step_done(j, now),
-                Ev::NetWake => {
-                    self.net_wake = None;
-                    let mut done = std::mem::take(&mut self.done_buf);
-                    self.net.advance_into(now, &mut done);
-                    for f in done.drain(..) {
-                        let j = self.flow_job[f.0 as usize];
-                        self.transfer_done(j, now);
-                    }
-                    self.done_buf = done;
-                    self.resched_net();
-                }
                 Ev::Link { link, down, random } => self.link_event(link, down, random, now),
                 Ev::Sample => self.sample(now),
                 Ev::Cleanup => self.cleanup(now),
@@ -497,14 +546,26 @@ impl<'s, 'o> Sim<'s, 'o> {
 
     // ---- network -------------------------------------------------------------------
 
-    fn resched_net(&mut self) {
-        if let Some(k) = self.net_wake.take() {
-            self.q.cancel(k);
+    /// The network's completion timer fired.
+    fn net_wake_up(&mut self, now: SimTime) {
+        let mut done = std::mem::take(&mut self.done_buf);
+        self.net.advance_into(now, &mut done);
+        for f in done.drain(..) {
+            let j = self.flow_job[f.0 as usize];
+            self.transfer_done(j, now);
         }
+        self.done_buf = done;
+        self.resched_net();
+    }
+
+    /// Re-arms the network timer at the next completion (only pops whose time is at most
+    /// the end run, as for queued events).
+    fn resched_net(&mut self) {
+        self.net_wake = None;
         if let Some(t) = self.net.next_completion() {
             let t = t.max(self.q.now());
             if t <= self.end {
-                self.net_wake = Some(self.q.schedule(t, Ev::NetWake));
+                self.net_wake = Some((t, self.q.reserve_seq()));
             }
         }
     }
@@ -556,6 +617,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.policy_window_end[p as usize] = now + pol.window.0;
         let within = pol.start_within.0.as_micros();
         let day = day_of(now);
+        let mut items = self.spare_items.pop().unwrap_or_default();
+        items.clear();
+        let mut base = None;
         for fi in self.policy_fleets[p as usize].clone() {
             let f = &self.fleets[fi as usize];
             let (first, count, key) = (f.first_vm, f.count, f.key);
@@ -570,20 +634,60 @@ impl<'s, 'o> Sim<'s, 'o> {
                 } else {
                     0
                 };
-                self.at(
-                    now + SimDuration(offset),
-                    Ev::Arrive {
-                        vm,
-                        kind: Kind::Scheduled,
-                        scheduled: now,
-                        attempt: 1,
-                    },
-                );
+                let t = now + SimDuration(offset);
+                if t <= self.end {
+                    let seq = self.q.reserve_seq();
+                    let base = *base.get_or_insert(seq);
+                    let o = u32::try_from(seq - base).expect("at most 2^32 VMs per policy");
+                    items.push((t.as_micros(), o, vm));
+                }
             }
+        }
+        if items.is_empty() {
+            self.spare_items.push(items);
+        } else {
+            items.sort_unstable_by_key(|&(t, o, _)| (t, o));
+            let base = base.expect("items were added");
+            let head = (SimTime(items[0].0), base + u64::from(items[0].1));
+            let batch = Some(Batch {
+                scheduled: now,
+                base,
+                items,
+                next: 0,
+            });
+            let b = match self.batches.iter().position(Option::is_none) {
+                Some(b) => {
+                    self.batches[b] = batch;
+                    b
+                }
+                None => {
+                    self.batches.push(batch);
+                    self.batches.len() - 1
+                }
+            };
+            self.batch_heads.push(Reverse((head.0, head.1, b as u32)));
         }
         if let Some(t) = self.next_occurrence(p as usize, now) {
             self.at(t, Ev::PolicyRun(p));
         }
+    }
+
+    /// The next scheduled arrival of batch `b` fires at `now`.
+    fn batch_arrival(&mut self, b: u32, now: SimTime) {
+        self.batch_heads.pop();
+        let slot = &mut self.batches[b as usize];
+        let batch = slot.as_mut().expect("live batch");
+        let (_, _, vm) = batch.items[batch.next];
+        let scheduled = batch.scheduled;
+        batch.next += 1;
+        if let Some(&(t, o, _)) = batch.items.get(batch.next) {
+            let head = (SimTime(t), batch.base + u64::from(o), b);
+            self.batch_heads.push(Reverse(head));
+        } else {
+            let done = slot.take().expect("live batch");
+            self.spare_items.push(done.items);
+        }
+        self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
     }
 
     fn new_job(
@@ -978,9 +1082,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
                 Err(c) => {
                     self.st.counts.add("restore.jobs.failed", 1);
-                    self.st
-                        .counts
-                        .add(&format!("restore.failures.{}", c.name()), 1);
+                    self.st.restore_failures[c as usize] += 1;
                 }
             }
         } else {
@@ -992,9 +1094,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     for p in 0..4 {
                         self.st.phase[p].record(job.phases[p]);
                     }
-                    self.st
-                        .counts
-                        .add(&format!("backup.consistency.{}", job.consistency.name()), 1);
+                    self.st.consistency[job.consistency as usize] += 1;
                     if job.full {
                         self.st.bytes_full += job.bytes;
                     } else {
@@ -1013,7 +1113,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     let pol = self.fleets[fi].policy as usize;
                     let retries = &self.s.policy[pol].retries;
                     if code.retryable() && job.attempt <= retries.max {
-                        self.st.counts.add("backup.retries", 1);
+                        self.st.retries += 1;
                         let ev = Ev::Arrive {
                             vm: job.vm,
                             kind: job.kind,
@@ -1023,9 +1123,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                         self.at(now + retries.delay.0, ev);
                     } else {
                         self.st.failed += 1;
-                        self.st
-                            .counts
-                            .add(&format!("backup.failures.{}", code.name()), 1);
+                        self.st.failures[code as usize] += 1;
                         if job.kind == Kind::Scheduled {
                             // A failed scheduled backup misses its window by definition.
                             self.st.window_jobs += 1;
@@ -1333,6 +1431,30 @@ impl<'s, 'o> Sim<'s, 'o> {
         for (k, v) in &st.counts.0 {
             m.insert(k.clone(), *v as f64);
         }
+        // As with named counters, a key exists once its count is non-zero.
+        for c in Code::ALL {
+            for (prefix, n) in [
+                ("backup.failures", st.failures[c as usize]),
+                ("restore.failures", st.restore_failures[c as usize]),
+            ] {
+                if n > 0 {
+                    m.insert(format!("{prefix}.{}", c.name()), n as f64);
+                }
+            }
+        }
+        for c in [
+            Consistency::Application,
+            Consistency::FileSystem,
+            Consistency::Crash,
+        ] {
+            let n = st.consistency[c as usize];
+            if n > 0 {
+                m.insert(format!("backup.consistency.{}", c.name()), n as f64);
+            }
+        }
+        if st.retries > 0 {
+            m.insert("backup.retries".into(), st.retries as f64);
+        }
         let finals = st.succeeded + st.failed;
         m.insert(
             "backup.jobs.total".into(),
@@ -1407,7 +1529,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         put("restore.duration".into(), &st.restore_duration, &mut m);
         put("restore.point_age".into(), &st.restore_point_age, &mut m);
-        put("rpo".into(), &st.rpo, &mut m);
+        let mut rpo = Latency::default();
+        st.rpo.add_to(&mut rpo);
+        put("rpo".into(), &rpo, &mut m);
         for (i, v) in s.vault.iter().enumerate() {
             let vs = &vaults[i];
             m.insert(
@@ -1477,12 +1601,13 @@ fn restore_kind_name(k: RestoreKind) -> &'static str {
 }
 
 /// Records the age of a point made at `since` at every multiple of `every` in
-/// `[since, until)`.
-fn record_ages(h: &mut Latency, since: SimTime, until: SimTime, every: u64) {
+/// `[since, until)`: the arithmetic progression `g0, g0 + every, ...` below `until − since`.
+fn record_ages(h: &mut BulkCounts, since: SimTime, until: SimTime, every: u64) {
     let (a, b) = (since.as_micros(), until.as_micros());
-    let mut g = a.div_ceil(every) * every;
-    while g < b {
-        h.record(SimDuration(g - a));
-        g += every;
+    let mut age = a.div_ceil(every) * every - a;
+    let span = b.saturating_sub(a);
+    while age < span {
+        h.record(age);
+        age += every;
     }
 }

@@ -1,0 +1,70 @@
+//! The fleet-scale scenario, shrunk to 2 000 VMs and 5 days so that it runs in a few
+//! seconds in a debug build: it loads, completes, and its counts add up.
+
+use std::path::Path;
+use std::time::Instant;
+
+use backupsim::model::run;
+use backupsim::scenario::load;
+
+fn sets(vms: [u32; 4], days: u32) -> Vec<String> {
+    let mut v = vec![format!("simulation.duration={days}d")];
+    for (name, n) in ["web", "app", "db", "linux"].iter().zip(vms) {
+        v.push(format!("fleet.{name}.count={n}"));
+    }
+    v
+}
+
+#[test]
+fn small_scale_run_completes_with_sane_counts() {
+    let vms = [800, 600, 200, 400];
+    let total: u32 = vms.iter().sum();
+    let days = 5;
+    let loaded = load(Path::new("scenarios/scale-100k.toml"), &sets(vms, days))
+        .expect("scale-100k.toml loads with --set");
+    let start = Instant::now();
+    let out = run(&loaded.scenario);
+    let wall = start.elapsed();
+    let m = &out.summary;
+    let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("metric {k} missing"));
+
+    for (name, n) in ["web", "app", "db", "linux"].iter().zip(vms) {
+        assert_eq!(get(&format!("fleet.{name}.vms")), n as f64);
+    }
+    // One scheduled job per VM per day (the policies run between 22:00 and 02:00, so a run
+    // of `days` days sees `days` or `days - 1` occurrences of each), plus on-demand jobs.
+    let unsupported = get("unsupported.vms");
+    assert!(unsupported > 0.0 && unsupported < 0.1 * total as f64);
+    let supported = total as f64 - unsupported;
+    let attempts = get("backup.attempts");
+    let jobs = get("backup.jobs.succeeded") + get("backup.jobs.failed");
+    assert!(
+        jobs >= (days - 1) as f64 * supported * 0.9,
+        "{jobs} jobs for {supported} VMs"
+    );
+    assert!(jobs <= (days as f64 + 0.5) * supported, "{jobs} jobs");
+    assert!(attempts >= jobs);
+    assert_eq!(
+        get("backup.jobs.total"),
+        jobs + get("backup.jobs.unsupported")
+    );
+    let failures: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("backup.failures."))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(failures, get("backup.jobs.failed"));
+    let rate = get("backup.success_rate");
+    assert!(rate > 0.7 && rate < 1.0, "success rate {rate}");
+    // Every supported VM is sampled every hour for RPO.
+    let rpo = &out.histograms["rpo"];
+    let hours = (days * 24) as f64;
+    assert!(rpo.len() as f64 >= supported * (hours - 1.0));
+    assert!(rpo.len() as f64 <= supported * (hours + 1.0));
+    // Several events per job, none wasted.
+    assert!(out.events as f64 > 3.0 * jobs && (out.events as f64) < 20.0 * jobs);
+    eprintln!(
+        "{total} VMs × {days} d: {} events in {wall:?} ({jobs} jobs)",
+        out.events
+    );
+}
