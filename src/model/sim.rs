@@ -844,7 +844,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             return;
         }
         let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
-        let http_burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
+        let http_burn = t.http_burn();
         if !vm.has(flag::EXTENSION) {
             if !connected {
                 self.wait(
@@ -907,11 +907,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let running = self.job(j).running;
         if running && (vm.has(flag::BLOCKED) || !self.path_up(vm.fleet)) {
-            let burn = t.http_timeout.0.times(t.http_retries as u64 + 1);
             self.wait(
                 j,
                 Step::Failing(Code::ExtensionSnapshotFailedNoNetwork),
-                burn,
+                t.http_burn(),
                 now,
             );
             return;

@@ -722,6 +722,14 @@ pub struct Timing {
     pub geo_replication: DurationDist,
 }
 
+impl Timing {
+    /// The time a storage request that never answers costs: the first try and every retry
+    /// each wait the full `http_timeout`.
+    pub fn http_burn(&self) -> SimDuration {
+        self.http_timeout.0.times(self.http_retries as u64 + 1)
+    }
+}
+
 fn lognormal(mean: f64, sd: f64) -> DurationDist {
     DurationDist(Dist::LogNormal { mean, sd })
 }
