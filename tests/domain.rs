@@ -469,3 +469,15 @@ fn unsupported_region_cannot_host_a_vault() {
         "{e}"
     );
 }
+
+/// A fleet's own limit (the VMs of one cloud service backing up at once) queues its jobs
+/// FIFO before the vault's.
+#[test]
+fn fleet_concurrency_limit_queues_fifo() {
+    let src = base("1d", "max_concurrent_jobs = 1", "", "").replace("count = 1\n", "count = 3\n");
+    let (out, mut rows) = run_src(&src);
+    rows.sort_by_key(|r| r.finished_us);
+    let waits: Vec<u64> = rows.iter().map(|r| r.phases_us[0]).collect();
+    assert_eq!(waits, vec![0, 2510 * SEC, 5020 * SEC]);
+    approx(get(&out.summary, "backup.phase.queue.max"), 5020.0, 1e-3);
+}

@@ -134,6 +134,10 @@ struct FleetRt {
     count: u32,
     key: u64,
     on_demand: Option<(Exp<f64>, Stream)>,
+    /// The fleet's own concurrency gate, passed before the vault's.
+    limit: u32,
+    running: u32,
+    queue: VecDeque<u32>,
 }
 
 #[derive(Default)]
@@ -300,6 +304,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                 count: f.count,
                 key,
                 on_demand,
+                limit: f.max_concurrent_jobs.unwrap_or(u32::MAX),
+                running: 0,
+                queue: VecDeque::new(),
             });
         }
         let vaults = s
@@ -766,7 +773,35 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.fleets[self.vms[vm as usize].fleet as usize].vault
     }
 
+    /// A job passes two FIFO gates: its fleet's concurrency limit, then its vault's.
     fn enqueue(&mut self, j: u32, now: SimTime) {
+        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
+        let f = &mut self.fleets[self.vms[vm as usize].fleet as usize];
+        if f.running < f.limit && f.queue.is_empty() {
+            f.running += 1;
+            self.vault_enqueue(j, now);
+        } else {
+            f.queue.push_back(j);
+            self.queued += 1;
+        }
+    }
+
+    fn fleet_admit_waiting(&mut self, fi: usize, now: SimTime) {
+        loop {
+            let f = &mut self.fleets[fi];
+            if f.running >= f.limit {
+                return;
+            }
+            let Some(j) = f.queue.pop_front() else {
+                return;
+            };
+            f.running += 1;
+            self.queued -= 1;
+            self.vault_enqueue(j, now);
+        }
+    }
+
+    fn vault_enqueue(&mut self, j: u32, now: SimTime) {
         let v = self.vault_of(j) as usize;
         let vs = &mut self.vaults[v];
         if vs.active && vs.running < vs.limit && vs.queue.is_empty() {
@@ -1063,7 +1098,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             } else {
                 self.running_backups -= 1;
             }
+            self.fleets[fi].running -= 1;
+            // Jobs already waiting at the vault go first, then the fleet's next one.
             self.admit_waiting(v, now);
+            self.fleet_admit_waiting(fi, now);
         }
         let duration = now.since(job.arrived);
         let mut window_miss = false;

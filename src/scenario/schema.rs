@@ -475,6 +475,10 @@ pub struct Fleet {
     /// studies of transfer sizes alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_size: Option<SizeDist>,
+    /// Jobs of this fleet running at once (e.g. the VMs of one cloud service: 4 in mid-2016,
+    /// then 10); excess jobs queue FIFO before the vault's own limit. Absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_jobs: Option<u32>,
     /// Per-VM read throughput cap on top of the per-disk caps of `[timing]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throughput: Option<Bandwidth>,

@@ -309,6 +309,12 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             .find(|p| p.name == f.policy)
             .expect("checked");
         *per_vault.entry(policy.vault.as_str()).or_default() += f.count as u64;
+        if f.max_concurrent_jobs == Some(0) {
+            return Err(problem(
+                format!("{k}.max_concurrent_jobs"),
+                "expected at least 1, found 0",
+            ));
+        }
         if f.count > 50_000_000 {
             return Err(problem(
                 format!("{k}.count"),
