@@ -340,3 +340,16 @@ fn schema_is_json() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["properties"]["fleet"].is_object());
 }
+
+#[test]
+fn bad_negative_count() {
+    bad(
+        "count",
+        "count = 240",
+        "count = -5",
+        &[
+            "key `fleet.web.count`",
+            "expected a non-negative integer, found -5",
+        ],
+    );
+}

@@ -127,6 +127,19 @@ fn tidy_serde_message(m: &str) -> String {
     if let Some(rest) = m.strip_prefix("unknown field ") {
         return format!("unknown key {rest}");
     }
+    if let Some(rest) = m.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = match expected {
+                "u32" | "u64" => "a non-negative integer",
+                e => e,
+            };
+            let found = found
+                .strip_prefix("integer ")
+                .unwrap_or(found)
+                .replace('`', "");
+            return format!("expected {expected}, found {found}");
+        }
+    }
     if let Some(rest) = m.strip_prefix("invalid type: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
             let expected = match expected {
