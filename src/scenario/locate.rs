@@ -39,7 +39,12 @@ impl KeyIndex {
             .filter(|(_, k, v)| {
                 k.contains(&offset) || v.contains(&offset) || (v.start == offset && v.is_empty())
             })
-            .min_by_key(|(_, k, v)| v.end.max(k.end) - v.start.min(k.start))
+            .min_by_key(|(p, k, v)| {
+                (
+                    v.end.max(k.end) - v.start.min(k.start),
+                    usize::MAX - p.len(),
+                )
+            })
             .map(|(p, _, _)| p.as_str())
     }
 
