@@ -353,3 +353,44 @@ fn bad_negative_count() {
         ],
     );
 }
+
+/// Ctrl-C during a run leaves neither a results directory nor a partial one.
+#[test]
+fn interrupted_run_leaves_nothing_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let mut child = bin()
+        .args([
+            "run",
+            "scenarios/scale-100k.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "simulation.duration=300d",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run has created its staging directory, then interrupt it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_dir(t.path()).unwrap().next().is_none()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
