@@ -109,6 +109,17 @@ fn validate_accepts_every_shipped_scenario() {
     }
 }
 
+/// `:LINE:COL:` of the first line of the quickstart holding `pattern`.
+fn at(pattern: &str, col: usize) -> String {
+    let src = std::fs::read_to_string("scenarios/quickstart.toml").unwrap();
+    let line = src
+        .lines()
+        .position(|l| l.contains(pattern))
+        .expect("pattern in quickstart")
+        + 1;
+    format!(":{line}:{col}:")
+}
+
 /// Writes a broken copy of the quickstart, runs it, and checks the error names the file,
 /// the line and column, the key, and what was expected and found; that the exit code is 2;
 /// and that no results directory (complete or partial) was left behind.
@@ -157,7 +168,7 @@ fn bad_toml_syntax() {
         "syntax",
         "count = 240",
         "count = 240 x",
-        &[":53:13:", "invalid TOML"],
+        &[&at("count = 240", 13), "invalid TOML"],
     );
 }
 
@@ -168,7 +179,7 @@ fn bad_unknown_key() {
         "running = 0.95",
         "runing = 0.95",
         &[
-            ":58:1:",
+            &at("running = 0.95", 1),
             "key `fleet.web.runing`",
             "unknown key `runing`",
             "`running`",
@@ -183,7 +194,7 @@ fn bad_wrong_unit() {
         "disk_size = \"128 GiB\"",
         "disk_size = \"128 parsecs\"",
         &[
-            ":62:13:",
+            &at("disk_size = \"128 GiB\"", 13),
             "key `fleet.web.disk_size`",
             "expected a size",
             "found \"128 parsecs\"",
