@@ -370,7 +370,7 @@ fn bad_negative_count() {
 fn interrupted_run_leaves_nothing_behind() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out");
-    let mut child = bin()
+    let child = bin()
         .args([
             "run",
             "scenarios/scale-100k.toml",
