@@ -359,6 +359,7 @@ pub struct Network {
     paths: Vec<(u32, u32)>,
     path_links: Vec<u32>,
     classes: Vec<Class>,
+    /// Lookup only, never iterated, so its order cannot reach any output.
     class_of: HashMap<(u32, u64), u32>,
     free_classes: Vec<u32>,
     active_classes: Vec<u32>,

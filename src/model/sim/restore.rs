@@ -1,0 +1,143 @@
+//! Restores: drills and Poisson streams, the service's rejections, and the choice of
+//! recovery point. Admitted restores then share the backup job machinery (vault queue,
+//! transfer over the fleet's path) and end with VM creation.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    pub(super) fn schedule_restore_stream(&mut self, i: usize) {
+        let rate = self.s.restore[i].rate.as_ref().expect("stream").per_day;
+        let u: f64 = self.restore_rng[i].gen();
+        let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate * 86_400.0);
+        let t = self.q.now() + gap;
+        self.at(t, Ev::Restore(i as u32));
+    }
+
+    pub(super) fn restore_fire(&mut self, r: usize, now: SimTime) {
+        let spec = &self.s.restore[r];
+        let fi = self
+            .s
+            .fleet
+            .iter()
+            .position(|f| f.name == spec.fleet)
+            .expect("validated");
+        let (first, count) = (self.fleets[fi].first_vm, self.fleets[fi].count);
+        self.restore_fired[r] += 1;
+        let n = spec.count.min(count);
+        // VMs drawn without replacement (partial Fisher-Yates over the fleet's indices).
+        let mut picks: Vec<u32> = Vec::with_capacity(n as usize);
+        {
+            let rng = &mut self.restore_rng[r];
+            let mut chosen = std::collections::BTreeMap::new();
+            for k in 0..n {
+                let x = rng.gen_range(k..count);
+                let vx = *chosen.get(&x).unwrap_or(&x);
+                let vk = *chosen.get(&k).unwrap_or(&k);
+                chosen.insert(x, vk);
+                picks.push(vx);
+            }
+        }
+        let vault_region = self.s.vault[self.fleets[fi].vault as usize].region.clone();
+        for i in picks {
+            let vm = first + i;
+            self.restore_one(r, vm, &vault_region, now);
+        }
+        if spec.rate.is_some() {
+            self.schedule_restore_stream(r);
+        }
+    }
+
+    pub(super) fn restore_one(&mut self, r: usize, vm: u32, vault_region: &str, now: SimTime) {
+        let spec = &self.s.restore[r];
+        self.st.counts.add("restore.jobs.total", 1);
+        let fleet = &self.s.fleet[self.vms[vm as usize].fleet as usize];
+        let target = spec.target_region.as_deref().unwrap_or(&fleet.region);
+        let v = self.vms[vm as usize].clone();
+        let rejection = if spec.kind == RestoreKind::ReplaceExisting && !spec.disks_deleted {
+            Some(Rejection::ReplaceExistingNotSupported)
+        } else if target != vault_region {
+            Some(Rejection::CrossRegionRestoreNotSupported)
+        } else if v.has(flag::MULTI_DC) && spec.via == Via::Portal {
+            Some(Rejection::DomainControllerRequiresPowerShell)
+        } else {
+            None
+        };
+        if let Some(rej) = rejection {
+            self.st.counts.add("restore.jobs.rejected", 1);
+            self.st
+                .counts
+                .add(&format!("restore.rejected.{}", rej.name()), 1);
+            if self.wants_jobs {
+                let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
+                let job = self.jobs[j as usize].take().expect("live");
+                self.free_jobs.push(j);
+                let f = &self.s.fleet[self.vms[vm as usize].fleet as usize];
+                let vault = &self.s.vault
+                    [self.fleets[self.vms[vm as usize].fleet as usize].vault as usize]
+                    .name;
+                let rec = JobRecord {
+                    id: job.id,
+                    kind: restore_kind_name(spec.kind),
+                    fleet: &f.name,
+                    vm: self.vms[vm as usize].index,
+                    vault,
+                    attempt: 1,
+                    scheduled: now,
+                    started: now,
+                    finished: now,
+                    phases: [SimDuration::ZERO; 5],
+                    bytes: 0,
+                    outcome: "rejected",
+                    error: rej.name(),
+                    consistency: "",
+                    window_miss: false,
+                };
+                self.obs.job(&rec);
+            }
+            return;
+        }
+        let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
+        if v.first_point == SimTime::NEVER {
+            self.finish(j, now, Err(Code::NoRecoveryPoint));
+            return;
+        }
+        // The point used, by its age: latest, oldest retained, or uniform in between.
+        let oldest_keep = {
+            let pol = &self.s.policy[self.fleets[v.fleet as usize].policy as usize].retention;
+            let span = (pol.daily as u64)
+                .max(pol.weekly as u64 * 7)
+                .max(pol.monthly as u64 * 30)
+                .max(pol.yearly as u64 * 365);
+            SimTime(now.as_micros().saturating_sub(span * MICROS_PER_DAY)).max(v.first_point)
+        };
+        let newest = v.last_point;
+        let point = match spec.point {
+            PointChoice::Latest => newest,
+            PointChoice::Oldest => oldest_keep.min(newest),
+            PointChoice::Random => {
+                let lo = oldest_keep.min(newest).as_micros();
+                let job = self.job(j);
+                SimTime(if newest.as_micros() > lo {
+                    job.rng.gen_range(lo..=newest.as_micros())
+                } else {
+                    lo
+                })
+            }
+        };
+        self.st.restore_point_age.record(now.since(point));
+        if self.vms[vm as usize].busy != NONE {
+            self.finish(j, now, Err(Code::UserErrorBackupOperationInProgress));
+            return;
+        }
+        self.vms[vm as usize].busy = j;
+        self.enqueue(j, now);
+    }
+}
+
+pub(super) fn restore_kind_name(k: RestoreKind) -> &'static str {
+    match k {
+        RestoreKind::CreateVm => "restore:create-vm",
+        RestoreKind::RestoreDisks => "restore:restore-disks",
+        RestoreKind::ReplaceExisting => "restore:replace-existing",
+    }
+}
