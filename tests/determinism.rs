@@ -82,3 +82,69 @@ fn growing_a_fleet_keeps_existing_vms() {
         );
     }
 }
+
+/// Bug: the geo-replication delay was drawn from a stream keyed by the global job
+/// counter, so another fleet's jobs shifted this fleet's draws.
+#[test]
+fn geo_lag_draws_do_not_depend_on_other_fleets() {
+    let one = base("4d", "count = 20", "", "")
+        .replace("count = 1\n", "")
+        .replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
+    let extra = r#"
+[[link]]
+name = "wan2"
+bandwidth = "1 GB/s"
+
+[[vault]]
+name = "v2"
+region = "r1"
+redundancy = "LRS"
+create_time = "0s"
+
+[[policy]]
+name = "p2"
+vault = "v2"
+schedule = { daily = "00:30" }
+
+[[fleet]]
+name = "g"
+count = 50
+region = "r1"
+policy = "p2"
+path = ["wan2"]
+on_demand = { per_vm_per_day = 1.0 }
+"#;
+    let (a, _) = run_src(&one);
+    let (b, _) = run_src(&format!("{one}\n{extra}"));
+    assert!(get(&b.summary, "vault.v.geo_lag.max") > 0.0);
+    for stat in ["mean", "p50", "p99", "max"] {
+        let k = format!("vault.v.geo_lag.{stat}");
+        assert_eq!(get(&a.summary, &k), get(&b.summary, &k), "{k}");
+    }
+}
+
+/// Bug: a rejected restore took a job number only when jobs.csv was written, so turning
+/// jobs.csv on or off changed later draws and therefore summary.json.
+#[test]
+fn jobs_csv_setting_does_not_change_the_summary() {
+    use backupsim::model::{run, simulate};
+    let src = base(
+        "4d",
+        "count = 20",
+        "",
+        "[[restore]]\nname = \"in-place\"\nfleet = \"f\"\nat = \"1d\"\ncount = 5\nkind = \"replace-existing\"\n",
+    )
+    .replace("count = 1\n", "")
+    .replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
+    let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]).unwrap();
+    let without = run(&l.scenario);
+    let with = simulate(&l.scenario, &mut Collect::default());
+    assert_eq!(
+        get(
+            &with.summary,
+            "restore.rejected.ReplaceExistingNotSupported"
+        ),
+        5.0
+    );
+    assert_eq!(without.summary, with.summary);
+}

@@ -968,7 +968,7 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
         let phase = self.job(j).phase;
         self.set_phase(j, phase, now);
-        let job = self.jobs[j as usize].take().expect("live job");
+        let mut job = self.jobs[j as usize].take().expect("live job");
         self.free_jobs.push(j);
         let vi = job.vm as usize;
         let fi = self.vms[vi].fleet as usize;
@@ -1031,7 +1031,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                         self.st.window_jobs += 1;
                         self.st.window_misses += window_miss as u64;
                     }
-                    self.new_point(vi, v as usize, job.bytes, job.full, now, &job);
+                    self.new_point(vi, v as usize, now, &mut job);
                 }
                 Err(code) => {
                     self.st.failed_duration.record(duration);

@@ -67,20 +67,18 @@ impl Sim<'_, '_> {
             self.st
                 .counts
                 .add(&format!("restore.rejected.{}", rej.name()), 1);
+            // Every request takes a job number, whether or not jobs.csv is written: the
+            // numbering must not depend on the output settings.
+            let id = self.next_job_id;
+            self.next_job_id += 1;
             if self.wants_jobs {
-                let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
-                let job = self.jobs[j as usize].take().expect("live");
-                self.free_jobs.push(j);
-                let f = &self.s.fleet[self.vms[vm as usize].fleet as usize];
-                let vault = &self.s.vault
-                    [self.fleets[self.vms[vm as usize].fleet as usize].vault as usize]
-                    .name;
+                let fi = v.fleet as usize;
                 let rec = JobRecord {
-                    id: job.id,
+                    id,
                     kind: restore_kind_name(spec.kind),
-                    fleet: &f.name,
-                    vm: self.vms[vm as usize].index,
-                    vault,
+                    fleet: &self.s.fleet[fi].name,
+                    vm: v.index,
+                    vault: &self.s.vault[self.fleets[fi].vault as usize].name,
                     attempt: 1,
                     scheduled: now,
                     started: now,

@@ -4,15 +4,8 @@
 use super::*;
 
 impl Sim<'_, '_> {
-    pub(super) fn new_point(
-        &mut self,
-        vi: usize,
-        v: usize,
-        bytes: u64,
-        full: bool,
-        now: SimTime,
-        job: &Job,
-    ) {
+    pub(super) fn new_point(&mut self, vi: usize, v: usize, now: SimTime, job: &mut Job) {
+        let (bytes, full) = (job.bytes, job.full);
         let every = self.rpo_every;
         let vm = &mut self.vms[vi];
         // RPO: the age of the newest point at every sample time since the previous one.
@@ -58,8 +51,9 @@ impl Sim<'_, '_> {
             e.1 += 1;
         }
         if vs.geo {
-            let mut r = stream(self.seed, &[purpose::JOB, job.id, 99]);
-            let lag = self.s.timing.geo_replication.sample(&mut r);
+            // From the job's own stream: a global counter (the job id) would let other
+            // fleets' jobs shift this draw.
+            let lag = self.s.timing.geo_replication.sample(&mut job.rng);
             vs.geo_lag.record(lag);
         }
     }
