@@ -39,7 +39,11 @@ pub fn load_with(scenario: &Path, seed: Option<u64>, sets: &[String]) -> Result<
 
 /// `backupsim run`.
 pub fn run(a: &RunArgs) -> Result<RunReport> {
-    let loaded = load_with(&a.scenario, a.seed, &a.sets)?;
+    run_loaded(&load_with(&a.scenario, a.seed, &a.sets)?, a)
+}
+
+/// `backupsim run` on a scenario already loaded with `a`'s overrides.
+fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     if !a.quiet {
         for n in &loaded.notes {
             eprintln!("note: {n}");
@@ -55,7 +59,7 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
         progress: !a.quiet,
         plots: !a.no_plots,
     };
-    let report = run_to_dir(&loaded, &out, &opts)?;
+    let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
         let g = |k: &str| report.summary.get(k).copied().unwrap_or(0.0);
         eprintln!(
@@ -134,14 +138,16 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
         let resolved = target.join("scenario.resolved.toml");
         (load(&resolved, &[])?.scenario, target.to_path_buf())
     } else {
-        let report = run(&RunArgs {
+        let args = RunArgs {
             scenario: target.to_path_buf(),
             sets: sets.to_vec(),
             quiet,
             no_plots: true,
             ..RunArgs::default()
-        })?;
-        (load(target, sets)?.scenario, report.dir)
+        };
+        let loaded = load_with(target, None, sets)?;
+        let report = run_loaded(&loaded, &args)?;
+        (loaded.scenario, report.dir)
     };
     let summary = crate::compare::read_summary(&dir).map_err(|e| {
         Error::input(

@@ -9,7 +9,6 @@
 //! function of the stream state on every platform.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -738,12 +737,6 @@ impl schemars::JsonSchema for Choice {
             ]
         }))
         .expect("static schema")
-    }
-}
-
-impl fmt::Display for Dist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self)
     }
 }
 

@@ -1,4 +1,4 @@
-//! In-memory metrics of a run: counters, gauges and HDR latency histograms.
+//! In-memory metrics of a run: counters and HDR latency histograms.
 //!
 //! Names are dotted strings (the keys of `summary.json`), but the hot path never touches a
 //! string: histograms live in fixed fields and per-entity arrays of the model, and only
@@ -131,38 +131,6 @@ impl BulkCounts {
 /// after a merge) prints the same.
 pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
-}
-
-/// A time-weighted running statistic (mean and max of a piecewise-constant signal).
-#[derive(Clone, Debug, Default)]
-pub struct TimeWeighted {
-    area: f64,
-    max: f64,
-}
-
-impl TimeWeighted {
-    /// Adds `value` held for `secs` seconds.
-    pub fn add(&mut self, value: f64, secs: f64) {
-        self.area += value * secs;
-    }
-    /// Records an observed value for the maximum.
-    pub fn observe(&mut self, value: f64) {
-        if value > self.max {
-            self.max = value;
-        }
-    }
-    /// Mean over `total_secs`.
-    pub fn mean(&self, total_secs: f64) -> f64 {
-        if total_secs > 0.0 {
-            self.area / total_secs
-        } else {
-            0.0
-        }
-    }
-    /// Largest observed value.
-    pub fn max(&self) -> f64 {
-        self.max
-    }
 }
 
 /// Named counters in a sorted map: for outcome codes and reasons, which are few and

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::engine::{SimDuration, SimTime};
 use crate::error::{Error, Result};
 use crate::model::{simulate, JobRecord, Observer, Sample};
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
@@ -389,8 +388,7 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
         "jobs_csv": jobs_on,
         "jobs_csv_note": if jobs_on { None } else { Some(format!("jobs.csv not written: about {} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)", expected_jobs(s))) },
         "notes": loaded.notes,
-        "simulated": SimDuration(s.simulation.duration.0.as_micros()).to_string(),
-        "end": SimTime(s.simulation.duration.0.as_micros()).to_string(),
+        "simulated": s.simulation.duration.to_string(),
     });
     let rp = dir.join("run.json");
     io(

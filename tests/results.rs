@@ -165,14 +165,7 @@ fn plots_are_real_images_and_rerender() {
     let sc = small(t.path(), "");
     let out = t.path().join("r");
     run(&sc, &out, true);
-    for name in [
-        "backup_duration_cdf",
-        "phase_breakdown",
-        "timeline",
-        "outcomes",
-        "vault_storage",
-        "rpo",
-    ] {
+    for name in backupsim::plot::PLOT_NAMES {
         let svg = std::fs::read_to_string(out.join(format!("plots/{name}.svg"))).unwrap();
         assert!(
             svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),

@@ -1,6 +1,5 @@
 //! VMs: their drawn attributes, packed small, and the support rules of the seed.
 
-use crate::dist::Choice;
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
 use crate::scenario::schema::{Fleet, Support};
@@ -159,12 +158,12 @@ pub fn draw_vm(
         total = total.saturating_add(s);
         largest = largest.max(s);
     }
-    let storage = sample_name(&fleet.storage, &mut r);
+    let storage = fleet.storage.sample(&mut r);
     let nics = fleet.nics.sample(&mut r);
     let reserved_ips = fleet.reserved_ips.sample(&mut r);
     let endpoints = fleet.endpoints.sample(&mut r);
     let load_balanced = r.gen_bool(fleet.load_balanced.0);
-    let dc = sample_name(&fleet.domain_controller, &mut r);
+    let dc = fleet.domain_controller.sample(&mut r);
 
     let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
     let min_win = WINDOWS_VERSIONS
@@ -227,10 +226,6 @@ pub fn draw_vm(
         last_periods: [u32::MAX; 3],
     };
     (vm, reasons)
-}
-
-fn sample_name<'a>(c: &'a Choice, r: &mut crate::engine::Stream) -> &'a str {
-    c.sample(r)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::{JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
-use crate::metrics::{round6, BulkCounts, Counters, Latency, TimeWeighted};
+use crate::metrics::{round6, BulkCounts, Counters, Latency};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
 
@@ -198,7 +198,8 @@ struct Sim<'s, 'o> {
     link_outage_rng: Vec<Stream>,
     link_ids: Vec<LinkId>,
     link_last_bytes: Vec<f64>,
-    link_util: Vec<TimeWeighted>,
+    /// Largest interval utilisation seen per link.
+    link_util_max: Vec<f64>,
     sample_buf_links: Vec<(f64, f64)>,
     sample_buf_vaults: Vec<(u64, u64)>,
     last_sample: SimTime,
@@ -361,7 +362,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 .collect(),
             link_ids,
             link_last_bytes: vec![0.0; n_links],
-            link_util: vec![TimeWeighted::default(); n_links],
+            link_util_max: vec![0.0; n_links],
             sample_buf_links: vec![(0.0, 0.0); n_links],
             sample_buf_vaults: vec![(0, 0); s.vault.len()],
             last_sample: SimTime::ZERO,

@@ -14,7 +14,7 @@ impl Sim<'_, '_> {
             };
             self.link_last_bytes[l] = bytes;
             let util = thr / link.bandwidth.0;
-            self.link_util[l].observe(util);
+            self.link_util_max[l] = self.link_util_max[l].max(util);
             self.sample_buf_links[l] = (thr, util);
         }
         for (v, vs) in self.vaults.iter().enumerate() {
@@ -53,7 +53,7 @@ impl Sim<'_, '_> {
             net,
             end,
             link_ids,
-            link_util,
+            link_util_max,
             q,
             ..
         } = self;
@@ -204,7 +204,7 @@ impl Sim<'_, '_> {
             );
             m.insert(
                 format!("link.{}.utilization.max", l.name),
-                round6(link_util[i].max()),
+                round6(link_util_max[i]),
             );
             m.insert(
                 format!("link.{}.mean_flows", l.name),
