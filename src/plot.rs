@@ -343,6 +343,25 @@ fn load_hist(path: &Path) -> Result<Option<Histogram<u64>>, PlotError> {
 // ---------------------------------------------------------------------------
 // Inputs
 
+/// Opens a CSV file with a header row; returns the reader and the trimmed column names.
+fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, Vec<String>), PlotError> {
+    let csv_err = |source| PlotError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(csv_err)?;
+    let names = rdr
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    Ok((rdr, names))
+}
+
 /// A numeric CSV file, by column name.
 struct Table {
     path: PathBuf,
@@ -352,20 +371,11 @@ struct Table {
 
 impl Table {
     fn read(path: &Path) -> Result<Table, PlotError> {
+        let (mut rdr, names) = open_csv(path)?;
         let csv_err = |source| PlotError::Csv {
             path: path.to_path_buf(),
             source,
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_path(path)
-            .map_err(csv_err)?;
-        let names: Vec<String> = rdr
-            .headers()
-            .map_err(csv_err)?
-            .iter()
-            .map(|s| s.trim().to_string())
-            .collect();
         let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
         let mut rows = 0;
         for rec in rdr.records() {

@@ -41,20 +41,11 @@ impl SweepCsv {
     /// Reads `sweep.csv`; `vary` (from `sweep.json`, when readable) gives each key's
     /// values in the order of the `--vary` flag, else the order of first appearance.
     pub fn read(path: &Path, vary: Option<&[(String, Vec<String>)]>) -> Result<Self, PlotError> {
+        let (mut rdr, names) = super::open_csv(path)?;
         let csv_err = |source| PlotError::Csv {
             path: path.to_path_buf(),
             source,
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_path(path)
-            .map_err(csv_err)?;
-        let names: Vec<String> = rdr
-            .headers()
-            .map_err(csv_err)?
-            .iter()
-            .map(|s| s.trim().to_string())
-            .collect();
         let missing = |c: &str| PlotError::MissingColumn {
             path: path.to_path_buf(),
             column: c.to_string(),
