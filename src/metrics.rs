@@ -47,22 +47,14 @@ impl Latency {
     /// Adds the summary statistics, in seconds, under `prefix.{mean,p50,...,max}`.
     /// An empty histogram adds nothing: a statistic of no value is not zero.
     pub fn summarize(&self, prefix: &str, out: &mut BTreeMap<String, f64>) {
-        let h = &self.0;
-        if h.is_empty() {
+        if self.0.is_empty() {
             return;
         }
-        let s = |us: f64| us / 1e6;
-        out.insert(format!("{prefix}.mean"), round6(s(h.mean())));
-        for (name, q) in [
-            ("p50", 0.5),
-            ("p90", 0.9),
-            ("p95", 0.95),
-            ("p99", 0.99),
-            ("p999", 0.999),
-        ] {
-            out.insert(format!("{prefix}.{name}"), s(h.value_at_quantile(q) as f64));
+        for (name, v) in crate::histio::stats(&self.0) {
+            // The mean is rounded so that summing in another order (a merge) prints the same.
+            let v = if name == "mean" { round6(v) } else { v };
+            out.insert(format!("{prefix}.{name}"), v);
         }
-        out.insert(format!("{prefix}.max"), s(h.max() as f64));
     }
 }
 
