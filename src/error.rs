@@ -101,5 +101,10 @@ impl From<InputError> for Error {
     }
 }
 
+/// Attaches `path` to an I/O result's error.
+pub(crate) fn io_at<T>(path: &std::path::Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| Error::io(path, e))
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

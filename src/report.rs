@@ -217,9 +217,7 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
-    r.map_err(|e| Error::io(path, e))
-}
+use crate::error::io_at as io;
 
 /// Writes `summary.json`: sorted keys, one metric per line.
 pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()> {

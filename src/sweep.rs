@@ -607,9 +607,7 @@ pub fn interrupt() -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // Files.
 
-fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
-    r.map_err(|e| Error::io(path, e))
-}
+use crate::error::io_at as io;
 
 /// Writes a file atomically (temporary file in the same directory, then rename), so that
 /// concurrent shards writing the same `sweep.json` and readers never see half a file.
