@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{io_at as io, Error, Result};
 use crate::model::{simulate, JobRecord, Observer, Sample};
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
 use crate::scenario::{Loaded, Scenario};
@@ -216,8 +216,6 @@ pub fn peak_memory_bytes() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
-
-use crate::error::io_at as io;
 
 /// Writes `summary.json`: sorted keys, one metric per line.
 pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()> {

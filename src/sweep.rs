@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::rng::{name_key, stream_key};
-use crate::error::{Error, Result};
+use crate::error::{io_at as io, Error, Result};
 use crate::metrics::{new_histogram, Latency};
 use crate::report::{run_to_dir, write_histograms, write_summary, RunOptions, Staging};
 use crate::scenario::load_str;
@@ -606,8 +606,6 @@ pub fn interrupt() -> Option<String> {
 
 // ---------------------------------------------------------------------------------------
 // Files.
-
-use crate::error::io_at as io;
 
 /// Writes a file atomically (temporary file in the same directory, then rename), so that
 /// concurrent shards writing the same `sweep.json` and readers never see half a file.
