@@ -28,6 +28,27 @@ pub struct RunArgs {
     pub command_line: Vec<String>,
 }
 
+/// Handles SIGINT (Ctrl-C) and SIGTERM (what Slurm and Kubernetes send before killing) the
+/// same way: partial results are removed, a sweep says how far it got and how to resume,
+/// and the process exits with 128 + the signal (130 or 143).
+pub fn handle_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let sweep = crate::sweep::interrupt();
+            crate::report::remove_in_flight();
+            crate::status!(
+                "{}",
+                sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into())
+            );
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 /// Loads a scenario with `--seed` folded into the overrides.
 pub fn load_with(scenario: &Path, seed: Option<u64>, sets: &[String]) -> Result<Loaded> {
     let mut all = sets.to_vec();
@@ -46,7 +67,7 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
 fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     if !a.quiet {
         for n in &loaded.notes {
-            eprintln!("note: {n}");
+            crate::status!("note: {n}");
         }
     }
     let out = a
@@ -61,8 +82,11 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
+        if let Some(note) = &report.replacing {
+            crate::status!("{note}");
+        }
         let g = |k: &str| report.summary.get(k).copied().unwrap_or(0.0);
-        eprintln!(
+        crate::status!(
             "{}: seed {}, {} events in {:.2} s ({:.0} events/s)",
             loaded.scenario.simulation.name,
             loaded.scenario.simulation.seed,
@@ -70,7 +94,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             report.wall_seconds,
             report.events as f64 / report.wall_seconds.max(1e-9)
         );
-        eprintln!(
+        crate::status!(
             "backups: {} succeeded, {} failed, {} unsupported (success rate {:.4}); p99 duration {}; window miss rate {:.4}",
             g("backup.jobs.succeeded"),
             g("backup.jobs.failed"),
@@ -80,9 +104,11 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             g("backup.window.miss_rate"),
         );
         if !report.jobs_csv {
-            eprintln!("note: jobs.csv was not written (--jobs-csv on to force it; see run.json)");
+            crate::status!(
+                "note: jobs.csv was not written (--jobs-csv on to force it; see run.json)"
+            );
         }
-        eprintln!("results: {}", report.dir.display());
+        crate::status!("results: {}", report.dir.display());
     }
     Ok(report)
 }
@@ -134,9 +160,19 @@ pub fn usage(msg: impl Into<String>) -> Error {
 /// bounds against a results directory (or runs the scenario first). Returns the printed
 /// table and whether every bound held.
 pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, bool)> {
+    let no_bounds = |file: &Path| {
+        Error::input(
+            file.display().to_string(),
+            "expected at least one [[expect]] bound to check, found none: add e.g. [[expect]] metric = \"backup.success_rate\" min = 0.99 (see docs/scenario.md)",
+        )
+    };
     let (scenario, dir) = if target.is_dir() {
         let resolved = target.join("scenario.resolved.toml");
-        (load(&resolved, &[])?.scenario, target.to_path_buf())
+        let scenario = load(&resolved, &[])?.scenario;
+        if scenario.expect.is_empty() {
+            return Err(no_bounds(&resolved));
+        }
+        (scenario, target.to_path_buf())
     } else {
         let args = RunArgs {
             scenario: target.to_path_buf(),
@@ -146,6 +182,9 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
             ..RunArgs::default()
         };
         let loaded = load_with(target, None, sets)?;
+        if loaded.scenario.expect.is_empty() {
+            return Err(no_bounds(target));
+        }
         let report = run_loaded(&loaded, &args)?;
         (loaded.scenario, report.dir)
     };
@@ -164,15 +203,6 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
             max: e.max.map(|b| b.0),
         })
         .collect();
-    if expects.is_empty() {
-        return Ok((
-            format!(
-                "{}: the scenario has no [[expect]] bounds",
-                target.display()
-            ),
-            true,
-        ));
-    }
     let report = crate::compare::check(&expects, &summary);
     Ok((report.to_string(), report.passed()))
 }
@@ -207,7 +237,7 @@ pub fn compare(
 /// directory (one with `sweep.csv`): the metrics recorded in its `sweep.json`, or the
 /// defaults when none are (or the sweep was run with `--no-plots`).
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
-    if dir.join("sweep.csv").is_file() {
+    if dir.join("sweep.csv").is_file() && dir.join("sweep.json").is_file() {
         let recorded = std::fs::read_to_string(dir.join("sweep.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<crate::sweep::Definition>(&t).ok())
@@ -217,10 +247,10 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
         return crate::plot::render_sweep(dir, &metrics)
             .map_err(|e| Error::input(dir.display().to_string(), e.to_string()));
     }
-    if !dir.join("summary.json").exists() {
+    if !(dir.join("summary.json").is_file() && dir.join("run.json").is_file()) {
         return Err(Error::input(
             dir.display().to_string(),
-            "expected a results directory (with summary.json) or a sweep directory (with sweep.csv), found neither",
+            "expected a results directory (with summary.json and run.json) or a sweep directory (with sweep.json and sweep.csv), found neither; nothing was written",
         ));
     }
     crate::plot::render(dir).map_err(|e| Error::input(dir.display().to_string(), e.to_string()))

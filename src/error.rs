@@ -60,6 +60,13 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// The simulator itself failed an invariant or liveness check: a bug (exit code 3).
+    #[error("the simulator failed a self-check (a bug: please report it with this scenario and seed): {0}")]
+    Simulator(String),
+    /// Standard output was closed by its reader (`| head`): the command ends quietly with
+    /// status 0.
+    #[error("standard output closed")]
+    BrokenPipe,
     /// The run was interrupted (Ctrl-C); nothing partial was left behind (exit code 130).
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -70,6 +77,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Interrupted(_) => 130,
+            Error::Simulator(_) => 3,
+            Error::BrokenPipe => 0,
             _ => 2,
         }
     }

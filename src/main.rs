@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use backupsim::app;
+use backupsim::error::{Error, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Deterministic discrete-event simulator of a cloud VM backup fleet.
@@ -153,21 +154,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            // A help text cut short by a closed pipe is not an error.
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let _ = ctrlc::set_handler(|| {
-        // A sweep says how far it got and how to resume; its complete runs stay.
-        let sweep = backupsim::sweep::interrupt();
-        backupsim::report::remove_in_flight();
-        eprintln!(
-            "{}",
-            sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into())
-        );
-        std::process::exit(130);
-    });
-    let result: backupsim::error::Result<i32> = match cli.command {
+    app::handle_signals();
+    let result: Result<i32> = match cli.command {
         Command::Run {
             scenario,
             seed,
@@ -187,36 +180,25 @@ fn main() -> ExitCode {
             command_line: argv,
         })
         .map(|_| 0),
-        Command::Validate { scenario, sets } => app::validate(&scenario, &sets).map(|msg| {
-            println!("{msg}");
-            0
-        }),
+        Command::Validate { scenario, sets } => {
+            app::validate(&scenario, &sets).and_then(|msg| emit(&msg).map(|_| 0))
+        }
         Command::Check {
             target,
             sets,
             quiet,
-        } => app::check(&target, &sets, quiet).map(|(table, ok)| {
-            println!("{table}");
-            if ok {
-                0
-            } else {
-                1
-            }
-        }),
+        } => app::check(&target, &sets, quiet)
+            .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Compare {
             base,
             new,
             tolerance,
             markdown,
-        } => app::compare(&base, &new, tolerance, markdown).map(|(table, regressed)| {
-            println!("{table}");
-            i32::from(regressed)
-        }),
-        Command::Plot { dir } => app::plot(&dir).map(|files| {
-            for f in files {
-                println!("{}", f.display());
-            }
-            0
+        } => app::compare(&base, &new, tolerance, markdown)
+            .and_then(|(table, regressed)| emit(&table).map(|_| i32::from(regressed))),
+        Command::Plot { dir } => app::plot(&dir).and_then(|files| {
+            let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            emit(&list.join("\n")).map(|_| 0)
         }),
         Command::Sweep {
             scenario,
@@ -255,16 +237,27 @@ fn main() -> ExitCode {
             no_plots,
             quiet,
         } => backupsim::sweep::merge(&dirs, &out, quiet, !no_plots).map(|_| 0),
-        Command::Schema => {
-            println!("{}", app::schema());
-            Ok(0)
-        }
+        Command::Schema => emit(&app::schema()).map(|_| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        Err(Error::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            backupsim::status!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// Prints `text` and a newline on stdout. A closed pipe (`backupsim schema | head -1`) ends
+/// the command quietly with status 0, as ripgrep does; any other write failure (a full
+/// device) is an error naming standard output.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::BrokenPipe),
+        Err(e) => Err(Error::io("standard output", e)),
     }
 }

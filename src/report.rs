@@ -56,6 +56,8 @@ pub struct RunReport {
     pub wall_seconds: f64,
     /// Whether jobs.csv was written.
     pub jobs_csv: bool,
+    /// "replacing DIR, written DATE" when an earlier results directory was replaced.
+    pub replacing: Option<String>,
 }
 
 /// Seconds with exactly six decimals: the clock's microseconds, exactly.
@@ -237,6 +239,145 @@ pub fn write_histograms(
     Ok(())
 }
 
+/// `mode` as a new file or directory is created by `open(2)`/`mkdir(2)`: the user's umask
+/// applies (temporary files would otherwise be owner-only).
+fn umask_mode(mode: u32) -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::PermissionsExt::from_mode(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        std::fs::metadata(".")
+            .map(|m| m.permissions())
+            .expect("cwd metadata")
+    }
+}
+
+/// Writes a file atomically (a temporary file in the same directory, then a rename), so
+/// concurrent writers and readers never see half a file. The file gets the user's umask.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    io(dir, std::fs::create_dir_all(dir))?;
+    let mut tmp = io(
+        dir,
+        tempfile::Builder::new()
+            .prefix(".tmp-")
+            .permissions(umask_mode(0o666))
+            .tempfile_in(dir),
+    )?;
+    io(path, tmp.write_all(bytes))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// What a results directory is, by the file that marks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutKind {
+    /// A run's results directory (marked by `run.json`).
+    Run,
+    /// A sweep directory or sweep shard (marked by `sweep.json`).
+    Sweep,
+}
+
+impl OutKind {
+    fn marker(self) -> &'static str {
+        match self {
+            OutKind::Run => "run.json",
+            OutKind::Sweep => "sweep.json",
+        }
+    }
+}
+
+/// Checks that `dest` may be written as a `kind` directory before anything is touched: it
+/// must not exist yet, be empty, or be a directory this tool wrote as that kind; it may
+/// never be (or contain) the working directory. Returns `Some(note)` ("replacing DIR,
+/// written DATE") when an earlier results directory will be replaced.
+pub fn claim_out_dir(dest: &Path, kind: OutKind) -> Result<Option<String>> {
+    let refuse = |why: String| -> Result<Option<String>> {
+        Err(Error::input(
+            dest.display().to_string(),
+            format!("{why}; nothing was written: choose another --out (a new or empty directory, or one that backupsim wrote)"),
+        ))
+    };
+    let meta = match std::fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(dest, e)),
+    };
+    if !meta.is_dir() {
+        return refuse("expected a results directory, found an existing file".into());
+    }
+    let canonical = io(dest, std::fs::canonicalize(dest))?;
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+        if cwd.starts_with(&canonical) {
+            return refuse(format!(
+                "expected a results directory, found the working directory {}",
+                if cwd == canonical {
+                    "itself"
+                } else {
+                    "'s parent"
+                }
+            ));
+        }
+    }
+    let mut entries: Vec<String> = io(dest, std::fs::read_dir(dest))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let marker = dest.join(kind.marker());
+    match std::fs::metadata(&marker) {
+        Ok(m) if m.is_file() => Ok(Some(format!(
+            "replacing {}, written {}",
+            dest.display(),
+            m.modified()
+                .map(fmt_utc)
+                .unwrap_or_else(|_| "at an unknown time".into())
+        ))),
+        _ => {
+            entries.sort();
+            let shown: Vec<&str> = entries.iter().take(3).map(String::as_str).collect();
+            let more = if entries.len() > 3 { ", ..." } else { "" };
+            refuse(format!(
+                "expected an empty directory or one backupsim wrote (with {}), found other files ({}{more})",
+                kind.marker(),
+                shown.join(", ")
+            ))
+        }
+    }
+}
+
+/// A wall-clock instant as `YYYY-MM-DD HH:MM UTC` (civil calendar from days since 1970).
+fn fmt_utc(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
 /// A temporary directory beside `dest`, registered for removal on Ctrl-C.
 pub struct Staging {
     dir: Option<tempfile::TempDir>,
@@ -271,8 +412,16 @@ impl Staging {
         self.dir.as_ref().expect("staging dir").path()
     }
 
-    /// Moves the finished directory into place, replacing any previous results there.
-    pub fn commit(mut self, dest: &Path) -> Result<()> {
+    /// Moves the finished directory into place, replacing any previous results there
+    /// (checked again with [`claim_out_dir`]: a directory that gained foreign files while
+    /// the run went on is never deleted).
+    pub fn commit(self, dest: &Path, kind: OutKind) -> Result<()> {
+        claim_out_dir(dest, kind)?;
+        self.commit_unchecked(dest)
+    }
+
+    /// Moves the finished directory into place; `dest` is known to be this tool's own.
+    pub fn commit_unchecked(mut self, dest: &Path) -> Result<()> {
         let dir = self.dir.take().expect("staging dir");
         let tmp = dir.keep();
         if let Ok(mut v) = IN_FLIGHT.lock() {
@@ -303,6 +452,7 @@ impl Drop for Staging {
 /// Runs a loaded scenario and writes its results directory at `dest`.
 pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
     let s = &loaded.scenario;
+    let replacing = claim_out_dir(dest, OutKind::Run)?;
     let staging = Staging::new(dest)?;
     let dir = staging.path().to_path_buf();
     let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
@@ -355,7 +505,7 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
         row: Vec::with_capacity(JOBS_HEADER.len()),
     };
     let start = Instant::now();
-    let outcome = simulate(s, &mut w);
+    let outcome = simulate(s, &mut w).map_err(|f| Error::Simulator(f.to_string()))?;
     let wall = start.elapsed().as_secs_f64();
     if let Some(p) = &w.progress {
         p.finish_and_clear();
@@ -397,8 +547,9 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
     if opts.plots {
         crate::plot::render_for_run(&dir, &s.simulation.name)?;
     }
-    staging.commit(dest)?;
+    staging.commit(dest, OutKind::Run)?;
     Ok(RunReport {
+        replacing,
         dir: dest.to_path_buf(),
         summary: outcome.summary,
         events: outcome.events,

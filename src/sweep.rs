@@ -12,7 +12,6 @@
 //! See `docs/sweeps.md` for the user-facing description.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -24,7 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::rng::{name_key, stream_key};
 use crate::error::{io_at as io, Error, Result};
 use crate::metrics::{new_histogram, Latency};
-use crate::report::{run_to_dir, write_histograms, write_summary, RunOptions, Staging};
+use crate::report::{
+    claim_out_dir, run_to_dir, write_atomic, write_histograms, write_summary, OutKind, RunOptions,
+    Staging,
+};
 use crate::scenario::load_str;
 
 /// Version of the `sweep.json` format.
@@ -363,7 +365,7 @@ pub fn render_plots(dir: &Path, metrics: &[String], quiet: bool) -> Result<Vec<P
                     .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
             });
             if keys > 0 && !drawn {
-                eprintln!("note: no plot of {m}: sweep.csv has no value of it");
+                crate::status!("note: no plot of {m}: sweep.csv has no value of it");
             }
         }
     }
@@ -607,23 +609,6 @@ pub fn interrupt() -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // Files.
 
-/// Writes a file atomically (temporary file in the same directory, then rename), so that
-/// concurrent shards writing the same `sweep.json` and readers never see half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    io(dir, std::fs::create_dir_all(dir))?;
-    let mut tmp = io(
-        dir,
-        tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir),
-    )?;
-    io(path, tmp.write_all(bytes))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
-}
-
 fn read_definition(dir: &Path) -> Result<Option<Definition>> {
     let p = dir.join("sweep.json");
     let text = match std::fs::read_to_string(&p) {
@@ -840,7 +825,7 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
         write_histograms(&pdir.join("histograms"), &merged)?;
         write_summary(&pdir.join("summary.json"), &summary)?;
     }
-    staging.commit(&dest)?;
+    staging.commit_unchecked(&dest)?;
     Ok(())
 }
 
@@ -1017,6 +1002,8 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", def.scenario_name)));
+    // A sweep resumes in its own directory; it never replaces one.
+    claim_out_dir(&out, OutKind::Sweep)?;
     check_same(&out, &def, "use another --out or remove it")?;
     write_definition(&out, &def)?;
 
@@ -1142,7 +1129,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
                 all.len()
             ),
         };
-        eprintln!(
+        crate::status!(
             "sweep {}: {what}; {ran} run now, {skipped} already complete; {:.1} s on {threads} thread(s)",
             def.scenario_name,
             start.elapsed().as_secs_f64()
@@ -1153,12 +1140,12 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             } else {
                 ", plots/"
             };
-            eprintln!(
+            crate::status!(
                 "results: {} (sweep.csv, runs.csv, points/{plots})",
                 out.display()
             );
         } else {
-            eprintln!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
+            crate::status!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
         }
     }
     Ok(SweepReport {
@@ -1191,7 +1178,7 @@ fn copy_run(src: &Path, dest: &Path) -> Result<()> {
     }
     let staging = Staging::new(dest)?;
     copy_tree(src, staging.path())?;
-    staging.commit(dest)
+    staging.commit_unchecked(dest)
 }
 
 /// What a merge did.
@@ -1239,6 +1226,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
         }
     }
     let (_, def) = def.expect("at least one directory");
+    claim_out_dir(out, OutKind::Sweep)?;
     check_same(out, &def, "merge into another --out")?;
     let runs = def.runs();
     let mut sources = Vec::with_capacity(runs.len());
@@ -1288,7 +1276,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
         render_plots(out, &def.plot_metrics(), quiet)?;
     }
     if !quiet {
-        eprintln!(
+        crate::status!(
             "merge {}: {} runs from {} director{} ({copied} copied); results: {}",
             def.scenario_name,
             runs.len(),

@@ -365,44 +365,47 @@ fn bad_negative_count() {
     );
 }
 
-/// Ctrl-C during a run leaves neither a results directory nor a partial one.
+/// Ctrl-C (SIGINT) and SIGTERM (sent by Slurm and Kubernetes before killing) during a run
+/// leave neither a results directory nor a partial one; the status is 128 + the signal.
 #[test]
 fn interrupted_run_leaves_nothing_behind() {
-    let t = tempfile::tempdir().unwrap();
-    let out = t.path().join("out");
-    let child = bin()
-        .args([
-            "run",
-            "scenarios/scale-100k.toml",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            "simulation.duration=300d",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the run has created its staging directory, then interrupt it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::fs::read_dir(t.path()).unwrap().next().is_none()
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    for (signal, status) in [("INT", 130), ("TERM", 143)] {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        let child = bin()
+            .args([
+                "run",
+                "scenarios/scale-100k.toml",
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--set",
+                "simulation.duration=300d",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run has created its staging directory, then signal it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::fs::read_dir(t.path()).unwrap().next().is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // The shell's builtin `kill`: no dependency on a procps binary.
+        let killed = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {}", child.id())])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(status), "SIG{signal}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+        let left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "SIG{signal} left behind: {left:?}");
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    // The shell's builtin `kill`: no dependency on a procps binary.
-    let killed = Command::new("sh")
-        .args(["-c", &format!("kill -INT {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
-    let left: Vec<_> = std::fs::read_dir(t.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -137,8 +137,8 @@ fn jobs_csv_setting_does_not_change_the_summary() {
     .replace("count = 1\n", "")
     .replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
     let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]).unwrap();
-    let without = run(&l.scenario);
-    let with = simulate(&l.scenario, &mut Collect::default());
+    let without = run(&l.scenario).unwrap();
+    let with = simulate(&l.scenario, &mut Collect::default()).unwrap();
     assert_eq!(
         get(
             &with.summary,

@@ -17,7 +17,7 @@ use hdrhistogram::Histogram;
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 
-pub use sim::simulate;
+pub use sim::{simulate, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
 
 /// One finished backup or restore attempt, as a row of `jobs.csv`.
 #[derive(Debug, Clone)]
@@ -106,6 +106,23 @@ pub struct Outcome {
 }
 
 /// Runs `scenario` with no observer.
-pub fn run(scenario: &Scenario) -> Outcome {
+pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
     simulate(scenario, &mut NoObserver)
+}
+
+/// The simulator itself failed a run-time check: a bug to report with the scenario and
+/// seed, never a consequence of bad input (which validation rejects first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Simulated time stopped advancing: more events than the bound ran at one instant
+    /// (10 million plus 64 per VM; docs/domain.md).
+    Liveness(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Liveness(m) => write!(f, "liveness check failed: {m}"),
+        }
+    }
 }

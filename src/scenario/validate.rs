@@ -151,6 +151,22 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    // A sample interval longer than the run gives no sample at all: an empty time series
+    // and, for RPO, metrics of 0 that read as a perfect recovery point objective.
+    for (k, d) in [
+        ("sample_every", sim.sample_every),
+        ("rpo_sample_every", sim.rpo_sample_every),
+    ] {
+        if d.0 > sim.duration.0 {
+            return Err(problem(
+                format!("simulation.{k}"),
+                format!(
+                    "expected at most the run's duration ({}), found {d}: the run would take no sample; shorten it or lengthen simulation.duration",
+                    sim.duration
+                ),
+            ));
+        }
+    }
     if sim.duration.0.as_micros() / sim.sample_every.0.as_micros() > 10_000_000 {
         return Err(problem(
             "simulation.sample_every",

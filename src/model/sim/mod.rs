@@ -9,7 +9,7 @@ use rand_distr::{Distribution, Exp};
 use super::codes::{Code, Consistency, Rejection};
 use super::network::{FlowId, LinkId, Network, PathId};
 use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
-use super::{JobRecord, Observer, Outcome, Sample};
+use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
@@ -220,13 +220,110 @@ struct Sim<'s, 'o> {
     batch_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
     /// Emptied batch buffers, reused (no allocation per policy occurrence).
     spare_items: Vec<Vec<(u64, u32, u32)>>,
+    /// Watches that simulated time keeps advancing.
+    live: Liveness,
+}
+
+/// Events a run may process at one simulated instant before it is declared stuck: a fixed
+/// base plus a generous allowance per VM (a policy with no start spread puts every VM's
+/// arrival and its zero-length steps at one instant). A correct model never comes near it;
+/// a schedule or timer that re-fires at the same instant reaches it in seconds.
+pub const LIVENESS_BASE_EVENTS: u64 = 10_000_000;
+/// Per-VM allowance of events at one instant (see [`LIVENESS_BASE_EVENTS`]).
+pub const LIVENESS_EVENTS_PER_VM: u64 = 64;
+/// How many of the last events before the bound are tallied by kind for the message.
+const LIVENESS_TALLY: u64 = 4_096;
+
+/// Names of the event kinds, for the liveness message.
+const EVENT_KINDS: [&str; 11] = [
+    "vault-active",
+    "policy-run",
+    "arrive",
+    "on-demand",
+    "step",
+    "link",
+    "sample",
+    "cleanup",
+    "restore",
+    "network-completion",
+    "scheduled-arrival",
+];
+
+/// The liveness check's state: how many events ran at the current instant.
+struct Liveness {
+    time: SimTime,
+    count: u64,
+    bound: u64,
+    kinds: [u64; EVENT_KINDS.len()],
+}
+
+impl Liveness {
+    fn new(vms: u64) -> Liveness {
+        Liveness {
+            time: SimTime::ZERO,
+            count: 0,
+            bound: LIVENESS_BASE_EVENTS.saturating_add(vms.saturating_mul(LIVENESS_EVENTS_PER_VM)),
+            kinds: [0; EVENT_KINDS.len()],
+        }
+    }
+
+    /// Counts one event of `kind` at `now`; an error once too many ran at one instant.
+    #[inline]
+    fn tick(&mut self, now: SimTime, kind: usize) -> Result<(), Failure> {
+        if now != self.time {
+            self.time = now;
+            self.count = 0;
+            return Ok(());
+        }
+        self.count += 1;
+        if self.count + LIVENESS_TALLY > self.bound {
+            self.kinds[kind] += 1;
+            if self.count > self.bound {
+                let mut kinds: Vec<String> = EVENT_KINDS
+                    .iter()
+                    .zip(self.kinds)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect();
+                kinds.sort();
+                return Err(Failure::Liveness(format!(
+                    "simulated time stopped advancing: {} events ran at t = {} µs ({:.3} days) without time moving (the bound is {}); the last {} were: {}",
+                    self.count,
+                    now.as_micros(),
+                    now.as_micros() as f64 / MICROS_PER_DAY as f64,
+                    self.bound,
+                    self.kinds.iter().sum::<u64>(),
+                    kinds.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Ev {
+    fn kind(&self) -> usize {
+        match self {
+            Ev::VaultActive(_) => 0,
+            Ev::PolicyRun(_) => 1,
+            Ev::Arrive { .. } => 2,
+            Ev::OnDemand(_) => 3,
+            Ev::Step(_) => 4,
+            Ev::Link { .. } => 5,
+            Ev::Sample => 6,
+            Ev::Cleanup => 7,
+            Ev::Restore(_) => 8,
+        }
+    }
 }
 
 /// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
-pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Outcome {
+///
+/// An error means the simulator itself failed a run-time check (a bug, not bad input).
+pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
     let mut sim = Sim::new(s, obs);
-    sim.run();
-    sim.into_outcome()
+    sim.run()?;
+    Ok(sim.into_outcome())
 }
 
 fn day_of(t: SimTime) -> u64 {
@@ -338,6 +435,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         let n_links = s.link.len();
         let end = SimTime::ZERO + s.simulation.duration.0;
         let wants_jobs = obs.wants_jobs();
+        let vm_count = vms.len() as u64;
         let mut sim = Sim {
             s,
             seed,
@@ -383,6 +481,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             batches: Vec::new(),
             batch_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
+            live: Liveness::new(vm_count),
         };
         sim.prime();
         sim
@@ -403,7 +502,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         for (i, p) in s.policy.iter().enumerate() {
             if p.schedule.is_some() {
-                if let Some(t) = self.next_occurrence(i, SimTime::ZERO) {
+                if let Some(t) = self.first_occurrence(i, SimTime::ZERO) {
                     self.at(t, Ev::PolicyRun(i as u32));
                 }
             }
@@ -462,7 +561,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         SimDuration::from_secs_f64(-(1.0 - u).ln() * mean.as_secs_f64()).max(SimDuration(1))
     }
 
-    fn run(&mut self) {
+    fn run(&mut self) -> Result<(), Failure> {
         loop {
             // The earliest of the timers kept outside the heap, if it precedes the heap's.
             let mut ext = self.net_wake.map(|w| (w, External::Net));
@@ -474,6 +573,11 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some((k, src)) = ext {
                 if self.q.peek_key().map_or(true, |top| k < top) {
                     self.q.fire_external(k.0);
+                    let kind = match src {
+                        External::Net => 9,
+                        External::Batch(_) => 10,
+                    };
+                    self.live.tick(k.0, kind)?;
                     match src {
                         External::Net => {
                             self.net_wake = None;
@@ -487,6 +591,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             let Some((now, ev)) = self.q.pop_until(self.end) else {
                 break;
             };
+            self.live.tick(now, ev.kind())?;
             match ev {
                 Ev::VaultActive(v) => self.vault_active(v),
                 Ev::PolicyRun(p) => self.policy_run(p, now),
@@ -516,6 +621,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             }
         }
         self.q.advance_to(self.end);
+        Ok(())
     }
 
     // ---- network -------------------------------------------------------------------
@@ -1096,4 +1202,39 @@ impl<'s, 'o> Sim<'s, 'o> {
 
 fn vm_idx(sim: &Sim<'_, '_>, j: u32) -> usize {
     sim.jobs[j as usize].as_ref().expect("live job").vm as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_guard_stops_a_run_stuck_at_one_instant() {
+        let mut live = Liveness::new(0);
+        let t = SimTime(86_400_000_000);
+        let mut err = None;
+        for i in 0..=LIVENESS_BASE_EVENTS + 1 {
+            let kind = if i % 2 == 0 { 1 } else { 9 };
+            if let Err(e) = live.tick(t, kind) {
+                err = Some((i, e));
+                break;
+            }
+        }
+        let (at, Failure::Liveness(msg)) = err.expect("the guard trips");
+        assert_eq!(at, LIVENESS_BASE_EVENTS + 1, "trips just past the bound");
+        assert!(msg.contains("t = 86400000000 µs (1.000 days)"), "{msg}");
+        assert!(
+            msg.contains("the last 4097 were: network-completion ×2049, policy-run ×2048"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn liveness_guard_resets_when_time_advances() {
+        let mut live = Liveness::new(1);
+        for i in 0..3 * (LIVENESS_BASE_EVENTS + LIVENESS_EVENTS_PER_VM) {
+            // A new instant every million events: never stuck.
+            live.tick(SimTime(i / 1_000_000), 4).expect("time advances");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! each fleet's Poisson stream of on-demand requests.
 
 use super::*;
+use crate::scenario::schema::Schedule;
 
 impl Sim<'_, '_> {
     pub(super) fn policy_run(&mut self, p: u32, now: SimTime) {
@@ -82,29 +83,19 @@ impl Sim<'_, '_> {
         self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
     }
 
-    /// The first scheduled time of policy `p` strictly after `after` (or at 0 for t=0).
+    /// The first scheduled time of policy `p` strictly after `after`.
     pub(super) fn next_occurrence(&self, p: usize, after: SimTime) -> Option<SimTime> {
         let sch = self.s.policy[p].schedule.as_ref()?;
         let start_dow = self.s.simulation.start_weekday.index();
-        let first_day = if after == SimTime::ZERO {
-            0
-        } else {
-            day_of(after)
-        };
-        for day in first_day..first_day + 8 {
-            let (ok, tod) = match (&sch.daily, &sch.weekly, &sch.at) {
-                (Some(t), _, _) => (true, *t),
-                (None, Some(days), Some(t)) => {
-                    (days.iter().any(|d| d.index() == (start_dow + day) % 7), *t)
-                }
-                _ => return None,
-            };
-            let t = SimTime(day * MICROS_PER_DAY) + tod.offset();
-            if ok && (t > after || (after == SimTime::ZERO && t >= after)) {
-                return Some(t);
-            }
-        }
-        None
+        occurrence_at_or_after(sch, start_dow, after + SimDuration(1))
+    }
+
+    /// The first scheduled time of policy `p` at or after `t` (the run's first occurrence
+    /// may be at t = 0 itself).
+    pub(super) fn first_occurrence(&self, p: usize, t: SimTime) -> Option<SimTime> {
+        let sch = self.s.policy[p].schedule.as_ref()?;
+        let start_dow = self.s.simulation.start_weekday.index();
+        occurrence_at_or_after(sch, start_dow, t)
     }
 
     pub(super) fn schedule_on_demand(&mut self, fi: u32, now: SimTime) {
@@ -112,6 +103,117 @@ impl Sim<'_, '_> {
             let gap = exp.sample(rng).ceil().max(1.0);
             if gap < 1e18 {
                 self.at(now + SimDuration(gap as u64), Ev::OnDemand(fi));
+            }
+        }
+    }
+}
+
+/// The first occurrence of `sch` at or after `t`, for a run whose day 0 is weekday
+/// `start_dow` (0 = Monday). `None` for a schedule that never fires (a weekly schedule
+/// without days or without a time).
+///
+/// Callers wanting the occurrence strictly after an instant pass the next microsecond: an
+/// occurrence at exactly `after` (a policy at "00:00" firing at t = 0) must never be
+/// returned again, or the run would re-fire it forever at the same instant.
+pub(crate) fn occurrence_at_or_after(
+    sch: &Schedule,
+    start_dow: u64,
+    t: SimTime,
+) -> Option<SimTime> {
+    let first_day = day_of(t);
+    let (days, tod) = match (&sch.daily, &sch.weekly, &sch.at) {
+        (Some(tod), _, _) => (None, *tod),
+        (None, Some(days), Some(tod)) if !days.is_empty() => (Some(days), *tod),
+        _ => return None,
+    };
+    // Eight days cover every weekday, including the rest of today when its time has passed.
+    (first_day..first_day + 8).find_map(|day| {
+        let on = days.map_or(true, |ds| {
+            ds.iter().any(|d| d.index() == (start_dow + day) % 7)
+        });
+        let at = SimTime(day.checked_mul(MICROS_PER_DAY)?) + tod.offset();
+        (on && at >= t).then_some(at)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::schema::Weekday;
+    use crate::scenario::units::TimeOfDay;
+    use proptest::prelude::*;
+
+    const DAYS: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+
+    fn schedule(tod: u32, weekly: Option<Vec<Weekday>>) -> Schedule {
+        match weekly {
+            None => Schedule {
+                daily: Some(TimeOfDay(tod)),
+                weekly: None,
+                at: None,
+            },
+            Some(days) => Schedule {
+                daily: None,
+                weekly: Some(days),
+                at: Some(TimeOfDay(tod)),
+            },
+        }
+    }
+
+    #[test]
+    fn midnight_schedule_terminates() {
+        let sch = schedule(0, None);
+        let first = occurrence_at_or_after(&sch, 0, SimTime::ZERO).unwrap();
+        assert_eq!(first, SimTime::ZERO);
+        let next = occurrence_at_or_after(&sch, 0, first + SimDuration(1)).unwrap();
+        assert_eq!(next, SimTime(MICROS_PER_DAY));
+    }
+
+    #[test]
+    fn weekly_schedule_hand_computed() {
+        // Day 0 is a Monday; "sun at 23:59:59" first fires on day 6.
+        let sch = schedule(86_399, Some(vec![Weekday::Sun]));
+        let t = occurrence_at_or_after(&sch, 0, SimTime::ZERO).unwrap();
+        assert_eq!(t, SimTime(6 * MICROS_PER_DAY + 86_399_000_000));
+        let t2 = occurrence_at_or_after(&sch, 0, t + SimDuration(1)).unwrap();
+        assert_eq!(t2, SimTime(13 * MICROS_PER_DAY + 86_399_000_000));
+    }
+
+    proptest! {
+        /// The next occurrence is strictly later than the instant it is asked after, for
+        /// every schedule form and time of day (including 00:00 and 23:59:59), at most a
+        /// week later, and on a scheduled weekday at the scheduled time.
+        #[test]
+        fn next_occurrence_is_strictly_later(
+            tod in prop_oneof![Just(0u32), Just(86_399u32), 0u32..86_400],
+            mask in 0u8..128,
+            weekly in any::<bool>(),
+            start_dow in 0u64..7,
+            after in prop_oneof![Just(0u64), 0u64..400 * MICROS_PER_DAY],
+        ) {
+            let days: Vec<Weekday> =
+                (0..7).filter(|i| mask & (1 << i) != 0).map(|i| DAYS[i]).collect();
+            let sch = schedule(tod, weekly.then_some(days.clone()));
+            let after = SimTime(after);
+            match occurrence_at_or_after(&sch, start_dow, after + SimDuration(1)) {
+                Some(t) => {
+                    prop_assert!(t > after);
+                    prop_assert!(t.as_micros() - after.as_micros() <= 7 * MICROS_PER_DAY);
+                    prop_assert_eq!(t.as_micros() % MICROS_PER_DAY, u64::from(tod) * 1_000_000);
+                    if weekly {
+                        let dow = (start_dow + day_of(t)) % 7;
+                        prop_assert!(days.iter().any(|d| d.index() == dow));
+                    }
+                }
+                None => prop_assert!(weekly && days.is_empty()),
             }
         }
     }
