@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a one-node Slurm cluster on this machine (Debian/Ubuntu, as root) and runs the
-# Slurm integration test (tests/slurm.rs) against it for real.
+# Slurm integration test (tests/it/slurm.rs) against it for real.
 #
 # Usage:  sudo scripts/ci-slurm.sh            # install if needed, start daemons, run the test
 #         sudo scripts/ci-slurm.sh --setup    # only install and start the daemons

@@ -10,15 +10,12 @@ macro_rules! status {
     }};
 }
 
+// Wings whose imports run one way: app → outputs → scenario → model → engine, over a
+// ground floor (error, units) that every wing may use. tests/it/architecture.rs enforces it.
 pub mod app;
-pub mod compare;
-pub mod dist;
 pub mod engine;
 pub mod error;
-pub mod histio;
-pub mod metrics;
 pub mod model;
-pub mod plot;
-pub mod report;
+pub mod outputs;
 pub mod scenario;
-pub mod sweep;
+pub mod units;

@@ -3,7 +3,6 @@
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
 use crate::scenario::schema::{Fleet, Support};
-use crate::scenario::validate::{classify_os, OsClass, WINDOWS_VERSIONS};
 
 /// Purpose tags of random streams (part of every stream key).
 pub mod purpose {
@@ -284,5 +283,39 @@ mod tests {
         };
         let (_, r) = draw_vm(1, 0, &fleet("storage = \"premium\""), 0, &lifted, "r");
         assert!(r.is_empty());
+    }
+}
+
+/// Windows Server versions in release order.
+pub const WINDOWS_VERSIONS: [&str; 8] = [
+    "2003", "2003r2", "2008", "2008r2", "2012", "2012r2", "2016", "2019",
+];
+
+/// An operating system as the support rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsClass {
+    /// Windows Server, by index into [`WINDOWS_VERSIONS`].
+    Windows(u8),
+    /// Any Linux distribution.
+    Linux,
+}
+
+/// Classifies an OS name: `windows-<version>` or anything else as Linux.
+pub fn classify_os(name: &str) -> Result<OsClass, String> {
+    match name
+        .strip_prefix("windows-")
+        .or_else(|| name.strip_prefix("windows"))
+    {
+        Some(v) => WINDOWS_VERSIONS
+            .iter()
+            .position(|w| *w == v.trim_start_matches('-'))
+            .map(|i| OsClass::Windows(i as u8))
+            .ok_or_else(|| {
+                format!(
+                    "expected windows-<version> with version one of {}, found \"{name}\"",
+                    WINDOWS_VERSIONS.join(", ")
+                )
+            }),
+        None => Ok(OsClass::Linux),
     }
 }

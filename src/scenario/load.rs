@@ -10,7 +10,7 @@ use toml_edit::{DocumentMut, Item, Table};
 use super::locate::{excerpt, line_col, KeyIndex};
 use super::schema::Scenario;
 use super::validate::{validate, Problem};
-use crate::dist::{Dist, Kind};
+use crate::engine::dist::{Dist, Kind};
 use crate::error::{Error, InputError, Result};
 
 /// Tables that are arrays addressed by `name` in dotted keys.
@@ -290,7 +290,7 @@ fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Prob
                     .ok()
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .map(Ok)
-                    .unwrap_or_else(|| crate::dist::scalar(&toml::Value::String(cell.into()), kind))
+                    .unwrap_or_else(|| crate::engine::dist::scalar(&toml::Value::String(cell.into()), kind))
                     .map_err(|_| {
                         fail(format!(
                             "{} line {}: expected a non-negative number{} in column \"{column}\", found \"{cell}\"",

@@ -7,7 +7,6 @@
 pub mod load;
 pub mod locate;
 pub mod schema;
-pub mod units;
 pub mod validate;
 
 pub use load::{load, load_str, Loaded};

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use super::units::{Bandwidth, Duration, Size, TimeOfDay};
-use crate::dist::{Choice, CountDist, Dist, DurationDist, RatioDist, SizeDist};
+use crate::engine::dist::{Choice, CountDist, Dist, DurationDist, RatioDist, SizeDist};
 use crate::engine::SimDuration;
+use crate::units::{Bandwidth, Duration, Size, TimeOfDay};
 
 macro_rules! string_unit {
     ($t:ty, $parse:path, $desc:literal) => {
@@ -25,7 +25,7 @@ macro_rules! string_unit {
                     other => Err(de::Error::custom(format!(
                         "expected {}, found {}",
                         $desc,
-                        crate::dist::describe(other)
+                        crate::engine::dist::describe(other)
                     ))),
                 }
             }
@@ -81,7 +81,7 @@ impl<'de> Deserialize<'de> for Prob {
             toml::Value::Integer(i) if (0..=1).contains(&i) => Ok(Prob(i as f64)),
             other => Err(de::Error::custom(format!(
                 "expected a probability between 0 and 1 (or true/false), found {}",
-                crate::dist::describe(&other)
+                crate::engine::dist::describe(&other)
             ))),
         }
     }
@@ -843,7 +843,7 @@ impl<'de> Deserialize<'de> for Bound {
                 }),
             other => Err(de::Error::custom(format!(
                 "expected a number, duration or size, found {}",
-                crate::dist::describe(other)
+                crate::engine::dist::describe(other)
             ))),
         }
     }

@@ -5,10 +5,11 @@
 //! subscription) are not errors, since planners study what-ifs beyond them: they come back
 //! as notes.
 
+use crate::model::vm::{classify_os, WINDOWS_VERSIONS};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::schema::{Scenario, Weekday};
-use crate::dist::{Dist, Kind};
+use crate::engine::dist::{Dist, Kind};
 
 /// A validation error: the dotted key and what was expected and found.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,40 +24,6 @@ fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         key: key.into(),
         message: message.into(),
-    }
-}
-
-/// Windows Server versions in release order.
-pub const WINDOWS_VERSIONS: [&str; 8] = [
-    "2003", "2003r2", "2008", "2008r2", "2012", "2012r2", "2016", "2019",
-];
-
-/// An operating system as the support rules see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OsClass {
-    /// Windows Server, by index into [`WINDOWS_VERSIONS`].
-    Windows(u8),
-    /// Any Linux distribution.
-    Linux,
-}
-
-/// Classifies an OS name: `windows-<version>` or anything else as Linux.
-pub fn classify_os(name: &str) -> Result<OsClass, String> {
-    match name
-        .strip_prefix("windows-")
-        .or_else(|| name.strip_prefix("windows"))
-    {
-        Some(v) => WINDOWS_VERSIONS
-            .iter()
-            .position(|w| *w == v.trim_start_matches('-'))
-            .map(|i| OsClass::Windows(i as u8))
-            .ok_or_else(|| {
-                format!(
-                    "expected windows-<version> with version one of {}, found \"{name}\"",
-                    WINDOWS_VERSIONS.join(", ")
-                )
-            }),
-        None => Ok(OsClass::Linux),
     }
 }
 
@@ -466,8 +433,14 @@ mod tests {
 
     #[test]
     fn os_classes() {
-        assert_eq!(classify_os("windows-2012r2"), Ok(OsClass::Windows(5)));
-        assert_eq!(classify_os("ubuntu-14.04"), Ok(OsClass::Linux));
+        assert_eq!(
+            classify_os("windows-2012r2"),
+            Ok(crate::model::vm::OsClass::Windows(5))
+        );
+        assert_eq!(
+            classify_os("ubuntu-14.04"),
+            Ok(crate::model::vm::OsClass::Linux)
+        );
         assert!(classify_os("windows-95").is_err());
     }
 }

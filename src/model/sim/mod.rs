@@ -13,7 +13,7 @@ use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
-use crate::metrics::{round6, BulkCounts, Counters, Latency};
+use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
 

@@ -140,7 +140,7 @@ pub(crate) fn occurrence_at_or_after(
 mod tests {
     use super::*;
     use crate::scenario::schema::Weekday;
-    use crate::scenario::units::TimeOfDay;
+    use crate::units::TimeOfDay;
     use proptest::prelude::*;
 
     const DAYS: [Weekday; 7] = [

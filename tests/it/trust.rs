@@ -3,31 +3,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_backupsim"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use super::common::{bin, quickstart, run_bin as run, stderr};
 
 /// The quickstart shrunk to a few VMs and two days.
 fn tiny(dir: &Path) -> PathBuf {
-    let src = std::fs::read_to_string("scenarios/quickstart.toml")
-        .unwrap()
-        .replace("count = 240", "count = 6")
-        .replace("count = 60", "count = 3")
-        .replace("duration = \"7d\"", "duration = \"2d\"")
-        .replace("at = \"5d 10h\"", "at = \"1d 10h\"");
-    let p = dir.join("tiny.toml");
-    std::fs::write(&p, src).unwrap();
-    p
+    quickstart(dir, "tiny.toml", 6, 3, 2)
 }
 
 fn no_panic(o: &Output) {

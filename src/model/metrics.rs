@@ -10,10 +10,53 @@ use hdrhistogram::Histogram;
 
 use crate::engine::SimDuration;
 
-pub use crate::histio::new_histogram;
+/// Highest value a latency histogram tracks.
+pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
 
-/// Highest value a latency histogram tracks (see [`crate::histio`]).
-pub const HIST_MAX_MICROS: u64 = crate::histio::HIGHEST_US;
+/// Lowest discernible value of the standard histogram: 1 µs.
+pub const LOWEST_US: u64 = 1;
+/// Highest trackable value of the standard histogram: 2^45 µs ≈ 35.2 million
+/// seconds ≈ 407 days (about 1.1 years).
+pub const HIGHEST_US: u64 = 1 << 45;
+/// Significant decimal digits kept by the standard histogram (relative error
+/// at most 0.1 %).
+pub const SIGFIG: u8 = 3;
+
+/// Microseconds per second, for converting histogram values.
+const US_PER_S: f64 = 1e6;
+
+/// The project's standard histogram.
+///
+/// Values are **microseconds**, trackable from 1 µs up to 2^45 µs (≈ 407 days,
+/// about 1.1 years) with 3 significant digits, so any value is stored with a
+/// relative error of at most 0.1 %. The range is fixed (no auto-resize) so
+/// that histograms from different runs always have the same layout and can be
+/// merged with [`Histogram::add`]; record with
+/// [`Histogram::saturating_record`] if a value could exceed the range.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
+}
+
+/// Summary statistics of a microsecond histogram, in **seconds**.
+///
+/// Keys are exactly `"mean"`, `"p50"`, `"p90"`, `"p95"`, `"p99"`, `"p999"`
+/// (99.9th percentile) and `"max"`. Percentiles are HdrHistogram's
+/// `value_at_quantile` (the highest value equivalent to the sample at that
+/// rank), so they are within the histogram's 0.1 % precision. An empty
+/// histogram gives 0 for every key.
+pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
+    let q = |q: f64| h.value_at_quantile(q) as f64 / US_PER_S;
+    BTreeMap::from([
+        ("mean", h.mean() / US_PER_S),
+        ("p50", q(0.50)),
+        ("p90", q(0.90)),
+        ("p95", q(0.95)),
+        ("p99", q(0.99)),
+        ("p999", q(0.999)),
+        ("max", h.max() as f64 / US_PER_S),
+    ])
+}
 
 /// A latency histogram in microseconds (the project's standard range, [`new_histogram`]).
 #[derive(Clone, Debug)]
@@ -50,7 +93,7 @@ impl Latency {
         if self.0.is_empty() {
             return;
         }
-        for (name, v) in crate::histio::stats(&self.0) {
+        for (name, v) in stats(&self.0) {
             // The mean is rounded so that summing in another order (a merge) prints the same.
             let v = if name == "mean" { round6(v) } else { v };
             out.insert(format!("{prefix}.{name}"), v);

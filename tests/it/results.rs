@@ -2,20 +2,12 @@
 //! `compare` exit codes, plots are real images.
 
 use std::path::Path;
-use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_backupsim"))
-}
+use super::common::{bin, quickstart};
 
 fn small(dir: &Path, extra_expect: &str) -> std::path::PathBuf {
-    let src = std::fs::read_to_string("scenarios/quickstart.toml")
-        .unwrap()
-        .replace("count = 240", "count = 60")
-        .replace("count = 60\nregion = \"japan-east\"\npolicy = \"nightly\"\npath = [\"je-storage\"]\nos = \"windows-2012r2\"", "count = 15\nregion = \"japan-east\"\npolicy = \"nightly\"\npath = [\"je-storage\"]\nos = \"windows-2012r2\"")
-        .replace("duration = \"7d\"", "duration = \"6d\"")
-        + extra_expect;
-    let p = dir.join("small.toml");
+    let p = quickstart(dir, "small.toml", 60, 15, 6);
+    let src = std::fs::read_to_string(&p).unwrap() + extra_expect;
     std::fs::write(&p, src).unwrap();
     p
 }
@@ -165,7 +157,7 @@ fn plots_are_real_images_and_rerender() {
     let sc = small(t.path(), "");
     let out = t.path().join("r");
     run(&sc, &out, true);
-    for name in backupsim::plot::PLOT_NAMES {
+    for name in backupsim::outputs::plots::PLOT_NAMES {
         let svg = std::fs::read_to_string(out.join(format!("plots/{name}.svg"))).unwrap();
         assert!(
             svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
@@ -197,7 +189,9 @@ fn histograms_in_the_results_merge_losslessly() {
     let sc = small(t.path(), "");
     let a = t.path().join("a");
     run(&sc, &a, false);
-    let h = backupsim::histio::read_hdr(&a.join("histograms/backup.duration.hdr")).unwrap();
+    let h =
+        backupsim::outputs::results::histio::read_hdr(&a.join("histograms/backup.duration.hdr"))
+            .unwrap();
     let s = summary(&a);
     assert_eq!(h.len() as f64, s["backup.jobs.succeeded"].as_f64().unwrap());
     let mut twice = h.clone();

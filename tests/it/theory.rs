@@ -5,8 +5,7 @@
 //! the 99.9 % interval. Seeds are fixed, so the outcome is reproducible; the runs are long
 //! enough that the intervals are a few percent wide.
 
-mod common;
-use common::*;
+use super::common::*;
 
 /// t quantile for 0.9995 with 19 degrees of freedom.
 const T_19_9995: f64 = 3.883;

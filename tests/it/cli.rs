@@ -1,33 +1,13 @@
 //! The binary end to end: determinism, seeds, results directories and bad input.
 
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_backupsim"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use super::common::{bin, quickstart, run_bin as run, stderr};
 
 /// A small, quick scenario with every kind of randomness in play.
 fn small_scenario(dir: &Path) -> PathBuf {
-    let src = std::fs::read_to_string("scenarios/quickstart.toml")
-        .unwrap()
-        .replace("count = 240", "count = 40")
-        .replace("count = 60", "count = 10")
-        .replace("duration = \"7d\"", "duration = \"3d\"")
-        .replace("at = \"5d 10h\"", "at = \"2d 10h\"");
-    let p = dir.join("small.toml");
-    std::fs::write(&p, src).unwrap();
-    p
+    quickstart(dir, "small.toml", 40, 10, 3)
 }
 
 fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> String {

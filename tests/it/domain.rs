@@ -1,7 +1,6 @@
 //! Domain rules on small scenarios whose outcome is computed by hand.
 
-mod common;
-use common::*;
+use super::common::*;
 
 const HOUR: u64 = 3600 * SEC;
 

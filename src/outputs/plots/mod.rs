@@ -46,8 +46,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontDesc, FontFamily, FontStyle};
 
-use crate::compare::{format_value, read_summary, CompareError};
-use crate::histio::read_hdr;
+use crate::outputs::results::histio::read_hdr;
+use crate::outputs::results::read::{read_summary, ReadError};
 
 mod sweep_plots;
 use sweep_plots::{sanitize, SweepCsv, SweepFig};
@@ -65,7 +65,7 @@ pub const PLOT_NAMES: [&str; 6] = [
     "rpo",
 ];
 
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 static REGISTER_FONT: Once = Once::new();
 
 /// Registers the bundled font with plotters (once per process).
@@ -110,7 +110,7 @@ pub enum PlotError {
         path: PathBuf,
         /// The underlying error.
         #[source]
-        source: CompareError,
+        source: ReadError,
     },
     /// A CSV file is malformed.
     #[error("{}: {source}", path.display())]
@@ -255,9 +255,10 @@ pub fn render(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 /// Returns the written paths, by metric then key, SVG before PNG.
 pub fn render_sweep(dir: &Path, metrics: &[String]) -> Result<Vec<PathBuf>, PlotError> {
     ensure_font();
-    let def: Option<crate::sweep::Definition> = std::fs::read_to_string(dir.join("sweep.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let def: Option<crate::outputs::sweeps::Definition> =
+        std::fs::read_to_string(dir.join("sweep.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
     let vary: Option<Vec<(String, Vec<String>)>> = def.as_ref().map(|d| {
         d.vary
             .iter()
@@ -545,60 +546,6 @@ fn headroom(max: f64) -> f64 {
 // ---------------------------------------------------------------------------
 // Formatting
 
-/// Compact number for tick and bar labels: 3 significant digits, k/M/G
-/// suffixes from 10^4 on.
-fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    if a == 0.0 {
-        return "0".into();
-    }
-    let (x, suffix) = if a >= 1e10 {
-        (v / 1e9, "G")
-    } else if a >= 1e7 {
-        (v / 1e6, "M")
-    } else if a >= 1e4 {
-        (v / 1e3, "k")
-    } else {
-        (v, "")
-    };
-    let ax = x.abs();
-    let decimals = if ax >= 100.0 {
-        0
-    } else if ax >= 10.0 {
-        1
-    } else if ax >= 1.0 {
-        2
-    } else {
-        (2.0 - ax.log10().floor()) as usize
-    };
-    let s = format!("{x:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    format!("{s}{suffix}")
-}
-
-/// A duration in seconds as a short human text, e.g. `850 ms`, `12.5 s`,
-/// `3.2 min`, `1.5 h`, `2.1 d`.
-fn fmt_secs(s: f64) -> String {
-    if s < 1.0 {
-        format!("{} ms", fmt_num(s * 1e3))
-    } else if s < 120.0 {
-        format!("{} s", fmt_num(s))
-    } else if s < 7_200.0 {
-        format!("{} min", fmt_num(s / 60.0))
-    } else if s < 172_800.0 {
-        format!("{} h", fmt_num(s / 3_600.0))
-    } else {
-        format!("{} d", fmt_num(s / 86_400.0))
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Figures
 
@@ -790,7 +737,7 @@ impl CdfFig {
         f.marks = f
             .marks
             .into_iter()
-            .map(|(n, x, q)| (format!("{n} = {}", fmt_secs(x)), x, q))
+            .map(|(n, x, q)| (format!("{n} = {}", crate::units::fmt_duration(x)), x, q))
             .collect();
         f
     }
@@ -803,7 +750,7 @@ impl CdfFig {
         f.marks = f
             .marks
             .into_iter()
-            .map(|(n, x, q)| (format!("{n} = {} h", fmt_num(x)), x, q))
+            .map(|(n, x, q)| (format!("{n} = {} h", crate::units::fmt_compact(x)), x, q))
             .collect();
         f
     }
@@ -837,7 +784,7 @@ impl CdfFig {
         X: plotters::coord::ranged1d::Ranged<ValueType = f64>
             + plotters::coord::ranged1d::ValueFormatter<f64>,
     {
-        let fmt = |v: &f64| fmt_num(*v);
+        let fmt = |v: &f64| crate::units::fmt_compact(*v);
         chart
             .configure_mesh()
             .x_desc(self.x_desc)
@@ -921,7 +868,7 @@ impl PhaseFig {
             .disable_x_mesh()
             .x_labels(10)
             .x_label_formatter(&names)
-            .y_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| crate::units::fmt_compact(*v))
             .x_desc("backup phase")
             .y_desc("duration (s)")
             .label_style(font(LABEL_PX + 2.0))
@@ -950,7 +897,7 @@ impl PhaseFig {
                 .legend(legend_box(c.to_rgba()));
             chart.draw_series(bars.iter().map(|&(x, v)| {
                 EmptyElement::at((x + (dx0 + dx1) / 2.0, v))
-                    + Text::new(fmt_secs(v), (0, -4), top.clone())
+                    + Text::new(crate::units::fmt_duration(v), (0, -4), top.clone())
             }))?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
@@ -1003,8 +950,8 @@ impl TimePanels {
                 .y_desc(panel.y_desc)
                 .label_style(font(LABEL_PX))
                 .axis_desc_style(font(DESC_PX))
-                .x_label_formatter(&|v| fmt_num(*v))
-                .y_label_formatter(&|v| fmt_num(*v))
+                .x_label_formatter(&|v| crate::units::fmt_compact(*v))
+                .y_label_formatter(&|v| crate::units::fmt_compact(*v))
                 .draw()?;
             if !self.shaded.is_empty() {
                 let shade = WINDOW_SHADE.mix(0.35);
@@ -1235,7 +1182,7 @@ impl OutcomesFig {
             .disable_y_mesh()
             .y_labels(m)
             .y_label_formatter(&name_of)
-            .x_label_formatter(&|v| fmt_num(*v))
+            .x_label_formatter(&|v| crate::units::fmt_compact(*v))
             .x_desc("count (jobs or requests)")
             .y_desc("outcome")
             .label_style(label_font.clone())
@@ -1257,7 +1204,7 @@ impl OutcomesFig {
         chart.draw_series(self.bars.iter().enumerate().map(|(j, (_, v, _))| {
             let i = m - 1 - j;
             EmptyElement::at((*v, SegmentValue::CenterOf(i)))
-                + Text::new(format_value(*v), (6, 0), style.clone())
+                + Text::new(crate::units::fmt_value(*v), (6, 0), style.clone())
         }))?;
         Ok(())
     }
@@ -1276,7 +1223,7 @@ pub fn render_for_run(dir: &Path, _scenario: &str) -> crate::error::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::histio::{new_histogram, write_hdr};
+    use crate::outputs::results::histio::{new_histogram, write_hdr};
     use std::fmt::Write as _;
 
     /// Deterministic pseudo-random numbers in [0, 1).
@@ -1401,7 +1348,7 @@ mod tests {
     /// fontconfig; it must stay off so rendering never needs system fonts.
     #[test]
     fn no_system_font_backend_in_lockfile() {
-        let lock = include_str!("../Cargo.lock");
+        let lock = include_str!("../../../Cargo.lock");
         for pkg in ["font-kit", "yeslogic-fontconfig-sys", "servo-fontconfig"] {
             assert!(
                 !lock.contains(&format!("name = \"{pkg}\"")),
@@ -1596,19 +1543,19 @@ mod tests {
 
     #[test]
     fn number_formats() {
-        assert_eq!(fmt_num(0.0), "0");
-        assert_eq!(fmt_num(0.001), "0.001");
-        assert_eq!(fmt_num(0.0123), "0.0123");
-        assert_eq!(fmt_num(1.0), "1");
-        assert_eq!(fmt_num(12.5), "12.5");
-        assert_eq!(fmt_num(1000.0), "1000");
-        assert_eq!(fmt_num(10000.0), "10k");
-        assert_eq!(fmt_num(250000.0), "250k");
-        assert_eq!(fmt_num(3.5e7), "35M");
-        assert_eq!(fmt_secs(0.25), "250 ms");
-        assert_eq!(fmt_secs(45.0), "45 s");
-        assert_eq!(fmt_secs(1800.0), "30 min");
-        assert_eq!(fmt_secs(9000.0), "2.5 h");
-        assert_eq!(fmt_secs(3.0 * 86400.0), "3 d");
+        assert_eq!(crate::units::fmt_compact(0.0), "0");
+        assert_eq!(crate::units::fmt_compact(0.001), "0.001");
+        assert_eq!(crate::units::fmt_compact(0.0123), "0.0123");
+        assert_eq!(crate::units::fmt_compact(1.0), "1");
+        assert_eq!(crate::units::fmt_compact(12.5), "12.5");
+        assert_eq!(crate::units::fmt_compact(1000.0), "1000");
+        assert_eq!(crate::units::fmt_compact(10000.0), "10k");
+        assert_eq!(crate::units::fmt_compact(250000.0), "250k");
+        assert_eq!(crate::units::fmt_compact(3.5e7), "35M");
+        assert_eq!(crate::units::fmt_duration(0.25), "250 ms");
+        assert_eq!(crate::units::fmt_duration(45.0), "45 s");
+        assert_eq!(crate::units::fmt_duration(1800.0), "30 min");
+        assert_eq!(crate::units::fmt_duration(9000.0), "2.5 h");
+        assert_eq!(crate::units::fmt_duration(3.0 * 86400.0), "3 d");
     }
 }

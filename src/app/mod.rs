@@ -3,8 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod cli;
+mod interrupt;
+mod run;
+mod sweep;
+
+pub use interrupt::handle_signals;
+pub use run::{run_to_dir, RunOptions, RunReport};
+pub use sweep::{interrupt, merge, render_plots, sweep, MergeReport, SweepArgs, SweepReport};
+
 use crate::error::{Error, Result};
-use crate::report::{run_to_dir, RunOptions, RunReport};
 use crate::scenario::{load, Loaded};
 
 /// Arguments of `backupsim run`.
@@ -26,27 +34,6 @@ pub struct RunArgs {
     pub no_plots: bool,
     /// The command line, for run.json.
     pub command_line: Vec<String>,
-}
-
-/// Handles SIGINT (Ctrl-C) and SIGTERM (what Slurm and Kubernetes send before killing) the
-/// same way: partial results are removed, a sweep says how far it got and how to resume,
-/// and the process exits with 128 + the signal (130 or 143).
-pub fn handle_signals() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            let sweep = crate::sweep::interrupt();
-            crate::report::remove_in_flight();
-            crate::status!(
-                "{}",
-                sweep.unwrap_or_else(|| "interrupted: no partial results were left behind".into())
-            );
-            std::process::exit(128 + sig);
-        }
-    });
 }
 
 /// Loads a scenario with `--seed` folded into the overrides.
@@ -100,7 +87,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             g("backup.jobs.failed"),
             g("backup.jobs.unsupported"),
             g("backup.success_rate"),
-            fmt_secs(g("backup.duration.p99")),
+            crate::units::fmt_duration(g("backup.duration.p99")),
             g("backup.window.miss_rate"),
         );
         if !report.jobs_csv {
@@ -111,17 +98,6 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         crate::status!("results: {}", report.dir.display());
     }
     Ok(report)
-}
-
-/// Seconds as a short human duration.
-pub fn fmt_secs(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{:.2} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
 }
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.
@@ -188,22 +164,22 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
         let report = run_loaded(&loaded, &args)?;
         (loaded.scenario, report.dir)
     };
-    let summary = crate::compare::read_summary(&dir).map_err(|e| {
+    let summary = crate::outputs::results::read::read_summary(&dir).map_err(|e| {
         Error::input(
             dir.join("summary.json").display().to_string(),
             e.to_string(),
         )
     })?;
-    let expects: Vec<crate::compare::Expectation> = scenario
+    let expects: Vec<crate::outputs::compare::Expectation> = scenario
         .expect
         .iter()
-        .map(|e| crate::compare::Expectation {
+        .map(|e| crate::outputs::compare::Expectation {
             metric: e.metric.clone(),
             min: e.min.map(|b| b.0),
             max: e.max.map(|b| b.0),
         })
         .collect();
-    let report = crate::compare::check(&expects, &summary);
+    let report = crate::outputs::compare::check(&expects, &summary);
     Ok((report.to_string(), report.passed()))
 }
 
@@ -221,10 +197,10 @@ pub fn compare(
         )));
     }
     let read = |d: &Path| {
-        crate::compare::read_summary(d)
+        crate::outputs::results::read::read_summary(d)
             .map_err(|e| Error::input(d.join("summary.json").display().to_string(), e.to_string()))
     };
-    let c = crate::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
+    let c = crate::outputs::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
     let text = if markdown {
         c.to_markdown()
     } else {
@@ -240,11 +216,11 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.join("sweep.csv").is_file() && dir.join("sweep.json").is_file() {
         let recorded = std::fs::read_to_string(dir.join("sweep.json"))
             .ok()
-            .and_then(|t| serde_json::from_str::<crate::sweep::Definition>(&t).ok())
+            .and_then(|t| serde_json::from_str::<crate::outputs::sweeps::Definition>(&t).ok())
             .and_then(|d| d.plot_metrics)
             .filter(|m| !m.is_empty());
-        let metrics = recorded.unwrap_or_else(crate::sweep::default_plot_metrics);
-        return crate::plot::render_sweep(dir, &metrics)
+        let metrics = recorded.unwrap_or_else(crate::outputs::sweeps::default_plot_metrics);
+        return crate::outputs::plots::render_sweep(dir, &metrics)
             .map_err(|e| Error::input(dir.display().to_string(), e.to_string()));
     }
     if !(dir.join("summary.json").is_file() && dir.join("run.json").is_file()) {
@@ -253,5 +229,6 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
             "expected a results directory (with summary.json and run.json) or a sweep directory (with sweep.json and sweep.csv), found neither; nothing was written",
         ));
     }
-    crate::plot::render(dir).map_err(|e| Error::input(dir.display().to_string(), e.to_string()))
+    crate::outputs::plots::render(dir)
+        .map_err(|e| Error::input(dir.display().to_string(), e.to_string()))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use backupsim::scenario::load_str;
 use proptest::prelude::*;
 
-const QUICKSTART: &str = include_str!("../scenarios/quickstart.toml");
+const QUICKSTART: &str = include_str!("../../scenarios/quickstart.toml");
 
 fn mutate(src: &str, cut_at: usize, cut_len: usize, insert: &str) -> String {
     let mut at = cut_at % (src.len() + 1);

@@ -1,7 +1,7 @@
 //! Comparing two results directories, and checking expectations.
 //!
 //! Both work on the flat metric map of a run's `summary.json` (dotted metric
-//! name → number, durations in seconds), read with [`read_summary`].
+//! name → number, durations in seconds), read with [`crate::outputs::results::read::read_summary`].
 //!
 //! * [`check`] tests a list of [`Expectation`]s (bounds on metrics) against
 //!   one run and gives a [`CheckReport`], one pass/FAIL row per expectation.
@@ -17,109 +17,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 /// Absolute change below which a metric whose base value is 0 is considered
 /// unchanged (relative change from 0 is undefined).
 pub const ZERO_EPSILON: f64 = 1e-9;
-
-/// Error reading a `summary.json`. Every variant names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum CompareError {
-    /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid JSON.
-    #[error("{} is not valid JSON: {source}", path.display())]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The JSON is not a flat object of numbers.
-    #[error("{}: {what}", path.display())]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-}
-
-/// Reads `dir/summary.json`: a flat JSON object, metric name → number.
-///
-/// A `null` value (how JSON writers encode a NaN, e.g. the mean of nothing) is
-/// treated as an absent metric. Any other non-number value, or a top level
-/// that is not an object, is an error.
-pub fn read_summary(dir: &Path) -> Result<BTreeMap<String, f64>, CompareError> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| CompareError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| CompareError::Json {
-            path: path.clone(),
-            source,
-        })?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(CompareError::Format {
-            path,
-            what: "top level is not a JSON object".into(),
-        });
-    };
-    let mut out = BTreeMap::new();
-    for (key, v) in map {
-        match v {
-            serde_json::Value::Null => {}
-            serde_json::Value::Number(n) => {
-                let x = n.as_f64().ok_or_else(|| CompareError::Format {
-                    path: path.clone(),
-                    what: format!("metric {key:?} is not representable as f64"),
-                })?;
-                out.insert(key, x);
-            }
-            other => {
-                return Err(CompareError::Format {
-                    path,
-                    what: format!("metric {key:?} is not a number: {other}"),
-                })
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Formats a metric value compactly: integers without decimals, very large or
-/// small magnitudes in scientific notation, others with up to 4 decimals.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let a = v.abs();
-    if v.fract() == 0.0 && a < 1e15 {
-        return format!("{v:.0}");
-    }
-    if a >= 1e9 || (a != 0.0 && a < 1e-3) {
-        return format!("{v:.4e}");
-    }
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
-}
 
 // ---------------------------------------------------------------------------
 // check
@@ -144,9 +47,13 @@ impl Expectation {
     /// The bound as text: `>= min`, `<= max`, `[min, max]` or `present`.
     pub fn bound_text(&self) -> String {
         match (self.min, self.max) {
-            (Some(lo), Some(hi)) => format!("[{}, {}]", format_value(lo), format_value(hi)),
-            (Some(lo), None) => format!(">= {}", format_value(lo)),
-            (None, Some(hi)) => format!("<= {}", format_value(hi)),
+            (Some(lo), Some(hi)) => format!(
+                "[{}, {}]",
+                crate::units::fmt_value(lo),
+                crate::units::fmt_value(hi)
+            ),
+            (Some(lo), None) => format!(">= {}", crate::units::fmt_value(lo)),
+            (None, Some(hi)) => format!("<= {}", crate::units::fmt_value(hi)),
             (None, None) => "present".into(),
         }
     }
@@ -262,7 +169,7 @@ impl fmt::Display for CheckReport {
                 vec![
                     r.metric.clone(),
                     r.bound.clone(),
-                    r.value.map_or("missing".into(), format_value),
+                    r.value.map_or("missing".into(), crate::units::fmt_value),
                     if r.passed { "pass" } else { "FAIL" }.into(),
                 ]
             })
@@ -393,7 +300,7 @@ impl Comparison {
     }
 
     fn cells(&self) -> Vec<Vec<String>> {
-        let opt = |v: Option<f64>| v.map_or("-".into(), format_value);
+        let opt = |v: Option<f64>| v.map_or("-".into(), crate::units::fmt_value);
         self.rows
             .iter()
             .map(|r| {
@@ -414,7 +321,7 @@ impl Comparison {
             self.count(Verdict::Regression),
             self.count(Verdict::Improvement),
             self.count(Verdict::Neutral),
-            format_value(self.tolerance_pct)
+            crate::units::fmt_value(self.tolerance_pct)
         )
     }
 
@@ -425,7 +332,7 @@ impl Comparison {
         if self.rows.is_empty() {
             s.push_str(&format!(
                 "No metric changed by more than ±{}%.\n",
-                format_value(self.tolerance_pct)
+                crate::units::fmt_value(self.tolerance_pct)
             ));
             return s;
         }
@@ -460,7 +367,7 @@ impl fmt::Display for Comparison {
             return writeln!(
                 f,
                 "no metric changed by more than ±{}%",
-                format_value(self.tolerance_pct)
+                crate::units::fmt_value(self.tolerance_pct)
             );
         }
         write_table(
@@ -570,51 +477,15 @@ mod tests {
     }
 
     #[test]
-    fn read_summary_ok_and_null_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("summary.json"),
-            r#"{"a.b": 1, "c": 2.5, "d": null, "e": -3e2}"#,
-        )
-        .unwrap();
-        let s = read_summary(dir.path()).unwrap();
-        assert_eq!(s, map(&[("a.b", 1.0), ("c", 2.5), ("e", -300.0)]));
-    }
-
-    #[test]
-    fn read_summary_errors_name_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = read_summary(dir.path()).unwrap_err();
-        assert!(matches!(e, CompareError::Io { .. }));
-        assert!(e.to_string().contains("summary.json"), "{e}");
-
-        let p = dir.path().join("summary.json");
-        std::fs::write(&p, "{not json").unwrap();
-        let e = read_summary(dir.path()).unwrap_err();
-        assert!(matches!(e, CompareError::Json { .. }));
-        assert!(e.to_string().contains("summary.json"));
-
-        std::fs::write(&p, "[1, 2]").unwrap();
-        assert!(matches!(
-            read_summary(dir.path()).unwrap_err(),
-            CompareError::Format { .. }
-        ));
-
-        std::fs::write(&p, r#"{"x": "fast"}"#).unwrap();
-        let e = read_summary(dir.path()).unwrap_err();
-        assert!(e.to_string().contains("\"x\""), "{e}");
-    }
-
-    #[test]
     fn format_value_cases() {
-        assert_eq!(format_value(42.0), "42");
-        assert_eq!(format_value(-7.0), "-7");
-        assert_eq!(format_value(0.0), "0");
-        assert_eq!(format_value(0.95), "0.95");
-        assert_eq!(format_value(2.71234), "2.7123");
-        assert_eq!(format_value(1.5e12), "1500000000000");
-        assert_eq!(format_value(1.25e-5), "1.2500e-5");
-        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(crate::units::fmt_value(42.0), "42");
+        assert_eq!(crate::units::fmt_value(-7.0), "-7");
+        assert_eq!(crate::units::fmt_value(0.0), "0");
+        assert_eq!(crate::units::fmt_value(0.95), "0.95");
+        assert_eq!(crate::units::fmt_value(2.71234), "2.7123");
+        assert_eq!(crate::units::fmt_value(1.5e12), "1500000000000");
+        assert_eq!(crate::units::fmt_value(1.25e-5), "1.2500e-5");
+        assert_eq!(crate::units::fmt_value(f64::NAN), "NaN");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use backupsim::model::{simulate, JobRecord, Observer, Outcome};
 use backupsim::scenario::load_str;
@@ -152,4 +153,33 @@ pub fn approx(a: f64, b: f64, rel: f64) {
         (a - b).abs() <= rel * b.abs(),
         "{a} is not within {rel} of {b}"
     );
+}
+
+/// The `backupsim` binary built for these tests.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_backupsim"))
+}
+
+/// Runs the binary with `args` and collects its output.
+pub fn run_bin(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+/// The standard error of a finished command, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The quickstart scenario shrunk to `web` + `db` VMs over `days` days (its restore drill
+/// moved to 10:00 of the last day), written to `dir/name`.
+pub fn quickstart(dir: &Path, name: &str, web: u32, db: u32, days: u32) -> PathBuf {
+    let src = std::fs::read_to_string("scenarios/quickstart.toml")
+        .unwrap()
+        .replace("count = 60\nregion", &format!("count = {db}\nregion"))
+        .replace("count = 240", &format!("count = {web}"))
+        .replace("duration = \"7d\"", &format!("duration = \"{days}d\""))
+        .replace("at = \"5d 10h\"", &format!("at = \"{}d 10h\"", days - 1));
+    let p = dir.join(name);
+    std::fs::write(&p, src).unwrap();
+    p
 }

@@ -284,6 +284,85 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Formatting: the one place durations and numbers are printed for people (stderr, check,
+// compare, plots).
+
+/// Compact number for tick and bar labels: 3 significant digits, k/M/G
+/// suffixes from 10^4 on.
+pub fn fmt_compact(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if a == 0.0 {
+        return "0".into();
+    }
+    let (x, suffix) = if a >= 1e10 {
+        (v / 1e9, "G")
+    } else if a >= 1e7 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let ax = x.abs();
+    let decimals = if ax >= 100.0 {
+        0
+    } else if ax >= 10.0 {
+        1
+    } else if ax >= 1.0 {
+        2
+    } else {
+        (2.0 - ax.log10().floor()) as usize
+    };
+    let s = format!("{x:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}{suffix}")
+}
+
+/// A duration in seconds as a short human text, e.g. `850 ms`, `12.5 s`,
+/// `3.2 min`, `1.5 h`, `2.1 d`.
+pub fn fmt_duration(s: f64) -> String {
+    if s < 1.0 {
+        format!("{} ms", fmt_compact(s * 1e3))
+    } else if s < 120.0 {
+        format!("{} s", fmt_compact(s))
+    } else if s < 7_200.0 {
+        format!("{} min", fmt_compact(s / 60.0))
+    } else if s < 172_800.0 {
+        format!("{} h", fmt_compact(s / 3_600.0))
+    } else {
+        format!("{} d", fmt_compact(s / 86_400.0))
+    }
+}
+
+/// Formats a metric value compactly: integers without decimals, very large or
+/// small magnitudes in scientific notation, others with up to 4 decimals.
+pub fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = v.abs();
+    if v.fract() == 0.0 && a < 1e15 {
+        return format!("{v:.0}");
+    }
+    if a >= 1e9 || (a != 0.0 && a < 1e-3) {
+        return format!("{v:.4e}");
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto, Triangular
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::{SimDuration, Stream};
-use crate::scenario::units::{Duration, Size};
+use crate::units::{Duration, Size};
 
 /// The unit kind of a distribution's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{color, font, DrawResult, PlotError, DESC_PX, LABEL_PX, NOTE_PX, TITLE_PX};
-use crate::scenario::units::{Bandwidth, Duration, Size};
+use crate::units::{Bandwidth, Duration, Size};
 
 /// Most values of a key for which every value gets its own tick, labelled as given.
 const MAX_VALUE_TICKS: usize = 12;
@@ -818,24 +818,24 @@ mod tests {
     fn sweep_plot_two_keys_with_units() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path();
-        let def = crate::sweep::Definition {
-            format: crate::sweep::FORMAT,
+        let def = crate::outputs::sweeps::Definition {
+            format: crate::outputs::sweeps::FORMAT,
             scenario_name: "quickstart".into(),
             scenario_hash: "0".into(),
             base_seed: 1,
             sets: vec![],
             vary: vec![
-                crate::sweep::Vary {
+                crate::outputs::sweeps::Vary {
                     key: "link.wan.bandwidth".into(),
                     values: vec!["1 Gbit/s".into(), "100 Mbit/s".into()],
                 },
-                crate::sweep::Vary {
+                crate::outputs::sweeps::Vary {
                     key: "policy.nightly.start_within".into(),
                     values: vec!["30m".into(), "2h".into(), "6h".into()],
                 },
             ],
             replications: 3,
-            seeds: crate::sweep::SeedMode::PerPoint,
+            seeds: crate::outputs::sweeps::SeedMode::PerPoint,
             plot_metrics: None,
         };
         std::fs::write(

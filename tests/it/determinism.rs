@@ -1,7 +1,6 @@
 //! Stream independence: entities draw from their own streams.
 
-mod common;
-use common::*;
+use super::common::*;
 
 /// Adding a second fleet (with its own vault and link, so no shared resource couples
 /// them) leaves every draw and every job of the first fleet unchanged.

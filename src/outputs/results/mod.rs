@@ -5,18 +5,19 @@
 //! half-written results directory. `jobs.csv` and `timeseries.csv` are streamed as the
 //! model produces rows, never held in memory.
 
+pub mod histio;
+pub mod read;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use crate::error::{io_at as io, Error, Result};
-use crate::model::{simulate, JobRecord, Observer, Sample};
-use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
-use crate::scenario::{Loaded, Scenario};
+use crate::model::{JobRecord, Observer, Sample};
+use crate::scenario::Scenario;
 
 /// Temporary directories in flight, removed by the Ctrl-C handler before exiting.
 pub static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -28,36 +29,6 @@ pub fn remove_in_flight() {
             let _ = std::fs::remove_dir_all(d);
         }
     }
-}
-
-/// Options of one run.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Overrides the scenario's `jobs_csv` setting.
-    pub jobs_csv: Option<bool>,
-    /// The command line, recorded in `run.json`.
-    pub command_line: Vec<String>,
-    /// Show a progress bar on stderr (when it is a terminal).
-    pub progress: bool,
-    /// Render plots.
-    pub plots: bool,
-}
-
-/// What a finished run reports back.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    /// The results directory.
-    pub dir: PathBuf,
-    /// The summary metrics.
-    pub summary: BTreeMap<String, f64>,
-    /// Events processed.
-    pub events: u64,
-    /// Wall-clock seconds of the simulation itself.
-    pub wall_seconds: f64,
-    /// Whether jobs.csv was written.
-    pub jobs_csv: bool,
-    /// "replacing DIR, written DATE" when an earlier results directory was replaced.
-    pub replacing: Option<String>,
 }
 
 /// Seconds with exactly six decimals: the clock's microseconds, exactly.
@@ -82,7 +53,9 @@ pub fn expected_jobs(s: &Scenario) -> u64 {
         .sum()
 }
 
-struct Writers {
+/// The streaming writers of a run's `jobs.csv` and `timeseries.csv`: the model's
+/// [`Observer`], so rows go to disk as the run produces them, never held in memory.
+pub struct Writers {
     jobs: Option<csv::Writer<BufWriter<File>>>,
     series: csv::Writer<BufWriter<File>>,
     series_header: bool,
@@ -95,6 +68,57 @@ struct Writers {
 }
 
 impl Writers {
+    /// Creates `timeseries.csv` (and `jobs.csv` with its header when `jobs`) in `dir`.
+    /// `progress`, if any, follows the samples' simulated time.
+    pub fn create(
+        dir: &Path,
+        jobs: bool,
+        link_names: Vec<String>,
+        vault_names: Vec<String>,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> Result<Writers> {
+        let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
+            let p = dir.join(name);
+            let f = io(&p, File::create(&p))?;
+            Ok(csv::Writer::from_writer(BufWriter::with_capacity(
+                1 << 16,
+                f,
+            )))
+        };
+        let mut jobs = if jobs { Some(open("jobs.csv")?) } else { None };
+        if let Some(w) = jobs.as_mut() {
+            io(
+                &dir.join("jobs.csv"),
+                w.write_record(JOBS_HEADER).map_err(csv_err),
+            )?;
+        }
+        Ok(Writers {
+            jobs,
+            series: open("timeseries.csv")?,
+            series_header: false,
+            link_names,
+            vault_names,
+            error: None,
+            dir: dir.to_path_buf(),
+            progress,
+            row: Vec::with_capacity(JOBS_HEADER.len()),
+        })
+    }
+
+    /// Flushes both files; the first write error of the run, if any, naming its file.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(p) = &self.progress {
+            p.finish_and_clear();
+        }
+        if let Some((p, e)) = self.error.take() {
+            return Err(Error::io(p, e));
+        }
+        if let Some(j) = self.jobs.as_mut() {
+            io(&self.dir.join("jobs.csv"), j.flush())?;
+        }
+        io(&self.dir.join("timeseries.csv"), self.series.flush())
+    }
+
     fn fail(&mut self, file: &str, e: impl Into<std::io::Error>) {
         if self.error.is_none() {
             self.error = Some((self.dir.join(file), e.into()));
@@ -234,7 +258,7 @@ pub fn write_histograms(
     io(dir, std::fs::create_dir_all(dir))?;
     for (name, h) in hists {
         let path = dir.join(format!("{name}.hdr"));
-        io(&path, crate::histio::write_hdr(&path, h))?;
+        io(&path, crate::outputs::results::histio::write_hdr(&path, h))?;
     }
     Ok(())
 }
@@ -447,113 +471,4 @@ impl Drop for Staging {
             }
         }
     }
-}
-
-/// Runs a loaded scenario and writes its results directory at `dest`.
-pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
-    let s = &loaded.scenario;
-    let replacing = claim_out_dir(dest, OutKind::Run)?;
-    let staging = Staging::new(dest)?;
-    let dir = staging.path().to_path_buf();
-    let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
-        JobsCsv::On => true,
-        JobsCsv::Off => false,
-        JobsCsv::Auto => expected_jobs(s) <= JOBS_CSV_AUTO_LIMIT,
-    });
-    let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
-        let p = dir.join(name);
-        let f = io(&p, File::create(&p))?;
-        Ok(csv::Writer::from_writer(BufWriter::with_capacity(
-            1 << 16,
-            f,
-        )))
-    };
-    let mut jobs = if jobs_on {
-        Some(open("jobs.csv")?)
-    } else {
-        None
-    };
-    if let Some(w) = jobs.as_mut() {
-        io(
-            &dir.join("jobs.csv"),
-            w.write_record(JOBS_HEADER).map_err(csv_err),
-        )?;
-    }
-    let progress =
-        (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let total = s.simulation.duration.0.as_micros() / 1_000_000;
-            let pb = indicatif::ProgressBar::new(total);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
-            );
-            pb.set_message(s.simulation.name.clone());
-            pb
-        });
-    let mut w = Writers {
-        jobs,
-        series: open("timeseries.csv")?,
-        series_header: false,
-        link_names: s.link.iter().map(|l| l.name.clone()).collect(),
-        vault_names: s.vault.iter().map(|v| v.name.clone()).collect(),
-        error: None,
-        dir: dir.clone(),
-        progress,
-        row: Vec::with_capacity(JOBS_HEADER.len()),
-    };
-    let start = Instant::now();
-    let outcome = simulate(s, &mut w).map_err(|f| Error::Simulator(f.to_string()))?;
-    let wall = start.elapsed().as_secs_f64();
-    if let Some(p) = &w.progress {
-        p.finish_and_clear();
-    }
-    if let Some((p, e)) = w.error.take() {
-        return Err(Error::io(p, e));
-    }
-    if let Some(j) = w.jobs.as_mut() {
-        io(&dir.join("jobs.csv"), j.flush())?;
-    }
-    io(&dir.join("timeseries.csv"), w.series.flush())?;
-    drop(w);
-    write_summary(&dir.join("summary.json"), &outcome.summary)?;
-    write_histograms(&dir.join("histograms"), &outcome.histograms)?;
-    let resolved = dir.join("scenario.resolved.toml");
-    io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
-    let run = serde_json::json!({
-        "scenario": s.simulation.name,
-        "seed": s.simulation.seed,
-        "version": env!("CARGO_PKG_VERSION"),
-        "command_line": opts.command_line,
-        "wall_seconds": wall,
-        "events": outcome.events,
-        "events_per_second": if wall > 0.0 { outcome.events as f64 / wall } else { 0.0 },
-        "peak_memory_bytes": peak_memory_bytes(),
-        "jobs_csv": jobs_on,
-        "jobs_csv_note": if jobs_on { None } else { Some(format!("jobs.csv not written: about {} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)", expected_jobs(s))) },
-        "notes": loaded.notes,
-        "simulated": s.simulation.duration.to_string(),
-    });
-    let rp = dir.join("run.json");
-    io(
-        &rp,
-        std::fs::write(
-            &rp,
-            serde_json::to_string_pretty(&run).expect("json") + "\n",
-        ),
-    )?;
-    if opts.plots {
-        crate::plot::render_for_run(&dir, &s.simulation.name)?;
-    }
-    staging.commit(dest, OutKind::Run)?;
-    Ok(RunReport {
-        replacing,
-        dir: dest.to_path_buf(),
-        summary: outcome.summary,
-        events: outcome.events,
-        wall_seconds: wall,
-        jobs_csv: jobs_on,
-    })
 }

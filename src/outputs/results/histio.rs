@@ -5,11 +5,7 @@
 //! **microseconds** built by [`new_histogram`], and written to
 //! `histograms/<metric>.hdr` in the V2 + DEFLATE ("compressed") encoding that
 //! other HdrHistogram implementations (Java, Go, Python, `hdr-plot`) read too.
-//!
-//! [`stats`] turns a histogram into the summary statistics used in
-//! `summary.json`, in **seconds**.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -17,30 +13,7 @@ use std::path::Path;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-/// Lowest discernible value of the standard histogram: 1 µs.
-pub const LOWEST_US: u64 = 1;
-/// Highest trackable value of the standard histogram: 2^45 µs ≈ 35.2 million
-/// seconds ≈ 407 days (about 1.1 years).
-pub const HIGHEST_US: u64 = 1 << 45;
-/// Significant decimal digits kept by the standard histogram (relative error
-/// at most 0.1 %).
-pub const SIGFIG: u8 = 3;
-
-/// Microseconds per second, for converting histogram values.
-const US_PER_S: f64 = 1e6;
-
-/// The project's standard histogram.
-///
-/// Values are **microseconds**, trackable from 1 µs up to 2^45 µs (≈ 407 days,
-/// about 1.1 years) with 3 significant digits, so any value is stored with a
-/// relative error of at most 0.1 %. The range is fixed (no auto-resize) so
-/// that histograms from different runs always have the same layout and can be
-/// merged with [`Histogram::add`]; record with
-/// [`Histogram::saturating_record`] if a value could exceed the range.
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
-        .expect("constant histogram bounds are valid")
-}
+pub use crate::model::metrics::{new_histogram, stats, HIGHEST_US, LOWEST_US, SIGFIG};
 
 /// Writes `h` to `path` in the HdrHistogram V2 + DEFLATE encoding, replacing
 /// any existing file.
@@ -68,26 +41,6 @@ pub fn read_hdr(path: &Path) -> io::Result<Histogram<u64>> {
             format!("decoding histogram {}: {e:?}", path.display()),
         )
     })
-}
-
-/// Summary statistics of a microsecond histogram, in **seconds**.
-///
-/// Keys are exactly `"mean"`, `"p50"`, `"p90"`, `"p95"`, `"p99"`, `"p999"`
-/// (99.9th percentile) and `"max"`. Percentiles are HdrHistogram's
-/// `value_at_quantile` (the highest value equivalent to the sample at that
-/// rank), so they are within the histogram's 0.1 % precision. An empty
-/// histogram gives 0 for every key.
-pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
-    let q = |q: f64| h.value_at_quantile(q) as f64 / US_PER_S;
-    BTreeMap::from([
-        ("mean", h.mean() / US_PER_S),
-        ("p50", q(0.50)),
-        ("p90", q(0.90)),
-        ("p95", q(0.95)),
-        ("p99", q(0.99)),
-        ("p999", q(0.999)),
-        ("max", h.max() as f64 / US_PER_S),
-    ])
 }
 
 #[cfg(test)]

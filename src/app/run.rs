@@ -1,0 +1,118 @@
+//! The `run` command's core: load → simulate → write → plot → commit, in a staging
+//! directory renamed into place only when complete.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::error::{io_at as io, Error, Result};
+use crate::model::simulate;
+use crate::outputs::results::*;
+use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
+use crate::scenario::Loaded;
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's `jobs_csv` setting.
+    pub jobs_csv: Option<bool>,
+    /// The command line, recorded in `run.json`.
+    pub command_line: Vec<String>,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+    /// Render plots.
+    pub plots: bool,
+}
+
+/// What a finished run reports back.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The results directory.
+    pub dir: PathBuf,
+    /// The summary metrics.
+    pub summary: BTreeMap<String, f64>,
+    /// Events processed.
+    pub events: u64,
+    /// Wall-clock seconds of the simulation itself.
+    pub wall_seconds: f64,
+    /// Whether jobs.csv was written.
+    pub jobs_csv: bool,
+    /// "replacing DIR, written DATE" when an earlier results directory was replaced.
+    pub replacing: Option<String>,
+}
+
+/// Runs a loaded scenario and writes its results directory at `dest`.
+pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let s = &loaded.scenario;
+    let replacing = claim_out_dir(dest, OutKind::Run)?;
+    let staging = Staging::new(dest)?;
+    let dir = staging.path().to_path_buf();
+    let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
+        JobsCsv::On => true,
+        JobsCsv::Off => false,
+        JobsCsv::Auto => expected_jobs(s) <= JOBS_CSV_AUTO_LIMIT,
+    });
+    let progress =
+        (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let total = s.simulation.duration.0.as_micros() / 1_000_000;
+            let pb = indicatif::ProgressBar::new(total);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            pb.set_message(s.simulation.name.clone());
+            pb
+        });
+    let mut w = Writers::create(
+        &dir,
+        jobs_on,
+        s.link.iter().map(|l| l.name.clone()).collect(),
+        s.vault.iter().map(|v| v.name.clone()).collect(),
+        progress,
+    )?;
+    let start = Instant::now();
+    let outcome = simulate(s, &mut w).map_err(|f| Error::Simulator(f.to_string()))?;
+    let wall = start.elapsed().as_secs_f64();
+    w.finish()?;
+    write_summary(&dir.join("summary.json"), &outcome.summary)?;
+    write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    let resolved = dir.join("scenario.resolved.toml");
+    io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
+    let run = serde_json::json!({
+        "scenario": s.simulation.name,
+        "seed": s.simulation.seed,
+        "version": env!("CARGO_PKG_VERSION"),
+        "command_line": opts.command_line,
+        "wall_seconds": wall,
+        "events": outcome.events,
+        "events_per_second": if wall > 0.0 { outcome.events as f64 / wall } else { 0.0 },
+        "peak_memory_bytes": peak_memory_bytes(),
+        "jobs_csv": jobs_on,
+        "jobs_csv_note": if jobs_on { None } else { Some(format!("jobs.csv not written: about {} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)", expected_jobs(s))) },
+        "notes": loaded.notes,
+        "simulated": s.simulation.duration.to_string(),
+    });
+    let rp = dir.join("run.json");
+    io(
+        &rp,
+        std::fs::write(
+            &rp,
+            serde_json::to_string_pretty(&run).expect("json") + "\n",
+        ),
+    )?;
+    if opts.plots {
+        crate::outputs::plots::render_for_run(&dir, &s.simulation.name)?;
+    }
+    staging.commit(dest, OutKind::Run)?;
+    Ok(RunReport {
+        replacing,
+        dir: dest.to_path_buf(),
+        summary: outcome.summary,
+        events: outcome.events,
+        wall_seconds: wall,
+        jobs_csv: jobs_on,
+    })
+}

@@ -1,0 +1,534 @@
+//! The `sweep` and `merge` commands: run a grid in parallel, shard it, resume it, merge
+//! shards, and say how far an interrupted sweep got.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{run_to_dir, RunOptions};
+use crate::error::{io_at as io, Error, Result};
+use crate::outputs::results::{claim_out_dir, write_atomic, OutKind, Staging};
+use crate::outputs::sweeps::*;
+use crate::scenario::load_str;
+// ---------------------------------------------------------------------------------------
+// Interruption.
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static DONE: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static OUT_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Called by the Ctrl-C handler: stops new runs from starting and, when a sweep is in
+/// progress, returns the message to print (how many runs are complete and how to resume).
+/// The caller then removes in-flight staging directories and exits.
+pub fn interrupt() -> Option<String> {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    if !ACTIVE.load(Ordering::SeqCst) {
+        return None;
+    }
+    let out = OUT_DIR
+        .lock()
+        .ok()
+        .and_then(|o| o.clone())
+        .map(|p| format!(" in {}", p.display()))
+        .unwrap_or_default();
+    Some(format!(
+        "interrupted: {} of {} runs complete{out}; re-run the same command to resume (complete runs are kept and skipped)",
+        DONE.load(Ordering::SeqCst),
+        TOTAL.load(Ordering::SeqCst)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands.
+
+/// Arguments of `backupsim sweep`.
+#[derive(Debug, Clone, Default)]
+pub struct SweepArgs {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// `--vary KEY=V1,V2,...` flags, unparsed.
+    pub vary: Vec<String>,
+    /// `--replications R`.
+    pub replications: u32,
+    /// `--threads N` (default: the available parallelism).
+    pub threads: Option<usize>,
+    /// `--shard I/N|auto`.
+    pub shard: Option<String>,
+    /// `--shards N` (the total for `--shard auto` under Kubernetes).
+    pub shards: Option<u32>,
+    /// `--out DIR` (default `results/<scenario name>-sweep`).
+    pub out: Option<PathBuf>,
+    /// `--set KEY=VALUE` overrides for every run.
+    pub sets: Vec<String>,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--jobs-csv`: write each run's jobs.csv (off by default in sweeps).
+    pub jobs_csv: bool,
+    /// `--common-seeds`: replication r uses the same seed at every point.
+    pub common_seeds: bool,
+    /// `--plot-metric`: metrics to plot (empty: [`DEFAULT_PLOT_METRICS`]).
+    pub plot_metrics: Vec<String>,
+    /// `--no-plots`: render no plots (recorded in `sweep.json`, so `merge` draws none).
+    pub no_plots: bool,
+    /// The command line, for each run's run.json.
+    pub command_line: Vec<String>,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone)]
+pub struct SweepReport {
+    /// The sweep directory.
+    pub dir: PathBuf,
+    /// Runs of this invocation's scope (its shard, or all).
+    pub scope: usize,
+    /// Runs simulated now.
+    pub ran: usize,
+    /// Runs already complete and skipped.
+    pub skipped: usize,
+    /// Whether the aggregates were written (not for a shard).
+    pub aggregated: bool,
+}
+
+/// FNV-1a of a file's bytes (identity of the scenario for merge and resume).
+fn hash_bytes(b: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in b {
+        h ^= x as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Builds the definition of a sweep from its arguments, checking every point's scenario
+/// (so a bad value fails before anything runs). Returns the scenario text too: every run
+/// uses this text, read once, so editing the file during a sweep cannot mix versions.
+pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
+    if a.replications == 0 {
+        return Err(Error::Usage("--replications 0: expected at least 1".into()));
+    }
+    let vary = a
+        .vary
+        .iter()
+        .map(|v| parse_vary(v))
+        .collect::<Result<Vec<_>>>()?;
+    check_varies(&vary, &a.sets)?;
+    let text = std::fs::read_to_string(&a.scenario).map_err(|e| {
+        Error::input(
+            a.scenario.display().to_string(),
+            format!("cannot read the scenario file: {e}"),
+        )
+    })?;
+    let base = load_str(&text, &a.scenario, &a.sets)?;
+    let def = Definition {
+        format: FORMAT,
+        scenario_name: base.scenario.simulation.name.clone(),
+        scenario_hash: hash_bytes(text.as_bytes()),
+        base_seed: base.scenario.simulation.seed,
+        sets: a.sets.clone(),
+        vary,
+        replications: a.replications,
+        seeds: if a.common_seeds {
+            SeedMode::Common
+        } else {
+            SeedMode::PerPoint
+        },
+        plot_metrics: Some(if a.no_plots {
+            Vec::new()
+        } else if a.plot_metrics.is_empty() {
+            default_plot_metrics()
+        } else {
+            a.plot_metrics.clone()
+        }),
+    };
+    for p in def.points() {
+        let mut sets = a.sets.clone();
+        sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
+        load_str(&text, &a.scenario, &sets).map_err(|e| {
+            let at: Vec<String> = p
+                .assignments
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            Error::Usage(format!(
+                "--vary: point {} ({}) is not a valid scenario: {e}",
+                p.id,
+                at.join(", ")
+            ))
+        })?;
+    }
+    Ok((def, text))
+}
+
+fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(total as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} sweep [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    pb.set_position(done as u64);
+    Some(pb)
+}
+
+/// Removes staging directories a killed process left for `run` (never another shard's:
+/// only this run's own `.rep-<r>.partial-*`).
+fn clean_stale(dir: &Path, run: &Run) {
+    let parent = dir.join("runs").join(&run.point.id);
+    let prefix = format!(".rep-{}.partial-", run.replication);
+    if let Ok(rd) = std::fs::read_dir(&parent) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// `backupsim sweep`.
+pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
+    let shard = a
+        .shard
+        .as_deref()
+        .map(|s| parse_shard(s, a.shards, &|k| std::env::var(k).ok()))
+        .transpose()?;
+    if a.shards.is_some() && a.shard.is_none() {
+        return Err(Error::Usage(
+            "--shards N only goes with --shard auto".into(),
+        ));
+    }
+    let threads = match a.threads {
+        Some(0) => return Err(Error::Usage("--threads 0: expected at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let (def, text) = define(a)?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", def.scenario_name)));
+    // A sweep resumes in its own directory; it never replaces one.
+    claim_out_dir(&out, OutKind::Sweep)?;
+    check_same(&out, &def, "use another --out or remove it")?;
+    write_definition(&out, &def)?;
+
+    let all = def.runs();
+    let mine: Vec<&Run> = all
+        .iter()
+        .filter(|r| shard.map_or(true, |s| s.owns(r.index)))
+        .collect();
+    let todo: Vec<&Run> = mine
+        .iter()
+        .copied()
+        .filter(|r| !complete(&out.join(r.rel_dir())))
+        .collect();
+    let skipped = mine.len() - todo.len();
+    for r in &todo {
+        clean_stale(&out, r);
+    }
+
+    DONE.store(skipped, Ordering::SeqCst);
+    TOTAL.store(mine.len(), Ordering::SeqCst);
+    if let Ok(mut o) = OUT_DIR.lock() {
+        *o = Some(out.clone());
+    }
+    ACTIVE.store(true, Ordering::SeqCst);
+    let start = Instant::now();
+    let pb = progress_bar(mine.len(), skipped, a.quiet);
+    let failed = AtomicBool::new(false);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--threads {threads}: cannot start the thread pool: {e}"
+            ))
+        })?;
+    let results: Vec<Result<bool>> = pool.install(|| {
+        todo.par_iter()
+            .map(|r| {
+                // Checked before each run: after Ctrl-C or a failed run, start nothing new.
+                if INTERRUPTED.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
+                    return Ok(false);
+                }
+                let mut sets = def.sets.clone();
+                sets.extend(r.sets());
+                let res = load_str(&text, &a.scenario, &sets).and_then(|loaded| {
+                    let opts = RunOptions {
+                        jobs_csv: Some(a.jobs_csv),
+                        command_line: a.command_line.clone(),
+                        progress: false,
+                        plots: false,
+                    };
+                    run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
+                });
+                match res {
+                    Ok(_) => {
+                        DONE.fetch_add(1, Ordering::SeqCst);
+                        if let Some(pb) = &pb {
+                            pb.inc(1);
+                        }
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::SeqCst);
+                        Err(Error::Usage(format!(
+                            "run {} (seed {}): {e}",
+                            r.label(),
+                            r.seed
+                        )))
+                    }
+                }
+            })
+            .collect()
+    });
+    ACTIVE.store(false, Ordering::SeqCst);
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let mut ran = 0;
+    for r in results {
+        if r? {
+            ran += 1;
+        }
+    }
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted(format!(
+            "{} of {} runs complete; re-run the same command to resume",
+            skipped + ran,
+            mine.len()
+        )));
+    }
+    let aggregated = match shard {
+        Some(s) => {
+            let marker = serde_json::json!({ "shard": format!("{}/{}", s.index, s.count), "runs": mine.len() });
+            let text = serde_json::to_string_pretty(&marker).expect("json") + "\n";
+            write_atomic(
+                &out.join("shards")
+                    .join(format!("{}-of-{}.json", s.index, s.count)),
+                text.as_bytes(),
+            )?;
+            false
+        }
+        None => {
+            aggregate(&out, &def)?;
+            // Complete now, whoever ran the runs: shard markers no longer describe it.
+            let _ = std::fs::remove_dir_all(out.join("shards"));
+            render_plots(&out, &def.plot_metrics(), a.quiet)?;
+            true
+        }
+    };
+    if !a.quiet {
+        let what = match shard {
+            Some(s) => format!(
+                "shard {}/{}: {} of {} runs",
+                s.index,
+                s.count,
+                mine.len(),
+                all.len()
+            ),
+            None => format!(
+                "{} point(s) x {} replication(s) = {} runs",
+                all.len() / def.replications as usize,
+                def.replications,
+                all.len()
+            ),
+        };
+        crate::status!(
+            "sweep {}: {what}; {ran} run now, {skipped} already complete; {:.1} s on {threads} thread(s)",
+            def.scenario_name,
+            start.elapsed().as_secs_f64()
+        );
+        if aggregated {
+            let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
+                ""
+            } else {
+                ", plots/"
+            };
+            crate::status!(
+                "results: {} (sweep.csv, runs.csv, points/{plots})",
+                out.display()
+            );
+        } else {
+            crate::status!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
+        }
+    }
+    Ok(SweepReport {
+        dir: out,
+        scope: mine.len(),
+        ran,
+        skipped,
+        aggregated,
+    })
+}
+
+/// Copies a complete run directory (hard links where possible: results are never
+/// modified in place, only replaced by rename) via a staging directory.
+fn copy_run(src: &Path, dest: &Path) -> Result<()> {
+    fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+        io(dst, std::fs::create_dir_all(dst))?;
+        let mut entries: Vec<_> = io(src, std::fs::read_dir(src))?
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| Error::io(src, e))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let (s, d) = (e.path(), dst.join(e.file_name()));
+            if io(&s, e.file_type())?.is_dir() {
+                copy_tree(&s, &d)?;
+            } else if std::fs::hard_link(&s, &d).is_err() {
+                io(&s, std::fs::copy(&s, &d))?;
+            }
+        }
+        Ok(())
+    }
+    let staging = Staging::new(dest)?;
+    copy_tree(src, staging.path())?;
+    staging.commit_unchecked(dest)
+}
+
+/// What a merge did.
+#[derive(Debug, Clone)]
+pub struct MergeReport {
+    /// The merged sweep directory.
+    pub dir: PathBuf,
+    /// Runs in the sweep.
+    pub runs: usize,
+    /// Runs copied in from other directories.
+    pub copied: usize,
+}
+
+/// `backupsim merge DIR... --out DIR`: checks the directories are shards of one sweep that
+/// together hold every run, gathers the runs into `out` (which may be one of the inputs,
+/// e.g. when all shards wrote into one directory) and writes the aggregates, then, when
+/// `plots`, the plots of the metrics recorded in `sweep.json`.
+pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<MergeReport> {
+    if dirs.is_empty() {
+        return Err(Error::Usage(
+            "merge: expected at least one sweep directory".into(),
+        ));
+    }
+    let mut def: Option<(PathBuf, Definition)> = None;
+    for d in dirs {
+        let Some(this) = read_definition(d)? else {
+            return Err(Error::Usage(format!(
+                "{}: not a sweep directory (expected sweep.json, written by `backupsim sweep`)",
+                d.display()
+            )));
+        };
+        match &def {
+            None => def = Some((d.clone(), this)),
+            Some((first, fd)) => {
+                let diff = fd.differences(&this);
+                if !diff.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "{} and {} are not shards of the same sweep (they differ in: {})",
+                        first.display(),
+                        d.display(),
+                        diff.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    let (_, def) = def.expect("at least one directory");
+    claim_out_dir(out, OutKind::Sweep)?;
+    check_same(out, &def, "merge into another --out")?;
+    let runs = def.runs();
+    let mut sources = Vec::with_capacity(runs.len());
+    let mut missing = Vec::new();
+    for r in &runs {
+        match dirs.iter().find(|d| complete(&d.join(r.rel_dir()))) {
+            Some(d) => sources.push(d.join(r.rel_dir())),
+            None => missing.push(r.label()),
+        }
+    }
+    if !missing.is_empty() {
+        let mut markers = BTreeSet::new();
+        for d in dirs {
+            if let Ok(rd) = std::fs::read_dir(d.join("shards")) {
+                markers.extend(rd.flatten().filter_map(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .strip_suffix(".json")
+                        .map(|s| s.replace("-of-", "/"))
+                }));
+            }
+        }
+        let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+        return Err(Error::Usage(format!(
+            "merge: {} of {} runs are missing: {}{} (complete shards found: {}); run the missing shards, or `backupsim sweep` with the same arguments to fill them in",
+            missing.len(),
+            runs.len(),
+            shown.join(", "),
+            if missing.len() > shown.len() { ", ..." } else { "" },
+            if markers.is_empty() { "none".to_string() } else { markers.into_iter().collect::<Vec<_>>().join(", ") }
+        )));
+    }
+    write_definition(out, &def)?;
+    let mut copied = 0;
+    for (r, src) in runs.iter().zip(&sources) {
+        let dest = out.join(r.rel_dir());
+        if complete(&dest) {
+            continue;
+        }
+        copy_run(src, &dest)?;
+        copied += 1;
+    }
+    aggregate(out, &def)?;
+    // The merged directory is a complete sweep: shard markers no longer describe it.
+    let _ = std::fs::remove_dir_all(out.join("shards"));
+    if plots {
+        render_plots(out, &def.plot_metrics(), quiet)?;
+    }
+    if !quiet {
+        crate::status!(
+            "merge {}: {} runs from {} director{} ({copied} copied); results: {}",
+            def.scenario_name,
+            runs.len(),
+            dirs.len(),
+            if dirs.len() == 1 { "y" } else { "ies" },
+            out.display()
+        );
+    }
+    Ok(MergeReport {
+        dir: out.to_path_buf(),
+        runs: runs.len(),
+        copied,
+    })
+}
+
+/// Renders the sweep plots of `dir` (see [`crate::outputs::plots::render_sweep`]). Unless `quiet`,
+/// notes on stderr the metrics that got no plot (not in `sweep.csv`, or never reported).
+pub fn render_plots(dir: &Path, metrics: &[String], quiet: bool) -> Result<Vec<PathBuf>> {
+    let written = crate::outputs::plots::render_sweep(dir, metrics).map_err(|e| Error::Io {
+        path: dir.join("plots"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    if !quiet {
+        let keys = read_definition(dir)
+            .ok()
+            .flatten()
+            .map_or(0, |d| d.vary.len());
+        for m in metrics {
+            let prefix = format!("sweep_{}_by_", crate::outputs::plots::sanitize_name(m));
+            let drawn = written.iter().any(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+            });
+            if keys > 0 && !drawn {
+                crate::status!("note: no plot of {m}: sweep.csv has no value of it");
+            }
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,150 @@
+//! The one reader of each results file a run writes (`summary.json`; the `.hdr` files are
+//! read by [`super::histio`]). Every error names the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Error reading a `summary.json`. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON.
+    #[error("{} is not valid JSON: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The JSON is not a flat object of numbers.
+    #[error("{}: {what}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// Reads `dir/summary.json`: a flat JSON object, metric name → number.
+///
+/// A `null` value (how JSON writers encode a NaN, e.g. the mean of nothing) is
+/// treated as an absent metric. Any other non-number value, or a top level
+/// that is not an object, is an error.
+pub fn read_summary(dir: &Path) -> Result<BTreeMap<String, f64>, ReadError> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ReadError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ReadError::Json {
+            path: path.clone(),
+            source,
+        })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(ReadError::Format {
+            path,
+            what: "top level is not a JSON object".into(),
+        });
+    };
+    let mut out = BTreeMap::new();
+    for (key, v) in map {
+        match v {
+            serde_json::Value::Null => {}
+            serde_json::Value::Number(n) => {
+                let x = n.as_f64().ok_or_else(|| ReadError::Format {
+                    path: path.clone(),
+                    what: format!("metric {key:?} is not representable as f64"),
+                })?;
+                out.insert(key, x);
+            }
+            other => {
+                return Err(ReadError::Format {
+                    path,
+                    what: format!("metric {key:?} is not a number: {other}"),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl From<ReadError> for Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Io { path, source } => Error::io(path, source),
+            other => Error::input(
+                other.path().display().to_string(),
+                format!("expected a summary written by backupsim: {other}"),
+            ),
+        }
+    }
+}
+
+impl ReadError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Io { path, .. }
+            | ReadError::Json { path, .. }
+            | ReadError::Format { path, .. } => path,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(kv: &[(&str, f64)]) -> BTreeMap<String, f64> {
+        kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn read_summary_ok_and_null_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            r#"{"a.b": 1, "c": 2.5, "d": null, "e": -3e2}"#,
+        )
+        .unwrap();
+        let s = read_summary(dir.path()).unwrap();
+        assert_eq!(s, map(&[("a.b", 1.0), ("c", 2.5), ("e", -300.0)]));
+    }
+
+    #[test]
+    fn read_summary_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_summary(dir.path()).unwrap_err();
+        assert!(matches!(e, ReadError::Io { .. }));
+        assert!(e.to_string().contains("summary.json"), "{e}");
+
+        let p = dir.path().join("summary.json");
+        std::fs::write(&p, "{not json").unwrap();
+        let e = read_summary(dir.path()).unwrap_err();
+        assert!(matches!(e, ReadError::Json { .. }));
+        assert!(e.to_string().contains("summary.json"));
+
+        std::fs::write(&p, "[1, 2]").unwrap();
+        assert!(matches!(
+            read_summary(dir.path()).unwrap_err(),
+            ReadError::Format { .. }
+        ));
+
+        std::fs::write(&p, r#"{"x": "fast"}"#).unwrap();
+        let e = read_summary(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("\"x\""), "{e}");
+    }
+}

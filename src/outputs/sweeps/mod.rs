@@ -1,0 +1,22 @@
+//! Parameter sweeps: a grid of `--vary` values × replications, run in parallel, sharded
+//! across machines, merged, and resumed after an interruption.
+//!
+//! A sweep directory holds one ordinary results directory per run
+//! (`runs/<point>/rep-<r>/`) and aggregates computed *only from those files on disk*
+//! (`sweep.csv`, `runs.csv`, `points.csv`, `points/<point>/`). Because the aggregates
+//! never depend on which process produced a run, in which order, or on how many threads,
+//! a single-machine sweep, a resumed sweep and a merge of shards write the same bytes.
+//!
+//! The sweep's definition (scenario hash, `--set`, `--vary`, replications, seed mode) is
+//! recorded in `sweep.json`; resuming and merging refuse directories of another sweep.
+//! See `docs/sweeps.md` for the user-facing description.
+
+mod aggregate;
+mod definition;
+mod shard;
+mod stats;
+
+pub use aggregate::*;
+pub use definition::*;
+pub use shard::*;
+pub use stats::*;
