@@ -42,11 +42,55 @@ pub struct RunReport {
 }
 
 /// Runs a loaded scenario and writes its results directory at `dest`.
+///
+/// An error about a file being written names the file as it would have been in `dest`,
+/// never the internal staging directory (which is gone by then).
 pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
-    let s = &loaded.scenario;
     let replacing = claim_out_dir(dest, OutKind::Run)?;
     let staging = Staging::new(dest)?;
     let dir = staging.path().to_path_buf();
+    let (report, staging) = match write_run(loaded, &dir, opts) {
+        Ok(r) => (r, staging),
+        Err(e) => return Err(relocate(e, &dir, dest)),
+    };
+    staging.commit(dest, OutKind::Run)?;
+    Ok(RunReport {
+        replacing,
+        dir: dest.to_path_buf(),
+        ..report
+    })
+}
+
+/// `e` with a path inside the staging directory `staging` shown inside `dest` instead.
+fn relocate(e: Error, staging: &Path, dest: &Path) -> Error {
+    let swap =
+        |text: &str| text.replace(&staging.display().to_string(), &dest.display().to_string());
+    match e {
+        Error::Io { path, source } => {
+            let path = path
+                .strip_prefix(staging)
+                .map_or_else(|_| path.clone(), |rel| dest.join(rel));
+            let text = source.to_string();
+            let source = if text.contains(&staging.display().to_string()) {
+                std::io::Error::new(source.kind(), swap(&text))
+            } else {
+                source
+            };
+            Error::io(path, source)
+        }
+        Error::Input(mut i) => {
+            i.file = swap(&i.file);
+            i.message = swap(&i.message);
+            Error::Input(i)
+        }
+        other => other,
+    }
+}
+
+/// Simulates and writes every file of the results directory into `dir`.
+fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let s = &loaded.scenario;
+    let dir = dir.to_path_buf();
     let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
         JobsCsv::On => true,
         JobsCsv::Off => false,
@@ -106,13 +150,38 @@ pub fn run_to_dir(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<Run
     if opts.plots {
         crate::outputs::plots::render_for_run(&dir, &s.simulation.name)?;
     }
-    staging.commit(dest, OutKind::Run)?;
     Ok(RunReport {
-        replacing,
-        dir: dest.to_path_buf(),
+        replacing: None,
+        dir,
         summary: outcome.summary,
         events: outcome.events,
         wall_seconds: wall,
         jobs_csv: jobs_on,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_after_simulating_never_name_the_staging_directory() {
+        let staging = Path::new("results/.quickstart.partial-Ab12");
+        let dest = Path::new("results/quickstart");
+        let e = Error::io(
+            staging.join("plots/cdf.png"),
+            std::io::Error::other("results/.quickstart.partial-Ab12/plots/cdf.png: disk full"),
+        );
+        let text = relocate(e, staging, dest).to_string();
+        assert_eq!(
+            text,
+            "results/quickstart/plots/cdf.png: results/quickstart/plots/cdf.png: disk full"
+        );
+        let e = Error::input(
+            "results/.quickstart.partial-Ab12/summary.json",
+            "expected a number",
+        );
+        let text = relocate(e, staging, dest).to_string();
+        assert!(!text.contains("partial"), "{text}");
+    }
 }
