@@ -10,6 +10,7 @@ fn small_scenario(dir: &Path) -> PathBuf {
     quickstart(dir, "small.toml", 40, 10, 3)
 }
 
+/// Runs `scenario` into `out` (with plots when `extra` holds `+plots`); its summary.
 fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> String {
     let mut args = vec![
         "run",
@@ -17,9 +18,11 @@ fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> String {
         "--out",
         out.to_str().unwrap(),
         "--quiet",
-        "--no-plots",
     ];
-    args.extend_from_slice(extra);
+    if !extra.contains(&"+plots") {
+        args.push("--no-plots");
+    }
+    args.extend(extra.iter().filter(|&&x| x != "+plots"));
     let o = run(&args);
     assert!(o.status.success(), "run failed: {}", stderr(&o));
     std::fs::read_to_string(out.join("summary.json")).unwrap()
@@ -29,8 +32,8 @@ fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> String {
 fn same_seed_same_bytes_and_set_seed_is_the_same_as_the_file() {
     let t = tempfile::tempdir().unwrap();
     let sc = small_scenario(t.path());
-    let a = run_to(&sc, &t.path().join("a"), &[]);
-    let b = run_to(&sc, &t.path().join("b"), &[]);
+    let a = run_to(&sc, &t.path().join("a"), &["+plots"]);
+    let b = run_to(&sc, &t.path().join("b"), &["+plots"]);
     assert_eq!(
         a, b,
         "same scenario and seed must give identical summary.json"
@@ -54,10 +57,31 @@ fn same_seed_same_bytes_and_set_seed_is_the_same_as_the_file() {
     ] {
         assert!(t.path().join("a").join(f).exists(), "{f} missing");
     }
-    // Identical job logs too.
-    let ja = std::fs::read(t.path().join("a/jobs.csv")).unwrap();
-    let jb = std::fs::read(t.path().join("b/jobs.csv")).unwrap();
-    assert_eq!(ja, jb);
+    // Every output file is identical, byte for byte (run.json holds wall-clock figures).
+    let files = |d: &Path| {
+        let mut v = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                let e = e.unwrap().path();
+                if e.is_dir() {
+                    stack.push(e);
+                } else {
+                    v.push(e.strip_prefix(d).unwrap().to_path_buf());
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let (fa, fb) = (files(&t.path().join("a")), files(&t.path().join("b")));
+    assert_eq!(fa, fb, "the same files");
+    assert!(fa.len() > 10, "{fa:?}");
+    for f in fa.iter().filter(|f| !f.ends_with("run.json")) {
+        let a = std::fs::read(t.path().join("a").join(f)).unwrap();
+        let b = std::fs::read(t.path().join("b").join(f)).unwrap();
+        assert!(a == b, "{} differs between identical runs", f.display());
+    }
 }
 
 #[test]
