@@ -131,6 +131,46 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Find the least (or greatest) value of one key at which every [[expect]] holds
+    /// (see docs/solve.md). Exit status 1 when no value in the range does.
+    Solve {
+        /// Scenario file (TOML) with at least one [[expect]].
+        scenario: PathBuf,
+        /// The key to search, as for --set (e.g. link.wan.bandwidth, fleet.web.count).
+        #[arg(long, value_name = "KEY")]
+        find: String,
+        /// The range searched, in the key's units (e.g. "1 Gbit/s..40 Gbit/s", 10..500,
+        /// 2h..12h, 20:00..23:30).
+        #[arg(long, value_name = "LOW..HIGH")]
+        range: String,
+        /// Look for the least value that meets the expectations (the default).
+        #[arg(long, conflicts_with = "maximize")]
+        minimize: bool,
+        /// Look for the greatest value that meets the expectations.
+        #[arg(long)]
+        maximize: bool,
+        /// Replications (independently seeded runs) per probed value.
+        #[arg(long, default_value_t = 3)]
+        replications: u32,
+        /// Confidence of the one-sided Student-t bound each expectation must meet.
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+        /// Relative resolution of a continuous key (counts and times end exactly).
+        #[arg(long, default_value = "1%")]
+        resolution: String,
+        /// Override a scenario value in every run (as for run).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Runs in parallel (default: the number of CPUs); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory (default: results/<scenario name>-solve).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Nothing on stderr but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
         /// Shard directories (written by `sweep --shard`).
@@ -233,6 +273,33 @@ pub fn main() -> ExitCode {
             command_line: argv,
         })
         .map(|_| 0),
+        Command::Solve {
+            scenario,
+            find,
+            range,
+            minimize: _,
+            maximize,
+            replications,
+            confidence,
+            resolution,
+            sets,
+            threads,
+            out,
+            quiet,
+        } => app::solve(&app::SolveArgs {
+            scenario,
+            find,
+            range,
+            maximize,
+            replications,
+            confidence,
+            resolution,
+            sets,
+            threads,
+            out,
+            quiet,
+        })
+        .and_then(|r| emit(&r.line).map(|_| if r.value.is_some() { 0 } else { 1 })),
         Command::Merge {
             dirs,
             out,

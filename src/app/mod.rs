@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 pub mod cli;
 mod interrupt;
 mod run;
+mod solve;
 mod sweep;
 
 pub use interrupt::handle_signals;
 pub use run::{run_to_dir, RunOptions, RunReport};
+pub use solve::{solve, SolveArgs, SolveReport};
 pub use sweep::{interrupt, merge, render_plots, sweep, MergeReport, SweepArgs, SweepReport};
 
 use crate::error::{Error, Result};

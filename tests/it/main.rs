@@ -12,6 +12,7 @@ mod golden;
 mod results;
 mod scale;
 mod slurm;
+mod solve;
 mod sweep;
 mod theory;
 mod trust;

@@ -307,6 +307,8 @@ pub enum OutKind {
     Run,
     /// A sweep directory or sweep shard (marked by `sweep.json`).
     Sweep,
+    /// A `solve` directory (marked by `solve.json`).
+    Solve,
 }
 
 impl OutKind {
@@ -314,6 +316,7 @@ impl OutKind {
         match self {
             OutKind::Run => "run.json",
             OutKind::Sweep => "sweep.json",
+            OutKind::Solve => "solve.json",
         }
     }
 }

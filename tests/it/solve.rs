@@ -1,0 +1,165 @@
+//! `backupsim solve` finds answers computable by hand, the same on any thread count.
+
+use std::path::Path;
+
+use super::common::{run_bin, stderr};
+
+/// One VM, no randomness that matters: its first (full) backup moves 130 GB (a 30 GB OS
+/// disk and a 100 GB data disk, fully used) and must finish its transfer within 1 h, so
+/// the least bandwidth is 130 GB / 3 600 s = 36.11 MB/s = 288.9 Mbit/s.
+const HAND: &str = "tests/it/data/solve-hand.toml";
+const ANSWER_BPS: f64 = 130e9 / 3600.0;
+
+fn solve(out: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec![
+        "solve",
+        HAND,
+        "--find",
+        "link.wan.bandwidth",
+        "--range",
+        "100 Mbit/s..10 Gbit/s",
+        "--replications",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run_bin(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = String::from_utf8_lossy(&o.stdout).to_string();
+    let json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("solve.json")).unwrap()).unwrap();
+    (json, line)
+}
+
+#[test]
+fn solve_finds_the_hand_computed_bandwidth() {
+    let t = tempfile::tempdir().unwrap();
+    let (j, line) = solve(&t.path().join("a"), &["--threads", "1"]);
+    let holds = j["bracket"]["holds"]["value"].as_f64().unwrap();
+    let fails = j["bracket"]["fails"]["value"].as_f64().unwrap();
+    // The answer brackets the hand value (the HDR maximum is within 0.1 %), 1 % wide.
+    assert!(
+        fails < ANSWER_BPS * 1.001 && ANSWER_BPS * 0.999 < holds,
+        "{fails} .. {holds}"
+    );
+    assert!((holds - fails) / holds <= 0.01, "{fails} .. {holds}");
+    assert_eq!(j["value"].as_f64().unwrap(), holds);
+    assert!(
+        line.starts_with("smallest link.wan.bandwidth meeting the expectation: 2"),
+        "{line}"
+    );
+    assert!(
+        line.contains("Mbit/s (±1%)") && line.contains("backup.phase.transfer.max"),
+        "{line}"
+    );
+}
+
+#[test]
+fn solve_is_the_same_on_any_thread_count() {
+    let t = tempfile::tempdir().unwrap();
+    solve(&t.path().join("one"), &["--threads", "1"]);
+    solve(&t.path().join("two"), &["--threads", "2"]);
+    for f in ["solve.csv", "solve.json"] {
+        let a = std::fs::read(t.path().join("one").join(f)).unwrap();
+        let b = std::fs::read(t.path().join("two").join(f)).unwrap();
+        assert!(a == b, "{f} differs between thread counts");
+    }
+}
+
+#[test]
+fn solve_counts_end_exactly_and_maximize() {
+    // The greatest number of such VMs one 1 Gbit/s link takes with every transfer within
+    // 1 h, all starting together: n × 130 GB / 125 MB/s ≤ 3 600 s ⇒ n = 3.
+    let t = tempfile::tempdir().unwrap();
+    let o = run_bin(&[
+        "solve",
+        HAND,
+        "--find",
+        "fleet.one.count",
+        "--range",
+        "1..12",
+        "--maximize",
+        "--replications",
+        "1",
+        "--quiet",
+        "--out",
+        t.path().join("m").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("m/solve.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["value"].as_f64(), Some(3.0), "{j}");
+    assert_eq!(j["bracket"]["fails"]["value"].as_f64(), Some(4.0), "{j}");
+}
+
+#[test]
+fn solve_bad_input() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("x");
+    let o = out.to_str().unwrap();
+    // No value in the range meets the bound: exit 1, with the reason at the best end.
+    let none = run_bin(&[
+        "solve",
+        HAND,
+        "--find",
+        "link.wan.bandwidth",
+        "--range",
+        "1 Mbit/s..10 Mbit/s",
+        "--replications",
+        "1",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no value of link.wan.bandwidth"));
+    for (args, want) in [
+        (
+            vec![
+                "--find",
+                "link.nope.bandwidth",
+                "--range",
+                "1 Mbit/s..10 Mbit/s",
+            ],
+            "nope",
+        ),
+        (
+            vec!["--find", "link.wan.bandwidth", "--range", "10..5"],
+            "LOW below HIGH",
+        ),
+        (
+            vec!["--find", "link.wan.bandwidth", "--range", "1 GB..2 GB"],
+            "bandwidth",
+        ),
+        (
+            vec!["--find", "link.wan.bandwidth", "--range", "fast"],
+            "LOW..HIGH",
+        ),
+    ] {
+        let mut a = vec!["solve", HAND, "--quiet", "--out", o];
+        a.extend(args);
+        let r = run_bin(&a);
+        assert_eq!(r.status.code(), Some(2), "{a:?}: {}", stderr(&r));
+        assert!(stderr(&r).contains(want), "{a:?}: {}", stderr(&r));
+    }
+    // A scenario without [[expect]]: exit 2.
+    let src = std::fs::read_to_string(HAND).unwrap();
+    let plain = t.path().join("plain.toml");
+    std::fs::write(&plain, &src[..src.find("[[expect]]").unwrap()]).unwrap();
+    let r = run_bin(&[
+        "solve",
+        plain.to_str().unwrap(),
+        "--find",
+        "link.wan.bandwidth",
+        "--range",
+        "1 Mbit/s..10 Mbit/s",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("[[expect]]"));
+}
