@@ -7,13 +7,17 @@
 //! and into a probe's replications, and results are collected in probe order. So
 //! `solve.csv` and `solve.json` are byte-identical on any thread count.
 
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::engine::rng::name_key;
 use crate::error::{Error, Result};
-use crate::outputs::results::{claim_out_dir, write_atomic, OutKind, Staging};
+use crate::outputs::results::{claim_out_dir, write_atomic, OutKind};
 use crate::outputs::sweeps::{derive_seed, fmt_num, SeedMode};
 use crate::scenario::schema::Expect;
 use crate::scenario::{load_str, Loaded};
@@ -226,6 +230,99 @@ struct Search<'a> {
     expects: Vec<Expect>,
     seeds: Vec<u64>,
     t: f64,
+    cache: Cache,
+}
+
+/// Replications already run, kept in `probes.cache` in the output directory until the
+/// search completes, so an interrupted solve resumes where it stopped (one line per
+/// replication: value text, replication, each expected metric's value in Rust's shortest
+/// round-trip form, so a reused value is bit for bit the one computed).
+struct Cache {
+    done: BTreeMap<(String, u32), Vec<f64>>,
+    file: Option<Mutex<std::fs::File>>,
+    path: PathBuf,
+    reused: std::sync::atomic::AtomicUsize,
+}
+
+impl Cache {
+    const NAME: &'static str = "probes.cache";
+
+    /// Opens the cache of `dir` for a search with definition hash `def`: a cache of
+    /// another definition is discarded.
+    fn open(dir: &Path, def: u64, metrics: usize) -> Result<Cache> {
+        let path = dir.join(Self::NAME);
+        let head = format!("# backupsim solve cache {def:016x}");
+        let mut done = BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let mut lines = text.lines();
+            if lines.next() == Some(head.as_str()) {
+                for l in lines {
+                    let f: Vec<&str> = l.split('\t').collect();
+                    let vals: Option<Vec<f64>> = f.iter().skip(2).map(|x| x.parse().ok()).collect();
+                    match (
+                        f.len() == metrics + 2,
+                        f.get(1).and_then(|r| r.parse().ok()),
+                        vals,
+                    ) {
+                        (true, Some(r), Some(v)) => {
+                            done.insert((f[0].to_string(), r), v);
+                        }
+                        // A line cut short by a kill: ignore it, it is run again.
+                        _ => continue,
+                    }
+                }
+            } else {
+                done.clear();
+            }
+        }
+        let fresh = done.is_empty();
+        crate::error::io_at(dir, std::fs::create_dir_all(dir))?;
+        let mut file = crate::error::io_at(
+            &path,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(!fresh)
+                .write(true)
+                .truncate(fresh)
+                .open(&path),
+        )?;
+        if fresh {
+            crate::error::io_at(&path, writeln!(file, "{head}"))?;
+        }
+        Ok(Cache {
+            done,
+            file: Some(Mutex::new(file)),
+            path,
+            reused: Default::default(),
+        })
+    }
+
+    fn get(&self, text: &str, r: u32) -> Option<Vec<f64>> {
+        let v = self.done.get(&(text.to_string(), r)).cloned();
+        if v.is_some() {
+            self.reused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        v
+    }
+
+    fn put(&self, text: &str, r: u32, values: &[f64]) -> Result<()> {
+        let mut line = format!("{text}\t{r}");
+        for v in values {
+            line.push_str(&format!("\t{v}"));
+        }
+        if let Some(f) = &self.file {
+            let mut f = f.lock().expect("cache lock");
+            crate::error::io_at(&self.path, writeln!(f, "{line}").and_then(|_| f.flush()))?;
+        }
+        Ok(())
+    }
+
+    /// The search is complete: the cache goes.
+    fn remove(mut self) {
+        self.file = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl Search<'_> {
@@ -261,6 +358,17 @@ impl Search<'_> {
 
     /// One replication at `v`: each expected metric's value (NaN when absent).
     fn run_one(&self, v: f64, r: u32) -> Result<Vec<f64>> {
+        let text = self.q.text(v);
+        if let Some(values) = self.cache.get(&text, r) {
+            return Ok(values);
+        }
+        let values = self.simulate(v, r)?;
+        self.cache.put(&text, r, &values)?;
+        Ok(values)
+    }
+
+    /// Simulates one replication at `v`.
+    fn simulate(&self, v: f64, r: u32) -> Result<Vec<f64>> {
         let mut sets = self.a.sets.clone();
         sets.push(format!("{}={}", self.a.find, self.q.toml(v)));
         sets.push(format!("simulation.seed={}", self.seeds[r as usize]));
@@ -374,6 +482,18 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
         Path::new("results").join(format!("{}-solve", base.scenario.simulation.name))
     });
     claim_out_dir(&out, OutKind::Solve)?;
+    let def = definition(a, &src, resolution);
+    let def_hash = name_key(&def.to_string());
+    // Mark the directory as this tool's before the first run, so an interrupted search
+    // can be resumed into it (and nothing else may take it).
+    write_atomic(
+        &out.join("solve.json"),
+        (serde_json::to_string_pretty(&serde_json::json!({"complete": false, "definition": def}))
+            .expect("json")
+            + "\n")
+            .as_bytes(),
+    )?;
+    let cache = Cache::open(&out, def_hash, expects.len())?;
     let seeds = (0..a.replications)
         .map(|r| derive_seed(base.scenario.simulation.seed, &[], r, SeedMode::Common))
         .collect();
@@ -392,6 +512,7 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
         expects,
         seeds,
         t,
+        cache,
     };
     let threads = a
         .threads
@@ -404,8 +525,16 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
         .build()
         .map_err(|e| Error::Usage(format!("--threads: {e}")))?;
     let outcome = pool.install(|| run_search(&search, lo, hi, resolution))?;
-    write_outputs(&search, &outcome, &out, resolution)?;
+    write_outputs(&search, &outcome, &out, resolution, &def)?;
+    let reused = search
+        .cache
+        .reused
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if reused > 0 && !a.quiet {
+        crate::status!("resumed: {reused} replication(s) reused from the interrupted search");
+    }
     let line = answer_line(&search, &outcome, resolution);
+    search.cache.remove();
     Ok(SolveReport {
         value: outcome.answer.map(|i| outcome.probes[i].value),
         line,
@@ -543,9 +672,30 @@ fn answer_line(s: &Search<'_>, o: &Outcome, resolution: f64) -> String {
     line
 }
 
-fn write_outputs(s: &Search<'_>, o: &Outcome, out: &Path, resolution: f64) -> Result<()> {
-    let staging = Staging::new(out)?;
-    let dir = staging.path();
+/// What identifies a search: a resumed one must match it exactly.
+fn definition(a: &SolveArgs, src: &str, resolution: f64) -> serde_json::Value {
+    serde_json::json!({
+        "format": 1,
+        "scenario": a.scenario.display().to_string(),
+        "scenario_hash": format!("{:016x}", name_key(src)),
+        "sets": a.sets,
+        "key": a.find,
+        "range": a.range,
+        "objective": if a.maximize { "maximize" } else { "minimize" },
+        "replications": a.replications,
+        "confidence": a.confidence,
+        "resolution": resolution,
+    })
+}
+
+/// Writes `solve.csv`, then the complete `solve.json` (each atomically).
+fn write_outputs(
+    s: &Search<'_>,
+    o: &Outcome,
+    dir: &Path,
+    resolution: f64,
+    def: &serde_json::Value,
+) -> Result<()> {
     let mut header = vec![
         "probe".to_string(),
         "value".into(),
@@ -580,6 +730,8 @@ fn write_outputs(s: &Search<'_>, o: &Outcome, out: &Path, resolution: f64) -> Re
         i.map(|i| serde_json::json!({"value": o.probes[i].value, "value_text": o.probes[i].text}))
     };
     let json = serde_json::json!({
+        "complete": true,
+        "definition": def,
         "key": s.a.find,
         "objective": if s.a.maximize { "maximize" } else { "minimize" },
         "range": s.a.range,
@@ -595,8 +747,7 @@ fn write_outputs(s: &Search<'_>, o: &Outcome, out: &Path, resolution: f64) -> Re
         "expectations": s.expects.iter().map(|e| serde_json::json!({"metric": e.metric, "min": e.min.map(|b| b.0), "max": e.max.map(|b| b.0)})).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&json).expect("json") + "\n";
-    write_atomic(&dir.join("solve.json"), text.as_bytes())?;
-    staging.commit(out, OutKind::Solve)
+    write_atomic(&dir.join("solve.json"), text.as_bytes())
 }
 
 #[cfg(test)]

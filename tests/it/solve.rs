@@ -163,3 +163,61 @@ fn solve_bad_input() {
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert!(stderr(&r).contains("[[expect]]"));
 }
+
+/// A solve killed outright (SIGKILL: no handler runs) resumes from its probe cache and
+/// writes the same bytes as an uninterrupted one.
+#[test]
+fn solve_resumes_after_kill() {
+    let t = tempfile::tempdir().unwrap();
+    let args = |out: &Path| {
+        vec![
+            "solve".to_string(),
+            "scenarios/quickstart.toml".into(),
+            "--find".into(),
+            "link.je-storage.bandwidth".into(),
+            "--range".into(),
+            "1 Gbit/s..40 Gbit/s".into(),
+            "--set".into(),
+            "simulation.duration=2d".into(),
+            "--replications".into(),
+            "2".into(),
+            "--threads".into(),
+            "1".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let whole = t.path().join("whole");
+    let o = super::common::bin().args(args(&whole)).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let cut = t.path().join("cut");
+    let mut child = super::common::bin()
+        .args(args(&cut))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cache = cut.join("probes.cache");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&cache).map_or(0, |c| c.lines().count()) < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no probe finished in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("solve.csv").exists(), "killed before the end");
+
+    let o = super::common::bin().args(args(&cut)).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resumed: "), "{}", stderr(&o));
+    for f in ["solve.csv", "solve.json"] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(cut.join(f)).unwrap();
+        assert!(a == b, "{f} differs after a resume");
+    }
+    assert!(!cache.exists(), "the cache goes when the search completes");
+}
