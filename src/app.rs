@@ -113,16 +113,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     Ok(report)
 }
 
-/// Seconds as a short human duration.
-pub fn fmt_secs(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{:.2} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
-}
+pub use crate::scenario::units::fmt_secs;
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.
 pub fn validate(scenario: &Path, sets: &[String]) -> Result<String> {
