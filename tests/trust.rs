@@ -24,7 +24,8 @@ fn tiny(dir: &Path) -> PathBuf {
         .replace("count = 240", "count = 6")
         .replace("count = 60", "count = 3")
         .replace("duration = \"7d\"", "duration = \"2d\"")
-        .replace("at = \"5d 10h\"", "at = \"1d 10h\"");
+        .replace("at = \"5d 10h\"", "at = \"1d 10h\"")
+        .replace("count = 10\nkind", "count = 2\nkind");
     let p = dir.join("tiny.toml");
     std::fs::write(&p, src).unwrap();
     p
