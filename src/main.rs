@@ -46,14 +46,21 @@ enum Command {
         /// Skip rendering plots.
         #[arg(long)]
         no_plots: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
-    /// Check a scenario file without running it.
+    /// Check a scenario file without running it; print its warnings and a capacity
+    /// estimate.
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
         /// Override a scenario value (as for run).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Check the scenario's [[expect]] bounds against a results directory (or run it first).
     /// Exit status 1 when a bound fails.
@@ -66,6 +73,9 @@ enum Command {
         /// No progress or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Compare two results directories. Exit status 1 when a metric regressed.
     Compare {
@@ -129,6 +139,9 @@ enum Command {
         /// No progress bar or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
@@ -169,6 +182,7 @@ fn main() -> ExitCode {
             quiet,
             jobs_csv,
             no_plots,
+            deny_warnings,
         } => app::run(&app::RunArgs {
             scenario,
             seed,
@@ -177,17 +191,21 @@ fn main() -> ExitCode {
             quiet,
             jobs_csv: jobs_csv.map(|j| matches!(j, OnOff::On)),
             no_plots,
+            deny_warnings,
             command_line: argv,
         })
         .map(|_| 0),
-        Command::Validate { scenario, sets } => {
-            app::validate(&scenario, &sets).and_then(|msg| emit(&msg).map(|_| 0))
-        }
+        Command::Validate {
+            scenario,
+            sets,
+            deny_warnings,
+        } => app::validate(&scenario, &sets, deny_warnings).and_then(|msg| emit(&msg).map(|_| 0)),
         Command::Check {
             target,
             sets,
             quiet,
-        } => app::check(&target, &sets, quiet)
+            deny_warnings,
+        } => app::check(&target, &sets, quiet, deny_warnings)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Compare {
             base,
@@ -214,6 +232,7 @@ fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             quiet,
+            deny_warnings,
         } => backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
             scenario,
             vary,
@@ -228,6 +247,7 @@ fn main() -> ExitCode {
             common_seeds,
             plot_metrics,
             no_plots,
+            deny_warnings,
             command_line: argv,
         })
         .map(|_| 0),

@@ -6,9 +6,11 @@
 
 pub mod load;
 pub mod locate;
+pub mod population;
 pub mod schema;
 pub mod units;
 pub mod validate;
+pub mod warnings;
 
 pub use load::{load, load_str, Loaded};
 pub use schema::Scenario;
