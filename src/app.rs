@@ -72,6 +72,10 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         for n in &loaded.notes {
             crate::status!("note: {n}");
         }
+        let estimate = crate::scenario::estimate::report(&loaded.scenario);
+        if !estimate.is_empty() {
+            crate::status!("{estimate}");
+        }
     }
     let out = a
         .out
@@ -137,6 +141,10 @@ pub fn validate(scenario: &Path, sets: &[String], deny_warnings: bool) -> Result
     );
     for n in &l.notes {
         out.push_str(&format!("\nnote: {n}"));
+    }
+    let estimate = crate::scenario::estimate::report(s);
+    if !estimate.is_empty() {
+        out.push_str(&format!("\n{estimate}"));
     }
     Ok(out)
 }
