@@ -284,7 +284,12 @@ fn vault_night(
 /// The estimate for every link a scheduled fleet crosses and every vault a scheduled
 /// fleet's policy uses, in scenario order.
 pub fn estimate(s: &Scenario) -> Vec<Estimate> {
-    let loads: Vec<FleetLoad> = s.fleet.iter().filter_map(|f| fleet_load(s, f)).collect();
+    let loads: Vec<FleetLoad> = s
+        .fleet
+        .iter()
+        .filter_map(|f| fleet_load(s, f))
+        .filter(|l| l.vms > 0.0)
+        .collect();
     let mut out = Vec::new();
     for link in &s.link {
         let on: Vec<&FleetLoad> = loads
@@ -341,7 +346,7 @@ pub fn report(s: &Scenario) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "capacity estimate (from the scenario's means, not a run: failures, retries, outages and queueing are left out; `run` measures it):",
+        "capacity estimate from the scenario's means (not a simulation: failures, retries, outages and queueing are left out):",
     );
     for e in est {
         out.push_str(&format!("\n  {e}"));
