@@ -363,6 +363,48 @@ pub fn fmt_value(v: f64) -> String {
     s.to_string()
 }
 
+/// Three significant digits, without a trailing `.0`: `79.2`, `330`, `8.1`.
+fn sig3(v: f64) -> String {
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Bytes as a short human size for messages, in decimal units: `79.2 TB`, `512 GB`.
+pub fn fmt_size(bytes: f64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = bytes.max(0.0);
+    let mut u = 0;
+    while v >= 999.5 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{} {}", sig3(v), units[u])
+}
+
+/// Bytes per second as a short human bandwidth for messages, in bits: `10 Gbit/s`,
+/// `560 Mbit/s`.
+pub fn fmt_rate(bytes_per_sec: f64) -> String {
+    let units = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s", "Pbit/s"];
+    let mut v = bytes_per_sec.max(0.0) * 8.0;
+    let mut u = 0;
+    while v >= 999.5 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{} {}", sig3(v), units[u])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +438,19 @@ mod tests {
         assert!(Bandwidth::parse("0 MB/s").is_err());
         assert_eq!(TimeOfDay::parse("22:00").unwrap().0, 79200);
         assert!(TimeOfDay::parse("24:00").is_err());
+    }
+
+    #[test]
+    fn human_forms() {
+        assert_eq!(fmt_size(79.23e12), "79.2 TB");
+        assert_eq!(fmt_size(330e12), "330 TB");
+        assert_eq!(fmt_size(512e9), "512 GB");
+        assert_eq!(fmt_size(999.7e9), "1 TB");
+        assert_eq!(fmt_size(0.0), "0 B");
+        assert_eq!(fmt_rate(1.25e9), "10 Gbit/s");
+        assert_eq!(fmt_rate(70e6), "560 Mbit/s");
+        assert_eq!(fmt_duration(63_180.0), "17.6 h");
+        assert_eq!(fmt_duration(150.0), "2.5 min");
     }
 
     proptest! {

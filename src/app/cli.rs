@@ -47,14 +47,21 @@ enum Command {
         /// Skip rendering plots.
         #[arg(long)]
         no_plots: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
-    /// Check a scenario file without running it.
+    /// Check a scenario file without running it; print its warnings and a capacity
+    /// estimate.
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
         /// Override a scenario value (as for run).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Check the scenario's [[expect]] bounds against a results directory (or run it first).
     /// Exit status 1 when a bound fails.
@@ -67,6 +74,9 @@ enum Command {
         /// No progress or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Compare two results directories. Exit status 1 when a metric regressed.
     Compare {
@@ -130,6 +140,9 @@ enum Command {
         /// No progress bar or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Find the least (or greatest) value of one key at which every [[expect]] holds
     /// (see docs/solve.md). Exit status 1 when no value in the range does.
@@ -170,6 +183,9 @@ enum Command {
         /// Nothing on stderr but errors.
         #[arg(long)]
         quiet: bool,
+        /// Treat any warning as an error (exit 2) before anything runs.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
@@ -211,6 +227,7 @@ pub fn main() -> ExitCode {
             quiet,
             jobs_csv,
             no_plots,
+            deny_warnings,
         } => app::run(&app::RunArgs {
             scenario,
             seed,
@@ -219,17 +236,21 @@ pub fn main() -> ExitCode {
             quiet,
             jobs_csv: jobs_csv.map(|j| matches!(j, OnOff::On)),
             no_plots,
+            deny_warnings,
             command_line: argv,
         })
         .map(|_| 0),
-        Command::Validate { scenario, sets } => {
-            app::validate(&scenario, &sets).and_then(|msg| emit(&msg).map(|_| 0))
-        }
+        Command::Validate {
+            scenario,
+            sets,
+            deny_warnings,
+        } => app::validate(&scenario, &sets, deny_warnings).and_then(|msg| emit(&msg).map(|_| 0)),
         Command::Check {
             target,
             sets,
             quiet,
-        } => app::check(&target, &sets, quiet)
+            deny_warnings,
+        } => app::check(&target, &sets, quiet, deny_warnings)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Compare {
             base,
@@ -256,6 +277,7 @@ pub fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             quiet,
+            deny_warnings,
         } => app::sweep(&app::SweepArgs {
             scenario,
             vary,
@@ -270,6 +292,7 @@ pub fn main() -> ExitCode {
             common_seeds,
             plot_metrics,
             no_plots,
+            deny_warnings,
             command_line: argv,
         })
         .map(|_| 0),
@@ -286,6 +309,7 @@ pub fn main() -> ExitCode {
             threads,
             out,
             quiet,
+            deny_warnings,
         } => app::solve(&app::SolveArgs {
             scenario,
             find,
@@ -298,6 +322,7 @@ pub fn main() -> ExitCode {
             threads,
             out,
             quiet,
+            deny_warnings,
         })
         .and_then(|r| emit(&r.line).map(|_| if r.value.is_some() { 0 } else { 1 })),
         Command::Merge {

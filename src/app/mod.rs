@@ -34,6 +34,8 @@ pub struct RunArgs {
     pub jobs_csv: Option<bool>,
     /// `--no-plots`.
     pub no_plots: bool,
+    /// `--deny-warnings`: any warning is an error (exit 2) and nothing runs.
+    pub deny_warnings: bool,
     /// The command line, for run.json.
     pub command_line: Vec<String>,
 }
@@ -54,9 +56,14 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
 
 /// `backupsim run` on a scenario already loaded with `a`'s overrides.
 fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
+    crate::scenario::warnings::report(loaded, a.deny_warnings)?;
     if !a.quiet {
         for n in &loaded.notes {
             crate::status!("note: {n}");
+        }
+        let estimate = crate::scenario::estimate::report(&loaded.scenario);
+        if !estimate.is_empty() {
+            crate::status!("{estimate}");
         }
     }
     let out = a
@@ -103,8 +110,9 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
 }
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.
-pub fn validate(scenario: &Path, sets: &[String]) -> Result<String> {
+pub fn validate(scenario: &Path, sets: &[String], deny_warnings: bool) -> Result<String> {
     let l = load(scenario, sets)?;
+    crate::scenario::warnings::report(&l, deny_warnings)?;
     let s = &l.scenario;
     let vms: u64 = s.fleet.iter().map(|f| f.count as u64).sum();
     let mut out = format!(
@@ -120,6 +128,10 @@ pub fn validate(scenario: &Path, sets: &[String]) -> Result<String> {
     );
     for n in &l.notes {
         out.push_str(&format!("\nnote: {n}"));
+    }
+    let estimate = crate::scenario::estimate::report(s);
+    if !estimate.is_empty() {
+        out.push_str(&format!("\n{estimate}"));
     }
     Ok(out)
 }
@@ -137,7 +149,12 @@ pub fn usage(msg: impl Into<String>) -> Error {
 /// `backupsim check SCENARIO.toml | RESULTS_DIR`: evaluates the scenario's `[[expect]]`
 /// bounds against a results directory (or runs the scenario first). Returns the printed
 /// table and whether every bound held.
-pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, bool)> {
+pub fn check(
+    target: &Path,
+    sets: &[String],
+    quiet: bool,
+    deny_warnings: bool,
+) -> Result<(String, bool)> {
     let no_bounds = |file: &Path| {
         Error::input(
             file.display().to_string(),
@@ -146,7 +163,9 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
     };
     let (scenario, dir) = if target.is_dir() {
         let resolved = target.join("scenario.resolved.toml");
-        let scenario = load(&resolved, &[])?.scenario;
+        let loaded = load(&resolved, &[])?;
+        crate::scenario::warnings::report(&loaded, deny_warnings)?;
+        let scenario = loaded.scenario;
         if scenario.expect.is_empty() {
             return Err(no_bounds(&resolved));
         }
@@ -157,6 +176,7 @@ pub fn check(target: &Path, sets: &[String], quiet: bool) -> Result<(String, boo
             sets: sets.to_vec(),
             quiet,
             no_plots: true,
+            deny_warnings,
             ..RunArgs::default()
         };
         let loaded = load_with(target, None, sets)?;

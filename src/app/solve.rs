@@ -53,6 +53,8 @@ pub struct SolveArgs {
     pub out: Option<PathBuf>,
     /// No progress on stderr.
     pub quiet: bool,
+    /// Treat any warning of the scenario as an error.
+    pub deny_warnings: bool,
 }
 
 /// What kind of quantity the key holds: how its values are parsed, stepped and printed.
@@ -465,6 +467,7 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
     let mut at_lo = a.sets.clone();
     at_lo.push(format!("{}={}", a.find, q.toml(lo)));
     let base = load_str(&src, &a.scenario, &at_lo)?;
+    crate::scenario::warnings::report(&base, a.deny_warnings)?;
     let mut at_hi = a.sets.clone();
     at_hi.push(format!("{}={}", a.find, q.toml(hi)));
     load_str(&src, &a.scenario, &at_hi)?;

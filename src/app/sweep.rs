@@ -76,6 +76,8 @@ pub struct SweepArgs {
     pub plot_metrics: Vec<String>,
     /// `--no-plots`: render no plots (recorded in `sweep.json`, so `merge` draws none).
     pub no_plots: bool,
+    /// `--deny-warnings`: a warning of the scenario or of any point is an error.
+    pub deny_warnings: bool,
     /// The command line, for each run's run.json.
     pub command_line: Vec<String>,
 }
@@ -125,6 +127,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
         )
     })?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
+    crate::scenario::warnings::report(&base, a.deny_warnings)?;
     let def = Definition {
         format: FORMAT,
         scenario_name: base.scenario.simulation.name.clone(),
@@ -149,7 +152,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
     for p in def.points() {
         let mut sets = a.sets.clone();
         sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
-        load_str(&text, &a.scenario, &sets).map_err(|e| {
+        let l = load_str(&text, &a.scenario, &sets).map_err(|e| {
             let at: Vec<String> = p
                 .assignments
                 .iter()
@@ -161,6 +164,12 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
                 at.join(", ")
             ))
         })?;
+        if let (true, Some(w)) = (a.deny_warnings, l.warnings.first()) {
+            let id = p.id;
+            return Err(Error::Usage(format!(
+                "--vary: point {id} warns and --deny-warnings is set: warning: {w}"
+            )));
+        }
     }
     Ok((def, text))
 }

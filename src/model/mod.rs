@@ -6,6 +6,7 @@
 //! one backup job.
 
 pub mod codes;
+pub mod metric_names;
 pub mod metrics;
 pub mod network;
 mod sim;

@@ -129,6 +129,76 @@ impl Vm {
     }
 }
 
+/// The attributes of a VM that the support rules read.
+#[derive(Clone, Copy, Debug)]
+pub struct Attrs<'a> {
+    /// `classic` or `resource-manager`.
+    pub deployment: &'a str,
+    /// Data disks.
+    pub data_disks: u32,
+    /// `standard` or `premium`.
+    pub storage: &'a str,
+    /// Reserved IPs.
+    pub reserved_ips: u32,
+    /// Endpoints.
+    pub endpoints: u32,
+    /// NICs.
+    pub nics: u32,
+    /// In a load-balanced set.
+    pub load_balanced: bool,
+    /// Operating system name (`windows-<version>` or a Linux distribution).
+    pub os: &'a str,
+    /// The VM's region.
+    pub region: &'a str,
+}
+
+/// The support rules: every rule `a` fails, in [`Unsupported::ALL`] order (the first is
+/// the VM's reason). Empty for a supported VM.
+pub fn unsupported_reasons(a: &Attrs, support: &Support, vault_region: &str) -> Vec<Unsupported> {
+    let os_class = classify_os(a.os).unwrap_or(OsClass::Linux);
+    let min_win = WINDOWS_VERSIONS
+        .iter()
+        .position(|v| *v == support.min_windows)
+        .unwrap_or(3) as u8;
+    let mut reasons = Vec::new();
+    if a.deployment == "resource-manager" && !support.resource_manager {
+        reasons.push(Unsupported::ResourceManagerDeployment);
+    }
+    if a.data_disks > support.max_data_disks {
+        reasons.push(Unsupported::TooManyDataDisks);
+    }
+    if a.storage == "premium" && !support.premium_storage {
+        reasons.push(Unsupported::PremiumStorage);
+    }
+    if a.reserved_ips > support.max_reserved_ips {
+        reasons.push(Unsupported::TooManyReservedIps);
+    }
+    if a.reserved_ips >= 1 && a.endpoints == 0 && support.reserved_ip_requires_endpoint {
+        reasons.push(Unsupported::ReservedIpWithoutEndpoint);
+    }
+    if a.nics > support.max_nics {
+        reasons.push(Unsupported::TooManyNics);
+    }
+    if a.load_balanced && !support.load_balanced {
+        reasons.push(Unsupported::LoadBalanced);
+    }
+    if let OsClass::Windows(v) = os_class {
+        if v < min_win {
+            reasons.push(Unsupported::WindowsVersionTooOld);
+        }
+    }
+    if a.region != vault_region && !support.cross_region {
+        reasons.push(Unsupported::CrossRegion);
+    }
+    reasons
+}
+
+/// Whether a VM whose largest disk holds `largest` bytes is over the size limit: its
+/// backups fail with `UserErrorUnsupportedDiskSize`.
+pub fn oversize(largest: u64, support: &Support) -> bool {
+    largest > support.max_disk_size.0
+}
+
 /// Draws VM `index` of fleet `fleet` and checks the support rules. Returns the VM and
 /// the failing rules (first = its reason).
 pub fn draw_vm(
@@ -165,47 +235,28 @@ pub fn draw_vm(
     let dc = fleet.domain_controller.sample(&mut r);
 
     let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
-    let min_win = WINDOWS_VERSIONS
-        .iter()
-        .position(|v| *v == support.min_windows)
-        .unwrap_or(3) as u8;
-    let mut reasons = Vec::new();
-    if deployment == "resource-manager" && !support.resource_manager {
-        reasons.push(Unsupported::ResourceManagerDeployment);
-    }
-    if data_disks > support.max_data_disks {
-        reasons.push(Unsupported::TooManyDataDisks);
-    }
-    if storage == "premium" && !support.premium_storage {
-        reasons.push(Unsupported::PremiumStorage);
-    }
-    if reserved_ips > support.max_reserved_ips {
-        reasons.push(Unsupported::TooManyReservedIps);
-    }
-    if reserved_ips >= 1 && endpoints == 0 && support.reserved_ip_requires_endpoint {
-        reasons.push(Unsupported::ReservedIpWithoutEndpoint);
-    }
-    if nics > support.max_nics {
-        reasons.push(Unsupported::TooManyNics);
-    }
-    if load_balanced && !support.load_balanced {
-        reasons.push(Unsupported::LoadBalanced);
-    }
-    if let OsClass::Windows(v) = os_class {
-        if v < min_win {
-            reasons.push(Unsupported::WindowsVersionTooOld);
-        }
-    }
-    if fleet.region != vault_region && !support.cross_region {
-        reasons.push(Unsupported::CrossRegion);
-    }
+    let reasons = unsupported_reasons(
+        &Attrs {
+            deployment: &deployment,
+            data_disks,
+            storage,
+            reserved_ips,
+            endpoints,
+            nics,
+            load_balanced,
+            os: &os,
+            region: &fleet.region,
+        },
+        support,
+        vault_region,
+    );
     let mut flags = 0u8;
     for (cond, f) in [
         (agent, flag::AGENT),
         (blocked, flag::BLOCKED),
         (extension, flag::EXTENSION),
         (matches!(os_class, OsClass::Windows(_)), flag::WINDOWS),
-        (largest > support.max_disk_size.0, flag::OVERSIZE_DISK),
+        (oversize(largest, support), flag::OVERSIZE_DISK),
         (dc == "multi-dc", flag::MULTI_DC),
         (reasons.is_empty(), flag::SUPPORTED),
     ] {

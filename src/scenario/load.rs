@@ -10,6 +10,7 @@ use toml_edit::{DocumentMut, Item, Table};
 use super::locate::{excerpt, line_col, KeyIndex};
 use super::schema::Scenario;
 use super::validate::{validate, Problem};
+use super::warnings::{check_expect_metrics, find as find_warnings, Warning};
 use crate::engine::dist::{Dist, Kind};
 use crate::error::{Error, InputError, Result};
 
@@ -27,6 +28,9 @@ pub struct Loaded {
     pub path: PathBuf,
     /// Non-fatal remarks (e.g. a limit of the service exceeded), for the user.
     pub notes: Vec<String>,
+    /// Values that load but make results meaningless (see [`super::warnings`]), in file
+    /// order.
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads, overrides, parses and validates a scenario file.
@@ -108,10 +112,18 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let notes = validate(&scenario)
         .map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    check_expect_metrics(&scenario)
+        .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    let mut warnings: Vec<Warning> = find_warnings(&scenario)
+        .into_iter()
+        .map(|w| w.locate(&file, &text, &index, &set_keys))
+        .collect();
+    warnings.sort_by_key(|w| (w.line.is_none(), w.line, w.column));
     Ok(Loaded {
         scenario,
         path: path.to_path_buf(),
         notes,
+        warnings,
     })
 }
 

@@ -4,10 +4,13 @@
 //! → serde into [`Scenario`] (defaults filled) → empirical data files → [`validate`].
 //! Every error carries the file, line, column and dotted key of the offending value.
 
+pub mod estimate;
 pub mod load;
 pub mod locate;
+pub mod population;
 pub mod schema;
 pub mod validate;
+pub mod warnings;
 
 pub use load::{load, load_str, Loaded};
 pub use schema::Scenario;

@@ -109,6 +109,13 @@ fn validate_accepts_every_shipped_scenario() {
         if p.extension().is_some_and(|x| x == "toml") {
             let o = run(&["validate", p.to_str().unwrap()]);
             assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+            // A shipped scenario is an example to copy: it must not warn.
+            assert!(
+                !stderr(&o).contains("warning:"),
+                "{}: {}",
+                p.display(),
+                stderr(&o)
+            );
         }
     }
 }

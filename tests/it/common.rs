@@ -178,7 +178,12 @@ pub fn quickstart(dir: &Path, name: &str, web: u32, db: u32, days: u32) -> PathB
         .replace("count = 60\nregion", &format!("count = {db}\nregion"))
         .replace("count = 240", &format!("count = {web}"))
         .replace("duration = \"7d\"", &format!("duration = \"{days}d\""))
-        .replace("at = \"5d 10h\"", &format!("at = \"{}d 10h\"", days - 1));
+        .replace("at = \"5d 10h\"", &format!("at = \"{}d 10h\"", days - 1))
+        // The drill restores at most the whole web fleet (more would warn).
+        .replace(
+            "count = 10\nkind",
+            &format!("count = {}\nkind", web.min(10)),
+        );
     let p = dir.join(name);
     std::fs::write(&p, src).unwrap();
     p

@@ -16,3 +16,4 @@ mod solve;
 mod sweep;
 mod theory;
 mod trust;
+mod warnings;

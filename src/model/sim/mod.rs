@@ -7,6 +7,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp};
 
 use super::codes::{Code, Consistency, Rejection};
+use super::metric_names::PHASES;
 use super::network::{FlowId, LinkId, Network, PathId};
 use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
@@ -115,7 +116,6 @@ const EXT: usize = 1;
 const SNAP: usize = 2;
 const XFER: usize = 3;
 const CREATE: usize = 4;
-const PHASES: [&str; 4] = ["queue", "extension", "snapshot", "transfer"];
 
 struct VaultState {
     active: bool,

@@ -1,6 +1,7 @@
 //! Output of a run: time-series samples as it goes, and the summary at the end.
 
 use super::*;
+use crate::model::metric_names::{CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, VAULT_METRICS};
 
 impl Sim<'_, '_> {
     pub(super) fn sample(&mut self, now: SimTime) {
@@ -83,11 +84,7 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        for c in [
-            Consistency::Application,
-            Consistency::FileSystem,
-            Consistency::Crash,
-        ] {
+        for c in CONSISTENCY {
             let n = st.consistency[c as usize];
             if n > 0 {
                 m.insert(format!("backup.consistency.{}", c.name()), n as f64);
@@ -146,15 +143,11 @@ impl Sim<'_, '_> {
             m.entry(format!("restore.rejected.{}", r.name()))
                 .or_insert(0.0);
         }
-        for c in ["application", "file_system", "crash"] {
-            m.entry(format!("backup.consistency.{c}")).or_insert(0.0);
+        for c in CONSISTENCY {
+            m.entry(format!("backup.consistency.{}", c.name()))
+                .or_insert(0.0);
         }
-        for k in [
-            "restore.jobs.total",
-            "restore.jobs.succeeded",
-            "restore.jobs.failed",
-            "restore.jobs.rejected",
-        ] {
+        for k in RESTORE_TOTALS {
             m.entry(k.into()).or_insert(0.0);
         }
         m.insert("restore.bytes".into(), st.restore_bytes as f64);
@@ -175,49 +168,27 @@ impl Sim<'_, '_> {
         put("rpo".into(), &rpo, &mut m);
         for (i, v) in s.vault.iter().enumerate() {
             let vs = &vaults[i];
-            m.insert(
-                format!("vault.{}.stored_bytes.end", v.name),
-                vs.stored as f64,
-            );
-            m.insert(
-                format!("vault.{}.stored_bytes.max", v.name),
-                vs.stored_max as f64,
-            );
-            m.insert(
-                format!("vault.{}.recovery_points.end", v.name),
-                vs.points as f64,
-            );
-            m.insert(
-                format!("vault.{}.recovery_points.max", v.name),
-                vs.points_max as f64,
-            );
+            let values = [vs.stored, vs.stored_max, vs.points, vs.points_max];
+            for (name, x) in VAULT_METRICS.iter().zip(values) {
+                m.insert(format!("vault.{}.{name}", v.name), x as f64);
+            }
             if vs.geo {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
         }
         for (i, l) in s.link.iter().enumerate() {
             let ls = net.link_stats(link_ids[i], end);
-            m.insert(format!("link.{}.bytes", l.name), ls.bytes.round());
-            m.insert(
-                format!("link.{}.utilization.mean", l.name),
+            let values = [
+                ls.bytes.round(),
                 round6(ls.bytes / (l.bandwidth.0 * total_secs)),
-            );
-            m.insert(
-                format!("link.{}.utilization.max", l.name),
                 round6(link_util_max[i]),
-            );
-            m.insert(
-                format!("link.{}.mean_flows", l.name),
                 round6(ls.flow_seconds / total_secs),
-            );
-            m.insert(
-                format!("link.{}.outage_seconds", l.name),
                 round6(ls.down_seconds),
-            );
-            m.insert(
-                format!("link.{}.stalled_bytes", l.name),
                 ls.stalled_bytes.round(),
-            );
+            ];
+            for (name, x) in LINK_METRICS.iter().zip(values) {
+                m.insert(format!("link.{}.{name}", l.name), x);
+            }
         }
         Outcome {
             summary: m,

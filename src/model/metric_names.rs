@@ -1,0 +1,160 @@
+//! The catalogue of metric names: every key a run of a scenario can write to
+//! `summary.json`.
+//!
+//! The run's summary (`sim::results`) takes its name parts from the constants here, and
+//! [`catalogue`] expands them for one scenario (its vault, link and fleet names), so that
+//! an `[[expect]]` bound on a name no run can produce is caught before anything runs. A
+//! test runs a scenario and checks that every key of its summary is in the catalogue and
+//! that every name marked [`MetricName::always`] is in the summary.
+
+use super::codes::{Code, Consistency, Rejection};
+use super::vm::Unsupported;
+use crate::scenario::schema::Redundancy;
+use crate::scenario::Scenario;
+
+/// Statistics of a latency histogram, as suffixes (`backup.duration.p99`).
+pub const STATS: [&str; 7] = ["max", "mean", "p50", "p90", "p95", "p99", "p999"];
+
+/// Phases of a backup job, as in `backup.phase.<phase>.<stat>`.
+pub const PHASES: [&str; 4] = ["queue", "extension", "snapshot", "transfer"];
+
+/// Consistency levels, in `backup.consistency.<level>` order.
+pub const CONSISTENCY: [Consistency; 3] = [
+    Consistency::Application,
+    Consistency::FileSystem,
+    Consistency::Crash,
+];
+
+/// Per-link metrics, as in `link.<name>.<metric>`.
+pub const LINK_METRICS: [&str; 6] = [
+    "bytes",
+    "utilization.mean",
+    "utilization.max",
+    "mean_flows",
+    "outage_seconds",
+    "stalled_bytes",
+];
+
+/// Per-vault metrics, as in `vault.<name>.<metric>`.
+pub const VAULT_METRICS: [&str; 4] = [
+    "stored_bytes.end",
+    "stored_bytes.max",
+    "recovery_points.end",
+    "recovery_points.max",
+];
+
+/// Per-fleet metrics, as in `fleet.<name>.<metric>`.
+pub const FLEET_METRICS: [&str; 2] = ["vms", "unsupported"];
+
+/// Backup metrics every run writes.
+pub const BACKUP_TOTALS: [&str; 11] = [
+    "backup.jobs.total",
+    "backup.jobs.succeeded",
+    "backup.jobs.failed",
+    "backup.jobs.unsupported",
+    "backup.attempts",
+    "backup.retries",
+    "backup.success_rate",
+    "backup.window.miss_rate",
+    "backup.window.misses",
+    "backup.bytes.full",
+    "backup.bytes.incremental",
+];
+
+/// Restore metrics every run writes.
+pub const RESTORE_TOTALS: [&str; 5] = [
+    "restore.jobs.total",
+    "restore.jobs.succeeded",
+    "restore.jobs.failed",
+    "restore.jobs.rejected",
+    "restore.bytes",
+];
+
+/// One name of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetricName {
+    /// The dotted name, as in `summary.json`.
+    pub name: String,
+    /// Whether every run of the scenario writes it (otherwise only when it happened:
+    /// a failure code that occurred, a histogram with at least one value).
+    pub always: bool,
+}
+
+/// Every metric name a run of `s` can write, sorted by name.
+pub fn catalogue(s: &Scenario) -> Vec<MetricName> {
+    let mut out = Vec::new();
+    let mut put = |name: String, always: bool| out.push(MetricName { name, always });
+    for n in BACKUP_TOTALS.iter().chain(&RESTORE_TOTALS) {
+        put(n.to_string(), true);
+    }
+    put("unsupported.vms".into(), true);
+    for c in Code::ALL {
+        // A backup never fails for want of a recovery point: that code is a restore's.
+        if c != Code::NoRecoveryPoint {
+            put(format!("backup.failures.{}", c.name()), true);
+        }
+        put(format!("restore.failures.{}", c.name()), false);
+    }
+    for c in CONSISTENCY {
+        put(format!("backup.consistency.{}", c.name()), true);
+    }
+    for r in Unsupported::ALL {
+        put(format!("unsupported.{}", r.name()), true);
+        put(format!("unsupported.any.{}", r.name()), true);
+    }
+    for r in Rejection::ALL {
+        put(format!("restore.rejected.{}", r.name()), true);
+    }
+    let mut histograms = vec![
+        "backup.duration".to_string(),
+        "backup.failed_duration".to_string(),
+        "rpo".to_string(),
+    ];
+    histograms.extend(PHASES.iter().map(|p| format!("backup.phase.{p}")));
+    if !s.restore.is_empty() {
+        histograms.push("restore.duration".into());
+        histograms.push("restore.point_age".into());
+    }
+    for v in &s.vault {
+        for m in VAULT_METRICS {
+            put(format!("vault.{}.{m}", v.name), true);
+        }
+        if v.redundancy == Redundancy::Grs {
+            histograms.push(format!("vault.{}.geo_lag", v.name));
+        }
+    }
+    for l in &s.link {
+        for m in LINK_METRICS {
+            put(format!("link.{}.{m}", l.name), true);
+        }
+    }
+    for f in &s.fleet {
+        for m in FLEET_METRICS {
+            put(format!("fleet.{}.{m}", f.name), true);
+        }
+    }
+    for h in histograms {
+        for st in STATS {
+            put(format!("{h}.{st}"), false);
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.name == b.name);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_are_the_histogram_statistics() {
+        let mut h = super::metrics::new_histogram();
+        h.record(5).unwrap();
+        let keys: Vec<&str> = super::metrics::stats(&h)
+            .keys()
+            .copied()
+            .collect();
+        assert_eq!(keys, STATS);
+    }
+}

@@ -1,0 +1,372 @@
+//! Capacity estimate before running: per link and per vault, the bytes the first
+//! scheduled night offers (every VM's first backup is a full copy of its used data) and
+//! those of a typical later night (the day's churn), against what fits in the backup
+//! window.
+//!
+//! It is computed from the scenario's means (VM counts, the share of supported VMs, mean
+//! disk counts, sizes, used shares and churn), not from a run: it ignores failures,
+//! retries, outages and queueing detail. A run measures what the estimate predicts.
+
+use std::fmt;
+
+use super::population::{expected, mean, vault_of};
+use super::schema::{Fleet, Scenario, Schedule};
+use crate::units::{fmt_duration as fmt_secs, fmt_rate, fmt_size, Duration};
+
+/// One night's load on a link or a vault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Night {
+    /// Bytes to move.
+    pub bytes: f64,
+    /// The rate they can move at (bytes per second).
+    pub rate: f64,
+    /// What sets that rate.
+    pub limit: String,
+    /// Hours needed, in seconds: bytes / rate (for a vault, at least the time the last
+    /// job to start needs on its own).
+    pub secs: f64,
+    /// Whether the spread of start times, not the rate, sets `secs`.
+    pub spread: bool,
+}
+
+/// The estimate for one link or vault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    /// `link` or `vault`.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Expected VMs whose backups move data (supported, no disk over the size limit).
+    pub vms: f64,
+    /// The first scheduled night: full backups.
+    pub first: Night,
+    /// A typical later night: incrementals (and the on-demand share of the day).
+    pub later: Night,
+    /// The shortest backup window of the policies involved.
+    pub window: Duration,
+    /// The latest start after the scheduled time (`start_within`) of those policies.
+    pub start_within: Duration,
+    /// Whether a weekly schedule is involved ("run" rather than "night").
+    pub weekly: bool,
+}
+
+impl Estimate {
+    fn verdict(&self, n: &Night) -> &'static str {
+        if n.secs <= self.window.secs() {
+            "fits"
+        } else {
+            "will not fit"
+        }
+    }
+}
+
+impl fmt::Display for Estimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (first, later) = if self.weekly {
+            ("first run", "later runs")
+        } else {
+            ("first night", "later nights")
+        };
+        let (a, b) = (&self.first, &self.later);
+        if self.kind == "link" {
+            return write!(
+                f,
+                "link {}: {first} needs {} = {} at {}, window {}: {}; {later} ~{} = {}: {}",
+                self.name,
+                fmt_size(a.bytes),
+                fmt_secs(a.secs),
+                fmt_rate(a.rate),
+                self.window,
+                self.verdict(a),
+                fmt_size(b.bytes),
+                fmt_secs(b.secs),
+                self.verdict(b)
+            );
+        }
+        let night = |n: &Night| {
+            if n.spread {
+                format!(
+                    "~{} (the last jobs start up to {} after the scheduled time)",
+                    fmt_secs(n.secs),
+                    self.start_within
+                )
+            } else {
+                format!("{} at {} ({})", fmt_secs(n.secs), fmt_rate(n.rate), n.limit)
+            }
+        };
+        write!(
+            f,
+            "vault {}: {first} {} from ~{:.0} VMs = {}, window {}: {}; {later} ~{} = {}: {}",
+            self.name,
+            fmt_size(a.bytes),
+            self.vms,
+            night(a),
+            self.window,
+            self.verdict(a),
+            fmt_size(b.bytes),
+            night(b),
+            self.verdict(b)
+        )
+    }
+}
+
+/// One scheduled fleet's expected contribution.
+struct FleetLoad<'a> {
+    fleet: &'a Fleet,
+    vault: String,
+    vms: f64,
+    /// Bytes per VM: first backup, later run.
+    first: f64,
+    later: f64,
+    /// Per-job read caps (bytes/s): full, incremental.
+    cap_first: f64,
+    cap_later: f64,
+    window: Duration,
+    start_within: Duration,
+    weekly: bool,
+}
+
+/// Mean days between two runs of a schedule.
+fn mean_gap_days(sch: &Schedule) -> f64 {
+    match &sch.weekly {
+        Some(days) if sch.daily.is_none() => {
+            let mut d: Vec<u64> = days.iter().map(|d| d.index()).collect();
+            d.sort_unstable();
+            d.dedup();
+            7.0 / d.len().max(1) as f64
+        }
+        _ => 1.0,
+    }
+}
+
+fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
+    let policy = s.policy.iter().find(|p| p.name == f.policy)?;
+    let sch = policy.schedule.as_ref()?;
+    let vault = vault_of(s, f)?;
+    let e = expected(s, f)?;
+    let gap = mean_gap_days(sch);
+    let on_demand = f.on_demand.per_vm_per_day * gap;
+    let (first, later) = match &f.backup_size {
+        Some(b) => {
+            let m = mean(&b.0)?;
+            (m, m * (1.0 + on_demand))
+        }
+        None => {
+            let churn = mean(&f.daily_churn.0)?.clamp(0.0, 1.0);
+            // The night moves the churn of the days since the newest point; each on-demand
+            // backup of the day moves (at least) a day's churn too.
+            let night = (churn * gap).min(1.0);
+            (e.used_bytes, e.used_bytes * (night + on_demand * churn))
+        }
+    };
+    let cap = |per_disk: f64| {
+        let c = per_disk * (e.data_disks + 1.0);
+        f.max_throughput.map_or(c, |m| c.min(m.0))
+    };
+    Some(FleetLoad {
+        fleet: f,
+        vault: vault.name.clone(),
+        vms: f.count as f64 * e.backed_up,
+        first,
+        later,
+        cap_first: cap(s.timing.full_throughput_per_disk.0),
+        cap_later: cap(s.timing.incremental_throughput_per_disk.0),
+        window: policy.window,
+        start_within: policy.start_within,
+        weekly: sch.weekly.is_some() && sch.daily.is_none(),
+    })
+}
+
+fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {
+    let vms = loads.iter().map(|l| l.vms).sum();
+    let first = loads.iter().map(|l| l.vms * l.first).sum();
+    let later = loads.iter().map(|l| l.vms * l.later).sum();
+    let window = loads.iter().map(|l| l.window).min().unwrap_or_default();
+    let within = loads
+        .iter()
+        .map(|l| l.start_within)
+        .max()
+        .unwrap_or_default();
+    let weekly = loads.iter().any(|l| l.weekly);
+    (vms, first, later, window, within, weekly)
+}
+
+/// A vault's night: the tightest of its concurrency limit, its VMs' own read caps and the
+/// links its fleets cross; and at least the time the last job to start needs alone.
+fn vault_night(
+    s: &Scenario,
+    vault: &str,
+    loads: &[&FleetLoad],
+    bytes: f64,
+    per_vm: impl Fn(&FleetLoad) -> (f64, f64),
+) -> Night {
+    let vms: f64 = loads.iter().map(|l| l.vms).sum();
+    let mean_cap = if vms > 0.0 {
+        loads.iter().map(|l| l.vms * per_vm(l).1).sum::<f64>() / vms
+    } else {
+        0.0
+    };
+    let mut limits: Vec<(f64, String)> = Vec::new();
+    let own: f64 = loads
+        .iter()
+        .map(|l| {
+            let at_once = l
+                .fleet
+                .max_concurrent_jobs
+                .map_or(l.vms, |n| l.vms.min(n as f64));
+            at_once * per_vm(l).1
+        })
+        .sum();
+    limits.push((
+        own,
+        format!("every VM at its own read cap of ~{}", fmt_rate(mean_cap)),
+    ));
+    if let Some(n) = s
+        .vault
+        .iter()
+        .find(|v| v.name == vault)
+        .and_then(|v| v.max_concurrent_jobs)
+    {
+        limits.push((
+            n as f64 * mean_cap,
+            format!("at most {n} jobs at once × ~{} each", fmt_rate(mean_cap)),
+        ));
+    }
+    if loads.iter().all(|l| !l.fleet.path.is_empty()) {
+        let bw = |name: &str| {
+            s.link
+                .iter()
+                .find(|k| k.name == name)
+                .map_or(f64::INFINITY, |k| k.bandwidth.0)
+        };
+        let shared: Vec<&String> = loads[0]
+            .fleet
+            .path
+            .iter()
+            .filter(|k| loads.iter().all(|l| l.fleet.path.contains(k)))
+            .collect();
+        if let Some(k) = shared.iter().min_by(|a, b| bw(a).total_cmp(&bw(b))) {
+            limits.push((bw(k), format!("link {k}")));
+        } else {
+            let mut names: Vec<&String> = loads
+                .iter()
+                .filter_map(|l| l.fleet.path.iter().min_by(|a, b| bw(a).total_cmp(&bw(b))))
+                .collect();
+            names.sort();
+            names.dedup();
+            let sum = names.iter().map(|k| bw(k)).sum();
+            let list: Vec<&str> = names.iter().map(|k| k.as_str()).collect();
+            limits.push((sum, format!("links {}", list.join(" + "))));
+        }
+    }
+    let (rate, limit) = limits
+        .into_iter()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("at least the VMs' own caps");
+    let by_rate = if rate > 0.0 { bytes / rate } else { 0.0 };
+    let last_job = loads
+        .iter()
+        .filter(|l| l.vms > 0.0)
+        .map(|l| {
+            let (b, cap) = per_vm(l);
+            l.start_within.secs() + if cap > 0.0 { b / cap } else { 0.0 }
+        })
+        .fold(0.0, f64::max);
+    Night {
+        bytes,
+        rate,
+        limit,
+        secs: by_rate.max(last_job),
+        spread: last_job > by_rate,
+    }
+}
+
+/// The estimate for every link a scheduled fleet crosses and every vault a scheduled
+/// fleet's policy uses, in scenario order.
+pub fn estimate(s: &Scenario) -> Vec<Estimate> {
+    let loads: Vec<FleetLoad> = s
+        .fleet
+        .iter()
+        .filter_map(|f| fleet_load(s, f))
+        .filter(|l| l.vms > 0.0)
+        .collect();
+    let mut out = Vec::new();
+    for link in &s.link {
+        let on: Vec<&FleetLoad> = loads
+            .iter()
+            .filter(|l| l.fleet.path.contains(&link.name))
+            .collect();
+        if on.is_empty() {
+            continue;
+        }
+        let (vms, first, later, window, start_within, weekly) = totals(&on);
+        let night = |bytes: f64| Night {
+            bytes,
+            rate: link.bandwidth.0,
+            limit: format!("link {}", link.name),
+            secs: bytes / link.bandwidth.0,
+            spread: false,
+        };
+        out.push(Estimate {
+            kind: "link",
+            name: link.name.clone(),
+            vms,
+            first: night(first),
+            later: night(later),
+            window,
+            start_within,
+            weekly,
+        });
+    }
+    for v in &s.vault {
+        let on: Vec<&FleetLoad> = loads.iter().filter(|l| l.vault == v.name).collect();
+        if on.is_empty() {
+            continue;
+        }
+        let (vms, first, later, window, start_within, weekly) = totals(&on);
+        out.push(Estimate {
+            kind: "vault",
+            name: v.name.clone(),
+            vms,
+            first: vault_night(s, &v.name, &on, first, |l| (l.first, l.cap_first)),
+            later: vault_night(s, &v.name, &on, later, |l| (l.later, l.cap_later)),
+            window,
+            start_within,
+            weekly,
+        });
+    }
+    out
+}
+
+/// The estimate as printed by `validate`: a heading and one line per link and vault;
+/// empty when no fleet has a scheduled policy.
+pub fn report(s: &Scenario) -> String {
+    let est = estimate(s);
+    if est.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "capacity estimate from the scenario's means (not a simulation: failures, retries, outages and queueing are left out):",
+    );
+    for e in est {
+        out.push_str(&format!("\n  {e}"));
+    }
+    let skipped: Vec<&str> = s
+        .fleet
+        .iter()
+        .filter(|f| {
+            s.policy
+                .iter()
+                .any(|p| p.name == f.policy && p.schedule.is_some())
+                && expected(s, f).is_none()
+        })
+        .map(|f| f.name.as_str())
+        .collect();
+    if !skipped.is_empty() {
+        out.push_str(&format!(
+            "\n  left out: fleet(s) {} (a size, share or churn distribution without a finite mean)",
+            skipped.join(", ")
+        ));
+    }
+    out
+}
