@@ -22,15 +22,27 @@ pub struct InputError {
     pub excerpt: Option<String>,
 }
 
+/// Writes `FILE[:LINE[:COL]]`: the one form of a location in a message (errors and
+/// warnings alike).
+pub fn write_location(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> fmt::Result {
+    write!(f, "{file}")?;
+    if let Some(l) = line {
+        write!(f, ":{l}")?;
+        if let Some(c) = column {
+            write!(f, ":{c}")?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
+        write_location(f, &self.file, self.line, self.column)?;
         write!(f, ": ")?;
         if let Some(k) = &self.key {
             write!(f, "key `{k}`: ")?;

@@ -38,13 +38,7 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
+        crate::error::write_location(f, &self.file, self.line, self.column)?;
         write!(f, ": key `{}`: {}", self.key, self.message)
     }
 }
