@@ -149,9 +149,9 @@ mod tests {
 
     #[test]
     fn stats_are_the_histogram_statistics() {
-        let mut h = super::metrics::new_histogram();
+        let mut h = crate::model::metrics::new_histogram();
         h.record(5).unwrap();
-        let keys: Vec<&str> = super::metrics::stats(&h).keys().copied().collect();
+        let keys: Vec<&str> = crate::model::metrics::stats(&h).keys().copied().collect();
         assert_eq!(keys, STATS);
     }
 }
