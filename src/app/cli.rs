@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::app;
 use crate::error::{Error, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// Deterministic discrete-event simulator of a cloud VM backup fleet.
 #[derive(Parser)]
@@ -16,41 +16,10 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum OnOff {
-    On,
-    Off,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write its results directory.
-    Run {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// Seed (same as --set simulation.seed=N).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Override a scenario value: dotted key, arrays of tables by name
-        /// (e.g. fleet.web.count=5000, link.wan.bandwidth="2 Gbit/s").
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Results directory (default: results/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// No progress bar or summary on stderr.
-        #[arg(long)]
-        quiet: bool,
-        /// Write jobs.csv (default: on up to 2 million expected jobs).
-        #[arg(long, value_enum)]
-        jobs_csv: Option<OnOff>,
-        /// Skip rendering plots.
-        #[arg(long)]
-        no_plots: bool,
-        /// Treat any warning as an error (exit 2) before anything runs.
-        #[arg(long)]
-        deny_warnings: bool,
-    },
+    Run(app::RunArgs),
     /// Check a scenario file without running it; print its warnings and a capacity
     /// estimate.
     Validate {
@@ -97,96 +66,10 @@ enum Command {
         dir: PathBuf,
     },
     /// Run a grid of scenario variants x replications (see docs/sweeps.md).
-    Sweep {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// Vary a scenario value over comma-separated values (same keys as --set; commas
-        /// inside "...", [...] or {...} belong to a value). Repeatable: the grid is the
-        /// Cartesian product, the first --vary varying slowest.
-        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
-        vary: Vec<String>,
-        /// Replications (independently seeded runs) per point.
-        #[arg(long, default_value_t = crate::outputs::sweeps::DEFAULT_REPLICATIONS)]
-        replications: u32,
-        /// Runs in parallel (default: the number of CPUs); results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Run only shard I of N (runs whose index % N == I), or `auto` to read a Slurm
-        /// array task / Kubernetes indexed job from the environment.
-        #[arg(long, value_name = "I/N|auto")]
-        shard: Option<String>,
-        /// Number of shards for `--shard auto` in a Kubernetes indexed job.
-        #[arg(long, value_name = "N")]
-        shards: Option<u32>,
-        /// Sweep directory (default: results/<scenario name>-sweep).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Override a scenario value in every run (as for run).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Write each run's jobs.csv (default: off in sweeps).
-        #[arg(long, value_enum, default_value = "off")]
-        jobs_csv: OnOff,
-        /// Give replication r the same seed at every point (common random numbers).
-        #[arg(long)]
-        common_seeds: bool,
-        /// Plot this metric of sweep.csv against each varied key (repeatable; default
-        /// backup.duration.p99, backup.success_rate, backup.window.miss_rate).
-        #[arg(long = "plot-metric", value_name = "METRIC")]
-        plot_metrics: Vec<String>,
-        /// Skip rendering plots (also for a later merge).
-        #[arg(long, conflicts_with = "plot_metrics")]
-        no_plots: bool,
-        /// No progress bar or summary on stderr.
-        #[arg(long)]
-        quiet: bool,
-        /// Treat any warning as an error (exit 2) before anything runs.
-        #[arg(long)]
-        deny_warnings: bool,
-    },
+    Sweep(app::SweepArgs),
     /// Find the least (or greatest) value of one key at which every [[expect]] holds
     /// (see docs/solve.md). Exit status 1 when no value in the range does.
-    Solve {
-        /// Scenario file (TOML) with at least one [[expect]].
-        scenario: PathBuf,
-        /// The key to search, as for --set (e.g. link.wan.bandwidth, fleet.web.count).
-        #[arg(long, value_name = "KEY")]
-        find: String,
-        /// The range searched, in the key's units (e.g. "1 Gbit/s..40 Gbit/s", 10..500,
-        /// 2h..12h, 20:00..23:30).
-        #[arg(long, value_name = "LOW..HIGH")]
-        range: String,
-        /// Look for the least value that meets the expectations (the default).
-        #[arg(long, conflicts_with = "maximize")]
-        minimize: bool,
-        /// Look for the greatest value that meets the expectations.
-        #[arg(long)]
-        maximize: bool,
-        /// Replications (independently seeded runs) per probed value.
-        #[arg(long, default_value_t = 3)]
-        replications: u32,
-        /// Confidence of the one-sided Student-t bound each expectation must meet.
-        #[arg(long, default_value_t = 0.95)]
-        confidence: f64,
-        /// Relative resolution of a continuous key (counts and times end exactly).
-        #[arg(long, default_value = "1%")]
-        resolution: String,
-        /// Override a scenario value in every run (as for run).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Runs in parallel (default: the number of CPUs); results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Output directory (default: results/<scenario name>-solve).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Nothing on stderr but errors.
-        #[arg(long)]
-        quiet: bool,
-        /// Treat any warning as an error (exit 2) before anything runs.
-        #[arg(long)]
-        deny_warnings: bool,
-    },
+    Solve(app::SolveArgs),
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
         /// Shard directories (written by `sweep --shard`).
@@ -219,27 +102,10 @@ pub fn main() -> ExitCode {
     };
     app::handle_signals();
     let result: Result<i32> = match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            sets,
-            out,
-            quiet,
-            jobs_csv,
-            no_plots,
-            deny_warnings,
-        } => app::run(&app::RunArgs {
-            scenario,
-            seed,
-            sets,
-            out,
-            quiet,
-            jobs_csv: jobs_csv.map(|j| matches!(j, OnOff::On)),
-            no_plots,
-            deny_warnings,
-            command_line: argv,
-        })
-        .map(|_| 0),
+        Command::Run(mut a) => {
+            a.command_line = argv;
+            app::run(&a).map(|_| 0)
+        }
         Command::Validate {
             scenario,
             sets,
@@ -263,68 +129,12 @@ pub fn main() -> ExitCode {
             let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
             emit(&list.join("\n")).map(|_| 0)
         }),
-        Command::Sweep {
-            scenario,
-            vary,
-            replications,
-            threads,
-            shard,
-            shards,
-            out,
-            sets,
-            jobs_csv,
-            common_seeds,
-            plot_metrics,
-            no_plots,
-            quiet,
-            deny_warnings,
-        } => app::sweep(&app::SweepArgs {
-            scenario,
-            vary,
-            replications,
-            threads,
-            shard,
-            shards,
-            out,
-            sets,
-            quiet,
-            jobs_csv: matches!(jobs_csv, OnOff::On),
-            common_seeds,
-            plot_metrics,
-            no_plots,
-            deny_warnings,
-            command_line: argv,
-        })
-        .map(|_| 0),
-        Command::Solve {
-            scenario,
-            find,
-            range,
-            minimize: _,
-            maximize,
-            replications,
-            confidence,
-            resolution,
-            sets,
-            threads,
-            out,
-            quiet,
-            deny_warnings,
-        } => app::solve(&app::SolveArgs {
-            scenario,
-            find,
-            range,
-            maximize,
-            replications,
-            confidence,
-            resolution,
-            sets,
-            threads,
-            out,
-            quiet,
-            deny_warnings,
-        })
-        .and_then(|r| emit(&r.line).map(|_| if r.value.is_some() { 0 } else { 1 })),
+        Command::Sweep(mut a) => {
+            a.command_line = argv;
+            app::sweep(&a).map(|_| 0)
+        }
+        Command::Solve(a) => app::solve(&a)
+            .and_then(|r| emit(&r.line).map(|_| if r.value.is_some() { 0 } else { 1 })),
         Command::Merge {
             dirs,
             out,

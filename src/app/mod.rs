@@ -18,26 +18,44 @@ use crate::error::{Error, Result};
 use crate::scenario::{load, Loaded};
 
 /// Arguments of `backupsim run`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunArgs {
-    /// Scenario file.
+    /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// `--seed N` (same as `--set simulation.seed=N`).
+    /// Seed (same as --set simulation.seed=N).
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// `--set KEY=VALUE` overrides.
+    /// Override a scenario value: dotted key, arrays of tables by name
+    /// (e.g. fleet.web.count=5000, link.wan.bandwidth="2 Gbit/s").
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// `--out DIR` (default `results/<scenario name>`).
+    /// Results directory (default: results/<scenario name>).
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `--quiet`.
+    /// No progress bar or summary on stderr.
+    #[arg(long)]
     pub quiet: bool,
-    /// `--jobs-csv on|off`.
+    /// Write jobs.csv (default: on up to 2 million expected jobs).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub jobs_csv: Option<bool>,
-    /// `--no-plots`.
+    /// Skip rendering plots.
+    #[arg(long)]
     pub no_plots: bool,
-    /// `--deny-warnings`: any warning is an error (exit 2) and nothing runs.
+    /// Treat any warning as an error (exit 2) before anything runs.
+    #[arg(long)]
     pub deny_warnings: bool,
-    /// The command line, for run.json.
+    /// The command line, recorded in run.json.
+    #[arg(skip)]
     pub command_line: Vec<String>,
+}
+
+/// `on` or `off`, for `--jobs-csv`.
+pub(crate) fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected on or off, found \"{s}\"")),
+    }
 }
 
 /// Loads a scenario with `--seed` folded into the overrides.

@@ -29,31 +29,46 @@ pub const GRID_POINTS: usize = 5;
 const MAX_STEPS: usize = 60;
 
 /// Arguments of `backupsim solve`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SolveArgs {
-    /// Scenario file.
+    /// Scenario file (TOML) with at least one [[expect]].
     pub scenario: PathBuf,
-    /// `--find KEY`: the dotted key searched (as for `--set`).
+    /// The key to search, as for --set (e.g. link.wan.bandwidth, fleet.web.count).
+    #[arg(long, value_name = "KEY")]
     pub find: String,
-    /// `--range LOW..HIGH`, in the key's units.
+    /// The range searched, in the key's units (e.g. "1 Gbit/s..40 Gbit/s", 10..500,
+    /// 2h..12h, 20:00..23:30).
+    #[arg(long, value_name = "LOW..HIGH")]
     pub range: String,
-    /// `--maximize`: the greatest value that holds (default: the least).
+    /// Look for the least value that meets the expectations (the default).
+    #[arg(long, conflicts_with = "maximize")]
+    pub minimize: bool,
+    /// Look for the greatest value that meets the expectations.
+    #[arg(long)]
     pub maximize: bool,
-    /// Replications per probe.
+    /// Replications (independently seeded runs) per probed value.
+    #[arg(long, default_value_t = 3)]
     pub replications: u32,
-    /// One-sided confidence of the hold rule, e.g. 0.95.
+    /// Confidence of the one-sided Student-t bound each expectation must meet.
+    #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
-    /// Relative resolution of a continuous key, e.g. "1%".
+    /// Relative resolution of a continuous key (counts and times end exactly).
+    #[arg(long, default_value = "1%")]
     pub resolution: String,
-    /// `--set KEY=VALUE` overrides applied to every probe.
+    /// Override a scenario value in every run (as for run).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Parallel runs (default: the number of CPUs); results do not depend on it.
+    /// Runs in parallel (default: the number of CPUs); results do not depend on it.
+    #[arg(long)]
     pub threads: Option<usize>,
-    /// `--out DIR` (default `results/<name>-solve`).
+    /// Output directory (default: results/<scenario name>-solve).
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// No progress on stderr.
+    /// Nothing on stderr but errors.
+    #[arg(long)]
     pub quiet: bool,
-    /// Treat any warning of the scenario as an error.
+    /// Treat any warning as an error (exit 2) before anything runs.
+    #[arg(long)]
     pub deny_warnings: bool,
 }
 

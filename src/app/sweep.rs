@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{run_to_dir, RunOptions};
+use super::{parse_on_off, run_to_dir, RunOptions};
 use crate::error::{io_at as io, Error, Result};
 use crate::outputs::results::{claim_out_dir, write_atomic, OutKind, Staging};
 use crate::outputs::sweeps::*;
@@ -48,37 +48,55 @@ pub fn interrupt() -> Option<String> {
 // Commands.
 
 /// Arguments of `backupsim sweep`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SweepArgs {
-    /// Scenario file.
+    /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// `--vary KEY=V1,V2,...` flags, unparsed.
+    /// Vary a scenario value over comma-separated values (same keys as --set; commas
+    /// inside "...", [...] or {...} belong to a value). Repeatable: the grid is the
+    /// Cartesian product, the first --vary varying slowest.
+    #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
     pub vary: Vec<String>,
-    /// `--replications R`.
+    /// Replications (independently seeded runs) per point.
+    #[arg(long, default_value_t = crate::outputs::sweeps::DEFAULT_REPLICATIONS)]
     pub replications: u32,
-    /// `--threads N` (default: the available parallelism).
+    /// Runs in parallel (default: the number of CPUs); results do not depend on it.
+    #[arg(long)]
     pub threads: Option<usize>,
-    /// `--shard I/N|auto`.
+    /// Run only shard I of N (runs whose index % N == I), or `auto` to read a Slurm
+    /// array task / Kubernetes indexed job from the environment.
+    #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<String>,
-    /// `--shards N` (the total for `--shard auto` under Kubernetes).
+    /// Number of shards for `--shard auto` in a Kubernetes indexed job.
+    #[arg(long, value_name = "N")]
     pub shards: Option<u32>,
-    /// `--out DIR` (default `results/<scenario name>-sweep`).
+    /// Sweep directory (default: results/<scenario name>-sweep).
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `--set KEY=VALUE` overrides for every run.
+    /// Override a scenario value in every run (as for run).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// `--quiet`.
-    pub quiet: bool,
-    /// `--jobs-csv`: write each run's jobs.csv (off by default in sweeps).
+    /// Write each run's jobs.csv (default: off in sweeps).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     pub jobs_csv: bool,
-    /// `--common-seeds`: replication r uses the same seed at every point.
+    /// Give replication r the same seed at every point (common random numbers).
+    #[arg(long)]
     pub common_seeds: bool,
-    /// `--plot-metric`: metrics to plot (empty: [`DEFAULT_PLOT_METRICS`]).
+    /// Plot this metric of sweep.csv against each varied key (repeatable; default
+    /// backup.duration.p99, backup.success_rate, backup.window.miss_rate).
+    #[arg(long = "plot-metric", value_name = "METRIC")]
     pub plot_metrics: Vec<String>,
-    /// `--no-plots`: render no plots (recorded in `sweep.json`, so `merge` draws none).
+    /// Skip rendering plots (also for a later merge).
+    #[arg(long, conflicts_with = "plot_metrics")]
     pub no_plots: bool,
-    /// `--deny-warnings`: a warning of the scenario or of any point is an error.
+    /// No progress bar or summary on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Treat any warning as an error (exit 2) before anything runs.
+    #[arg(long)]
     pub deny_warnings: bool,
-    /// The command line, for each run's run.json.
+    /// The command line, recorded in each run's run.json.
+    #[arg(skip)]
     pub command_line: Vec<String>,
 }
 
