@@ -19,7 +19,7 @@ use hdrhistogram::Histogram;
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 
-pub use sim::{simulate, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
+pub use sim::{simulate, simulate_checked, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
 
 /// One finished backup or restore attempt, as a row of `jobs.csv`.
 #[derive(Debug, Clone)]
@@ -119,12 +119,15 @@ pub enum Failure {
     /// Simulated time stopped advancing: more events than the bound ran at one instant
     /// (10 million plus 64 per VM; docs/domain.md).
     Liveness(String),
+    /// An invariant of the run's state was broken (see `simulate_checked`).
+    Invariant(String),
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Liveness(m) => write!(f, "liveness check failed: {m}"),
+            Failure::Invariant(m) => write!(f, "invariant broken: {m}"),
         }
     }
 }

@@ -188,3 +188,41 @@ pub fn quickstart(dir: &Path, name: &str, web: u32, db: u32, days: u32) -> PathB
     std::fs::write(&p, src).unwrap();
     p
 }
+
+/// A shipped scenario's text shrunk to at most `max_vms` VMs per fleet and `days` days
+/// (restore drills moved to 10:00 of day 1), so that it runs in milliseconds.
+pub fn shrink(src: &str, max_vms: u64, days: u32) -> String {
+    src.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if let Some(v) = t.strip_prefix("count = ") {
+                match v.trim().parse::<u64>() {
+                    Ok(n) if n > max_vms => format!("count = {max_vms}"),
+                    _ => l.to_string(),
+                }
+            } else if t.starts_with("duration = ") {
+                format!("duration = \"{days}d\"")
+            } else if t.starts_with("at = \"") && t.contains('d') {
+                "at = \"1d 10h\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The shipped scenarios, `(file name, text)`, in name order.
+pub fn shipped_scenarios() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}

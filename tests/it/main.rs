@@ -9,6 +9,7 @@ mod docs;
 mod domain;
 mod fuzz_scenario;
 mod golden;
+mod invariants;
 mod results;
 mod scale;
 mod slurm;

@@ -18,6 +18,7 @@ use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
 use crate::scenario::Scenario;
 
+mod checks;
 mod restore;
 mod results;
 mod retention;
@@ -222,6 +223,8 @@ struct Sim<'s, 'o> {
     spare_items: Vec<Vec<(u64, u32, u32)>>,
     /// Watches that simulated time keeps advancing.
     live: Liveness,
+    /// Check every invariant after every event (`simulate_checked`).
+    checked: bool,
 }
 
 /// Events a run may process at one simulated instant before it is declared stuck: a fixed
@@ -322,6 +325,17 @@ impl Ev {
 /// An error means the simulator itself failed a run-time check (a bug, not bad input).
 pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
     let mut sim = Sim::new(s, obs);
+    sim.run()?;
+    Ok(sim.into_outcome())
+}
+
+/// [`simulate`] with every invariant of the run checked after every event (gates within
+/// their limits, counters equal to the queues and jobs they count, one job per VM, storage
+/// to expire held): slower, for tests and for reproducing a suspected bug.
+pub fn simulate_checked(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
+    let mut sim = Sim::new(s, obs);
+    sim.checked = true;
+    sim.check_invariants(SimTime::ZERO)?;
     sim.run()?;
     Ok(sim.into_outcome())
 }
@@ -482,6 +496,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             batch_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
             live: Liveness::new(vm_count),
+            checked: false,
         };
         sim.prime();
         sim
@@ -585,6 +600,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                         }
                         External::Batch(b) => self.batch_arrival(b, k.0),
                     }
+                    if self.checked {
+                        self.check_invariants(k.0)?;
+                    }
                     continue;
                 }
             }
@@ -618,6 +636,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                 Ev::Sample => self.sample(now),
                 Ev::Cleanup => self.cleanup(now),
                 Ev::Restore(r) => self.restore_fire(r as usize, now),
+            }
+            if self.checked {
+                self.check_invariants(now)?;
             }
         }
         self.q.advance_to(self.end);
@@ -1220,7 +1241,9 @@ mod tests {
                 break;
             }
         }
-        let (at, Failure::Liveness(msg)) = err.expect("the guard trips");
+        let (at, Failure::Liveness(msg)) = err.expect("the guard trips") else {
+            panic!("a liveness failure");
+        };
         assert_eq!(at, LIVENESS_BASE_EVENTS + 1, "trips just past the bound");
         assert!(msg.contains("t = 86400000000 µs (1.000 days)"), "{msg}");
         assert!(

@@ -1,0 +1,159 @@
+//! Invariants checked during a run (TigerBeetle-style checkers), not only on the summary:
+//! after every event when the run is built with [`super::simulate_checked`], which the
+//! tests use on small scenarios. A broken invariant is a simulator bug: the run stops with
+//! [`Failure::Invariant`] naming it, the simulated time and the entity.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    /// Checks every invariant of the run's state at `now`.
+    pub(super) fn check_invariants(&self, now: SimTime) -> Result<(), Failure> {
+        let fail = |what: String| {
+            Err(Failure::Invariant(format!(
+                "{what} (at t = {} µs)",
+                now.as_micros()
+            )))
+        };
+        // Gates: no vault or fleet runs more jobs than its limit.
+        let mut running = 0u64;
+        let mut queued = 0u64;
+        for (v, vs) in self.vaults.iter().enumerate() {
+            if vs.running > vs.limit {
+                return fail(format!(
+                    "vault #{v} runs {} jobs, above its limit {}",
+                    vs.running, vs.limit
+                ));
+            }
+            running += u64::from(vs.running);
+            queued += vs.queue.len() as u64;
+        }
+        for (f, fr) in self.fleets.iter().enumerate() {
+            if fr.running > fr.limit {
+                return fail(format!(
+                    "fleet #{f} runs {} jobs, above its limit {}",
+                    fr.running, fr.limit
+                ));
+            }
+            queued += fr.queue.len() as u64;
+        }
+        // Counters agree with the gates.
+        if running != self.running_backups + self.running_restores {
+            return fail(format!(
+                "vaults run {running} jobs but {} backups and {} restores are counted",
+                self.running_backups, self.running_restores
+            ));
+        }
+        if queued != self.queued {
+            return fail(format!(
+                "{queued} jobs wait in the queues but {} are counted",
+                self.queued
+            ));
+        }
+        // Queued jobs are live and still in their queue phase.
+        let queues = self
+            .vaults
+            .iter()
+            .flat_map(|v| v.queue.iter())
+            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()));
+        for &j in queues {
+            match self.jobs.get(j as usize).and_then(Option::as_ref) {
+                None => return fail(format!("job slot {j} waits in a queue but is not live")),
+                Some(job) if job.phase != Q => {
+                    return fail(format!(
+                        "job {} waits in a queue in phase {}",
+                        job.id, job.phase
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        // One job per VM: a VM marked busy is owned by a live job of that VM.
+        for (i, vm) in self.vms.iter().enumerate() {
+            if vm.busy == NONE {
+                continue;
+            }
+            match self.jobs.get(vm.busy as usize).and_then(Option::as_ref) {
+                Some(job) if job.vm as usize == i => {}
+                Some(job) => {
+                    return fail(format!(
+                        "VM #{i} is owned by job {}, which belongs to VM #{}",
+                        job.id, job.vm
+                    ))
+                }
+                None => return fail(format!("VM #{i} is owned by a finished job slot")),
+            }
+        }
+        // Storage: what retention will remove is held.
+        for (v, vs) in self.vaults.iter().enumerate() {
+            let (bytes, points) = vs
+                .expiring
+                .values()
+                .fold((0u64, 0u64), |(b, p), &(eb, ep)| (b + eb, p + ep));
+            if bytes > vs.stored || points > vs.points {
+                return fail(format!(
+                    "vault #{v} is to expire {bytes} bytes in {points} points but holds {} bytes in {} points",
+                    vs.stored, vs.points
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NoObserver;
+    use crate::scenario::load_str;
+
+    const SMALL: &str = r#"
+[simulation]
+name = "checks"
+duration = "2d"
+sample_every = "1h"
+[[region]]
+name = "r"
+[[link]]
+name = "l"
+bandwidth = "1 Gbit/s"
+[[vault]]
+name = "v"
+region = "r"
+max_concurrent_jobs = 2
+[[policy]]
+name = "p"
+vault = "v"
+schedule = { daily = "22:00" }
+[[fleet]]
+name = "f"
+count = 10
+region = "r"
+policy = "p"
+path = ["l"]
+"#;
+
+    #[test]
+    fn each_invariant_can_fail() {
+        let l = load_str(SMALL, std::path::Path::new("checks.toml"), &[]).unwrap();
+        let mut obs = NoObserver;
+        let mut sim = Sim::new(&l.scenario, &mut obs);
+        assert!(sim.check_invariants(SimTime::ZERO).is_ok());
+        let broken = |sim: &Sim<'_, '_>| match sim.check_invariants(SimTime(7)) {
+            Err(Failure::Invariant(m)) => m,
+            other => panic!("expected a broken invariant, found {other:?}"),
+        };
+        sim.vaults[0].running = 3;
+        assert!(broken(&sim).contains("vault #0 runs 3 jobs, above its limit 2"));
+        sim.vaults[0].running = 1;
+        assert!(broken(&sim).contains("vaults run 1 jobs but 0 backups"));
+        sim.vaults[0].running = 0;
+        sim.queued = 1;
+        assert!(broken(&sim).contains("0 jobs wait in the queues but 1 are counted"));
+        sim.queued = 0;
+        sim.vms[3].busy = 5;
+        assert!(broken(&sim).contains("VM #3 is owned by a finished job slot"));
+        sim.vms[3].busy = NONE;
+        sim.vaults[0].expiring.insert(4, (10, 1));
+        assert!(broken(&sim).contains("vault #0 is to expire 10 bytes"));
+    }
+}
