@@ -102,10 +102,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
         /// Run only shard I of N (runs whose index % N == I), or `auto` to read a Slurm
-        /// array task / Kubernetes indexed job from the environment.
+        /// array task from the environment.
         #[arg(long, value_name = "I/N|auto")]
         shard: Option<String>,
-        /// Number of shards for `--shard auto` in a Kubernetes indexed job.
+        /// Number of shards for `--shard auto` when the environment gives only the index
+        /// (JOB_COMPLETION_INDEX).
         #[arg(long, value_name = "N")]
         shards: Option<u32>,
         /// Sweep directory (default: results/<scenario name>-sweep).
@@ -130,6 +131,10 @@ enum Command {
         /// No progress bar or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Check every point's scenario and the sweep directory, then stop: run nothing,
+        /// write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
@@ -216,6 +221,7 @@ pub fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             quiet,
+            dry_run,
         } => app::sweep(&app::SweepArgs {
             scenario,
             vary,
@@ -231,6 +237,7 @@ pub fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             command_line: argv,
+            dry_run,
         })
         .map(|_| 0),
         Command::Merge {
