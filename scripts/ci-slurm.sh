@@ -72,4 +72,4 @@ sinfo
 
 if [ "${1:-}" = "--setup" ]; then exit 0; fi
 
-BACKUPSIM_SLURM=1 cargo test --test slurm -- --nocapture
+BACKUPSIM_SLURM=1 cargo test --test it slurm -- --nocapture
