@@ -209,7 +209,7 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
             l.contains(&format!("shard {i}/4: 3 of 12 runs")),
             "shard {i} log: {l}"
         );
-        eprint!("shard-{i}.out: {l}");
+        eprint!("shard-{array}_{i}.out: {l}");
     }
     eprint!("merge-{merge}.out: {}", log(&format!("merge-{merge}.out")));
 
@@ -319,7 +319,8 @@ if [ "$1" = sweep ] && [ "${{SLURM_ARRAY_TASK_ID:-}}" = 1 ]; then
 fi
 if [ "$1" = sweep ] && [ "${{SLURM_ARRAY_TASK_ID:-}}" = 2 ]; then
     echo "task 2 kills its job script" >&2
-    kill -9 "$PPID"
+    # Never Slurm's own step daemon (should the job script ever exec this binary).
+    if [ "$(cat /proc/$PPID/comm 2>/dev/null)" != slurmstepd ]; then kill -9 "$PPID"; fi
     exit 1
 fi
 exec {BIN} "$@"
