@@ -62,13 +62,11 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&loaded.scenario.simulation.name));
     // Staging directories of this destination left by killed runs (only those whose
-    // process is gone: another run of the same --out may be going on).
-    for note in
-        crate::outputs::results::clean_staging(&out, crate::outputs::results::Cleanup::OwnerGone)
-    {
-        if !a.quiet {
-            crate::status!("note: {note}");
-        }
+    // process is gone: another run of the same --out may be going on). Said on stderr
+    // even with --quiet: it is neither progress nor summary.
+    let cleanup = crate::outputs::results::Cleanup::OwnerGone;
+    for note in crate::outputs::results::clean_staging(&out, cleanup) {
+        crate::status!("note: {note}");
     }
     let opts = RunOptions {
         jobs_csv: a.jobs_csv,

@@ -186,14 +186,13 @@ fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::Pro
 }
 
 /// Removes the staging directories of `run` that killed processes left
-/// (`runs/<point>/.rep-<r>.partial-*`). Called only for runs of this process's shard, while
+/// (`runs/<point>/.rep-<r>.partial-*`), saying so on stderr (even with `--quiet`: it is
+/// neither progress nor summary). Called only for runs of this process's shard, while
 /// it holds the shard's lock: no other process may be writing them (a staging directory of
 /// a process still running on this machine is left alone all the same).
-fn clean_stale(dir: &Path, run: &Run, quiet: bool) {
+fn clean_stale(dir: &Path, run: &Run) {
     for note in clean_staging(&dir.join(run.rel_dir()), Cleanup::UnlessRunning) {
-        if !quiet {
-            crate::status!("note: {note}");
-        }
+        crate::status!("note: {note}");
     }
 }
 
@@ -217,9 +216,7 @@ fn write_aggregates(
         }
     })?;
     for note in clean_staging(&out.join("points"), Cleanup::UnlessRunning) {
-        if !quiet {
-            crate::status!("note: {note}");
-        }
+        crate::status!("note: {note}");
     }
     aggregate(out, def)?;
     // Complete now, whoever ran the runs: shard markers no longer describe it.
@@ -335,7 +332,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         .collect();
     let skipped = mine.len() - todo.len();
     for r in &todo {
-        clean_stale(&out, r, a.quiet);
+        clean_stale(&out, r);
     }
 
     DONE.store(skipped, Ordering::SeqCst);
