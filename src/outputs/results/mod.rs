@@ -521,11 +521,10 @@ pub fn clean_staging(dest: &Path, rule: Cleanup) -> Vec<String> {
     let mut notes = Vec::new();
     for (n, path) in found {
         let owner = staging_owner(&n[prefix.len()..]);
-        let remove = match (&owner, rule) {
-            (Owner::Gone(_), _) => true,
-            (Owner::Unknown(_), Cleanup::UnlessRunning) => true,
-            _ => false,
-        };
+        let remove = matches!(
+            (&owner, rule),
+            (Owner::Gone(_), _) | (Owner::Unknown(_), Cleanup::UnlessRunning)
+        );
         let shown = path.display();
         if remove {
             let gone =
