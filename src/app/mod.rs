@@ -88,6 +88,13 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&loaded.scenario.simulation.name));
+    // Staging directories of this destination left by killed runs (only those whose
+    // process is gone: another run of the same --out may be going on). Said on stderr
+    // even with --quiet: it is neither progress nor summary.
+    let cleanup = crate::outputs::results::Cleanup::OwnerGone;
+    for note in crate::outputs::results::clean_staging(&out, cleanup) {
+        crate::status!("note: {note}");
+    }
     let opts = RunOptions {
         jobs_csv: a.jobs_csv,
         command_line: a.command_line.clone(),
@@ -260,6 +267,17 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
             .and_then(|d| d.plot_metrics)
             .filter(|m| !m.is_empty());
         let metrics = recorded.unwrap_or_else(crate::outputs::sweeps::default_plot_metrics);
+        // Plots are written under the sweep's aggregation lock, as a sweep or merge does.
+        let _lock = crate::outputs::sweeps::lock_waiting(
+            &dir.join(crate::outputs::sweeps::AGGREGATE_LOCK),
+            "backupsim plot",
+            &mut |h| {
+                crate::status!(
+                    "waiting for {h} to finish writing the aggregates of {}",
+                    dir.display()
+                )
+            },
+        )?;
         return crate::outputs::plots::render_sweep(dir, &metrics)
             .map_err(|e| Error::input(dir.display().to_string(), e.to_string()));
     }

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 
 use super::{parse_on_off, run_to_dir, RunOptions};
 use crate::error::{io_at as io, Error, Result};
-use crate::outputs::results::{claim_out_dir, write_atomic, OutKind, Staging};
+use crate::outputs::results::{
+    claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind, Staging,
+};
 use crate::outputs::sweeps::*;
 use crate::scenario::load_str;
 // ---------------------------------------------------------------------------------------
@@ -64,10 +66,11 @@ pub struct SweepArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Run only shard I of N (runs whose index % N == I), or `auto` to read a Slurm
-    /// array task / Kubernetes indexed job from the environment.
+    /// array task from the environment.
     #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<String>,
-    /// Number of shards for `--shard auto` in a Kubernetes indexed job.
+    /// Number of shards for `--shard auto` when the environment gives only the index
+    /// (JOB_COMPLETION_INDEX).
     #[arg(long, value_name = "N")]
     pub shards: Option<u32>,
     /// Sweep directory (default: results/<scenario name>-sweep).
@@ -98,6 +101,10 @@ pub struct SweepArgs {
     /// The command line, recorded in each run's run.json.
     #[arg(skip)]
     pub command_line: Vec<String>,
+    /// Check every point's scenario and the sweep directory, then stop: run nothing,
+    /// write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What a sweep did.
@@ -208,18 +215,101 @@ fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::Pro
     Some(pb)
 }
 
-/// Removes staging directories a killed process left for `run` (never another shard's:
-/// only this run's own `.rep-<r>.partial-*`).
+/// Removes the staging directories of `run` that killed processes left
+/// (`runs/<point>/.rep-<r>.partial-*`), saying so on stderr (even with `--quiet`: it is
+/// neither progress nor summary). Called only for runs of this process's shard, while
+/// it holds the shard's lock: no other process may be writing them (a staging directory of
+/// a process still running on this machine is left alone all the same).
 fn clean_stale(dir: &Path, run: &Run) {
-    let parent = dir.join("runs").join(&run.point.id);
-    let prefix = format!(".rep-{}.partial-", run.replication);
-    if let Ok(rd) = std::fs::read_dir(&parent) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+    for note in clean_staging(&dir.join(run.rel_dir()), Cleanup::UnlessRunning) {
+        crate::status!("note: {note}");
+    }
+}
+
+/// Writes the aggregates, `points/` and (when `plots`) the plots of a sweep directory whose runs are all
+/// complete, holding its aggregation lock (waiting for another process that holds it).
+/// First removes the `points/` staging directories that a process killed while aggregating
+/// left (`.points.partial-*`): whoever writes one holds this lock.
+fn write_aggregates(
+    out: &Path,
+    def: &Definition,
+    what: &str,
+    plots: bool,
+    quiet: bool,
+) -> Result<()> {
+    let _lock = lock_waiting(&out.join(AGGREGATE_LOCK), what, &mut |h| {
+        if !quiet {
+            crate::status!(
+                "waiting for {h} to finish writing the aggregates of {}",
+                out.display()
+            );
+        }
+    })?;
+    for note in clean_staging(&out.join("points"), Cleanup::UnlessRunning) {
+        crate::status!("note: {note}");
+    }
+    aggregate(out, def)?;
+    // Complete now, whoever ran the runs: shard markers no longer describe it.
+    let _ = std::fs::remove_dir_all(out.join("shards"));
+    if plots {
+        render_plots(out, &def.plot_metrics(), quiet)?;
+    }
+    Ok(())
+}
+
+/// `sweep --dry-run`: every point's scenario is valid (checked by [`define`]) and `out` may
+/// take this sweep (a new directory, or one of this sweep that no process is writing).
+fn dry_run(
+    a: &SweepArgs,
+    def: &Definition,
+    out: &Path,
+    shard: Option<Shard>,
+) -> Result<SweepReport> {
+    let all = def.runs();
+    let mine = all
+        .iter()
+        .filter(|r| shard.map_or(true, |s| s.owns(r.index)))
+        .count();
+    let mut state = "new".to_string();
+    if out.is_dir() {
+        check_same(out, def, "use another --out or remove it")?;
+        if let Some((s, h)) = held_shard(out, None)? {
+            return Err(Error::Usage(format!(
+                "{}: {h} is writing shard {}/{} there; wait for it to finish, or stop it, before running this sweep there",
+                out.display(),
+                s.index,
+                s.count
+            )));
+        }
+        let done = all
+            .iter()
+            .filter(|r| complete(&out.join(r.rel_dir())))
+            .count();
+        if read_definition(out)?.is_some() {
+            state = format!("holds this sweep, {done} of {} runs complete", all.len());
         }
     }
+    if !a.quiet {
+        let scope = match shard {
+            Some(s) => format!(" (shard {}/{}: {mine} runs)", s.index, s.count),
+            None => String::new(),
+        };
+        crate::status!(
+            "sweep {}: {} point(s) x {} replication(s) = {} runs{scope}; every point's scenario is valid; {}: {state}; nothing was run (--dry-run)",
+            def.scenario_name,
+            all.len() / def.replications as usize,
+            def.replications,
+            all.len(),
+            out.display()
+        );
+    }
+    Ok(SweepReport {
+        dir: out.to_path_buf(),
+        scope: mine,
+        ran: 0,
+        skipped: 0,
+        aggregated: false,
+    })
 }
 
 /// `backupsim sweep`.
@@ -246,6 +336,17 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         .unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", def.scenario_name)));
     // A sweep resumes in its own directory; it never replaces one.
     claim_out_dir(&out, OutKind::Sweep)?;
+    if a.dry_run {
+        return dry_run(a, &def, &out, shard);
+    }
+    io(&out, std::fs::create_dir_all(&out))?;
+    // The shard's lock, held until the end: a second process on the same runs refuses.
+    let me = shard.unwrap_or(Shard { index: 0, count: 1 });
+    let what = match shard {
+        Some(s) => format!("backupsim sweep --shard {}/{}", s.index, s.count),
+        None => "backupsim sweep".to_string(),
+    };
+    let _lock = lock_shard(&out, me, &what)?;
     check_same(&out, &def, "use another --out or remove it")?;
     write_definition(&out, &def)?;
 
@@ -348,10 +449,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             false
         }
         None => {
-            aggregate(&out, &def)?;
-            // Complete now, whoever ran the runs: shard markers no longer describe it.
-            let _ = std::fs::remove_dir_all(out.join("shards"));
-            render_plots(&out, &def.plot_metrics(), a.quiet)?;
+            write_aggregates(&out, &def, &what, true, a.quiet)?;
             true
         }
     };
@@ -470,6 +568,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
     let (_, def) = def.expect("at least one directory");
     claim_out_dir(out, OutKind::Sweep)?;
     check_same(out, &def, "merge into another --out")?;
+    // Runs still being written are not to be merged.
+    for d in dirs.iter().map(PathBuf::as_path).chain([out]) {
+        if let Some((s, h)) = held_shard(d, None)? {
+            return Err(Error::Usage(format!(
+                "{}: {h} is still writing shard {}/{} there; merge once every shard has finished",
+                d.display(),
+                s.index,
+                s.count
+            )));
+        }
+    }
     let runs = def.runs();
     let mut sources = Vec::with_capacity(runs.len());
     let mut missing = Vec::new();
@@ -501,6 +610,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
             if markers.is_empty() { "none".to_string() } else { markers.into_iter().collect::<Vec<_>>().join(", ") }
         )));
     }
+    io(out, std::fs::create_dir_all(out))?;
+    // The whole directory, as shard 0/1: no sweep may start on it while the merge writes.
+    let _lock = lock_shard(out, Shard { index: 0, count: 1 }, "backupsim merge")?;
     write_definition(out, &def)?;
     let mut copied = 0;
     for (r, src) in runs.iter().zip(&sources) {
@@ -511,12 +623,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
         copy_run(src, &dest)?;
         copied += 1;
     }
-    aggregate(out, &def)?;
-    // The merged directory is a complete sweep: shard markers no longer describe it.
-    let _ = std::fs::remove_dir_all(out.join("shards"));
-    if plots {
-        render_plots(out, &def.plot_metrics(), quiet)?;
-    }
+    write_aggregates(out, &def, "backupsim merge", plots, quiet)?;
     if !quiet {
         crate::status!(
             "merge {}: {} runs from {} director{} ({copied} copied); results: {}",

@@ -1,10 +1,13 @@
-//! A sweep on a real Slurm cluster: `scripts/slurm-sweep.sh` submits a 4-task job array
-//! and a dependent merge job; the merged directory must equal a single-machine sweep byte
-//! for byte (run.json aside).
+//! `scripts/slurm-sweep.sh`: it submits a 4-task job array and a dependent merge job; the
+//! merged directory must equal a single-machine sweep byte for byte (run.json aside), and a
+//! failed array task must fail the script, naming the task and its log.
 //!
-//! Runs only where `sbatch` is on PATH and `sinfo` answers; elsewhere it prints why it is
-//! skipping and passes. `scripts/ci-slurm.sh` sets up a one-node cluster and runs this test
-//! with `BACKUPSIM_SLURM=1`, which turns "Slurm not available" into a failure.
+//! The tests on a real Slurm cluster run only where `sbatch` is on PATH and `sinfo`
+//! answers; elsewhere they print why they are skipping and pass. `scripts/ci-slurm.sh` sets
+//! up a one-node cluster and runs them with `BACKUPSIM_SLURM=1`, which turns "Slurm not
+//! available" into a failure. The same script is also run everywhere against a stand-in
+//! `sbatch` and `squeue` (shell scripts put first on PATH) that run each job at once on
+//! this machine.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -108,13 +111,50 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     m
 }
 
+/// Whether the tests on a real cluster must skip (saying why on stderr).
+fn skip_without_slurm() -> bool {
+    let Some(why) = unavailable() else {
+        return false;
+    };
+    if std::env::var("BACKUPSIM_SLURM").as_deref() == Ok("1") {
+        panic!("BACKUPSIM_SLURM=1 but Slurm is not available: {why}");
+    }
+    eprintln!("skipping: Slurm not available ({why}); run scripts/ci-slurm.sh as root to set up a one-node cluster and run this test");
+    true
+}
+
+/// Every file of a Slurm log directory, named, for a failure message.
+fn all_logs(logs: &Path) -> String {
+    let mut names: Vec<_> = std::fs::read_dir(logs)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            format!(
+                "--- {}\n{}",
+                p.display(),
+                std::fs::read_to_string(p).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The job id the script printed after `what` ("array job", "merge job").
+fn job_id(stdout: &str, what: &str) -> String {
+    let at = stdout
+        .find(&format!("{what} "))
+        .unwrap_or_else(|| panic!("no {what:?} in: {stdout}"));
+    stdout[at + what.len() + 1..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
 #[test]
 fn job_array_and_merge_equal_a_single_machine_sweep() {
-    if let Some(why) = unavailable() {
-        if std::env::var("BACKUPSIM_SLURM").as_deref() == Ok("1") {
-            panic!("BACKUPSIM_SLURM=1 but Slurm is not available: {why}");
-        }
-        eprintln!("skipping: Slurm not available ({why}); run scripts/ci-slurm.sh as root to set up a one-node cluster and run this test");
+    if skip_without_slurm() {
         return;
     }
     let t0 = Instant::now();
@@ -155,20 +195,23 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
     let log = |n: &str| std::fs::read_to_string(logs.join(n)).unwrap_or_default();
     assert!(
         o.status.success(),
-        "slurm-sweep.sh failed: {stdout}{}\nmerge log: {}",
+        "slurm-sweep.sh failed: {stdout}{}\nlogs:\n{}",
         String::from_utf8_lossy(&o.stderr),
-        log("merge.out")
+        all_logs(&logs)
     );
     eprint!("{stdout}");
+    assert!(stdout.contains("all 4 array tasks of job"), "{stdout}");
+    let array = job_id(&stdout, "array job");
+    let merge = job_id(&stdout, "merge job");
     for i in 0..4 {
-        let l = log(&format!("shard-{i}.out"));
+        let l = log(&format!("shard-{array}_{i}.out"));
         assert!(
             l.contains(&format!("shard {i}/4: 3 of 12 runs")),
             "shard {i} log: {l}"
         );
-        eprint!("shard-{i}.out: {l}");
+        eprint!("shard-{array}_{i}.out: {l}");
     }
-    eprint!("merge.out: {}", log("merge.out"));
+    eprint!("merge-{merge}.out: {}", log(&format!("merge-{merge}.out")));
 
     let single = tmp.path().join("single");
     let o = Command::new(BIN)
@@ -196,4 +239,316 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
         a.len(),
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// A stand-in for `sbatch`: runs the job at once, on this machine (array tasks one after
+/// another), with Slurm's environment variables and `--output` pattern, and records in
+/// `$FAKE_SLURM_STATE` whether it failed, so that a job with `--dependency=afterok` on it
+/// is cancelled without running, as `--kill-on-invalid-dep=yes` makes Slurm do.
+const FAKE_SBATCH: &str = r#"#!/usr/bin/env bash
+set -u
+state=${FAKE_SLURM_STATE:?}
+array="" output="slurm-%j.out" dep="" chdir="" script=""
+for a in "$@"; do
+    case "$a" in
+        --version) echo "slurm 0.0 (stand-in)"; exit 0 ;;
+        --array=*) array=${a#--array=} ;;
+        --output=*) output=${a#--output=} ;;
+        --dependency=*) dep=${a#--dependency=} ;;
+        --chdir=*) chdir=${a#--chdir=} ;;
+        -*) ;;
+        *) script=$a ;;
+    esac
+done
+echo "$*" >> "$state/submitted"
+id=$(cat "$state/next-id" 2>/dev/null || echo 1000)
+echo $((id + 1)) > "$state/next-id"
+[ -n "$chdir" ] && cd "$chdir"
+if [ -n "$dep" ] && [ -e "$state/${dep#afterok:}.failed" ]; then
+    touch "$state/$id.failed"
+    echo "$id"
+    exit 0
+fi
+if [ -n "$array" ]; then
+    lo=${array%-*} hi=${array#*-}
+    for ((t = lo; t <= hi; t++)); do
+        log=${output//%A/$id}; log=${log//%a/$t}
+        ( SLURM_JOB_ID=$((id + 1 + t)) SLURM_ARRAY_JOB_ID=$id SLURM_ARRAY_TASK_ID=$t \
+            SLURM_ARRAY_TASK_MIN=$lo SLURM_ARRAY_TASK_MAX=$hi SLURM_ARRAY_TASK_COUNT=$((hi - lo + 1)) \
+            bash "$script" > "$log" 2>&1 ) 2>/dev/null || touch "$state/$id.failed"
+    done
+    echo $((id + 2 + hi)) > "$state/next-id"
+else
+    log=${output//%j/$id}
+    ( SLURM_JOB_ID=$id bash "$script" > "$log" 2>&1 ) 2>/dev/null || touch "$state/$id.failed"
+fi
+echo "$id"
+"#;
+
+/// A stand-in for `squeue`: the stand-in `sbatch` has run every job already.
+const FAKE_SQUEUE: &str = "#!/bin/sh\nexit 0\n";
+
+/// A directory holding the stand-in `sbatch` and `squeue`, and their state directory.
+fn stand_in_slurm(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("stand-in-slurm");
+    let state = dir.join("stand-in-state");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    for (name, text) in [("sbatch", FAKE_SBATCH), ("squeue", FAKE_SQUEUE)] {
+        let p = bin.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (bin, state)
+}
+
+/// A `--bin` for the script that is backupsim, except that array task 1's sweep fails
+/// (exit 1) and array task 2 kills its own job script (as a time or memory limit would:
+/// the job ends without recording an exit status).
+fn failing_bin(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("backupsim-failing");
+    std::fs::write(
+        &p,
+        format!(
+            r#"#!/bin/sh
+if [ "$1" = sweep ] && [ "${{SLURM_ARRAY_TASK_ID:-}}" = 1 ]; then
+    echo "injected failure in task 1" >&2
+    exit 1
+fi
+if [ "$1" = sweep ] && [ "${{SLURM_ARRAY_TASK_ID:-}}" = 2 ]; then
+    echo "task 2 kills its job script" >&2
+    # Never Slurm's own step daemon (should the job script ever exec this binary).
+    if [ "$(cat /proc/$PPID/comm 2>/dev/null)" != slurmstepd ]; then kill -9 "$PPID"; fi
+    exit 1
+fi
+exec {BIN} "$@"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Runs `scripts/slurm-sweep.sh` with `args`, `path_first` (if any) first on PATH.
+fn script(args: &[&str], env: &[(&str, &str)], path_first: Option<&Path>) -> std::process::Output {
+    let mut c = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-sweep.sh"));
+    c.args(args).env_remove("SLURM_ARRAY_TASK_ID");
+    if let Some(p) = path_first {
+        let path = std::env::var("PATH").unwrap_or_default();
+        c.env("PATH", format!("{}:{path}", p.display()));
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Submits a 4-task sweep whose tasks 1 and 2 fail, with `-w`: the script must exit 1,
+/// naming each failed task with its log, and say the merge did not run. Submitting again
+/// with a working binary resumes and completes the sweep (equal to a single-machine one)
+/// without overwriting the first submission's logs.
+fn failed_task_is_reported(base: &Path, env: &[(&str, &str)], path_first: Option<&Path>) {
+    let scenario = base.join("slurm-tiny.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let out = base.join("sw");
+    let logs = base.join("sw.slurm");
+    let bad = failing_bin(base);
+    let flags = ["--vary", "fleet.web.count=20,40", "--replications", "2"];
+    let submit = |bin: &Path| {
+        let mut a = vec!["-n", "4", "-w", "--bin", bin.to_str().unwrap()];
+        a.extend([
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            scenario.to_str().unwrap(),
+        ]);
+        a.extend(flags);
+        script(&a, env, path_first)
+    };
+
+    let o = submit(&bad);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    );
+    let all = format!("{stdout}{stderr}\nlogs:\n{}", all_logs(&logs));
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    let array = job_id(&stdout, "array job");
+    let merge = job_id(&stdout, "merge job");
+    let log1 = logs.join(format!("shard-{array}_1.out"));
+    let log2 = logs.join(format!("shard-{array}_2.out"));
+    assert!(
+        stderr.contains(&format!(
+            "array task 1 of job {array} (shard 1/4) failed with exit status 1; log: {}",
+            log1.display()
+        )),
+        "{all}"
+    );
+    assert!(
+        std::fs::read_to_string(&log1)
+            .unwrap()
+            .contains("injected failure in task 1"),
+        "{all}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "array task 2 of job {array} (shard 2/4) ended without an exit status"
+        )) && stderr.contains(&format!("log: {}", log2.display())),
+        "{all}"
+    );
+    assert!(
+        !stderr.contains("array task 0") && !stderr.contains("array task 3"),
+        "{all}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "merge job {merge} did not run: an array task failed"
+        )),
+        "{all}"
+    );
+    assert!(
+        stderr.contains("submit the same command again to resume"),
+        "{all}"
+    );
+    assert!(!out.join("sweep.csv").exists());
+
+    // Resubmitted with a working binary: the failed shards run, the merge completes.
+    let o = submit(Path::new(BIN));
+    let stdout2 = String::from_utf8_lossy(&o.stdout).to_string();
+    let all = format!(
+        "{stdout2}{}\nlogs:\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        all_logs(&logs)
+    );
+    assert!(o.status.success(), "{all}");
+    assert!(stdout2.contains("all 4 array tasks of job"), "{all}");
+    let array2 = job_id(&stdout2, "array job");
+    assert_ne!(array, array2);
+    assert!(
+        std::fs::read_to_string(&log1)
+            .unwrap()
+            .contains("injected failure in task 1"),
+        "the first submission's log was overwritten"
+    );
+    let l = std::fs::read_to_string(logs.join(format!("shard-{array2}_1.out"))).unwrap();
+    assert!(l.contains("1 run now"), "{l}");
+
+    let single = base.join("single");
+    let o = Command::new(BIN)
+        .args(["sweep", scenario.to_str().unwrap()])
+        .args(flags)
+        .args(["--out", single.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (tree(&single), tree(&out));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert!(
+        a == b,
+        "the resumed Slurm sweep differs from a single-machine sweep"
+    );
+}
+
+/// On a real Slurm cluster (skipped, saying why, without one).
+#[test]
+fn failed_array_task_fails_the_script() {
+    if skip_without_slurm() {
+        return;
+    }
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    failed_task_is_reported(base.path(), &[("SLURM_SWEEP_POLL", "1")], None);
+}
+
+/// The same, against the stand-in `sbatch` and `squeue`: runs everywhere.
+#[test]
+fn failed_array_task_fails_the_script_under_a_stand_in_slurm() {
+    let base = tempfile::tempdir().unwrap();
+    let (path, state) = stand_in_slurm(base.path());
+    failed_task_is_reported(
+        base.path(),
+        &[("FAKE_SLURM_STATE", state.to_str().unwrap())],
+        Some(&path),
+    );
+}
+
+/// The pre-flight check runs the sweep's own flags over every point of the grid: a value
+/// that only one point gets, or a --set that breaks every point, stops the script (exit
+/// 2) before anything is submitted.
+#[test]
+fn preflight_checks_every_point_with_the_sweeps_flags() {
+    let base = tempfile::tempdir().unwrap();
+    let (path, state) = stand_in_slurm(base.path());
+    let scenario = base.path().join("slurm-tiny.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let out = base.path().join("sw");
+    let env = [("FAKE_SLURM_STATE", state.to_str().unwrap())];
+    for (flags, want) in [
+        (
+            &["--vary", "fleet.web.count=20,many"][..],
+            "point p001 (fleet.web.count=many) is not a valid scenario",
+        ),
+        (
+            &["--set", "fleet.web.policy=weekly"][..],
+            "fleet.web.policy",
+        ),
+    ] {
+        let mut a = vec![
+            "-n",
+            "2",
+            "--bin",
+            BIN,
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+        ];
+        a.push(scenario.to_str().unwrap());
+        a.extend(flags);
+        let o = script(&a, &env, Some(&path));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: expected {want:?} in {err}");
+        assert!(
+            !state.join("submitted").exists(),
+            "{flags:?}: a job was submitted"
+        );
+        assert!(
+            !out.exists(),
+            "{flags:?}: the pre-flight check created {}",
+            out.display()
+        );
+    }
+    // A valid sweep is submitted; without -w the script says how to check on it.
+    let mut a = vec![
+        "-n",
+        "2",
+        "--bin",
+        BIN,
+        "--out",
+        out.to_str().unwrap(),
+        "--",
+    ];
+    a.push(scenario.to_str().unwrap());
+    a.extend(["--vary", "fleet.web.count=20,40"]);
+    let o = script(&a, &env, Some(&path));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("--status --out"), "{stdout}");
+    let st = script(
+        &["--status", "--out", out.to_str().unwrap()],
+        &env,
+        Some(&path),
+    );
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(String::from_utf8_lossy(&st.stdout).contains("all 2 array tasks of job"));
 }

@@ -353,9 +353,14 @@ pub fn claim_out_dir(dest: &Path, kind: OutKind) -> Result<Option<String>> {
             ));
         }
     }
+    // Concurrent shards of a sweep create their lock files, and a temporary file for
+    // sweep.json, before sweep.json exists: they do not make the directory foreign.
+    let bookkeeping =
+        |n: &str| kind == OutKind::Sweep && (n.starts_with(".lock-") || n.starts_with(".tmp-"));
     let mut entries: Vec<String> = io(dest, std::fs::read_dir(dest))?
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !bookkeeping(n))
         .collect();
     if entries.is_empty() {
         return Ok(None);
@@ -405,7 +410,155 @@ fn fmt_utc(t: std::time::SystemTime) -> String {
     )
 }
 
-/// A temporary directory beside `dest`, registered for removal on Ctrl-C.
+// ---------------------------------------------------------------------------------------
+// Staging directories and their owners.
+
+/// This machine's host name as it appears in staging directory names (letters, digits,
+/// `.`, `_` and `-`; anything else becomes `_`), if the system says.
+pub fn host_name() -> Option<&'static str> {
+    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())?;
+        let h: String = raw
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        (!h.is_empty()).then_some(h)
+    })
+    .as_deref()
+}
+
+/// Who wrote a staging directory, read from its name
+/// (`.<dest name>.partial-<pid>@<host>-<random>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A process of this machine that has exited: the directory is left over.
+    Gone(u32),
+    /// A process of this machine that is still running (or a new process that reused its
+    /// pid): the directory may be in use.
+    Running(u32),
+    /// Cannot be told; the reason.
+    Unknown(String),
+}
+
+/// Whether process `pid` of this machine is running: `None` when the system cannot say
+/// (no `/proc`).
+fn process_alive(pid: u32) -> Option<bool> {
+    if pid == std::process::id() {
+        return Some(true);
+    }
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    Some(Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// The owner of a staging directory, from the part of its name after `.partial-`.
+pub fn staging_owner(after_partial: &str) -> Owner {
+    let Some((pid, rest)) = after_partial.split_once('@') else {
+        return Owner::Unknown("its name records no owner".into());
+    };
+    let (Ok(pid), Some((host, _))) = (pid.parse::<u32>(), rest.rsplit_once('-')) else {
+        return Owner::Unknown("its name records no owner".into());
+    };
+    match host_name() {
+        Some(h) if h == host => {}
+        _ => {
+            return Owner::Unknown(format!(
+                "it was written by pid {pid} on host {host}, whose processes cannot be checked from here"
+            ))
+        }
+    }
+    match process_alive(pid) {
+        Some(true) => Owner::Running(pid),
+        Some(false) => Owner::Gone(pid),
+        None => Owner::Unknown(format!(
+            "it was written by pid {pid}, and this system cannot tell whether that process is running (no /proc)"
+        )),
+    }
+}
+
+/// Which staging directories [`clean_staging`] removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Only those whose owner has exited (`run --out DIR`: another process may be writing
+    /// the same destination).
+    OwnerGone,
+    /// All but those of a running process of this machine (the caller holds the lock that
+    /// makes it the destination's only writer, so an owner it cannot check is gone).
+    UnlessRunning,
+}
+
+/// Removes the staging directories (`.<name>.partial-*`) that killed processes left beside
+/// `dest`, as `rule` says. Returns one line per directory removed or left in place (for
+/// stderr).
+pub fn clean_staging(dest: &Path, rule: Cleanup) -> Vec<String> {
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().to_string()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{name}.partial-");
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            n.starts_with(&prefix).then(|| (n, e.path()))
+        })
+        .collect();
+    found.sort();
+    let mut notes = Vec::new();
+    for (n, path) in found {
+        let owner = staging_owner(&n[prefix.len()..]);
+        let remove = matches!(
+            (&owner, rule),
+            (Owner::Gone(_), _) | (Owner::Unknown(_), Cleanup::UnlessRunning)
+        );
+        let shown = path.display();
+        if remove {
+            let gone =
+                std::fs::remove_dir_all(&path)
+                    .or_else(|e| if path.exists() { Err(e) } else { Ok(()) });
+            match (gone, &owner) {
+                (Ok(()), Owner::Gone(pid)) => notes.push(format!(
+                    "removed {shown}: left by pid {pid}, which is no longer running"
+                )),
+                (Ok(()), _) => notes.push(format!("removed {shown}: left by an earlier run")),
+                (Err(e), _) => notes.push(format!("could not remove {shown}: {e}")),
+            }
+        } else {
+            match owner {
+                Owner::Running(pid) => notes.push(format!(
+                    "left {shown} in place: pid {pid}, which wrote it, is still running"
+                )),
+                Owner::Unknown(why) => notes.push(format!(
+                    "left {shown} in place: {why}; remove it by hand once no backupsim writes {}",
+                    dest.display()
+                )),
+                Owner::Gone(_) => {}
+            }
+        }
+    }
+    notes
+}
+
+/// A temporary directory beside `dest`, registered for removal on Ctrl-C. Its name,
+/// `.<dest name>.partial-<pid>@<host>-<random>`, records which process writes it, so a
+/// later run can tell a directory left by a killed process from one still being written.
 pub struct Staging {
     dir: Option<tempfile::TempDir>,
 }
@@ -422,10 +575,15 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "results".into());
+        let owner = format!(
+            "{}@{}-",
+            std::process::id(),
+            host_name().unwrap_or("unknown-host")
+        );
         let dir = io(
             parent,
             tempfile::Builder::new()
-                .prefix(&format!(".{name}.partial-"))
+                .prefix(&format!(".{name}.partial-{owner}"))
                 .tempdir_in(parent),
         )?;
         if let Ok(mut v) = IN_FLIGHT.lock() {

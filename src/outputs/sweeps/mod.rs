@@ -9,14 +9,17 @@
 //!
 //! The sweep's definition (scenario hash, `--set`, `--vary`, replications, seed mode) is
 //! recorded in `sweep.json`; resuming and merging refuse directories of another sweep.
+//! Advisory locks (`lock`) keep two processes from writing the same runs.
 //! See `docs/sweeps.md` for the user-facing description.
 
 mod aggregate;
 mod definition;
+mod lock;
 mod shard;
 mod stats;
 
 pub use aggregate::*;
 pub use definition::*;
+pub use lock::*;
 pub use shard::*;
 pub use stats::*;
