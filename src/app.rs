@@ -79,9 +79,13 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         command_line: a.command_line.clone(),
         progress: !a.quiet,
         plots: !a.no_plots,
+        in_sweep: false,
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
+        for n in &report.notes {
+            crate::status!("note: {n}");
+        }
         if let Some(note) = &report.replacing {
             crate::status!("{note}");
         }

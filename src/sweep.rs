@@ -1054,6 +1054,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
                         command_line: a.command_line.clone(),
                         progress: false,
                         plots: false,
+                        in_sweep: true,
                     };
                     run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
                 });

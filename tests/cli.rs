@@ -409,3 +409,156 @@ fn interrupted_run_leaves_nothing_behind() {
         assert!(left.is_empty(), "SIG{signal} left behind: {left:?}");
     }
 }
+
+/// Runs `args` expecting exit status 2 with every `expect` in the message, no panic, and
+/// nothing written in `dir` (neither a results directory nor a partial one).
+fn refused(dir: &Path, args: &[&str], expect: &[&str]) -> String {
+    let before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let o = run(args);
+    let msg = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {msg}");
+    assert!(!msg.contains("panicked"), "{msg}");
+    for e in expect {
+        assert!(msg.contains(e), "{args:?}: expected {e:?} in:\n{msg}");
+    }
+    let after: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "{args:?} wrote something");
+    msg
+}
+
+#[test]
+fn lognormal_tiny_mean_huge_sd_is_rejected() {
+    bad(
+        "lognormal",
+        "daily_churn = { dist = \"lognormal\", mean = 0.03, sd = 0.02 }",
+        "daily_churn = { dist = \"lognormal\", mean = 1e-300, sd = 0.5 }",
+        &[
+            &at("daily_churn = { dist = \"lognormal\", mean = 0.03", 15),
+            "key `fleet.web.daily_churn`",
+            "sd at most 1e6 × mean",
+            "found mean 1e-300 and sd 0.5",
+        ],
+    );
+}
+
+#[test]
+fn durations_beyond_the_cap_at_the_median_are_rejected() {
+    for (dist, found) in [
+        (
+            "{ dist = \"gamma\", scale = \"1m\", shape = 1e300 }",
+            "found shape 1e300 × scale \"1m\"",
+        ),
+        (
+            "{ dist = \"pareto\", scale = \"1m\", shape = 0.001 }",
+            "found scale \"1m\" and shape 0.001",
+        ),
+    ] {
+        bad(
+            "cap",
+            "[[expect]]\nmetric = \"backup.success_rate\"",
+            &format!("[timing]\nsnapshot_per_disk = {dist}\n\n[[expect]]\nmetric = \"backup.success_rate\""),
+            &["key `timing.snapshot_per_disk`", "at most 1000 years", found],
+        );
+    }
+}
+
+#[test]
+fn heavy_tailed_draws_saturate() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let out = t.path().join("out");
+    let o = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plots",
+        "--set",
+        "timing.snapshot_per_disk={ dist = \"pareto\", scale = \"1m\", shape = 0.1 }",
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("note: timing.snapshot_per_disk: ") && e.contains("exceeded 1000 years"),
+        "{e}"
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let notes = run["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.starts_with("timing.snapshot_per_disk: ") && n.contains("saturated")
+        }),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn expect_min_above_max_is_rejected() {
+    bad(
+        "minmax",
+        "min = 0.9",
+        "min = 0.9\nmax = 0.1",
+        &[
+            &at("min = 0.9", 7),
+            "key `expect.0.min`",
+            "expected min <= max for metric \"backup.success_rate\"",
+            "found min 0.9 > max 0.1",
+        ],
+    );
+    bad(
+        "nan",
+        "min = 0.9",
+        "min = nan",
+        &["key `expect.0.min`", "found nan"],
+    );
+}
+
+#[test]
+fn jobs_csv_note_gives_the_real_reason() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let note = |dir: &Path| -> serde_json::Value {
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        run["jobs_csv_note"].clone()
+    };
+    run_to(&sc, &t.path().join("a"), &["--set", "simulation.jobs_csv=\"off\""]);
+    let n = note(&t.path().join("a"));
+    assert!(
+        n.as_str().unwrap().contains("the scenario sets simulation.jobs_csv = \"off\""),
+        "{n}"
+    );
+    run_to(&sc, &t.path().join("b"), &["--jobs-csv", "off"]);
+    let n = note(&t.path().join("b"));
+    assert!(n.as_str().unwrap().contains("--jobs-csv off was given"), "{n}");
+    run_to(&sc, &t.path().join("c"), &[]);
+    assert!(note(&t.path().join("c")).is_null());
+    assert!(t.path().join("c/jobs.csv").exists());
+    let sweep = t.path().join("s");
+    let o = run(&[
+        "sweep",
+        sc.to_str().unwrap(),
+        "--replications",
+        "1",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+        "--set",
+        "simulation.jobs_csv=\"on\"",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = note(&sweep.join("runs/p000/rep-0"));
+    assert!(
+        n.as_str().unwrap().contains("the runs of a sweep write it only with --jobs-csv on"),
+        "{n}"
+    );
+}
