@@ -522,6 +522,96 @@ fn expect_min_above_max_is_rejected() {
 }
 
 #[test]
+fn seed_beyond_toml_range_is_explained() {
+    bad(
+        "seed",
+        "seed = 42",
+        "seed = 18446744073709551615",
+        &[
+            &at("seed = 42", 8),
+            "invalid TOML",
+            "a seed beyond it is written as a quoted string, e.g. seed = \"18446744073709551615\"",
+        ],
+    );
+    bad(
+        "seed",
+        "seed = 42",
+        "seed = \"18446744073709551616\"",
+        &[
+            "key `simulation.seed`",
+            "expected a seed: an integer from 0 to 18446744073709551615",
+            "found \"18446744073709551616\"",
+        ],
+    );
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    refused(
+        t.path(),
+        &["validate", sc.to_str().unwrap(), "--set", "simulation.seed=-1"],
+        &[
+            "--set simulation.seed=-1: key `simulation.seed`",
+            "an integer from 0 to 18446744073709551615",
+            "found the number -1",
+        ],
+    );
+    // --seed takes any u64; the resolved scenario writes it as a string and reproduces it.
+    let a = run_to(&sc, &t.path().join("a"), &["--seed", "18446744073709551615"]);
+    let resolved = t.path().join("a/scenario.resolved.toml");
+    let text = std::fs::read_to_string(&resolved).unwrap();
+    assert!(text.contains("seed = \"18446744073709551615\""), "{text}");
+    assert_eq!(a, run_to(&resolved, &t.path().join("b"), &[]));
+}
+
+#[test]
+fn set_value_errors_point_at_the_set_argument() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let sc = sc.to_str().unwrap();
+    // The error is at a table around the key the override wrote.
+    let msg = refused(
+        t.path(),
+        &[
+            "validate",
+            sc,
+            "--set",
+            "policy.nightly.retention.daily=0",
+            "--set",
+            "policy.nightly.retention.weekly=0",
+        ],
+        &[
+            "error: --set policy.nightly.retention.weekly=0: key `policy.nightly.retention`",
+            "expected at least one tier",
+        ],
+    );
+    assert!(!msg.contains("small.toml"), "{msg}");
+    // An error in the file is still located in the file as written, though an override
+    // added lines above it.
+    let broken = t.path().join("broken.toml");
+    let src = std::fs::read_to_string(sc).unwrap();
+    std::fs::write(&broken, src.replace("count = 10\nkind", "count = 0\nkind")).unwrap();
+    let line = src
+        .lines()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| *l == "count = 10")
+        .expect("the drill's count")
+        + 1;
+    refused(
+        t.path(),
+        &[
+            "validate",
+            broken.to_str().unwrap(),
+            "--set",
+            "policy.nightly.retries.max=2",
+        ],
+        &[
+            &format!("broken.toml:{line}:9: key `restore.dr-drill.count`"),
+            "expected at least 1, found 0",
+        ],
+    );
+}
+
+#[test]
 fn jobs_csv_note_gives_the_real_reason() {
     let t = tempfile::tempdir().unwrap();
     let sc = small_scenario(t.path());

@@ -47,13 +47,14 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
     // Syntax first: a precise message for broken TOML, before any override touches it.
     let mut doc = DocumentMut::from_str(src).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        located(
-            &file,
-            src,
-            &span,
-            None,
-            format!("invalid TOML: {}", first_line(e.message())),
-        )
+        let mut msg = format!("invalid TOML: {}", first_line(e.message()));
+        if msg.contains("too large") {
+            msg.push_str(&format!(
+                " (TOML integers are at most {}; a seed beyond it is written as a quoted string, e.g. seed = \"18446744073709551615\")",
+                i64::MAX
+            ));
+        }
+        located(&file, src, &span, None, msg)
     })?;
     let mut set_keys = Vec::new();
     for s in sets {
@@ -65,14 +66,27 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         doc.to_string()
     };
     let index = KeyIndex::new(&text);
+    // Positions are reported in the file as written: the overridden text has other lines.
+    let original = if sets.is_empty() {
+        None
+    } else {
+        Some(KeyIndex::new(src))
+    };
+    // `span` is in `text`; `key` names the value it belongs to.
     let blame = |span: Option<Range<usize>>, key: Option<String>, msg: String| -> Error {
         if let Some(k) = &key {
-            if let Some(set) = set_keys
-                .iter()
-                .find(|s| k == *s || k.starts_with(&format!("{s}.")))
-            {
+            // An error at, inside or around a key that `--set` wrote is the override's.
+            let related = |s: &&String| {
+                k == *s || k.starts_with(&format!("{s}.")) || s.starts_with(&format!("{k}."))
+            };
+            if let Some(set) = set_keys.iter().rev().find(related) {
+                let arg = sets
+                    .iter()
+                    .rev()
+                    .find(|a| a.split_once('=').is_some_and(|(x, _)| x.trim() == set))
+                    .map_or(set.as_str(), String::as_str);
                 return InputError {
-                    file: format!("--set {set}"),
+                    file: format!("--set {arg}"),
                     line: None,
                     column: None,
                     key: Some(k.clone()),
@@ -82,8 +96,12 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
                 .into();
             }
         }
+        let span = match &original {
+            None => span,
+            Some(orig) => key.as_deref().and_then(|k| orig.span_of(k)),
+        };
         match span {
-            Some(sp) => located(&file, &text, &sp, key, msg),
+            Some(sp) => located(&file, src, &sp, key, msg),
             None => InputError {
                 file: file.clone(),
                 line: None,
