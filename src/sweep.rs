@@ -903,12 +903,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
-    let text = std::fs::read_to_string(&a.scenario).map_err(|e| {
-        Error::input(
-            a.scenario.display().to_string(),
-            format!("cannot read the scenario file: {e}"),
-        )
-    })?;
+    let text = crate::scenario::load::read_scenario(&a.scenario)?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
     let def = Definition {
         format: FORMAT,

@@ -501,6 +501,50 @@ fn heavy_tailed_draws_saturate() {
 }
 
 #[test]
+fn empirical_file_from_dev_zero_is_bounded() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let out = t.path().join("out");
+    for (file, found) in [
+        ("/dev/zero", "found /dev/zero, a device"),
+        ("/", "found /, a directory"),
+    ] {
+        refused(
+            t.path(),
+            &[
+                "run",
+                sc.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--set",
+                &format!("fleet.web.disk_size={{ dist = \"empirical\", file = \"{file}\", column = \"size\" }}"),
+            ],
+            &["key `fleet.web.disk_size.file`", "expected a regular CSV file", found],
+        );
+    }
+    // The scenario file itself is read only up to a bound.
+    refused(
+        t.path(),
+        &["run", "/dev/zero", "--out", out.to_str().unwrap()],
+        &["/dev/zero: expected a scenario file of at most 16 MiB"],
+    );
+    // Values beyond a unit's range are rejected with the file's line.
+    std::fs::write(t.path().join("sizes.csv"), "size\n1 GB\n1e300\n").unwrap();
+    refused(
+        t.path(),
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "fleet.web.disk_size={ dist = \"empirical\", file = \"sizes.csv\", column = \"size\" }",
+        ],
+        &["sizes.csv line 3", "below 16 EiB", "found \"1e300\""],
+    );
+}
+
+#[test]
 fn expect_min_above_max_is_rejected() {
     bad(
         "minmax",
