@@ -26,6 +26,8 @@ pub struct RunArgs {
     pub no_plots: bool,
     /// The command line, for run.json.
     pub command_line: Vec<String>,
+    /// `--memory-limit SIZE` in bytes (default: the memory available now).
+    pub memory_limit: Option<u64>,
 }
 
 /// Handles SIGINT (Ctrl-C) and SIGTERM (what Slurm and Kubernetes send before killing) the
@@ -65,6 +67,16 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
 
 /// `backupsim run` on a scenario already loaded with `a`'s overrides.
 fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
+    use crate::scenario::estimate;
+    let s = &loaded.scenario;
+    estimate::check(
+        estimate::memory_bytes(s),
+        "the run",
+        &estimate::describe(s),
+        estimate::RUN_REMEDY,
+        a.memory_limit,
+    )
+    .map_err(|m| Error::input(loaded.path.display().to_string(), m))?;
     if !a.quiet {
         for n in &loaded.notes {
             crate::status!("note: {n}");

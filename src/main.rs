@@ -46,6 +46,10 @@ enum Command {
         /// Skip rendering plots.
         #[arg(long)]
         no_plots: bool,
+        /// Refuse a run whose estimated memory exceeds SIZE (e.g. "4 GiB"; default: the
+        /// memory available now).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_limit: Option<u64>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -129,6 +133,10 @@ enum Command {
         /// No progress bar or summary on stderr.
         #[arg(long)]
         quiet: bool,
+        /// Refuse a sweep whose estimated memory (parallel runs plus what the sweep holds
+        /// per run) exceeds SIZE (e.g. "16 GiB"; default: the memory available now).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_limit: Option<u64>,
     },
     /// Merge shard directories of one sweep into a complete sweep directory.
     Merge {
@@ -169,6 +177,7 @@ fn main() -> ExitCode {
             quiet,
             jobs_csv,
             no_plots,
+            memory_limit,
         } => app::run(&app::RunArgs {
             scenario,
             seed,
@@ -178,6 +187,7 @@ fn main() -> ExitCode {
             jobs_csv: jobs_csv.map(|j| matches!(j, OnOff::On)),
             no_plots,
             command_line: argv,
+            memory_limit,
         })
         .map(|_| 0),
         Command::Validate { scenario, sets } => {
@@ -214,6 +224,7 @@ fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             quiet,
+            memory_limit,
         } => backupsim::sweep::sweep(&backupsim::sweep::SweepArgs {
             scenario,
             vary,
@@ -229,6 +240,7 @@ fn main() -> ExitCode {
             plot_metrics,
             no_plots,
             command_line: argv,
+            memory_limit,
         })
         .map(|_| 0),
         Command::Merge {
@@ -247,6 +259,11 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// `--memory-limit` values: sizes as in scenario files ("4 GiB", "512 MB").
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    backupsim::scenario::units::Size::parse(s).map(|b| b.0)
 }
 
 /// Prints `text` and a newline on stdout. A closed pipe (`backupsim schema | head -1`) ends

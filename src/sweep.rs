@@ -27,7 +27,7 @@ use crate::report::{
     claim_out_dir, run_to_dir, write_atomic, write_histograms, write_summary, OutKind, RunOptions,
     Staging,
 };
-use crate::scenario::load_str;
+use crate::scenario::{estimate, load_str};
 
 /// Version of the `sweep.json` format.
 pub const FORMAT: u32 = 1;
@@ -616,12 +616,14 @@ fn read_definition(dir: &Path) -> Result<Option<Definition>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&p, e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
+    let def: Definition = serde_json::from_str(&text).map_err(|e| {
         Error::input(
             p.display().to_string(),
             format!("expected a sweep definition written by backupsim, found invalid JSON: {e}"),
         )
-    })
+    })?;
+    grid_runs(&def.vary, def.replications, &p.display().to_string())?;
+    Ok(Some(def))
 }
 
 fn write_definition(dir: &Path, def: &Definition) -> Result<()> {
@@ -863,6 +865,8 @@ pub struct SweepArgs {
     pub no_plots: bool,
     /// The command line, for each run's run.json.
     pub command_line: Vec<String>,
+    /// `--memory-limit SIZE` in bytes (default: the memory available now).
+    pub memory_limit: Option<u64>,
 }
 
 /// What a sweep did.
@@ -890,10 +894,29 @@ fn hash_bytes(b: &[u8]) -> String {
     format!("{h:016x}")
 }
 
+/// The number of runs of a grid (points × replications), refused beyond
+/// [`estimate::MAX_SWEEP_RUNS`] with a message naming `what` defined it.
+pub fn grid_runs(vary: &[Vary], replications: u32, what: &str) -> Result<u64> {
+    let points = vary
+        .iter()
+        .try_fold(1u128, |n, v| n.checked_mul(v.values.len() as u128));
+    let runs = points.and_then(|p| p.checked_mul(replications as u128));
+    match runs {
+        Some(n) if n <= estimate::MAX_SWEEP_RUNS as u128 => Ok(n as u64),
+        _ => Err(Error::Usage(format!(
+            "{what}: {} point(s) × {replications} replication(s) = {} runs: expected at most {} runs in a sweep (each writes a results directory); use fewer --replications or --vary values, or split the study into several sweeps; nothing was written",
+            points.map_or("too many".to_string(), |p| p.to_string()),
+            runs.map_or("too many".to_string(), |r| r.to_string()),
+            estimate::MAX_SWEEP_RUNS
+        ))),
+    }
+}
+
 /// Builds the definition of a sweep from its arguments, checking every point's scenario
 /// (so a bad value fails before anything runs). Returns the scenario text too: every run
-/// uses this text, read once, so editing the file during a sweep cannot mix versions.
-pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
+/// uses this text, read once, so editing the file during a sweep cannot mix versions; and
+/// the largest estimated memory of a point's run ([`estimate::run_bytes`]).
+pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
     if a.replications == 0 {
         return Err(Error::Usage("--replications 0: expected at least 1".into()));
     }
@@ -903,6 +926,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
+    grid_runs(&vary, a.replications, &format!("--replications {}", a.replications))?;
     let text = crate::scenario::load::read_scenario(&a.scenario)?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
     let def = Definition {
@@ -926,10 +950,11 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
             a.plot_metrics.clone()
         }),
     };
+    let mut max_run = 0;
     for p in def.points() {
         let mut sets = a.sets.clone();
         sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
-        load_str(&text, &a.scenario, &sets).map_err(|e| {
+        let loaded = load_str(&text, &a.scenario, &sets).map_err(|e| {
             let at: Vec<String> = p
                 .assignments
                 .iter()
@@ -941,8 +966,9 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
                 at.join(", ")
             ))
         })?;
+        max_run = max_run.max(estimate::run_bytes(&loaded.scenario));
     }
-    Ok((def, text))
+    Ok((def, text, max_run))
 }
 
 fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -992,7 +1018,21 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let (def, text) = define(a)?;
+    let (def, text, max_run) = define(a)?;
+    let total = grid_runs(&def.vary, def.replications, "--replications")?;
+    let concurrent = (threads as u64).min(total);
+    estimate::check(
+        estimate::sweep_bytes(max_run, concurrent, total),
+        "the sweep",
+        &format!(
+            "{concurrent} run(s) at once of up to {} each, plus {} per run for the {total} runs",
+            estimate::fmt_bytes(max_run),
+            estimate::fmt_bytes(estimate::SWEEP_BYTES_PER_RUN)
+        ),
+        estimate::SWEEP_REMEDY,
+        a.memory_limit,
+    )
+    .map_err(|m| Error::input(a.scenario.display().to_string(), m))?;
     let out = a
         .out
         .clone()
@@ -1027,7 +1067,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     let pb = progress_bar(mine.len(), skipped, a.quiet);
     let failed = AtomicBool::new(false);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.min(todo.len().max(1)))
         .build()
         .map_err(|e| {
             Error::Usage(format!(

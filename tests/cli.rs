@@ -696,3 +696,78 @@ fn jobs_csv_note_gives_the_real_reason() {
         "{n}"
     );
 }
+
+#[test]
+fn huge_fleet_is_refused_by_memory_estimate() {
+    // Twenty fleets of 50 million VMs: valid, but about 250 GiB of memory.
+    let t = tempfile::tempdir().unwrap();
+    let mut src = std::fs::read_to_string("scenarios/quickstart.toml")
+        .unwrap()
+        .replace("count = 240", "count = 50000000");
+    for i in 0..19 {
+        src.push_str(&format!(
+            "\n[[fleet]]\nname = \"more-{i}\"\ncount = 50000000\nregion = \"japan-east\"\npolicy = \"nightly\"\n"
+        ));
+    }
+    let sc = t.path().join("huge.toml");
+    std::fs::write(&sc, src).unwrap();
+    let sc = sc.to_str().unwrap();
+    let out = t.path().join("out");
+    let out = out.to_str().unwrap();
+    let expect = [
+        "huge.toml: expected the run to fit in memory, found an estimated",
+        "for 1000000060 VMs with their jobs",
+        "nothing was written",
+        "--memory-limit SIZE",
+    ];
+    refused(
+        t.path(),
+        &["run", sc, "--out", out, "--memory-limit", "64 GiB"],
+        &[&expect[..], &["above the limit of 64.0 GiB (--memory-limit)"]].concat(),
+    );
+    // By default the limit is the memory available now.
+    if backupsim::scenario::estimate::available_memory().is_some_and(|m| m < 200 << 30) {
+        refused(
+            t.path(),
+            &["run", sc, "--out", out],
+            &[&expect[..], &["(the memory available now, MemAvailable in /proc/meminfo)"]].concat(),
+        );
+        refused(
+            t.path(),
+            &["check", sc],
+            &["expected the run to fit in memory"],
+        );
+    }
+    refused(
+        t.path(),
+        &["run", sc, "--out", out, "--memory-limit", "lots"],
+        &["invalid value 'lots' for '--memory-limit <SIZE>'", "expected a size"],
+    );
+}
+
+#[test]
+fn absurd_sweeps_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let sc = sc.to_str().unwrap();
+    let out = t.path().join("sweep");
+    let out = out.to_str().unwrap();
+    refused(
+        t.path(),
+        &["sweep", sc, "--replications", "1000000000", "--vary", "fleet.web.count=10,20", "--out", out],
+        &[
+            "--replications 1000000000: 2 point(s) × 1000000000 replication(s) = 2000000000 runs",
+            "expected at most 1000000 runs in a sweep",
+        ],
+    );
+    refused(
+        t.path(),
+        &["sweep", sc, "--replications", "100", "--threads", "64", "--out", out, "--memory-limit", "100 MiB"],
+        &[
+            "small.toml: expected the sweep to fit in memory",
+            "64 run(s) at once",
+            "for the 100 runs",
+            "use fewer --threads",
+        ],
+    );
+}
