@@ -828,8 +828,8 @@ impl Choice {
     pub fn weighted(w: &BTreeMap<String, f64>) -> Result<Choice, String> {
         let total: f64 = w.values().sum();
         let bad = |x: f64| x.is_nan() || x < 0.0 || !x.is_finite();
-        if w.is_empty() || total.is_nan() || total <= 0.0 || w.values().any(|&x| bad(x)) {
-            return Err("expected non-negative weights with a positive sum".into());
+        if w.is_empty() || !total.is_finite() || total <= 0.0 || w.values().any(|&x| bad(x)) {
+            return Err("expected non-negative weights with a positive, finite sum".into());
         }
         let mut acc = 0.0;
         let items = w

@@ -315,3 +315,48 @@ fn distribution_edges_never_panic() {
         variants.len()
     );
 }
+
+/// Values at their edges elsewhere than in distributions: retention tiers at the integer
+/// limit, rates near 0, a path of links whose latencies add up beyond the clock, extreme
+/// category weights. Each loads or is rejected with a message, and runs without a panic.
+#[test]
+fn other_edges_never_panic() {
+    let mut links = String::new();
+    let mut path = Vec::new();
+    for i in 0..700 {
+        links.push_str(&format!(
+            "\n[[link]]\nname = \"far{i}\"\nbandwidth = \"1 bit/s\"\nlatency = \"366000d\"\n"
+        ));
+        path.push(format!("\"far{i}\""));
+    }
+    let far = EDGE_BASE.replace("path = [\"l\"]", &format!("path = [{}]", path.join(", ")))
+        + &links;
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (EDGE_BASE.into(), vec!["policy.p.retention={ daily = 4294967295, weekly = 4294967295, monthly = 4294967295, yearly = 4294967295 }"]),
+        (EDGE_BASE.into(), vec!["policy.p.retention={ yearly = 4294967295 }", "restore.drill.point=\"oldest\""]),
+        (
+            EDGE_BASE.replace("at = \"1d 12h\"", "rate = { per_day = 5e-324 }"),
+            vec!["restore.drill.count=4294967295"],
+        ),
+        (EDGE_BASE.into(), vec!["fleet.f.on_demand={ per_vm_per_day = 5e-324 }"]),
+        (EDGE_BASE.into(), vec!["fleet.f.on_demand={ per_vm_per_day = 1e6 }", "simulation.duration=\"1h\"", "simulation.sample_every=\"1h\""]),
+        (EDGE_BASE.into(), vec!["fleet.f.os={ choice = { \"a\" = 1e308, \"b\" = 1e308 } }"]),
+        (EDGE_BASE.into(), vec!["fleet.f.os={ choice = { \"a\" = 5e-324 } }"]),
+        (EDGE_BASE.into(), vec!["policy.p.retries={ max = 100, delay = \"366000d\" }", "fleet.f.agent={ responsive = 0.0 }"]),
+        (EDGE_BASE.into(), vec!["policy.p.start_within=\"366000d\""]),
+        (EDGE_BASE.into(), vec!["link.l.outages={ mtbf = \"366000d\", mttr = \"366000d\", windows = [{ at = \"366000d\", duration = \"366000d\" }] }"]),
+        (EDGE_BASE.into(), vec!["timing.http_timeout=\"366000d\"", "timing.http_retries=100", "fleet.f.connectivity={ blocked = 1.0 }"]),
+        (EDGE_BASE.into(), vec!["fleet.f.max_throughput=\"1 bit/s\"", "fleet.f.backup_size=\"16000 PB\""]),
+        (far, vec![]),
+    ];
+    for (src, sets) in cases {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        match load_str(&src, Path::new("edges.toml"), &sets) {
+            Ok(l) => {
+                backupsim::model::run(&l.scenario)
+                    .unwrap_or_else(|f| panic!("{sets:?}: self-check failed: {f}"));
+            }
+            Err(e) => assert!(e.to_string().contains("expected"), "{sets:?}: {e}"),
+        }
+    }
+}

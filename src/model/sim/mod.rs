@@ -390,9 +390,14 @@ impl<'s, 'o> Sim<'s, 'o> {
                     .map(|&l| link_ids[l as usize])
                     .collect::<Vec<_>>(),
             );
+            // Each link's latency is at most 1 000 years, but not their sum: a path that
+            // long never delivers within a run (at most 10 years), capped or not.
             let latency = links
                 .iter()
-                .fold(SimDuration::ZERO, |a, &l| a + s.link[l as usize].latency.0);
+                .fold(SimDuration::ZERO, |a, &l| {
+                    SimDuration(a.0.saturating_add(s.link[l as usize].latency.0 .0))
+                })
+                .min(crate::dist::MAX_DRAW_DURATION);
             let first_vm = vms.len() as u32;
             let mut unsupported = 0u64;
             for i in 0..f.count {
