@@ -25,8 +25,7 @@ use crate::scenario::units::{Duration, Size, MAX_DURATION_SECS};
 /// saturated to this cap and counted (see [`DurationDist::draw`]), so a run never
 /// overflows its clock. Far beyond any run's end (at most 10 years), a capped step simply
 /// never finishes within the run.
-pub const MAX_DRAW_DURATION: SimDuration =
-    SimDuration(MAX_DURATION_SECS as u64 * MICROS_PER_SEC);
+pub const MAX_DRAW_DURATION: SimDuration = SimDuration(MAX_DURATION_SECS as u64 * MICROS_PER_SEC);
 
 /// Largest size a draw may take, in bytes: `u64::MAX` (16 EiB − 1 byte). Larger draws are
 /// saturated to it and counted.
@@ -124,9 +123,7 @@ impl Dist {
                     LogNormal::new(mu, s2.sqrt()).map_or(0.0, |d| d.sample(rng))
                 }
             }
-            Dist::Gamma { shape, scale } => {
-                Gamma::new(shape, scale).map_or(0.0, |d| d.sample(rng))
-            }
+            Dist::Gamma { shape, scale } => Gamma::new(shape, scale).map_or(0.0, |d| d.sample(rng)),
             Dist::Weibull { shape, scale } => {
                 Weibull::new(scale, shape).map_or(0.0, |d| d.sample(rng))
             }
@@ -180,7 +177,10 @@ impl Dist {
             }
             Dist::Empirical { ref values, .. } => {
                 if values.is_empty() {
-                    return Err("expected an empirical distribution with at least one value, found none".into());
+                    return Err(
+                        "expected an empirical distribution with at least one value, found none"
+                            .into(),
+                    );
                 }
                 match values
                     .iter()
@@ -222,12 +222,12 @@ impl Dist {
                 Err("lognormal needs mean > 0, found 0".into())
             }
             Dist::LogNormal { mean, sd } if sd / mean > MAX_LOGNORMAL_CV => Err(format!(
-                "expected a lognormal with sd at most {MAX_LOGNORMAL_CV:e} × mean, found mean {} and sd {} (sd/mean = {}): \
+                "expected a lognormal with sd at most {MAX_LOGNORMAL_CV:e} × mean, found mean {} and sd {} (sd/mean = {:.1e}): \
                  almost every draw would be a tiny fraction of the mean, which only draws too rare to occur would carry; \
                  use a smaller sd, or a pareto or weibull for a heavy tail",
                 show(mean),
                 show(sd),
-                format!("{:.1e}", sd / mean)
+                sd / mean
             )),
             Dist::Gamma { shape, scale }
             | Dist::Weibull { shape, scale }
@@ -539,9 +539,7 @@ pub fn scalar(v: &toml::Value, kind: Kind) -> Result<f64, String> {
         (Kind::Count, toml::Value::Integer(i)) if (0..=MAX_DRAW_COUNT as i64).contains(i) => {
             Ok(*i as f64)
         }
-        (Kind::Count, toml::Value::Float(f)) if (0.0..=MAX_DRAW_COUNT as f64).contains(f) => {
-            Ok(*f)
-        }
+        (Kind::Count, toml::Value::Float(f)) if (0.0..=MAX_DRAW_COUNT as f64).contains(f) => Ok(*f),
         (Kind::Count, other) => Err(format!(
             "expected a non-negative number (at most {MAX_DRAW_COUNT}), found {}",
             describe(other)
@@ -1182,14 +1180,18 @@ mod tests {
             let draws: Vec<(SimDuration, bool)> = (0..2000).map(|_| dd.draw(&mut r)).collect();
             let capped = draws.iter().filter(|x| x.1).count();
             assert!(capped > 0, "{d:?}: some draws reach the cap");
-            assert!(draws.iter().all(|&(v, hit)| v <= MAX_DRAW_DURATION && hit == (v == MAX_DRAW_DURATION)));
+            assert!(draws
+                .iter()
+                .all(|&(v, hit)| v <= MAX_DRAW_DURATION && hit == (v == MAX_DRAW_DURATION)));
             let sz = SizeDist(match d {
                 Dist::Pareto { shape, .. } => Dist::Pareto { scale: 1e12, shape },
                 Dist::Weibull { shape, .. } => Dist::Weibull { scale: 1e12, shape },
                 _ => unreachable!(),
             });
             let mut r = stream(7, &[]);
-            let n = (0..2000).filter(|_| sz.draw(&mut r) == (MAX_DRAW_SIZE, true)).count();
+            let n = (0..2000)
+                .filter(|_| sz.draw(&mut r) == (MAX_DRAW_SIZE, true))
+                .count();
             assert!(n > 0, "{d:?}: {n}");
         }
         // Beyond representable even at the median: rejected instead.

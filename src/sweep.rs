@@ -926,7 +926,11 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
-    grid_runs(&vary, a.replications, &format!("--replications {}", a.replications))?;
+    grid_runs(
+        &vary,
+        a.replications,
+        &format!("--replications {}", a.replications),
+    )?;
     let text = crate::scenario::load::read_scenario(&a.scenario)?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
     let def = Definition {

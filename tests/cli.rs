@@ -591,7 +591,12 @@ fn seed_beyond_toml_range_is_explained() {
     let sc = small_scenario(t.path());
     refused(
         t.path(),
-        &["validate", sc.to_str().unwrap(), "--set", "simulation.seed=-1"],
+        &[
+            "validate",
+            sc.to_str().unwrap(),
+            "--set",
+            "simulation.seed=-1",
+        ],
         &[
             "--set simulation.seed=-1: key `simulation.seed`",
             "an integer from 0 to 18446744073709551615",
@@ -599,7 +604,11 @@ fn seed_beyond_toml_range_is_explained() {
         ],
     );
     // --seed takes any u64; the resolved scenario writes it as a string and reproduces it.
-    let a = run_to(&sc, &t.path().join("a"), &["--seed", "18446744073709551615"]);
+    let a = run_to(
+        &sc,
+        &t.path().join("a"),
+        &["--seed", "18446744073709551615"],
+    );
     let resolved = t.path().join("a/scenario.resolved.toml");
     let text = std::fs::read_to_string(&resolved).unwrap();
     assert!(text.contains("seed = \"18446744073709551615\""), "{text}");
@@ -664,15 +673,24 @@ fn jobs_csv_note_gives_the_real_reason() {
             serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
         run["jobs_csv_note"].clone()
     };
-    run_to(&sc, &t.path().join("a"), &["--set", "simulation.jobs_csv=\"off\""]);
+    run_to(
+        &sc,
+        &t.path().join("a"),
+        &["--set", "simulation.jobs_csv=\"off\""],
+    );
     let n = note(&t.path().join("a"));
     assert!(
-        n.as_str().unwrap().contains("the scenario sets simulation.jobs_csv = \"off\""),
+        n.as_str()
+            .unwrap()
+            .contains("the scenario sets simulation.jobs_csv = \"off\""),
         "{n}"
     );
     run_to(&sc, &t.path().join("b"), &["--jobs-csv", "off"]);
     let n = note(&t.path().join("b"));
-    assert!(n.as_str().unwrap().contains("--jobs-csv off was given"), "{n}");
+    assert!(
+        n.as_str().unwrap().contains("--jobs-csv off was given"),
+        "{n}"
+    );
     run_to(&sc, &t.path().join("c"), &[]);
     assert!(note(&t.path().join("c")).is_null());
     assert!(t.path().join("c/jobs.csv").exists());
@@ -692,7 +710,9 @@ fn jobs_csv_note_gives_the_real_reason() {
     assert!(o.status.success(), "{}", stderr(&o));
     let n = note(&sweep.join("runs/p000/rep-0"));
     assert!(
-        n.as_str().unwrap().contains("the runs of a sweep write it only with --jobs-csv on"),
+        n.as_str()
+            .unwrap()
+            .contains("the runs of a sweep write it only with --jobs-csv on"),
         "{n}"
     );
 }
@@ -723,14 +743,22 @@ fn huge_fleet_is_refused_by_memory_estimate() {
     refused(
         t.path(),
         &["run", sc, "--out", out, "--memory-limit", "64 GiB"],
-        &[&expect[..], &["above the limit of 64.0 GiB (--memory-limit)"]].concat(),
+        &[
+            &expect[..],
+            &["above the limit of 64.0 GiB (--memory-limit)"],
+        ]
+        .concat(),
     );
     // By default the limit is the memory available now.
     if backupsim::scenario::estimate::available_memory().is_some_and(|m| m < 200 << 30) {
         refused(
             t.path(),
             &["run", sc, "--out", out],
-            &[&expect[..], &["(the memory available now, MemAvailable in /proc/meminfo)"]].concat(),
+            &[
+                &expect[..],
+                &["(the memory available now, MemAvailable in /proc/meminfo)"],
+            ]
+            .concat(),
         );
         refused(
             t.path(),
@@ -741,7 +769,10 @@ fn huge_fleet_is_refused_by_memory_estimate() {
     refused(
         t.path(),
         &["run", sc, "--out", out, "--memory-limit", "lots"],
-        &["invalid value 'lots' for '--memory-limit <SIZE>'", "expected a size"],
+        &[
+            "invalid value 'lots' for '--memory-limit <SIZE>'",
+            "expected a size",
+        ],
     );
 }
 
@@ -754,7 +785,16 @@ fn absurd_sweeps_are_refused() {
     let out = out.to_str().unwrap();
     refused(
         t.path(),
-        &["sweep", sc, "--replications", "1000000000", "--vary", "fleet.web.count=10,20", "--out", out],
+        &[
+            "sweep",
+            sc,
+            "--replications",
+            "1000000000",
+            "--vary",
+            "fleet.web.count=10,20",
+            "--out",
+            out,
+        ],
         &[
             "--replications 1000000000: 2 point(s) × 1000000000 replication(s) = 2000000000 runs",
             "expected at most 1000000 runs in a sweep",
@@ -762,7 +802,18 @@ fn absurd_sweeps_are_refused() {
     );
     refused(
         t.path(),
-        &["sweep", sc, "--replications", "100", "--threads", "64", "--out", out, "--memory-limit", "100 MiB"],
+        &[
+            "sweep",
+            sc,
+            "--replications",
+            "100",
+            "--threads",
+            "64",
+            "--out",
+            out,
+            "--memory-limit",
+            "100 MiB",
+        ],
         &[
             "small.toml: expected the sweep to fit in memory",
             "64 run(s) at once",

@@ -132,7 +132,12 @@ enum EdgeKind {
 fn edge_values(kind: EdgeKind) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = match kind {
         EdgeKind::Duration => vec!["\"0s\"", "\"1us\"", "\"366000d\"", "\"366001d\""],
-        EdgeKind::Size => vec!["\"0 B\"", "\"1 B\"", "\"16000 PB\"", "\"18446744073709551615 B\""],
+        EdgeKind::Size => vec![
+            "\"0 B\"",
+            "\"1 B\"",
+            "\"16000 PB\"",
+            "\"18446744073709551615 B\"",
+        ],
         EdgeKind::Ratio => vec!["1", "0.5"],
         EdgeKind::Count => vec!["4294967295", "4294967296"],
     };
@@ -198,14 +203,28 @@ fn distribution_edges_never_panic() {
     let path = dir.path().join("edges.toml");
     // One empirical file per edge value, in a column named "x".
     let cells = [
-        "0", "5e-324", "1e-300", "1e300", "nan", "inf", "-1", "4294967296", "366000d",
-        "366001d", "0.5", "18446744073709551615", "abc", "",
+        "0",
+        "5e-324",
+        "1e-300",
+        "1e300",
+        "nan",
+        "inf",
+        "-1",
+        "4294967296",
+        "366000d",
+        "366001d",
+        "0.5",
+        "18446744073709551615",
+        "abc",
+        "",
     ];
     let mut empirical = Vec::new();
     for (i, c) in cells.iter().enumerate() {
         let name = format!("e{i}.csv");
         std::fs::write(dir.path().join(&name), format!("x\n1\n{c}\n")).unwrap();
-        empirical.push(format!("{{ dist = \"empirical\", file = \"{name}\", column = \"x\" }}"));
+        empirical.push(format!(
+            "{{ dist = \"empirical\", file = \"{name}\", column = \"x\" }}"
+        ));
     }
     let mut variants: Vec<(EdgeKind, String)> = Vec::new();
     for kind in [Duration, Size, Ratio, Count] {
@@ -231,7 +250,10 @@ fn distribution_edges_never_panic() {
                         .iter()
                         .map(|&q| format!("{q} = {}", if q == p { v } else { nominal_of(q) }))
                         .collect();
-                    variants.push((kind, format!("{{ dist = \"{name}\", {} }}", body.join(", "))));
+                    variants.push((
+                        kind,
+                        format!("{{ dist = \"{name}\", {} }}", body.join(", ")),
+                    ));
                 }
             }
         }
@@ -248,7 +270,7 @@ fn distribution_edges_never_panic() {
     for (kind, v) in &variants {
         let key = places.iter().find(|p| p.1 == *kind).unwrap().0;
         let set = format!("{key}={v}");
-        let r = std::panic::catch_unwind(|| load_str(EDGE_BASE, &path, &[set.clone()]));
+        let r = std::panic::catch_unwind(|| load_str(EDGE_BASE, &path, std::slice::from_ref(&set)));
         match r {
             Ok(Ok(_)) => accepted.push((*kind, v.clone())),
             Ok(Err(e)) => {
@@ -265,7 +287,12 @@ fn distribution_edges_never_panic() {
     // accepted variant of each unit at once (cycling through the shorter lists).
     let by_kind: Vec<(EdgeKind, Vec<&String>)> = [Duration, Size, Ratio, Count]
         .into_iter()
-        .map(|k| (k, accepted.iter().filter(|a| a.0 == k).map(|a| &a.1).collect()))
+        .map(|k| {
+            (
+                k,
+                accepted.iter().filter(|a| a.0 == k).map(|a| &a.1).collect(),
+            )
+        })
         .collect();
     let rounds = by_kind.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
     let scenarios: Vec<Vec<String>> = (0..rounds)
@@ -284,7 +311,9 @@ fn distribution_edges_never_panic() {
         for sets in part {
             let r = std::panic::catch_unwind(|| {
                 let l = load_str(EDGE_BASE, &path, sets).expect("each override was accepted alone");
-                backupsim::model::run(&l.scenario).map(|_| ()).map_err(|f| f.to_string())
+                backupsim::model::run(&l.scenario)
+                    .map(|_| ())
+                    .map_err(|f| f.to_string())
             });
             match r {
                 Ok(Ok(())) => {}
@@ -329,8 +358,8 @@ fn other_edges_never_panic() {
         ));
         path.push(format!("\"far{i}\""));
     }
-    let far = EDGE_BASE.replace("path = [\"l\"]", &format!("path = [{}]", path.join(", ")))
-        + &links;
+    let far =
+        EDGE_BASE.replace("path = [\"l\"]", &format!("path = [{}]", path.join(", "))) + &links;
     let cases: Vec<(String, Vec<&str>)> = vec![
         (EDGE_BASE.into(), vec!["policy.p.retention={ daily = 4294967295, weekly = 4294967295, monthly = 4294967295, yearly = 4294967295 }"]),
         (EDGE_BASE.into(), vec!["policy.p.retention={ yearly = 4294967295 }", "restore.drill.point=\"oldest\""]),

@@ -140,7 +140,15 @@ pub fn draw_vm(
     support: &Support,
     vault_region: &str,
 ) -> (Vm, Vec<Unsupported>) {
-    draw_vm_counting(seed, fleet_idx, fleet, index, support, vault_region, &mut Vec::new())
+    draw_vm_counting(
+        seed,
+        fleet_idx,
+        fleet,
+        index,
+        support,
+        vault_region,
+        &mut Vec::new(),
+    )
 }
 
 /// As [`draw_vm`], appending to `capped` the fleet key (`"disk_size"`, ...) of every draw

@@ -62,17 +62,17 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         let policy = s.policy.iter().find(|p| p.name == f.policy);
         // A policy's occurrences are at least a day apart; each keeps its batch of
         // arrivals until the last one starts, `start_within` later.
-        let batches = policy
-            .filter(|p| p.schedule.is_some())
-            .map_or(0, |p| {
-                (p.start_within.0.as_micros() / MICROS_PER_DAY + 1).min(days)
-            });
+        let batches = policy.filter(|p| p.schedule.is_some()).map_or(0, |p| {
+            (p.start_within.0.as_micros() / MICROS_PER_DAY + 1).min(days)
+        });
         let retries = policy.map_or(0, |p| {
             let r = &p.retries;
             if r.max == 0 {
                 0
             } else {
-                (r.max as u64).min(r.delay.0.as_micros() / MICROS_PER_DAY + 1).min(days)
+                (r.max as u64)
+                    .min(r.delay.0.as_micros() / MICROS_PER_DAY + 1)
+                    .min(days)
             }
         });
         let per_vm = 56 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries;
@@ -80,7 +80,11 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
     }
     // A drill draws its VMs into a map of picks.
     for r in &s.restore {
-        let fleet = s.fleet.iter().find(|f| f.name == r.fleet).map_or(0, |f| f.count);
+        let fleet = s
+            .fleet
+            .iter()
+            .find(|f| f.name == r.fleet)
+            .map_or(0, |f| f.count);
         total = total.saturating_add(r.count.min(fleet) as u64 * 48);
     }
     // Retention: one total per vault per expiry day.
@@ -134,7 +138,8 @@ pub fn fmt_bytes(b: u64) -> String {
 pub fn limit(flag: Option<u64>) -> Option<(u64, &'static str)> {
     match flag {
         Some(l) => Some((l, "--memory-limit")),
-        None => available_memory().map(|l| (l, "the memory available now, MemAvailable in /proc/meminfo")),
+        None => available_memory()
+            .map(|l| (l, "the memory available now, MemAvailable in /proc/meminfo")),
     }
 }
 
@@ -202,8 +207,8 @@ mod tests {
         let m = measured();
         assert_eq!(m.len(), 3, "{m:?}");
         for (name, peak) in m {
-            let l = crate::scenario::load(Path::new(&format!("scenarios/{name}.toml")), &[])
-                .unwrap();
+            let l =
+                crate::scenario::load(Path::new(&format!("scenarios/{name}.toml")), &[]).unwrap();
             let e = memory_bytes(&l.scenario);
             assert!(
                 e >= peak / 2 && e <= peak * 2,
@@ -244,7 +249,10 @@ mod tests {
             Some(64 << 30),
         )
         .unwrap_err();
-        assert!(e.contains("above the limit of 64.0 GiB (--memory-limit)"), "{e}");
+        assert!(
+            e.contains("above the limit of 64.0 GiB (--memory-limit)"),
+            "{e}"
+        );
         assert!(e.contains("for 1000000000 VMs with their jobs"), "{e}");
         assert!(check(need, "the run", "", RUN_REMEDY, Some(u64::MAX)).is_ok());
     }

@@ -224,9 +224,13 @@ fn de_seed<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let v = toml::Value::deserialize(d)?;
     match &v {
         toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
-        toml::Value::String(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+        toml::Value::String(s)
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
             s.trim().parse::<u64>().map_err(|_| {
-                de::Error::custom(format!("expected a seed: {SEED_RANGE}; found \"{s}\", beyond the range"))
+                de::Error::custom(format!(
+                    "expected a seed: {SEED_RANGE}; found \"{s}\", beyond the range"
+                ))
             })
         }
         other => Err(de::Error::custom(format!(

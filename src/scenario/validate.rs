@@ -279,7 +279,10 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
         let r = &p.retention;
-        if [r.daily, r.weekly, r.monthly, r.yearly].iter().all(|&n| n == 0) {
+        if [r.daily, r.weekly, r.monthly, r.yearly]
+            .iter()
+            .all(|&n| n == 0)
+        {
             return Err(problem(
                 format!("{k}.retention"),
                 "expected at least one tier to keep points (e.g. daily = 30), found none",

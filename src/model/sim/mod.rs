@@ -897,9 +897,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let responsive = r.gen_bool(fleet.agent.responsive.0);
         if !vm.has(flag::AGENT) || !responsive {
-            let d = self
-                .st
-                .capped(t.agent_status_wait.draw(r), || "timing.agent_status_wait".into());
+            let d = self.st.capped(t.agent_status_wait.draw(r), || {
+                "timing.agent_status_wait".into()
+            });
             self.wait(
                 j,
                 Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
@@ -943,9 +943,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
         let d = if job.rng.gen_bool(t.extension_upgrade.0) {
-            self.st.capped(t.extension_upgrade_time.draw(&mut job.rng), || {
-                "timing.extension_upgrade_time".into()
-            })
+            self.st
+                .capped(t.extension_upgrade_time.draw(&mut job.rng), || {
+                    "timing.extension_upgrade_time".into()
+                })
         } else {
             SimDuration::ZERO
         };
@@ -1100,9 +1101,11 @@ impl<'s, 'o> Sim<'s, 'o> {
                     .capped(t.vm_create.draw(&mut job.rng), || "timing.vm_create".into());
             }
             if vm.has(flag::MULTI_DC) && spec.via == Via::Powershell {
-                d += self.st.capped(t.dc_powershell_extra.draw(&mut job.rng), || {
-                    "timing.dc_powershell_extra".into()
-                });
+                d += self
+                    .st
+                    .capped(t.dc_powershell_extra.draw(&mut job.rng), || {
+                        "timing.dc_powershell_extra".into()
+                    });
             }
             self.wait(j, Step::Create, d, now);
             return;
