@@ -47,6 +47,15 @@ pub struct RunArgs {
     /// The command line, recorded in run.json.
     #[arg(skip)]
     pub command_line: Vec<String>,
+    /// Refuse a run whose estimated memory exceeds SIZE (e.g. "4 GiB"; default: the
+    /// memory available now).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+}
+
+/// `--memory-limit` values: sizes as in scenario files ("4 GiB", "512 MB").
+pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    crate::units::Size::parse(s).map(|b| b.0)
 }
 
 /// `on` or `off`, for `--jobs-csv`.
@@ -75,6 +84,16 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
 /// `backupsim run` on a scenario already loaded with `a`'s overrides.
 fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     crate::scenario::warnings::report(loaded, a.deny_warnings)?;
+    use crate::scenario::memory;
+    let s = &loaded.scenario;
+    memory::check(
+        memory::memory_bytes(s),
+        "the run",
+        &memory::describe(s),
+        memory::RUN_REMEDY,
+        a.memory_limit,
+    )
+    .map_err(|m| Error::input(loaded.path.display().to_string(), m))?;
     if !a.quiet {
         for n in &loaded.notes {
             crate::status!("note: {n}");
@@ -100,9 +119,13 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         command_line: a.command_line.clone(),
         progress: !a.quiet,
         plots: !a.no_plots,
+        in_sweep: false,
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
+        for n in &report.notes {
+            crate::status!("note: {n}");
+        }
         if let Some(note) = &report.replacing {
             crate::status!("{note}");
         }

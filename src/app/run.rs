@@ -9,7 +9,7 @@ use crate::error::{io_at as io, Error, Result};
 use crate::model::simulate;
 use crate::outputs::results::*;
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
-use crate::scenario::Loaded;
+use crate::scenario::{Loaded, Scenario};
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Render plots.
     pub plots: bool,
+    /// The run is one of a sweep (whose `jobs_csv` comes from the sweep's `--jobs-csv`).
+    pub in_sweep: bool,
 }
 
 /// What a finished run reports back.
@@ -39,6 +41,27 @@ pub struct RunReport {
     pub jobs_csv: bool,
     /// "replacing DIR, written DATE" when an earlier results directory was replaced.
     pub replacing: Option<String>,
+    /// Remarks found while running (e.g. draws saturated at a cap), also in `run.json`.
+    pub notes: Vec<String>,
+}
+
+/// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
+pub fn jobs_csv_off_reason(s: &Scenario, opts: &RunOptions) -> Option<String> {
+    match (opts.jobs_csv, s.simulation.jobs_csv) {
+        (Some(true), _) | (None, JobsCsv::On) => None,
+        (Some(false), _) if opts.in_sweep => Some(
+            "jobs.csv not written: the runs of a sweep write it only with --jobs-csv on".into(),
+        ),
+        (Some(false), _) => Some("jobs.csv not written: --jobs-csv off was given".into()),
+        (None, JobsCsv::Off) => Some(
+            "jobs.csv not written: the scenario sets simulation.jobs_csv = \"off\" (use --jobs-csv on to write it)"
+                .into(),
+        ),
+        (None, JobsCsv::Auto) => {
+            let n = expected_jobs(s);
+            (n > JOBS_CSV_AUTO_LIMIT).then(|| format!("jobs.csv not written: about {n} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)"))
+        }
+    }
 }
 
 /// Runs a loaded scenario and writes its results directory at `dest`.
@@ -91,11 +114,8 @@ fn relocate(e: Error, staging: &Path, dest: &Path) -> Error {
 fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport> {
     let s = &loaded.scenario;
     let dir = dir.to_path_buf();
-    let jobs_on = opts.jobs_csv.unwrap_or(match s.simulation.jobs_csv {
-        JobsCsv::On => true,
-        JobsCsv::Off => false,
-        JobsCsv::Auto => expected_jobs(s) <= JOBS_CSV_AUTO_LIMIT,
-    });
+    let jobs_off = jobs_csv_off_reason(s, opts);
+    let jobs_on = jobs_off.is_none();
     let progress =
         (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
             let total = s.simulation.duration.0.as_micros() / 1_000_000;
@@ -118,7 +138,17 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         progress,
     )?;
     let start = Instant::now();
-    let outcome = simulate(s, &mut w).map_err(|f| Error::Simulator(f.to_string()))?;
+    let outcome = simulate(s, &mut w).map_err(|f| {
+        if f.is_bug() {
+            Error::Simulator(f.to_string())
+        } else {
+            Error::input(
+                loaded.path.display().to_string(),
+                format!("{f}; nothing was written: reduce the scenario (fleet counts) or run it on a machine with more memory"),
+            )
+        }
+    })?;
+    let run_notes = outcome.saturation_notes(s);
     let wall = start.elapsed().as_secs_f64();
     w.finish()?;
     write_summary(&dir.join("summary.json"), &outcome.summary)?;
@@ -135,8 +165,8 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "events_per_second": if wall > 0.0 { outcome.events as f64 / wall } else { 0.0 },
         "peak_memory_bytes": peak_memory_bytes(),
         "jobs_csv": jobs_on,
-        "jobs_csv_note": if jobs_on { None } else { Some(format!("jobs.csv not written: about {} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)", expected_jobs(s))) },
-        "notes": loaded.notes,
+        "jobs_csv_note": jobs_off,
+        "notes": loaded.notes.iter().chain(&run_notes).collect::<Vec<_>>(),
         "simulated": s.simulation.duration.to_string(),
     });
     let rp = dir.join("run.json");
@@ -157,6 +187,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         events: outcome.events,
         wall_seconds: wall,
         jobs_csv: jobs_on,
+        notes: run_notes,
     })
 }
 

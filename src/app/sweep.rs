@@ -15,7 +15,7 @@ use crate::outputs::results::{
     claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind, Staging,
 };
 use crate::outputs::sweeps::*;
-use crate::scenario::load_str;
+use crate::scenario::{load_str, memory};
 // ---------------------------------------------------------------------------------------
 // Interruption.
 
@@ -105,6 +105,10 @@ pub struct SweepArgs {
     /// write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse a sweep whose estimated memory (parallel runs plus what the sweep holds
+    /// per run) exceeds SIZE (e.g. "16 GiB"; default: the memory available now).
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub memory_limit: Option<u64>,
 }
 
 /// What a sweep did.
@@ -134,8 +138,9 @@ fn hash_bytes(b: &[u8]) -> String {
 
 /// Builds the definition of a sweep from its arguments, checking every point's scenario
 /// (so a bad value fails before anything runs). Returns the scenario text too: every run
-/// uses this text, read once, so editing the file during a sweep cannot mix versions.
-pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
+/// uses this text, read once, so editing the file during a sweep cannot mix versions; and
+/// the largest estimated memory of a point's run ([`memory::run_bytes`]).
+pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
     if a.replications == 0 {
         return Err(Error::Usage("--replications 0: expected at least 1".into()));
     }
@@ -145,12 +150,12 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
-    let text = std::fs::read_to_string(&a.scenario).map_err(|e| {
-        Error::input(
-            a.scenario.display().to_string(),
-            format!("cannot read the scenario file: {e}"),
-        )
-    })?;
+    grid_runs(
+        &vary,
+        a.replications,
+        &format!("--replications {}", a.replications),
+    )?;
+    let text = crate::scenario::load::read_scenario(&a.scenario)?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
     crate::scenario::warnings::report(&base, a.deny_warnings)?;
     let def = Definition {
@@ -174,6 +179,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
             a.plot_metrics.clone()
         }),
     };
+    let mut max_run = 0;
     for p in def.points() {
         let mut sets = a.sets.clone();
         sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
@@ -195,8 +201,9 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String)> {
                 "--vary: point {id} warns and --deny-warnings is set: warning: {w}"
             )));
         }
+        max_run = max_run.max(memory::run_bytes(&l.scenario));
     }
-    Ok((def, text))
+    Ok((def, text, max_run))
 }
 
 fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -329,7 +336,21 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let (def, text) = define(a)?;
+    let (def, text, max_run) = define(a)?;
+    let total = grid_runs(&def.vary, def.replications, "--replications")?;
+    let concurrent = (threads as u64).min(total);
+    memory::check(
+        memory::sweep_bytes(max_run, concurrent, total),
+        "the sweep",
+        &format!(
+            "{concurrent} run(s) at once of up to {} each, plus {} per run for the {total} runs",
+            memory::fmt_bytes(max_run),
+            memory::fmt_bytes(memory::SWEEP_BYTES_PER_RUN)
+        ),
+        memory::SWEEP_REMEDY,
+        a.memory_limit,
+    )
+    .map_err(|m| Error::input(a.scenario.display().to_string(), m))?;
     let out = a
         .out
         .clone()
@@ -375,7 +396,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     let pb = progress_bar(mine.len(), skipped, a.quiet);
     let failed = AtomicBool::new(false);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.min(todo.len().max(1)))
         .build()
         .map_err(|e| {
             Error::Usage(format!(
@@ -397,6 +418,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
                         command_line: a.command_line.clone(),
                         progress: false,
                         plots: false,
+                        in_sweep: true,
                     };
                     run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
                 });

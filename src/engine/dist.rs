@@ -15,8 +15,30 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto, Triangular, Weibull};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::time::MICROS_PER_SEC;
 use crate::engine::{SimDuration, Stream};
-use crate::units::{Duration, Size};
+use crate::units::{Duration, Size, MAX_DURATION_SECS};
+
+/// Longest duration a draw may take: 1 000 years, the longest duration a scenario may name
+/// ([`MAX_DURATION_SECS`]). A heavy-tailed distribution (pareto, weibull with a small
+/// shape, lognormal) can draw longer spans than the clock represents; such a draw is
+/// saturated to this cap and counted (see [`DurationDist::draw`]), so a run never
+/// overflows its clock. Far beyond any run's end (at most 10 years), a capped step simply
+/// never finishes within the run.
+pub const MAX_DRAW_DURATION: SimDuration = SimDuration(MAX_DURATION_SECS as u64 * MICROS_PER_SEC);
+
+/// Largest size a draw may take, in bytes: `u64::MAX` (16 EiB − 1 byte). Larger draws are
+/// saturated to it and counted.
+pub const MAX_DRAW_SIZE: u64 = u64::MAX;
+
+/// Largest count a draw (or a count parameter) may take: `u32::MAX`. Larger draws are
+/// saturated to it and counted.
+pub const MAX_DRAW_COUNT: u32 = u32::MAX;
+
+/// Largest ratio of standard deviation to mean a lognormal may have. Beyond it almost every
+/// draw lies far below the mean, which is carried by draws too rare to occur in any run
+/// (at sd/mean = 10^6 half the draws are below a millionth of the mean).
+pub const MAX_LOGNORMAL_CV: f64 = 1e6;
 
 /// The unit kind of a distribution's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,47 +103,177 @@ impl Dist {
             }
             Dist::UniformInt { min, max } => rng.gen_range(min..=max) as f64,
             Dist::Exponential { mean } => Exp::new(1.0 / mean).map_or(0.0, |d| d.sample(rng)),
-            Dist::Normal { mean, sd } => {
-                let n = Normal::new(mean, sd).expect("validated normal");
+            // Parameters that cannot be sampled are rejected by `check` (scenario
+            // validation); should one reach here anyway, the draw is 0, never a panic.
+            Dist::Normal { mean, sd } => match Normal::new(mean, sd) {
                 // Truncation at 0 by rejection; after many rejections the mass above 0 is
                 // negligible and 0 is the right answer to the precision that matters.
-                (0..1000)
+                Ok(n) => (0..1000)
                     .map(|_| n.sample(rng))
                     .find(|&x| x >= 0.0)
-                    .unwrap_or(0.0)
-            }
+                    .unwrap_or(0.0),
+                Err(_) => 0.0,
+            },
             Dist::LogNormal { mean, sd } => {
                 if sd == 0.0 {
                     mean
                 } else {
                     let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
                     let mu = mean.ln() - s2 / 2.0;
-                    LogNormal::new(mu, s2.sqrt())
-                        .expect("validated lognormal")
-                        .sample(rng)
+                    LogNormal::new(mu, s2.sqrt()).map_or(0.0, |d| d.sample(rng))
                 }
             }
-            Dist::Gamma { shape, scale } => Gamma::new(shape, scale)
-                .expect("validated gamma")
-                .sample(rng),
-            Dist::Weibull { shape, scale } => Weibull::new(scale, shape)
-                .expect("validated weibull")
-                .sample(rng),
+            Dist::Gamma { shape, scale } => Gamma::new(shape, scale).map_or(0.0, |d| d.sample(rng)),
+            Dist::Weibull { shape, scale } => {
+                Weibull::new(scale, shape).map_or(0.0, |d| d.sample(rng))
+            }
             Dist::Triangular { min, mode, max } => {
                 if max > min {
-                    Triangular::new(min, max, mode)
-                        .expect("validated triangular")
-                        .sample(rng)
+                    Triangular::new(min, max, mode).map_or(min, |d| d.sample(rng))
                 } else {
                     min
                 }
             }
-            Dist::Pareto { scale, shape } => Pareto::new(scale, shape)
-                .expect("validated pareto")
-                .sample(rng),
-            Dist::Empirical { ref values, .. } => values[rng.gen_range(0..values.len())],
+            Dist::Pareto { scale, shape } => {
+                Pareto::new(scale, shape).map_or(0.0, |d| d.sample(rng))
+            }
+            Dist::Empirical { ref values, .. } => {
+                if values.is_empty() {
+                    0.0
+                } else {
+                    values[rng.gen_range(0..values.len())]
+                }
+            }
         };
         v.max(0.0)
+    }
+
+    /// Checks that the distribution can be sampled as values of `kind`; the message says
+    /// what was expected and found. Scenario validation calls it for every distribution.
+    ///
+    /// Rejected: non-finite or negative parameters; a lognormal whose sd exceeds
+    /// [`MAX_LOGNORMAL_CV`] × its mean; a distribution at least half of whose draws would
+    /// exceed the largest value of its kind ([`cap`]: 1 000 years, 16 EiB, 4 294 967 295),
+    /// i.e. a gamma with shape × scale beyond it or a pareto with scale × 2^(1/shape) beyond
+    /// it; an integer range or an empirical value beyond it. Heavy tails whose median is
+    /// representable are accepted: their rare draws beyond the cap are saturated and
+    /// counted.
+    pub fn check(&self, kind: Kind) -> Result<(), String> {
+        let cap = cap(kind);
+        let show = |v: f64| show_value(v, kind);
+        let params: Vec<(&str, f64)> = match *self {
+            Dist::Constant(v) => vec![("value", v)],
+            Dist::Uniform { min, max } => vec![("min", min), ("max", max)],
+            Dist::UniformInt { min, max } => vec![("min", min as f64), ("max", max as f64)],
+            Dist::Exponential { mean } => vec![("mean", mean)],
+            Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd } => {
+                vec![("mean", mean), ("sd", sd)]
+            }
+            Dist::Gamma { shape, scale }
+            | Dist::Weibull { shape, scale }
+            | Dist::Pareto { shape, scale } => vec![("shape", shape), ("scale", scale)],
+            Dist::Triangular { min, mode, max } => {
+                vec![("min", min), ("mode", mode), ("max", max)]
+            }
+            Dist::Empirical { ref values, .. } => {
+                if values.is_empty() {
+                    return Err(
+                        "expected an empirical distribution with at least one value, found none"
+                            .into(),
+                    );
+                }
+                match values
+                    .iter()
+                    .position(|v| !(v.is_finite() && *v >= 0.0 && *v <= cap))
+                {
+                    Some(i) => {
+                        return Err(format!(
+                            "expected every value of the empirical column to be between 0 and {}, found {} (row {})",
+                            show(cap),
+                            show(values[i]),
+                            i + 1
+                        ))
+                    }
+                    None => return Ok(()),
+                }
+            }
+        };
+        for (name, v) in &params {
+            if !(v.is_finite() && *v >= 0.0) {
+                return Err(format!(
+                    "`{name}`: expected a finite non-negative number, found {}",
+                    fmt_f64(*v)
+                ));
+            }
+            if *name != "shape" && *v > cap {
+                return Err(format!(
+                    "`{name}`: expected at most {}, found {}",
+                    show(cap),
+                    show(*v)
+                ));
+            }
+        }
+        match *self {
+            Dist::Exponential { mean } if mean <= 0.0 => {
+                Err("exponential needs mean > 0, found 0".into())
+            }
+            Dist::Normal { sd, .. } if sd <= 0.0 => Err("normal needs sd > 0, found 0".into()),
+            Dist::LogNormal { mean, .. } if mean <= 0.0 => {
+                Err("lognormal needs mean > 0, found 0".into())
+            }
+            Dist::LogNormal { mean, sd } if sd / mean > MAX_LOGNORMAL_CV => Err(format!(
+                "expected a lognormal with sd at most {MAX_LOGNORMAL_CV:e} × mean, found mean {} and sd {} (sd/mean = {:.1e}): \
+                 almost every draw would be a tiny fraction of the mean, which only draws too rare to occur would carry; \
+                 use a smaller sd, or a pareto or weibull for a heavy tail",
+                show(mean),
+                show(sd),
+                sd / mean
+            )),
+            Dist::Gamma { shape, scale }
+            | Dist::Weibull { shape, scale }
+            | Dist::Pareto { shape, scale }
+                if !(shape > 0.0 && scale > 0.0) =>
+            {
+                Err(format!(
+                    "expected shape > 0 and scale > 0, found shape {} and scale {}",
+                    fmt_f64(shape),
+                    show(scale)
+                ))
+            }
+            // Half or more of the draws would be beyond the cap: the median of a gamma
+            // with shape k >= 1 exceeds (k - 1/3) × scale.
+            Dist::Gamma { shape, scale } if shape >= 1.0 && (shape - 1.0 / 3.0) * scale > cap => {
+                Err(format!(
+                    "expected a gamma whose median (about shape × scale) is at most {}, found shape {} × scale {}: almost every draw would exceed that cap, the largest value the simulator represents",
+                    show(cap),
+                    fmt_f64(shape),
+                    show(scale)
+                ))
+            }
+            Dist::Pareto { shape, scale } if scale * 2f64.powf(1.0 / shape) > cap => Err(format!(
+                "expected a pareto whose median scale × 2^(1/shape) is at most {}, found scale {} and shape {}: more than half of the draws would exceed that cap, the largest value the simulator represents; use a larger shape",
+                show(cap),
+                show(scale),
+                fmt_f64(shape)
+            )),
+            Dist::Uniform { min, max } | Dist::Triangular { min, max, .. } if min > max => {
+                Err(format!(
+                    "expected min <= max, found min {} > max {}",
+                    show(min),
+                    show(max)
+                ))
+            }
+            Dist::UniformInt { min, max } if min > max => Err(format!(
+                "expected min <= max, found min {min} > max {max}"
+            )),
+            Dist::Triangular { min, mode, max } if !(min <= mode && mode <= max) => Err(format!(
+                "expected min <= mode <= max, found {}, {}, {}",
+                show(min),
+                show(mode),
+                show(max)
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The distribution's mean, where it has a finite one (for docs, tests and sanity).
@@ -129,7 +281,7 @@ impl Dist {
         Some(match *self {
             Dist::Constant(v) => v,
             Dist::Uniform { min, max } => (min + max) / 2.0,
-            Dist::UniformInt { min, max } => (min + max) as f64 / 2.0,
+            Dist::UniformInt { min, max } => (min as f64 + max as f64) / 2.0,
             Dist::Exponential { mean } | Dist::LogNormal { mean, .. } => mean,
             Dist::Normal { .. } => return None, // truncated: see tests
             Dist::Gamma { shape, scale } => shape * scale,
@@ -384,10 +536,12 @@ pub fn scalar(v: &toml::Value, kind: Kind) -> Result<f64, String> {
             "expected a share between 0 and 1, found {}",
             describe(other)
         )),
-        (Kind::Count, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
-        (Kind::Count, toml::Value::Float(f)) if *f >= 0.0 && f.is_finite() => Ok(*f),
+        (Kind::Count, toml::Value::Integer(i)) if (0..=MAX_DRAW_COUNT as i64).contains(i) => {
+            Ok(*i as f64)
+        }
+        (Kind::Count, toml::Value::Float(f)) if (0.0..=MAX_DRAW_COUNT as f64).contains(f) => Ok(*f),
         (Kind::Count, other) => Err(format!(
-            "expected a non-negative number, found {}",
+            "expected a non-negative number (at most {MAX_DRAW_COUNT}), found {}",
             describe(other)
         )),
     }
@@ -407,11 +561,56 @@ pub fn describe(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => format!("the string \"{s}\""),
         toml::Value::Integer(i) => format!("the number {i}"),
-        toml::Value::Float(f) => format!("the number {f}"),
+        toml::Value::Float(f) => format!("the number {}", fmt_f64(*f)),
         toml::Value::Boolean(b) => format!("the boolean {b}"),
         toml::Value::Datetime(d) => format!("the date {d}"),
         toml::Value::Array(_) => "an array".into(),
         toml::Value::Table(_) => "a table".into(),
+    }
+}
+
+/// A float as TOML would write it, short: `1.5`, `1e300`, `5e-324`, `nan`, `inf`.
+pub fn fmt_f64(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.into()
+    } else if f != 0.0 && (f.abs() >= 1e16 || f.abs() < 1e-5) {
+        format!("{f:e}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// The largest value a draw of `kind` may take, in base units: [`MAX_DRAW_DURATION`] in
+/// seconds, [`MAX_DRAW_SIZE`] bytes, 1 for ratios, [`MAX_DRAW_COUNT`].
+pub fn cap(kind: Kind) -> f64 {
+    match kind {
+        Kind::Duration => MAX_DURATION_SECS,
+        Kind::Size => MAX_DRAW_SIZE as f64,
+        Kind::Ratio => 1.0,
+        Kind::Count => MAX_DRAW_COUNT as f64,
+    }
+}
+
+/// A value of `kind` (base units) for messages: `"1000y"`-style durations, sizes in bytes.
+fn show_value(v: f64, kind: Kind) -> String {
+    match kind {
+        Kind::Duration if v == MAX_DURATION_SECS => "1000 years".into(),
+        Kind::Duration if v.is_finite() && v < MAX_DURATION_SECS => {
+            if v > 0.0 && v < 1e-6 {
+                format!("{}s", fmt_f64(v))
+            } else {
+                format!("\"{}\"", Duration::from_secs_f64(v))
+            }
+        }
+        Kind::Duration => format!("{} s", fmt_f64(v)),
+        Kind::Size if v == MAX_DRAW_SIZE as f64 => "16 EiB".into(),
+        Kind::Size if v.is_finite() && v < 1.8e19 && v.fract() == 0.0 => {
+            format!("\"{}\"", Size(v as u64))
+        }
+        Kind::Size => format!("{} bytes", fmt_f64(v)),
+        Kind::Ratio | Kind::Count => fmt_f64(v),
     }
 }
 
@@ -507,9 +706,19 @@ impl DurationDist {
     pub fn constant(d: SimDuration) -> Self {
         DurationDist(Dist::Constant(d.as_secs_f64()))
     }
-    /// Draws a duration (rounded to the microsecond).
+    /// Draws a duration (rounded to the microsecond), saturated at [`MAX_DRAW_DURATION`].
     pub fn sample(&self, rng: &mut Stream) -> SimDuration {
-        SimDuration::from_secs_f64(self.0.sample(rng))
+        self.draw(rng).0
+    }
+    /// As [`DurationDist::sample`], also saying whether the draw exceeded the cap and was
+    /// saturated (the model counts such draws for `run.json`'s notes).
+    pub fn draw(&self, rng: &mut Stream) -> (SimDuration, bool) {
+        let s = self.0.sample(rng);
+        if s > MAX_DURATION_SECS {
+            (MAX_DRAW_DURATION, true)
+        } else {
+            (SimDuration::from_secs_f64(s), false)
+        }
     }
 }
 
@@ -518,13 +727,17 @@ impl SizeDist {
     pub fn constant(bytes: u64) -> Self {
         SizeDist(Dist::Constant(bytes as f64))
     }
-    /// Draws a size in bytes (rounded).
+    /// Draws a size in bytes (rounded), saturated at [`MAX_DRAW_SIZE`].
     pub fn sample(&self, rng: &mut Stream) -> u64 {
+        self.draw(rng).0
+    }
+    /// As [`SizeDist::sample`], also saying whether the draw was saturated.
+    pub fn draw(&self, rng: &mut Stream) -> (u64, bool) {
         let v = self.0.sample(rng).round();
-        if v >= u64::MAX as f64 {
-            u64::MAX
+        if v >= MAX_DRAW_SIZE as f64 {
+            (MAX_DRAW_SIZE, true)
         } else {
-            v as u64
+            (v as u64, false)
         }
     }
 }
@@ -545,13 +758,17 @@ impl CountDist {
     pub fn constant(v: u32) -> Self {
         CountDist(Dist::Constant(v as f64))
     }
-    /// Draws a count (rounded to the nearest integer, saturating at u32::MAX).
+    /// Draws a count (rounded to the nearest integer), saturated at [`MAX_DRAW_COUNT`].
     pub fn sample(&self, rng: &mut Stream) -> u32 {
+        self.draw(rng).0
+    }
+    /// As [`CountDist::sample`], also saying whether the draw was saturated.
+    pub fn draw(&self, rng: &mut Stream) -> (u32, bool) {
         let v = self.0.sample(rng).round();
-        if v >= u32::MAX as f64 {
-            u32::MAX
+        if v >= MAX_DRAW_COUNT as f64 {
+            (MAX_DRAW_COUNT, v > MAX_DRAW_COUNT as f64)
         } else {
-            v as u32
+            (v as u32, false)
         }
     }
 }
@@ -609,8 +826,8 @@ impl Choice {
     pub fn weighted(w: &BTreeMap<String, f64>) -> Result<Choice, String> {
         let total: f64 = w.values().sum();
         let bad = |x: f64| x.is_nan() || x < 0.0 || !x.is_finite();
-        if w.is_empty() || total.is_nan() || total <= 0.0 || w.values().any(|&x| bad(x)) {
-            return Err("expected non-negative weights with a positive sum".into());
+        if w.is_empty() || !total.is_finite() || total <= 0.0 || w.values().any(|&x| bad(x)) {
+            return Err("expected non-negative weights with a positive, finite sum".into());
         }
         let mut acc = 0.0;
         let items = w
@@ -923,6 +1140,77 @@ mod tests {
             let back = Dist::from_toml(&d.to_toml(kind), kind).unwrap();
             assert_eq!(d, back, "{src}");
         }
+    }
+
+    #[test]
+    fn lognormal_tiny_mean_huge_sd_is_rejected() {
+        for (mean, sd, kind) in [
+            (1e-300, 0.5, Kind::Ratio),
+            (5e-324, 1.0, Kind::Ratio),
+            (1e-6, 86_400.0 * 1000.0, Kind::Duration),
+            (1.0, 1e18, Kind::Size),
+        ] {
+            let d = Dist::LogNormal { mean, sd };
+            let e = d.check(kind).unwrap_err();
+            assert!(e.contains("sd at most 1e6 × mean"), "{e}");
+            // Unchecked, it still never panics.
+            let mut r = stream(1, &[]);
+            assert!((0..100).all(|_| d.sample(&mut r) >= 0.0));
+        }
+        for (mean, sd) in [(40.0, 20.0), (1.0, 1e6), (5e-324, 5e-324)] {
+            assert_eq!(Dist::LogNormal { mean, sd }.check(Kind::Duration), Ok(()));
+        }
+    }
+
+    #[test]
+    fn heavy_tailed_draws_saturate() {
+        for d in [
+            Dist::Pareto {
+                scale: 60.0,
+                shape: 0.1,
+            },
+            Dist::Weibull {
+                scale: 60.0,
+                shape: 0.05,
+            },
+        ] {
+            assert_eq!(d.check(Kind::Duration), Ok(()), "a representable median");
+            let dd = DurationDist(d.clone());
+            let mut r = stream(7, &[]);
+            let draws: Vec<(SimDuration, bool)> = (0..2000).map(|_| dd.draw(&mut r)).collect();
+            let capped = draws.iter().filter(|x| x.1).count();
+            assert!(capped > 0, "{d:?}: some draws reach the cap");
+            assert!(draws
+                .iter()
+                .all(|&(v, hit)| v <= MAX_DRAW_DURATION && hit == (v == MAX_DRAW_DURATION)));
+            let sz = SizeDist(match d {
+                Dist::Pareto { shape, .. } => Dist::Pareto { scale: 1e12, shape },
+                Dist::Weibull { shape, .. } => Dist::Weibull { scale: 1e12, shape },
+                _ => unreachable!(),
+            });
+            let mut r = stream(7, &[]);
+            let n = (0..2000)
+                .filter(|_| sz.draw(&mut r) == (MAX_DRAW_SIZE, true))
+                .count();
+            assert!(n > 0, "{d:?}: {n}");
+        }
+        // Beyond representable even at the median: rejected instead.
+        for d in [
+            Dist::Gamma {
+                shape: 1e300,
+                scale: 60.0,
+            },
+            Dist::Pareto {
+                scale: 60.0,
+                shape: 0.001,
+            },
+        ] {
+            let e = d.check(Kind::Duration).unwrap_err();
+            assert!(e.contains("1000 years"), "{e}");
+        }
+        assert_eq!(MAX_DRAW_DURATION.as_secs_f64(), MAX_DURATION_SECS);
+        let c = CountDist(Dist::Constant(1e12));
+        assert_eq!(c.draw(&mut stream(1, &[])), (MAX_DRAW_COUNT, true));
     }
 
     #[test]

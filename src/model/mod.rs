@@ -105,6 +105,34 @@ pub struct Outcome {
     pub link_names: Vec<String>,
     /// Vault names in scenario order.
     pub vault_names: Vec<String>,
+    /// Draws beyond their type's range, saturated at its cap (durations at 1 000 years,
+    /// sizes at 16 EiB, counts at 4 294 967 295: see `dist::MAX_DRAW_DURATION` and
+    /// siblings), by the dotted key of their distribution (`timing.snapshot_per_disk`).
+    /// Empty in almost every run; `run.json`'s notes report it.
+    pub saturated: BTreeMap<String, u64>,
+}
+
+impl Outcome {
+    /// One note per distribution some of whose draws were saturated at their type's cap,
+    /// for `run.json` (empty in almost every run).
+    pub fn saturation_notes(&self, s: &Scenario) -> Vec<String> {
+        let kinds = crate::scenario::validate::dists(s);
+        self.saturated
+            .iter()
+            .map(|(key, n)| {
+                let cap = match kinds.iter().find(|(k, _, _)| k == key).map(|x| x.2) {
+                    Some(crate::engine::dist::Kind::Duration) => "1000 years (the longest duration the simulator represents)",
+                    Some(crate::engine::dist::Kind::Size) => "16 EiB (the largest size the simulator represents)",
+                    _ => "4294967295 (the largest count the simulator represents)",
+                };
+                format!(
+                    "{key}: {n} draw{} exceeded {cap} and {} saturated to it (see docs/scenario.md, \"Caps\")",
+                    if *n == 1 { "" } else { "s" },
+                    if *n == 1 { "was" } else { "were" }
+                )
+            })
+            .collect()
+    }
 }
 
 /// Runs `scenario` with no observer.
@@ -121,6 +149,17 @@ pub enum Failure {
     Liveness(String),
     /// An invariant of the run's state was broken (see `simulate_checked`).
     Invariant(String),
+    /// The memory for the scenario could not be allocated (not a bug: the scenario is too
+    /// large for this machine).
+    OutOfMemory(String),
+}
+
+impl Failure {
+    /// Whether the failure is the simulator's own (a bug) rather than a limit of the
+    /// machine.
+    pub fn is_bug(&self) -> bool {
+        matches!(self, Failure::Liveness(_) | Failure::Invariant(_))
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -128,6 +167,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::Liveness(m) => write!(f, "liveness check failed: {m}"),
             Failure::Invariant(m) => write!(f, "invariant broken: {m}"),
+            Failure::OutOfMemory(m) => write!(f, "out of memory: {m}"),
         }
     }
 }

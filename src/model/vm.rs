@@ -209,6 +209,34 @@ pub fn draw_vm(
     support: &Support,
     vault_region: &str,
 ) -> (Vm, Vec<Unsupported>) {
+    draw_vm_counting(
+        seed,
+        fleet_idx,
+        fleet,
+        index,
+        support,
+        vault_region,
+        &mut Vec::new(),
+    )
+}
+
+/// As [`draw_vm`], appending to `capped` the fleet key (`"disk_size"`, ...) of every draw
+/// that exceeded its type's range and was saturated.
+pub fn draw_vm_counting(
+    seed: u64,
+    fleet_idx: u32,
+    fleet: &Fleet,
+    index: u32,
+    support: &Support,
+    vault_region: &str,
+    capped: &mut Vec<&'static str>,
+) -> (Vm, Vec<Unsupported>) {
+    fn note<T>(capped: &mut Vec<&'static str>, (v, hit): (T, bool), key: &'static str) -> T {
+        if hit {
+            capped.push(key);
+        }
+        v
+    }
     let mut r = stream(seed, &[purpose::ATTRS, name_key(&fleet.name), index as u64]);
     use rand::Rng;
     // Draw order is part of the results format: append new attributes at the end.
@@ -217,20 +245,20 @@ pub fn draw_vm(
     let agent = r.gen_bool(fleet.agent.installed.0);
     let blocked = r.gen_bool(fleet.connectivity.blocked.0);
     let extension = r.gen_bool(fleet.extension.installed.0);
-    let data_disks = fleet.data_disks.sample(&mut r);
+    let data_disks = note(capped, fleet.data_disks.draw(&mut r), "data_disks");
     let used = fleet.used.sample(&mut r);
-    let os_disk = fleet.os_disk.sample(&mut r);
+    let os_disk = note(capped, fleet.os_disk.draw(&mut r), "os_disk");
     let mut total = os_disk;
     let mut largest = os_disk;
     for _ in 0..data_disks.min(64) {
-        let s = fleet.disk_size.sample(&mut r);
+        let s = note(capped, fleet.disk_size.draw(&mut r), "disk_size");
         total = total.saturating_add(s);
         largest = largest.max(s);
     }
     let storage = fleet.storage.sample(&mut r);
-    let nics = fleet.nics.sample(&mut r);
-    let reserved_ips = fleet.reserved_ips.sample(&mut r);
-    let endpoints = fleet.endpoints.sample(&mut r);
+    let nics = note(capped, fleet.nics.draw(&mut r), "nics");
+    let reserved_ips = note(capped, fleet.reserved_ips.draw(&mut r), "reserved_ips");
+    let endpoints = note(capped, fleet.endpoints.draw(&mut r), "endpoints");
     let load_balanced = r.gen_bool(fleet.load_balanced.0);
     let dc = fleet.domain_controller.sample(&mut r);
 

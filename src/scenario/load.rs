@@ -33,15 +33,63 @@ pub struct Loaded {
     pub warnings: Vec<Warning>,
 }
 
+/// Largest scenario file read (16 MiB): scenarios are a few kilobytes, and a path such as
+/// `/dev/zero` must not fill the memory.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// Largest empirical data file read (256 MiB).
+pub const MAX_EMPIRICAL_BYTES: u64 = 256 << 20;
+
+/// Most data rows read from an empirical data file (10 million: 80 MB of values).
+pub const MAX_EMPIRICAL_ROWS: usize = 10_000_000;
+
 /// Reads, overrides, parses and validates a scenario file.
 pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(
-            path.display().to_string(),
-            format!("cannot read the scenario file: {e}"),
-        )
-    })?;
+    let src = read_scenario(path)?;
     load_str(&src, path, sets)
+}
+
+/// Reads a scenario file's text, at most [`MAX_SCENARIO_BYTES`] of it.
+pub fn read_scenario(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let fail = |m: String| Error::input(path.display().to_string(), m);
+    let file = std::fs::File::open(path)
+        .map_err(|e| fail(format!("cannot read the scenario file: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read the scenario file: {e}")))?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(fail(format!(
+            "expected a scenario file of at most {} MiB, found a larger one (or an endless stream such as a device); nothing was read further",
+            MAX_SCENARIO_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "expected a UTF-8 text file, found a byte that is not UTF-8 at offset {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// A reader that fails once more than `left` bytes are read through it.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "the file is larger than {} MiB",
+                MAX_EMPIRICAL_BYTES >> 20
+            ))
+        })?;
+        Ok(n)
+    }
 }
 
 /// As [`load`], from text already read (`path` names it in messages and anchors relative
@@ -51,13 +99,14 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
     // Syntax first: a precise message for broken TOML, before any override touches it.
     let mut doc = DocumentMut::from_str(src).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        located(
-            &file,
-            src,
-            &span,
-            None,
-            format!("invalid TOML: {}", first_line(e.message())),
-        )
+        let mut msg = format!("invalid TOML: {}", first_line(e.message()));
+        if msg.contains("too large") {
+            msg.push_str(&format!(
+                " (TOML integers are at most {}; a seed beyond it is written as a quoted string, e.g. seed = \"18446744073709551615\")",
+                i64::MAX
+            ));
+        }
+        located(&file, src, &span, None, msg)
     })?;
     let mut set_keys = Vec::new();
     for s in sets {
@@ -69,14 +118,27 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         doc.to_string()
     };
     let index = KeyIndex::new(&text);
+    // Positions are reported in the file as written: the overridden text has other lines.
+    let original = if sets.is_empty() {
+        None
+    } else {
+        Some(KeyIndex::new(src))
+    };
+    // `span` is in `text`; `key` names the value it belongs to.
     let blame = |span: Option<Range<usize>>, key: Option<String>, msg: String| -> Error {
         if let Some(k) = &key {
-            if let Some(set) = set_keys
-                .iter()
-                .find(|s| k == *s || k.starts_with(&format!("{s}.")))
-            {
+            // An error at, inside or around a key that `--set` wrote is the override's.
+            let related = |s: &&String| {
+                k == *s || k.starts_with(&format!("{s}.")) || s.starts_with(&format!("{k}."))
+            };
+            if let Some(set) = set_keys.iter().rev().find(related) {
+                let arg = sets
+                    .iter()
+                    .rev()
+                    .find(|a| a.split_once('=').is_some_and(|(x, _)| x.trim() == set))
+                    .map_or(set.as_str(), String::as_str);
                 return InputError {
-                    file: format!("--set {set}"),
+                    file: format!("--set {arg}"),
                     line: None,
                     column: None,
                     key: Some(k.clone()),
@@ -86,8 +148,12 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
                 .into();
             }
         }
+        let span = match &original {
+            None => span,
+            Some(orig) => key.as_deref().and_then(|k| orig.span_of(k)),
+        };
         match span {
-            Some(sp) => located(&file, &text, &sp, key, msg),
+            Some(sp) => located(&file, src, &sp, key, msg),
             None => InputError {
                 file: file.clone(),
                 line: None,
@@ -273,12 +339,39 @@ fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Prob
                 key: format!("{key}.file"),
                 message: m,
             };
-            let mut rdr = csv::Reader::from_path(&path).map_err(|e| {
+            // Bounded: a device such as /dev/zero, or a huge file, must not fill the memory.
+            match std::fs::metadata(&path) {
+                Ok(m) if !m.is_file() => {
+                    return Err(fail(format!(
+                        "expected a regular CSV file, found {}, {}; point `file` at a CSV file",
+                        path.display(),
+                        if m.is_dir() {
+                            "a directory"
+                        } else {
+                            "a device, pipe or socket (data is read only from files, and at most 256 MiB of it)"
+                        }
+                    )))
+                }
+                Ok(m) if m.len() > MAX_EMPIRICAL_BYTES => {
+                    return Err(fail(format!(
+                        "expected a CSV file of at most {} MiB, found {} of {} MiB; keep only the column used, or sample its rows",
+                        MAX_EMPIRICAL_BYTES >> 20,
+                        path.display(),
+                        m.len() >> 20
+                    )))
+                }
+                _ => {}
+            }
+            let reader = std::fs::File::open(&path).map_err(|e| {
                 fail(format!(
                     "expected a readable CSV file, found {}: {e}",
                     path.display()
                 ))
             })?;
+            let mut rdr = csv::Reader::from_reader(Bounded {
+                inner: reader,
+                left: MAX_EMPIRICAL_BYTES,
+            });
             let headers = rdr
                 .headers()
                 .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?
@@ -294,7 +387,14 @@ fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Prob
                 });
             };
             let mut out = Vec::new();
+            let cap = crate::engine::dist::cap(kind);
             for (row, rec) in rdr.records().enumerate() {
+                if row >= MAX_EMPIRICAL_ROWS {
+                    return Err(fail(format!(
+                        "expected at most {MAX_EMPIRICAL_ROWS} data rows in {}, found more; sample its rows",
+                        path.display()
+                    )));
+                }
                 let rec = rec.map_err(|e| fail(format!("{}: {e}", path.display())))?;
                 let cell = rec.get(col).unwrap_or("").trim();
                 let v = cell
@@ -303,15 +403,18 @@ fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Prob
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .map(Ok)
                     .unwrap_or_else(|| crate::engine::dist::scalar(&toml::Value::String(cell.into()), kind))
-                    .map_err(|_| {
+                    .ok()
+                    .filter(|v| *v <= cap)
+                    .ok_or_else(|| {
                         fail(format!(
                             "{} line {}: expected a non-negative number{} in column \"{column}\", found \"{cell}\"",
                             path.display(),
                             row + 2,
                             match kind {
-                                Kind::Duration => " (seconds) or a duration",
-                                Kind::Size => " (bytes) or a size",
-                                _ => "",
+                                Kind::Duration => " of seconds, or a duration, of at most 1000 years",
+                                Kind::Size => " of bytes, or a size, below 16 EiB",
+                                Kind::Ratio => " between 0 and 1",
+                                Kind::Count => " of at most 4294967295",
                             }
                         ))
                     })?;

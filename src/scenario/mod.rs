@@ -7,6 +7,7 @@
 pub mod estimate;
 pub mod load;
 pub mod locate;
+pub mod memory;
 pub mod population;
 pub mod schema;
 pub mod validate;

@@ -170,8 +170,15 @@ pub struct Scenario {
 pub struct Simulation {
     /// Scenario name: names the default results directory.
     pub name: String,
-    /// Seed of every random stream.
-    #[serde(default = "default_seed")]
+    /// Seed of every random stream: any integer from 0 to 18446744073709551615 (2^64 − 1).
+    /// TOML integers stop at 9223372036854775807, so larger seeds are written as a quoted
+    /// decimal string (`seed = "18446744073709551615"`).
+    #[serde(
+        default = "default_seed",
+        deserialize_with = "de_seed",
+        serialize_with = "ser_seed"
+    )]
+    #[schemars(schema_with = "seed_schema")]
     pub seed: u64,
     /// Simulated time; t = 0 is 00:00 of day 0.
     #[serde(default = "default_duration")]
@@ -208,6 +215,49 @@ pub const JOBS_CSV_AUTO_LIMIT: u64 = 2_000_000;
 
 fn default_seed() -> u64 {
     1
+}
+
+/// What a seed may be, for messages.
+pub const SEED_RANGE: &str = "an integer from 0 to 18446744073709551615 (above 9223372036854775807, TOML's largest integer, write it as a quoted string, e.g. seed = \"18446744073709551615\")";
+
+fn de_seed<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = toml::Value::deserialize(d)?;
+    match &v {
+        toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+        toml::Value::String(s)
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.trim().parse::<u64>().map_err(|_| {
+                de::Error::custom(format!(
+                    "expected a seed: {SEED_RANGE}; found \"{s}\", beyond the range"
+                ))
+            })
+        }
+        other => Err(de::Error::custom(format!(
+            "expected a seed: {SEED_RANGE}; found {}",
+            crate::engine::dist::describe(other)
+        ))),
+    }
+}
+
+/// Seeds TOML can hold are written as integers, larger ones as decimal strings.
+fn ser_seed<S: Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
+    if *seed <= i64::MAX as u64 {
+        s.serialize_u64(*seed)
+    } else {
+        s.serialize_str(&seed.to_string())
+    }
+}
+
+fn seed_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    serde_json::from_value(serde_json::json!({
+        "description": "an integer from 0 to 2^64 - 1; above 2^63 - 1 as a quoted decimal string",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^[0-9]+$"}
+        ]
+    }))
+    .expect("static schema")
 }
 fn default_duration() -> Duration {
     Duration(SimDuration::from_days(7))

@@ -81,6 +81,10 @@ fn reference(key: String, what: &str, known: &BTreeSet<&str>, found: &str) -> Re
     }
 }
 
+/// Most VMs a scenario may hold over all its fleets: VMs are indexed by `u32`, and
+/// `u32::MAX` marks "none".
+pub const MAX_VMS: u64 = u32::MAX as u64 - 1;
+
 /// Checks a scenario; returns notes on limits of the service it exceeds.
 pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     let mut notes = Vec::new();
@@ -242,7 +246,10 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
         let r = &p.retention;
-        if r.daily + r.weekly + r.monthly + r.yearly == 0 {
+        if [r.daily, r.weekly, r.monthly, r.yearly]
+            .iter()
+            .all(|&n| n == 0)
+        {
             return Err(problem(
                 format!("{k}.retention"),
                 "expected at least one tier to keep points (e.g. daily = 30), found none",
@@ -305,6 +312,16 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    let vms: u64 = s.fleet.iter().map(|f| f.count as u64).sum();
+    if vms > MAX_VMS {
+        return Err(problem(
+            "fleet",
+            format!("expected at most {MAX_VMS} VMs over all fleets, found {vms}"),
+        ));
+    }
+    for (key, d, kind) in dists(s) {
+        d.check(kind).map_err(|m| problem(key, m))?;
+    }
     for (v, n) in per_vault {
         if n > 200 {
             notes.push(format!("vault \"{v}\" protects {n} VMs: the 2015 limit was 200 VMs per vault (1 000 from late 2018)"));
@@ -363,68 +380,108 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
                 format!("expected `min` or `max` for metric \"{}\"", e.metric),
             ));
         }
+        for (k, b) in [("min", e.min), ("max", e.max)] {
+            if let Some(b) = b {
+                if b.0.is_nan() {
+                    return Err(problem(
+                        format!("expect.{i}.{k}"),
+                        format!(
+                            "expected a number for the bound of metric \"{}\", found nan (a bound that no value meets)",
+                            e.metric
+                        ),
+                    ));
+                }
+            }
+        }
+        if let (Some(lo), Some(hi)) = (e.min, e.max) {
+            if lo.0 > hi.0 {
+                return Err(problem(
+                    format!("expect.{i}.min"),
+                    format!(
+                        "expected min <= max for metric \"{}\", found min {} > max {}: no value can meet both; swap them",
+                        e.metric,
+                        crate::engine::dist::fmt_f64(lo.0),
+                        crate::engine::dist::fmt_f64(hi.0)
+                    ),
+                ));
+            }
+        }
     }
     let _ = Weekday::Mon;
     Ok(notes)
 }
 
+/// Lists every distribution of a scenario with its dotted key and unit kind; `$($m)?` is
+/// `mut` for mutable references.
+macro_rules! dist_list {
+    ($s:expr, $($m:tt)?) => {{
+        let s = $s;
+        let mut out = Vec::new();
+        for v in & $($m)? s.vault {
+            out.push((
+                format!("vault.{}.create_time", v.name),
+                & $($m)? v.create_time.0,
+                Kind::Duration,
+            ));
+        }
+        for f in & $($m)? s.fleet {
+            let n = f.name.clone();
+            out.push((
+                format!("fleet.{n}.data_disks"),
+                & $($m)? f.data_disks.0,
+                Kind::Count,
+            ));
+            out.push((
+                format!("fleet.{n}.disk_size"),
+                & $($m)? f.disk_size.0,
+                Kind::Size,
+            ));
+            out.push((format!("fleet.{n}.os_disk"), & $($m)? f.os_disk.0, Kind::Size));
+            out.push((format!("fleet.{n}.used"), & $($m)? f.used.0, Kind::Ratio));
+            out.push((
+                format!("fleet.{n}.daily_churn"),
+                & $($m)? f.daily_churn.0,
+                Kind::Ratio,
+            ));
+            if let Some(b) = & $($m)? f.backup_size {
+                out.push((format!("fleet.{n}.backup_size"), & $($m)? b.0, Kind::Size));
+            }
+            out.push((format!("fleet.{n}.nics"), & $($m)? f.nics.0, Kind::Count));
+            out.push((
+                format!("fleet.{n}.reserved_ips"),
+                & $($m)? f.reserved_ips.0,
+                Kind::Count,
+            ));
+            out.push((
+                format!("fleet.{n}.endpoints"),
+                & $($m)? f.endpoints.0,
+                Kind::Count,
+            ));
+        }
+        let t = & $($m)? s.timing;
+        for (k, d) in [
+            ("agent_status_wait", & $($m)? t.agent_status_wait),
+            ("extension_install", & $($m)? t.extension_install),
+            ("extension_upgrade_time", & $($m)? t.extension_upgrade_time),
+            ("snapshot_per_disk", & $($m)? t.snapshot_per_disk),
+            ("vm_create", & $($m)? t.vm_create),
+            ("dc_powershell_extra", & $($m)? t.dc_powershell_extra),
+            ("geo_replication", & $($m)? t.geo_replication),
+        ] {
+            out.push((format!("timing.{k}"), & $($m)? d.0, Kind::Duration));
+        }
+        out
+    }};
+}
+
 /// Every distribution in the scenario with its dotted key and unit kind.
 pub fn dists_mut(s: &mut Scenario) -> Vec<(String, &mut Dist, Kind)> {
-    let mut out: Vec<(String, &mut Dist, Kind)> = Vec::new();
-    for v in &mut s.vault {
-        out.push((
-            format!("vault.{}.create_time", v.name),
-            &mut v.create_time.0,
-            Kind::Duration,
-        ));
-    }
-    for f in &mut s.fleet {
-        let n = f.name.clone();
-        out.push((
-            format!("fleet.{n}.data_disks"),
-            &mut f.data_disks.0,
-            Kind::Count,
-        ));
-        out.push((
-            format!("fleet.{n}.disk_size"),
-            &mut f.disk_size.0,
-            Kind::Size,
-        ));
-        out.push((format!("fleet.{n}.os_disk"), &mut f.os_disk.0, Kind::Size));
-        out.push((format!("fleet.{n}.used"), &mut f.used.0, Kind::Ratio));
-        out.push((
-            format!("fleet.{n}.daily_churn"),
-            &mut f.daily_churn.0,
-            Kind::Ratio,
-        ));
-        if let Some(b) = &mut f.backup_size {
-            out.push((format!("fleet.{n}.backup_size"), &mut b.0, Kind::Size));
-        }
-        out.push((format!("fleet.{n}.nics"), &mut f.nics.0, Kind::Count));
-        out.push((
-            format!("fleet.{n}.reserved_ips"),
-            &mut f.reserved_ips.0,
-            Kind::Count,
-        ));
-        out.push((
-            format!("fleet.{n}.endpoints"),
-            &mut f.endpoints.0,
-            Kind::Count,
-        ));
-    }
-    let t = &mut s.timing;
-    for (k, d) in [
-        ("agent_status_wait", &mut t.agent_status_wait),
-        ("extension_install", &mut t.extension_install),
-        ("extension_upgrade_time", &mut t.extension_upgrade_time),
-        ("snapshot_per_disk", &mut t.snapshot_per_disk),
-        ("vm_create", &mut t.vm_create),
-        ("dc_powershell_extra", &mut t.dc_powershell_extra),
-        ("geo_replication", &mut t.geo_replication),
-    ] {
-        out.push((format!("timing.{k}"), &mut d.0, Kind::Duration));
-    }
-    out
+    dist_list!(s, mut)
+}
+
+/// Every distribution in the scenario with its dotted key and unit kind.
+pub fn dists(s: &Scenario) -> Vec<(String, &Dist, Kind)> {
+    dist_list!(s,)
 }
 
 #[cfg(test)]

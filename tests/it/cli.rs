@@ -420,3 +420,416 @@ fn interrupted_run_leaves_nothing_behind() {
         assert!(left.is_empty(), "SIG{signal} left behind: {left:?}");
     }
 }
+
+/// Runs `args` expecting exit status 2 with every `expect` in the message, no panic, and
+/// nothing written in `dir` (neither a results directory nor a partial one).
+fn refused(dir: &Path, args: &[&str], expect: &[&str]) -> String {
+    let before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let o = run(args);
+    let msg = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {msg}");
+    assert!(!msg.contains("panicked"), "{msg}");
+    for e in expect {
+        assert!(msg.contains(e), "{args:?}: expected {e:?} in:\n{msg}");
+    }
+    let after: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "{args:?} wrote something");
+    msg
+}
+
+#[test]
+fn lognormal_tiny_mean_huge_sd_is_rejected() {
+    bad(
+        "lognormal",
+        "daily_churn = { dist = \"lognormal\", mean = 0.03, sd = 0.02 }",
+        "daily_churn = { dist = \"lognormal\", mean = 1e-300, sd = 0.5 }",
+        &[
+            &at("daily_churn = { dist = \"lognormal\", mean = 0.03", 15),
+            "key `fleet.web.daily_churn`",
+            "sd at most 1e6 × mean",
+            "found mean 1e-300 and sd 0.5",
+        ],
+    );
+}
+
+#[test]
+fn durations_beyond_the_cap_at_the_median_are_rejected() {
+    for (dist, found) in [
+        (
+            "{ dist = \"gamma\", scale = \"1m\", shape = 1e300 }",
+            "found shape 1e300 × scale \"1m\"",
+        ),
+        (
+            "{ dist = \"pareto\", scale = \"1m\", shape = 0.001 }",
+            "found scale \"1m\" and shape 0.001",
+        ),
+    ] {
+        bad(
+            "cap",
+            "[[expect]]\nmetric = \"backup.success_rate\"",
+            &format!("[timing]\nsnapshot_per_disk = {dist}\n\n[[expect]]\nmetric = \"backup.success_rate\""),
+            &["key `timing.snapshot_per_disk`", "at most 1000 years", found],
+        );
+    }
+}
+
+#[test]
+fn heavy_tailed_draws_saturate() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let out = t.path().join("out");
+    let o = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plots",
+        "--set",
+        "timing.snapshot_per_disk={ dist = \"pareto\", scale = \"1m\", shape = 0.1 }",
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("note: timing.snapshot_per_disk: ") && e.contains("exceeded 1000 years"),
+        "{e}"
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let notes = run["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.starts_with("timing.snapshot_per_disk: ") && n.contains("saturated")
+        }),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn empirical_file_from_dev_zero_is_bounded() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let out = t.path().join("out");
+    for (file, found) in [
+        ("/dev/zero", "found /dev/zero, a device"),
+        ("/", "found /, a directory"),
+    ] {
+        refused(
+            t.path(),
+            &[
+                "run",
+                sc.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--set",
+                &format!("fleet.web.disk_size={{ dist = \"empirical\", file = \"{file}\", column = \"size\" }}"),
+            ],
+            &["key `fleet.web.disk_size.file`", "expected a regular CSV file", found],
+        );
+    }
+    // The scenario file itself is read only up to a bound.
+    refused(
+        t.path(),
+        &["run", "/dev/zero", "--out", out.to_str().unwrap()],
+        &["/dev/zero: expected a scenario file of at most 16 MiB"],
+    );
+    // Values beyond a unit's range are rejected with the file's line.
+    std::fs::write(t.path().join("sizes.csv"), "size\n1 GB\n1e300\n").unwrap();
+    refused(
+        t.path(),
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "fleet.web.disk_size={ dist = \"empirical\", file = \"sizes.csv\", column = \"size\" }",
+        ],
+        &["sizes.csv line 3", "below 16 EiB", "found \"1e300\""],
+    );
+}
+
+#[test]
+fn expect_min_above_max_is_rejected() {
+    bad(
+        "minmax",
+        "min = 0.9",
+        "min = 0.9\nmax = 0.1",
+        &[
+            &at("min = 0.9", 7),
+            "key `expect.0.min`",
+            "expected min <= max for metric \"backup.success_rate\"",
+            "found min 0.9 > max 0.1",
+        ],
+    );
+    bad(
+        "nan",
+        "min = 0.9",
+        "min = nan",
+        &["key `expect.0.min`", "found nan"],
+    );
+}
+
+#[test]
+fn seed_beyond_toml_range_is_explained() {
+    bad(
+        "seed",
+        "seed = 42",
+        "seed = 18446744073709551615",
+        &[
+            &at("seed = 42", 8),
+            "invalid TOML",
+            "a seed beyond it is written as a quoted string, e.g. seed = \"18446744073709551615\"",
+        ],
+    );
+    bad(
+        "seed",
+        "seed = 42",
+        "seed = \"18446744073709551616\"",
+        &[
+            "key `simulation.seed`",
+            "expected a seed: an integer from 0 to 18446744073709551615",
+            "found \"18446744073709551616\"",
+        ],
+    );
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    refused(
+        t.path(),
+        &[
+            "validate",
+            sc.to_str().unwrap(),
+            "--set",
+            "simulation.seed=-1",
+        ],
+        &[
+            "--set simulation.seed=-1: key `simulation.seed`",
+            "an integer from 0 to 18446744073709551615",
+            "found the number -1",
+        ],
+    );
+    // --seed takes any u64; the resolved scenario writes it as a string and reproduces it.
+    let a = run_to(
+        &sc,
+        &t.path().join("a"),
+        &["--seed", "18446744073709551615"],
+    );
+    let resolved = t.path().join("a/scenario.resolved.toml");
+    let text = std::fs::read_to_string(&resolved).unwrap();
+    assert!(text.contains("seed = \"18446744073709551615\""), "{text}");
+    assert_eq!(a, run_to(&resolved, &t.path().join("b"), &[]));
+}
+
+#[test]
+fn set_value_errors_point_at_the_set_argument() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let sc = sc.to_str().unwrap();
+    // The error is at a table around the key the override wrote.
+    let msg = refused(
+        t.path(),
+        &[
+            "validate",
+            sc,
+            "--set",
+            "policy.nightly.retention.daily=0",
+            "--set",
+            "policy.nightly.retention.weekly=0",
+        ],
+        &[
+            "error: --set policy.nightly.retention.weekly=0: key `policy.nightly.retention`",
+            "expected at least one tier",
+        ],
+    );
+    assert!(!msg.contains("small.toml"), "{msg}");
+    // An error in the file is still located in the file as written, though an override
+    // added lines above it.
+    let broken = t.path().join("broken.toml");
+    let src = std::fs::read_to_string(sc).unwrap();
+    std::fs::write(&broken, src.replace("count = 10\nkind", "count = 0\nkind")).unwrap();
+    let line = src
+        .lines()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| *l == "count = 10")
+        .expect("the drill's count")
+        + 1;
+    refused(
+        t.path(),
+        &[
+            "validate",
+            broken.to_str().unwrap(),
+            "--set",
+            "policy.nightly.retries.max=2",
+        ],
+        &[
+            &format!("broken.toml:{line}:9: key `restore.dr-drill.count`"),
+            "expected at least 1, found 0",
+        ],
+    );
+}
+
+#[test]
+fn jobs_csv_note_gives_the_real_reason() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let note = |dir: &Path| -> serde_json::Value {
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        run["jobs_csv_note"].clone()
+    };
+    run_to(
+        &sc,
+        &t.path().join("a"),
+        &["--set", "simulation.jobs_csv=\"off\""],
+    );
+    let n = note(&t.path().join("a"));
+    assert!(
+        n.as_str()
+            .unwrap()
+            .contains("the scenario sets simulation.jobs_csv = \"off\""),
+        "{n}"
+    );
+    run_to(&sc, &t.path().join("b"), &["--jobs-csv", "off"]);
+    let n = note(&t.path().join("b"));
+    assert!(
+        n.as_str().unwrap().contains("--jobs-csv off was given"),
+        "{n}"
+    );
+    run_to(&sc, &t.path().join("c"), &[]);
+    assert!(note(&t.path().join("c")).is_null());
+    assert!(t.path().join("c/jobs.csv").exists());
+    let sweep = t.path().join("s");
+    let o = run(&[
+        "sweep",
+        sc.to_str().unwrap(),
+        "--replications",
+        "1",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+        "--set",
+        "simulation.jobs_csv=\"on\"",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = note(&sweep.join("runs/p000/rep-0"));
+    assert!(
+        n.as_str()
+            .unwrap()
+            .contains("the runs of a sweep write it only with --jobs-csv on"),
+        "{n}"
+    );
+}
+
+#[test]
+fn huge_fleet_is_refused_by_memory_estimate() {
+    // Twenty fleets of 50 million VMs: valid, but about 250 GiB of memory.
+    let t = tempfile::tempdir().unwrap();
+    let mut src = std::fs::read_to_string("scenarios/quickstart.toml")
+        .unwrap()
+        .replace("count = 240", "count = 50000000");
+    for i in 0..19 {
+        src.push_str(&format!(
+            "\n[[fleet]]\nname = \"more-{i}\"\ncount = 50000000\nregion = \"japan-east\"\npolicy = \"nightly\"\n"
+        ));
+    }
+    let sc = t.path().join("huge.toml");
+    std::fs::write(&sc, src).unwrap();
+    let sc = sc.to_str().unwrap();
+    let out = t.path().join("out");
+    let out = out.to_str().unwrap();
+    let expect = [
+        "huge.toml: expected the run to fit in memory, found an estimated",
+        "for 1000000060 VMs with their jobs",
+        "nothing was written",
+        "--memory-limit SIZE",
+    ];
+    refused(
+        t.path(),
+        &["run", sc, "--out", out, "--memory-limit", "64 GiB"],
+        &[
+            &expect[..],
+            &["above the limit of 64.0 GiB (--memory-limit)"],
+        ]
+        .concat(),
+    );
+    // By default the limit is the memory available now.
+    if backupsim::scenario::memory::available_memory().is_some_and(|m| m < 200 << 30) {
+        refused(
+            t.path(),
+            &["run", sc, "--out", out],
+            &[
+                &expect[..],
+                &["(the memory available now, MemAvailable in /proc/meminfo)"],
+            ]
+            .concat(),
+        );
+        refused(
+            t.path(),
+            &["check", sc],
+            &["expected the run to fit in memory"],
+        );
+    }
+    refused(
+        t.path(),
+        &["run", sc, "--out", out, "--memory-limit", "lots"],
+        &[
+            "invalid value 'lots' for '--memory-limit <SIZE>'",
+            "expected a size",
+        ],
+    );
+}
+
+#[test]
+fn absurd_sweeps_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let sc = sc.to_str().unwrap();
+    let out = t.path().join("sweep");
+    let out = out.to_str().unwrap();
+    refused(
+        t.path(),
+        &[
+            "sweep",
+            sc,
+            "--replications",
+            "1000000000",
+            "--vary",
+            "fleet.web.count=10,20",
+            "--out",
+            out,
+        ],
+        &[
+            "--replications 1000000000: 2 point(s) × 1000000000 replication(s) = 2000000000 runs",
+            "expected at most 1000000 runs in a sweep",
+        ],
+    );
+    refused(
+        t.path(),
+        &[
+            "sweep",
+            sc,
+            "--replications",
+            "100",
+            "--threads",
+            "64",
+            "--out",
+            out,
+            "--memory-limit",
+            "100 MiB",
+        ],
+        &[
+            "small.toml: expected the sweep to fit in memory",
+            "64 run(s) at once",
+            "for the 100 runs",
+            "use fewer --threads",
+        ],
+    );
+}

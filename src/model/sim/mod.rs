@@ -9,7 +9,7 @@ use rand_distr::{Distribution, Exp};
 use super::codes::{Code, Consistency, Rejection};
 use super::metric_names::PHASES;
 use super::network::{FlowId, LinkId, Network, PathId};
-use super::vm::{draw_vm, flag, purpose, Unsupported, Vm};
+use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
@@ -174,6 +174,18 @@ struct Stats {
     bytes_full: u64,
     bytes_incremental: u64,
     restore_bytes: u64,
+    /// Draws saturated at their type's cap, by distribution key (rare: a string per hit).
+    saturated: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Counts a draw of the distribution at `key` if it was saturated (`hit`).
+    fn capped<T>(&mut self, (v, hit): (T, bool), key: impl FnOnce() -> String) -> T {
+        if hit {
+            *self.saturated.entry(key()).or_default() += 1;
+        }
+        v
+    }
 }
 
 struct Sim<'s, 'o> {
@@ -322,9 +334,10 @@ impl Ev {
 
 /// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
 ///
-/// An error means the simulator itself failed a run-time check (a bug, not bad input).
+/// An error means the simulator itself failed a run-time check (a bug, not bad input), or
+/// the memory for the scenario's VMs could not be allocated.
 pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
-    let mut sim = Sim::new(s, obs);
+    let mut sim = Sim::new(s, obs)?;
     sim.run()?;
     Ok(sim.into_outcome())
 }
@@ -333,7 +346,7 @@ pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure
 /// their limits, counters equal to the queues and jobs they count, one job per VM, storage
 /// to expire held): slower, for tests and for reproducing a suspected bug.
 pub fn simulate_checked(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
-    let mut sim = Sim::new(s, obs);
+    let mut sim = Sim::new(s, obs)?;
     sim.checked = true;
     sim.check_invariants(SimTime::ZERO)?;
     sim.run()?;
@@ -345,7 +358,7 @@ fn day_of(t: SimTime) -> u64 {
 }
 
 impl<'s, 'o> Sim<'s, 'o> {
-    fn new(s: &'s Scenario, obs: &'o mut dyn Observer) -> Self {
+    fn new(s: &'s Scenario, obs: &'o mut dyn Observer) -> Result<Self, Failure> {
         let seed = s.simulation.seed;
         let mut net = Network::new();
         let link_ids: Vec<LinkId> = s.link.iter().map(|l| net.add_link(l.bandwidth.0)).collect();
@@ -369,7 +382,15 @@ impl<'s, 'o> Sim<'s, 'o> {
         };
 
         let mut st = Stats::default();
-        let mut vms = Vec::with_capacity(s.fleet.iter().map(|f| f.count as usize).sum());
+        let vm_total: usize = s.fleet.iter().map(|f| f.count as usize).sum();
+        let mut vms = Vec::new();
+        vms.try_reserve_exact(vm_total).map_err(|_| {
+            Failure::OutOfMemory(format!(
+                "cannot allocate {} bytes for {vm_total} VMs",
+                vm_total.saturating_mul(std::mem::size_of::<Vm>())
+            ))
+        })?;
+        let mut capped = Vec::new();
         let mut fleets = Vec::new();
         let mut policy_fleets = vec![Vec::new(); s.policy.len()];
         for (fi, f) in s.fleet.iter().enumerate() {
@@ -383,13 +404,22 @@ impl<'s, 'o> Sim<'s, 'o> {
                     .map(|&l| link_ids[l as usize])
                     .collect::<Vec<_>>(),
             );
+            // Each link's latency is at most 1 000 years, but not their sum: a path that
+            // long never delivers within a run (at most 10 years), capped or not.
             let latency = links
                 .iter()
-                .fold(SimDuration::ZERO, |a, &l| a + s.link[l as usize].latency.0);
+                .fold(SimDuration::ZERO, |a, &l| {
+                    SimDuration(a.0.saturating_add(s.link[l as usize].latency.0 .0))
+                })
+                .min(crate::engine::dist::MAX_DRAW_DURATION);
             let first_vm = vms.len() as u32;
             let mut unsupported = 0u64;
             for i in 0..f.count {
-                let (vm, reasons) = draw_vm(seed, fi as u32, f, i, &s.support, vault_region);
+                let (vm, reasons) =
+                    draw_vm_counting(seed, fi as u32, f, i, &s.support, vault_region, &mut capped);
+                for key in capped.drain(..) {
+                    st.capped(((), true), || format!("fleet.{}.{key}", f.name));
+                }
                 if let Some(first) = reasons.first() {
                     unsupported += 1;
                     st.counts.add(&format!("unsupported.{}", first.name()), 1);
@@ -499,7 +529,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             checked: false,
         };
         sim.prime();
-        sim
+        Ok(sim)
     }
 
     fn at(&mut self, t: SimTime, ev: Ev) {
@@ -512,7 +542,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         let s = self.s;
         for (i, v) in s.vault.iter().enumerate() {
             let mut r = stream(self.seed, &[purpose::VAULT, name_key(&v.name)]);
-            let t = SimTime::ZERO + v.create_time.sample(&mut r);
+            let d = self.st.capped(v.create_time.draw(&mut r), || {
+                format!("vault.{}.create_time", v.name)
+            });
+            let t = SimTime::ZERO + d;
             self.at(t, Ev::VaultActive(i as u32));
         }
         for (i, p) in s.policy.iter().enumerate() {
@@ -885,7 +918,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let responsive = r.gen_bool(fleet.agent.responsive.0);
         if !vm.has(flag::AGENT) || !responsive {
-            let d = t.agent_status_wait.sample(r);
+            let d = self.st.capped(t.agent_status_wait.draw(r), || {
+                "timing.agent_status_wait".into()
+            });
             self.wait(
                 j,
                 Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
@@ -907,7 +942,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                 return;
             }
             let job = self.jobs[j as usize].as_mut().expect("live");
-            let d = t.extension_install.sample(&mut job.rng);
+            let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
+                "timing.extension_install".into()
+            });
             let fails = job.rng.gen_bool(t.extension_failure.0);
             if d > t.extension_install_timeout.0 {
                 self.wait(
@@ -927,7 +964,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
         let d = if job.rng.gen_bool(t.extension_upgrade.0) {
-            t.extension_upgrade_time.sample(&mut job.rng)
+            self.st
+                .capped(t.extension_upgrade_time.draw(&mut job.rng), || {
+                    "timing.extension_upgrade_time".into()
+                })
         } else {
             SimDuration::ZERO
         };
@@ -970,7 +1010,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         // Disks are snapshotted in parallel: the phase lasts as long as the slowest.
         let mut d = SimDuration::ZERO;
         for _ in 0..=vm.data_disks {
-            d = d.max(t.snapshot_per_disk.sample(&mut job.rng));
+            let x = self.st.capped(t.snapshot_per_disk.draw(&mut job.rng), || {
+                "timing.snapshot_per_disk".into()
+            });
+            d = d.max(x);
         }
         if running && job.rng.gen_bool(t.snapshot_task_failure.0) {
             self.wait(
@@ -1001,7 +1044,9 @@ impl<'s, 'o> Sim<'s, 'o> {
             _ => {
                 job.full = !vm.has(flag::HAS_BASE);
                 if let Some(sz) = &fleet.backup_size {
-                    sz.sample(&mut job.rng)
+                    self.st.capped(sz.draw(&mut job.rng), || {
+                        format!("fleet.{}.backup_size", fleet.name)
+                    })
                 } else if job.full {
                     vm.used_bytes
                 } else {
@@ -1072,10 +1117,16 @@ impl<'s, 'o> Sim<'s, 'o> {
             let job = self.jobs[j as usize].as_mut().expect("live");
             let mut d = SimDuration::ZERO;
             if spec.kind != RestoreKind::RestoreDisks {
-                d += t.vm_create.sample(&mut job.rng);
+                d += self
+                    .st
+                    .capped(t.vm_create.draw(&mut job.rng), || "timing.vm_create".into());
             }
             if vm.has(flag::MULTI_DC) && spec.via == Via::Powershell {
-                d += t.dc_powershell_extra.sample(&mut job.rng);
+                d += self
+                    .st
+                    .capped(t.dc_powershell_extra.draw(&mut job.rng), || {
+                        "timing.dc_powershell_extra".into()
+                    });
             }
             self.wait(j, Step::Create, d, now);
             return;
@@ -1131,7 +1182,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 Ok(()) => {
                     self.st.counts.add("restore.jobs.succeeded", 1);
                     self.st.restore_duration.record(duration);
-                    self.st.restore_bytes += job.bytes;
+                    self.st.restore_bytes = self.st.restore_bytes.saturating_add(job.bytes);
                 }
                 Err(c) => {
                     self.st.counts.add("restore.jobs.failed", 1);
@@ -1149,9 +1200,10 @@ impl<'s, 'o> Sim<'s, 'o> {
                     }
                     self.st.consistency[job.consistency as usize] += 1;
                     if job.full {
-                        self.st.bytes_full += job.bytes;
+                        self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
                     } else {
-                        self.st.bytes_incremental += job.bytes;
+                        self.st.bytes_incremental =
+                            self.st.bytes_incremental.saturating_add(job.bytes);
                     }
                     if job.kind == Kind::Scheduled {
                         let pol = self.fleets[fi].policy as usize;

@@ -9,8 +9,10 @@ impl Sim<'_, '_> {
         let rate = self.s.restore[i].rate.as_ref().expect("stream").per_day;
         let u: f64 = self.restore_rng[i].gen();
         let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate * 86_400.0);
-        let t = self.q.now() + gap;
-        self.at(t, Ev::Restore(i as u32));
+        // A tiny rate can draw a gap beyond the clock's range: then it never fires.
+        if let Some(t) = self.q.now().checked_add(gap) {
+            self.at(t, Ev::Restore(i as u32));
+        }
     }
 
     pub(super) fn restore_fire(&mut self, r: usize, now: SimTime) {
@@ -106,7 +108,11 @@ impl Sim<'_, '_> {
                 .max(pol.weekly as u64 * 7)
                 .max(pol.monthly as u64 * 30)
                 .max(pol.yearly as u64 * 365);
-            SimTime(now.as_micros().saturating_sub(span * MICROS_PER_DAY)).max(v.first_point)
+            SimTime(
+                now.as_micros()
+                    .saturating_sub(span.saturating_mul(MICROS_PER_DAY)),
+            )
+            .max(v.first_point)
         };
         let newest = v.last_point;
         let point = match spec.point {

@@ -196,6 +196,7 @@ impl Sim<'_, '_> {
             events: q.events_processed(),
             link_names: s.link.iter().map(|l| l.name.clone()).collect(),
             vault_names: s.vault.iter().map(|v| v.name.clone()).collect(),
+            saturated: st.saturated,
         }
     }
 }

@@ -40,20 +40,28 @@ impl Sim<'_, '_> {
         if full {
             vm.flags |= flag::HAS_BASE;
         }
-        vs.stored += add;
+        // Byte counts saturate: sizes may be drawn up to 16 EiB.
+        vs.stored = vs.stored.saturating_add(add);
         vs.points += 1;
         vs.stored_max = vs.stored_max.max(vs.stored);
         vs.points_max = vs.points_max.max(vs.points);
         let expiry_day = day + keep_days;
-        if expiry_day * MICROS_PER_DAY <= self.end.as_micros() {
+        if expiry_day
+            .checked_mul(MICROS_PER_DAY)
+            .is_some_and(|t| t <= self.end.as_micros())
+        {
             let e = vs.expiring.entry(expiry_day).or_insert((0, 0));
-            e.0 += expiring_bytes;
+            e.0 = e.0.saturating_add(expiring_bytes);
             e.1 += 1;
         }
         if vs.geo {
             // From the job's own stream: a global counter (the job id) would let other
             // fleets' jobs shift this draw.
-            let lag = self.s.timing.geo_replication.sample(&mut job.rng);
+            let lag = self
+                .st
+                .capped(self.s.timing.geo_replication.draw(&mut job.rng), || {
+                    "timing.geo_replication".into()
+                });
             vs.geo_lag.record(lag);
         }
     }
@@ -66,7 +74,7 @@ impl Sim<'_, '_> {
                     break;
                 }
                 vs.expiring.remove(&d);
-                vs.stored -= b;
+                vs.stored = vs.stored.saturating_sub(b);
                 vs.points -= p;
             }
         }

@@ -21,12 +21,14 @@ pub fn read_definition(dir: &Path) -> Result<Option<Definition>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&p, e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
+    let def: Definition = serde_json::from_str(&text).map_err(|e| {
         Error::input(
             p.display().to_string(),
             format!("expected a sweep definition written by backupsim, found invalid JSON: {e}"),
         )
-    })
+    })?;
+    grid_runs(&def.vary, def.replications, &p.display().to_string())?;
+    Ok(Some(def))
 }
 
 /// Writes `dir/sweep.json` atomically.

@@ -327,6 +327,24 @@ pub fn default_plot_metrics() -> Vec<String> {
     DEFAULT_PLOT_METRICS.iter().map(|m| m.to_string()).collect()
 }
 
+/// The number of runs of a grid (points × replications), refused beyond
+/// [`crate::scenario::memory::MAX_SWEEP_RUNS`] with a message naming `what` defined it.
+pub fn grid_runs(vary: &[Vary], replications: u32, what: &str) -> Result<u64> {
+    let points = vary
+        .iter()
+        .try_fold(1u128, |n, v| n.checked_mul(v.values.len() as u128));
+    let runs = points.and_then(|p| p.checked_mul(replications as u128));
+    match runs {
+        Some(n) if n <= crate::scenario::memory::MAX_SWEEP_RUNS as u128 => Ok(n as u64),
+        _ => Err(Error::Usage(format!(
+            "{what}: {} point(s) × {replications} replication(s) = {} runs: expected at most {} runs in a sweep (each writes a results directory); use fewer --replications or --vary values, or split the study into several sweeps; nothing was written",
+            points.map_or("too many".to_string(), |p| p.to_string()),
+            runs.map_or("too many".to_string(), |r| r.to_string()),
+            crate::scenario::memory::MAX_SWEEP_RUNS
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
