@@ -150,12 +150,29 @@ impl CdfFig {
             .label("empirical CDF")
             .legend(legend_line(blue));
         let red = color(3);
-        let style = TextStyle::from(font(NOTE_PX)).pos(Pos::new(HPos::Left, VPos::Center));
-        chart.draw_series(self.marks.iter().map(|(label, x, q)| {
-            EmptyElement::at((*x, *q))
-                + Circle::new((0, 0), 5, red.filled())
-                + Text::new(label.clone(), (10, 8), style.clone())
-        }))?;
+        let right_of = TextStyle::from(font(NOTE_PX)).pos(Pos::new(HPos::Left, VPos::Center));
+        let left_of = TextStyle::from(font(NOTE_PX)).pos(Pos::new(HPos::Right, VPos::Center));
+        // A label goes right of its mark unless it would run past the plotting area: the
+        // p99 mark often sits near the right end of the axis, and past the canvas the
+        // label is cut. Such a label goes left of its mark instead.
+        let area = chart.plotting_area();
+        let right_edge = area.get_pixel_range().0.end;
+        let mut marks = Vec::with_capacity(self.marks.len());
+        for (label, x, q) in &self.marks {
+            let px = chart.backend_coord(&(*x, *q)).0;
+            let (w, _) = area.estimate_text_size(label, &right_of)?;
+            let (dx, style) = if px + 10 + w as i32 <= right_edge {
+                (10, &right_of)
+            } else {
+                (-10, &left_of)
+            };
+            marks.push(
+                EmptyElement::at((*x, *q))
+                    + Circle::new((0, 0), 5, red.filled())
+                    + Text::new(label.clone(), (dx, 8), style.clone()),
+            );
+        }
+        chart.draw_series(marks)?;
         legend(chart, SeriesLabelPosition::UpperLeft)
     }
 }
