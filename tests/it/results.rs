@@ -157,15 +157,17 @@ fn plots_are_real_images_and_rerender() {
     let sc = small(t.path(), "");
     let out = t.path().join("r");
     run(&sc, &out, true);
-    for name in backupsim::outputs::plots::PLOT_NAMES {
-        let svg = std::fs::read_to_string(out.join(format!("plots/{name}.svg"))).unwrap();
-        assert!(
-            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
-            "{name}.svg"
-        );
-        let png = std::fs::read(out.join(format!("plots/{name}.png"))).unwrap();
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+    check_plot_files(&out);
+    check_plot_sizes_and_labels(&out);
+
+    // A p99 mark at the far right of the axis (p99 ≈ 9700 s on an axis ending at 10^4 s):
+    // its label must stay on the canvas.
+    let mut h = backupsim::outputs::results::histio::new_histogram();
+    for s in (100..=9800).step_by(10) {
+        h.record(s * 1_000_000).unwrap();
     }
+    let hdr = out.join("histograms/backup.duration.hdr");
+    backupsim::outputs::results::histio::write_hdr(&hdr, &h).unwrap();
     std::fs::remove_dir_all(out.join("plots")).unwrap();
     // Re-rendering needs no system fonts: the font is bundled.
     let o = bin()
@@ -176,11 +178,248 @@ fn plots_are_real_images_and_rerender() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("plots/timeline.png").exists());
+    let cdf = std::fs::read_to_string(out.join("plots/backup_duration_cdf.svg")).unwrap();
+    let p99 = svg_texts(&cdf)
+        .into_iter()
+        .find(|t| t.text.starts_with("p99 = "))
+        .expect("p99 label");
+    let (lo, hi) = text_extent(&p99);
+    assert!(
+        hi > 1000.0,
+        "the p99 mark is at the right end ({lo:.0}..{hi:.0})"
+    );
+    assert!(
+        lo >= 0.0 && hi <= 1200.0,
+        "p99 label spans x = {lo:.0}..{hi:.0} of 1200"
+    );
+    assert_labels_within(&cdf, 1200, "backup_duration_cdf (p99 at the right end)");
+
     let o = bin()
         .args(["plot", t.path().to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "not a results directory");
+}
+
+/// Each plot: a complete SVG, and a PNG that decodes to the same size with something
+/// drawn; no label reaches past the canvas.
+fn check_plot_files(out: &Path) {
+    for name in backupsim::outputs::plots::PLOT_NAMES {
+        let svg = std::fs::read_to_string(out.join(format!("plots/{name}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{name}.svg"
+        );
+        let size = svg_size(&svg);
+        let png = decode_png(&out.join(format!("plots/{name}.png")));
+        assert_eq!((png.width, png.height), size, "{name}.png size");
+        assert!(
+            (0.01..0.6).contains(&png.ink),
+            "{name}.png: {:.3} of the pixels drawn",
+            png.ink
+        );
+        assert_labels_within(&svg, size.0, name);
+    }
+}
+
+/// Texts each plot must show: title, axis descriptions, series names.
+const EXPECTED_LABELS: [(&str, &[&str]); 6] = [
+    (
+        "backup_duration_cdf",
+        &[
+            "Backup job duration CDF — quickstart",
+            "job duration (s)",
+            "fraction of jobs ≤ x",
+            "empirical CDF",
+        ],
+    ),
+    (
+        "phase_breakdown",
+        &[
+            "backup phase",
+            "duration (s)",
+            "mean",
+            "p99",
+            "queue",
+            "transfer",
+        ],
+    ),
+    (
+        "timeline",
+        &[
+            "time since start (days)",
+            "jobs (count)",
+            "link throughput (MB/s)",
+            "running backup jobs",
+            "queued backup jobs",
+            "link je-storage",
+            "backup window open",
+        ],
+    ),
+    (
+        "outcomes",
+        &[
+            "count (jobs or requests)",
+            "outcome",
+            "backup.jobs.succeeded",
+        ],
+    ),
+    (
+        "vault_storage",
+        &[
+            "stored data (GiB)",
+            "recovery points (count)",
+            "vault vault-je",
+        ],
+    ),
+    (
+        "rpo",
+        &["recovery point age (hours)", "fraction of samples ≤ x"],
+    ),
+];
+
+/// The canvas sizes, and the axis descriptions, series names and percentile labels.
+fn check_plot_sizes_and_labels(out: &Path) {
+    let svg = |n: &str| std::fs::read_to_string(out.join(format!("plots/{n}.svg"))).unwrap();
+    for (name, height) in [
+        ("backup_duration_cdf", 700),
+        ("phase_breakdown", 700),
+        ("timeline", 860),
+        ("vault_storage", 860),
+        ("rpo", 700),
+    ] {
+        assert_eq!(svg_size(&svg(name)), (1200, height), "{name}");
+    }
+    let (w, h) = svg_size(&svg("outcomes"));
+    assert!(w == 1200 && h >= 420, "outcomes {w}x{h}");
+    for (name, labels) in EXPECTED_LABELS {
+        let texts: Vec<String> = svg_texts(&svg(name)).into_iter().map(|t| t.text).collect();
+        for l in labels {
+            assert!(texts.iter().any(|t| t == l), "{name}: no label {l:?}");
+        }
+    }
+    for name in ["backup_duration_cdf", "rpo"] {
+        let texts = svg_texts(&svg(name));
+        for q in ["p50 = ", "p90 = ", "p99 = "] {
+            assert!(texts.iter().any(|t| t.text.starts_with(q)), "{name}: {q}");
+        }
+    }
+}
+
+/// A `<text>` element of a plot's SVG.
+struct SvgText {
+    /// Anchor x position in pixels.
+    x: f64,
+    /// `start`, `middle` or `end`.
+    anchor: String,
+    /// Font size in pixels.
+    px: f64,
+    /// Rotated (the vertical axis descriptions): its x extent is not its width.
+    rotated: bool,
+    text: String,
+}
+
+/// The `(width, height)` of an SVG document.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let tag = &svg[svg.find("<svg").expect("<svg")..];
+    let tag = &tag[..tag.find('>').unwrap()];
+    let num = |name: &str| svg_attr(tag, name).and_then(|v| v.parse().ok());
+    (num("width").expect("width"), num("height").expect("height"))
+}
+
+fn svg_attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+/// Every `<text>` element, with its text unescaped.
+fn svg_texts(svg: &str) -> Vec<SvgText> {
+    let mut out = Vec::new();
+    let mut rest = svg;
+    while let Some(i) = rest.find("<text ") {
+        rest = &rest[i..];
+        let tag_end = rest.find('>').unwrap();
+        let tag = &rest[..tag_end];
+        let body_end = rest.find("</text>").unwrap();
+        let text = rest[tag_end + 1..body_end]
+            .trim()
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&");
+        let num = |name: &str| svg_attr(tag, name).and_then(|v| v.parse::<f64>().ok());
+        out.push(SvgText {
+            x: num("x").expect("x"),
+            anchor: svg_attr(tag, "text-anchor").unwrap_or("start").to_string(),
+            // plotters writes the size in pixels divided by 1.24 (its pt-to-px factor).
+            px: num("font-size").expect("font-size") * 1.24,
+            rotated: tag.contains("transform="),
+            text,
+        });
+        rest = &rest[body_end..];
+    }
+    out
+}
+
+/// The horizontal pixels a label covers, measured with the bundled font.
+fn text_extent(t: &SvgText) -> (f64, f64) {
+    use plotters::style::{FontDesc, FontFamily, FontStyle};
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    let family = backupsim::outputs::plots::FONT_FAMILY;
+    REGISTER.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+        plotters::style::register_font(family, FontStyle::Normal, font)
+            .unwrap_or_else(|_| panic!("bundled font"));
+    });
+    let (w, _) = FontDesc::new(FontFamily::Name(family), t.px, FontStyle::Normal)
+        .box_size(&t.text)
+        .unwrap();
+    let w = f64::from(w);
+    match t.anchor.as_str() {
+        "start" => (t.x, t.x + w),
+        "end" => (t.x - w, t.x),
+        _ => (t.x - w / 2.0, t.x + w / 2.0),
+    }
+}
+
+/// Every unrotated label of `svg` lies within `width` pixels.
+fn assert_labels_within(svg: &str, width: u32, name: &str) {
+    for t in svg_texts(svg).iter().filter(|t| !t.rotated) {
+        let (lo, hi) = text_extent(t);
+        assert!(
+            lo >= -0.5 && hi <= f64::from(width) + 0.5,
+            "{name}: {:?} spans x = {lo:.0}..{hi:.0}, outside 0..{width}",
+            t.text
+        );
+    }
+}
+
+/// A decoded PNG: its size and the fraction of pixels that are not white.
+struct Png {
+    width: u32,
+    height: u32,
+    ink: f64,
+}
+
+fn decode_png(path: &Path) -> Png {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let total = pixels.len() / channels;
+    let drawn = pixels
+        .chunks(channels)
+        .filter(|p| p.iter().take(3).any(|&c| c != 255))
+        .count();
+    Png {
+        width: info.width,
+        height: info.height,
+        ink: drawn as f64 / total as f64,
+    }
 }
 
 #[test]

@@ -1,0 +1,206 @@
+//! Integer time, the classes' virtual clocks and the completion timer: when flows finish,
+//! and moving the network's clock to a given instant (see "Integer time and rounding" in
+//! the `network` module doc).
+
+use super::classes::Class;
+use super::heap::{heap_remove, sift_down, FlowSlot};
+use super::{FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
+use crate::engine::time::SimTime;
+
+/// Slack subtracted (in µs) before rounding a finish time up; see the `network` module doc.
+const ROUND_SLACK_US: f64 = 1e-3;
+/// Finish times this far away are treated as never (a stalled-but-positive rate).
+const FAR: f64 = (1u64 << 62) as f64;
+
+/// The finish time of a flow with `rem` bytes left at rate `rate`, seen at `clock`.
+/// The single definition used both to report and to decide completions.
+#[inline]
+pub(super) fn finish_time(clock: u64, rem: f64, rate: f64) -> u64 {
+    if rem <= 0.0 {
+        return clock;
+    }
+    if rate <= 0.0 {
+        return NEVER;
+    }
+    let dt = rem * 1e6 / rate - ROUND_SLACK_US;
+    if dt <= 0.0 {
+        return clock;
+    }
+    if dt >= FAR {
+        return NEVER;
+    }
+    // ceil without a libm call (0 < dt < 2^62 here).
+    let whole = dt as u64;
+    let up = whole + u64::from((whole as f64) < dt);
+    clock.saturating_add(up).min(NEVER - 1)
+}
+
+impl Class {
+    /// The virtual clock at `t` (>= `t_anchor`): bytes received by each flow.
+    #[inline]
+    pub(super) fn v_at(&self, t: u64) -> f64 {
+        self.v_anchor + self.rate * (t - self.t_anchor) as f64 / 1e6
+    }
+
+    /// The finish time of the flow with finish tag `tag`, at the current rate, computed
+    /// from the anchor (so independent of when it is asked), and never before `clock`.
+    #[inline]
+    pub(super) fn finish_of(&self, tag: f64, clock: u64) -> u64 {
+        finish_time(self.t_anchor, tag - self.v_anchor, self.rate).max(clock)
+    }
+
+    /// Sets the rate from `t` on, re-anchoring only if it changed.
+    #[inline]
+    pub(super) fn set_rate(&mut self, t: u64, rate: f64) {
+        if rate.to_bits() != self.rate.to_bits() {
+            self.v_anchor = self.v_at(t);
+            self.t_anchor = t;
+            self.rate = rate;
+        }
+    }
+}
+
+/// Shifts a class's virtual clock back to 0 at `t` (see the `network` module doc).
+/// Subtraction is monotone but may create ties, so the heap is rebuilt to keep the (tag, id)
+/// order exact.
+pub(super) fn rebase(class: &mut Class, flows: &mut [FlowSlot], t: u64) {
+    let v = class.v_at(t);
+    let mut sum = 0.0;
+    for e in class.heap.iter_mut() {
+        e.tag -= v;
+        sum += e.tag;
+    }
+    class.sum_tags = sum;
+    class.v_anchor = 0.0;
+    class.t_anchor = t;
+    let n = class.heap.len();
+    for (i, e) in class.heap.iter().enumerate() {
+        flows[e.flow as usize].pos = i as u32;
+    }
+    for i in (0..n / 2).rev() {
+        sift_down(&mut class.heap, flows, i);
+    }
+}
+
+impl Network {
+    /// The earliest time at which some flow finishes at the current rates (rounded up to
+    /// the microsecond), or `None` if no flow can progress. Never earlier than
+    /// [`Network::now`]; equal to it when completions are waiting to be collected.
+    pub fn next_completion(&self) -> Option<SimTime> {
+        if !self.done.is_empty() {
+            Some(SimTime(self.clock))
+        } else if self.next == NEVER {
+            None
+        } else {
+            Some(SimTime(self.next))
+        }
+    }
+
+    /// Advances to `now` (>= the last time seen) and returns the flows completed by `now`,
+    /// ordered by finish time, ties by id. They are removed (their ids may be reused).
+    pub fn advance(&mut self, now: SimTime) -> Vec<FlowId> {
+        let mut out = Vec::new();
+        self.advance_into(now, &mut out);
+        out
+    }
+
+    /// [`Network::advance`] appending to a caller-provided buffer (not cleared).
+    pub fn advance_into(&mut self, now: SimTime, out: &mut Vec<FlowId>) {
+        self.progress(now.0);
+        self.drain_done(|_, f| out.push(f));
+    }
+
+    /// [`Network::advance`] also giving each flow's finish time, appended to `out`.
+    pub fn advance_timed_into(&mut self, now: SimTime, out: &mut Vec<(SimTime, FlowId)>) {
+        self.progress(now.0);
+        self.drain_done(|t, f| out.push((t, f)));
+    }
+
+    /// Brings the clock to `now`, completing (into `done`) every flow finishing by then,
+    /// in time order, with a recompute after each batch.
+    pub(super) fn progress(&mut self, now: u64) {
+        assert!(
+            now >= self.clock,
+            "network time moved backwards ({} < {})",
+            SimTime(now),
+            SimTime(self.clock)
+        );
+        while self.next <= now {
+            let t = self.next;
+            self.advance_clock(t);
+            self.complete_due(t);
+            self.recompute();
+        }
+        self.advance_clock(now);
+    }
+
+    /// Moves the clock. Virtual clocks and link statistics are anchored (see the module
+    /// doc), so nothing else moves: O(1).
+    #[inline]
+    fn advance_clock(&mut self, t: u64) {
+        if t > self.clock {
+            self.clock = t;
+        }
+    }
+
+    /// Completes the flows due at `t` (== clock): see "Integer time and rounding".
+    fn complete_due(&mut self, t: u64) {
+        debug_assert_eq!(t, self.clock);
+        let mut due = std::mem::take(&mut self.scratch);
+        due.clear();
+        due.extend(
+            self.active_classes
+                .iter()
+                .copied()
+                .filter(|&c| self.classes[c as usize].next_finish <= t),
+        );
+        let batch = self.done.len();
+        for &c in &due {
+            let class = &mut self.classes[c as usize];
+            let top = heap_remove(&mut class.heap, &mut self.flows, 0);
+            let mut count = 1u64;
+            let mut removed_tags = top.tag;
+            self.flows[top.flow as usize].class = FLOW_DONE;
+            self.done.push((t, top.flow));
+            while let Some(&e) = class.heap.first() {
+                if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
+                    heap_remove(&mut class.heap, &mut self.flows, 0);
+                    count += 1;
+                    removed_tags += e.tag;
+                    self.flows[e.flow as usize].class = FLOW_DONE;
+                    self.done.push((t, e.flow));
+                } else {
+                    break;
+                }
+            }
+            class.sum_tags -= removed_tags;
+            if !class.heap.is_empty() && class.v_at(t) > REBASE_AT {
+                rebase(class, &mut self.flows, t);
+            }
+            self.n_active -= count as usize;
+            let (s, n) = self.paths[class.path as usize];
+            for &l in &self.path_links[s as usize..(s + n) as usize] {
+                let link = &mut self.links[l as usize];
+                link.touch_counts(t);
+                link.n_flows -= count;
+            }
+            if self.classes[c as usize].heap.is_empty() {
+                self.deactivate(c);
+            }
+        }
+        self.done[batch..].sort_unstable_by_key(|&(_, f)| f);
+        self.scratch = due;
+    }
+
+    fn drain_done(&mut self, mut emit: impl FnMut(SimTime, FlowId)) {
+        // Batches are appended in time order and sorted by id, but separate calls at the
+        // same instant can append two batches with equal times: sort the whole buffer.
+        self.done.sort_unstable();
+        for &(t, f) in &self.done {
+            self.flows[f as usize].class = FLOW_FREE;
+            self.free_flows.push(f);
+            emit(SimTime(t), FlowId(f));
+        }
+        self.done.clear();
+    }
+}

@@ -1,0 +1,155 @@
+//! Starting and cancelling flows, and what a flow's rate and remaining bytes are.
+
+use super::clock::rebase;
+use super::heap::{heap_remove, sift_up, Entry, FlowSlot};
+use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
+use crate::engine::time::SimTime;
+
+impl Network {
+    /// Starts a transfer of `bytes` at `now` on `path`, each flow limited to `cap` bytes/s
+    /// (`f64::INFINITY` for no cap; otherwise finite and > 0). A zero-byte flow completes at
+    /// `now` (collected by the next `advance`).
+    ///
+    /// Panics if `cap` is infinite and the path is empty: such a flow would have an
+    /// unbounded rate, which the caller must avoid.
+    pub fn start_flow(&mut self, now: SimTime, path: PathId, cap: f64, bytes: u64) -> FlowId {
+        assert!(cap > 0.0, "flow cap must be > 0, got {cap}");
+        let p = path.0 as usize;
+        assert!(p < self.paths.len(), "start_flow: unknown path {path:?}");
+        assert!(
+            cap.is_finite() || self.paths[p].1 > 0,
+            "start_flow: a flow on an empty path needs a finite cap"
+        );
+        self.progress(now.0);
+
+        let key = (path.0, cap.to_bits());
+        let c = match self.class_of.get(&key) {
+            Some(&c) => c,
+            None => {
+                let c = self.new_class(path.0, cap);
+                self.class_of.insert(key, c);
+                c
+            }
+        };
+        let f = match self.free_flows.pop() {
+            Some(f) => f,
+            None => {
+                let f = u32::try_from(self.flows.len()).expect("more than 2^32 flows");
+                assert!(f < FLOW_DONE, "too many flows");
+                self.flows.push(FlowSlot {
+                    class: FLOW_FREE,
+                    pos: 0,
+                });
+                f
+            }
+        };
+        let was_empty = self.classes[c as usize].heap.is_empty();
+        let clock = self.clock;
+        {
+            let class = &mut self.classes[c as usize];
+            if was_empty {
+                class.v_anchor = 0.0;
+                class.t_anchor = clock;
+                class.rate = 0.0;
+            } else if class.v_at(clock) > REBASE_AT {
+                rebase(class, &mut self.flows, clock);
+            }
+            let tag = class.v_at(clock) + bytes as f64;
+            class.sum_tags += tag;
+            self.flows[f as usize] = FlowSlot { class: c, pos: 0 };
+            class.heap.push(Entry { tag, flow: f });
+            let last = class.heap.len() - 1;
+            sift_up(&mut class.heap, &mut self.flows, last);
+        }
+        self.n_active += 1;
+        let (s, n) = self.paths[p];
+        for &l in &self.path_links[s as usize..(s + n) as usize] {
+            let link = &mut self.links[l as usize];
+            link.touch_counts(clock);
+            link.n_flows += 1;
+        }
+        if was_empty {
+            self.activate(c);
+        }
+        self.recompute();
+        FlowId(f)
+    }
+
+    /// Removes an unfinished flow at `now` and returns the bytes it had not yet transferred,
+    /// rounded up. A flow that completed by `now` but was not yet reported by `advance`
+    /// returns 0 and will not be reported. Panics on an id that is not in use.
+    pub fn cancel_flow(&mut self, now: SimTime, flow: FlowId) -> u64 {
+        self.progress(now.0);
+        let f = flow.0 as usize;
+        let slot = *self
+            .flows
+            .get(f)
+            .unwrap_or_else(|| panic!("cancel_flow: unknown flow {flow:?}"));
+        match slot.class {
+            FLOW_FREE => panic!("cancel_flow: flow {flow:?} is not in use"),
+            FLOW_DONE => {
+                let i = self
+                    .done
+                    .iter()
+                    .position(|&(_, d)| d == flow.0)
+                    .expect("done flow missing from the done buffer");
+                self.done.remove(i);
+                self.flows[f].class = FLOW_FREE;
+                self.free_flows.push(flow.0);
+                0
+            }
+            c => {
+                let clock = self.clock;
+                let class = &mut self.classes[c as usize];
+                let e = heap_remove(&mut class.heap, &mut self.flows, slot.pos as usize);
+                let rem = e.tag - class.v_at(clock);
+                class.sum_tags -= e.tag;
+                self.flows[f].class = FLOW_FREE;
+                self.free_flows.push(flow.0);
+                self.n_active -= 1;
+                let (s, n) = self.paths[class.path as usize];
+                for &l in &self.path_links[s as usize..(s + n) as usize] {
+                    let link = &mut self.links[l as usize];
+                    link.touch_counts(clock);
+                    link.n_flows -= 1;
+                }
+                if self.classes[c as usize].heap.is_empty() {
+                    self.deactivate(c);
+                }
+                self.recompute();
+                (rem - 1e-3).ceil().max(0.0) as u64
+            }
+        }
+    }
+
+    /// The current rate of a flow in bytes/s (0 for a finished or unknown flow).
+    pub fn flow_rate(&self, flow: FlowId) -> f64 {
+        match self.flows.get(flow.0 as usize) {
+            Some(s) if s.class != FLOW_FREE && s.class != FLOW_DONE => {
+                self.classes[s.class as usize].rate
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The bytes a flow still has to transfer (0 for a finished or unknown flow).
+    pub fn flow_remaining(&self, flow: FlowId) -> f64 {
+        match self.flows.get(flow.0 as usize) {
+            Some(s) if s.class != FLOW_FREE && s.class != FLOW_DONE => {
+                let class = &self.classes[s.class as usize];
+                (class.heap[s.pos as usize].tag - class.v_at(self.clock)).max(0.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The number of unfinished flows.
+    pub fn active_flows(&self) -> usize {
+        self.n_active
+    }
+
+    /// The number of active flow classes (distinct (path, cap) pairs with unfinished flows).
+    pub fn active_classes(&self) -> usize {
+        self.active_classes.len()
+    }
+}

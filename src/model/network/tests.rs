@@ -1,0 +1,309 @@
+//! Hand-computed cases; the randomized comparison with a naive implementation is in
+//! `reference`.
+
+use std::collections::BTreeMap;
+
+use super::Network;
+use crate::engine::time::SimTime;
+
+mod reference;
+
+const S: u64 = 1_000_000;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[test]
+fn hand_computed_max_min() {
+    let mut net = Network::new();
+    let l1 = net.add_link(10.0);
+    let l2 = net.add_link(6.0);
+    let pa = net.add_path(&[l1]);
+    let pb = net.add_path(&[l1, l2]);
+    let pc = net.add_path(&[l2]);
+    let t = SimTime::ZERO;
+    let big = 1 << 40;
+    let a = net.start_flow(t, pa, f64::INFINITY, big);
+    let b = net.start_flow(t, pb, f64::INFINITY, big);
+    let c1 = net.start_flow(t, pc, f64::INFINITY, big);
+    // B and C share L2 (3 each); A gets what B leaves of L1.
+    assert_eq!(net.flow_rate(a), 7.0);
+    assert_eq!(net.flow_rate(b), 3.0);
+    assert_eq!(net.flow_rate(c1), 3.0);
+    assert_eq!(net.link_throughput(l1), 10.0);
+    assert_eq!(net.link_throughput(l2), 6.0);
+    // A second flow on C: L2 shared by 3 (2 each), A = 10 − 2.
+    let c2 = net.start_flow(t, pc, f64::INFINITY, big);
+    assert_eq!(net.active_classes(), 3);
+    assert!(close(net.flow_rate(a), 8.0));
+    assert!(close(net.flow_rate(b), 2.0));
+    assert!(close(net.flow_rate(c1), 2.0));
+    assert!(close(net.flow_rate(c2), 2.0));
+    assert_eq!(net.link_flows(l1), 2);
+    assert_eq!(net.link_flows(l2), 3);
+    // Two capped flows on C (cap 1 < share 2) free L2 for B: B = min(4, L1 share 5)
+    // = 4, then A = 6.
+    let c3 = net.start_flow(t, pc, 1.0, big);
+    net.cancel_flow(t, c2);
+    net.cancel_flow(t, c1);
+    let c4 = net.start_flow(t, pc, 1.0, big);
+    assert_eq!(net.flow_rate(c3), 1.0);
+    assert_eq!(net.flow_rate(c4), 1.0);
+    assert!(close(net.flow_rate(b), 4.0));
+    assert!(close(net.flow_rate(a), 6.0));
+    assert_eq!(net.active_flows(), 4);
+    // A third flow on L1 with a cap that does not bind: L1 (share 10/3) becomes B's
+    // bottleneck instead of L2 (share 4 after the capped flows).
+    let a2 = net.start_flow(t, pa, 100.0, big);
+    for f in [a, a2, b] {
+        assert!(close(net.flow_rate(f), 10.0 / 3.0));
+    }
+    assert!(close(net.link_throughput(l2), 2.0 + 10.0 / 3.0));
+    // The same cap, now binding: a2 gets 1, A and B split the rest of L1 (4.5 each),
+    // which L2 allows (6 − 2 = 4 < 4.5: no, L2 binds B at 4), so A = 10 − 1 − 4 = 5.
+    net.cancel_flow(t, a2);
+    let a3 = net.start_flow(t, pa, 1.0, big);
+    assert_eq!(net.flow_rate(a3), 1.0);
+    assert!(close(net.flow_rate(b), 4.0));
+    assert!(close(net.flow_rate(a), 5.0));
+}
+
+#[test]
+fn exact_completion_times() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let f = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    assert_eq!(net.next_completion(), Some(SimTime(S)));
+    assert!(net.advance(SimTime(S - 1)).is_empty());
+    assert_eq!(net.advance(SimTime(S)), vec![f]);
+    assert_eq!(net.next_completion(), None);
+
+    // Processor sharing: 1 MB and 2 MB together on 1 MB/s end at 2 s and 3 s.
+    let t0 = SimTime(10 * S);
+    let a = net.start_flow(t0, p, f64::INFINITY, 1_000_000);
+    let b = net.start_flow(t0, p, f64::INFINITY, 2_000_000);
+    assert_eq!(net.flow_rate(a), 5e5);
+    assert_eq!(net.next_completion(), Some(SimTime(12 * S)));
+    assert_eq!(net.advance(SimTime(12 * S)), vec![a]);
+    assert_eq!(net.flow_rate(b), 1e6);
+    assert_eq!(net.next_completion(), Some(SimTime(13 * S)));
+    assert_eq!(net.advance(SimTime(13 * S)), vec![b]);
+    assert_eq!(net.active_flows(), 0);
+}
+
+#[test]
+fn advance_past_several_completions_orders_them() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let q = net.add_path(&[]);
+    let a = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    let b = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000);
+    let c = net.start_flow(SimTime::ZERO, p, 5e5, 1_000_000);
+    let d = net.start_flow(SimTime::ZERO, q, 1e3, 2_000);
+    let mut out = Vec::new();
+    net.advance_timed_into(SimTime(100 * S), &mut out);
+    // d: 2 s alone. a, c: 1/3 MB/s each → both finish at 3 s (a has lower id); then
+    // b has 2e6 − 1e6 left at 1 MB/s → 4 s.
+    assert_eq!(
+        out,
+        vec![
+            (SimTime(2 * S), d),
+            (SimTime(3 * S), a),
+            (SimTime(3 * S), c),
+            (SimTime(4 * S), b)
+        ]
+    );
+}
+
+#[test]
+fn outage_shifts_finish_exactly() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let f = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    net.set_capacity(SimTime(300_000), l, 0.0);
+    assert_eq!(net.flow_rate(f), 0.0);
+    assert_eq!(net.next_completion(), None);
+    assert!(net.advance(SimTime(700_000)).is_empty());
+    net.set_capacity(SimTime(800_000), l, 1e6);
+    assert_eq!(net.next_completion(), Some(SimTime(1_500_000)));
+    assert_eq!(net.advance(SimTime(1_500_000)), vec![f]);
+    let st = net.link_stats(l, SimTime(2 * S));
+    assert_eq!(st.down_seconds, 0.5);
+    assert_eq!(st.busy_seconds, 1.5);
+    assert!(close(st.stalled_bytes, 700_000.0));
+    assert!(close(st.bytes, 1e6));
+    // An outage still running is counted up to `now`.
+    net.set_capacity(SimTime(3 * S), l, 0.0);
+    assert_eq!(net.link_stats(l, SimTime(5 * S)).down_seconds, 2.5);
+}
+
+#[test]
+fn cancel_returns_remaining_and_frees_capacity() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let a = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    let b = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    assert_eq!(net.cancel_flow(SimTime(500_000), a), 750_000);
+    assert_eq!(net.flow_rate(b), 1e6);
+    // b: 750 000 left at 1 MB/s.
+    assert_eq!(net.next_completion(), Some(SimTime(1_250_000)));
+    // A freshly started flow returns all its bytes; partial bytes round up.
+    let c = net.start_flow(SimTime(1_000_000), p, f64::INFINITY, 10);
+    assert_eq!(net.cancel_flow(SimTime(1_000_000), c), 10);
+    let d = net.start_flow(SimTime(1_000_000), p, 2.0, 10);
+    assert_eq!(net.cancel_flow(SimTime(1_000_001), d), 10); // 9.999998 left
+    assert_eq!(net.advance(SimTime(2 * S)), vec![b]);
+}
+
+#[test]
+fn completions_found_by_other_calls_are_buffered() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let a = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    // The caller handles an arrival after a's finish before its wake-up.
+    let b = net.start_flow(SimTime(2 * S), p, f64::INFINITY, 0);
+    assert_ne!(a, b, "a's id must not be reused before it is reported");
+    assert_eq!(net.next_completion(), Some(SimTime(2 * S)));
+    let mut out = Vec::new();
+    net.advance_timed_into(SimTime(2 * S), &mut out);
+    assert_eq!(out, vec![(SimTime(S), a), (SimTime(2 * S), b)]);
+    // A flow completed but not yet reported can be cancelled: 0 bytes, not reported.
+    let c = net.start_flow(SimTime(2 * S), p, f64::INFINITY, 5);
+    assert_eq!(net.cancel_flow(SimTime(3 * S), c), 0);
+    assert!(net.advance(SimTime(3 * S)).is_empty());
+    assert_eq!(net.active_flows(), 0);
+}
+
+#[test]
+fn empty_path_is_limited_by_cap() {
+    let mut net = Network::new();
+    let p = net.add_path(&[]);
+    let f = net.start_flow(SimTime::ZERO, p, 1000.0, 3000);
+    assert_eq!(net.flow_rate(f), 1000.0);
+    assert_eq!(net.next_completion(), Some(SimTime(3 * S)));
+}
+
+#[test]
+#[should_panic(expected = "empty path needs a finite cap")]
+fn empty_path_without_cap_panics() {
+    let mut net = Network::new();
+    let p = net.add_path(&[]);
+    net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1);
+}
+
+#[test]
+fn long_running_class_rebases_without_drift() {
+    // One class kept busy for hours at 10 GB/s: its virtual clock passes 2^40 several
+    // times; finish times stay exact.
+    let mut net = Network::new();
+    let l = net.add_link(1e10);
+    let p = net.add_path(&[l]);
+    let mut t = 0;
+    let mut f = net.start_flow(SimTime(t), p, f64::INFINITY, 5_000_000_000_000);
+    let g = net.start_flow(SimTime(t), p, f64::INFINITY, 50_000_000_000_000);
+    for _ in 0..5 {
+        // f and g share: 5e12 bytes at 5e9 B/s = 1000 s.
+        assert_eq!(net.next_completion(), Some(SimTime(t + 1000 * S)));
+        t += 1000 * S;
+        assert_eq!(net.advance(SimTime(t)), vec![f]);
+        f = net.start_flow(SimTime(t), p, f64::INFINITY, 5_000_000_000_000);
+    }
+    // g received 2.5e13 bytes; 2.5e13 − 5e12·… left: 5e13 − 2.5e13 = 2.5e13 at 5e9 B/s,
+    // but f (5e12) finishes first after 1000 s, then g alone at 1e10 B/s.
+    t += 1000 * S;
+    assert_eq!(net.advance(SimTime(t)), vec![f]);
+    assert_eq!(net.next_completion(), Some(SimTime(t + 2000 * S)));
+    assert_eq!(net.advance(SimTime(t + 2000 * S)), vec![g]);
+}
+
+#[test]
+fn link_stats_match_flows() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let other = net.add_link(5e5);
+    let p = net.add_path(&[l]);
+    let q = net.add_path(&[l, other]);
+    let mut rng = Lcg(7);
+    let mut t = 0u64;
+    let mut started: BTreeMap<u32, (u64, u64, bool)> = BTreeMap::new(); // id → (start, bytes, only l)
+    let mut sum_bytes = 0u64;
+    let mut sum_dur_only_l = 0u64;
+    let mut sum_dur_all = 0u64;
+    let mut out = Vec::new();
+    for _ in 0..200 {
+        t += rng.below(300_000);
+        out.clear();
+        net.advance_timed_into(SimTime(t), &mut out);
+        for &(end, f) in &out {
+            let (s, b, only) = started.remove(&f.0).unwrap();
+            sum_bytes += b;
+            sum_dur_all += end.0 - s;
+            if only {
+                sum_dur_only_l += end.0 - s;
+            }
+        }
+        let only = rng.below(2) == 0;
+        let bytes = 1 + rng.below(400_000);
+        let f = net.start_flow(SimTime(t), if only { p } else { q }, f64::INFINITY, bytes);
+        started.insert(f.0, (t, bytes, only));
+    }
+    let end = net
+        .next_completion()
+        .map(|_| SimTime(u64::MAX / 2))
+        .unwrap();
+    out.clear();
+    net.advance_timed_into(end, &mut out);
+    for &(e, f) in &out {
+        let (s, b, only) = started.remove(&f.0).unwrap();
+        sum_bytes += b;
+        sum_dur_all += e.0 - s;
+        if only {
+            sum_dur_only_l += e.0 - s;
+        }
+    }
+    assert!(started.is_empty());
+    let st = net.link_stats(l, end);
+    assert!((st.bytes - sum_bytes as f64).abs() < 1e-6 * sum_bytes as f64);
+    assert_eq!(st.flow_seconds, sum_dur_all as f64 / 1e6);
+    let st2 = net.link_stats(other, end);
+    assert_eq!(
+        st2.flow_seconds,
+        (sum_dur_all - sum_dur_only_l) as f64 / 1e6
+    );
+    assert!(st.busy_seconds <= end.as_secs_f64());
+}
+
+#[test]
+fn flow_seconds_single_link() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    net.start_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000);
+    net.advance(SimTime(10 * S));
+    let st = net.link_stats(l, SimTime(10 * S));
+    assert_eq!(st.flow_seconds, 5.0); // 2 s + 3 s
+    assert_eq!(st.busy_seconds, 3.0);
+    assert!(close(st.bytes, 3e6));
+}
+
+/// A small deterministic generator for the randomized tests.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        crate::engine::rng::mix64(self.0)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

@@ -1,0 +1,97 @@
+//! The figures of a results directory (see the table in the `plots` module doc): which
+//! inputs give which figure, and each figure family in its own module.
+
+use std::path::Path;
+
+use super::emit::Figure;
+use super::input::{load_hist, Table};
+use super::{PlotError, PLOT_NAMES};
+use crate::outputs::results::read::read_summary;
+
+mod cdf;
+mod outcomes;
+mod panels;
+mod phases;
+mod storage;
+#[cfg(test)]
+mod tests;
+mod timeline;
+
+pub(super) use cdf::CdfFig;
+pub(super) use outcomes::OutcomesFig;
+pub(super) use phases::PhaseFig;
+pub(super) use storage::VaultFig;
+pub(super) use timeline::TimelineFig;
+
+/// The figures of the results directory `dir` whose input exists, in the order of
+/// [`PLOT_NAMES`], titled with `scenario`. Missing inputs skip their figure; unreadable or
+/// malformed inputs are errors.
+pub(super) fn figures(
+    dir: &Path,
+    scenario: &str,
+) -> Result<Vec<(&'static str, Figure)>, PlotError> {
+    let summary_path = dir.join("summary.json");
+    let summary = if summary_path.exists() {
+        Some(read_summary(dir).map_err(|source| PlotError::Summary {
+            path: summary_path,
+            source,
+        })?)
+    } else {
+        None
+    };
+    let ts_path = dir.join("timeseries.csv");
+    let timeseries = if ts_path.exists() {
+        Some(Table::read(&ts_path)?)
+    } else {
+        None
+    };
+
+    let mut figures: Vec<(&str, Figure)> = Vec::new();
+    if let Some(h) = load_hist(&dir.join("histograms/backup.duration.hdr"))? {
+        figures.push((
+            PLOT_NAMES[0],
+            Figure::Cdf(CdfFig::backup_duration(&h, scenario)),
+        ));
+    }
+    if let Some(f) = summary
+        .as_ref()
+        .and_then(|s| PhaseFig::from_summary(s, scenario))
+    {
+        figures.push((PLOT_NAMES[1], Figure::Phase(f)));
+    }
+    if let Some(f) = timeseries
+        .as_ref()
+        .map(|t| TimelineFig::from_table(t, scenario))
+        .transpose()?
+        .flatten()
+    {
+        figures.push((PLOT_NAMES[2], Figure::Timeline(f)));
+    }
+    if let Some(f) = summary
+        .as_ref()
+        .and_then(|s| OutcomesFig::from_summary(s, scenario))
+    {
+        figures.push((PLOT_NAMES[3], Figure::Outcomes(f)));
+    }
+    if let Some(f) = timeseries
+        .as_ref()
+        .map(|t| VaultFig::from_table(t, scenario))
+        .transpose()?
+        .flatten()
+    {
+        figures.push((PLOT_NAMES[4], Figure::Vault(f)));
+    }
+    if let Some(h) = load_hist(&dir.join("histograms/rpo.hdr"))? {
+        figures.push((PLOT_NAMES[5], Figure::Cdf(CdfFig::rpo(&h, scenario))));
+    }
+    Ok(figures)
+}
+
+/// Upper end of a linear axis showing values up to `max`.
+fn headroom(max: f64) -> f64 {
+    if max > 0.0 {
+        max * 1.1
+    } else {
+        1.0
+    }
+}
