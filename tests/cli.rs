@@ -409,3 +409,53 @@ fn interrupted_run_leaves_nothing_behind() {
         assert!(left.is_empty(), "SIG{signal} left behind: {left:?}");
     }
 }
+
+#[test]
+fn bad_warmup_not_shorter_than_the_run() {
+    bad(
+        "warmup",
+        "duration = \"7d\"",
+        "duration = \"7d\"\nwarmup = \"7d\"",
+        &[
+            "key `simulation.warmup`",
+            "expected less than the run's duration (7d), found 7d",
+        ],
+    );
+}
+
+/// A run ending in the middle of the first night's full backups leaves most jobs in
+/// flight: the run summary says so and names the remedies; drained, it does not.
+#[test]
+fn run_warns_when_work_is_in_flight_at_the_end() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let summary_of = |out: &str, drain: &str| {
+        let out = t.path().join(out);
+        let o = run(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--set",
+            "simulation.duration=1d",
+            "--set",
+            &format!("simulation.drain={drain}"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let e = summary_of("a", "false");
+    let warning = e
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning in:\n{e}"));
+    assert!(
+        warning.contains("still in flight at the end of the run"),
+        "{warning}"
+    );
+    assert!(warning.contains("simulation.drain = true"), "{warning}");
+    assert!(warning.contains("simulation.duration"), "{warning}");
+    let e = summary_of("b", "true");
+    assert!(!e.contains("warning:"), "{e}");
+}

@@ -10,6 +10,7 @@ use backupsim::scenario::load_str;
 /// A finished attempt, owned.
 #[derive(Debug, Clone)]
 pub struct Row {
+    pub id: u64,
     pub kind: String,
     pub fleet: String,
     pub vm: u32,
@@ -40,6 +41,7 @@ impl Observer for Collect {
     }
     fn job(&mut self, r: &JobRecord<'_>) {
         self.0.push(Row {
+            id: r.id,
             kind: r.kind.into(),
             fleet: r.fleet.into(),
             vm: r.vm,
