@@ -613,10 +613,14 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn run(&mut self) -> Result<(), Failure> {
         self.process(self.end, false)?;
         self.q.advance_to(self.end);
-        self.horizon_links = (self.link_ids.iter())
+        self.horizon_links = self
+            .link_ids
+            .iter()
             .map(|&l| self.net.link_stats(l, self.end))
             .collect();
-        self.horizon_vaults = (self.vaults.iter())
+        self.horizon_vaults = self
+            .vaults
+            .iter()
             .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
             .collect();
         if self.drain {

@@ -17,7 +17,10 @@ impl Sim<'_, '_> {
     /// number order. A scheduled backup still running after its window's end is a miss.
     pub(super) fn count_in_flight(&mut self) {
         let now = self.q.now();
-        let mut live: Vec<(u64, u32)> = (self.jobs.iter().enumerate())
+        let mut live: Vec<(u64, u32)> = self
+            .jobs
+            .iter()
+            .enumerate()
             .filter_map(|(j, job)| job.as_ref().map(|job| (job.id, j as u32)))
             .collect();
         live.sort_unstable();
