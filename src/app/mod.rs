@@ -147,6 +147,9 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             crate::units::fmt_duration(g("backup.duration.p99")),
             g("backup.window.miss_rate"),
         );
+        if let Some(w) = crate::model::in_flight_warning(&report.summary) {
+            crate::status!("warning: {w}");
+        }
         if !report.jobs_csv {
             crate::status!(
                 "note: jobs.csv was not written (--jobs-csv on to force it; see run.json)"

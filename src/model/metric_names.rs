@@ -47,8 +47,11 @@ pub const VAULT_METRICS: [&str; 4] = [
 pub const FLEET_METRICS: [&str; 2] = ["vms", "unsupported"];
 
 /// Backup metrics every run writes.
-pub const BACKUP_TOTALS: [&str; 11] = [
+pub const BACKUP_TOTALS: [&str; 14] = [
     "backup.jobs.total",
+    "backup.jobs.in_flight",
+    "backup.in_flight.age.mean",
+    "backup.in_flight.age.max",
     "backup.jobs.succeeded",
     "backup.jobs.failed",
     "backup.jobs.unsupported",
@@ -62,8 +65,11 @@ pub const BACKUP_TOTALS: [&str; 11] = [
 ];
 
 /// Restore metrics every run writes.
-pub const RESTORE_TOTALS: [&str; 5] = [
+pub const RESTORE_TOTALS: [&str; 8] = [
     "restore.jobs.total",
+    "restore.jobs.in_flight",
+    "restore.in_flight.age.mean",
+    "restore.in_flight.age.max",
     "restore.jobs.succeeded",
     "restore.jobs.failed",
     "restore.jobs.rejected",

@@ -21,7 +21,8 @@ use crate::scenario::Scenario;
 
 pub use sim::{simulate, simulate_checked, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
 
-/// One finished backup or restore attempt, as a row of `jobs.csv`.
+/// One backup or restore attempt (finished, or in flight at the end), as a row of
+/// `jobs.csv`.
 #[derive(Debug, Clone)]
 pub struct JobRecord<'a> {
     /// Sequence number of the attempt (in order of arrival).
@@ -46,7 +47,8 @@ pub struct JobRecord<'a> {
     pub phases: [SimDuration; 5],
     /// Bytes transferred.
     pub bytes: u64,
-    /// `succeeded`, `failed` or `rejected`.
+    /// `succeeded`, `failed`, `rejected`, or `in-flight` (still running when the run
+    /// stopped: `finished` is then the end of the run and `phases` the time so far).
     pub outcome: &'static str,
     /// Error code or rejection reason (empty on success).
     pub error: &'static str,
@@ -82,7 +84,7 @@ pub trait Observer {
     fn wants_jobs(&self) -> bool {
         false
     }
-    /// A finished attempt.
+    /// A finished attempt, or one in flight when the run stopped.
     fn job(&mut self, _record: &JobRecord<'_>) {}
     /// A time-series sample.
     fn sample(&mut self, _sample: &Sample<'_>) {}
@@ -135,6 +137,22 @@ impl Outcome {
     }
 }
 
+/// The warning for a run whose work still in flight at the end is more than 1 % of its
+/// jobs (backups and restores), from its summary: those jobs have no outcome, so latency,
+/// success and window metrics describe the rest only.
+pub fn in_flight_warning(summary: &BTreeMap<String, f64>) -> Option<String> {
+    let g = |k: &str| summary.get(k).copied().unwrap_or(0.0);
+    let (backups, restores) = (g("backup.jobs.in_flight"), g("restore.jobs.in_flight"));
+    let jobs = g("backup.jobs.total") - g("backup.jobs.unsupported") + g("restore.jobs.total");
+    let open = backups + restores;
+    (open > 0.01 * jobs && open > 0.0).then(|| {
+        format!(
+            "{backups} backup job(s) and {restores} restore(s) were still in flight at the end of the run ({:.1}% of {jobs} jobs): they have no outcome and are counted only in backup.jobs.in_flight and restore.jobs.in_flight; set simulation.drain = true to run them to completion, or lengthen simulation.duration",
+            100.0 * open / jobs.max(1.0)
+        )
+    })
+}
+
 /// Runs `scenario` with no observer.
 pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
     simulate(scenario, &mut NoObserver)
@@ -169,5 +187,33 @@ impl std::fmt::Display for Failure {
             Failure::Invariant(m) => write!(f, "invariant broken: {m}"),
             Failure::OutOfMemory(m) => write!(f, "out of memory: {m}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn in_flight_warning_above_one_percent_of_jobs() {
+        let mut m = summary(&[
+            ("backup.jobs.total", 1_010.0),
+            ("backup.jobs.unsupported", 10.0),
+            ("backup.jobs.in_flight", 10.0),
+            ("restore.jobs.total", 0.0),
+            ("restore.jobs.in_flight", 0.0),
+        ]);
+        assert_eq!(in_flight_warning(&m), None, "exactly 1 % is not more");
+        m.insert("restore.jobs.total".into(), 50.0);
+        m.insert("restore.jobs.in_flight".into(), 40.0);
+        let w = in_flight_warning(&m).expect("50 of 1050 jobs");
+        assert!(w.starts_with("10 backup job(s) and 40 restore(s)"), "{w}");
+        assert!(w.contains("(4.8% of 1050 jobs)"), "{w}");
+        assert!(w.contains("simulation.drain = true"), "{w}");
+        assert_eq!(in_flight_warning(&summary(&[])), None);
     }
 }

@@ -183,6 +183,15 @@ pub struct Simulation {
     /// Simulated time; t = 0 is 00:00 of day 0.
     #[serde(default = "default_duration")]
     pub duration: Duration,
+    /// Jobs and restores scheduled before this time are simulated but left out of the job
+    /// metrics (`backup.*`, `restore.*`, `rpo.*`); storage, links and the time series stay
+    /// complete. Must be shorter than `duration`.
+    #[serde(default = "default_warmup")]
+    pub warmup: Duration,
+    /// Whether the run stops creating work at `duration` and continues until every job and
+    /// restore in flight has finished (otherwise they are counted as in flight).
+    #[serde(default)]
+    pub drain: bool,
     /// Resolution of `timeseries.csv`.
     #[serde(default = "default_sample_every")]
     pub sample_every: Duration,
@@ -261,6 +270,9 @@ fn seed_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Sche
 }
 fn default_duration() -> Duration {
     Duration(SimDuration::from_days(7))
+}
+fn default_warmup() -> Duration {
+    Duration(SimDuration::ZERO)
 }
 fn default_sample_every() -> Duration {
     Duration(SimDuration::from_secs(900))

@@ -138,6 +138,15 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    if sim.warmup.0 >= sim.duration.0 {
+        return Err(problem(
+            "simulation.warmup",
+            format!(
+                "expected less than the run's duration ({}), found {}: no job would be counted; shorten it or lengthen simulation.duration",
+                sim.duration, sim.warmup
+            ),
+        ));
+    }
     if sim.duration.0.as_micros() / sim.sample_every.0.as_micros() > 10_000_000 {
         return Err(problem(
             "simulation.sample_every",

@@ -833,3 +833,77 @@ fn absurd_sweeps_are_refused() {
         ],
     );
 }
+
+#[test]
+fn bad_warmup_not_shorter_than_the_run() {
+    bad(
+        "warmup",
+        "duration = \"7d\"",
+        "duration = \"7d\"\nwarmup = \"7d\"",
+        &[
+            "key `simulation.warmup`",
+            "expected less than the run's duration (7d), found 7d",
+        ],
+    );
+}
+
+/// A run ending in the middle of the first night's full backups leaves most jobs in
+/// flight: the run summary says so and names the remedies; drained, it does not.
+#[test]
+fn run_warns_when_work_is_in_flight_at_the_end() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let summary_of = |out: &str, drain: &str| {
+        let out = t.path().join(out);
+        let o = run(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--set",
+            "simulation.duration=1d",
+            "--set",
+            &format!("simulation.drain={drain}"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let e = summary_of("a", "false");
+    let warning = e
+        .lines()
+        .find(|l| l.starts_with("warning: ") && l.contains("in flight"))
+        .unwrap_or_else(|| panic!("no in-flight warning in:\n{e}"));
+    assert!(
+        warning.contains("still in flight at the end of the run"),
+        "{warning}"
+    );
+    assert!(warning.contains("simulation.drain = true"), "{warning}");
+    assert!(warning.contains("simulation.duration"), "{warning}");
+    let e = summary_of("b", "true");
+    assert!(!e.contains("in flight"), "{e}");
+}
+
+/// Drained runs with a warm-up are as reproducible as any: same scenario and seed, same
+/// bytes.
+#[test]
+fn drained_run_with_warm_up_is_byte_identical() {
+    let t = tempfile::tempdir().unwrap();
+    let sc = small_scenario(t.path());
+    let sets = [
+        "--set",
+        "simulation.drain=true",
+        "--set",
+        "simulation.warmup=1d",
+        "--set",
+        "simulation.duration=2d 23h",
+    ];
+    let a = run_to(&sc, &t.path().join("a"), &sets);
+    let b = run_to(&sc, &t.path().join("b"), &sets);
+    assert_eq!(a, b);
+    assert!(a.contains("\"backup.jobs.in_flight\": 0.0"), "{a}");
+    for f in ["jobs.csv", "timeseries.csv"] {
+        let read = |d: &str| std::fs::read(t.path().join(d).join(f)).unwrap();
+        assert!(read("a") == read("b"), "{f} differs");
+    }
+}

@@ -11,6 +11,7 @@ use backupsim::scenario::load_str;
 /// A finished attempt, owned.
 #[derive(Debug, Clone)]
 pub struct Row {
+    pub id: u64,
     pub kind: String,
     pub fleet: String,
     pub vm: u32,
@@ -41,6 +42,7 @@ impl Observer for Collect {
     }
     fn job(&mut self, r: &JobRecord<'_>) {
         self.0.push(Row {
+            id: r.id,
             kind: r.kind.into(),
             fleet: r.fleet.into(),
             vm: r.vm,

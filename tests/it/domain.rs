@@ -480,3 +480,288 @@ fn fleet_concurrency_limit_queues_fifo() {
     assert_eq!(waits, vec![0, 2510 * SEC, 5020 * SEC]);
     approx(get(&out.summary, "backup.phase.queue.max"), 5020.0, 1e-3);
 }
+
+/// The first backup (01:00, 10 s snapshot, 100 GB at 40 MB/s until 01:41:50) is still
+/// transferring when a 1 h 30 min run ends: it is counted in flight, with its row.
+#[test]
+fn in_flight_jobs_are_counted() {
+    let (out, rows) = run_src(&base("1h30m", "", "", ""));
+    let m = &out.summary;
+    assert_eq!(get(m, "backup.jobs.in_flight"), 1.0);
+    assert_eq!(get(m, "backup.jobs.total"), 1.0);
+    assert_eq!(get(m, "backup.jobs.succeeded"), 0.0);
+    assert_eq!(get(m, "backup.jobs.failed"), 0.0);
+    assert_eq!(get(m, "backup.attempts"), 1.0);
+    // Ages count from the scheduled time (01:00).
+    assert_eq!(get(m, "backup.in_flight.age.mean"), 1800.0);
+    assert_eq!(get(m, "backup.in_flight.age.max"), 1800.0);
+    // The window (24 h) is still open: neither a miss nor in the miss rate's denominator.
+    assert_eq!(get(m, "backup.window.misses"), 0.0);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.outcome, "in-flight");
+    assert_eq!(r.error, "");
+    assert_eq!((r.started_us, r.finished_us), (HOUR, 90 * 60 * SEC));
+    assert_eq!(r.phases_us, [0, 0, 10 * SEC, 1790 * SEC, 0]);
+    assert_eq!(r.bytes, 1790 * 40_000_000, "bytes moved so far");
+    assert!(!r.window_miss);
+    // Nothing in flight: the metrics are there, at zero.
+    let (out, _) = run_src(&base("1d", "", "", ""));
+    for k in ["backup", "restore"] {
+        assert_eq!(get(&out.summary, &format!("{k}.jobs.in_flight")), 0.0);
+        assert_eq!(get(&out.summary, &format!("{k}.in_flight.age.mean")), 0.0);
+        assert_eq!(get(&out.summary, &format!("{k}.in_flight.age.max")), 0.0);
+    }
+}
+
+/// A drill restoring all 50 VMs of a fleet an hour before the end: every restore is
+/// still copying (50 × 100 GB over 1 GB/s takes 5 000 s), and every one is counted.
+#[test]
+fn in_flight_restores_are_counted() {
+    let src = base(
+        "1d13h",
+        "",
+        "",
+        &restore("create-vm", "count = 50", "1d12h"),
+    )
+    .replace("count = 1\n", "count = 50\n");
+    let (out, rows) = run_src(&src);
+    let m = &out.summary;
+    assert_eq!(get(m, "restore.jobs.total"), 50.0);
+    assert_eq!(get(m, "restore.jobs.in_flight"), 50.0);
+    assert_eq!(get(m, "restore.jobs.succeeded"), 0.0);
+    assert_eq!(get(m, "restore.in_flight.age.mean"), 3600.0);
+    assert_eq!(get(m, "restore.in_flight.age.max"), 3600.0);
+    let restores: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.kind.starts_with("restore"))
+        .collect();
+    assert_eq!(restores.len(), 50);
+    assert!(restores.iter().all(|r| r.outcome == "in-flight"));
+    assert!(restores.iter().all(|r| r.finished_us == 37 * HOUR));
+    // Each has copied a fiftieth of 1 GB/s for an hour.
+    assert!(
+        restores.iter().all(|r| r.bytes == 72_000_000_000),
+        "{:?}",
+        restores[0]
+    );
+    // In-flight rows come last, by job number.
+    let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
+    assert!(ids[100..].windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(rows[..100].iter().all(|r| r.outcome == "succeeded"));
+}
+
+/// A job still running after its window's end is a window miss; one whose window is
+/// still open at the end is left out of the miss rate.
+#[test]
+fn in_flight_past_window_is_a_window_miss() {
+    let with_window = |w: &str, duration: &str, drain: bool| {
+        let src = base(duration, "", "", "")
+            .replace("retention =", &format!("window = \"{w}\"\nretention ="))
+            .replace("seed = 7\n", &format!("seed = 7\ndrain = {drain}\n"));
+        run_src(&src)
+    };
+    // Window 01:00–01:30, run ends 01:35, job ends 01:41:50.
+    let (out, rows) = with_window("30m", "1h35m", false);
+    assert_eq!(get(&out.summary, "backup.jobs.in_flight"), 1.0);
+    assert_eq!(get(&out.summary, "backup.window.misses"), 1.0);
+    assert_eq!(get(&out.summary, "backup.window.miss_rate"), 1.0);
+    assert!(rows[0].window_miss && rows[0].outcome == "in-flight");
+    // Window until 02:00: still open at the end, so no miss and no denominator.
+    let (out, rows) = with_window("1h", "1h35m", false);
+    assert_eq!(get(&out.summary, "backup.window.misses"), 0.0);
+    assert_eq!(get(&out.summary, "backup.window.miss_rate"), 0.0);
+    assert!(!rows[0].window_miss);
+    // Drained, the job finishes at 01:41:50: a miss of the 30 min window only.
+    let (out, _) = with_window("30m", "1h35m", true);
+    assert_eq!(get(&out.summary, "backup.window.miss_rate"), 1.0);
+    let (out, _) = with_window("1h", "1h35m", true);
+    assert_eq!(get(&out.summary, "backup.window.miss_rate"), 0.0);
+    assert_eq!(get(&out.summary, "backup.window.misses"), 0.0);
+}
+
+/// With `drain`, no work starts after the end but the work in flight runs to its outcome,
+/// waiting out a link outage that outlasts the run; the resource metrics still describe
+/// the run up to `duration`.
+#[test]
+fn drain_gives_every_job_an_outcome() {
+    let drained = |src: String| src.replace("seed = 7\n", "seed = 7\ndrain = true\n");
+    let (out, rows) = run_src(&drained(base("1h30m", "", "", "")));
+    let m = &out.summary;
+    assert_eq!(get(m, "backup.jobs.in_flight"), 0.0);
+    assert_eq!(get(m, "backup.jobs.succeeded"), 1.0);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome, "succeeded");
+    assert_eq!(rows[0].duration_us(), 2510 * SEC);
+    // Links and vaults at 01:30, as without the drain.
+    assert_eq!(get(m, "link.wan.bytes"), 1790.0 * 40e6);
+    assert_eq!(get(m, "vault.v.recovery_points.end"), 0.0);
+    approx(
+        get(m, "link.wan.utilization.mean"),
+        1790.0 * 40e6 / (1e9 * 5400.0),
+        1e-4,
+    );
+    // A link down from 01:20 for 100 days: the transfer waits for it.
+    let src = base("1h30m", "", "", "").replace(
+        "bandwidth = \"1 GB/s\"",
+        "bandwidth = \"1 GB/s\"\noutages = { windows = [{ at = \"1h20m\", duration = \"100d\" }] }",
+    );
+    let (out, rows) = run_src(&drained(src));
+    assert_eq!(get(&out.summary, "backup.jobs.succeeded"), 1.0);
+    assert_eq!(rows[0].finished_us, 6110 * SEC + 100 * 24 * HOUR);
+    assert_eq!(get(&out.summary, "link.wan.outage_seconds"), 600.0);
+    // Random outages keep firing only while work is in flight: the run ends.
+    let src = base("1h30m", "", "", "").replace(
+        "bandwidth = \"1 GB/s\"",
+        "bandwidth = \"1 GB/s\"\noutages = { mtbf = \"1m\", mttr = \"10m\" }",
+    );
+    let (out, rows) = run_src(&drained(src));
+    assert_eq!(
+        get(&out.summary, "backup.jobs.total"),
+        get(&out.summary, "backup.jobs.succeeded") + get(&out.summary, "backup.jobs.failed")
+    );
+    assert!(rows.iter().all(|r| r.outcome != "in-flight"));
+    // A retry due after the end is not made: the job fails (undrained, it is in flight).
+    let retrying = base("1h30m", "", "transient_failure = 1.0", "")
+        .replace("transient_failure = 0.0\n", "")
+        .replace(
+            "retention =",
+            "retries = { max = 1, delay = \"30m\" }\nretention =",
+        );
+    let (out, rows) = run_src(&drained(retrying.clone()));
+    assert_eq!(get(&out.summary, "backup.jobs.failed"), 1.0);
+    assert_eq!(get(&out.summary, "backup.retries"), 0.0);
+    assert_eq!(rows.len(), 1);
+    let (out, _) = run_src(&retrying.replace("duration = \"1h30m\"", "duration = \"1h45m\""));
+    assert_eq!(get(&out.summary, "backup.jobs.in_flight"), 1.0);
+    assert_eq!(get(&out.summary, "backup.jobs.failed"), 0.0);
+}
+
+/// Jobs scheduled before the warm-up are simulated (their rows are in jobs.csv and their
+/// points in the vault) but left out of the job and RPO metrics.
+#[test]
+fn warm_up_jobs_are_simulated_but_not_counted() {
+    let src = base("3d", "", "", "").replace("seed = 7\n", "seed = 7\nwarmup = \"1d\"\n");
+    let (out, rows) = run_src(&src);
+    let m = &out.summary;
+    assert_eq!(rows.len(), 3);
+    assert_eq!(get(m, "backup.jobs.total"), 2.0);
+    assert_eq!(get(m, "backup.jobs.succeeded"), 2.0);
+    assert_eq!(get(m, "backup.attempts"), 2.0);
+    assert_eq!(get(m, "backup.bytes.full"), 0.0);
+    assert_eq!(get(m, "backup.bytes.incremental"), 2e10);
+    assert_eq!(get(m, "vault.v.stored_bytes.end"), 1e11 + 2e10);
+    assert_eq!(get(m, "vault.v.recovery_points.end"), 3.0);
+    // Hourly RPO samples from 1d to 3d: the day-0 point (at 6110 s) at 1d 00:00 and
+    // 1d 01:00, then the incrementals made 3693.333334 s into days 1 and 2.
+    let (p0, p1) = (6110.0, 3693.333334);
+    let mut ages = vec![86_400.0 - p0, 90_000.0 - p0];
+    ages.extend((2..24).map(|h| h as f64 * 3600.0 - p1));
+    ages.extend([86_400.0 - p1, 90_000.0 - p1]);
+    ages.extend((2..24).map(|h| h as f64 * 3600.0 - p1));
+    let mean = ages.iter().sum::<f64>() / ages.len() as f64;
+    approx(get(m, "rpo.mean"), mean, 1e-3);
+}
+
+/// `backup.jobs.total` = succeeded + failed + unsupported + in flight, with a warm-up,
+/// retries (some due after the end) and on-demand jobs, drained or not; restores likewise.
+#[test]
+fn job_totals_add_up() {
+    let quickstart = std::fs::read_to_string("scenarios/quickstart.toml").unwrap();
+    for seed in 1..=3 {
+        let mut undrained = None;
+        for drain in [false, true] {
+            let src = quickstart
+                .replace("seed = 42", &format!("seed = {seed}"))
+                .replace(
+                    "duration = \"7d\"",
+                    &format!("duration = \"6d 23h\"\nwarmup = \"1d 22h\"\ndrain = {drain}"),
+                )
+                .replace(
+                    "window = \"8h\"",
+                    "window = \"8h\"\nretries = { max = 2, delay = \"2h\" }",
+                )
+                .replace("at = \"5d 10h\"", "at = \"6d 22h 50m\"")
+                .replace(
+                    "on_demand = { per_vm_per_day = 0.01 }",
+                    "on_demand = { per_vm_per_day = 0.5 }",
+                )
+                + "\n[timing]\ntransient_failure = 0.05\n";
+            let (out, rows) = run_src(&src);
+            let m = &out.summary;
+            let g = |k: &str| get(m, k);
+            let what = format!("seed {seed}, drain {drain}");
+            assert_eq!(
+                g("backup.jobs.total"),
+                g("backup.jobs.succeeded")
+                    + g("backup.jobs.failed")
+                    + g("backup.jobs.unsupported")
+                    + g("backup.jobs.in_flight"),
+                "{what}"
+            );
+            assert_eq!(
+                g("restore.jobs.total"),
+                g("restore.jobs.succeeded")
+                    + g("restore.jobs.failed")
+                    + g("restore.jobs.rejected")
+                    + g("restore.jobs.in_flight"),
+                "{what}"
+            );
+            // Six occurrences after the warm-up (days 1–6 at 22:00, the first exactly at
+            // its end).
+            assert_eq!(
+                g("backup.jobs.unsupported"),
+                6.0 * g("unsupported.vms"),
+                "{what}"
+            );
+            // Every counted job has exactly one first-attempt row.
+            let firsts = rows
+                .iter()
+                .filter(|r| {
+                    !r.kind.starts_with("restore")
+                        && r.attempt == 1
+                        && r.scheduled_us >= (46 * 3600) * SEC
+                })
+                .count() as f64;
+            assert_eq!(
+                firsts,
+                g("backup.jobs.total") - g("backup.jobs.unsupported"),
+                "{what}"
+            );
+            assert!(g("backup.retries") > 0.0, "{what}: retries exercised");
+            let in_flight_rows = rows
+                .iter()
+                .filter(|r| r.outcome == "in-flight" && !r.kind.starts_with("restore"))
+                .count() as f64;
+            if drain {
+                assert_eq!(g("backup.jobs.in_flight"), 0.0, "{what}");
+                assert_eq!(g("restore.jobs.in_flight"), 0.0, "{what}");
+                assert_eq!(in_flight_rows, 0.0, "{what}");
+                // The same jobs as undrained, and the same links, vaults and RPO samples up
+                // to the end.
+                let before: &std::collections::BTreeMap<String, f64> = undrained.as_ref().unwrap();
+                for (k, v) in before {
+                    let resource = ["link.", "fleet.", "unsupported.", "rpo."]
+                        .iter()
+                        .any(|p| k.starts_with(p))
+                        || (k.starts_with("vault.") && !k.contains("geo_lag"))
+                        || k.ends_with(".total")
+                        || k == "backup.jobs.unsupported";
+                    if resource {
+                        assert_eq!(g(k), *v, "{what}: {k}");
+                    }
+                }
+            } else {
+                // Running attempts have a row; jobs waiting for a retry due after the end
+                // are in flight too.
+                assert!(g("backup.jobs.in_flight") > in_flight_rows, "{what}");
+                assert!(in_flight_rows > 0.0, "{what}");
+                assert!(g("backup.jobs.in_flight") > 0.0, "{what}: work in flight");
+                // The drill 10 min before the end: restores of VMs busy with their
+                // backup fail at once, the others are still copying.
+                assert!(g("restore.jobs.in_flight") > 0.0, "{what}");
+                undrained = Some(m.clone());
+            }
+        }
+    }
+}

@@ -57,8 +57,13 @@ fn jobs_csv_rows_match_summary_counts() {
     assert_eq!(succeeded, n("backup.jobs.succeeded"));
     assert_eq!(
         backups.len() - succeeded,
-        n("backup.jobs.failed") + n("backup.retries")
+        n("backup.jobs.failed") + n("backup.retries") + n("backup.jobs.in_flight")
     );
+    // Without retries, every job in flight at the end has its row.
+    let in_flight =
+        |rows: &[&csv::StringRecord]| rows.iter().filter(|r| &r[16] == "in-flight").count();
+    assert_eq!(in_flight(&backups), n("backup.jobs.in_flight"));
+    assert_eq!(in_flight(&restores), n("restore.jobs.in_flight"));
     let misses = backups.iter().filter(|r| &r[19] == "1").count();
     assert_eq!(misses, n("backup.window.misses"));
     // Every time-series row is one sample interval.

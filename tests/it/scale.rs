@@ -46,7 +46,7 @@ fn small_scale_run_completes_with_sane_counts() {
     assert!(attempts >= jobs);
     assert_eq!(
         get("backup.jobs.total"),
-        jobs + get("backup.jobs.unsupported")
+        jobs + get("backup.jobs.unsupported") + get("backup.jobs.in_flight")
     );
     let failures: f64 = m
         .iter()

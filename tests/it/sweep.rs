@@ -649,7 +649,10 @@ fn same_shard_twice_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let s = slow_scenario(t.path());
     let out = t.path().join("sw");
-    let args = slow_args(&s, &out);
+    let mut args = slow_args(&s, &out);
+    // Three weeks a run: the first sweep must outlast the four checks below on a loaded
+    // machine.
+    args.extend(["--set", "simulation.duration=21d"]);
     let mut first = spawn(&args);
     let pid = first.id();
     let lock = out.join(".lock-shard-0-of-1");

@@ -8,7 +8,7 @@ use rand_distr::{Distribution, Exp};
 
 use super::codes::{Code, Consistency, Rejection};
 use super::metric_names::PHASES;
-use super::network::{FlowId, LinkId, Network, PathId};
+use super::network::{FlowId, LinkId, LinkStats, Network, PathId};
 use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
@@ -109,6 +109,8 @@ struct Job {
     consistency: Consistency,
     bytes: u64,
     full: bool,
+    /// The job's transfer (valid in `Step::Transfer` once the flow started).
+    flow: u32,
     rng: Stream,
 }
 
@@ -149,6 +151,23 @@ struct FleetRt {
     queue: VecDeque<u32>,
 }
 
+/// Work without an outcome at the end of the run: how much, and how long since it was
+/// scheduled (µs).
+#[derive(Default)]
+struct InFlight {
+    count: u64,
+    age_sum: u128,
+    age_max: u64,
+}
+
+impl InFlight {
+    fn add(&mut self, age: SimDuration) {
+        self.count += 1;
+        self.age_sum += u128::from(age.as_micros());
+        self.age_max = self.age_max.max(age.as_micros());
+    }
+}
+
 #[derive(Default)]
 struct Stats {
     duration: Latency,
@@ -168,6 +187,11 @@ struct Stats {
     attempts: u64,
     succeeded: u64,
     failed: u64,
+    /// Backup jobs counted (first attempts of jobs scheduled after the warm-up): each ends
+    /// as exactly one of succeeded, failed or in flight.
+    jobs: u64,
+    /// Backup jobs and restores without an outcome at the end (`[backup, restore]`).
+    in_flight: [InFlight; 2],
     unsupported_jobs: u64,
     window_jobs: u64,
     window_misses: u64,
@@ -192,7 +216,16 @@ struct Sim<'s, 'o> {
     s: &'s Scenario,
     seed: u64,
     q: EventQueue<Ev>,
+    /// `simulation.duration`: no work is created after it.
     end: SimTime,
+    /// Jobs and restores scheduled before it are left out of the job metrics.
+    warmup: SimTime,
+    /// Whether work in flight at `end` runs to its outcome.
+    drain: bool,
+    /// Link statistics and vault storage `(stored, points, stored max, points max)` at
+    /// `end`: the resource metrics describe `[0, end]` whether or not the run drains.
+    horizon_links: Vec<LinkStats>,
+    horizon_vaults: Vec<[u64; 4]>,
     vms: Vec<Vm>,
     fleets: Vec<FleetRt>,
     vaults: Vec<VaultState>,
@@ -485,6 +518,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             seed,
             q: EventQueue::new(),
             end,
+            warmup: SimTime::ZERO + s.simulation.warmup.0,
+            drain: s.simulation.drain,
+            horizon_links: Vec::new(),
+            horizon_vaults: Vec::new(),
             vms,
             fleets,
             vaults,
@@ -532,8 +569,18 @@ impl<'s, 'o> Sim<'s, 'o> {
         Ok(sim)
     }
 
+    /// Schedules an event that creates work or samples the run: only up to the end.
     fn at(&mut self, t: SimTime, ev: Ev) {
         if t <= self.end {
+            self.q.schedule(t, ev);
+        }
+    }
+
+    /// Schedules a change of a resource (a link's state, a vault becoming active): also
+    /// after the end when the run drains, since work in flight may wait for it. The drain
+    /// stops as soon as no work is in flight, so such events fire only while there is.
+    fn at_resource(&mut self, t: SimTime, ev: Ev) {
+        if t <= self.end || self.drain {
             self.q.schedule(t, ev);
         }
     }
@@ -546,7 +593,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 format!("vault.{}.create_time", v.name)
             });
             let t = SimTime::ZERO + d;
-            self.at(t, Ev::VaultActive(i as u32));
+            self.at_resource(t, Ev::VaultActive(i as u32));
         }
         for (i, p) in s.policy.iter().enumerate() {
             if p.schedule.is_some() {
@@ -562,7 +609,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some(o) = &l.outages {
                 for w in &o.windows {
                     let start = SimTime::ZERO + w.at.0;
-                    self.at(
+                    self.at_resource(
                         start,
                         Ev::Link {
                             link: i as u32,
@@ -570,7 +617,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                             random: false,
                         },
                     );
-                    self.at(
+                    self.at_resource(
                         start + w.duration.0,
                         Ev::Link {
                             link: i as u32,
@@ -581,7 +628,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
                 if let Some(mtbf) = o.mtbf {
                     let d = self.exp_draw(i, mtbf.0);
-                    self.at(
+                    self.at_resource(
                         SimTime::ZERO + d,
                         Ev::Link {
                             link: i as u32,
@@ -609,8 +656,35 @@ impl<'s, 'o> Sim<'s, 'o> {
         SimDuration::from_secs_f64(-(1.0 - u).ln() * mean.as_secs_f64()).max(SimDuration(1))
     }
 
+    /// Runs to the end; then, when the run drains, until no work is in flight. Work still
+    /// in flight after that is counted (and reported to the observer) as such.
     fn run(&mut self) -> Result<(), Failure> {
+        self.process(self.end, false)?;
+        self.q.advance_to(self.end);
+        self.horizon_links = self
+            .link_ids
+            .iter()
+            .map(|&l| self.net.link_stats(l, self.end))
+            .collect();
+        self.horizon_vaults = self
+            .vaults
+            .iter()
+            .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
+            .collect();
+        if self.drain {
+            self.process(SimTime::NEVER, true)?;
+        }
+        self.count_in_flight();
+        Ok(())
+    }
+
+    /// Processes events up to `limit`; with `until_idle`, stops as soon as no job or
+    /// restore is in flight.
+    fn process(&mut self, limit: SimTime, until_idle: bool) -> Result<(), Failure> {
         loop {
+            if until_idle && self.jobs.len() == self.free_jobs.len() {
+                break;
+            }
             // The earliest of the timers kept outside the heap, if it precedes the heap's.
             let mut ext = self.net_wake.map(|w| (w, External::Net));
             if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
@@ -618,7 +692,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     ext = Some(((t, seq), External::Batch(b)));
                 }
             }
-            if let Some((k, src)) = ext {
+            if let Some((k, src)) = ext.filter(|((t, _), _)| *t <= limit) {
                 if self.q.peek_key().map_or(true, |top| k < top) {
                     self.q.fire_external(k.0);
                     let kind = match src {
@@ -639,7 +713,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     continue;
                 }
             }
-            let Some((now, ev)) = self.q.pop_until(self.end) else {
+            let Some((now, ev)) = self.q.pop_until(limit) else {
                 break;
             };
             self.live.tick(now, ev.kind())?;
@@ -674,7 +748,6 @@ impl<'s, 'o> Sim<'s, 'o> {
                 self.check_invariants(now)?;
             }
         }
-        self.q.advance_to(self.end);
         Ok(())
     }
 
@@ -698,7 +771,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.net_wake = None;
         if let Some(t) = self.net.next_completion() {
             let t = t.max(self.q.now());
-            if t <= self.end {
+            if t <= self.end || self.drain {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
         }
@@ -733,7 +806,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             let o = self.s.link[l].outages.as_ref().expect("outages");
             let mean = if down { o.mttr } else { o.mtbf }.expect("validated").0;
             let d = self.exp_draw(l, mean);
-            self.at(
+            self.at_resource(
                 now + d,
                 Ev::Link {
                     link,
@@ -774,6 +847,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         );
         let id = self.next_job_id;
         self.next_job_id += 1;
+        if attempt == 1 && !matches!(kind, Kind::Restore(_)) && scheduled >= self.warmup {
+            self.st.jobs += 1;
+        }
         let job = Job {
             vm,
             kind,
@@ -789,6 +865,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             consistency: Consistency::Crash,
             bytes: 0,
             full: false,
+            flow: NONE,
             rng,
         };
         match self.free_jobs.pop() {
@@ -1099,6 +1176,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             return;
         }
         let f = self.net.start_flow(now, path, cap, bytes);
+        self.job(j).flow = f.0;
         let fi = f.0 as usize;
         if self.flow_job.len() <= fi {
             self.flow_job.resize(fi + 1, NONE);
@@ -1177,76 +1255,100 @@ impl<'s, 'o> Sim<'s, 'o> {
         } else {
             ""
         };
+        // Jobs scheduled during the warm-up are simulated (and listed in jobs.csv) but
+        // left out of the job metrics.
+        let counted = job.scheduled >= self.warmup;
         if is_restore {
             match result {
-                Ok(()) => {
+                Ok(()) if counted => {
                     self.st.counts.add("restore.jobs.succeeded", 1);
                     self.st.restore_duration.record(duration);
                     self.st.restore_bytes = self.st.restore_bytes.saturating_add(job.bytes);
                 }
-                Err(c) => {
+                Err(c) if counted => {
                     self.st.counts.add("restore.jobs.failed", 1);
                     self.st.restore_failures[c as usize] += 1;
                 }
+                _ => {}
             }
         } else {
-            self.st.attempts += 1;
+            let pol = self.fleets[fi].policy as usize;
+            let window_end = job.scheduled + self.s.policy[pol].window.0;
+            let scheduled = job.kind == Kind::Scheduled;
+            if counted {
+                self.st.attempts += 1;
+            }
             match result {
                 Ok(()) => {
-                    self.st.succeeded += 1;
-                    self.st.duration.record(duration);
-                    for p in 0..4 {
-                        self.st.phase[p].record(job.phases[p]);
-                    }
-                    self.st.consistency[job.consistency as usize] += 1;
-                    if job.full {
-                        self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
-                    } else {
-                        self.st.bytes_incremental =
-                            self.st.bytes_incremental.saturating_add(job.bytes);
-                    }
-                    if job.kind == Kind::Scheduled {
-                        let pol = self.fleets[fi].policy as usize;
-                        window_miss = now > job.scheduled + self.s.policy[pol].window.0;
-                        self.st.window_jobs += 1;
-                        self.st.window_misses += window_miss as u64;
+                    window_miss = scheduled && now > window_end;
+                    if counted {
+                        self.st.succeeded += 1;
+                        self.st.duration.record(duration);
+                        for p in 0..4 {
+                            self.st.phase[p].record(job.phases[p]);
+                        }
+                        self.st.consistency[job.consistency as usize] += 1;
+                        if job.full {
+                            self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
+                        } else {
+                            self.st.bytes_incremental =
+                                self.st.bytes_incremental.saturating_add(job.bytes);
+                        }
+                        if scheduled {
+                            self.st.window_jobs += 1;
+                            self.st.window_misses += window_miss as u64;
+                        }
                     }
                     self.new_point(vi, v as usize, now, &mut job);
                 }
                 Err(code) => {
-                    self.st.failed_duration.record(duration);
-                    let pol = self.fleets[fi].policy as usize;
+                    if counted {
+                        self.st.failed_duration.record(duration);
+                    }
                     let retries = &self.s.policy[pol].retries;
-                    if code.retryable() && job.attempt <= retries.max {
-                        self.st.retries += 1;
+                    let retry_at = now + retries.delay.0;
+                    let retried = code.retryable() && job.attempt <= retries.max;
+                    if retried && retry_at <= self.end {
+                        if counted {
+                            self.st.retries += 1;
+                        }
                         let ev = Ev::Arrive {
                             vm: job.vm,
                             kind: job.kind,
                             scheduled: job.scheduled,
                             attempt: job.attempt + 1,
                         };
-                        self.at(now + retries.delay.0, ev);
+                        self.at(retry_at, ev);
+                    } else if retried && !self.drain {
+                        // The retry is due after the end: the job has no outcome yet, it is
+                        // in flight (a job still open past its window's end is a miss).
+                        window_miss = scheduled && self.end > window_end;
+                        if counted {
+                            self.st.in_flight[0].add(self.end.since(job.scheduled));
+                            if window_miss {
+                                self.st.window_jobs += 1;
+                                self.st.window_misses += 1;
+                            }
+                        }
                     } else {
-                        self.st.failed += 1;
-                        self.st.failures[code as usize] += 1;
-                        if job.kind == Kind::Scheduled {
-                            // A failed scheduled backup misses its window by definition.
-                            self.st.window_jobs += 1;
-                            self.st.window_misses += 1;
-                            window_miss = true;
+                        // Final (a drained run makes no retry after the end either).
+                        // A failed scheduled backup misses its window by definition.
+                        window_miss = scheduled;
+                        if counted {
+                            self.st.failed += 1;
+                            self.st.failures[code as usize] += 1;
+                            if scheduled {
+                                self.st.window_jobs += 1;
+                                self.st.window_misses += 1;
+                            }
                         }
                     }
                 }
             }
-            // Outcome counts are per final attempt; `succeeded`/`failed` above.
         }
         if self.wants_jobs {
             let f = &self.s.fleet[fi];
-            let kind = match job.kind {
-                Kind::Scheduled => "scheduled",
-                Kind::OnDemand => "on-demand",
-                Kind::Restore(r) => restore_kind_name(self.s.restore[r as usize].kind),
-            };
+            let kind = self.kind_name(job.kind);
             let rec = JobRecord {
                 id: job.id,
                 kind,

@@ -51,7 +51,11 @@ impl Sim<'_, '_> {
 
     pub(super) fn restore_one(&mut self, r: usize, vm: u32, vault_region: &str, now: SimTime) {
         let spec = &self.s.restore[r];
-        self.st.counts.add("restore.jobs.total", 1);
+        // Requests during the warm-up are simulated but not counted.
+        let counted = now >= self.warmup;
+        if counted {
+            self.st.counts.add("restore.jobs.total", 1);
+        }
         let fleet = &self.s.fleet[self.vms[vm as usize].fleet as usize];
         let target = spec.target_region.as_deref().unwrap_or(&fleet.region);
         let v = self.vms[vm as usize].clone();
@@ -65,10 +69,12 @@ impl Sim<'_, '_> {
             None
         };
         if let Some(rej) = rejection {
-            self.st.counts.add("restore.jobs.rejected", 1);
-            self.st
-                .counts
-                .add(&format!("restore.rejected.{}", rej.name()), 1);
+            if counted {
+                self.st.counts.add("restore.jobs.rejected", 1);
+                self.st
+                    .counts
+                    .add(&format!("restore.rejected.{}", rej.name()), 1);
+            }
             // Every request takes a job number, whether or not jobs.csv is written: the
             // numbering must not depend on the output settings.
             let id = self.next_job_id;
@@ -128,7 +134,9 @@ impl Sim<'_, '_> {
                 })
             }
         };
-        self.st.restore_point_age.record(now.since(point));
+        if counted {
+            self.st.restore_point_age.record(now.since(point));
+        }
         if self.vms[vm as usize].busy != NONE {
             self.finish(j, now, Err(Code::UserErrorBackupOperationInProgress));
             return;

@@ -4,6 +4,81 @@ use super::*;
 use crate::model::metric_names::{CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, VAULT_METRICS};
 
 impl Sim<'_, '_> {
+    /// The `kind` column of a job's row.
+    pub(super) fn kind_name(&self, kind: Kind) -> &'static str {
+        match kind {
+            Kind::Scheduled => "scheduled",
+            Kind::OnDemand => "on-demand",
+            Kind::Restore(r) => restore_kind_name(self.s.restore[r as usize].kind),
+        }
+    }
+
+    /// Counts the jobs and restores still in flight when the run stops (at its end, or
+    /// after a drain) and reports each to the observer with outcome `in-flight`, in job
+    /// number order. A scheduled backup still running after its window's end is a miss.
+    pub(super) fn count_in_flight(&mut self) {
+        let now = self.q.now();
+        let mut live: Vec<(u64, u32)> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .filter_map(|(j, job)| job.as_ref().map(|job| (job.id, j as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, j) in live {
+            let job = self.jobs[j as usize].as_ref().expect("live job");
+            let fi = self.vms[job.vm as usize].fleet as usize;
+            let pol = &self.s.policy[self.fleets[fi].policy as usize];
+            let window_miss = job.kind == Kind::Scheduled && now > job.scheduled + pol.window.0;
+            let is_restore = matches!(job.kind, Kind::Restore(_));
+            if job.scheduled >= self.warmup {
+                self.st.in_flight[is_restore as usize].add(now.since(job.scheduled));
+                if !is_restore {
+                    self.st.attempts += 1;
+                    if window_miss {
+                        self.st.window_jobs += 1;
+                        self.st.window_misses += 1;
+                    }
+                }
+            }
+            if !self.wants_jobs {
+                continue;
+            }
+            let mut phases = job.phases;
+            phases[job.phase] += now.since(job.phase_start);
+            // Bytes moved so far: all of them once the transfer is over (a restore creating
+            // its VM), the flow's progress during it.
+            let bytes = match job.step {
+                Step::Create => job.bytes,
+                Step::Transfer if job.flow != NONE => {
+                    let f = FlowId(job.flow);
+                    let ahead = now.since(self.net.now()).as_secs_f64();
+                    let left = self.net.flow_remaining(f) - self.net.flow_rate(f) * ahead;
+                    (job.bytes as f64 - left.max(0.0)).round().max(0.0) as u64
+                }
+                _ => 0,
+            };
+            let rec = JobRecord {
+                id: job.id,
+                kind: self.kind_name(job.kind),
+                fleet: &self.s.fleet[fi].name,
+                vm: self.vms[job.vm as usize].index,
+                vault: &self.s.vault[self.fleets[fi].vault as usize].name,
+                attempt: job.attempt,
+                scheduled: job.scheduled,
+                started: job.arrived,
+                finished: now,
+                phases,
+                bytes: bytes.min(job.bytes),
+                outcome: "in-flight",
+                error: "",
+                consistency: "",
+                window_miss,
+            };
+            self.obs.job(&rec);
+        }
+    }
+
     pub(super) fn sample(&mut self, now: SimTime) {
         let dt = now.since(self.last_sample).as_secs_f64();
         for (l, link) in self.s.link.iter().enumerate() {
@@ -51,9 +126,10 @@ impl Sim<'_, '_> {
             mut st,
             vms,
             vaults,
-            net,
             end,
-            link_ids,
+            warmup,
+            horizon_links,
+            horizon_vaults,
             link_util_max,
             q,
             ..
@@ -65,6 +141,7 @@ impl Sim<'_, '_> {
                     &mut st.rpo,
                     vm.last_point,
                     end,
+                    warmup,
                     s.simulation.rpo_sample_every.0.as_micros(),
                 );
             }
@@ -94,9 +171,12 @@ impl Sim<'_, '_> {
             m.insert("backup.retries".into(), st.retries as f64);
         }
         let finals = st.succeeded + st.failed;
+        // Counted as jobs are created, so that the identity below checks that every job
+        // ends in exactly one outcome.
+        debug_assert_eq!(st.jobs, finals + st.in_flight[0].count, "job outcomes");
         m.insert(
             "backup.jobs.total".into(),
-            (finals + st.unsupported_jobs) as f64,
+            (st.jobs + st.unsupported_jobs) as f64,
         );
         m.insert("backup.jobs.succeeded".into(), st.succeeded as f64);
         m.insert("backup.jobs.failed".into(), st.failed as f64);
@@ -151,6 +231,20 @@ impl Sim<'_, '_> {
             m.entry(k.into()).or_insert(0.0);
         }
         m.insert("restore.bytes".into(), st.restore_bytes as f64);
+        // Always present (zeros), so that runs compare metric for metric.
+        for (kind, w) in ["backup", "restore"].iter().zip(&st.in_flight) {
+            m.insert(format!("{kind}.jobs.in_flight"), w.count as f64);
+            let mean = if w.count > 0 {
+                w.age_sum as f64 / w.count as f64 / 1e6
+            } else {
+                0.0
+            };
+            m.insert(format!("{kind}.in_flight.age.mean"), round6(mean));
+            m.insert(
+                format!("{kind}.in_flight.age.max"),
+                round6(w.age_max as f64 / 1e6),
+            );
+        }
         let mut hists: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
         let mut put = |name: String, l: &Latency, m: &mut BTreeMap<String, f64>| {
             l.summarize(&name, m);
@@ -168,7 +262,8 @@ impl Sim<'_, '_> {
         put("rpo".into(), &rpo, &mut m);
         for (i, v) in s.vault.iter().enumerate() {
             let vs = &vaults[i];
-            let values = [vs.stored, vs.stored_max, vs.points, vs.points_max];
+            let [stored, points, stored_max, points_max] = horizon_vaults[i];
+            let values = [stored, stored_max, points, points_max];
             for (name, x) in VAULT_METRICS.iter().zip(values) {
                 m.insert(format!("vault.{}.{name}", v.name), x as f64);
             }
@@ -177,7 +272,7 @@ impl Sim<'_, '_> {
             }
         }
         for (i, l) in s.link.iter().enumerate() {
-            let ls = net.link_stats(link_ids[i], end);
+            let ls = horizon_links[i];
             let values = [
                 ls.bytes.round(),
                 round6(ls.bytes / (l.bandwidth.0 * total_secs)),

@@ -8,8 +8,11 @@ impl Sim<'_, '_> {
         let (bytes, full) = (job.bytes, job.full);
         let every = self.rpo_every;
         let vm = &mut self.vms[vi];
-        // RPO: the age of the newest point at every sample time since the previous one.
-        record_ages(&mut self.st.rpo, vm.last_point, now, every);
+        // RPO: the age of the newest point at every sample time since the previous one
+        // (sample times after the warm-up and up to the end: a drained run's late points
+        // change no sample).
+        let until = now.min(self.end);
+        record_ages(&mut self.st.rpo, vm.last_point, until, self.warmup, every);
         vm.last_point = now;
         if vm.first_point == SimTime::NEVER {
             vm.first_point = now;
@@ -62,7 +65,9 @@ impl Sim<'_, '_> {
                 .capped(self.s.timing.geo_replication.draw(&mut job.rng), || {
                     "timing.geo_replication".into()
                 });
-            vs.geo_lag.record(lag);
+            if job.scheduled >= self.warmup {
+                vs.geo_lag.record(lag);
+            }
         }
     }
 
@@ -83,10 +88,17 @@ impl Sim<'_, '_> {
 }
 
 /// Records the age of a point made at `since` at every multiple of `every` in
-/// `[since, until)`: the arithmetic progression `g0, g0 + every, ...` below `until − since`.
-pub(super) fn record_ages(h: &mut BulkCounts, since: SimTime, until: SimTime, every: u64) {
+/// `[max(since, from), until)`: the arithmetic progression `g0, g0 + every, ...` below
+/// `until − since`. `from` is the end of the warm-up.
+pub(super) fn record_ages(
+    h: &mut BulkCounts,
+    since: SimTime,
+    until: SimTime,
+    from: SimTime,
+    every: u64,
+) {
     let (a, b) = (since.as_micros(), until.as_micros());
-    let mut age = a.div_ceil(every) * every - a;
+    let mut age = a.max(from.as_micros()).div_ceil(every) * every - a;
     let span = b.saturating_sub(a);
     while age < span {
         h.record(age);

@@ -19,7 +19,9 @@ impl Sim<'_, '_> {
             for i in 0..count {
                 let vm = first + i;
                 if !self.vms[vm as usize].has(flag::SUPPORTED) {
-                    self.st.unsupported_jobs += 1;
+                    if now >= self.warmup {
+                        self.st.unsupported_jobs += 1;
+                    }
                     continue;
                 }
                 let offset = if within > 0 {
