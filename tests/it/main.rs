@@ -10,6 +10,7 @@ mod domain;
 mod fuzz_scenario;
 mod golden;
 mod invariants;
+mod mutants;
 mod results;
 mod scale;
 mod slurm;
