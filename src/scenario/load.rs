@@ -402,7 +402,7 @@ fn load_empirical(s: &mut Scenario, base: &Path) -> std::result::Result<(), Prob
                     .ok()
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .map(Ok)
-                    .unwrap_or_else(|| crate::engine::dist::scalar(&toml::Value::String(cell.into()), kind))
+                    .unwrap_or_else(|| crate::scenario::dist_format::scalar(&toml::Value::String(cell.into()), kind))
                     .ok()
                     .filter(|v| *v <= cap)
                     .ok_or_else(|| {

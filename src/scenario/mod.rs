@@ -4,6 +4,7 @@
 //! → serde into [`Scenario`] (defaults filled) → empirical data files → [`validate`].
 //! Every error carries the file, line, column and dotted key of the offending value.
 
+pub mod dist_format;
 pub mod estimate;
 pub mod load;
 pub mod locate;

@@ -25,7 +25,7 @@ macro_rules! string_unit {
                     other => Err(de::Error::custom(format!(
                         "expected {}, found {}",
                         $desc,
-                        crate::engine::dist::describe(other)
+                        crate::scenario::dist_format::describe(other)
                     ))),
                 }
             }
@@ -81,7 +81,7 @@ impl<'de> Deserialize<'de> for Prob {
             toml::Value::Integer(i) if (0..=1).contains(&i) => Ok(Prob(i as f64)),
             other => Err(de::Error::custom(format!(
                 "expected a probability between 0 and 1 (or true/false), found {}",
-                crate::engine::dist::describe(&other)
+                crate::scenario::dist_format::describe(&other)
             ))),
         }
     }
@@ -244,7 +244,7 @@ fn de_seed<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         }
         other => Err(de::Error::custom(format!(
             "expected a seed: {SEED_RANGE}; found {}",
-            crate::engine::dist::describe(other)
+            crate::scenario::dist_format::describe(other)
         ))),
     }
 }
@@ -905,7 +905,7 @@ impl<'de> Deserialize<'de> for Bound {
                 }),
             other => Err(de::Error::custom(format!(
                 "expected a number, duration or size, found {}",
-                crate::engine::dist::describe(other)
+                crate::scenario::dist_format::describe(other)
             ))),
         }
     }

@@ -409,8 +409,8 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
                     format!(
                         "expected min <= max for metric \"{}\", found min {} > max {}: no value can meet both; swap them",
                         e.metric,
-                        crate::engine::dist::fmt_f64(lo.0),
-                        crate::engine::dist::fmt_f64(hi.0)
+                        crate::scenario::dist_format::fmt_f64(lo.0),
+                        crate::scenario::dist_format::fmt_f64(hi.0)
                     ),
                 ));
             }
