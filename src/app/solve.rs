@@ -70,6 +70,9 @@ pub struct SolveArgs {
     /// Treat any warning as an error (exit 2) before anything runs.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Skip the plots of each expected metric against the key.
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// What kind of quantity the key holds: how its values are parsed, stepped and printed.
@@ -90,6 +93,17 @@ enum Quantity {
 }
 
 impl Quantity {
+    /// The unit values are shown in, and base units per shown unit (for plots).
+    fn display_unit(&self) -> (&str, f64) {
+        match self {
+            Quantity::Count | Quantity::Number => ("", 1.0),
+            Quantity::Bandwidth(u, k) | Quantity::Size(u, k) | Quantity::Duration(u, k) => {
+                (u.as_str(), *k)
+            }
+            Quantity::TimeOfDay => ("h after midnight", 3600.0),
+        }
+    }
+
     fn integral(&self) -> bool {
         matches!(self, Quantity::Count | Quantity::TimeOfDay)
     }
@@ -764,6 +778,37 @@ fn write_outputs(
         "probes": o.probes.len(),
         "expectations": s.expects.iter().map(|e| serde_json::json!({"metric": e.metric, "min": e.min.map(|b| b.0), "max": e.max.map(|b| b.0)})).collect::<Vec<_>>(),
     });
+    if !s.a.no_plots {
+        let expectations: Vec<(String, Option<f64>, Option<f64>)> = s
+            .expects
+            .iter()
+            .map(|e| (e.metric.clone(), e.min.map(|b| b.0), e.max.map(|b| b.0)))
+            .collect();
+        let probes: Vec<crate::outputs::plots::SolveProbe> = o
+            .probes
+            .iter()
+            .map(|p| {
+                (
+                    p.value,
+                    p.verdicts
+                        .iter()
+                        .map(|v| (v.mean, v.bound, v.holds))
+                        .collect(),
+                )
+            })
+            .collect();
+        let data = crate::outputs::plots::SolveData {
+            key: &s.a.find,
+            unit: s.q.display_unit(),
+            expectations: &expectations,
+            probes: &probes,
+            answer: o.answer.map(|i| o.probes[i].value),
+        };
+        crate::outputs::plots::render_solve(dir, &data).map_err(|e| Error::Io {
+            path: dir.join("plots"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    }
     let text = serde_json::to_string_pretty(&json).expect("json") + "\n";
     write_atomic(&dir.join("solve.json"), text.as_bytes())
 }

@@ -61,7 +61,11 @@ fn solve_is_the_same_on_any_thread_count() {
     let t = tempfile::tempdir().unwrap();
     solve(&t.path().join("one"), &["--threads", "1"]);
     solve(&t.path().join("two"), &["--threads", "2"]);
-    for f in ["solve.csv", "solve.json"] {
+    for f in [
+        "solve.csv",
+        "solve.json",
+        "plots/solve_backup.phase.transfer.max.svg",
+    ] {
         let a = std::fs::read(t.path().join("one").join(f)).unwrap();
         let b = std::fs::read(t.path().join("two").join(f)).unwrap();
         assert!(a == b, "{f} differs between thread counts");

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::run_figs::{CdfFig, OutcomesFig, PhaseFig, TimelineFig, VaultFig};
+use super::solve_figs::SolveFig;
 use super::style::DrawResult;
 use super::sweep_figs::SweepFig;
 use super::PlotError;
@@ -18,6 +19,7 @@ pub(super) enum Figure {
     Outcomes(OutcomesFig),
     Vault(VaultFig),
     Sweep(SweepFig),
+    Solve(SolveFig),
 }
 
 impl Figure {
@@ -27,6 +29,7 @@ impl Figure {
             Figure::Outcomes(f) => f.size(),
             Figure::Timeline(_) | Figure::Vault(_) => (1200, 860),
             Figure::Sweep(f) => f.size(),
+            Figure::Solve(f) => f.size(),
             _ => (1200, 700),
         }
     }
@@ -44,6 +47,7 @@ impl Figure {
             Figure::Outcomes(f) => f.draw(root),
             Figure::Vault(f) => f.draw(root),
             Figure::Sweep(f) => f.draw(root),
+            Figure::Solve(f) => f.draw(root),
         }
     }
 }

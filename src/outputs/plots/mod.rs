@@ -39,8 +39,11 @@ use crate::outputs::results::read::ReadError;
 mod emit;
 mod input;
 mod run_figs;
+mod solve_figs;
 mod style;
 mod sweep_figs;
+
+pub use solve_figs::{SolveData, SolveProbe};
 
 use emit::{remove_sweep_plots, write_figures};
 use input::{scenario_name, SweepCsv};
@@ -184,6 +187,17 @@ pub fn render_sweep(dir: &Path, metrics: &[String]) -> Result<Vec<PathBuf>, Plot
     let out = dir.join("plots");
     remove_sweep_plots(&out)?;
     write_figures(&out, &figures)
+}
+
+/// Renders the plots of a `solve` directory `dir` (see `docs/solve.md`): for each expected
+/// metric, `dir/plots/solve_<metric>.svg` and `.png` against the searched key. Plots an
+/// earlier search left are replaced. Deterministic: the same data give the same bytes.
+pub fn render_solve(dir: &Path, data: &SolveData<'_>) -> Result<Vec<PathBuf>, PlotError> {
+    ensure_font();
+    for p in solve_figs::stale(dir) {
+        std::fs::remove_file(&p).map_err(|source| PlotError::Io { path: p, source })?;
+    }
+    write_figures(&dir.join("plots"), &solve_figs::figures(data))
 }
 
 /// The file-name form of a metric or key in sweep plot names (`sweep_<metric>_by_<key>`):
