@@ -8,7 +8,7 @@
 use crate::model::vm::{classify_os, WINDOWS_VERSIONS};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::schema::{Scenario, Weekday};
+use super::schema::Scenario;
 use crate::engine::dist::{Dist, Kind};
 
 /// A validation error: the dotted key and what was expected and found.
@@ -88,6 +88,36 @@ pub const MAX_VMS: u64 = u32::MAX as u64 - 1;
 /// Checks a scenario; returns notes on limits of the service it exceeds.
 pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     let mut notes = Vec::new();
+    check_simulation(s)?;
+    let n = Names {
+        regions: names("region", s.region.iter().map(|r| &r.name))?,
+        links: names("link", s.link.iter().map(|l| &l.name))?,
+        vaults: names("vault", s.vault.iter().map(|v| &v.name))?,
+        policies: names("policy", s.policy.iter().map(|p| &p.name))?,
+        fleets: names("fleet", s.fleet.iter().map(|f| &f.name))?,
+    };
+    names("restore", s.restore.iter().map(|r| &r.name))?;
+    check_places(s, &n, &mut notes)?;
+    check_policies(s, &n)?;
+    check_fleets(s, &n, &mut notes)?;
+    check_restores(s, &n)?;
+    check_timing_and_support(s)?;
+    check_expectations(s)?;
+    Ok(notes)
+}
+
+/// The names of each kind of entity, for references.
+struct Names<'a> {
+    regions: BTreeSet<&'a str>,
+    links: BTreeSet<&'a str>,
+    vaults: BTreeSet<&'a str>,
+    policies: BTreeSet<&'a str>,
+    fleets: BTreeSet<&'a str>,
+}
+
+/// `[simulation]`: a usable name, positive and bounded durations, sample intervals that
+/// fit the run, a warm-up shorter than it.
+fn check_simulation(s: &Scenario) -> Result<(), Problem> {
     let sim = &s.simulation;
     if sim.name.is_empty() || sim.name.contains(['/', '\\']) || sim.name.starts_with('.') {
         return Err(problem(
@@ -162,13 +192,11 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             format!("expected at most 10 years, found {}", sim.duration),
         ));
     }
-    let regions = names("region", s.region.iter().map(|r| &r.name))?;
-    let links = names("link", s.link.iter().map(|l| &l.name))?;
-    let vaults = names("vault", s.vault.iter().map(|v| &v.name))?;
-    let policies = names("policy", s.policy.iter().map(|p| &p.name))?;
-    let fleets = names("fleet", s.fleet.iter().map(|f| &f.name))?;
-    names("restore", s.restore.iter().map(|r| &r.name))?;
+    Ok(())
+}
 
+/// Regions, links (their outage model) and vaults (their region, their job limit).
+fn check_places(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<(), Problem> {
     for r in &s.region {
         if let Some(p) = &r.paired {
             if p == &r.name {
@@ -195,7 +223,7 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     }
     for v in &s.vault {
         let k = format!("vault.{}", v.name);
-        reference(format!("{k}.region"), "region", &regions, &v.region)?;
+        reference(format!("{k}.region"), "region", &n.regions, &v.region)?;
         let region = s
             .region
             .iter()
@@ -217,9 +245,14 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             s.vault.len()
         ));
     }
+    Ok(())
+}
+
+/// Policies: their vault, schedule form, window, retries and retention.
+fn check_policies(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
     for p in &s.policy {
         let k = format!("policy.{}", p.name);
-        reference(format!("{k}.vault"), "vault", &vaults, &p.vault)?;
+        reference(format!("{k}.vault"), "vault", &n.vaults, &p.vault)?;
         if let Some(sch) = &p.schedule {
             match (&sch.daily, &sch.weekly, &sch.at) {
                 (Some(_), None, None) => {}
@@ -265,14 +298,20 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Fleets (references, categories, counts, VMs per vault), the total of VMs and every
+/// distribution's parameters.
+fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<(), Problem> {
     let cats = super::schema::known_categories();
     let mut per_vault: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &s.fleet {
         let k = format!("fleet.{}", f.name);
-        reference(format!("{k}.region"), "region", &regions, &f.region)?;
-        reference(format!("{k}.policy"), "policy", &policies, &f.policy)?;
+        reference(format!("{k}.region"), "region", &n.regions, &f.region)?;
+        reference(format!("{k}.policy"), "policy", &n.policies, &f.policy)?;
         for (i, l) in f.path.iter().enumerate() {
-            reference(format!("{k}.path.{i}"), "link", &links, l)?;
+            reference(format!("{k}.path.{i}"), "link", &n.links, l)?;
             if f.path[..i].contains(l) {
                 return Err(problem(
                     format!("{k}.path.{i}"),
@@ -331,16 +370,21 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     for (key, d, kind) in dists(s) {
         d.check(kind).map_err(|m| problem(key, m))?;
     }
-    for (v, n) in per_vault {
-        if n > 200 {
-            notes.push(format!("vault \"{v}\" protects {n} VMs: the 2015 limit was 200 VMs per vault (1 000 from late 2018)"));
+    for (v, count) in per_vault {
+        if count > 200 {
+            notes.push(format!("vault \"{v}\" protects {count} VMs: the 2015 limit was 200 VMs per vault (1 000 from late 2018)"));
         }
     }
+    Ok(())
+}
+
+/// Restore drills and streams.
+fn check_restores(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
     for r in &s.restore {
         let k = format!("restore.{}", r.name);
-        reference(format!("{k}.fleet"), "fleet", &fleets, &r.fleet)?;
+        reference(format!("{k}.fleet"), "fleet", &n.fleets, &r.fleet)?;
         if let Some(t) = &r.target_region {
-            reference(format!("{k}.target_region"), "region", &regions, t)?;
+            reference(format!("{k}.target_region"), "region", &n.regions, t)?;
         }
         match (&r.at, &r.rate) {
             (Some(_), None) => {}
@@ -366,6 +410,11 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ));
         }
     }
+    Ok(())
+}
+
+/// `[timing]` and `[support]`.
+fn check_timing_and_support(s: &Scenario) -> Result<(), Problem> {
     if s.timing.http_retries > 100 {
         return Err(problem(
             "timing.http_retries",
@@ -382,6 +431,11 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// `[[expect]]`: a bound on each, numbers, `min` not above `max`.
+fn check_expectations(s: &Scenario) -> Result<(), Problem> {
     for (i, e) in s.expect.iter().enumerate() {
         if e.min.is_none() && e.max.is_none() {
             return Err(problem(
@@ -416,8 +470,7 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
             }
         }
     }
-    let _ = Weekday::Mon;
-    Ok(notes)
+    Ok(())
 }
 
 /// Lists every distribution of a scenario with its dotted key and unit kind; `$($m)?` is
