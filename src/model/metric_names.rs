@@ -149,6 +149,99 @@ pub fn catalogue(s: &Scenario) -> Vec<MetricName> {
     out
 }
 
+// ---------------------------------------------------------------------------------------
+// What a name means: its direction (compare) and its unit (plots, human output). Both are
+// rules on the name, so they hold for every name of the catalogue and every scenario.
+
+/// Which way a metric should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// An increase is an improvement.
+    HigherIsBetter,
+    /// A decrease is an improvement.
+    LowerIsBetter,
+    /// Informational: a change is reported but never a regression.
+    Neutral,
+}
+
+/// The direction rule, applied to the metric name in this order:
+///
+/// 1. **higher is better**: names ending in `success_rate` or `.succeeded`,
+///    and `backup.consistency.application`;
+/// 2. **neutral** (size of the workload or of the fleet, informational):
+///    names ending in `.total` or `.bytes`, names containing `stored_bytes`,
+///    `recovery_points` or `utilization`, and
+///    `backup.consistency.file_system`;
+/// 3. **lower is better**: everything else — durations, phase times,
+///    failures, `failed`, rejections, `miss_rate`, `rpo`, `geo_lag`,
+///    `unsupported`, `backup.consistency.crash`, ...
+pub fn direction(metric: &str) -> Direction {
+    if metric.ends_with("success_rate")
+        || metric.ends_with(".succeeded")
+        || metric == "backup.consistency.application"
+    {
+        Direction::HigherIsBetter
+    } else if metric.ends_with(".total")
+        || metric.ends_with(".bytes")
+        || metric.contains("stored_bytes")
+        || metric.contains("recovery_points")
+        || metric.contains("utilization")
+        || metric == "backup.consistency.file_system"
+    {
+        Direction::Neutral
+    } else {
+        Direction::LowerIsBetter
+    }
+}
+
+/// The unit a metric is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds: durations, phase times, RPO, geo lag, ages, outage time.
+    Seconds,
+    /// Bytes: sizes and volumes moved or stored.
+    Bytes,
+    /// A plain number: counts, rates, shares, utilizations.
+    Plain,
+}
+
+/// The unit of a metric, from its name: bytes when a part is `bytes` or ends in `_bytes`;
+/// seconds for durations (`.duration.`, `_duration.`, `.phase.`, `rpo.`, `geo_lag`,
+/// `point_age`, `.age.`, a last part ending in `_seconds`); plain otherwise.
+pub fn unit(metric: &str) -> Unit {
+    let parts: Vec<&str> = metric.split('.').collect();
+    let last = parts.last().copied().unwrap_or("");
+    if parts.iter().any(|p| *p == "bytes" || p.ends_with("_bytes")) {
+        return Unit::Bytes;
+    }
+    let time = last != "count"
+        && (metric.contains(".duration.")
+            || metric.contains("_duration.")
+            || metric.contains(".phase.")
+            || metric.starts_with("rpo.")
+            || metric.contains("geo_lag")
+            || metric.contains("point_age")
+            || metric.contains(".age.")
+            || last.ends_with("_seconds"));
+    if time {
+        Unit::Seconds
+    } else {
+        Unit::Plain
+    }
+}
+
+impl MetricName {
+    /// Which way the metric should move ([`direction`]).
+    pub fn direction(&self) -> Direction {
+        direction(&self.name)
+    }
+
+    /// The metric's unit ([`unit`]).
+    pub fn unit(&self) -> Unit {
+        unit(&self.name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

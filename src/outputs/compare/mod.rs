@@ -187,46 +187,7 @@ impl fmt::Display for CheckReport {
 // ---------------------------------------------------------------------------
 // compare
 
-/// Which way a metric should move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// An increase is an improvement.
-    HigherIsBetter,
-    /// A decrease is an improvement.
-    LowerIsBetter,
-    /// Informational: a change is reported but never a regression.
-    Neutral,
-}
-
-/// The direction rule, applied to the metric name in this order:
-///
-/// 1. **higher is better**: names ending in `success_rate` or `.succeeded`,
-///    and `backup.consistency.application`;
-/// 2. **neutral** (size of the workload or of the fleet, informational):
-///    names ending in `.total` or `.bytes`, names containing `stored_bytes`,
-///    `recovery_points` or `utilization`, and
-///    `backup.consistency.file_system`;
-/// 3. **lower is better**: everything else — durations, phase times,
-///    failures, `failed`, rejections, `miss_rate`, `rpo`, `geo_lag`,
-///    `unsupported`, `backup.consistency.crash`, ...
-pub fn direction(metric: &str) -> Direction {
-    if metric.ends_with("success_rate")
-        || metric.ends_with(".succeeded")
-        || metric == "backup.consistency.application"
-    {
-        Direction::HigherIsBetter
-    } else if metric.ends_with(".total")
-        || metric.ends_with(".bytes")
-        || metric.contains("stored_bytes")
-        || metric.contains("recovery_points")
-        || metric.contains("utilization")
-        || metric == "backup.consistency.file_system"
-    {
-        Direction::Neutral
-    } else {
-        Direction::LowerIsBetter
-    }
-}
+pub use crate::model::metric_names::{direction, Direction};
 
 /// How a change is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

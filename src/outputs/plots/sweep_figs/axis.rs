@@ -235,23 +235,11 @@ pub(super) fn fmt_tick(v: f64, step: f64) -> String {
 
 /// The unit a metric's name implies: `(divisor, suffix of the axis description)`.
 pub(super) fn metric_unit(metric: &str) -> (f64, &'static str) {
-    let parts: Vec<&str> = metric.split('.').collect();
-    let last = parts.last().copied().unwrap_or("");
-    let is_bytes = parts.iter().any(|p| *p == "bytes" || p.ends_with("_bytes"));
-    let is_time = last != "count"
-        && (metric.contains(".duration.")
-            || metric.contains("_duration.")
-            || metric.contains(".phase.")
-            || metric.starts_with("rpo.")
-            || metric.contains("geo_lag")
-            || metric.contains("point_age")
-            || last.ends_with("_seconds"));
-    if is_bytes {
-        (1e9, " (GB)")
-    } else if is_time {
-        (1.0, " (s)")
-    } else {
-        (1.0, "")
+    use crate::model::metric_names::{unit, Unit};
+    match unit(metric) {
+        Unit::Bytes => (1e9, " (GB)"),
+        Unit::Seconds => (1.0, " (s)"),
+        Unit::Plain => (1.0, ""),
     }
 }
 
