@@ -107,14 +107,15 @@ fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> String {
     ok(&a)
 }
 
-/// Every file under `dir` (relative path → bytes), except the non-deterministic run.json.
+/// Every file under `dir` (relative path → bytes), except the wall-clock run.json and costs.csv.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for e in std::fs::read_dir(d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(root, &p, out);
-            } else if p.file_name().unwrap() != "run.json" {
+            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
+            {
                 out.insert(
                     p.strip_prefix(root).unwrap().display().to_string(),
                     std::fs::read(&p).unwrap(),
