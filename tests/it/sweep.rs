@@ -1272,3 +1272,75 @@ fn long_csv_has_one_row_per_run_and_metric() {
     assert_eq!(mean, per_run.iter().sum::<f64>() / per_run.len() as f64);
     assert!(!sw[0].contains_key("backup.success_rate.merged"));
 }
+
+#[test]
+fn status_counts_done_and_remaining() {
+    let (t, s) = setup();
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    let status = |dirs: &[&Path]| -> String {
+        let mut args = vec!["status"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let o = bin(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    sweep(&s, &a, &["--shard", "0/2", "--quiet", "--no-plots"]);
+    let st = status(&[&a]);
+    assert!(
+        st.starts_with("sweep tiny: 4 point(s) x 2 replication(s) = 8 runs\n"),
+        "{st}"
+    );
+    assert!(
+        st.contains("done: 4\nrunning: 0\nfailed: 0\nremaining: 4\n"),
+        "{st}"
+    );
+    assert!(st.contains("estimated time left: about "), "{st}");
+    // A run a killed process left unfinished counts as failed.
+    let left = a
+        .join("runs/p000")
+        .join(format!(".rep-1.partial-{}@{}-Zz9", dead_pid(), host()));
+    std::fs::create_dir_all(&left).unwrap();
+    let st = status(&[&a]);
+    assert!(
+        st.contains("done: 4\nrunning: 0\nfailed: 1 (left unfinished"),
+        "{st}"
+    );
+    assert!(st.contains("\nremaining: 3\n"), "{st}");
+    sweep(&s, &b, &["--shard", "1/2", "--quiet", "--no-plots"]);
+    let st = status(&[&a, &b]);
+    assert!(
+        st.contains("done: 8\nrunning: 0\nfailed: 0\nremaining: 0\n"),
+        "{st}"
+    );
+    assert!(st.contains("estimated time left: none"), "{st}");
+
+    // While a sweep runs: its run in progress and its lock, with the pid.
+    let slow = slow_scenario(t.path());
+    let out = t.path().join("running");
+    let mut args = slow_args(&slow, &out);
+    args.extend(["--set", "simulation.duration=21d", "--no-plots"]);
+    let mut child = spawn(&args);
+    let pid = child.id();
+    wait_until("a run in progress", || {
+        // The first run's staging directory (read_dir tolerates it being renamed meanwhile).
+        std::fs::read_dir(out.join("runs/p000")).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        })
+    });
+    let st = status(&[&out]);
+    let done = child.try_wait().unwrap().is_some();
+    signal(pid, "KILL");
+    let _ = child.wait();
+    if !done {
+        assert!(st.contains("running: 1\n"), "{st}");
+        assert!(
+            st.contains(&format!("shard 0/1 in {}: pid {pid}", out.display())),
+            "{st}"
+        );
+    }
+    // Not a sweep directory: exit 2.
+    let o = bin(&["status", t.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a sweep directory"));
+}
