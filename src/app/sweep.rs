@@ -1001,7 +1001,7 @@ pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
             let run = def.run(&p, r);
             if let Some(d) = locate(&run) {
                 rep.done += 1;
-                if let Some(w) = run_costs(&d)[0].parse::<f64>().ok() {
+                if let Ok(w) = run_costs(&d)[0].parse::<f64>() {
                     walls.push(w);
                 }
                 continue;
