@@ -85,6 +85,13 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Say how far a sweep is: runs done, running, failed and remaining across its
+    /// directories, and an estimate of the time left (works while shards run).
+    Status {
+        /// The sweep directory, and any other directories its shards write.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -141,6 +148,9 @@ pub fn main() -> ExitCode {
             no_plots,
             quiet,
         } => app::merge(&dirs, &out, quiet, !no_plots).map(|_| 0),
+        Command::Status { dirs } => {
+            app::status(&dirs).and_then(|r| emit(r.text.trim_end()).map(|_| 0))
+        }
         Command::Schema => emit(&app::schema()).map(|_| 0),
     };
     match result {

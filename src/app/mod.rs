@@ -12,7 +12,10 @@ mod sweep;
 pub use interrupt::handle_signals;
 pub use run::{run_to_dir, RunOptions, RunReport};
 pub use solve::{solve, SolveArgs, SolveReport};
-pub use sweep::{interrupt, merge, render_plots, sweep, MergeReport, SweepArgs, SweepReport};
+pub use sweep::{
+    interrupt, merge, render_plots, status, sweep, MergeReport, StatusReport, SweepArgs,
+    SweepReport,
+};
 
 use crate::error::{Error, Result};
 use crate::scenario::{load, Loaded};

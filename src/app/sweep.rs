@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::{parse_on_off, run_to_dir, RunOptions};
 use crate::error::{io_at as io, Error, Result};
 use crate::outputs::results::{
-    claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind, Staging,
+    claim_out_dir, clean_staging, staging_owner, write_atomic, Cleanup, OutKind, Owner, Staging,
 };
 use crate::outputs::sweeps::*;
 use crate::scenario::{load_str, memory};
@@ -85,6 +85,18 @@ pub struct SweepArgs {
     /// Give replication r the same seed at every point (common random numbers).
     #[arg(long)]
     pub common_seeds: bool,
+    /// With --common-seeds: the point that sweep.csv's paired differences are taken
+    /// against, as a point id (p001) or KEY=VALUE,... assignments (default: the first point).
+    #[arg(long, value_name = "POINT")]
+    pub baseline: Option<String>,
+    /// Add replications to each point until this metric's 95% CI half-width is within
+    /// HALFWIDTH of its mean (relative: 2% or 0.02); repeatable. --replications is the
+    /// starting count.
+    #[arg(long = "target", value_name = "METRIC=HALFWIDTH")]
+    pub targets: Vec<String>,
+    /// The most replications a point gets with --target (default: 10 x --replications).
+    #[arg(long, value_name = "N")]
+    pub max_replications: Option<u32>,
     /// Plot this metric of sweep.csv against each varied key (repeatable; default
     /// backup.duration.p99, backup.success_rate, backup.window.miss_rate).
     #[arg(long = "plot-metric", value_name = "METRIC")]
@@ -150,10 +162,40 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>>>()?;
     check_varies(&vary, &a.sets)?;
+    let targets = a
+        .targets
+        .iter()
+        .map(|t| parse_target(t))
+        .collect::<Result<Vec<_>>>()?;
+    let max_replications = match (targets.is_empty(), a.max_replications) {
+        (true, Some(m)) => {
+            return Err(Error::Usage(format!(
+                "--max-replications {m}: only goes with --target (without a target every point has exactly --replications)"
+            )))
+        }
+        (true, None) => None,
+        (false, Some(m)) if m < a.replications => {
+            return Err(Error::Usage(format!(
+                "--max-replications {m}: expected at least --replications ({}), the count every point starts with",
+                a.replications
+            )))
+        }
+        (false, Some(m)) => Some(m),
+        (false, None) => Some(a.replications.saturating_mul(10)),
+    };
+    if a.baseline.is_some() && !a.common_seeds {
+        return Err(Error::Usage(
+            "--baseline: paired differences need --common-seeds (replication r of every point then shares a seed)".into(),
+        ));
+    }
+    let cap = max_replications.unwrap_or(a.replications);
     grid_runs(
         &vary,
-        a.replications,
-        &format!("--replications {}", a.replications),
+        cap,
+        &match max_replications {
+            Some(m) => format!("--max-replications {m}"),
+            None => format!("--replications {}", a.replications),
+        },
     )?;
     let text = crate::scenario::load::read_scenario(&a.scenario)?;
     let base = load_str(&text, &a.scenario, &a.sets)?;
@@ -178,7 +220,20 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         } else {
             a.plot_metrics.clone()
         }),
+        targets,
+        max_replications,
+        baseline: None,
     };
+    let points = def.points();
+    let def = Definition {
+        baseline: a
+            .baseline
+            .as_deref()
+            .map(|b| resolve_baseline(b, &points))
+            .transpose()?,
+        ..def
+    };
+    let mut names = BTreeSet::new();
     let mut max_run = 0;
     for p in def.points() {
         let mut sets = a.sets.clone();
@@ -202,8 +257,74 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
             )));
         }
         max_run = max_run.max(memory::run_bytes(&l.scenario));
+        if !def.targets.is_empty() {
+            names.extend(
+                crate::model::metric_names::catalogue(&l.scenario)
+                    .into_iter()
+                    .map(|m| m.name),
+            );
+        }
+    }
+    let names: Vec<String> = names.into_iter().collect();
+    for (t, flag) in def.targets.iter().zip(&a.targets) {
+        if !names.contains(&t.metric) {
+            let close = crate::scenario::warnings::closest(&t.metric, &names);
+            return Err(Error::Usage(format!(
+                "--target {flag}: no run of this sweep writes a metric \"{}\" (docs/metrics.md), so its interval could never narrow; did you mean {}?",
+                t.metric,
+                close.join(" or ")
+            )));
+        }
     }
     Ok((def, text, max_run))
+}
+
+/// Resolves `--baseline`: a point id (`p001`) or `KEY=VALUE,...` assignments that match
+/// exactly one point.
+fn resolve_baseline(spec: &str, points: &[Point]) -> Result<String> {
+    let usage = |m: String| Error::Usage(format!("--baseline {spec}: {m}"));
+    if let Some(p) = points.iter().find(|p| p.id == spec.trim()) {
+        return Ok(p.id.clone());
+    }
+    if !spec.contains('=') {
+        return Err(usage(format!(
+            "expected a point id of this sweep (p000 to {}) or KEY=VALUE,... assignments",
+            points.last().map_or("p000", |p| p.id.as_str())
+        )));
+    }
+    let mut want = Vec::new();
+    for part in spec.split(',') {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(usage(format!(
+                "expected KEY=VALUE, found \"{}\"",
+                part.trim()
+            )));
+        };
+        want.push((k.trim(), v.trim()));
+    }
+    let matching: Vec<&Point> = points
+        .iter()
+        .filter(|p| {
+            want.iter().all(|(k, v)| {
+                p.assignments
+                    .iter()
+                    .any(|(pk, pv)| pk == k && pv.trim() == *v)
+            })
+        })
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(usage(
+            "no point of the sweep has these values (keys and values as given to --vary)".into(),
+        )),
+        many => {
+            Err(usage(format!(
+            "{} points have these values ({}...): give a value for every varied key, or a point id",
+            many.len(),
+            many.iter().take(3).map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+        )))
+        }
+    }
 }
 
 fn progress_bar(total: usize, done: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -273,10 +394,7 @@ fn dry_run(
     shard: Option<Shard>,
 ) -> Result<SweepReport> {
     let all = def.runs();
-    let mine = all
-        .iter()
-        .filter(|r| shard.map_or(true, |s| s.owns(r.index)))
-        .count();
+    let mine = all.iter().filter(|r| def.owns(shard, r)).count();
     let mut state = "new".to_string();
     if out.is_dir() {
         check_same(out, def, "use another --out or remove it")?;
@@ -293,7 +411,14 @@ fn dry_run(
             .filter(|r| complete(&out.join(r.rel_dir())))
             .count();
         if read_definition(out)?.is_some() {
-            state = format!("holds this sweep, {done} of {} runs complete", all.len());
+            state = if def.targets.is_empty() {
+                format!("holds this sweep, {done} of {} runs complete", all.len())
+            } else {
+                format!(
+                    "holds this sweep, {done} of the first {} runs complete",
+                    all.len()
+                )
+            };
         }
     }
     if !a.quiet {
@@ -372,28 +497,52 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     write_definition(&out, &def)?;
 
     let all = def.runs();
-    let mine: Vec<&Run> = all
-        .iter()
-        .filter(|r| shard.map_or(true, |s| s.owns(r.index)))
+    let locate = |r: &Run| {
+        let d = out.join(r.rel_dir());
+        complete(&d).then_some(d)
+    };
+    let my_points: Vec<Point> = def
+        .points()
+        .into_iter()
+        .filter(|p| def.targets.is_empty() || shard.map_or(true, |s| s.owns(p.index)))
         .collect();
-    let todo: Vec<&Run> = mine
-        .iter()
-        .copied()
-        .filter(|r| !complete(&out.join(r.rel_dir())))
-        .collect();
-    let skipped = mine.len() - todo.len();
+    let mut cache = SummaryCache::default();
+    // The runs this process still has to do: the missing runs of the first round, then,
+    // with targets, one more replication for each of its points still short.
+    let next_round = |cache: &mut SummaryCache| -> Result<(Vec<Run>, usize)> {
+        let mut todo = Vec::new();
+        let mut done = 0;
+        for p in &my_points {
+            match point_state(&def, p, &locate, cache)? {
+                PointState::Done(n) => {
+                    done += (0..n).filter(|&r| def.owns(shard, &def.run(p, r))).count()
+                }
+                PointState::Need(v) => {
+                    let owned = |r: &Run| def.owns(shard, r);
+                    done += (0..def.cap())
+                        .map(|r| def.run(p, r))
+                        .filter(|r| owned(r) && locate(r).is_some())
+                        .count();
+                    todo.extend(v.iter().map(|&r| def.run(p, r)).filter(owned));
+                }
+            }
+        }
+        Ok((todo, done))
+    };
+    let (mut todo, skipped) = next_round(&mut cache)?;
+    let first_scope = all.iter().filter(|r| def.owns(shard, r)).count();
     for r in &todo {
         clean_stale(&out, r);
     }
 
     DONE.store(skipped, Ordering::SeqCst);
-    TOTAL.store(mine.len(), Ordering::SeqCst);
+    TOTAL.store(first_scope.max(skipped + todo.len()), Ordering::SeqCst);
     if let Ok(mut o) = OUT_DIR.lock() {
         *o = Some(out.clone());
     }
     ACTIVE.store(true, Ordering::SeqCst);
     let start = Instant::now();
-    let pb = progress_bar(mine.len(), skipped, a.quiet);
+    let pb = progress_bar(TOTAL.load(Ordering::SeqCst), skipped, a.quiet);
     let failed = AtomicBool::new(false);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.min(todo.len().max(1)))
@@ -403,65 +552,93 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
                 "--threads {threads}: cannot start the thread pool: {e}"
             ))
         })?;
-    let results: Vec<Result<bool>> = pool.install(|| {
-        todo.par_iter()
-            .map(|r| {
-                // Checked before each run: after Ctrl-C or a failed run, start nothing new.
-                if INTERRUPTED.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
-                    return Ok(false);
-                }
-                let mut sets = def.sets.clone();
-                sets.extend(r.sets());
-                let res = load_str(&text, &a.scenario, &sets).and_then(|loaded| {
-                    let opts = RunOptions {
-                        jobs_csv: Some(a.jobs_csv),
-                        command_line: a.command_line.clone(),
-                        progress: false,
-                        plots: false,
-                        in_sweep: true,
-                    };
-                    run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
-                });
-                match res {
-                    Ok(_) => {
-                        DONE.fetch_add(1, Ordering::SeqCst);
-                        if let Some(pb) = &pb {
-                            pb.inc(1);
+    let mut ran = 0;
+    let mut scope = skipped;
+    let mut result = Ok(());
+    while !todo.is_empty() {
+        let results: Vec<Result<bool>> = pool.install(|| {
+            todo.par_iter()
+                .map(|r| {
+                    // Checked before each run: after Ctrl-C or a failed run, start nothing new.
+                    if INTERRUPTED.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
+                        return Ok(false);
+                    }
+                    let mut sets = def.sets.clone();
+                    sets.extend(r.sets());
+                    let res = load_str(&text, &a.scenario, &sets).and_then(|loaded| {
+                        let opts = RunOptions {
+                            jobs_csv: Some(a.jobs_csv),
+                            command_line: a.command_line.clone(),
+                            progress: false,
+                            plots: false,
+                            in_sweep: true,
+                        };
+                        run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
+                    });
+                    match res {
+                        Ok(_) => {
+                            DONE.fetch_add(1, Ordering::SeqCst);
+                            if let Some(pb) = &pb {
+                                pb.inc(1);
+                            }
+                            Ok(true)
                         }
-                        Ok(true)
+                        Err(e) => {
+                            failed.store(true, Ordering::SeqCst);
+                            Err(Error::Usage(format!(
+                                "run {} (seed {}): {e}",
+                                r.label(),
+                                r.seed
+                            )))
+                        }
                     }
-                    Err(e) => {
-                        failed.store(true, Ordering::SeqCst);
-                        Err(Error::Usage(format!(
-                            "run {} (seed {}): {e}",
-                            r.label(),
-                            r.seed
-                        )))
+                })
+                .collect()
+        });
+        for r in results {
+            match r {
+                Ok(true) => ran += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    if result.is_ok() {
+                        result = Err(e);
                     }
                 }
-            })
-            .collect()
-    });
+            }
+        }
+        if result.is_err() || INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+        // Decided from the runs on disk: the same whatever ran them, in whichever order.
+        let (more, done) = next_round(&mut cache)?;
+        scope = done;
+        for r in &more {
+            clean_stale(&out, r);
+        }
+        if !more.is_empty() {
+            TOTAL.fetch_add(more.len(), Ordering::SeqCst);
+            if let Some(pb) = &pb {
+                pb.set_length(TOTAL.load(Ordering::SeqCst) as u64);
+            }
+        }
+        todo = more;
+    }
     ACTIVE.store(false, Ordering::SeqCst);
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    let mut ran = 0;
-    for r in results {
-        if r? {
-            ran += 1;
-        }
-    }
+    result?;
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Err(Error::Interrupted(format!(
             "{} of {} runs complete; re-run the same command to resume",
-            skipped + ran,
-            mine.len()
+            DONE.load(Ordering::SeqCst),
+            TOTAL.load(Ordering::SeqCst)
         )));
     }
+    let mine_len = scope;
     let aggregated = match shard {
         Some(s) => {
-            let marker = serde_json::json!({ "shard": format!("{}/{}", s.index, s.count), "runs": mine.len() });
+            let marker = serde_json::json!({ "shard": format!("{}/{}", s.index, s.count), "runs": mine_len });
             let text = serde_json::to_string_pretty(&marker).expect("json") + "\n";
             write_atomic(
                 &out.join("shards")
@@ -477,18 +654,30 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     };
     if !a.quiet {
         let what = match shard {
-            Some(s) => format!(
-                "shard {}/{}: {} of {} runs",
+            Some(s) if def.targets.is_empty() => format!(
+                "shard {}/{}: {mine_len} of {} runs",
                 s.index,
                 s.count,
-                mine.len(),
                 all.len()
             ),
-            None => format!(
+            Some(s) => format!(
+                "shard {}/{}: {} of {} points, {mine_len} runs",
+                s.index,
+                s.count,
+                my_points.len(),
+                all.len() / def.replications as usize
+            ),
+            None if def.targets.is_empty() => format!(
                 "{} point(s) x {} replication(s) = {} runs",
                 all.len() / def.replications as usize,
                 def.replications,
                 all.len()
+            ),
+            None => format!(
+                "{} point(s), {} to {} replication(s) each until the targets are met: {mine_len} runs",
+                all.len() / def.replications as usize,
+                def.replications,
+                def.cap(),
             ),
         };
         crate::status!(
@@ -512,9 +701,9 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     }
     Ok(SweepReport {
         dir: out,
-        scope: mine.len(),
+        scope: mine_len,
         ran,
-        skipped,
+        skipped: mine_len - ran,
         aggregated,
     })
 }
@@ -601,15 +790,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
             )));
         }
     }
-    let runs = def.runs();
-    let mut sources = Vec::with_capacity(runs.len());
-    let mut missing = Vec::new();
-    for r in &runs {
-        match dirs.iter().find(|d| complete(&d.join(r.rel_dir()))) {
-            Some(d) => sources.push(d.join(r.rel_dir())),
-            None => missing.push(r.label()),
-        }
-    }
+    let locate = |r: &Run| {
+        dirs.iter()
+            .map(|d| d.join(r.rel_dir()))
+            .find(|d| complete(d))
+    };
+    let (runs, missing) = match complete_runs(&def, &locate)? {
+        Ok(runs) => (runs, Vec::new()),
+        Err(missing) => (def.runs(), missing),
+    };
     if !missing.is_empty() {
         let mut markers = BTreeSet::new();
         for d in dirs {
@@ -637,12 +826,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
     let _lock = lock_shard(out, Shard { index: 0, count: 1 }, "backupsim merge")?;
     write_definition(out, &def)?;
     let mut copied = 0;
-    for (r, src) in runs.iter().zip(&sources) {
+    for r in &runs {
         let dest = out.join(r.rel_dir());
         if complete(&dest) {
             continue;
         }
-        copy_run(src, &dest)?;
+        let src = locate(r).expect("every run was found complete above");
+        copy_run(&src, &dest)?;
         copied += 1;
     }
     write_aggregates(out, &def, "backupsim merge", plots, quiet)?;
@@ -687,4 +877,202 @@ pub fn render_plots(dir: &Path, metrics: &[String], quiet: bool) -> Result<Vec<P
         }
     }
     Ok(written)
+}
+
+/// What `backupsim status` found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusReport {
+    /// Complete runs (in any of the directories).
+    pub done: usize,
+    /// Runs being written now (a staging directory of a running process).
+    pub running: usize,
+    /// Runs started by a process that ended before finishing them (a staging directory
+    /// left behind): the next sweep of their shard runs them again.
+    pub failed: usize,
+    /// Runs not started. With targets: those known to be needed.
+    pub remaining: usize,
+    /// With targets: replications that points still short of their targets may add
+    /// beyond `remaining`, at most.
+    pub more_at_most: usize,
+    /// Shard locks held, with their holders.
+    pub shards: Vec<String>,
+    /// Estimated seconds left (remaining, running and failed runs at the mean cost of
+    /// the complete ones, as many at once as are running now).
+    pub eta_seconds: Option<f64>,
+    /// The report, as printed.
+    pub text: String,
+}
+
+/// How a run that is not complete stands, from the staging directories in `dirs`.
+fn run_progress(dirs: &[PathBuf], r: &Run, held: &[(u32, Option<String>)]) -> Option<bool> {
+    let prefix = format!(".rep-{}.partial-", r.replication);
+    let mut found = None;
+    for d in dirs {
+        let Ok(rd) = std::fs::read_dir(d.join("runs").join(&r.point.id)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            let Some(rest) = n.strip_prefix(&prefix) else {
+                continue;
+            };
+            let running = match staging_owner(rest) {
+                Owner::Running(_) => true,
+                Owner::Gone(_) => false,
+                // Another host: running while its writer holds a shard lock.
+                Owner::Unknown(_) => rest.split_once('@').is_some_and(|(pid, host)| {
+                    held.iter().any(|(p, h)| {
+                        pid == p.to_string()
+                            && h.as_deref()
+                                .is_some_and(|h| host.starts_with(&format!("{h}-")))
+                    })
+                }),
+            };
+            found = Some(found.unwrap_or(false) || running);
+        }
+    }
+    found
+}
+
+/// `backupsim status SWEEP_DIR [SHARD_DIR...]`: how far a sweep is, over the given
+/// directories (shards writing into separate directories, or one shared directory),
+/// while it runs or after. Reads only; a lock file whose holder is gone is removed, as
+/// any sweep command does.
+pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
+    let mut def: Option<Definition> = None;
+    for d in dirs {
+        let Some(this) = read_definition(d)? else {
+            return Err(Error::Usage(format!(
+                "{}: not a sweep directory (expected sweep.json, written by `backupsim sweep`)",
+                d.display()
+            )));
+        };
+        if let Some(first) = &def {
+            let diff = first.differences(&this);
+            if !diff.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{} and {} hold different sweeps (they differ in: {})",
+                    dirs[0].display(),
+                    d.display(),
+                    diff.join(", ")
+                )));
+            }
+        } else {
+            def = Some(this);
+        }
+    }
+    let Some(def) = def else {
+        return Err(Error::Usage(
+            "status: expected at least one sweep directory".into(),
+        ));
+    };
+    let mut rep = StatusReport::default();
+    let mut held = Vec::new();
+    for d in dirs {
+        for (s, h) in held_shards(d)? {
+            rep.shards.push(format!(
+                "shard {}/{} in {}: {h}",
+                s.index,
+                s.count,
+                d.display()
+            ));
+            if let Some(pid) = h.pid {
+                held.push((pid, h.host.clone()));
+            }
+        }
+    }
+    let locate = |r: &Run| {
+        dirs.iter()
+            .map(|d| d.join(r.rel_dir()))
+            .find(|d| complete(d))
+    };
+    let mut cache = SummaryCache::default();
+    let mut walls = Vec::new();
+    for p in def.points() {
+        let (needed, extra) = match point_state(&def, &p, &locate, &mut cache)? {
+            PointState::Done(n) => (Vec::new(), n..n),
+            PointState::Need(v) if def.targets.is_empty() => (v, 0..0),
+            PointState::Need(v) => {
+                let next = v.last().map_or(0, |r| r + 1).max(def.replications);
+                (v, next..def.cap())
+            }
+        };
+        for r in 0..def.cap() {
+            let run = def.run(&p, r);
+            if let Some(d) = locate(&run) {
+                rep.done += 1;
+                if let Ok(w) = run_costs(&d)[0].parse::<f64>() {
+                    walls.push(w);
+                }
+                continue;
+            }
+            if needed.contains(&r) {
+                match run_progress(dirs, &run, &held) {
+                    Some(true) => rep.running += 1,
+                    Some(false) => rep.failed += 1,
+                    None => rep.remaining += 1,
+                }
+            } else if extra.contains(&r) {
+                rep.more_at_most += 1;
+            }
+        }
+    }
+    let points = def.points().len();
+    let mut text = if def.targets.is_empty() {
+        format!(
+            "sweep {}: {points} point(s) x {} replication(s) = {} runs\n",
+            def.scenario_name,
+            def.replications,
+            points * def.replications as usize
+        )
+    } else {
+        format!(
+            "sweep {}: {points} point(s), {} to {} replication(s) each until the targets are met\n",
+            def.scenario_name,
+            def.replications,
+            def.cap()
+        )
+    };
+    text += &format!("done: {}\n", rep.done);
+    text += &format!("running: {}\n", rep.running);
+    for s in &rep.shards {
+        text += &format!("  {s}\n");
+    }
+    text += &format!(
+        "failed: {}{}\n",
+        rep.failed,
+        if rep.failed > 0 {
+            " (left unfinished by a process that ended; the next sweep of their shard runs them again)"
+        } else {
+            ""
+        }
+    );
+    if def.targets.is_empty() {
+        text += &format!("remaining: {}\n", rep.remaining);
+    } else {
+        text += &format!(
+            "remaining: {} now, and up to {} more while points are short of their targets\n",
+            rep.remaining, rep.more_at_most
+        );
+    }
+    let left = rep.remaining + rep.running + rep.failed;
+    if left == 0 && rep.more_at_most == 0 {
+        text += "estimated time left: none\n";
+    } else if walls.is_empty() {
+        text += "estimated time left: unknown (no run is complete yet)\n";
+    } else {
+        let mean = walls.iter().sum::<f64>() / walls.len() as f64;
+        let at_once = rep.running.max(1);
+        let eta = left as f64 * mean / at_once as f64;
+        rep.eta_seconds = Some(eta);
+        text += &format!(
+            "estimated time left: about {} ({left} run(s) at the mean {} of {} complete run(s), {at_once} at a time{})\n",
+            crate::units::fmt_duration(eta),
+            crate::units::fmt_duration(mean),
+            walls.len(),
+            if def.targets.is_empty() { "" } else { "; more if targets add replications" }
+        );
+    }
+    rep.text = text;
+    Ok(rep)
 }

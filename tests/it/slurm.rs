@@ -98,7 +98,8 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(root, &p, out);
-            } else if p.file_name().unwrap() != "run.json" {
+            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
+            {
                 out.insert(
                     p.strip_prefix(root).unwrap().display().to_string(),
                     std::fs::read(&p).unwrap(),

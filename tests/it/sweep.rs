@@ -107,14 +107,15 @@ fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> String {
     ok(&a)
 }
 
-/// Every file under `dir` (relative path → bytes), except the non-deterministic run.json.
+/// Every file under `dir` (relative path → bytes), except the wall-clock run.json and costs.csv.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for e in std::fs::read_dir(d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(root, &p, out);
-            } else if p.file_name().unwrap() != "run.json" {
+            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
+            {
                 out.insert(
                     p.strip_prefix(root).unwrap().display().to_string(),
                     std::fs::read(&p).unwrap(),
@@ -998,4 +999,348 @@ fn dry_run_checks_every_point_and_writes_nothing() {
     let other = bin(&["sweep", sc, "--out", o, "--dry-run"]);
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("holds a different sweep"));
+}
+
+/// Rows of a CSV file as column → cell maps.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            head.iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// A metric of runs.csv for one point, by replication.
+fn run_values(dir: &Path, point: &str, metric: &str) -> Vec<f64> {
+    csv_rows(&dir.join("runs.csv"))
+        .iter()
+        .filter(|r| r["point"] == point)
+        .map(|r| r[metric].parse().unwrap())
+        .collect()
+}
+
+fn adaptive(scenario: &Path, out: &Path, extra: &[&str]) -> String {
+    adaptive_capped(scenario, out, "30", extra)
+}
+
+fn adaptive_capped(scenario: &Path, out: &Path, cap: &str, extra: &[&str]) -> String {
+    let mut a = vec![
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--vary",
+        "fleet.web.count=20,40",
+        "--replications",
+        "3",
+        "--target",
+        "backup.duration.mean=10%",
+        "--max-replications",
+        cap,
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    a.extend(extra);
+    ok(&a)
+}
+
+#[test]
+fn adaptive_sweep_stops_within_its_target() {
+    use backupsim::outputs::sweeps::rel_halfwidth;
+    let (t, s) = setup();
+    let out = t.path().join("ad");
+    adaptive(&s, &out, &["--quiet"]);
+    let def: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(def["targets"][0]["metric"], "backup.duration.mean");
+    assert_eq!(def["targets"][0]["rel_halfwidth"], 0.1);
+    assert_eq!(def["max_replications"], 30);
+    let rows = csv_rows(&out.join("sweep.csv"));
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        let p = &row["point"];
+        let n: usize = row["replications"].parse().unwrap();
+        let xs = run_values(&out, p, "backup.duration.mean");
+        assert_eq!(xs.len(), n, "{p}: runs.csv has every replication used");
+        assert!(
+            n > 3 && n < 30,
+            "{p}: {n} replications: neither the start nor the cap"
+        );
+        // Met at n, and at no earlier count: the sweep stopped as soon as it was.
+        let h = rel_halfwidth(&xs).unwrap();
+        assert!(h <= 0.1, "{p}: half-width {h} at {n}");
+        for m in 3..n {
+            let hm = rel_halfwidth(&xs[..m]).unwrap();
+            assert!(hm > 0.1, "{p}: already met at {m} ({hm}) but ran {n}");
+        }
+        assert_eq!(row["target.backup.duration.mean.met"], "true");
+        assert_eq!(
+            row["target.backup.duration.mean.rel_halfwidth"]
+                .parse::<f64>()
+                .unwrap(),
+            h
+        );
+        // No run beyond the last one used.
+        assert!(!out.join(format!("runs/{p}/rep-{n}")).exists());
+    }
+    // A cap below what the target needs: stopped at the cap, the target marked unmet.
+    let capped = t.path().join("capped");
+    adaptive_capped(&s, &capped, "4", &["--quiet"]);
+    for row in csv_rows(&capped.join("sweep.csv")) {
+        assert_eq!(row["replications"], "4");
+        assert_eq!(row["target.backup.duration.mean.met"], "false");
+    }
+}
+
+#[test]
+fn adaptive_sweep_is_thread_independent() {
+    let (t, s) = setup();
+    let (one, two, shared) = (
+        t.path().join("one"),
+        t.path().join("two"),
+        t.path().join("shared"),
+    );
+    adaptive(&s, &one, &["--threads", "1", "--quiet"]);
+    adaptive(&s, &two, &["--threads", "2", "--quiet"]);
+    assert_same_tree(&one, &two);
+    // Shards split by point: each runs its points' rounds to the end alone.
+    adaptive(&s, &shared, &["--shard", "0/2", "--quiet"]);
+    assert!(shared.join("runs/p000").is_dir() && !shared.join("runs/p001").exists());
+    adaptive(&s, &shared, &["--shard", "1/2", "--quiet"]);
+    let sh = shared.to_str().unwrap();
+    ok(&["merge", sh, "--out", sh, "--no-plots", "--quiet"]);
+    assert_same_tree(&one, &shared);
+}
+
+#[test]
+fn target_on_unknown_metric_suggests_names() {
+    let (t, s) = setup();
+    let out = t.path().join("never");
+    let sc = s.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let fails = |extra: &[&str], want: &[&str]| {
+        let mut a = vec!["sweep", sc, "--out", o];
+        a.extend(extra);
+        let r = bin(&a);
+        let err = String::from_utf8_lossy(&r.stderr).to_string();
+        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
+        for w in want {
+            assert!(err.contains(w), "{extra:?}: expected {w:?} in: {err}");
+        }
+        assert!(!out.exists(), "{extra:?} wrote {}", out.display());
+    };
+    fails(
+        &["--target", "backup.duraton.p99=2%"],
+        &["backup.duraton.p99", "did you mean backup.duration.p99"],
+    );
+    fails(&["--target", "backup.duration.p99=0%"], &["above 0"]);
+    fails(&["--target", "backup.duration.p99=-2%"], &["above 0"]);
+    fails(&["--target", "backup.duration.p99=two"], &["half-width"]);
+    fails(&["--target", "backup.duration.p99"], &["METRIC=HALFWIDTH"]);
+    fails(
+        &[
+            "--target",
+            "backup.duration.p99=2%",
+            "--replications",
+            "5",
+            "--max-replications",
+            "4",
+        ],
+        &["--max-replications 4", "at least --replications (5)"],
+    );
+    fails(&["--max-replications", "9"], &["only goes with --target"]);
+    fails(&["--baseline", "p000"], &["--common-seeds"]);
+    fails(
+        &[
+            "--common-seeds",
+            "--baseline",
+            "p007",
+            "--vary",
+            "fleet.web.count=1,2",
+        ],
+        &["--baseline p007", "p001"],
+    );
+}
+
+#[test]
+fn paired_difference_ci_is_narrower_with_common_seeds() {
+    use backupsim::outputs::sweeps::stats;
+    let (t, s) = setup();
+    let m = "backup.duration.mean";
+    let width = |dir: &Path, extra: &[&str]| -> (f64, Vec<BTreeMap<String, String>>) {
+        let mut a = vec![
+            "sweep",
+            s.to_str().unwrap(),
+            "--vary",
+            "link.wan.bandwidth=1 Gbit/s,800 Mbit/s",
+            "--replications",
+            "4",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        a.extend(extra);
+        ok(&a);
+        let (x, y) = (run_values(dir, "p000", m), run_values(dir, "p001", m));
+        let d: Vec<f64> = y.iter().zip(&x).map(|(b, a)| b - a).collect();
+        let (lo, hi) = stats(&d).unwrap().ci95.unwrap();
+        (hi - lo, csv_rows(&dir.join("sweep.csv")))
+    };
+    let (crn, rows) = width(&t.path().join("crn"), &["--common-seeds"]);
+    let (indep, indep_rows) = width(&t.path().join("indep"), &[]);
+    assert!(
+        crn * 2.0 < indep,
+        "common seeds: paired CI width {crn}, independent seeds {indep}"
+    );
+    // sweep.csv gives the paired difference to the baseline (the first point) and its CI.
+    let lo: f64 = rows[1][&format!("{m}.diff_ci95_lo")].parse().unwrap();
+    let hi: f64 = rows[1][&format!("{m}.diff_ci95_hi")].parse().unwrap();
+    assert!((hi - lo - crn).abs() < 1e-6 * crn, "{lo}..{hi} vs {crn}");
+    assert_eq!(rows[0][&format!("{m}.diff")], "0");
+    assert!(!indep_rows[0].contains_key(&format!("{m}.diff")));
+    // --baseline by values: the other point.
+    let (_, rows) = width(
+        &t.path().join("base"),
+        &[
+            "--common-seeds",
+            "--baseline",
+            "link.wan.bandwidth=800 Mbit/s",
+        ],
+    );
+    assert_eq!(rows[1][&format!("{m}.diff")], "0");
+    let d: f64 = rows[0][&format!("{m}.diff")].parse().unwrap();
+    assert!(d < 0.0, "the faster link is quicker: {d}");
+}
+
+#[test]
+fn long_csv_has_one_row_per_run_and_metric() {
+    let (t, s) = setup();
+    let out = t.path().join("long");
+    sweep(&s, &out, &["--no-plots", "--quiet"]);
+    let runs = csv_rows(&out.join("runs.csv"));
+    let long = csv_rows(&out.join("sweep.long.csv"));
+    let head = std::fs::read_to_string(out.join("sweep.long.csv")).unwrap();
+    assert!(head.starts_with("point,fleet.web.count,link.wan.bandwidth,replication,metric,value\n"));
+    let skip = [
+        "point",
+        "replication",
+        "seed",
+        "fleet.web.count",
+        "link.wan.bandwidth",
+    ];
+    let metrics: Vec<&String> = runs[0]
+        .keys()
+        .filter(|k| !skip.contains(&k.as_str()))
+        .collect();
+    assert_eq!(long.len(), runs.len() * metrics.len());
+    // Run order, then metrics by name; the values are runs.csv's.
+    let mut i = 0;
+    for r in &runs {
+        for m in &metrics {
+            let l = &long[i];
+            assert_eq!(
+                (&l["point"], &l["replication"], &l["metric"], &l["value"]),
+                (&r["point"], &r["replication"], *m, &r[*m])
+            );
+            assert_eq!(l["link.wan.bandwidth"], r["link.wan.bandwidth"]);
+            i += 1;
+        }
+    }
+    // costs.csv: one row per run, from run.json.
+    let costs = csv_rows(&out.join("costs.csv"));
+    assert_eq!(costs.len(), runs.len());
+    for c in &costs {
+        assert!(c["wall_seconds"].parse::<f64>().unwrap() > 0.0);
+        assert!(c["events"].parse::<u64>().unwrap() > 0);
+    }
+    // Percentile columns: the mean over runs of each run's p99, and the p99 of the merged
+    // histogram (points/<point>/summary.json), side by side.
+    let sw = csv_rows(&out.join("sweep.csv"));
+    let merged: BTreeMap<String, f64> = serde_json::from_str(
+        &std::fs::read_to_string(out.join("points/p000/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let p99: f64 = sw[0]["backup.duration.p99.merged"].parse().unwrap();
+    assert_eq!(p99, merged["backup.duration.p99"]);
+    let per_run = run_values(&out, "p000", "backup.duration.p99");
+    let mean: f64 = sw[0]["backup.duration.p99.mean"].parse().unwrap();
+    assert_eq!(mean, per_run.iter().sum::<f64>() / per_run.len() as f64);
+    assert!(!sw[0].contains_key("backup.success_rate.merged"));
+}
+
+#[test]
+fn status_counts_done_and_remaining() {
+    let (t, s) = setup();
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    let status = |dirs: &[&Path]| -> String {
+        let mut args = vec!["status"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let o = bin(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    sweep(&s, &a, &["--shard", "0/2", "--quiet", "--no-plots"]);
+    let st = status(&[&a]);
+    assert!(
+        st.starts_with("sweep tiny: 4 point(s) x 2 replication(s) = 8 runs\n"),
+        "{st}"
+    );
+    assert!(
+        st.contains("done: 4\nrunning: 0\nfailed: 0\nremaining: 4\n"),
+        "{st}"
+    );
+    assert!(st.contains("estimated time left: about "), "{st}");
+    // A run a killed process left unfinished counts as failed.
+    let left = a
+        .join("runs/p000")
+        .join(format!(".rep-1.partial-{}@{}-Zz9", dead_pid(), host()));
+    std::fs::create_dir_all(&left).unwrap();
+    let st = status(&[&a]);
+    assert!(
+        st.contains("done: 4\nrunning: 0\nfailed: 1 (left unfinished"),
+        "{st}"
+    );
+    assert!(st.contains("\nremaining: 3\n"), "{st}");
+    sweep(&s, &b, &["--shard", "1/2", "--quiet", "--no-plots"]);
+    let st = status(&[&a, &b]);
+    assert!(
+        st.contains("done: 8\nrunning: 0\nfailed: 0\nremaining: 0\n"),
+        "{st}"
+    );
+    assert!(st.contains("estimated time left: none"), "{st}");
+
+    // While a sweep runs: its run in progress and its lock, with the pid.
+    let slow = slow_scenario(t.path());
+    let out = t.path().join("running");
+    let mut args = slow_args(&slow, &out);
+    args.extend(["--set", "simulation.duration=21d", "--no-plots"]);
+    let mut child = spawn(&args);
+    let pid = child.id();
+    wait_until("a run in progress", || {
+        // The first run's staging directory (read_dir tolerates it being renamed meanwhile).
+        std::fs::read_dir(out.join("runs/p000")).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        })
+    });
+    let st = status(&[&out]);
+    let done = child.try_wait().unwrap().is_some();
+    signal(pid, "KILL");
+    let _ = child.wait();
+    if !done {
+        assert!(st.contains("running: 1\n"), "{st}");
+        assert!(
+            st.contains(&format!("shard 0/1 in {}: pid {pid}", out.display())),
+            "{st}"
+        );
+    }
+    // Not a sweep directory: exit 2.
+    let o = bin(&["status", t.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a sweep directory"));
 }

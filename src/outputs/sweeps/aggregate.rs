@@ -87,7 +87,8 @@ fn hdr_names(dir: &Path) -> Result<Vec<String>> {
 // ---------------------------------------------------------------------------------------
 // Aggregation.
 
-const HIST_STATS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", "p999", "max"];
+/// The statistics of a histogram in `summary.json`, as suffixes (`backup.duration.p99`).
+pub const HIST_STATS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", "p999", "max"];
 
 fn csv_bytes(rows: Vec<Vec<String>>) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -97,16 +98,76 @@ fn csv_bytes(rows: Vec<Vec<String>>) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
-/// Writes `points.csv`, `runs.csv`, `sweep.csv` and `points/` of a sweep directory whose
-/// runs are all complete, from the files on disk alone.
+/// The baseline point of paired differences: `def.baseline`, else the first point.
+pub fn baseline_index(def: &Definition, points: &[Point]) -> usize {
+    def.baseline
+        .as_ref()
+        .and_then(|b| points.iter().position(|p| &p.id == b))
+        .unwrap_or(0)
+}
+
+/// Reads the costs a run recorded in its `run.json` (wall seconds, events, events per
+/// second, peak memory), as written; empty cells for what it lacks.
+pub fn run_costs(run_dir: &Path) -> [String; 4] {
+    let v: serde_json::Value = std::fs::read_to_string(run_dir.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    [
+        "wall_seconds",
+        "events",
+        "events_per_second",
+        "peak_memory_bytes",
+    ]
+    .map(|k| {
+        v.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .map(fmt_num)
+            .unwrap_or_default()
+    })
+}
+
+/// Writes `points.csv`, `runs.csv`, `sweep.csv`, `sweep.long.csv`, `costs.csv` and
+/// `points/` of a sweep directory whose runs are all complete, from the files on disk
+/// alone.
 ///
 /// A metric a run does not report is a zero count if it is a counter (the simulator omits
 /// zero counters such as `backup.failures.<Code>`), and missing if it is a statistic of a
 /// histogram that was empty in that run (a statistic of no value is not zero); statistics
 /// over replications use the replications that report a value.
 pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
-    let runs = def.runs();
+    let locate = |r: &Run| {
+        let d = dir.join(r.rel_dir());
+        complete(&d).then_some(d)
+    };
+    let runs = match complete_runs(def, &locate)? {
+        Ok(runs) => runs,
+        Err(missing) => {
+            return Err(Error::Usage(format!(
+                "{}: {} run(s) are missing ({}{}); run the sweep again to complete it",
+                dir.display(),
+                missing.len(),
+                missing
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() > 10 { ", ..." } else { "" }
+            )))
+        }
+    };
     let points = def.points();
+    // The runs of each point: a range of `runs`.
+    let mut of_point = vec![0..0; points.len()];
+    for (i, r) in runs.iter().enumerate() {
+        let rg = &mut of_point[r.point.index];
+        if rg.start == rg.end {
+            *rg = i..i + 1;
+        } else {
+            rg.end = i + 1;
+        }
+    }
     let mut summaries = Vec::with_capacity(runs.len());
     let mut metrics = BTreeSet::new();
     let mut hists = BTreeSet::new();
@@ -129,6 +190,39 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
         }
     };
     let keys: Vec<String> = def.vary.iter().map(|v| v.key.clone()).collect();
+    let opt = |x: Option<f64>| x.map(fmt_num).unwrap_or_default();
+
+    // points/: exact merges of each point's histograms, built aside and renamed into
+    // place once the CSV files are written.
+    let dest = dir.join("points");
+    let staging = Staging::new(&dest)?;
+    let mut merged_summaries = Vec::with_capacity(points.len());
+    for p in &points {
+        let pdir = staging.path().join(&p.id);
+        let mut merged = BTreeMap::new();
+        for r in &runs[of_point[p.index].clone()] {
+            let rd = dir.join(r.rel_dir());
+            for name in hdr_names(&rd)? {
+                let path = rd.join("histograms").join(format!("{name}.hdr"));
+                let h = read_hdr(&path)?;
+                let acc = merged.entry(name).or_insert_with(new_histogram);
+                acc.add(&h).map_err(|e| {
+                    Error::input(
+                        path.display().to_string(),
+                        format!("cannot merge histogram: {e:?}"),
+                    )
+                })?;
+            }
+        }
+        let mut summary = BTreeMap::new();
+        for (name, h) in &merged {
+            summary.insert(format!("{name}.count"), h.len() as f64);
+            Latency(h.clone()).summarize(name, &mut summary);
+        }
+        write_histograms(&pdir.join("histograms"), &merged)?;
+        write_summary(&pdir.join("summary.json"), &summary)?;
+        merged_summaries.push(summary);
+    }
 
     // points.csv
     let mut rows = vec![std::iter::once("point".to_string())
@@ -155,34 +249,90 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
             r.seed.to_string(),
         ];
         row.extend(r.point.assignments.iter().map(|(_, v)| v.clone()));
-        row.extend(
-            metrics
-                .iter()
-                .map(|m| value(s, m).map(fmt_num).unwrap_or_default()),
-        );
+        row.extend(metrics.iter().map(|m| opt(value(s, m))));
         rows.push(row);
     }
     write_atomic(&dir.join("runs.csv"), &csv_bytes(rows))?;
 
+    // sweep.long.csv: one row per run and metric, in run order, metrics by name.
+    let mut head = vec!["point".to_string()];
+    head.extend(keys.iter().cloned());
+    head.extend(["replication".into(), "metric".into(), "value".into()]);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&head).expect("writing to memory");
+    for (r, s) in runs.iter().zip(&summaries) {
+        let rep = r.replication.to_string();
+        for m in &metrics {
+            let v = opt(value(s, m));
+            let row = std::iter::once(r.point.id.as_str())
+                .chain(r.point.assignments.iter().map(|(_, v)| v.as_str()))
+                .chain([rep.as_str(), m.as_str(), v.as_str()]);
+            w.write_record(row).expect("writing to memory");
+        }
+    }
+    write_atomic(
+        &dir.join("sweep.long.csv"),
+        &w.into_inner().expect("writing to memory"),
+    )?;
+
+    // costs.csv: what each run cost, from its run.json (wall-clock content).
+    let mut rows = vec![[
+        "point",
+        "replication",
+        "wall_seconds",
+        "events",
+        "events_per_second",
+        "peak_memory_bytes",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in &runs {
+        let mut row = vec![r.point.id.clone(), r.replication.to_string()];
+        row.extend(run_costs(&dir.join(r.rel_dir())));
+        rows.push(row);
+    }
+    write_atomic(&dir.join("costs.csv"), &csv_bytes(rows))?;
+
     // sweep.csv
+    let paired = def.seeds == SeedMode::Common;
+    let base = baseline_index(def, &points);
     let mut head = vec!["point".to_string()];
     head.extend(keys.iter().cloned());
     head.push("replications".into());
+    for t in &def.targets {
+        head.push(format!("target.{}.rel_halfwidth", t.metric));
+        head.push(format!("target.{}.met", t.metric));
+    }
     for m in &metrics {
         for st in ["mean", "sd", "ci95_lo", "ci95_hi"] {
             head.push(format!("{m}.{st}"));
         }
+        if is_hist_stat(m) {
+            head.push(format!("{m}.merged"));
+        }
+        if paired {
+            for st in ["diff", "diff_ci95_lo", "diff_ci95_hi"] {
+                head.push(format!("{m}.{st}"));
+            }
+        }
     }
     let mut rows = vec![head];
-    let per = def.replications as usize;
     for p in &points {
-        let reps = &summaries[p.index * per..(p.index + 1) * per];
+        let reps = &summaries[of_point[p.index].clone()];
+        let bases = &summaries[of_point[base].clone()];
         let mut row = vec![p.id.clone()];
         row.extend(p.assignments.iter().map(|(_, v)| v.clone()));
-        row.push(per.to_string());
+        row.push(reps.len().to_string());
+        for t in &def.targets {
+            let xs: Vec<f64> = reps
+                .iter()
+                .filter_map(|s| target_value(s, &t.metric))
+                .collect();
+            row.push(opt(rel_halfwidth(&xs)));
+            row.push(target_met(t, &xs).to_string());
+        }
         for m in &metrics {
             let xs: Vec<f64> = reps.iter().filter_map(|s| value(s, m)).collect();
-            let opt = |x: Option<f64>| x.map(fmt_num).unwrap_or_default();
             match stats(&xs) {
                 Some(st) => {
                     row.push(fmt_num(st.mean));
@@ -192,39 +342,29 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
                 }
                 None => row.extend(std::iter::repeat(String::new()).take(4)),
             }
+            if is_hist_stat(m) {
+                row.push(opt(merged_summaries[p.index].get(m).copied()));
+            }
+            if paired {
+                // Replication r against replication r of the baseline.
+                let ds: Vec<f64> = reps
+                    .iter()
+                    .zip(bases)
+                    .filter_map(|(a, b)| Some(value(a, m)? - value(b, m)?))
+                    .collect();
+                match stats(&ds) {
+                    Some(st) => {
+                        row.push(fmt_num(st.mean));
+                        row.push(opt(st.ci95.map(|c| c.0)));
+                        row.push(opt(st.ci95.map(|c| c.1)));
+                    }
+                    None => row.extend(std::iter::repeat(String::new()).take(3)),
+                }
+            }
         }
         rows.push(row);
     }
     write_atomic(&dir.join("sweep.csv"), &csv_bytes(rows))?;
-
-    // points/: exact merges of each point's histograms, built aside and renamed into place.
-    let dest = dir.join("points");
-    let staging = Staging::new(&dest)?;
-    for p in &points {
-        let pdir = staging.path().join(&p.id);
-        let mut merged = BTreeMap::new();
-        for r in 0..def.replications {
-            let rd = dir.join("runs").join(&p.id).join(format!("rep-{r}"));
-            for name in hdr_names(&rd)? {
-                let path = rd.join("histograms").join(format!("{name}.hdr"));
-                let h = read_hdr(&path)?;
-                let acc = merged.entry(name).or_insert_with(new_histogram);
-                acc.add(&h).map_err(|e| {
-                    Error::input(
-                        path.display().to_string(),
-                        format!("cannot merge histogram: {e:?}"),
-                    )
-                })?;
-            }
-        }
-        let mut summary = BTreeMap::new();
-        for (name, h) in &merged {
-            summary.insert(format!("{name}.count"), h.len() as f64);
-            Latency(h.clone()).summarize(name, &mut summary);
-        }
-        write_histograms(&pdir.join("histograms"), &merged)?;
-        write_summary(&pdir.join("summary.json"), &summary)?;
-    }
     staging.commit_unchecked(&dest)?;
     Ok(())
 }

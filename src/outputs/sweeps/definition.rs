@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::rng::{name_key, stream_key};
 use crate::error::{Error, Result};
 
+use super::{Shard, Target};
+
 /// Version of the `sweep.json` format.
 pub const FORMAT: u32 = 1;
 
@@ -53,7 +55,7 @@ pub enum SeedMode {
 /// scenario's path (shards may run from other directories), threads, sharding, `--quiet`,
 /// `--jobs-csv`. `plot_metrics` is recorded so that `merge` draws the plots the sweep
 /// asked for, but is not part of the identity (merge and resume ignore it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Definition {
     /// Format version of this file.
     pub format: u32,
@@ -76,6 +78,19 @@ pub struct Definition {
     /// Not part of the sweep's identity: resuming with other metrics is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plot_metrics: Option<Vec<String>>,
+    /// Adaptive replications (`--target`): each point gets more replications until every
+    /// target's relative 95% half-width is reached, or `max_replications`. Empty: every
+    /// point has exactly `replications`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+    /// The cap on replications per point with targets (`--max-replications`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replications: Option<u32>,
+    /// The point that paired differences are taken against (`--baseline`, resolved to a
+    /// point id; `None`: the first point). Only with common seeds. Not part of the
+    /// sweep's identity: it changes no run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 impl Definition {
@@ -84,21 +99,47 @@ impl Definition {
         expand(&self.vary)
     }
 
-    /// Every run, in the global run order (point-major, then replication).
+    /// Every run of the first round, in the global run order (point-major, then
+    /// replication): `replications` per point. Without targets, these are all the runs.
     pub fn runs(&self) -> Vec<Run> {
         let mut out = Vec::new();
         for p in self.points() {
             for r in 0..self.replications {
-                let seed = derive_seed(self.base_seed, &p.assignments, r, self.seeds);
-                out.push(Run {
-                    index: out.len(),
-                    point: p.clone(),
-                    replication: r,
-                    seed,
-                });
+                out.push(self.run(&p, r));
             }
         }
         out
+    }
+
+    /// Replication `r` of point `p`. Its `index` (what `--shard` partitions without
+    /// targets) is `point × cap + r`, `cap` being [`Definition::cap`].
+    pub fn run(&self, p: &Point, r: u32) -> Run {
+        Run {
+            index: p.index * self.cap() as usize + r as usize,
+            point: p.clone(),
+            replication: r,
+            seed: derive_seed(self.base_seed, &p.assignments, r, self.seeds),
+        }
+    }
+
+    /// The most replications a point can get: `max_replications` with targets, else
+    /// `replications`.
+    pub fn cap(&self) -> u32 {
+        if self.targets.is_empty() {
+            self.replications
+        } else {
+            self.max_replications.unwrap_or(self.replications)
+        }
+    }
+
+    /// Whether shard `s` owns run `r`: by run without targets, by point with targets
+    /// (a point's later replications depend on its earlier ones).
+    pub fn owns(&self, s: Option<Shard>, r: &Run) -> bool {
+        match s {
+            None => true,
+            Some(s) if self.targets.is_empty() => s.owns(r.index),
+            Some(s) => s.owns(r.point.index),
+        }
     }
 
     /// The metrics to plot: `plot_metrics`, else the defaults.
@@ -136,6 +177,12 @@ impl Definition {
         }
         if self.seeds != other.seeds {
             d.push("--common-seeds");
+        }
+        if self.targets != other.targets {
+            d.push("--target");
+        }
+        if self.max_replications != other.max_replications {
+            d.push("--max-replications");
         }
         d
     }
@@ -485,6 +532,9 @@ mod tests {
             replications: 2,
             seeds: SeedMode::PerPoint,
             plot_metrics: None,
+            targets: vec![],
+            max_replications: None,
+            baseline: None,
         };
         let mut d2 = d1.clone();
         d2.vary = vec![v("k", &["0", "1", "2"])];

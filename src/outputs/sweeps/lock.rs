@@ -281,6 +281,18 @@ pub fn held_shard(dir: &Path, except: Option<Shard>) -> Result<Option<(Shard, Ho
     Ok(None)
 }
 
+/// Every shard lock of `dir` that a process holds, by shard order (lock files nobody
+/// holds are removed, as by [`probe`]).
+pub fn held_shards(dir: &Path) -> Result<Vec<(Shard, Holder)>> {
+    let mut out = Vec::new();
+    for (s, path) in shard_locks(dir) {
+        if let Some(h) = probe(&path)? {
+            out.push((s, h));
+        }
+    }
+    Ok(out)
+}
+
 /// Takes the lock of shard `s` of the sweep directory `dir` for the command `what`.
 /// Refuses (exit 2, naming the holder) when another process holds that shard, or any shard
 /// of another count (their runs overlap this shard's).

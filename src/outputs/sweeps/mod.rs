@@ -12,12 +12,14 @@
 //! Advisory locks (`lock`) keep two processes from writing the same runs.
 //! See `docs/sweeps.md` for the user-facing description.
 
+mod adaptive;
 mod aggregate;
 mod definition;
 mod lock;
 mod shard;
 mod stats;
 
+pub use adaptive::*;
 pub use aggregate::*;
 pub use definition::*;
 pub use lock::*;

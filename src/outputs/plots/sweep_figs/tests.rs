@@ -120,6 +120,9 @@ fn write_two_key_definition(dir: &Path) {
         replications: 3,
         seeds: crate::outputs::sweeps::SeedMode::PerPoint,
         plot_metrics: None,
+        targets: vec![],
+        max_replications: None,
+        baseline: None,
     };
     std::fs::write(
         dir.join("sweep.json"),
