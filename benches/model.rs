@@ -24,14 +24,14 @@ fn model(c: &mut Criterion) {
     .map(|s| s.to_string())
     .collect();
     let loaded = load(&path, &sets).expect("the scale scenario loads");
-    let events = run(&loaded.scenario).unwrap().events;
+    let events = run(&loaded.config).unwrap().events;
     let mut group = c.benchmark_group("model");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(events));
     group.bench_function("scale-2k-7d", |b| {
-        b.iter(|| black_box(run(&loaded.scenario).unwrap().events))
+        b.iter(|| black_box(run(&loaded.config).unwrap().events))
     });
     group.finish();
 }

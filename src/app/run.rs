@@ -138,7 +138,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         progress,
     )?;
     let start = Instant::now();
-    let outcome = simulate(s, &mut w).map_err(|f| {
+    let outcome = simulate(&loaded.config, &mut w).map_err(|f| {
         if f.is_bug() {
             Error::Simulator(f.to_string())
         } else {
@@ -148,7 +148,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             )
         }
     })?;
-    let run_notes = outcome.saturation_notes(s);
+    let run_notes = outcome.saturation_notes();
     let wall = start.elapsed().as_secs_f64();
     w.finish()?;
     write_summary(&dir.join("summary.json"), &outcome.summary)?;

@@ -405,7 +405,7 @@ impl Search<'_> {
         sets.push(format!("simulation.seed={}", self.seeds[r as usize]));
         let loaded: Loaded = load_str(&self.src, self.path, &sets)?;
         let outcome =
-            crate::model::run(&loaded.scenario).map_err(|f| Error::Simulator(f.to_string()))?;
+            crate::model::run(&loaded.config).map_err(|f| Error::Simulator(f.to_string()))?;
         Ok(self
             .expects
             .iter()

@@ -259,7 +259,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         max_run = max_run.max(memory::run_bytes(&l.scenario));
         if !def.targets.is_empty() {
             names.extend(
-                crate::model::metric_names::catalogue(&l.scenario)
+                crate::model::metric_names::catalogue(&l.config)
                     .into_iter()
                     .map(|m| m.name),
             );

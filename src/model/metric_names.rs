@@ -2,15 +2,14 @@
 //! `summary.json`.
 //!
 //! The run's summary (`sim::results`) takes its name parts from the constants here, and
-//! [`catalogue`] expands them for one scenario (its vault, link and fleet names), so that
+//! [`catalogue`] expands them for one configuration (its vault, link and fleet names), so that
 //! an `[[expect]]` bound on a name no run can produce is caught before anything runs. A
 //! test runs a scenario and checks that every key of its summary is in the catalogue and
 //! that every name marked [`MetricName::always`] is in the summary.
 
 use super::codes::{Code, Consistency, Rejection};
+use super::config::{Config, Redundancy};
 use super::vm::Unsupported;
-use crate::scenario::schema::Redundancy;
-use crate::scenario::Scenario;
 
 /// Statistics of a latency histogram, as suffixes (`backup.duration.p99`).
 pub const STATS: [&str; 7] = ["max", "mean", "p50", "p90", "p95", "p99", "p999"];
@@ -86,8 +85,8 @@ pub struct MetricName {
     pub always: bool,
 }
 
-/// Every metric name a run of `s` can write, sorted by name.
-pub fn catalogue(s: &Scenario) -> Vec<MetricName> {
+/// Every metric name a run of `c` can write, sorted by name.
+pub fn catalogue(c: &Config) -> Vec<MetricName> {
     let mut out = Vec::new();
     let mut put = |name: String, always: bool| out.push(MetricName { name, always });
     for n in BACKUP_TOTALS.iter().chain(&RESTORE_TOTALS) {
@@ -117,11 +116,11 @@ pub fn catalogue(s: &Scenario) -> Vec<MetricName> {
         "rpo".to_string(),
     ];
     histograms.extend(PHASES.iter().map(|p| format!("backup.phase.{p}")));
-    if !s.restore.is_empty() {
+    if !c.restores.is_empty() {
         histograms.push("restore.duration".into());
         histograms.push("restore.point_age".into());
     }
-    for v in &s.vault {
+    for v in &c.vaults {
         for m in VAULT_METRICS {
             put(format!("vault.{}.{m}", v.name), true);
         }
@@ -129,12 +128,12 @@ pub fn catalogue(s: &Scenario) -> Vec<MetricName> {
             histograms.push(format!("vault.{}.geo_lag", v.name));
         }
     }
-    for l in &s.link {
+    for l in &c.links {
         for m in LINK_METRICS {
             put(format!("link.{}.{m}", l.name), true);
         }
     }
-    for f in &s.fleet {
+    for f in &c.fleets {
         for m in FLEET_METRICS {
             put(format!("fleet.{}.{m}", f.name), true);
         }

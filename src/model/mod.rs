@@ -1,11 +1,13 @@
 //! The backup model: VMs, vaults, policies, links, backup and restore jobs.
 //!
-//! The model knows nothing of files: [`simulate`] takes a validated scenario and an
+//! The model knows nothing of files nor of the scenario format: [`simulate`] takes a
+//! resolved [`Config`] (built by `scenario::build` from a validated scenario) and an
 //! [`Observer`] (which the report layer implements to stream `jobs.csv` and
 //! `timeseries.csv`) and returns the run's metrics. See ARCHITECTURE.md for the life of
 //! one backup job.
 
 pub mod codes;
+pub mod config;
 pub mod metric_names;
 pub mod metrics;
 pub mod network;
@@ -16,9 +18,10 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::engine::dist::Kind;
 use crate::engine::{SimDuration, SimTime};
-use crate::scenario::Scenario;
 
+pub use config::Config;
 pub use sim::{simulate, simulate_checked, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
 
 /// One backup or restore attempt (finished, or in flight at the end), as a row of
@@ -117,14 +120,13 @@ pub struct Outcome {
 impl Outcome {
     /// One note per distribution some of whose draws were saturated at their type's cap,
     /// for `run.json` (empty in almost every run).
-    pub fn saturation_notes(&self, s: &Scenario) -> Vec<String> {
-        let kinds = crate::scenario::validate::dists(s);
+    pub fn saturation_notes(&self) -> Vec<String> {
         self.saturated
             .iter()
             .map(|(key, n)| {
-                let cap = match kinds.iter().find(|(k, _, _)| k == key).map(|x| x.2) {
-                    Some(crate::engine::dist::Kind::Duration) => "1000 years (the longest duration the simulator represents)",
-                    Some(crate::engine::dist::Kind::Size) => "16 EiB (the largest size the simulator represents)",
+                let cap = match draw_kind(key) {
+                    Kind::Duration => "1000 years (the longest duration the simulator represents)",
+                    Kind::Size => "16 EiB (the largest size the simulator represents)",
                     _ => "4294967295 (the largest count the simulator represents)",
                 };
                 format!(
@@ -134,6 +136,17 @@ impl Outcome {
                 )
             })
             .collect()
+    }
+}
+
+/// The unit of the distribution a saturated draw came from, by its dotted key: the
+/// timing distributions and a vault's `create_time` are durations; a fleet's disk and
+/// backup sizes are sizes; its disk, NIC, IP and endpoint numbers are counts.
+fn draw_kind(key: &str) -> Kind {
+    match key.rsplit('.').next().unwrap_or("") {
+        "disk_size" | "os_disk" | "backup_size" => Kind::Size,
+        "data_disks" | "nics" | "reserved_ips" | "endpoints" => Kind::Count,
+        _ => Kind::Duration,
     }
 }
 
@@ -153,9 +166,9 @@ pub fn in_flight_warning(summary: &BTreeMap<String, f64>) -> Option<String> {
     })
 }
 
-/// Runs `scenario` with no observer.
-pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
-    simulate(scenario, &mut NoObserver)
+/// Runs `config` with no observer.
+pub fn run(config: &Config) -> Result<Outcome, Failure> {
+    simulate(config, &mut NoObserver)
 }
 
 /// The simulator itself failed a run-time check: a bug to report with the scenario and

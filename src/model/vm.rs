@@ -1,8 +1,8 @@
 //! VMs: their drawn attributes, packed small, and the support rules of the seed.
 
+use super::config::{Fleet, Support};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
-use crate::scenario::schema::{Fleet, Support};
 
 /// Purpose tags of random streams (part of every stream key).
 pub mod purpose {
@@ -148,18 +148,15 @@ pub struct Attrs<'a> {
     pub load_balanced: bool,
     /// Operating system name (`windows-<version>` or a Linux distribution).
     pub os: &'a str,
-    /// The VM's region.
-    pub region: &'a str,
+    /// Whether the VM is in another region than its policy's vault.
+    pub other_region: bool,
 }
 
 /// The support rules: every rule `a` fails, in [`Unsupported::ALL`] order (the first is
 /// the VM's reason). Empty for a supported VM.
-pub fn unsupported_reasons(a: &Attrs, support: &Support, vault_region: &str) -> Vec<Unsupported> {
+pub fn unsupported_reasons(a: &Attrs, support: &Support) -> Vec<Unsupported> {
     let os_class = classify_os(a.os).unwrap_or(OsClass::Linux);
-    let min_win = WINDOWS_VERSIONS
-        .iter()
-        .position(|v| *v == support.min_windows)
-        .unwrap_or(3) as u8;
+    let min_win = support.min_windows;
     let mut reasons = Vec::new();
     if a.deployment == "resource-manager" && !support.resource_manager {
         reasons.push(Unsupported::ResourceManagerDeployment);
@@ -187,7 +184,7 @@ pub fn unsupported_reasons(a: &Attrs, support: &Support, vault_region: &str) -> 
             reasons.push(Unsupported::WindowsVersionTooOld);
         }
     }
-    if a.region != vault_region && !support.cross_region {
+    if a.other_region && !support.cross_region {
         reasons.push(Unsupported::CrossRegion);
     }
     reasons
@@ -196,7 +193,7 @@ pub fn unsupported_reasons(a: &Attrs, support: &Support, vault_region: &str) -> 
 /// Whether a VM whose largest disk holds `largest` bytes is over the size limit: its
 /// backups fail with `UserErrorUnsupportedDiskSize`.
 pub fn oversize(largest: u64, support: &Support) -> bool {
-    largest > support.max_disk_size.0
+    largest > support.max_disk_size
 }
 
 /// Draws VM `index` of fleet `fleet` and checks the support rules. Returns the VM and
@@ -207,7 +204,7 @@ pub fn draw_vm(
     fleet: &Fleet,
     index: u32,
     support: &Support,
-    vault_region: &str,
+    vault_region: usize,
 ) -> (Vm, Vec<Unsupported>) {
     draw_vm_counting(
         seed,
@@ -228,7 +225,7 @@ pub fn draw_vm_counting(
     fleet: &Fleet,
     index: u32,
     support: &Support,
-    vault_region: &str,
+    vault_region: usize,
     capped: &mut Vec<&'static str>,
 ) -> (Vm, Vec<Unsupported>) {
     fn note<T>(capped: &mut Vec<&'static str>, (v, hit): (T, bool), key: &'static str) -> T {
@@ -242,9 +239,9 @@ pub fn draw_vm_counting(
     // Draw order is part of the results format: append new attributes at the end.
     let os = fleet.os.sample(&mut r).to_string();
     let deployment = fleet.deployment.sample(&mut r).to_string();
-    let agent = r.gen_bool(fleet.agent.installed.0);
-    let blocked = r.gen_bool(fleet.connectivity.blocked.0);
-    let extension = r.gen_bool(fleet.extension.installed.0);
+    let agent = r.gen_bool(fleet.agent_installed);
+    let blocked = r.gen_bool(fleet.connectivity_blocked);
+    let extension = r.gen_bool(fleet.extension_installed);
     let data_disks = note(capped, fleet.data_disks.draw(&mut r), "data_disks");
     let used = fleet.used.sample(&mut r);
     let os_disk = note(capped, fleet.os_disk.draw(&mut r), "os_disk");
@@ -259,7 +256,7 @@ pub fn draw_vm_counting(
     let nics = note(capped, fleet.nics.draw(&mut r), "nics");
     let reserved_ips = note(capped, fleet.reserved_ips.draw(&mut r), "reserved_ips");
     let endpoints = note(capped, fleet.endpoints.draw(&mut r), "endpoints");
-    let load_balanced = r.gen_bool(fleet.load_balanced.0);
+    let load_balanced = r.gen_bool(fleet.load_balanced);
     let dc = fleet.domain_controller.sample(&mut r);
 
     let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
@@ -273,10 +270,9 @@ pub fn draw_vm_counting(
             nics,
             load_balanced,
             os: &os,
-            region: &fleet.region,
+            other_region: fleet.region != vault_region,
         },
         support,
-        vault_region,
     );
     let mut flags = 0u8;
     for (cond, f) in [
@@ -311,13 +307,16 @@ mod tests {
     use super::*;
 
     fn fleet(extra: &str) -> Fleet {
-        let src = format!("name = \"f\"\ncount = 1\nregion = \"r\"\npolicy = \"p\"\n{extra}");
-        toml::from_str(&src).unwrap()
+        let src = format!(
+            "[simulation]\nname = \"t\"\n[[region]]\nname = \"r\"\n[[region]]\nname = \"elsewhere\"\n[[vault]]\nname = \"v\"\nregion = \"r\"\n[[policy]]\nname = \"p\"\nvault = \"v\"\n[[fleet]]\nname = \"f\"\ncount = 1\nregion = \"r\"\npolicy = \"p\"\n{extra}"
+        );
+        let s: crate::scenario::Scenario = toml::from_str(&src).unwrap();
+        crate::scenario::build(&s).fleets.remove(0)
     }
 
     #[test]
     fn each_rule_names_its_reason() {
-        let s = Support::default();
+        let s = crate::scenario::build::support(&Default::default());
         let cases = [
             (
                 "deployment = \"resource-manager\"",
@@ -335,10 +334,10 @@ mod tests {
             ("os = \"windows-2008\"", Unsupported::WindowsVersionTooOld),
         ];
         for (extra, reason) in cases {
-            let (_, r) = draw_vm(1, 0, &fleet(extra), 0, &s, "r");
+            let (_, r) = draw_vm(1, 0, &fleet(extra), 0, &s, 0);
             assert_eq!(r, vec![reason], "{extra}");
         }
-        let (_, r) = draw_vm(1, 0, &fleet(""), 0, &s, "elsewhere");
+        let (_, r) = draw_vm(1, 0, &fleet(""), 0, &s, 1);
         assert_eq!(r, vec![Unsupported::CrossRegion]);
         let (vm, r) = draw_vm(
             1,
@@ -346,11 +345,11 @@ mod tests {
             &fleet("data_disks = 15\nos = \"windows-2008r2\""),
             0,
             &s,
-            "r",
+            0,
         );
         assert!(r.is_empty() && vm.has(flag::SUPPORTED));
         // The first failing rule is the reason; all are reported.
-        let (_, r) = draw_vm(1, 0, &fleet("nics = 2\nstorage = \"premium\""), 0, &s, "r");
+        let (_, r) = draw_vm(1, 0, &fleet("nics = 2\nstorage = \"premium\""), 0, &s, 0);
         assert_eq!(
             r,
             vec![Unsupported::PremiumStorage, Unsupported::TooManyNics]
@@ -358,9 +357,9 @@ mod tests {
         // [support] switches lift a rule.
         let lifted = Support {
             premium_storage: true,
-            ..Support::default()
+            ..s.clone()
         };
-        let (_, r) = draw_vm(1, 0, &fleet("storage = \"premium\""), 0, &lifted, "r");
+        let (_, r) = draw_vm(1, 0, &fleet("storage = \"premium\""), 0, &lifted, 0);
         assert!(r.is_empty());
     }
 }

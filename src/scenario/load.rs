@@ -24,6 +24,8 @@ pub const NAMED_ARRAYS: [&str; 7] = [
 pub struct Loaded {
     /// The complete scenario (every default filled in).
     pub scenario: Scenario,
+    /// The model's configuration of it (built once, after validation).
+    pub config: crate::model::Config,
     /// Where it came from.
     pub path: PathBuf,
     /// Non-fatal remarks (e.g. a limit of the service exceeded), for the user.
@@ -178,7 +180,8 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let notes = validate(&scenario)
         .map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
-    check_expect_metrics(&scenario)
+    let config = super::build(&scenario);
+    check_expect_metrics(&scenario, &config)
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let mut warnings: Vec<Warning> = find_warnings(&scenario)
         .into_iter()
@@ -187,6 +190,7 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
     warnings.sort_by_key(|w| (w.line.is_none(), w.line, w.column));
     Ok(Loaded {
         scenario,
+        config,
         path: path.to_path_buf(),
         notes,
         warnings,

@@ -1,9 +1,11 @@
 //! Scenario files: parsing, defaults, validation and `--set` overrides.
 //!
 //! The pipeline is [`load()`]: text → `--set` edits (on a format-preserving TOML document)
-//! → serde into [`Scenario`] (defaults filled) → empirical data files → [`validate`].
-//! Every error carries the file, line, column and dotted key of the offending value.
+//! → serde into [`Scenario`] (defaults filled) → empirical data files → [`validate`] →
+//! [`build()`] of the model's configuration. Every error carries the file, line, column
+//! and dotted key of the offending value.
 
+pub mod build;
 pub mod dist_format;
 pub mod estimate;
 pub mod load;
@@ -14,6 +16,7 @@ pub mod schema;
 pub mod validate;
 pub mod warnings;
 
+pub use build::build;
 pub use load::{load, load_str, Loaded};
 pub use schema::Scenario;
 

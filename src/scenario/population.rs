@@ -8,6 +8,7 @@
 
 use super::schema::{Fleet, Scenario, Support, Vault};
 use crate::engine::dist::{Choice, Dist};
+use crate::model::config::Support as Rules;
 use crate::model::vm::{oversize, unsupported_reasons, Attrs, Unsupported};
 
 /// Where a fleet's points go: its policy's vault (validation guarantees both exist).
@@ -203,8 +204,8 @@ pub fn rule_key(r: Unsupported) -> &'static str {
 }
 
 /// Whether a VM with attributes `a` passes the rules in `rules`.
-fn passes(a: &Attrs, support: &Support, vault_region: &str, rules: &[Unsupported]) -> bool {
-    !unsupported_reasons(a, support, vault_region)
+fn passes(a: &Attrs, support: &Rules, rules: &[Unsupported]) -> bool {
+    !unsupported_reasons(a, support)
         .iter()
         .any(|r| rules.contains(r))
 }
@@ -213,7 +214,7 @@ fn passes(a: &Attrs, support: &Support, vault_region: &str, rules: &[Unsupported
 /// most endpoints, not load balanced when it can be, and for each category one that
 /// passes its rule when any does. Each support rule reads its own attributes and fails
 /// more often as a count grows, so a rule this VM fails is failed by every VM.
-fn best_case<'a>(f: &'a Fleet, support: &Support, vault_region: &str) -> Attrs<'a> {
+fn best_case<'a>(f: &'a Fleet, support: &Rules, vault_region: &str) -> Attrs<'a> {
     let low = |d: &Dist| bounds(d).0.round().min(u32::MAX as f64) as u32;
     let high = |d: &Dist| bounds(d).1.round().min(u32::MAX as f64) as u32;
     let mut a = Attrs {
@@ -225,7 +226,7 @@ fn best_case<'a>(f: &'a Fleet, support: &Support, vault_region: &str) -> Attrs<'
         nics: low(&f.nics.0),
         load_balanced: f.load_balanced.0 >= 1.0,
         os: "windows-2012r2",
-        region: &f.region,
+        other_region: f.region != vault_region,
     };
     let pick =
         |c: &'a Choice, set: fn(&mut Attrs<'a>, &'a str), rule: Unsupported, a: &Attrs<'a>| {
@@ -237,7 +238,7 @@ fn best_case<'a>(f: &'a Fleet, support: &Support, vault_region: &str) -> Attrs<'
                 .find(|n| {
                     let mut t = *a;
                     set(&mut t, n);
-                    passes(&t, support, vault_region, &[rule])
+                    passes(&t, support, &[rule])
                 })
                 .unwrap_or(fallback)
         };
@@ -267,12 +268,14 @@ pub fn always_unsupported(s: &Scenario, f: &Fleet) -> Vec<Unsupported> {
     let Some(v) = vault_of(s, f) else {
         return Vec::new();
     };
-    unsupported_reasons(&best_case(f, &s.support, &v.region), &s.support, &v.region)
+    let support = super::build::support(&s.support);
+    unsupported_reasons(&best_case(f, &support, &v.region), &support)
 }
 
 /// The smallest disk size every VM of `f` has at least one of, if it is over the size
 /// limit: `(key, bytes)` with `os_disk` or `disk_size`.
 pub fn always_oversize(f: &Fleet, support: &Support) -> Option<(&'static str, u64)> {
+    let support = &super::build::support(support);
     let low = |d: &Dist| bounds(d).0.round().min(u64::MAX as f64) as u64;
     let os = low(&f.os_disk.0);
     if oversize(os, support) {
@@ -298,7 +301,7 @@ pub struct Expected {
 /// The expected share of backed-up VMs and their mean size; `None` when a size has no
 /// finite mean (e.g. a Pareto with shape at most 1).
 pub fn expected(s: &Scenario, f: &Fleet) -> Option<Expected> {
-    let support = &s.support;
+    let support = &super::build::support(&s.support);
     let region = vault_of(s, f).map_or(f.region.as_str(), |v| v.region.as_str());
     let base = best_case(f, support, region);
     // The share of draws `(value, probability)` that pass `rules` when `set` puts the
@@ -319,7 +322,7 @@ pub fn expected(s: &Scenario, f: &Fleet) -> Option<Expected> {
             .map(|&(_, q)| q)
             .sum()
     }
-    let ok = |rules: &'static [Unsupported]| move |a: &Attrs| passes(a, support, region, rules);
+    let ok = |rules: &'static [Unsupported]| move |a: &Attrs| passes(a, support, rules);
     // Each rule reads its own, independently drawn attributes: the shares multiply.
     let mut p = share(
         &base,
@@ -402,7 +405,7 @@ pub fn expected(s: &Scenario, f: &Fleet) -> Option<Expected> {
         0.0
     };
     // A disk over the limit fails the backup before any byte moves.
-    let limit = support.max_disk_size.0 as f64 + 0.5;
+    let limit = support.max_disk_size as f64 + 0.5;
     let under = |d: &Dist| {
         below(d, limit).unwrap_or_else(|| f64::from(u8::from(mean(d).unwrap_or(0.0) < limit)))
     };
@@ -470,13 +473,14 @@ mod tests {
                 }
             );
             let s: Scenario = toml::from_str(&src).unwrap();
+            let config = crate::scenario::build(&s);
             let f = &s.fleet[0];
             let always = always_unsupported(&s, f);
             let e = expected(&s, f).unwrap();
             let (mut ok, mut bytes) = (0.0, 0.0);
             let n = f.count;
             for i in 0..n {
-                let (vm, reasons) = draw_vm(9, 0, f, i, &s.support, "a");
+                let (vm, reasons) = draw_vm(9, 0, &config.fleets[0], i, &config.support, 0);
                 assert!(
                     always.iter().all(|r| reasons.contains(r)),
                     "{extra}: {always:?} vs {reasons:?}"

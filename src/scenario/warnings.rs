@@ -19,6 +19,7 @@ use crate::engine::time::MICROS_PER_DAY;
 use crate::error::{Error, Result};
 use crate::model::metric_names::catalogue;
 use crate::model::vm::Unsupported;
+use crate::model::Config;
 use crate::units::fmt_size;
 
 /// A located warning: `FILE:LINE:COL: key `k`: message`.
@@ -315,13 +316,13 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
     out
 }
 
-/// Checks that every `[[expect]]` names a metric a run of `s` can produce; the error
-/// suggests the closest names.
-pub fn check_expect_metrics(s: &Scenario) -> std::result::Result<(), Problem> {
+/// Checks that every `[[expect]]` names a metric a run of `s` (configured as `config`)
+/// can produce; the error suggests the closest names.
+pub fn check_expect_metrics(s: &Scenario, config: &Config) -> std::result::Result<(), Problem> {
     if s.expect.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = catalogue(s).into_iter().map(|m| m.name).collect();
+    let names: Vec<String> = catalogue(config).into_iter().map(|m| m.name).collect();
     for (i, e) in s.expect.iter().enumerate() {
         if names.contains(&e.metric) {
             continue;

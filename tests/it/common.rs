@@ -67,7 +67,7 @@ pub fn run_src(src: &str) -> (Outcome, Vec<Row>) {
         Err(e) => panic!("scenario does not load: {e}\n{src}"),
     };
     let mut c = Collect::default();
-    let out = simulate(&loaded.scenario, &mut c).expect("the simulator's self-checks pass");
+    let out = simulate(&loaded.config, &mut c).expect("the simulator's self-checks pass");
     (out, c.0)
 }
 

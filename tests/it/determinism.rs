@@ -66,15 +66,18 @@ on_demand = { per_vm_per_day = 1.0 }
 #[test]
 fn growing_a_fleet_keeps_existing_vms() {
     use backupsim::model::vm::draw_vm;
-    use backupsim::scenario::schema::{Fleet, Support};
-    let f: Fleet = toml::from_str("name = \"f\"\ncount = 10\nregion = \"r\"\npolicy = \"p\"\ndata_disks = { dist = \"uniform-int\", min = 1, max = 8 }\nused = { dist = \"uniform\", min = 0.1, max = 0.9 }").unwrap();
-    let g = Fleet {
+    let src = "[simulation]\nname = \"t\"\n[[region]]\nname = \"r\"\n[[vault]]\nname = \"v\"\nregion = \"r\"\n[[policy]]\nname = \"p\"\nvault = \"v\"\n[[fleet]]\nname = \"f\"\ncount = 10\nregion = \"r\"\npolicy = \"p\"\ndata_disks = { dist = \"uniform-int\", min = 1, max = 8 }\nused = { dist = \"uniform\", min = 0.1, max = 0.9 }";
+    let c = backupsim::scenario::load_str(src, std::path::Path::new("t.toml"), &[])
+        .unwrap()
+        .config;
+    let f = &c.fleets[0];
+    let g = backupsim::model::config::Fleet {
         count: 1000,
         ..f.clone()
     };
     for i in 0..10 {
-        let a = draw_vm(3, 0, &f, i, &Support::default(), "r").0;
-        let b = draw_vm(3, 5, &g, i, &Support::default(), "r").0;
+        let a = draw_vm(3, 0, f, i, &c.support, 0).0;
+        let b = draw_vm(3, 5, &g, i, &c.support, 0).0;
         assert_eq!(
             (a.data_disks, a.used_bytes, a.flags),
             (b.data_disks, b.used_bytes, b.flags)
@@ -136,8 +139,8 @@ fn jobs_csv_setting_does_not_change_the_summary() {
     .replace("count = 1\n", "")
     .replace("redundancy = \"LRS\"", "redundancy = \"GRS\"");
     let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]).unwrap();
-    let without = run(&l.scenario).unwrap();
-    let with = simulate(&l.scenario, &mut Collect::default()).unwrap();
+    let without = run(&l.config).unwrap();
+    let with = simulate(&l.config, &mut Collect::default()).unwrap();
     assert_eq!(
         get(
             &with.summary,

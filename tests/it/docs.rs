@@ -38,7 +38,7 @@ fn every_metric_is_documented() {
         );
     let l = backupsim::scenario::load_str(&src, Path::new("scenarios/restore-drill.toml"), &[])
         .unwrap();
-    let out = backupsim::model::run(&l.scenario).unwrap();
+    let out = backupsim::model::run(&l.config).unwrap();
     let mut missing = Vec::new();
     for k in out.summary.keys() {
         let known = patterns

@@ -59,7 +59,7 @@ fn extreme_values_run() {
         let src = QUICKSTART.replace(from, to);
         let l = load_str(&src, Path::new("x.toml"), &[])
             .unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
-        backupsim::model::run(&l.scenario).expect("no self-check fails on a valid scenario");
+        backupsim::model::run(&l.config).expect("no self-check fails on a valid scenario");
     }
 }
 
@@ -311,7 +311,7 @@ fn distribution_edges_never_panic() {
         for sets in part {
             let r = std::panic::catch_unwind(|| {
                 let l = load_str(EDGE_BASE, &path, sets).expect("each override was accepted alone");
-                backupsim::model::run(&l.scenario)
+                backupsim::model::run(&l.config)
                     .map(|_| ())
                     .map_err(|f| f.to_string())
             });
@@ -382,7 +382,7 @@ fn other_edges_never_panic() {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
         match load_str(&src, Path::new("edges.toml"), &sets) {
             Ok(l) => {
-                backupsim::model::run(&l.scenario)
+                backupsim::model::run(&l.config)
                     .unwrap_or_else(|f| panic!("{sets:?}: self-check failed: {f}"));
             }
             Err(e) => assert!(e.to_string().contains("expected"), "{sets:?}: {e}"),

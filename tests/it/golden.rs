@@ -7,7 +7,7 @@ use std::path::Path;
 #[test]
 fn quickstart_summary_is_pinned() {
     let l = backupsim::scenario::load(Path::new("scenarios/quickstart.toml"), &[]).unwrap();
-    let out = backupsim::model::run(&l.scenario).unwrap();
+    let out = backupsim::model::run(&l.config).unwrap();
     let text = serde_json::to_string_pretty(&out.summary).unwrap();
     insta::assert_snapshot!("quickstart_summary", text);
 }

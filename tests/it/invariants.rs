@@ -17,8 +17,8 @@ fn invariants_hold_after_every_event_of_every_shipped_scenario() {
         let small = shrink(&src, 40, 4);
         let l = load_str(&small, Path::new(&name), &[])
             .unwrap_or_else(|e| panic!("{name} (shrunk) does not load: {e}"));
-        let out = simulate_checked(&l.scenario, &mut NoObserver)
-            .unwrap_or_else(|f| panic!("{name}: {f}"));
+        let out =
+            simulate_checked(&l.config, &mut NoObserver).unwrap_or_else(|f| panic!("{name}: {f}"));
         assert!(out.events > 0, "{name} simulated nothing");
     }
 }

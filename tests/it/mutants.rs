@@ -194,7 +194,7 @@ fn mutated_shipped_scenarios_never_panic_hang_or_leave_staging() {
             };
             if let Ok(l) = loaded {
                 accepted += 1;
-                let ran = catch_unwind(AssertUnwindSafe(|| backupsim::model::run(&l.scenario)));
+                let ran = catch_unwind(AssertUnwindSafe(|| backupsim::model::run(&l.config)));
                 match ran {
                     Err(_) => panics.push(format!("{name} #{k} (run):\n{src}")),
                     Ok(Err(f)) => panics.push(format!("{name} #{k} self-check: {f}\n{src}")),

@@ -23,7 +23,7 @@ fn small_scale_run_completes_with_sane_counts() {
     let loaded = load(Path::new("scenarios/scale-100k.toml"), &sets(vms, days))
         .expect("scale-100k.toml loads with --set");
     let start = Instant::now();
-    let out = run(&loaded.scenario).expect("self-checks pass");
+    let out = run(&loaded.config).expect("self-checks pass");
     let wall = start.elapsed();
     let m = &out.summary;
     let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("metric {k} missing"));

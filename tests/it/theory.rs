@@ -322,19 +322,19 @@ fn warm_up_removes_the_empty_start_bias() {
         )
         .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
         .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
-    let mut scenario = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
+    let mut config = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
         .unwrap()
-        .scenario;
+        .config;
     // Per seed: (transfer-time sum, jobs) after the warm-up, from the metrics; and of all
     // the jobs, from the rows.
-    let one = |scenario: &mut backupsim::scenario::Scenario, seed: u64| {
-        scenario.simulation.seed = seed;
+    let one = |config: &mut backupsim::model::Config, seed: u64| {
+        config.simulation.seed = seed;
         let mut sums = TransferSums {
             from: 3600 * SEC,
             all: (0.0, 0.0),
             after: (0.0, 0.0),
         };
-        let out = backupsim::model::simulate(scenario, &mut sums).unwrap();
+        let out = backupsim::model::simulate(config, &mut sums).unwrap();
         let m = &out.summary;
         let n = get(m, "backup.jobs.succeeded");
         // The metrics count exactly the jobs scheduled after the warm-up.
@@ -350,11 +350,11 @@ fn warm_up_removes_the_empty_start_bias() {
     let mut runs: Vec<_> = std::thread::scope(|threads| {
         let workers: Vec<_> = (0..2)
             .map(|t| {
-                let mut scenario = scenario.clone();
+                let mut config = config.clone();
                 threads.spawn(move || {
                     (1..=RUNS)
                         .filter(|seed| seed % 2 == t)
-                        .map(|seed| one(&mut scenario, seed))
+                        .map(|seed| one(&mut config, seed))
                         .collect::<Vec<_>>()
                 })
             })
@@ -368,9 +368,9 @@ fn warm_up_removes_the_empty_start_bias() {
     let warm: Vec<(f64, f64)> = runs.iter().map(|r| r.1).collect();
     let cold: Vec<(f64, f64)> = runs.iter().map(|r| r.2).collect();
     // Without the warm-up, the metrics are those of all the jobs.
-    scenario.simulation.warmup = backupsim::units::Duration(Default::default());
-    scenario.simulation.seed = RUNS;
-    let out = backupsim::model::run(&scenario).unwrap();
+    config.simulation.warmup = Default::default();
+    config.simulation.seed = RUNS;
+    let out = backupsim::model::run(&config).unwrap();
     let (s, n) = cold[RUNS as usize - 1];
     assert_eq!(get(&out.summary, "backup.jobs.succeeded"), n);
     approx(get(&out.summary, "backup.phase.transfer.mean"), s / n, 1e-3);

@@ -509,8 +509,8 @@ fn metric_catalogue_covers_every_summary_key() {
             "duration = \"11d\"\nrpo_sample_every = \"1d\"",
         );
     let l = load_str(&src, Path::new("scenarios/restore-drill.toml"), &[]).unwrap();
-    let out = backupsim::model::run(&l.scenario).unwrap();
-    let cat = catalogue(&l.scenario);
+    let out = backupsim::model::run(&l.config).unwrap();
+    let cat = catalogue(&l.config);
     let unknown: Vec<&String> = out
         .summary
         .keys()

@@ -136,7 +136,7 @@ path = ["l"]
     fn each_invariant_can_fail() {
         let l = load_str(SMALL, std::path::Path::new("checks.toml"), &[]).unwrap();
         let mut obs = NoObserver;
-        let mut sim = Sim::new(&l.scenario, &mut obs).unwrap();
+        let mut sim = Sim::new(&l.config, &mut obs).unwrap();
         assert!(sim.check_invariants(SimTime::ZERO).is_ok());
         let broken = |sim: &Sim<'_, '_>| match sim.check_invariants(SimTime(7)) {
             Err(Failure::Invariant(m)) => m,

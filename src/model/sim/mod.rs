@@ -14,15 +14,16 @@ use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
+use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
-use crate::scenario::schema::{PointChoice, Redundancy, RestoreKind, Via};
-use crate::scenario::Scenario;
 
 mod checks;
 mod restore;
 mod results;
 mod retention;
 mod schedule;
+mod setup;
+mod steps;
 
 use restore::restore_kind_name;
 use retention::record_ages;
@@ -213,7 +214,7 @@ impl Stats {
 }
 
 struct Sim<'s, 'o> {
-    s: &'s Scenario,
+    c: &'s Config,
     seed: u64,
     q: EventQueue<Ev>,
     /// `simulation.duration`: no work is created after it.
@@ -365,12 +366,12 @@ impl Ev {
     }
 }
 
-/// Runs a validated scenario to its end, streaming jobs and samples to `obs`.
+/// Runs a configuration to its end, streaming jobs and samples to `obs`.
 ///
 /// An error means the simulator itself failed a run-time check (a bug, not bad input), or
 /// the memory for the scenario's VMs could not be allocated.
-pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
-    let mut sim = Sim::new(s, obs)?;
+pub fn simulate(c: &Config, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
+    let mut sim = Sim::new(c, obs)?;
     sim.run()?;
     Ok(sim.into_outcome())
 }
@@ -378,8 +379,8 @@ pub fn simulate(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure
 /// [`simulate`] with every invariant of the run checked after every event (gates within
 /// their limits, counters equal to the queues and jobs they count, one job per VM, storage
 /// to expire held): slower, for tests and for reproducing a suspected bug.
-pub fn simulate_checked(s: &Scenario, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
-    let mut sim = Sim::new(s, obs)?;
+pub fn simulate_checked(c: &Config, obs: &mut dyn Observer) -> Result<Outcome, Failure> {
+    let mut sim = Sim::new(c, obs)?;
     sim.checked = true;
     sim.check_invariants(SimTime::ZERO)?;
     sim.run()?;
@@ -391,184 +392,6 @@ fn day_of(t: SimTime) -> u64 {
 }
 
 impl<'s, 'o> Sim<'s, 'o> {
-    fn new(s: &'s Scenario, obs: &'o mut dyn Observer) -> Result<Self, Failure> {
-        let seed = s.simulation.seed;
-        let mut net = Network::new();
-        let link_ids: Vec<LinkId> = s.link.iter().map(|l| net.add_link(l.bandwidth.0)).collect();
-        let vault_idx = |name: &str| {
-            s.vault
-                .iter()
-                .position(|v| v.name == name)
-                .expect("validated") as u32
-        };
-        let policy_idx = |name: &str| {
-            s.policy
-                .iter()
-                .position(|p| p.name == name)
-                .expect("validated") as u32
-        };
-        let link_idx = |name: &str| {
-            s.link
-                .iter()
-                .position(|l| l.name == name)
-                .expect("validated") as u32
-        };
-
-        let mut st = Stats::default();
-        let vm_total: usize = s.fleet.iter().map(|f| f.count as usize).sum();
-        let mut vms = Vec::new();
-        vms.try_reserve_exact(vm_total).map_err(|_| {
-            Failure::OutOfMemory(format!(
-                "cannot allocate {} bytes for {vm_total} VMs",
-                vm_total.saturating_mul(std::mem::size_of::<Vm>())
-            ))
-        })?;
-        let mut capped = Vec::new();
-        let mut fleets = Vec::new();
-        let mut policy_fleets = vec![Vec::new(); s.policy.len()];
-        for (fi, f) in s.fleet.iter().enumerate() {
-            let policy = policy_idx(&f.policy);
-            let vault = vault_idx(&s.policy[policy as usize].vault);
-            let vault_region = &s.vault[vault as usize].region;
-            let links: Vec<u32> = f.path.iter().map(|l| link_idx(l)).collect();
-            let path = net.add_path(
-                &links
-                    .iter()
-                    .map(|&l| link_ids[l as usize])
-                    .collect::<Vec<_>>(),
-            );
-            // Each link's latency is at most 1 000 years, but not their sum: a path that
-            // long never delivers within a run (at most 10 years), capped or not.
-            let latency = links
-                .iter()
-                .fold(SimDuration::ZERO, |a, &l| {
-                    SimDuration(a.0.saturating_add(s.link[l as usize].latency.0 .0))
-                })
-                .min(crate::engine::dist::MAX_DRAW_DURATION);
-            let first_vm = vms.len() as u32;
-            let mut unsupported = 0u64;
-            for i in 0..f.count {
-                let (vm, reasons) =
-                    draw_vm_counting(seed, fi as u32, f, i, &s.support, vault_region, &mut capped);
-                for key in capped.drain(..) {
-                    st.capped(((), true), || format!("fleet.{}.{key}", f.name));
-                }
-                if let Some(first) = reasons.first() {
-                    unsupported += 1;
-                    st.counts.add(&format!("unsupported.{}", first.name()), 1);
-                    for r in &reasons {
-                        st.counts.add(&format!("unsupported.any.{}", r.name()), 1);
-                    }
-                }
-                vms.push(vm);
-            }
-            st.counts
-                .add(&format!("fleet.{}.vms", f.name), f.count as u64);
-            st.counts
-                .add(&format!("fleet.{}.unsupported", f.name), unsupported);
-            st.counts.add("unsupported.vms", unsupported);
-            let key = name_key(&f.name);
-            let on_demand = (f.on_demand.per_vm_per_day > 0.0 && f.count > 0).then(|| {
-                let rate_per_us =
-                    f.on_demand.per_vm_per_day * f.count as f64 / MICROS_PER_DAY as f64;
-                (
-                    Exp::new(rate_per_us).expect("positive rate"),
-                    stream(seed, &[purpose::ON_DEMAND, key]),
-                )
-            });
-            policy_fleets[policy as usize].push(fi as u32);
-            fleets.push(FleetRt {
-                vault,
-                policy,
-                path,
-                links,
-                latency,
-                first_vm,
-                count: f.count,
-                key,
-                on_demand,
-                limit: f.max_concurrent_jobs.unwrap_or(u32::MAX),
-                running: 0,
-                queue: VecDeque::new(),
-            });
-        }
-        let vaults = s
-            .vault
-            .iter()
-            .map(|v| VaultState {
-                active: false,
-                running: 0,
-                limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
-                queue: VecDeque::new(),
-                stored: 0,
-                points: 0,
-                stored_max: 0,
-                points_max: 0,
-                expiring: BTreeMap::new(),
-                geo_lag: Latency::default(),
-                geo: v.redundancy == Redundancy::Grs,
-            })
-            .collect();
-        let n_links = s.link.len();
-        let end = SimTime::ZERO + s.simulation.duration.0;
-        let wants_jobs = obs.wants_jobs();
-        let vm_count = vms.len() as u64;
-        let mut sim = Sim {
-            s,
-            seed,
-            q: EventQueue::new(),
-            end,
-            warmup: SimTime::ZERO + s.simulation.warmup.0,
-            drain: s.simulation.drain,
-            horizon_links: Vec::new(),
-            horizon_vaults: Vec::new(),
-            vms,
-            fleets,
-            vaults,
-            policy_window_end: vec![SimTime::ZERO; s.policy.len()],
-            policy_fleets,
-            jobs: Vec::new(),
-            free_jobs: Vec::new(),
-            next_job_id: 0,
-            net,
-            net_wake: None,
-            flow_job: Vec::new(),
-            link_down: vec![0; n_links],
-            link_outage_rng: s
-                .link
-                .iter()
-                .map(|l| stream(seed, &[purpose::OUTAGE, name_key(&l.name)]))
-                .collect(),
-            link_ids,
-            link_last_bytes: vec![0.0; n_links],
-            link_util_max: vec![0.0; n_links],
-            sample_buf_links: vec![(0.0, 0.0); n_links],
-            sample_buf_vaults: vec![(0, 0); s.vault.len()],
-            last_sample: SimTime::ZERO,
-            running_backups: 0,
-            queued: 0,
-            running_restores: 0,
-            restore_rng: s
-                .restore
-                .iter()
-                .map(|r| stream(seed, &[purpose::RESTORE, name_key(&r.name)]))
-                .collect(),
-            restore_fired: vec![0; s.restore.len()],
-            rpo_every: s.simulation.rpo_sample_every.0.as_micros(),
-            st,
-            obs,
-            wants_jobs,
-            done_buf: Vec::new(),
-            batches: Vec::new(),
-            batch_heads: BinaryHeap::new(),
-            spare_items: Vec::new(),
-            live: Liveness::new(vm_count),
-            checked: false,
-        };
-        sim.prime();
-        Ok(sim)
-    }
-
     /// Schedules an event that creates work or samples the run: only up to the end.
     fn at(&mut self, t: SimTime, ev: Ev) {
         if t <= self.end {
@@ -583,72 +406,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         if t <= self.end || self.drain {
             self.q.schedule(t, ev);
         }
-    }
-
-    fn prime(&mut self) {
-        let s = self.s;
-        for (i, v) in s.vault.iter().enumerate() {
-            let mut r = stream(self.seed, &[purpose::VAULT, name_key(&v.name)]);
-            let d = self.st.capped(v.create_time.draw(&mut r), || {
-                format!("vault.{}.create_time", v.name)
-            });
-            let t = SimTime::ZERO + d;
-            self.at_resource(t, Ev::VaultActive(i as u32));
-        }
-        for (i, p) in s.policy.iter().enumerate() {
-            if p.schedule.is_some() {
-                if let Some(t) = self.first_occurrence(i, SimTime::ZERO) {
-                    self.at(t, Ev::PolicyRun(i as u32));
-                }
-            }
-        }
-        for fi in 0..self.fleets.len() {
-            self.schedule_on_demand(fi as u32, SimTime::ZERO);
-        }
-        for (i, l) in s.link.iter().enumerate() {
-            if let Some(o) = &l.outages {
-                for w in &o.windows {
-                    let start = SimTime::ZERO + w.at.0;
-                    self.at_resource(
-                        start,
-                        Ev::Link {
-                            link: i as u32,
-                            down: true,
-                            random: false,
-                        },
-                    );
-                    self.at_resource(
-                        start + w.duration.0,
-                        Ev::Link {
-                            link: i as u32,
-                            down: false,
-                            random: false,
-                        },
-                    );
-                }
-                if let Some(mtbf) = o.mtbf {
-                    let d = self.exp_draw(i, mtbf.0);
-                    self.at_resource(
-                        SimTime::ZERO + d,
-                        Ev::Link {
-                            link: i as u32,
-                            down: true,
-                            random: true,
-                        },
-                    );
-                }
-            }
-        }
-        for (i, r) in s.restore.iter().enumerate() {
-            if let Some(at) = r.at {
-                self.at(SimTime::ZERO + at.0, Ev::Restore(i as u32));
-            } else {
-                self.schedule_restore_stream(i);
-            }
-        }
-        let every = s.simulation.sample_every.0;
-        self.at(SimTime::ZERO + every, Ev::Sample);
-        self.at(SimTime(MICROS_PER_DAY), Ev::Cleanup);
     }
 
     fn exp_draw(&mut self, link: usize, mean: SimDuration) -> SimDuration {
@@ -797,14 +554,14 @@ impl<'s, 'o> Sim<'s, 'o> {
             let cap = if is_down {
                 0.0
             } else {
-                self.s.link[l].bandwidth.0
+                self.c.links[l].bandwidth
             };
             self.net.set_capacity(now, self.link_ids[l], cap);
             self.resched_net();
         }
-        if random {
-            let o = self.s.link[l].outages.as_ref().expect("outages");
-            let mean = if down { o.mttr } else { o.mtbf }.expect("validated").0;
+        // Random events come only from a link with random outages.
+        if let Some(o) = self.c.links[l].outages.random.filter(|_| random) {
+            let mean = if down { o.mttr } else { o.mtbf };
             let d = self.exp_draw(l, mean);
             self.at_resource(
                 now + d,
@@ -968,410 +725,6 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn wait(&mut self, j: u32, step: Step, d: SimDuration, now: SimTime) {
         self.job(j).step = step;
         self.q.schedule(now + d, Ev::Step(j));
-    }
-
-    fn admit(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        self.vaults[v].running += 1;
-        let kind = self.job(j).kind;
-        if let Kind::Restore(_) = kind {
-            self.running_restores += 1;
-            self.set_phase(j, XFER, now);
-            self.start_transfer(j, now);
-            return;
-        }
-        self.running_backups += 1;
-        self.set_phase(j, EXT, now);
-        let t = &self.s.timing;
-        let vm = self.vms[vm_idx(self, j)].clone();
-        let fleet = &self.s.fleet[vm.fleet as usize];
-        let job = self.jobs[j as usize].as_mut().expect("live");
-        let r = &mut job.rng;
-        job.running = r.gen_bool(fleet.running.0);
-        if !job.running {
-            // Offline VM: no agent, no extension; the snapshot is crash-consistent.
-            self.wait(j, Step::Extension, SimDuration::ZERO, now);
-            return;
-        }
-        let responsive = r.gen_bool(fleet.agent.responsive.0);
-        if !vm.has(flag::AGENT) || !responsive {
-            let d = self.st.capped(t.agent_status_wait.draw(r), || {
-                "timing.agent_status_wait".into()
-            });
-            self.wait(
-                j,
-                Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
-                d,
-                now,
-            );
-            return;
-        }
-        let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
-        let http_burn = t.http_burn();
-        if !vm.has(flag::EXTENSION) {
-            if !connected {
-                self.wait(
-                    j,
-                    Step::Failing(Code::VmAgentStatusCommunicationError),
-                    http_burn,
-                    now,
-                );
-                return;
-            }
-            let job = self.jobs[j as usize].as_mut().expect("live");
-            let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
-                "timing.extension_install".into()
-            });
-            let fails = job.rng.gen_bool(t.extension_failure.0);
-            if d > t.extension_install_timeout.0 {
-                self.wait(
-                    j,
-                    Step::Failing(Code::ExtensionOperationFailed),
-                    t.extension_install_timeout.0,
-                    now,
-                );
-            } else if fails {
-                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
-            } else {
-                let vi = vm_idx(self, j);
-                self.vms[vi].flags |= flag::EXTENSION;
-                self.wait(j, Step::Extension, d, now);
-            }
-            return;
-        }
-        let job = self.jobs[j as usize].as_mut().expect("live");
-        let d = if job.rng.gen_bool(t.extension_upgrade.0) {
-            self.st
-                .capped(t.extension_upgrade_time.draw(&mut job.rng), || {
-                    "timing.extension_upgrade_time".into()
-                })
-        } else {
-            SimDuration::ZERO
-        };
-        self.wait(j, Step::Extension, d, now);
-    }
-
-    fn step_done(&mut self, j: u32, now: SimTime) {
-        match self.job(j).step {
-            Step::Failing(code) => self.finish(j, now, Err(code)),
-            Step::Extension => self.snapshot(j, now),
-            Step::Snapshot => {
-                self.set_phase(j, XFER, now);
-                self.start_transfer(j, now);
-            }
-            Step::Latency => self.start_flow(j, now),
-            Step::Create => self.finish(j, now, Ok(())),
-            Step::Queued | Step::Transfer => unreachable!("no timer in this step"),
-        }
-    }
-
-    fn snapshot(&mut self, j: u32, now: SimTime) {
-        self.set_phase(j, SNAP, now);
-        let t = &self.s.timing;
-        let vm = self.vms[vm_idx(self, j)].clone();
-        if vm.has(flag::OVERSIZE_DISK) {
-            self.finish(j, now, Err(Code::UserErrorUnsupportedDiskSize));
-            return;
-        }
-        let running = self.job(j).running;
-        if running && (vm.has(flag::BLOCKED) || !self.path_up(vm.fleet)) {
-            self.wait(
-                j,
-                Step::Failing(Code::ExtensionSnapshotFailedNoNetwork),
-                t.http_burn(),
-                now,
-            );
-            return;
-        }
-        let job = self.jobs[j as usize].as_mut().expect("live");
-        // Disks are snapshotted in parallel: the phase lasts as long as the slowest.
-        let mut d = SimDuration::ZERO;
-        for _ in 0..=vm.data_disks {
-            let x = self.st.capped(t.snapshot_per_disk.draw(&mut job.rng), || {
-                "timing.snapshot_per_disk".into()
-            });
-            d = d.max(x);
-        }
-        if running && job.rng.gen_bool(t.snapshot_task_failure.0) {
-            self.wait(
-                j,
-                Step::Failing(Code::GuestAgentSnapshotTaskStatusError),
-                t.snapshot_timeout.0,
-                now,
-            );
-            return;
-        }
-        job.consistency = if !running {
-            Consistency::Crash
-        } else if vm.has(flag::WINDOWS) && !job.rng.gen_bool(t.vss_failure.0) {
-            Consistency::Application
-        } else {
-            Consistency::FileSystem
-        };
-        self.wait(j, Step::Snapshot, d, now);
-    }
-
-    fn start_transfer(&mut self, j: u32, now: SimTime) {
-        let vi = vm_idx(self, j);
-        let vm = self.vms[vi].clone();
-        let fleet = &self.s.fleet[vm.fleet as usize];
-        let job = self.jobs[j as usize].as_mut().expect("live");
-        let bytes = match job.kind {
-            Kind::Restore(_) => vm.used_bytes,
-            _ => {
-                job.full = !vm.has(flag::HAS_BASE);
-                if let Some(sz) = &fleet.backup_size {
-                    self.st.capped(sz.draw(&mut job.rng), || {
-                        format!("fleet.{}.backup_size", fleet.name)
-                    })
-                } else if job.full {
-                    vm.used_bytes
-                } else {
-                    // The day's churn, drawn per VM per day, once per calendar day since
-                    // the newest point (at least one; at most all of the data).
-                    let mut cr = stream(
-                        self.seed,
-                        &[
-                            purpose::CHURN,
-                            self.fleets[vm.fleet as usize].key,
-                            vm.index as u64,
-                            day_of(now),
-                        ],
-                    );
-                    let churn = fleet.daily_churn.sample(&mut cr);
-                    let days = (day_of(now) - day_of(vm.last_point)).max(1) as f64;
-                    (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
-                }
-            }
-        };
-        job.bytes = bytes;
-        let latency = self.fleets[vm.fleet as usize].latency;
-        if latency > SimDuration::ZERO {
-            self.wait(j, Step::Latency, latency, now);
-        } else {
-            self.start_flow(j, now);
-        }
-    }
-
-    fn start_flow(&mut self, j: u32, now: SimTime) {
-        let vi = vm_idx(self, j);
-        let vm = &self.vms[vi];
-        let fleet = &self.s.fleet[vm.fleet as usize];
-        let t = &self.s.timing;
-        let job = self.jobs[j as usize].as_ref().expect("live");
-        let per_disk = match job.kind {
-            Kind::Restore(_) => t.restore_throughput_per_disk.0,
-            _ if job.full => t.full_throughput_per_disk.0,
-            _ => t.incremental_throughput_per_disk.0,
-        };
-        let mut cap = per_disk * (vm.data_disks as f64 + 1.0);
-        if let Some(m) = fleet.max_throughput {
-            cap = cap.min(m.0);
-        }
-        let bytes = job.bytes;
-        let path = self.fleets[vm.fleet as usize].path;
-        self.job(j).step = Step::Transfer;
-        if bytes == 0 {
-            self.transfer_done(j, now);
-            return;
-        }
-        let f = self.net.start_flow(now, path, cap, bytes);
-        self.job(j).flow = f.0;
-        let fi = f.0 as usize;
-        if self.flow_job.len() <= fi {
-            self.flow_job.resize(fi + 1, NONE);
-        }
-        self.flow_job[fi] = j;
-        self.resched_net();
-    }
-
-    fn transfer_done(&mut self, j: u32, now: SimTime) {
-        let kind = self.job(j).kind;
-        if let Kind::Restore(r) = kind {
-            let spec = &self.s.restore[r as usize];
-            let vm = self.vms[vm_idx(self, j)].clone();
-            self.set_phase(j, CREATE, now);
-            let t = &self.s.timing;
-            let job = self.jobs[j as usize].as_mut().expect("live");
-            let mut d = SimDuration::ZERO;
-            if spec.kind != RestoreKind::RestoreDisks {
-                d += self
-                    .st
-                    .capped(t.vm_create.draw(&mut job.rng), || "timing.vm_create".into());
-            }
-            if vm.has(flag::MULTI_DC) && spec.via == Via::Powershell {
-                d += self
-                    .st
-                    .capped(t.dc_powershell_extra.draw(&mut job.rng), || {
-                        "timing.dc_powershell_extra".into()
-                    });
-            }
-            self.wait(j, Step::Create, d, now);
-            return;
-        }
-        let fails = {
-            let p = self.s.timing.transient_failure.0;
-            self.job(j).rng.gen_bool(p)
-        };
-        if fails {
-            self.finish(j, now, Err(Code::BackUpOperationFailed));
-        } else {
-            self.finish(j, now, Ok(()));
-        }
-    }
-
-    // ---- completion ----------------------------------------------------------------
-
-    fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
-        let phase = self.job(j).phase;
-        self.set_phase(j, phase, now);
-        let mut job = self.jobs[j as usize].take().expect("live job");
-        self.free_jobs.push(j);
-        let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
-        let v = self.fleets[fi].vault;
-        let admitted = job.phase != Q || result.is_ok();
-        let was_busy_owner = self.vms[vi].busy == j;
-        if was_busy_owner {
-            self.vms[vi].busy = NONE;
-        }
-        let is_restore = matches!(job.kind, Kind::Restore(_));
-        if admitted && was_busy_owner {
-            self.vaults[v as usize].running -= 1;
-            if is_restore {
-                self.running_restores -= 1;
-            } else {
-                self.running_backups -= 1;
-            }
-            self.fleets[fi].running -= 1;
-            // Jobs already waiting at the vault go first, then the fleet's next one.
-            self.admit_waiting(v, now);
-            self.fleet_admit_waiting(fi, now);
-        }
-        let duration = now.since(job.arrived);
-        let mut window_miss = false;
-        let consistency = if result.is_ok() && !is_restore {
-            job.consistency.name()
-        } else {
-            ""
-        };
-        // Jobs scheduled during the warm-up are simulated (and listed in jobs.csv) but
-        // left out of the job metrics.
-        let counted = job.scheduled >= self.warmup;
-        if is_restore {
-            match result {
-                Ok(()) if counted => {
-                    self.st.counts.add("restore.jobs.succeeded", 1);
-                    self.st.restore_duration.record(duration);
-                    self.st.restore_bytes = self.st.restore_bytes.saturating_add(job.bytes);
-                }
-                Err(c) if counted => {
-                    self.st.counts.add("restore.jobs.failed", 1);
-                    self.st.restore_failures[c as usize] += 1;
-                }
-                _ => {}
-            }
-        } else {
-            let pol = self.fleets[fi].policy as usize;
-            let window_end = job.scheduled + self.s.policy[pol].window.0;
-            let scheduled = job.kind == Kind::Scheduled;
-            if counted {
-                self.st.attempts += 1;
-            }
-            match result {
-                Ok(()) => {
-                    window_miss = scheduled && now > window_end;
-                    if counted {
-                        self.st.succeeded += 1;
-                        self.st.duration.record(duration);
-                        for p in 0..4 {
-                            self.st.phase[p].record(job.phases[p]);
-                        }
-                        self.st.consistency[job.consistency as usize] += 1;
-                        if job.full {
-                            self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
-                        } else {
-                            self.st.bytes_incremental =
-                                self.st.bytes_incremental.saturating_add(job.bytes);
-                        }
-                        if scheduled {
-                            self.st.window_jobs += 1;
-                            self.st.window_misses += window_miss as u64;
-                        }
-                    }
-                    self.new_point(vi, v as usize, now, &mut job);
-                }
-                Err(code) => {
-                    if counted {
-                        self.st.failed_duration.record(duration);
-                    }
-                    let retries = &self.s.policy[pol].retries;
-                    let retry_at = now + retries.delay.0;
-                    let retried = code.retryable() && job.attempt <= retries.max;
-                    if retried && retry_at <= self.end {
-                        if counted {
-                            self.st.retries += 1;
-                        }
-                        let ev = Ev::Arrive {
-                            vm: job.vm,
-                            kind: job.kind,
-                            scheduled: job.scheduled,
-                            attempt: job.attempt + 1,
-                        };
-                        self.at(retry_at, ev);
-                    } else if retried && !self.drain {
-                        // The retry is due after the end: the job has no outcome yet, it is
-                        // in flight (a job still open past its window's end is a miss).
-                        window_miss = scheduled && self.end > window_end;
-                        if counted {
-                            self.st.in_flight[0].add(self.end.since(job.scheduled));
-                            if window_miss {
-                                self.st.window_jobs += 1;
-                                self.st.window_misses += 1;
-                            }
-                        }
-                    } else {
-                        // Final (a drained run makes no retry after the end either).
-                        // A failed scheduled backup misses its window by definition.
-                        window_miss = scheduled;
-                        if counted {
-                            self.st.failed += 1;
-                            self.st.failures[code as usize] += 1;
-                            if scheduled {
-                                self.st.window_jobs += 1;
-                                self.st.window_misses += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if self.wants_jobs {
-            let f = &self.s.fleet[fi];
-            let kind = self.kind_name(job.kind);
-            let rec = JobRecord {
-                id: job.id,
-                kind,
-                fleet: &f.name,
-                vm: self.vms[vi].index,
-                vault: &self.s.vault[v as usize].name,
-                attempt: job.attempt,
-                scheduled: job.scheduled,
-                started: job.arrived,
-                finished: now,
-                phases: job.phases,
-                bytes: job.bytes,
-                outcome: if result.is_ok() {
-                    "succeeded"
-                } else {
-                    "failed"
-                },
-                error: result.err().map_or("", |c| c.name()),
-                consistency,
-                window_miss,
-            };
-            self.obs.job(&rec);
-        }
     }
 }
 

@@ -3,10 +3,13 @@
 //! transfer over the fleet's path) and end with VM creation.
 
 use super::*;
+use crate::model::config::RestoreWhen;
 
 impl Sim<'_, '_> {
     pub(super) fn schedule_restore_stream(&mut self, i: usize) {
-        let rate = self.s.restore[i].rate.as_ref().expect("stream").per_day;
+        let RestoreWhen::PerDay(rate) = self.c.restores[i].when else {
+            return;
+        };
         let u: f64 = self.restore_rng[i].gen();
         let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate * 86_400.0);
         // A tiny rate can draw a gap beyond the clock's range: then it never fires.
@@ -16,13 +19,8 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn restore_fire(&mut self, r: usize, now: SimTime) {
-        let spec = &self.s.restore[r];
-        let fi = self
-            .s
-            .fleet
-            .iter()
-            .position(|f| f.name == spec.fleet)
-            .expect("validated");
+        let spec = &self.c.restores[r];
+        let fi = spec.fleet;
         let (first, count) = (self.fleets[fi].first_vm, self.fleets[fi].count);
         self.restore_fired[r] += 1;
         let n = spec.count.min(count);
@@ -39,29 +37,27 @@ impl Sim<'_, '_> {
                 picks.push(vx);
             }
         }
-        let vault_region = self.s.vault[self.fleets[fi].vault as usize].region.clone();
+        let vault_region = self.c.vaults[self.fleets[fi].vault as usize].region;
         for i in picks {
             let vm = first + i;
-            self.restore_one(r, vm, &vault_region, now);
+            self.restore_one(r, vm, vault_region, now);
         }
-        if spec.rate.is_some() {
+        if matches!(spec.when, RestoreWhen::PerDay(_)) {
             self.schedule_restore_stream(r);
         }
     }
 
-    pub(super) fn restore_one(&mut self, r: usize, vm: u32, vault_region: &str, now: SimTime) {
-        let spec = &self.s.restore[r];
+    pub(super) fn restore_one(&mut self, r: usize, vm: u32, vault_region: usize, now: SimTime) {
+        let spec = &self.c.restores[r];
         // Requests during the warm-up are simulated but not counted.
         let counted = now >= self.warmup;
         if counted {
             self.st.counts.add("restore.jobs.total", 1);
         }
-        let fleet = &self.s.fleet[self.vms[vm as usize].fleet as usize];
-        let target = spec.target_region.as_deref().unwrap_or(&fleet.region);
         let v = self.vms[vm as usize].clone();
         let rejection = if spec.kind == RestoreKind::ReplaceExisting && !spec.disks_deleted {
             Some(Rejection::ReplaceExistingNotSupported)
-        } else if target != vault_region {
+        } else if spec.target_region != vault_region {
             Some(Rejection::CrossRegionRestoreNotSupported)
         } else if v.has(flag::MULTI_DC) && spec.via == Via::Portal {
             Some(Rejection::DomainControllerRequiresPowerShell)
@@ -84,9 +80,9 @@ impl Sim<'_, '_> {
                 let rec = JobRecord {
                     id,
                     kind: restore_kind_name(spec.kind),
-                    fleet: &self.s.fleet[fi].name,
+                    fleet: &self.c.fleets[fi].name,
                     vm: v.index,
-                    vault: &self.s.vault[self.fleets[fi].vault as usize].name,
+                    vault: &self.c.vaults[self.fleets[fi].vault as usize].name,
                     attempt: 1,
                     scheduled: now,
                     started: now,
@@ -109,7 +105,7 @@ impl Sim<'_, '_> {
         }
         // The point used, by its age: latest, oldest retained, or uniform in between.
         let oldest_keep = {
-            let pol = &self.s.policy[self.fleets[v.fleet as usize].policy as usize].retention;
+            let pol = &self.c.policies[self.fleets[v.fleet as usize].policy as usize].retention;
             let span = (pol.daily as u64)
                 .max(pol.weekly as u64 * 7)
                 .max(pol.monthly as u64 * 30)

@@ -9,7 +9,7 @@ impl Sim<'_, '_> {
         match kind {
             Kind::Scheduled => "scheduled",
             Kind::OnDemand => "on-demand",
-            Kind::Restore(r) => restore_kind_name(self.s.restore[r as usize].kind),
+            Kind::Restore(r) => restore_kind_name(self.c.restores[r as usize].kind),
         }
     }
 
@@ -28,8 +28,8 @@ impl Sim<'_, '_> {
         for (_, j) in live {
             let job = self.jobs[j as usize].as_ref().expect("live job");
             let fi = self.vms[job.vm as usize].fleet as usize;
-            let pol = &self.s.policy[self.fleets[fi].policy as usize];
-            let window_miss = job.kind == Kind::Scheduled && now > job.scheduled + pol.window.0;
+            let pol = &self.c.policies[self.fleets[fi].policy as usize];
+            let window_miss = job.kind == Kind::Scheduled && now > job.scheduled + pol.window;
             let is_restore = matches!(job.kind, Kind::Restore(_));
             if job.scheduled >= self.warmup {
                 self.st.in_flight[is_restore as usize].add(now.since(job.scheduled));
@@ -61,9 +61,9 @@ impl Sim<'_, '_> {
             let rec = JobRecord {
                 id: job.id,
                 kind: self.kind_name(job.kind),
-                fleet: &self.s.fleet[fi].name,
+                fleet: &self.c.fleets[fi].name,
                 vm: self.vms[job.vm as usize].index,
-                vault: &self.s.vault[self.fleets[fi].vault as usize].name,
+                vault: &self.c.vaults[self.fleets[fi].vault as usize].name,
                 attempt: job.attempt,
                 scheduled: job.scheduled,
                 started: job.arrived,
@@ -81,7 +81,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn sample(&mut self, now: SimTime) {
         let dt = now.since(self.last_sample).as_secs_f64();
-        for (l, link) in self.s.link.iter().enumerate() {
+        for (l, link) in self.c.links.iter().enumerate() {
             let bytes = self.net.link_stats(self.link_ids[l], now).bytes;
             let thr = if dt > 0.0 {
                 (bytes - self.link_last_bytes[l]) / dt
@@ -89,7 +89,7 @@ impl Sim<'_, '_> {
                 0.0
             };
             self.link_last_bytes[l] = bytes;
-            let util = thr / link.bandwidth.0;
+            let util = thr / link.bandwidth;
             self.link_util_max[l] = self.link_util_max[l].max(util);
             self.sample_buf_links[l] = (thr, util);
         }
@@ -99,11 +99,11 @@ impl Sim<'_, '_> {
         let windows_open = self
             .policy_window_end
             .iter()
-            .zip(&self.s.policy)
+            .zip(&self.c.policies)
             .filter(|(&end, p)| {
                 p.schedule.is_some()
                     && end > now
-                    && now.as_micros() + p.window.0.as_micros() >= end.as_micros()
+                    && now.as_micros() + p.window.as_micros() >= end.as_micros()
             })
             .count() as u64;
         let sample = Sample {
@@ -117,12 +117,12 @@ impl Sim<'_, '_> {
         };
         self.obs.sample(&sample);
         self.last_sample = now;
-        self.at(now + self.s.simulation.sample_every.0, Ev::Sample);
+        self.at(now + self.c.simulation.sample_every, Ev::Sample);
     }
 
     pub(super) fn into_outcome(self) -> Outcome {
         let Sim {
-            s,
+            c,
             mut st,
             vms,
             vaults,
@@ -142,7 +142,7 @@ impl Sim<'_, '_> {
                     vm.last_point,
                     end,
                     warmup,
-                    s.simulation.rpo_sample_every.0.as_micros(),
+                    c.simulation.rpo_sample_every.as_micros(),
                 );
             }
         }
@@ -260,7 +260,7 @@ impl Sim<'_, '_> {
         let mut rpo = Latency::default();
         st.rpo.add_to(&mut rpo);
         put("rpo".into(), &rpo, &mut m);
-        for (i, v) in s.vault.iter().enumerate() {
+        for (i, v) in c.vaults.iter().enumerate() {
             let vs = &vaults[i];
             let [stored, points, stored_max, points_max] = horizon_vaults[i];
             let values = [stored, stored_max, points, points_max];
@@ -271,11 +271,11 @@ impl Sim<'_, '_> {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
         }
-        for (i, l) in s.link.iter().enumerate() {
+        for (i, l) in c.links.iter().enumerate() {
             let ls = horizon_links[i];
             let values = [
                 ls.bytes.round(),
-                round6(ls.bytes / (l.bandwidth.0 * total_secs)),
+                round6(ls.bytes / (l.bandwidth * total_secs)),
                 round6(link_util_max[i]),
                 round6(ls.flow_seconds / total_secs),
                 round6(ls.down_seconds),
@@ -289,8 +289,8 @@ impl Sim<'_, '_> {
             summary: m,
             histograms: hists,
             events: q.events_processed(),
-            link_names: s.link.iter().map(|l| l.name.clone()).collect(),
-            vault_names: s.vault.iter().map(|v| v.name.clone()).collect(),
+            link_names: c.links.iter().map(|l| l.name.clone()).collect(),
+            vault_names: c.vaults.iter().map(|v| v.name.clone()).collect(),
             saturated: st.saturated,
         }
     }

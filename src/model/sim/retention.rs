@@ -18,13 +18,13 @@ impl Sim<'_, '_> {
             vm.first_point = now;
         }
         let day = day_of(now);
-        let dow = self.s.simulation.start_weekday.index();
+        let dow = u64::from(self.c.simulation.start_weekday);
         let periods = [
             ((day + dow) / 7) as u32,
             (day / 30) as u32,
             (day / 365) as u32,
         ];
-        let pol = &self.s.policy[self.fleets[vm.fleet as usize].policy as usize].retention;
+        let pol = &self.c.policies[self.fleets[vm.fleet as usize].policy as usize].retention;
         let mut keep_days = pol.daily as u64;
         for (k, (&period, span)) in periods
             .iter()
@@ -62,7 +62,7 @@ impl Sim<'_, '_> {
             // fleets' jobs shift this draw.
             let lag = self
                 .st
-                .capped(self.s.timing.geo_replication.draw(&mut job.rng), || {
+                .capped(self.c.timing.geo_replication.draw(&mut job.rng), || {
                     "timing.geo_replication".into()
                 });
             if job.scheduled >= self.warmup {

@@ -2,13 +2,13 @@
 //! each fleet's Poisson stream of on-demand requests.
 
 use super::*;
-use crate::scenario::schema::Schedule;
+use crate::model::config::Schedule;
 
 impl Sim<'_, '_> {
     pub(super) fn policy_run(&mut self, p: u32, now: SimTime) {
-        let pol = &self.s.policy[p as usize];
-        self.policy_window_end[p as usize] = now + pol.window.0;
-        let within = pol.start_within.0.as_micros();
+        let pol = &self.c.policies[p as usize];
+        self.policy_window_end[p as usize] = now + pol.window;
+        let within = pol.start_within.as_micros();
         let day = day_of(now);
         let mut items = self.spare_items.pop().unwrap_or_default();
         items.clear();
@@ -87,16 +87,16 @@ impl Sim<'_, '_> {
 
     /// The first scheduled time of policy `p` strictly after `after`.
     pub(super) fn next_occurrence(&self, p: usize, after: SimTime) -> Option<SimTime> {
-        let sch = self.s.policy[p].schedule.as_ref()?;
-        let start_dow = self.s.simulation.start_weekday.index();
+        let sch = self.c.policies[p].schedule.as_ref()?;
+        let start_dow = u64::from(self.c.simulation.start_weekday);
         occurrence_at_or_after(sch, start_dow, after + SimDuration(1))
     }
 
     /// The first scheduled time of policy `p` at or after `t` (the run's first occurrence
     /// may be at t = 0 itself).
     pub(super) fn first_occurrence(&self, p: usize, t: SimTime) -> Option<SimTime> {
-        let sch = self.s.policy[p].schedule.as_ref()?;
-        let start_dow = self.s.simulation.start_weekday.index();
+        let sch = self.c.policies[p].schedule.as_ref()?;
+        let start_dow = u64::from(self.c.simulation.start_weekday);
         occurrence_at_or_after(sch, start_dow, t)
     }
 
@@ -111,8 +111,7 @@ impl Sim<'_, '_> {
 }
 
 /// The first occurrence of `sch` at or after `t`, for a run whose day 0 is weekday
-/// `start_dow` (0 = Monday). `None` for a schedule that never fires (a weekly schedule
-/// without days or without a time).
+/// `start_dow` (0 = Monday). `None` for a schedule that never fires (no weekday).
 ///
 /// Callers wanting the occurrence strictly after an instant pass the next microsecond: an
 /// occurrence at exactly `after` (a policy at "00:00" firing at t = 0) must never be
@@ -123,17 +122,13 @@ pub(crate) fn occurrence_at_or_after(
     t: SimTime,
 ) -> Option<SimTime> {
     let first_day = day_of(t);
-    let (days, tod) = match (&sch.daily, &sch.weekly, &sch.at) {
-        (Some(tod), _, _) => (None, *tod),
-        (None, Some(days), Some(tod)) if !days.is_empty() => (Some(days), *tod),
-        _ => return None,
-    };
+    if sch.days == 0 {
+        return None;
+    }
     // Eight days cover every weekday, including the rest of today when its time has passed.
     (first_day..first_day + 8).find_map(|day| {
-        let on = days.map_or(true, |ds| {
-            ds.iter().any(|d| d.index() == (start_dow + day) % 7)
-        });
-        let at = SimTime(day.checked_mul(MICROS_PER_DAY)?) + tod.offset();
+        let on = sch.on(start_dow + day);
+        let at = SimTime(day.checked_mul(MICROS_PER_DAY)?) + sch.at;
         (on && at >= t).then_some(at)
     })
 }
@@ -141,32 +136,15 @@ pub(crate) fn occurrence_at_or_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::schema::Weekday;
-    use crate::units::TimeOfDay;
     use proptest::prelude::*;
 
-    const DAYS: [Weekday; 7] = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
+    const SUN: u8 = 6;
 
-    fn schedule(tod: u32, weekly: Option<Vec<Weekday>>) -> Schedule {
+    fn schedule(tod: u32, weekly: Option<Vec<u8>>) -> Schedule {
+        let at = SimDuration::from_secs(u64::from(tod));
         match weekly {
-            None => Schedule {
-                daily: Some(TimeOfDay(tod)),
-                weekly: None,
-                at: None,
-            },
-            Some(days) => Schedule {
-                daily: None,
-                weekly: Some(days),
-                at: Some(TimeOfDay(tod)),
-            },
+            None => Schedule::daily(at),
+            Some(days) => Schedule::weekly(days, at),
         }
     }
 
@@ -182,7 +160,7 @@ mod tests {
     #[test]
     fn weekly_schedule_hand_computed() {
         // Day 0 is a Monday; "sun at 23:59:59" first fires on day 6.
-        let sch = schedule(86_399, Some(vec![Weekday::Sun]));
+        let sch = schedule(86_399, Some(vec![SUN]));
         let t = occurrence_at_or_after(&sch, 0, SimTime::ZERO).unwrap();
         assert_eq!(t, SimTime(6 * MICROS_PER_DAY + 86_399_000_000));
         let t2 = occurrence_at_or_after(&sch, 0, t + SimDuration(1)).unwrap();
@@ -201,8 +179,7 @@ mod tests {
             start_dow in 0u64..7,
             after in prop_oneof![Just(0u64), 0u64..400 * MICROS_PER_DAY],
         ) {
-            let days: Vec<Weekday> =
-                (0..7).filter(|i| mask & (1 << i) != 0).map(|i| DAYS[i]).collect();
+            let days: Vec<u8> = (0..7).filter(|i| mask & (1 << i) != 0).collect();
             let sch = schedule(tod, weekly.then_some(days.clone()));
             let after = SimTime(after);
             match occurrence_at_or_after(&sch, start_dow, after + SimDuration(1)) {
@@ -212,7 +189,7 @@ mod tests {
                     prop_assert_eq!(t.as_micros() % MICROS_PER_DAY, u64::from(tod) * 1_000_000);
                     if weekly {
                         let dow = (start_dow + day_of(t)) % 7;
-                        prop_assert!(days.iter().any(|d| d.index() == dow));
+                        prop_assert!(days.iter().any(|&d| u64::from(d) == dow));
                     }
                 }
                 None => prop_assert!(weekly && days.is_empty()),

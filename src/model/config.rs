@@ -1,0 +1,387 @@
+//! The resolved configuration of a run: what the model simulates, as plain values.
+//!
+//! `scenario::build` fills it from a validated scenario file. Every reference between
+//! entities is an index into the lists here (a fleet's policy, its path of links, a
+//! policy's vault, a restore's fleet, regions); names are kept only where they reach the
+//! output or key a random stream (fleets, vaults, links, restores). Durations are
+//! [`SimDuration`]s, sizes bytes, bandwidths bytes per second, probabilities `f64`s.
+
+use crate::engine::dist::{Choice, CountDist, DurationDist, RatioDist, SizeDist};
+use crate::engine::SimDuration;
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Run-wide settings.
+    pub simulation: Simulation,
+    /// Shared network links, in scenario order.
+    pub links: Vec<Link>,
+    /// Backup vaults, in scenario order.
+    pub vaults: Vec<Vault>,
+    /// Backup policies, in scenario order.
+    pub policies: Vec<Policy>,
+    /// Fleets of similar VMs, in scenario order.
+    pub fleets: Vec<Fleet>,
+    /// Restore drills and streams, in scenario order.
+    pub restores: Vec<Restore>,
+    /// Per-step durations and probabilities.
+    pub timing: Timing,
+    /// The service's support rules.
+    pub support: Support,
+}
+
+impl Config {
+    /// VMs over all fleets.
+    pub fn vm_count(&self) -> u64 {
+        self.fleets.iter().map(|f| u64::from(f.count)).sum()
+    }
+}
+
+/// Run-wide settings.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Simulated time; t = 0 is 00:00 of day 0.
+    pub duration: SimDuration,
+    /// Jobs and restores scheduled before it are left out of the job metrics.
+    pub warmup: SimDuration,
+    /// Whether work in flight at `duration` runs to its outcome.
+    pub drain: bool,
+    /// Resolution of the time series.
+    pub sample_every: SimDuration,
+    /// Resolution at which recovery point ages are sampled.
+    pub rpo_sample_every: SimDuration,
+    /// Weekday of day 0: 0 = Monday .. 6 = Sunday.
+    pub start_weekday: u8,
+}
+
+/// A shared network link.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Link name (metric names, time-series columns, its outage stream).
+    pub name: String,
+    /// Capacity, bytes per second.
+    pub bandwidth: f64,
+    /// One-way latency added to the start of each transfer.
+    pub latency: SimDuration,
+    /// Failures of the link.
+    pub outages: Outages,
+}
+
+/// A link's failures: fixed windows, and exponential up/down times.
+#[derive(Clone, Debug, Default)]
+pub struct Outages {
+    /// Random failures, if any.
+    pub random: Option<RandomOutages>,
+    /// Fixed outage windows.
+    pub windows: Vec<OutageWindow>,
+}
+
+/// Exponential up and down times.
+#[derive(Clone, Copy, Debug)]
+pub struct RandomOutages {
+    /// Mean time between failures.
+    pub mtbf: SimDuration,
+    /// Mean time to repair.
+    pub mttr: SimDuration,
+}
+
+/// A fixed outage.
+#[derive(Clone, Copy, Debug)]
+pub struct OutageWindow {
+    /// Start, from t = 0.
+    pub at: SimDuration,
+    /// Length.
+    pub duration: SimDuration,
+}
+
+/// Storage redundancy of a vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redundancy {
+    /// Locally redundant.
+    Lrs,
+    /// Geo-redundant: each recovery point is replicated to the paired region.
+    Grs,
+}
+
+/// A backup vault.
+#[derive(Clone, Debug)]
+pub struct Vault {
+    /// Vault name (metric names, job records, its creation stream).
+    pub name: String,
+    /// Index of its region.
+    pub region: usize,
+    /// LRS or GRS.
+    pub redundancy: Redundancy,
+    /// Time from t = 0 until the vault is active.
+    pub create_time: DurationDist,
+    /// Jobs running at once; `None` = unlimited.
+    pub max_concurrent_jobs: Option<u32>,
+}
+
+/// A backup policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Index of the vault the policy lives in.
+    pub vault: usize,
+    /// When scheduled backups run; `None` = on-demand backups only.
+    pub schedule: Option<Schedule>,
+    /// Jobs start uniformly spread over this span after the scheduled time.
+    pub start_within: SimDuration,
+    /// Backup window from the scheduled time.
+    pub window: SimDuration,
+    /// Recovery points kept per tier.
+    pub retention: Retention,
+    /// Retries of retryable failures.
+    pub retries: Retries,
+}
+
+/// When a policy fires: at one time of day, on some weekdays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Bit `d` set: the policy fires on weekday `d` (0 = Monday .. 6 = Sunday). No bit
+    /// set: it never fires.
+    pub days: u8,
+    /// Time of day, from 00:00.
+    pub at: SimDuration,
+}
+
+impl Schedule {
+    /// Every day at `at`.
+    pub fn daily(at: SimDuration) -> Schedule {
+        Schedule { days: 0x7f, at }
+    }
+
+    /// On the weekdays `days` (0 = Monday) at `at`.
+    pub fn weekly(days: impl IntoIterator<Item = u8>, at: SimDuration) -> Schedule {
+        let days = days.into_iter().fold(0u8, |m, d| m | (1 << (d % 7)));
+        Schedule { days, at }
+    }
+
+    /// Whether the schedule fires on weekday `dow` (0 = Monday).
+    pub fn on(&self, dow: u64) -> bool {
+        self.days & (1 << (dow % 7)) != 0
+    }
+}
+
+/// Recovery points kept per tier.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Daily points kept (days).
+    pub daily: u32,
+    /// Weekly points kept (weeks).
+    pub weekly: u32,
+    /// Monthly points kept (30-day months).
+    pub monthly: u32,
+    /// Yearly points kept (365-day years).
+    pub yearly: u32,
+}
+
+/// Retries of retryable failures.
+#[derive(Clone, Copy, Debug)]
+pub struct Retries {
+    /// Retries after the first attempt.
+    pub max: u32,
+    /// Delay between a failure and the retry.
+    pub delay: SimDuration,
+}
+
+/// A fleet: a group of similar VMs whose attributes may be distributions.
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    /// Fleet name (metric names, job records, its random streams).
+    pub name: String,
+    /// Number of VMs.
+    pub count: u32,
+    /// Index of the VMs' region.
+    pub region: usize,
+    /// Index of the policy applied to every VM.
+    pub policy: usize,
+    /// Indices of the links a transfer crosses, in order.
+    pub path: Vec<usize>,
+    /// Operating system names.
+    pub os: Choice,
+    /// `classic` or `resource-manager`.
+    pub deployment: Choice,
+    /// Probability a VM is running when its job starts.
+    pub running: f64,
+    /// Share of VMs provisioned with the VM agent.
+    pub agent_installed: f64,
+    /// Probability an installed agent answers when a job needs it.
+    pub agent_responsive: f64,
+    /// Share of VMs with no outbound internet access.
+    pub connectivity_blocked: f64,
+    /// Share of VMs whose backup extension is installed at t = 0.
+    pub extension_installed: f64,
+    /// Data disks per VM.
+    pub data_disks: CountDist,
+    /// Size of each data disk.
+    pub disk_size: SizeDist,
+    /// Size of the OS disk.
+    pub os_disk: SizeDist,
+    /// Share of each disk holding data.
+    pub used: RatioDist,
+    /// Share of the used data changed per day.
+    pub daily_churn: RatioDist,
+    /// Overrides the bytes of every backup with this draw.
+    pub backup_size: Option<SizeDist>,
+    /// Jobs of this fleet running at once; `None` = unlimited.
+    pub max_concurrent_jobs: Option<u32>,
+    /// Per-VM read throughput cap, bytes per second.
+    pub max_throughput: Option<f64>,
+    /// `standard` or `premium`.
+    pub storage: Choice,
+    /// NICs per VM.
+    pub nics: CountDist,
+    /// Reserved IPs per VM.
+    pub reserved_ips: CountDist,
+    /// Endpoints per VM.
+    pub endpoints: CountDist,
+    /// Probability a VM is in a load-balanced set.
+    pub load_balanced: f64,
+    /// `none`, `single` or `multi-dc`.
+    pub domain_controller: Choice,
+    /// Poisson rate of on-demand backups per VM per day.
+    pub on_demand_per_vm_per_day: f64,
+}
+
+/// Kind of restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreKind {
+    /// Create a new VM from the recovery point.
+    CreateVm,
+    /// Restore the disks only.
+    RestoreDisks,
+    /// Restore over the existing VM.
+    ReplaceExisting,
+}
+
+/// Which recovery point a restore uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointChoice {
+    /// The newest point.
+    Latest,
+    /// The oldest retained point.
+    Oldest,
+    /// A uniformly chosen retained point.
+    Random,
+}
+
+/// The restore workflow used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The portal's restore workflow.
+    Portal,
+    /// PowerShell (required for multi-DC domain controllers).
+    Powershell,
+}
+
+/// When restores are requested.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RestoreWhen {
+    /// A one-off drill at this time from t = 0.
+    At(SimDuration),
+    /// A Poisson stream with this rate per day.
+    PerDay(f64),
+}
+
+/// A restore drill or stream.
+#[derive(Clone, Debug)]
+pub struct Restore {
+    /// Drill name (its random stream).
+    pub name: String,
+    /// Index of the fleet whose VMs are restored.
+    pub fleet: usize,
+    /// A drill or a stream.
+    pub when: RestoreWhen,
+    /// VMs restored per drill (or per arrival of the stream).
+    pub count: u32,
+    /// What is restored.
+    pub kind: RestoreKind,
+    /// Index of the region restored into.
+    pub target_region: usize,
+    /// Recovery point used.
+    pub point: PointChoice,
+    /// Workflow used.
+    pub via: Via,
+    /// For `ReplaceExisting`: the VM's disks are deleted first.
+    pub disks_deleted: bool,
+}
+
+/// Per-step durations and probabilities.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// Wait for an agent status before failing.
+    pub agent_status_wait: DurationDist,
+    /// Backup extension install through the agent.
+    pub extension_install: DurationDist,
+    /// The agent kills an install that runs longer.
+    pub extension_install_timeout: SimDuration,
+    /// Probability an install fails.
+    pub extension_failure: f64,
+    /// Probability a backup first upgrades the extension.
+    pub extension_upgrade: f64,
+    /// Duration of an automatic upgrade.
+    pub extension_upgrade_time: DurationDist,
+    /// Snapshot of one disk (disks are snapshotted in parallel).
+    pub snapshot_per_disk: DurationDist,
+    /// Snapshot task timeout.
+    pub snapshot_timeout: SimDuration,
+    /// Probability the snapshot task times out.
+    pub snapshot_task_failure: f64,
+    /// Probability some VSS writers fail on Windows.
+    pub vss_failure: f64,
+    /// HTTP request timeout to the storage endpoint.
+    pub http_timeout: SimDuration,
+    /// Retries of a timed-out HTTP request.
+    pub http_retries: u32,
+    /// Probability of a transient internal error at the end of the transfer.
+    pub transient_failure: f64,
+    /// Read throughput per disk of a first (full) backup, bytes per second.
+    pub full_throughput_per_disk: f64,
+    /// Read throughput per disk of an incremental backup, bytes per second.
+    pub incremental_throughput_per_disk: f64,
+    /// Read throughput per disk of a restore, bytes per second.
+    pub restore_throughput_per_disk: f64,
+    /// VM creation after a restore copies its data.
+    pub vm_create: DurationDist,
+    /// Extra PowerShell steps of a multi-DC domain controller restore.
+    pub dc_powershell_extra: DurationDist,
+    /// Geo-replication delay of a GRS recovery point.
+    pub geo_replication: DurationDist,
+}
+
+impl Timing {
+    /// The time a storage request that never answers costs: the first try and every retry
+    /// each wait the full `http_timeout`.
+    pub fn http_burn(&self) -> SimDuration {
+        self.http_timeout.times(self.http_retries as u64 + 1)
+    }
+}
+
+/// The service's support rules.
+#[derive(Clone, Debug)]
+pub struct Support {
+    /// Most data disks supported.
+    pub max_data_disks: u32,
+    /// Whether resource-manager VMs are supported.
+    pub resource_manager: bool,
+    /// Whether premium storage VMs are supported.
+    pub premium_storage: bool,
+    /// Most reserved IPs supported.
+    pub max_reserved_ips: u32,
+    /// Whether a reserved IP needs an endpoint.
+    pub reserved_ip_requires_endpoint: bool,
+    /// Most NICs supported.
+    pub max_nics: u32,
+    /// Whether load-balanced VMs are supported.
+    pub load_balanced: bool,
+    /// Oldest Windows Server version supported, by index into
+    /// [`WINDOWS_VERSIONS`](super::vm::WINDOWS_VERSIONS).
+    pub min_windows: u8,
+    /// Whether a vault may protect VMs of another region.
+    pub cross_region: bool,
+    /// Largest disk supported, bytes.
+    pub max_disk_size: u64,
+}

@@ -1,0 +1,263 @@
+//! Building a run from its configuration: the network's links and paths, VMs drawn fleet
+//! by fleet, the fleets' and vaults' state, and the first events.
+
+use super::*;
+use crate::model::config::{Fleet, RestoreWhen};
+
+impl<'s, 'o> Sim<'s, 'o> {
+    pub(super) fn new(c: &'s Config, obs: &'o mut dyn Observer) -> Result<Self, Failure> {
+        let seed = c.simulation.seed;
+        let mut net = Network::new();
+        let link_ids: Vec<LinkId> = c.links.iter().map(|l| net.add_link(l.bandwidth)).collect();
+        let mut st = Stats::default();
+        let mut vms = reserve_vms(c)?;
+        let mut fleets = Vec::with_capacity(c.fleets.len());
+        let mut policy_fleets = vec![Vec::new(); c.policies.len()];
+        for (fi, f) in c.fleets.iter().enumerate() {
+            let first_vm = vms.len() as u32;
+            draw_fleet(c, fi, &mut vms, &mut st);
+            policy_fleets[f.policy].push(fi as u32);
+            fleets.push(fleet_state(c, f, first_vm, &mut net, &link_ids));
+        }
+        let n_links = c.links.len();
+        let wants_jobs = obs.wants_jobs();
+        let vm_count = vms.len() as u64;
+        let mut sim = Sim {
+            c,
+            seed,
+            q: EventQueue::new(),
+            end: SimTime::ZERO + c.simulation.duration,
+            warmup: SimTime::ZERO + c.simulation.warmup,
+            drain: c.simulation.drain,
+            horizon_links: Vec::new(),
+            horizon_vaults: Vec::new(),
+            vms,
+            fleets,
+            vaults: c.vaults.iter().map(vault_state).collect(),
+            policy_window_end: vec![SimTime::ZERO; c.policies.len()],
+            policy_fleets,
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            next_job_id: 0,
+            net,
+            net_wake: None,
+            flow_job: Vec::new(),
+            link_down: vec![0; n_links],
+            link_outage_rng: c
+                .links
+                .iter()
+                .map(|l| stream(seed, &[purpose::OUTAGE, name_key(&l.name)]))
+                .collect(),
+            link_ids,
+            link_last_bytes: vec![0.0; n_links],
+            link_util_max: vec![0.0; n_links],
+            sample_buf_links: vec![(0.0, 0.0); n_links],
+            sample_buf_vaults: vec![(0, 0); c.vaults.len()],
+            last_sample: SimTime::ZERO,
+            running_backups: 0,
+            queued: 0,
+            running_restores: 0,
+            restore_rng: c
+                .restores
+                .iter()
+                .map(|r| stream(seed, &[purpose::RESTORE, name_key(&r.name)]))
+                .collect(),
+            restore_fired: vec![0; c.restores.len()],
+            rpo_every: c.simulation.rpo_sample_every.as_micros(),
+            st,
+            obs,
+            wants_jobs,
+            done_buf: Vec::new(),
+            batches: Vec::new(),
+            batch_heads: BinaryHeap::new(),
+            spare_items: Vec::new(),
+            live: Liveness::new(vm_count),
+            checked: false,
+        };
+        sim.prime();
+        Ok(sim)
+    }
+
+    /// The first events: vaults becoming active, policies' first occurrences, on-demand
+    /// streams, link outages, restores, the first sample and the first clean-up.
+    fn prime(&mut self) {
+        let c = self.c;
+        for (i, v) in c.vaults.iter().enumerate() {
+            let mut r = stream(self.seed, &[purpose::VAULT, name_key(&v.name)]);
+            let d = self.st.capped(v.create_time.draw(&mut r), || {
+                format!("vault.{}.create_time", v.name)
+            });
+            let t = SimTime::ZERO + d;
+            self.at_resource(t, Ev::VaultActive(i as u32));
+        }
+        for (i, p) in c.policies.iter().enumerate() {
+            if p.schedule.is_some() {
+                if let Some(t) = self.first_occurrence(i, SimTime::ZERO) {
+                    self.at(t, Ev::PolicyRun(i as u32));
+                }
+            }
+        }
+        for fi in 0..self.fleets.len() {
+            self.schedule_on_demand(fi as u32, SimTime::ZERO);
+        }
+        for i in 0..c.links.len() {
+            self.prime_outages(i);
+        }
+        for (i, r) in c.restores.iter().enumerate() {
+            match r.when {
+                RestoreWhen::At(at) => self.at(SimTime::ZERO + at, Ev::Restore(i as u32)),
+                RestoreWhen::PerDay(_) => self.schedule_restore_stream(i),
+            }
+        }
+        let every = c.simulation.sample_every;
+        self.at(SimTime::ZERO + every, Ev::Sample);
+        self.at(SimTime(MICROS_PER_DAY), Ev::Cleanup);
+    }
+
+    /// Link `i`'s fixed outage windows and its first random failure.
+    fn prime_outages(&mut self, i: usize) {
+        let o = &self.c.links[i].outages;
+        let link = i as u32;
+        for w in &o.windows {
+            let start = SimTime::ZERO + w.at;
+            let (down, up) = (start, start + w.duration);
+            self.at_resource(
+                down,
+                Ev::Link {
+                    link,
+                    down: true,
+                    random: false,
+                },
+            );
+            self.at_resource(
+                up,
+                Ev::Link {
+                    link,
+                    down: false,
+                    random: false,
+                },
+            );
+        }
+        if let Some(r) = o.random {
+            let d = self.exp_draw(i, r.mtbf);
+            self.at_resource(
+                SimTime::ZERO + d,
+                Ev::Link {
+                    link,
+                    down: true,
+                    random: true,
+                },
+            );
+        }
+    }
+}
+
+/// The VM array, its memory reserved up front (a failure to get it is reported, not a
+/// crash).
+fn reserve_vms(c: &Config) -> Result<Vec<Vm>, Failure> {
+    let vm_total: usize = c.fleets.iter().map(|f| f.count as usize).sum();
+    let mut vms = Vec::new();
+    vms.try_reserve_exact(vm_total).map_err(|_| {
+        Failure::OutOfMemory(format!(
+            "cannot allocate {} bytes for {vm_total} VMs",
+            vm_total.saturating_mul(std::mem::size_of::<Vm>())
+        ))
+    })?;
+    Ok(vms)
+}
+
+/// Draws the VMs of fleet `fi` onto `vms`, counting saturated draws and the VMs the
+/// support rules exclude.
+fn draw_fleet(c: &Config, fi: usize, vms: &mut Vec<Vm>, st: &mut Stats) {
+    let f = &c.fleets[fi];
+    let vault_region = c.vaults[c.policies[f.policy].vault].region;
+    let mut capped = Vec::new();
+    let mut unsupported = 0u64;
+    for i in 0..f.count {
+        let (vm, reasons) = draw_vm_counting(
+            c.simulation.seed,
+            fi as u32,
+            f,
+            i,
+            &c.support,
+            vault_region,
+            &mut capped,
+        );
+        for key in capped.drain(..) {
+            st.capped(((), true), || format!("fleet.{}.{key}", f.name));
+        }
+        if let Some(first) = reasons.first() {
+            unsupported += 1;
+            st.counts.add(&format!("unsupported.{}", first.name()), 1);
+            for r in &reasons {
+                st.counts.add(&format!("unsupported.any.{}", r.name()), 1);
+            }
+        }
+        vms.push(vm);
+    }
+    st.counts
+        .add(&format!("fleet.{}.vms", f.name), f.count as u64);
+    st.counts
+        .add(&format!("fleet.{}.unsupported", f.name), unsupported);
+    st.counts.add("unsupported.vms", unsupported);
+}
+
+/// A fleet's run-time state: its vault and policy, its network path and the path's
+/// latency, its on-demand stream and its concurrency gate.
+fn fleet_state(
+    c: &Config,
+    f: &Fleet,
+    first_vm: u32,
+    net: &mut Network,
+    link_ids: &[LinkId],
+) -> FleetRt {
+    let links: Vec<u32> = f.path.iter().map(|&l| l as u32).collect();
+    let path = net.add_path(&f.path.iter().map(|&l| link_ids[l]).collect::<Vec<_>>());
+    // Each link's latency is at most 1 000 years, but not their sum: a path that long
+    // never delivers within a run (at most 10 years), capped or not.
+    let latency = f
+        .path
+        .iter()
+        .fold(SimDuration::ZERO, |a, &l| {
+            SimDuration(a.0.saturating_add(c.links[l].latency.0))
+        })
+        .min(crate::engine::dist::MAX_DRAW_DURATION);
+    let key = name_key(&f.name);
+    let on_demand = (f.on_demand_per_vm_per_day > 0.0 && f.count > 0).then(|| {
+        let rate_per_us = f.on_demand_per_vm_per_day * f.count as f64 / MICROS_PER_DAY as f64;
+        (
+            Exp::new(rate_per_us).expect("positive rate"),
+            stream(c.simulation.seed, &[purpose::ON_DEMAND, key]),
+        )
+    });
+    FleetRt {
+        vault: c.policies[f.policy].vault as u32,
+        policy: f.policy as u32,
+        path,
+        links,
+        latency,
+        first_vm,
+        count: f.count,
+        key,
+        on_demand,
+        limit: f.max_concurrent_jobs.unwrap_or(u32::MAX),
+        running: 0,
+        queue: VecDeque::new(),
+    }
+}
+
+fn vault_state(v: &crate::model::config::Vault) -> VaultState {
+    VaultState {
+        active: false,
+        running: 0,
+        limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
+        queue: VecDeque::new(),
+        stored: 0,
+        points: 0,
+        stored_max: 0,
+        points_max: 0,
+        expiring: BTreeMap::new(),
+        geo_lag: Latency::default(),
+        geo: v.redundancy == Redundancy::Grs,
+    }
+}
