@@ -146,105 +146,10 @@ impl Sim<'_, '_> {
                 );
             }
         }
+        outcome_counts(&st, &mut m);
+        zero_fill(&mut m, st.restore_bytes);
+        in_flight_metrics(&st, &mut m);
         let total_secs = end.as_secs_f64();
-        for (k, v) in &st.counts.0 {
-            m.insert(k.clone(), *v as f64);
-        }
-        // As with named counters, a key exists once its count is non-zero.
-        for c in Code::ALL {
-            for (prefix, n) in [
-                ("backup.failures", st.failures[c as usize]),
-                ("restore.failures", st.restore_failures[c as usize]),
-            ] {
-                if n > 0 {
-                    m.insert(format!("{prefix}.{}", c.name()), n as f64);
-                }
-            }
-        }
-        for c in CONSISTENCY {
-            let n = st.consistency[c as usize];
-            if n > 0 {
-                m.insert(format!("backup.consistency.{}", c.name()), n as f64);
-            }
-        }
-        if st.retries > 0 {
-            m.insert("backup.retries".into(), st.retries as f64);
-        }
-        let finals = st.succeeded + st.failed;
-        // Counted as jobs are created, so that the identity below checks that every job
-        // ends in exactly one outcome.
-        debug_assert_eq!(st.jobs, finals + st.in_flight[0].count, "job outcomes");
-        m.insert(
-            "backup.jobs.total".into(),
-            (st.jobs + st.unsupported_jobs) as f64,
-        );
-        m.insert("backup.jobs.succeeded".into(), st.succeeded as f64);
-        m.insert("backup.jobs.failed".into(), st.failed as f64);
-        m.insert("backup.jobs.unsupported".into(), st.unsupported_jobs as f64);
-        m.insert("backup.attempts".into(), st.attempts as f64);
-        m.insert(
-            "backup.success_rate".into(),
-            if finals > 0 {
-                round6(st.succeeded as f64 / finals as f64)
-            } else {
-                0.0
-            },
-        );
-        m.insert(
-            "backup.window.miss_rate".into(),
-            if st.window_jobs > 0 {
-                round6(st.window_misses as f64 / st.window_jobs as f64)
-            } else {
-                0.0
-            },
-        );
-        m.insert("backup.window.misses".into(), st.window_misses as f64);
-        m.insert("backup.bytes.full".into(), st.bytes_full as f64);
-        m.insert(
-            "backup.bytes.incremental".into(),
-            st.bytes_incremental as f64,
-        );
-        // Every known code and reason is present (zero when it never happened), so that
-        // runs compare metric for metric.
-        for c in Code::ALL {
-            if c != Code::NoRecoveryPoint {
-                m.entry(format!("backup.failures.{}", c.name()))
-                    .or_insert(0.0);
-            }
-        }
-        for r in Unsupported::ALL {
-            m.entry(format!("unsupported.{}", r.name())).or_insert(0.0);
-            m.entry(format!("unsupported.any.{}", r.name()))
-                .or_insert(0.0);
-        }
-        m.entry("unsupported.vms".into()).or_insert(0.0);
-        m.entry("backup.retries".into()).or_insert(0.0);
-        for r in Rejection::ALL {
-            m.entry(format!("restore.rejected.{}", r.name()))
-                .or_insert(0.0);
-        }
-        for c in CONSISTENCY {
-            m.entry(format!("backup.consistency.{}", c.name()))
-                .or_insert(0.0);
-        }
-        for k in RESTORE_TOTALS {
-            m.entry(k.into()).or_insert(0.0);
-        }
-        m.insert("restore.bytes".into(), st.restore_bytes as f64);
-        // Always present (zeros), so that runs compare metric for metric.
-        for (kind, w) in ["backup", "restore"].iter().zip(&st.in_flight) {
-            m.insert(format!("{kind}.jobs.in_flight"), w.count as f64);
-            let mean = if w.count > 0 {
-                w.age_sum as f64 / w.count as f64 / 1e6
-            } else {
-                0.0
-            };
-            m.insert(format!("{kind}.in_flight.age.mean"), round6(mean));
-            m.insert(
-                format!("{kind}.in_flight.age.max"),
-                round6(w.age_max as f64 / 1e6),
-            );
-        }
         let mut hists: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
         let mut put = |name: String, l: &Latency, m: &mut BTreeMap<String, f64>| {
             l.summarize(&name, m);
@@ -293,5 +198,117 @@ impl Sim<'_, '_> {
             vault_names: c.vaults.iter().map(|v| v.name.clone()).collect(),
             saturated: st.saturated,
         }
+    }
+}
+
+/// Outcome counters: named counters, failures by code, consistency levels, the job
+/// totals and rates.
+fn outcome_counts(st: &Stats, m: &mut BTreeMap<String, f64>) {
+    for (k, v) in &st.counts.0 {
+        m.insert(k.clone(), *v as f64);
+    }
+    // As with named counters, a key exists once its count is non-zero.
+    for c in Code::ALL {
+        for (prefix, n) in [
+            ("backup.failures", st.failures[c as usize]),
+            ("restore.failures", st.restore_failures[c as usize]),
+        ] {
+            if n > 0 {
+                m.insert(format!("{prefix}.{}", c.name()), n as f64);
+            }
+        }
+    }
+    for c in CONSISTENCY {
+        let n = st.consistency[c as usize];
+        if n > 0 {
+            m.insert(format!("backup.consistency.{}", c.name()), n as f64);
+        }
+    }
+    if st.retries > 0 {
+        m.insert("backup.retries".into(), st.retries as f64);
+    }
+    let finals = st.succeeded + st.failed;
+    // Counted as jobs are created, so that the identity below checks that every job
+    // ends in exactly one outcome.
+    debug_assert_eq!(st.jobs, finals + st.in_flight[0].count, "job outcomes");
+    m.insert(
+        "backup.jobs.total".into(),
+        (st.jobs + st.unsupported_jobs) as f64,
+    );
+    m.insert("backup.jobs.succeeded".into(), st.succeeded as f64);
+    m.insert("backup.jobs.failed".into(), st.failed as f64);
+    m.insert("backup.jobs.unsupported".into(), st.unsupported_jobs as f64);
+    m.insert("backup.attempts".into(), st.attempts as f64);
+    m.insert(
+        "backup.success_rate".into(),
+        if finals > 0 {
+            round6(st.succeeded as f64 / finals as f64)
+        } else {
+            0.0
+        },
+    );
+    m.insert(
+        "backup.window.miss_rate".into(),
+        if st.window_jobs > 0 {
+            round6(st.window_misses as f64 / st.window_jobs as f64)
+        } else {
+            0.0
+        },
+    );
+    m.insert("backup.window.misses".into(), st.window_misses as f64);
+    m.insert("backup.bytes.full".into(), st.bytes_full as f64);
+    m.insert(
+        "backup.bytes.incremental".into(),
+        st.bytes_incremental as f64,
+    );
+}
+
+/// Every known code, reason and total is present (zero when it never happened), so that
+/// runs compare metric for metric.
+fn zero_fill(m: &mut BTreeMap<String, f64>, restore_bytes: u64) {
+    // Every known code and reason is present (zero when it never happened), so that
+    // runs compare metric for metric.
+    for c in Code::ALL {
+        if c != Code::NoRecoveryPoint {
+            m.entry(format!("backup.failures.{}", c.name()))
+                .or_insert(0.0);
+        }
+    }
+    for r in Unsupported::ALL {
+        m.entry(format!("unsupported.{}", r.name())).or_insert(0.0);
+        m.entry(format!("unsupported.any.{}", r.name()))
+            .or_insert(0.0);
+    }
+    m.entry("unsupported.vms".into()).or_insert(0.0);
+    m.entry("backup.retries".into()).or_insert(0.0);
+    for r in Rejection::ALL {
+        m.entry(format!("restore.rejected.{}", r.name()))
+            .or_insert(0.0);
+    }
+    for c in CONSISTENCY {
+        m.entry(format!("backup.consistency.{}", c.name()))
+            .or_insert(0.0);
+    }
+    for k in RESTORE_TOTALS {
+        m.entry(k.into()).or_insert(0.0);
+    }
+    m.insert("restore.bytes".into(), restore_bytes as f64);
+}
+
+/// Work still in flight at the end: counts and ages, always present.
+fn in_flight_metrics(st: &Stats, m: &mut BTreeMap<String, f64>) {
+    // Always present (zeros), so that runs compare metric for metric.
+    for (kind, w) in ["backup", "restore"].iter().zip(&st.in_flight) {
+        m.insert(format!("{kind}.jobs.in_flight"), w.count as f64);
+        let mean = if w.count > 0 {
+            w.age_sum as f64 / w.count as f64 / 1e6
+        } else {
+            0.0
+        };
+        m.insert(format!("{kind}.in_flight.age.mean"), round6(mean));
+        m.insert(
+            format!("{kind}.in_flight.age.max"),
+            round6(w.age_max as f64 / 1e6),
+        );
     }
 }
