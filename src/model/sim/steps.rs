@@ -259,29 +259,10 @@ impl Sim<'_, '_> {
         self.set_phase(j, phase, now);
         let mut job = self.jobs[j as usize].take().expect("live job");
         self.free_jobs.push(j);
-        let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
-        let v = self.fleets[fi].vault;
-        let admitted = job.phase != Q || result.is_ok();
-        let was_busy_owner = self.vms[vi].busy == j;
-        if was_busy_owner {
-            self.vms[vi].busy = NONE;
-        }
+        let fi = self.vms[job.vm as usize].fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
-        if admitted && was_busy_owner {
-            self.vaults[v as usize].running -= 1;
-            if is_restore {
-                self.running_restores -= 1;
-            } else {
-                self.running_backups -= 1;
-            }
-            self.fleets[fi].running -= 1;
-            // Jobs already waiting at the vault go first, then the fleet's next one.
-            self.admit_waiting(v, now);
-            self.fleet_admit_waiting(fi, now);
-        }
+        self.release(j, &job, fi, result.is_ok(), now);
         let duration = now.since(job.arrived);
-        let mut window_miss = false;
         let consistency = if result.is_ok() && !is_restore {
             job.consistency.name()
         } else {
@@ -290,119 +271,199 @@ impl Sim<'_, '_> {
         // Jobs scheduled during the warm-up are simulated (and listed in jobs.csv) but
         // left out of the job metrics.
         let counted = job.scheduled >= self.warmup;
-        if is_restore {
-            match result {
-                Ok(()) if counted => {
-                    self.st.counts.add("restore.jobs.succeeded", 1);
-                    self.st.restore_duration.record(duration);
-                    self.st.restore_bytes = self.st.restore_bytes.saturating_add(job.bytes);
-                }
-                Err(c) if counted => {
-                    self.st.counts.add("restore.jobs.failed", 1);
-                    self.st.restore_failures[c as usize] += 1;
-                }
-                _ => {}
-            }
+        let window_miss = if is_restore {
+            self.record_restore(result, counted, duration, job.bytes);
+            false
         } else {
-            let pol = self.fleets[fi].policy as usize;
-            let window_end = job.scheduled + self.c.policies[pol].window;
-            let scheduled = job.kind == Kind::Scheduled;
-            if counted {
-                self.st.attempts += 1;
-            }
-            match result {
-                Ok(()) => {
-                    window_miss = scheduled && now > window_end;
-                    if counted {
-                        self.st.succeeded += 1;
-                        self.st.duration.record(duration);
-                        for p in 0..4 {
-                            self.st.phase[p].record(job.phases[p]);
-                        }
-                        self.st.consistency[job.consistency as usize] += 1;
-                        if job.full {
-                            self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
-                        } else {
-                            self.st.bytes_incremental =
-                                self.st.bytes_incremental.saturating_add(job.bytes);
-                        }
-                        if scheduled {
-                            self.st.window_jobs += 1;
-                            self.st.window_misses += window_miss as u64;
-                        }
-                    }
-                    self.new_point(vi, v as usize, now, &mut job);
-                }
-                Err(code) => {
-                    if counted {
-                        self.st.failed_duration.record(duration);
-                    }
-                    let retries = &self.c.policies[pol].retries;
-                    let retry_at = now + retries.delay;
-                    let retried = code.retryable() && job.attempt <= retries.max;
-                    if retried && retry_at <= self.end {
-                        if counted {
-                            self.st.retries += 1;
-                        }
-                        let ev = Ev::Arrive {
-                            vm: job.vm,
-                            kind: job.kind,
-                            scheduled: job.scheduled,
-                            attempt: job.attempt + 1,
-                        };
-                        self.at(retry_at, ev);
-                    } else if retried && !self.drain {
-                        // The retry is due after the end: the job has no outcome yet, it is
-                        // in flight (a job still open past its window's end is a miss).
-                        window_miss = scheduled && self.end > window_end;
-                        if counted {
-                            self.st.in_flight[0].add(self.end.since(job.scheduled));
-                            if window_miss {
-                                self.st.window_jobs += 1;
-                                self.st.window_misses += 1;
-                            }
-                        }
-                    } else {
-                        // Final (a drained run makes no retry after the end either).
-                        // A failed scheduled backup misses its window by definition.
-                        window_miss = scheduled;
-                        if counted {
-                            self.st.failed += 1;
-                            self.st.failures[code as usize] += 1;
-                            if scheduled {
-                                self.st.window_jobs += 1;
-                                self.st.window_misses += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+            self.record_backup(&mut job, result, counted, duration, now)
+        };
         if self.wants_jobs {
-            let f = &self.c.fleets[fi];
-            let kind = self.kind_name(job.kind);
-            let rec = JobRecord {
-                id: job.id,
-                kind,
-                fleet: &f.name,
-                vm: self.vms[vi].index,
-                vault: &self.c.vaults[v as usize].name,
-                attempt: job.attempt,
-                scheduled: job.scheduled,
-                started: job.arrived,
-                finished: now,
-                phases: job.phases,
-                bytes: job.bytes,
-                outcome: if result.is_ok() {
-                    "succeeded"
-                } else {
-                    "failed"
-                },
-                error: result.err().map_or("", |c| c.name()),
-                consistency,
-                window_miss,
-            };
-            self.obs.job(&rec);
+            self.emit_record(&job, result, consistency, window_miss, now);
         }
+    }
+
+    /// Frees the VM and, when the job held them, its fleet's and vault's slots (admitting
+    /// the next jobs: those already waiting at the vault first, then the fleet's next).
+    fn release(&mut self, j: u32, job: &Job, fi: usize, ok: bool, now: SimTime) {
+        let vi = job.vm as usize;
+        let v = self.fleets[fi].vault;
+        let admitted = job.phase != Q || ok;
+        let was_busy_owner = self.vms[vi].busy == j;
+        if was_busy_owner {
+            self.vms[vi].busy = NONE;
+        }
+        if admitted && was_busy_owner {
+            self.vaults[v as usize].running -= 1;
+            if matches!(job.kind, Kind::Restore(_)) {
+                self.running_restores -= 1;
+            } else {
+                self.running_backups -= 1;
+            }
+            self.fleets[fi].running -= 1;
+            self.admit_waiting(v, now);
+            self.fleet_admit_waiting(fi, now);
+        }
+    }
+
+    /// A finished restore's metrics.
+    fn record_restore(
+        &mut self,
+        result: Result<(), Code>,
+        counted: bool,
+        duration: SimDuration,
+        bytes: u64,
+    ) {
+        match result {
+            Ok(()) if counted => {
+                self.st.counts.add("restore.jobs.succeeded", 1);
+                self.st.restore_duration.record(duration);
+                self.st.restore_bytes = self.st.restore_bytes.saturating_add(bytes);
+            }
+            Err(c) if counted => {
+                self.st.counts.add("restore.jobs.failed", 1);
+                self.st.restore_failures[c as usize] += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// A finished backup attempt's metrics and recovery point (or its retry); whether it
+    /// missed its window.
+    fn record_backup(
+        &mut self,
+        job: &mut Job,
+        result: Result<(), Code>,
+        counted: bool,
+        duration: SimDuration,
+        now: SimTime,
+    ) -> bool {
+        let vi = job.vm as usize;
+        let fi = self.vms[vi].fleet as usize;
+        let v = self.fleets[fi].vault as usize;
+        let pol = self.fleets[fi].policy as usize;
+        let window_end = job.scheduled + self.c.policies[pol].window;
+        let scheduled = job.kind == Kind::Scheduled;
+        if counted {
+            self.st.attempts += 1;
+        }
+        let Err(code) = result else {
+            let window_miss = scheduled && now > window_end;
+            if counted {
+                self.st.succeeded += 1;
+                self.st.duration.record(duration);
+                for p in 0..4 {
+                    self.st.phase[p].record(job.phases[p]);
+                }
+                self.st.consistency[job.consistency as usize] += 1;
+                if job.full {
+                    self.st.bytes_full = self.st.bytes_full.saturating_add(job.bytes);
+                } else {
+                    self.st.bytes_incremental = self.st.bytes_incremental.saturating_add(job.bytes);
+                }
+                if scheduled {
+                    self.st.window_jobs += 1;
+                    self.st.window_misses += window_miss as u64;
+                }
+            }
+            self.new_point(vi, v, now, job);
+            return window_miss;
+        };
+        if counted {
+            self.st.failed_duration.record(duration);
+        }
+        self.backup_failed(job, code, counted, window_end, now)
+    }
+
+    /// A failed backup attempt: retried, in flight (its retry is due after the end) or
+    /// final; whether it missed its window.
+    fn backup_failed(
+        &mut self,
+        job: &Job,
+        code: Code,
+        counted: bool,
+        window_end: SimTime,
+        now: SimTime,
+    ) -> bool {
+        let fi = self.vms[job.vm as usize].fleet as usize;
+        let pol = self.fleets[fi].policy as usize;
+        let scheduled = job.kind == Kind::Scheduled;
+        let retries = &self.c.policies[pol].retries;
+        let retry_at = now + retries.delay;
+        let retried = code.retryable() && job.attempt <= retries.max;
+        if retried && retry_at <= self.end {
+            if counted {
+                self.st.retries += 1;
+            }
+            let ev = Ev::Arrive {
+                vm: job.vm,
+                kind: job.kind,
+                scheduled: job.scheduled,
+                attempt: job.attempt + 1,
+            };
+            self.at(retry_at, ev);
+            false
+        } else if retried && !self.drain {
+            // The retry is due after the end: the job has no outcome yet, it is in flight
+            // (a job still open past its window's end is a miss).
+            let window_miss = scheduled && self.end > window_end;
+            if counted {
+                self.st.in_flight[0].add(self.end.since(job.scheduled));
+                if window_miss {
+                    self.st.window_jobs += 1;
+                    self.st.window_misses += 1;
+                }
+            }
+            window_miss
+        } else {
+            // Final (a drained run makes no retry after the end either). A failed
+            // scheduled backup misses its window by definition.
+            if counted {
+                self.st.failed += 1;
+                self.st.failures[code as usize] += 1;
+                if scheduled {
+                    self.st.window_jobs += 1;
+                    self.st.window_misses += 1;
+                }
+            }
+            scheduled
+        }
+    }
+
+    /// The attempt's row for the observer (`jobs.csv`).
+    fn emit_record(
+        &mut self,
+        job: &Job,
+        result: Result<(), Code>,
+        consistency: &'static str,
+        window_miss: bool,
+        now: SimTime,
+    ) {
+        let vi = job.vm as usize;
+        let fi = self.vms[vi].fleet as usize;
+        let v = self.fleets[fi].vault as usize;
+        let f = &self.c.fleets[fi];
+        let kind = self.kind_name(job.kind);
+        let rec = JobRecord {
+            id: job.id,
+            kind,
+            fleet: &f.name,
+            vm: self.vms[vi].index,
+            vault: &self.c.vaults[v].name,
+            attempt: job.attempt,
+            scheduled: job.scheduled,
+            started: job.arrived,
+            finished: now,
+            phases: job.phases,
+            bytes: job.bytes,
+            outcome: if result.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            error: result.err().map_or("", |c| c.name()),
+            consistency,
+            window_miss,
+        };
+        self.obs.job(&rec);
     }
 }
