@@ -445,7 +445,8 @@ fn dry_run(
 }
 
 /// `backupsim sweep`.
-pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
+/// `--shard` and `--threads`, resolved.
+fn shard_and_threads(a: &SweepArgs) -> Result<(Option<Shard>, usize)> {
     let shard = a
         .shard
         .as_deref()
@@ -461,7 +462,11 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let (def, text, max_run) = define(a)?;
+    Ok((shard, threads))
+}
+
+/// Refuses a sweep whose estimated memory exceeds `--memory-limit`.
+fn check_memory(a: &SweepArgs, def: &Definition, max_run: u64, threads: usize) -> Result<()> {
     let total = grid_runs(&def.vary, def.replications, "--replications")?;
     let concurrent = (threads as u64).min(total);
     memory::check(
@@ -475,7 +480,60 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         memory::SWEEP_REMEDY,
         a.memory_limit,
     )
-    .map_err(|m| Error::input(a.scenario.display().to_string(), m))?;
+    .map_err(|m| Error::input(a.scenario.display().to_string(), m))
+}
+
+/// One run of the sweep into its directory; `Ok(false)` when it was not started (after
+/// Ctrl-C or another run's failure).
+fn run_one(
+    a: &SweepArgs,
+    def: &Definition,
+    text: &str,
+    out: &Path,
+    r: &Run,
+    failed: &AtomicBool,
+    pb: Option<&indicatif::ProgressBar>,
+) -> Result<bool> {
+    // Checked before each run: after Ctrl-C or a failed run, start nothing new.
+    if INTERRUPTED.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    let mut sets = def.sets.clone();
+    sets.extend(r.sets());
+    let res = load_str(text, &a.scenario, &sets).and_then(|loaded| {
+        let opts = RunOptions {
+            jobs_csv: Some(a.jobs_csv),
+            command_line: a.command_line.clone(),
+            progress: false,
+            plots: false,
+            in_sweep: true,
+        };
+        run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
+    });
+    match res {
+        Ok(_) => {
+            DONE.fetch_add(1, Ordering::SeqCst);
+            if let Some(pb) = pb {
+                pb.inc(1);
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            failed.store(true, Ordering::SeqCst);
+            Err(Error::Usage(format!(
+                "run {} (seed {}): {e}",
+                r.label(),
+                r.seed
+            )))
+        }
+    }
+}
+
+/// `backupsim sweep`.
+pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
+    let (shard, threads) = shard_and_threads(a)?;
+    let (def, text, max_run) = define(a)?;
+    check_memory(a, &def, max_run, threads)?;
     let out = a
         .out
         .clone()
@@ -558,41 +616,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     while !todo.is_empty() {
         let results: Vec<Result<bool>> = pool.install(|| {
             todo.par_iter()
-                .map(|r| {
-                    // Checked before each run: after Ctrl-C or a failed run, start nothing new.
-                    if INTERRUPTED.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
-                        return Ok(false);
-                    }
-                    let mut sets = def.sets.clone();
-                    sets.extend(r.sets());
-                    let res = load_str(&text, &a.scenario, &sets).and_then(|loaded| {
-                        let opts = RunOptions {
-                            jobs_csv: Some(a.jobs_csv),
-                            command_line: a.command_line.clone(),
-                            progress: false,
-                            plots: false,
-                            in_sweep: true,
-                        };
-                        run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
-                    });
-                    match res {
-                        Ok(_) => {
-                            DONE.fetch_add(1, Ordering::SeqCst);
-                            if let Some(pb) = &pb {
-                                pb.inc(1);
-                            }
-                            Ok(true)
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::SeqCst);
-                            Err(Error::Usage(format!(
-                                "run {} (seed {}): {e}",
-                                r.label(),
-                                r.seed
-                            )))
-                        }
-                    }
-                })
+                .map(|r| run_one(a, &def, &text, &out, r, &failed, pb.as_ref()))
                 .collect()
         });
         for r in results {
@@ -653,35 +677,9 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         }
     };
     if !a.quiet {
-        let what = match shard {
-            Some(s) if def.targets.is_empty() => format!(
-                "shard {}/{}: {mine_len} of {} runs",
-                s.index,
-                s.count,
-                all.len()
-            ),
-            Some(s) => format!(
-                "shard {}/{}: {} of {} points, {mine_len} runs",
-                s.index,
-                s.count,
-                my_points.len(),
-                all.len() / def.replications as usize
-            ),
-            None if def.targets.is_empty() => format!(
-                "{} point(s) x {} replication(s) = {} runs",
-                all.len() / def.replications as usize,
-                def.replications,
-                all.len()
-            ),
-            None => format!(
-                "{} point(s), {} to {} replication(s) each until the targets are met: {mine_len} runs",
-                all.len() / def.replications as usize,
-                def.replications,
-                def.cap(),
-            ),
-        };
+        let scope = scope_text(&def, shard, mine_len, my_points.len());
         crate::status!(
-            "sweep {}: {what}; {ran} run now, {skipped} already complete; {:.1} s on {threads} thread(s)",
+            "sweep {}: {scope}; {ran} run now, {skipped} already complete; {:.1} s on {threads} thread(s)",
             def.scenario_name,
             start.elapsed().as_secs_f64()
         );
@@ -706,6 +704,30 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         skipped: mine_len - ran,
         aggregated,
     })
+}
+
+/// What this invocation covered, in words: its shard, points and runs.
+fn scope_text(def: &Definition, shard: Option<Shard>, runs: usize, my_points: usize) -> String {
+    let all = def.runs().len();
+    let points = all / def.replications as usize;
+    match shard {
+        Some(s) if def.targets.is_empty() => {
+            format!("shard {}/{}: {runs} of {all} runs", s.index, s.count)
+        }
+        Some(s) => format!(
+            "shard {}/{}: {my_points} of {points} points, {runs} runs",
+            s.index, s.count
+        ),
+        None if def.targets.is_empty() => format!(
+            "{points} point(s) x {} replication(s) = {all} runs",
+            def.replications
+        ),
+        None => format!(
+            "{points} point(s), {} to {} replication(s) each until the targets are met: {runs} runs",
+            def.replications,
+            def.cap(),
+        ),
+    }
 }
 
 /// Copies a complete run directory (hard links where possible: results are never
