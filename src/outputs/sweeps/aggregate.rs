@@ -136,71 +136,129 @@ pub fn run_costs(run_dir: &Path) -> [String; 4] {
 /// histogram that was empty in that run (a statistic of no value is not zero); statistics
 /// over replications use the replications that report a value.
 pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
-    let locate = |r: &Run| {
-        let d = dir.join(r.rel_dir());
-        complete(&d).then_some(d)
-    };
-    let runs = match complete_runs(def, &locate)? {
-        Ok(runs) => runs,
-        Err(missing) => {
-            return Err(Error::Usage(format!(
-                "{}: {} run(s) are missing ({}{}); run the sweep again to complete it",
-                dir.display(),
-                missing.len(),
-                missing
-                    .iter()
-                    .take(10)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if missing.len() > 10 { ", ..." } else { "" }
-            )))
-        }
-    };
+    let g = Gathered::read(dir, def)?;
     let points = def.points();
-    // The runs of each point: a range of `runs`.
-    let mut of_point = vec![0..0; points.len()];
-    for (i, r) in runs.iter().enumerate() {
-        let rg = &mut of_point[r.point.index];
-        if rg.start == rg.end {
-            *rg = i..i + 1;
-        } else {
-            rg.end = i + 1;
-        }
-    }
-    let mut summaries = Vec::with_capacity(runs.len());
-    let mut metrics = BTreeSet::new();
-    let mut hists = BTreeSet::new();
-    for r in &runs {
-        let rd = dir.join(r.rel_dir());
-        let s = crate::outputs::results::read::read_summary(&rd)?;
-        metrics.extend(s.keys().cloned());
-        hists.extend(hdr_names(&rd)?);
-        summaries.push(s);
-    }
-    let is_hist_stat = |m: &str| {
-        m.rsplit_once('.')
-            .is_some_and(|(h, st)| HIST_STATS.contains(&st) && hists.contains(h))
-    };
-    let value = |s: &BTreeMap<String, f64>, m: &str| -> Option<f64> {
-        match s.get(m) {
-            Some(v) => Some(*v),
-            None if is_hist_stat(m) => None,
-            None => Some(0.0),
-        }
-    };
-    let keys: Vec<String> = def.vary.iter().map(|v| v.key.clone()).collect();
-    let opt = |x: Option<f64>| x.map(fmt_num).unwrap_or_default();
-
     // points/: exact merges of each point's histograms, built aside and renamed into
     // place once the CSV files are written.
     let dest = dir.join("points");
     let staging = Staging::new(&dest)?;
+    let merged = merge_points(dir, &points, &g, staging.path())?;
+    write_points_csv(dir, def, &points)?;
+    write_runs_csv(dir, def, &g)?;
+    write_long_csv(dir, def, &g)?;
+    write_costs_csv(dir, &g)?;
+    write_sweep_csv(dir, def, &points, &g, &merged)?;
+    staging.commit_unchecked(&dest)?;
+    Ok(())
+}
+
+/// A run's summary: metric name → value.
+type Summary = BTreeMap<String, f64>;
+
+/// The complete runs of a sweep and their summaries, read once from disk.
+struct Gathered {
+    runs: Vec<Run>,
+    /// The runs of each point: a range of `runs`.
+    of_point: Vec<std::ops::Range<usize>>,
+    summaries: Vec<BTreeMap<String, f64>>,
+    /// Every metric any run wrote, by name.
+    metrics: BTreeSet<String>,
+    /// Every histogram any run wrote, by name.
+    hists: BTreeSet<String>,
+}
+
+impl Gathered {
+    /// Reads every run of `def` in `dir`; an error lists the missing runs.
+    fn read(dir: &Path, def: &Definition) -> Result<Gathered> {
+        let locate = |r: &Run| {
+            let d = dir.join(r.rel_dir());
+            complete(&d).then_some(d)
+        };
+        let runs = match complete_runs(def, &locate)? {
+            Ok(runs) => runs,
+            Err(missing) => {
+                return Err(Error::Usage(format!(
+                    "{}: {} run(s) are missing ({}{}); run the sweep again to complete it",
+                    dir.display(),
+                    missing.len(),
+                    missing
+                        .iter()
+                        .take(10)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if missing.len() > 10 { ", ..." } else { "" }
+                )))
+            }
+        };
+        let mut of_point = vec![0..0; def.points().len()];
+        for (i, r) in runs.iter().enumerate() {
+            let rg = &mut of_point[r.point.index];
+            if rg.start == rg.end {
+                *rg = i..i + 1;
+            } else {
+                rg.end = i + 1;
+            }
+        }
+        let mut summaries = Vec::with_capacity(runs.len());
+        let mut metrics = BTreeSet::new();
+        let mut hists = BTreeSet::new();
+        for r in &runs {
+            let rd = dir.join(r.rel_dir());
+            let s = crate::outputs::results::read::read_summary(&rd)?;
+            metrics.extend(s.keys().cloned());
+            hists.extend(hdr_names(&rd)?);
+            summaries.push(s);
+        }
+        Ok(Gathered {
+            runs,
+            of_point,
+            summaries,
+            metrics,
+            hists,
+        })
+    }
+
+    /// Whether `m` is a statistic of a histogram (`<histogram>.<stat>`).
+    fn is_hist_stat(&self, m: &str) -> bool {
+        m.rsplit_once('.')
+            .is_some_and(|(h, st)| HIST_STATS.contains(&st) && self.hists.contains(h))
+    }
+
+    /// A run's value of `m`: a missing counter is 0, a missing histogram statistic is no
+    /// value (the histogram was empty).
+    fn value(&self, s: &BTreeMap<String, f64>, m: &str) -> Option<f64> {
+        match s.get(m) {
+            Some(v) => Some(*v),
+            None if self.is_hist_stat(m) => None,
+            None => Some(0.0),
+        }
+    }
+}
+
+/// A number cell, empty when there is no value.
+fn opt(x: Option<f64>) -> String {
+    x.map(fmt_num).unwrap_or_default()
+}
+
+/// The varied keys, in order.
+fn keys(def: &Definition) -> Vec<String> {
+    def.vary.iter().map(|v| v.key.clone()).collect()
+}
+
+/// Merges each point's histograms into `staging/<point>/` (histograms and summary); the
+/// merged summaries, by point.
+fn merge_points(
+    dir: &Path,
+    points: &[Point],
+    g: &Gathered,
+    staging: &Path,
+) -> Result<Vec<BTreeMap<String, f64>>> {
     let mut merged_summaries = Vec::with_capacity(points.len());
-    for p in &points {
-        let pdir = staging.path().join(&p.id);
+    for p in points {
+        let pdir = staging.join(&p.id);
         let mut merged = BTreeMap::new();
-        for r in &runs[of_point[p.index].clone()] {
+        for r in &g.runs[g.of_point[p.index].clone()] {
             let rd = dir.join(r.rel_dir());
             for name in hdr_names(&rd)? {
                 let path = rd.join("histograms").join(format!("{name}.hdr"));
@@ -223,47 +281,54 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
         write_summary(&pdir.join("summary.json"), &summary)?;
         merged_summaries.push(summary);
     }
+    Ok(merged_summaries)
+}
 
-    // points.csv
+/// `points.csv`: each point's id and values.
+fn write_points_csv(dir: &Path, def: &Definition, points: &[Point]) -> Result<()> {
     let mut rows = vec![std::iter::once("point".to_string())
-        .chain(keys.iter().cloned())
+        .chain(keys(def))
         .collect::<Vec<_>>()];
-    for p in &points {
+    for p in points {
         rows.push(
             std::iter::once(p.id.clone())
                 .chain(p.assignments.iter().map(|(_, v)| v.clone()))
                 .collect(),
         );
     }
-    write_atomic(&dir.join("points.csv"), &csv_bytes(rows))?;
+    write_atomic(&dir.join("points.csv"), &csv_bytes(rows))
+}
 
-    // runs.csv
+/// `runs.csv`: one row per run, every metric.
+fn write_runs_csv(dir: &Path, def: &Definition, g: &Gathered) -> Result<()> {
     let mut head = vec!["point".to_string(), "replication".into(), "seed".into()];
-    head.extend(keys.iter().cloned());
-    head.extend(metrics.iter().cloned());
+    head.extend(keys(def));
+    head.extend(g.metrics.iter().cloned());
     let mut rows = vec![head];
-    for (r, s) in runs.iter().zip(&summaries) {
+    for (r, s) in g.runs.iter().zip(&g.summaries) {
         let mut row = vec![
             r.point.id.clone(),
             r.replication.to_string(),
             r.seed.to_string(),
         ];
         row.extend(r.point.assignments.iter().map(|(_, v)| v.clone()));
-        row.extend(metrics.iter().map(|m| opt(value(s, m))));
+        row.extend(g.metrics.iter().map(|m| opt(g.value(s, m))));
         rows.push(row);
     }
-    write_atomic(&dir.join("runs.csv"), &csv_bytes(rows))?;
+    write_atomic(&dir.join("runs.csv"), &csv_bytes(rows))
+}
 
-    // sweep.long.csv: one row per run and metric, in run order, metrics by name.
+/// `sweep.long.csv`: one row per run and metric, in run order, metrics by name.
+fn write_long_csv(dir: &Path, def: &Definition, g: &Gathered) -> Result<()> {
     let mut head = vec!["point".to_string()];
-    head.extend(keys.iter().cloned());
+    head.extend(keys(def));
     head.extend(["replication".into(), "metric".into(), "value".into()]);
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&head).expect("writing to memory");
-    for (r, s) in runs.iter().zip(&summaries) {
+    for (r, s) in g.runs.iter().zip(&g.summaries) {
         let rep = r.replication.to_string();
-        for m in &metrics {
-            let v = opt(value(s, m));
+        for m in &g.metrics {
+            let v = opt(g.value(s, m));
             let row = std::iter::once(r.point.id.as_str())
                 .chain(r.point.assignments.iter().map(|(_, v)| v.as_str()))
                 .chain([rep.as_str(), m.as_str(), v.as_str()]);
@@ -273,9 +338,11 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
     write_atomic(
         &dir.join("sweep.long.csv"),
         &w.into_inner().expect("writing to memory"),
-    )?;
+    )
+}
 
-    // costs.csv: what each run cost, from its run.json (wall-clock content).
+/// `costs.csv`: what each run cost, from its run.json (wall-clock content).
+fn write_costs_csv(dir: &Path, g: &Gathered) -> Result<()> {
     let mut rows = vec![[
         "point",
         "replication",
@@ -286,28 +353,28 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
     ]
     .map(String::from)
     .to_vec()];
-    for r in &runs {
+    for r in &g.runs {
         let mut row = vec![r.point.id.clone(), r.replication.to_string()];
         row.extend(run_costs(&dir.join(r.rel_dir())));
         rows.push(row);
     }
-    write_atomic(&dir.join("costs.csv"), &csv_bytes(rows))?;
+    write_atomic(&dir.join("costs.csv"), &csv_bytes(rows))
+}
 
-    // sweep.csv
-    let paired = def.seeds == SeedMode::Common;
-    let base = baseline_index(def, &points);
+/// The header of `sweep.csv`.
+fn sweep_csv_head(def: &Definition, g: &Gathered, paired: bool) -> Vec<String> {
     let mut head = vec!["point".to_string()];
-    head.extend(keys.iter().cloned());
+    head.extend(keys(def));
     head.push("replications".into());
     for t in &def.targets {
         head.push(format!("target.{}.rel_halfwidth", t.metric));
         head.push(format!("target.{}.met", t.metric));
     }
-    for m in &metrics {
+    for m in &g.metrics {
         for st in ["mean", "sd", "ci95_lo", "ci95_hi"] {
             head.push(format!("{m}.{st}"));
         }
-        if is_hist_stat(m) {
+        if g.is_hist_stat(m) {
             head.push(format!("{m}.merged"));
         }
         if paired {
@@ -316,10 +383,65 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
             }
         }
     }
-    let mut rows = vec![head];
-    for p in &points {
-        let reps = &summaries[of_point[p.index].clone()];
-        let bases = &summaries[of_point[base].clone()];
+    head
+}
+
+/// One metric's cells of a `sweep.csv` row: mean, sd and 95% CI over the replications,
+/// the merged histogram's value (for a histogram statistic), then the paired difference
+/// to the baseline (replication r against replication r).
+fn metric_cells(
+    row: &mut Vec<String>,
+    g: &Gathered,
+    m: &str,
+    (reps, bases): (&[Summary], &[Summary]),
+    paired: bool,
+    merged: Option<Option<f64>>,
+) {
+    let xs: Vec<f64> = reps.iter().filter_map(|s| g.value(s, m)).collect();
+    match stats(&xs) {
+        Some(st) => {
+            row.push(fmt_num(st.mean));
+            row.push(opt(st.sd));
+            row.push(opt(st.ci95.map(|c| c.0)));
+            row.push(opt(st.ci95.map(|c| c.1)));
+        }
+        None => row.extend(std::iter::repeat(String::new()).take(4)),
+    }
+    if let Some(v) = merged {
+        row.push(opt(v));
+    }
+    if paired {
+        let ds: Vec<f64> = reps
+            .iter()
+            .zip(bases)
+            .filter_map(|(a, b)| Some(g.value(a, m)? - g.value(b, m)?))
+            .collect();
+        match stats(&ds) {
+            Some(st) => {
+                row.push(fmt_num(st.mean));
+                row.push(opt(st.ci95.map(|c| c.0)));
+                row.push(opt(st.ci95.map(|c| c.1)));
+            }
+            None => row.extend(std::iter::repeat(String::new()).take(3)),
+        }
+    }
+}
+
+/// `sweep.csv`: per point, each metric's mean, sd and 95% CI over the replications (and
+/// the merged histogram's value, the paired difference to the baseline, the targets).
+fn write_sweep_csv(
+    dir: &Path,
+    def: &Definition,
+    points: &[Point],
+    g: &Gathered,
+    merged: &[BTreeMap<String, f64>],
+) -> Result<()> {
+    let paired = def.seeds == SeedMode::Common;
+    let base = baseline_index(def, points);
+    let mut rows = vec![sweep_csv_head(def, g, paired)];
+    for p in points {
+        let reps = &g.summaries[g.of_point[p.index].clone()];
+        let bases = &g.summaries[g.of_point[base].clone()];
         let mut row = vec![p.id.clone()];
         row.extend(p.assignments.iter().map(|(_, v)| v.clone()));
         row.push(reps.len().to_string());
@@ -331,40 +453,11 @@ pub fn aggregate(dir: &Path, def: &Definition) -> Result<()> {
             row.push(opt(rel_halfwidth(&xs)));
             row.push(target_met(t, &xs).to_string());
         }
-        for m in &metrics {
-            let xs: Vec<f64> = reps.iter().filter_map(|s| value(s, m)).collect();
-            match stats(&xs) {
-                Some(st) => {
-                    row.push(fmt_num(st.mean));
-                    row.push(opt(st.sd));
-                    row.push(opt(st.ci95.map(|c| c.0)));
-                    row.push(opt(st.ci95.map(|c| c.1)));
-                }
-                None => row.extend(std::iter::repeat(String::new()).take(4)),
-            }
-            if is_hist_stat(m) {
-                row.push(opt(merged_summaries[p.index].get(m).copied()));
-            }
-            if paired {
-                // Replication r against replication r of the baseline.
-                let ds: Vec<f64> = reps
-                    .iter()
-                    .zip(bases)
-                    .filter_map(|(a, b)| Some(value(a, m)? - value(b, m)?))
-                    .collect();
-                match stats(&ds) {
-                    Some(st) => {
-                        row.push(fmt_num(st.mean));
-                        row.push(opt(st.ci95.map(|c| c.0)));
-                        row.push(opt(st.ci95.map(|c| c.1)));
-                    }
-                    None => row.extend(std::iter::repeat(String::new()).take(3)),
-                }
-            }
+        for m in &g.metrics {
+            let merged_value = g.is_hist_stat(m).then(|| merged[p.index].get(m).copied());
+            metric_cells(&mut row, g, m, (reps, bases), paired, merged_value);
         }
         rows.push(row);
     }
-    write_atomic(&dir.join("sweep.csv"), &csv_bytes(rows))?;
-    staging.commit_unchecked(&dest)?;
-    Ok(())
+    write_atomic(&dir.join("sweep.csv"), &csv_bytes(rows))
 }
