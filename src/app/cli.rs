@@ -46,6 +46,36 @@ enum Command {
         /// Treat any warning as an error (exit 2) before anything runs.
         #[arg(long)]
         deny_warnings: bool,
+        /// Instead of checking: write [[expect]] bounds around the current values into
+        /// the scenario file (min for higher-is-better metrics, max for the others).
+        #[arg(long)]
+        pin: bool,
+        /// With --pin: the room left around each value (percent).
+        #[arg(long, value_name = "PCT", requires = "pin")]
+        tolerance: Option<String>,
+        /// With --pin: the metrics to pin, as globs (default: backup.success_rate,
+        /// backup.window.miss_rate, backup.duration.p99, rpo.p99).
+        #[arg(long = "metrics", value_name = "GLOB", requires = "pin")]
+        metrics: Vec<String>,
+        /// With --pin: read the values from this results directory instead of running.
+        #[arg(long, value_name = "RESULTS_DIR", requires = "pin")]
+        from: Option<PathBuf>,
+        /// With --pin: replace existing [[expect]] bounds of the same metrics.
+        #[arg(long, requires = "pin")]
+        force: bool,
+    },
+    /// Write a commented scenario to edit: one fleet, one vault, one link, a nightly
+    /// policy, a restore drill and a few [[expect]] bounds.
+    Init {
+        /// VMs in the fleet.
+        #[arg(long, default_value_t = 100)]
+        vms: u32,
+        /// Region of the fleet and the vault (its pair is added).
+        #[arg(long, default_value = "japan-east")]
+        region: String,
+        /// The file to write (never overwritten).
+        #[arg(long, default_value = "scenario.toml")]
+        out: PathBuf,
     },
     /// Compare two results directories. Exit status 1 when a metric regressed.
     Compare {
@@ -123,8 +153,34 @@ pub fn main() -> ExitCode {
             sets,
             quiet,
             deny_warnings,
+            pin: true,
+            tolerance,
+            metrics,
+            from,
+            force,
+        } => {
+            let a = app::PinArgs {
+                scenario: target,
+                tolerance,
+                metrics,
+                from,
+                force,
+                quiet,
+                deny_warnings,
+            };
+            app::pin(&a, &sets).and_then(|msg| emit(&msg).map(|_| 0))
+        }
+        Command::Check {
+            target,
+            sets,
+            quiet,
+            deny_warnings,
+            ..
         } => app::check(&target, &sets, quiet, deny_warnings)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
+        Command::Init { vms, region, out } => {
+            app::init(vms, &region, &out).and_then(|msg| emit(&msg).map(|_| 0))
+        }
         Command::Compare {
             base,
             new,

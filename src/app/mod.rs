@@ -4,12 +4,16 @@
 use std::path::{Path, PathBuf};
 
 pub mod cli;
+mod init;
 mod interrupt;
+mod pin;
 mod run;
 mod solve;
 mod sweep;
 
+pub use init::{init, paired_region};
 pub use interrupt::handle_signals;
+pub use pin::{pin, PinArgs, DEFAULT_PIN_METRICS};
 pub use run::{run_to_dir, RunOptions, RunReport};
 pub use solve::{solve, SolveArgs, SolveReport};
 pub use sweep::{
