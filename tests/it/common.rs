@@ -228,3 +228,7 @@ pub fn shipped_scenarios() -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// A sweep scenario small enough that a run takes milliseconds (40 VMs, 3 days), shared by
+/// the sweep and Slurm tests.
+pub const TINY_SWEEP: &str = include_str!("data/tiny-sweep.toml");

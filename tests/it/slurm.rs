@@ -16,39 +16,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backupsim");
 
-const SCENARIO: &str = r#"
-[simulation]
-name = "slurm-tiny"
-seed = 11
-duration = "3d"
-sample_every = "1h"
-
-[[region]]
-name = "r1"
-
-[[link]]
-name = "wan"
-bandwidth = "1 Gbit/s"
-
-[[vault]]
-name = "v1"
-region = "r1"
-
-[[policy]]
-name = "nightly"
-vault = "v1"
-schedule = { daily = "22:00" }
-start_within = "2h"
-
-[[fleet]]
-name = "web"
-count = 30
-region = "r1"
-policy = "nightly"
-path = ["wan"]
-data_disks = { dist = "uniform-int", min = 1, max = 4 }
-disk_size = "64 GiB"
-"#;
+const SCENARIO: &str = super::common::TINY_SWEEP;
 
 /// Why Slurm cannot be used here, if it cannot.
 fn unavailable() -> Option<String> {

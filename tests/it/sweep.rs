@@ -9,60 +9,7 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_backupsim");
 
 /// A scenario small enough that a run takes milliseconds: 40 VMs, 3 days.
-const TINY: &str = r#"
-[simulation]
-name = "tiny"
-seed = 7
-duration = "3d"
-sample_every = "1h"
-
-[[region]]
-name = "r1"
-
-[[link]]
-name = "wan"
-bandwidth = "1 Gbit/s"
-
-[[vault]]
-name = "v1"
-region = "r1"
-redundancy = "LRS"
-
-[[policy]]
-name = "nightly"
-vault = "v1"
-schedule = { daily = "22:00" }
-start_within = "2h"
-
-[[fleet]]
-name = "web"
-count = 30
-region = "r1"
-policy = "nightly"
-path = ["wan"]
-os = { choice = { "windows-2012r2" = 0.7, "ubuntu-14.04" = 0.3 } }
-running = 0.9
-data_disks = { dist = "uniform-int", min = 1, max = 4 }
-disk_size = "64 GiB"
-used = 0.5
-
-[[fleet]]
-name = "db"
-count = 10
-region = "r1"
-policy = "nightly"
-path = ["wan"]
-os = "windows-2012r2"
-data_disks = { dist = "uniform-int", min = 2, max = 18 }
-disk_size = "256 GiB"
-
-[[restore]]
-name = "drill"
-fleet = "web"
-at = "2d 10h"
-count = 3
-kind = "create-vm"
-"#;
+const TINY: &str = super::common::TINY_SWEEP;
 
 /// The grid used throughout: 2 × 2 points × 2 replications = 8 runs.
 const GRID: [&str; 6] = [
