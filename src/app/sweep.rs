@@ -257,15 +257,23 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
             )));
         }
         max_run = max_run.max(memory::run_bytes(&l.scenario));
-        if !def.targets.is_empty() {
-            names.extend(
-                crate::model::metric_names::catalogue(&l.config)
-                    .into_iter()
-                    .map(|m| m.name),
-            );
-        }
+        names.extend(
+            crate::model::metric_names::catalogue(&l.config)
+                .into_iter()
+                .map(|m| m.name),
+        );
     }
     let names: Vec<String> = names.into_iter().collect();
+    // A plot of a metric no run writes would silently be missing.
+    for m in &a.plot_metrics {
+        if !names.contains(m) {
+            let close = crate::scenario::warnings::closest(m, &names);
+            return Err(Error::Usage(format!(
+                "--plot-metric {m}: no run of this sweep writes this metric (docs/metrics.md); did you mean {}?",
+                close.join(" or ")
+            )));
+        }
+    }
     for (t, flag) in def.targets.iter().zip(&a.targets) {
         if !names.contains(&t.metric) {
             let close = crate::scenario::warnings::closest(&t.metric, &names);

@@ -344,20 +344,27 @@ fn plot_metrics_no_plots_and_replotting() {
     );
     assert_eq!(plots(&out).len(), 12);
 
-    // Chosen metrics (resuming: nothing is re-run) replace the earlier plots; an unknown
-    // metric is skipped with a note.
-    let msg = sweep(
-        &s,
-        &out,
-        &[
-            "--plot-metric",
-            "backup.jobs.total",
-            "--plot-metric",
-            "no.such.metric",
-        ],
-    );
+    // A metric no run writes is refused before anything runs, with the closest names.
+    let r = bin(&[
+        "sweep",
+        s.to_str().unwrap(),
+        "--vary",
+        "fleet.web.count=20,40",
+        "--vary",
+        "link.wan.bandwidth=1 Gbit/s,100 Mbit/s",
+        "--replications",
+        "2",
+        "--out",
+        o,
+        "--plot-metric",
+        "backup.jobs.totl",
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("did you mean backup.jobs.total"), "{err}");
+    // Chosen metrics (resuming: nothing is re-run) replace the earlier plots.
+    let msg = sweep(&s, &out, &["--plot-metric", "backup.jobs.total"]);
     assert!(msg.contains("0 run now, 8 already complete"), "{msg}");
-    assert!(msg.contains("note: no plot of no.such.metric"), "{msg}");
     assert_eq!(
         plots(&out),
         [
