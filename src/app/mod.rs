@@ -6,20 +6,21 @@ use std::path::{Path, PathBuf};
 pub mod cli;
 mod init;
 mod interrupt;
+mod merge;
 mod pin;
 mod run;
 mod solve;
+mod status;
 mod sweep;
 
 pub use init::{init, paired_region};
 pub use interrupt::handle_signals;
+pub use merge::{merge, MergeReport};
 pub use pin::{pin, PinArgs, DEFAULT_PIN_METRICS};
 pub use run::{run_to_dir, RunOptions, RunReport};
 pub use solve::{solve, SolveArgs, SolveReport};
-pub use sweep::{
-    interrupt, merge, render_plots, status, sweep, MergeReport, StatusReport, SweepArgs,
-    SweepReport,
-};
+pub use status::{status, StatusReport};
+pub use sweep::{interrupt, render_plots, sweep, SweepArgs, SweepReport};
 
 use crate::error::{Error, Result};
 use crate::scenario::{load, Loaded};
