@@ -28,6 +28,10 @@ pub const VM_BYTES: u64 = 56 + 16;
 pub const JOB_BYTES: u64 = 192;
 /// Per pending retry (an arrival event waiting for the policy's retry delay).
 pub const RETRY_BYTES: u64 = 48;
+/// Bytes per recovery point a VM holds (time, expiry, bytes).
+pub const POINT_BYTES: u64 = 24;
+/// The service's limit of recovery points per VM (2015).
+pub const MAX_POINTS: u64 = 366;
 /// Per run of a sweep, held while the aggregates are written: its summary (about 150
 /// metrics by name), its row of `runs.csv` and its entry in the run list.
 pub const SWEEP_BYTES_PER_RUN: u64 = 32 << 10;
@@ -75,7 +79,10 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
                     .min(days)
             }
         });
-        let per_vm = 56 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries;
+        let held = policy.map_or(0, |p| {
+            held_points(p, f.on_demand.per_vm_per_day, p.schedule.is_some(), days)
+        });
+        let per_vm = 56 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
         per_vms = per_vms.saturating_add(vms.saturating_mul(per_vm));
     }
     // A drill draws its VMs into a map of picks.
@@ -87,14 +94,36 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
             .map_or(0, |f| f.count);
         total = total.saturating_add(r.count.min(fleet) as u64 * 48);
     }
-    // Retention: one total per vault per expiry day.
-    total = total.saturating_add(s.vault.len() as u64 * days * 64);
     for (_, d, _) in super::validate::dists(s) {
         if let Dist::Empirical { values, .. } = d {
             total = total.saturating_add(values.len() as u64 * 8);
         }
     }
     (per_vms, total)
+}
+
+/// The most recovery points a VM of a policy holds at once in a run of `days` days: the
+/// points of the daily span (scheduled and on-demand), one per kept week, month and year,
+/// and the newest; at most the service's 366.
+fn held_points(p: &super::schema::Policy, on_demand: f64, scheduled: bool, days: u64) -> u64 {
+    let per_day = f64::from(u8::from(scheduled)) + on_demand.max(0.0);
+    let r = &p.retention;
+    let daily = (per_day * (u64::from(r.daily).min(days) + 1) as f64).ceil() as u64;
+    let tiers = u64::from(r.weekly).min(days / 7 + 1)
+        + u64::from(r.monthly).min(days / 30 + 1)
+        + u64::from(r.yearly).min(days / 365 + 1);
+    let run = (per_day * days as f64).ceil() as u64 + 1;
+    (daily + tiers).min(run).min(MAX_POINTS)
+}
+
+/// The memory of a VM's held points: its ring (a 40-byte header, a 16-byte allocation
+/// overhead, 24 bytes per slot, slots doubling from 4).
+fn points_bytes(held: u64) -> u64 {
+    if held == 0 {
+        40
+    } else {
+        40 + 16 + POINT_BYTES * held.next_power_of_two().max(4)
+    }
 }
 
 /// Estimated peak memory of a sweep whose largest run needs `max_run_bytes`

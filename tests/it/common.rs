@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use backupsim::model::{simulate, JobRecord, Observer, Outcome};
+use backupsim::model::{simulate, simulate_checked, JobRecord, Observer, Outcome, Sample};
 use backupsim::scenario::load_str;
 
 /// A finished attempt, owned.
@@ -58,6 +58,37 @@ impl Observer for Collect {
             window_miss: r.window_miss,
         });
     }
+}
+
+/// Job rows and the first vault's samples `(time µs, stored bytes, recovery points)`.
+#[derive(Default)]
+pub struct CollectSamples(pub Vec<Row>, pub Vec<(u64, u64, u64)>);
+
+impl Observer for CollectSamples {
+    fn wants_jobs(&self) -> bool {
+        true
+    }
+    fn job(&mut self, r: &JobRecord<'_>) {
+        let mut c = Collect::default();
+        c.job(r);
+        self.0.extend(c.0);
+    }
+    fn sample(&mut self, s: &Sample<'_>) {
+        let (stored, points) = s.vaults[0];
+        self.1.push((s.time.as_micros(), stored, points));
+    }
+}
+
+/// Runs scenario text with every invariant checked after every event, returning the
+/// outcome, every job row and the first vault's samples.
+pub fn run_sampled(src: &str) -> (Outcome, Vec<Row>, Vec<(u64, u64, u64)>) {
+    let loaded = match load_str(src, Path::new("test.toml"), &[]) {
+        Ok(l) => l,
+        Err(e) => panic!("scenario does not load: {e}\n{src}"),
+    };
+    let mut c = CollectSamples::default();
+    let out = simulate_checked(&loaded.config, &mut c).expect("the simulator's self-checks pass");
+    (out, c.0, c.1)
 }
 
 /// Runs scenario text, returning the outcome and every job row.

@@ -237,23 +237,24 @@ fn retries_of_transient_failures() {
     assert_eq!(rows.len(), 1);
 }
 
-/// Retention daily = 3: at most three points; stored bytes are the full base plus the
-/// retained incrementals.
+/// Retention daily = 3: each point is kept 72 h from its own time; stored bytes are the
+/// full base (held by the oldest point) plus the incrementals of the later points.
 #[test]
 fn retention_expires_points_and_storage() {
     let src =
         base("10d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 3 }");
     let (out, _) = run_src(&src);
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 3.0);
-    // At 10d 00:00 the points of days 8 and 9 remain (day 7's expired at the clean-up).
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 2.0);
+    // Day 0's full point (01:41:50) outlives day 3's incremental (01:01:33) by 40 min.
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 4.0);
+    // At 10d 00:00 the points of days 7, 8 and 9 remain (day 6's expired at 9d 01:01:33).
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 3.0);
     assert_eq!(
         get(&out.summary, "vault.v.stored_bytes.end"),
         1e11 + 2.0 * 1e10
     );
     assert_eq!(
         get(&out.summary, "vault.v.stored_bytes.max"),
-        1e11 + 9.0 * 1e10 - 6.0 * 1e10
+        1e11 + 3.0 * 1e10
     );
 }
 
@@ -266,12 +267,130 @@ fn weekly_retention_keeps_the_first_point_of_each_week() {
     );
     let (out, _) = run_src(&src);
     // Weeks start Monday (day 0, 7, 14): points of days 0, 7, 14 are kept 4 weeks; the
-    // daily tier keeps day 14's (day 13's expired at the clean-up of 15d 00:00) → {0, 7, 14}.
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 3.0);
+    // daily tier keeps the points of the last 48 h (days 13 and 14) → {0, 7, 13, 14}.
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 4.0);
     let src =
         base("15d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 2 }");
     let (out, _) = run_src(&src);
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 1.0);
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 2.0);
+}
+
+/// The latest point is always kept: a VM backed up weekly with daily = 1 holds its one
+/// point all week (it expired 24 h after it was made), and a restore late in the week uses it.
+#[test]
+fn latest_point_is_never_deleted() {
+    let src = base(
+        "14d",
+        "",
+        "",
+        &restore("create-vm", "point = \"oldest\"", "6d 12h"),
+    )
+    .replace(
+        "schedule = { daily = \"01:00\" }",
+        "schedule = { weekly = [\"mon\"], at = \"01:00\" }",
+    )
+    .replace("retention = { daily = 30 }", "retention = { daily = 1 }")
+    .replace("seed = 7\n", "seed = 7\nsample_every = \"1h\"\n");
+    let (out, rows, samples) = run_sampled(&src);
+    let backups: Vec<_> = rows.iter().filter(|r| r.kind == "scheduled").collect();
+    assert_eq!(backups.len(), 2);
+    // The first point at 01:41:50; every sample after it holds exactly one point, whose
+    // bytes are the base (day 7's point absorbs it when day 0's goes).
+    assert_eq!(backups[0].finished_us, 6110 * SEC);
+    let after: Vec<_> = samples.iter().filter(|s| s.0 > 6110 * SEC).collect();
+    assert_eq!(after.len(), 14 * 24 - 1);
+    assert!(
+        after.iter().all(|s| s.2 == 1 && s.1 == 100_000_000_000),
+        "{after:?}"
+    );
+    assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
+    let age = out.histograms["restore.point_age"].max();
+    assert!(out.histograms["restore.point_age"].equivalent(age, (6 * 24 + 12) * HOUR - 6110 * SEC));
+}
+
+/// A point made at 22:41:50 with daily = 2 is held until exactly 22:41:50 two days later
+/// (not until a midnight), when the next point absorbs its base.
+#[test]
+fn daily_retention_counts_from_the_point_time() {
+    let src = base("5d", "", "", "")
+        .replace(
+            "schedule = { daily = \"01:00\" }",
+            "schedule = { daily = \"22:00\" }",
+        )
+        .replace("retention = { daily = 30 }", "retention = { daily = 2 }")
+        .replace("seed = 7\n", "seed = 7\nsample_every = \"10s\"\n");
+    let (_, rows, samples) = run_sampled(&src);
+    // 22:00 + 10 s snapshot + 2 500 s transfer.
+    let t0 = 22 * HOUR + 2510 * SEC;
+    assert_eq!(rows[0].finished_us, t0);
+    let at = |t: u64| *samples.iter().find(|s| s.0 == t).expect("a sample at t");
+    // Two days later the points of days 0, 1 and 2 are held until the instant t0 + 48 h.
+    let expiry = t0 + 48 * HOUR;
+    assert_eq!(
+        at(expiry - 10 * SEC),
+        (expiry - 10 * SEC, 1e11 as u64 + 2e10 as u64, 3)
+    );
+    assert_eq!(at(expiry), (expiry, 1e11 as u64 + 1e10 as u64, 2));
+    // At midnight of day 2, 25 h 18 min after it was made, day 0's point is still held
+    // beside day 1's.
+    assert_eq!(at(48 * HOUR).2, 2);
+}
+
+/// An `oldest` restore uses the oldest point the vault holds: with daily = 2 at 2d 12h,
+/// day 1's point (day 0's expired at 2d 01:41:50), not a time 2 days back at which no
+/// point was ever made.
+#[test]
+fn oldest_restore_uses_a_held_point() {
+    let src = base(
+        "3d",
+        "",
+        "",
+        &restore("create-vm", "point = \"oldest\"", "2d 12h"),
+    )
+    .replace("retention = { daily = 30 }", "retention = { daily = 2 }");
+    let (out, rows, _) = run_sampled(&src);
+    let day1 = rows
+        .iter()
+        .find(|r| r.kind == "scheduled" && r.scheduled_us == 24 * HOUR + HOUR)
+        .expect("day 1's backup");
+    let expected = 60 * HOUR - day1.finished_us;
+    let h = &out.histograms["restore.point_age"];
+    assert_eq!(h.len(), 1);
+    // The histogram keeps 3 significant digits: the recorded age is the expected one's
+    // bucket, and not that of the 48 h the span rule gave.
+    assert!(h.equivalent(h.max(), expected), "{} vs {expected}", h.max());
+    assert!(!h.equivalent(h.max(), 48 * HOUR));
+    // `latest` uses day 2's point.
+    let (out, rows, _) = run_sampled(&src.replace("\"oldest\"", "\"latest\""));
+    let day2 = rows
+        .iter()
+        .find(|r| r.kind == "scheduled" && r.scheduled_us == 49 * HOUR)
+        .expect("day 2's backup");
+    let h = &out.histograms["restore.point_age"];
+    assert!(h.equivalent(h.max(), 60 * HOUR - day2.finished_us));
+}
+
+/// 90 days with daily = 30: at most 31 points (day 0's full point outlives day 30's by
+/// 40 min), never 0 after the first, and stored bytes plateau at the base plus 29
+/// incrementals.
+#[test]
+fn storage_plateaus_under_daily_retention() {
+    let src = base("90d", "", "", "").replace("seed = 7\n", "seed = 7\nsample_every = \"1h\"\n");
+    let (out, _, samples) = run_sampled(&src);
+    let after: Vec<_> = samples.iter().filter(|s| s.0 > 6110 * SEC).collect();
+    assert!(after.iter().all(|s| (1..=31).contains(&s.2)));
+    // Each sample holds the base plus one incremental per later point.
+    assert!(after
+        .iter()
+        .all(|s| s.1 == 100_000_000_000 + (s.2 - 1) * 10_000_000_000));
+    // From day 31 on, 30 points at every sample from 02:00 to 24:00.
+    let late: Vec<_> = after.iter().filter(|s| s.0 >= 31 * 24 * HOUR).collect();
+    assert!(late
+        .iter()
+        .all(|s| s.2 == 30 || (s.0 % (24 * HOUR) < 2 * HOUR)));
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 31.0);
+    assert_eq!(get(&out.summary, "vault.v.stored_bytes.end"), 1e11 + 29e10);
+    assert_eq!(get(&out.summary, "vault.v.stored_bytes.max"), 1e11 + 30e10);
 }
 
 /// GRS vaults replicate each point with the drawn geo-replication delay.

@@ -52,8 +52,8 @@ enum Ev {
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
     Sample,
-    /// Daily retention clean-up.
-    Cleanup,
+    /// A VM's next recovery point expiry (retention), by VM index.
+    Expire(u32),
     /// A restore drill fires (or the next arrival of a restore stream).
     Restore(u32),
 }
@@ -130,8 +130,8 @@ struct VaultState {
     points: u64,
     stored_max: u64,
     points_max: u64,
-    /// Retention: expiry day → (bytes, points) to remove at that day's clean-up.
-    expiring: BTreeMap<u64, (u64, u64)>,
+    /// `stored` saturated once (sizes drawn up to 16 EiB): it is no longer exact.
+    saturated: bool,
     geo_lag: Latency,
     geo: bool,
 }
@@ -228,6 +228,8 @@ struct Sim<'s, 'o> {
     horizon_links: Vec<LinkStats>,
     horizon_vaults: Vec<[u64; 4]>,
     vms: Vec<Vm>,
+    /// The recovery points each VM's vault holds, by VM index.
+    held: Vec<retention::Held>,
     fleets: Vec<FleetRt>,
     vaults: Vec<VaultState>,
     policy_fleets: Vec<Vec<u32>>,
@@ -360,7 +362,7 @@ impl Ev {
             Ev::Step(_) => 4,
             Ev::Link { .. } => 5,
             Ev::Sample => 6,
-            Ev::Cleanup => 7,
+            Ev::Expire(_) => 7,
             Ev::Restore(_) => 8,
         }
     }
@@ -498,7 +500,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 Ev::Step(j) => self.step_done(j, now),
                 Ev::Link { link, down, random } => self.link_event(link, down, random, now),
                 Ev::Sample => self.sample(now),
-                Ev::Cleanup => self.cleanup(now),
+                Ev::Expire(vi) => self.expire_points(vi as usize, now),
                 Ev::Restore(r) => self.restore_fire(r as usize, now),
             }
             if self.checked {

@@ -99,35 +99,20 @@ impl Sim<'_, '_> {
             return;
         }
         let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
-        if v.first_point == SimTime::NEVER {
+        // The point used, among those the vault holds: the newest, the oldest, or one
+        // drawn uniformly.
+        let held = &self.held[vm as usize].pts;
+        let Some(newest) = held.back().map(|p| p.time) else {
             self.finish(j, now, Err(Code::NoRecoveryPoint));
             return;
-        }
-        // The point used, by its age: latest, oldest retained, or uniform in between.
-        let oldest_keep = {
-            let pol = &self.c.policies[self.fleets[v.fleet as usize].policy as usize].retention;
-            let span = (pol.daily as u64)
-                .max(pol.weekly as u64 * 7)
-                .max(pol.monthly as u64 * 30)
-                .max(pol.yearly as u64 * 365);
-            SimTime(
-                now.as_micros()
-                    .saturating_sub(span.saturating_mul(MICROS_PER_DAY)),
-            )
-            .max(v.first_point)
         };
-        let newest = v.last_point;
         let point = match spec.point {
             PointChoice::Latest => newest,
-            PointChoice::Oldest => oldest_keep.min(newest),
+            PointChoice::Oldest => held[0].time,
             PointChoice::Random => {
-                let lo = oldest_keep.min(newest).as_micros();
-                let job = self.job(j);
-                SimTime(if newest.as_micros() > lo {
-                    job.rng.gen_range(lo..=newest.as_micros())
-                } else {
-                    lo
-                })
+                let n = held.len();
+                let k = self.job(j).rng.gen_range(0..n);
+                self.held[vm as usize].pts[k].time
             }
         };
         if counted {

@@ -1,5 +1,6 @@
-//! Recovery points: vault storage (a full base plus retained incrementals), retention
-//! expiry at the daily clean-up, geo-replication lag and RPO ages.
+//! Recovery points: the points each VM's vault holds (the oldest holds the full base,
+//! each later one its incremental), retention expiry counted from each point's own time
+//! (the newest point is always kept), geo-replication lag and RPO ages.
 
 use super::*;
 
@@ -36,27 +37,38 @@ impl Sim<'_, '_> {
                 keep_days = keep_days.max(span.0 as u64 * span.1);
             }
         }
-        let vs = &mut self.vaults[v];
-        // Storage: the first full backup is the base that stays while the VM is
-        // protected; each later point adds its incremental bytes until it expires.
-        let (add, expiring_bytes) = if full { (bytes, 0) } else { (bytes, bytes) };
+        // Each point is kept `keep_days` × 24 h from its own time.
+        let expires = keep_days
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| now.checked_add(SimDuration(d)))
+            .unwrap_or(SimTime::NEVER);
         if full {
             vm.flags |= flag::HAS_BASE;
         }
+        let held = &mut self.held[vi];
+        held.pts.push_back(Point {
+            time: now,
+            expires,
+            bytes,
+        });
+        let vs = &mut self.vaults[v];
         // Byte counts saturate: sizes may be drawn up to 16 EiB.
-        vs.stored = vs.stored.saturating_add(add);
+        vs.stored = vs.stored.checked_add(bytes).unwrap_or_else(|| {
+            vs.saturated = true;
+            u64::MAX
+        });
         vs.points += 1;
+        // The service's limit: 366 points per VM; beyond it the oldest goes.
+        if held.pts.len() > MAX_POINTS {
+            let b = held.remove(0);
+            vs.stored = vs.stored.saturating_sub(b);
+            vs.points -= 1;
+        }
+        // The previous newest point may now expire (at once, if its time has passed).
+        self.expire_points(vi, now);
+        let vs = &mut self.vaults[v];
         vs.stored_max = vs.stored_max.max(vs.stored);
         vs.points_max = vs.points_max.max(vs.points);
-        let expiry_day = day + keep_days;
-        if expiry_day
-            .checked_mul(MICROS_PER_DAY)
-            .is_some_and(|t| t <= self.end.as_micros())
-        {
-            let e = vs.expiring.entry(expiry_day).or_insert((0, 0));
-            e.0 = e.0.saturating_add(expiring_bytes);
-            e.1 += 1;
-        }
         if vs.geo {
             // From the job's own stream: a global counter (the job id) would let other
             // fleets' jobs shift this draw.
@@ -71,19 +83,87 @@ impl Sim<'_, '_> {
         }
     }
 
-    pub(super) fn cleanup(&mut self, now: SimTime) {
-        let day = day_of(now);
-        for vs in &mut self.vaults {
-            while let Some((&d, &(b, p))) = vs.expiring.iter().next() {
-                if d > day {
-                    break;
-                }
-                vs.expiring.remove(&d);
-                vs.stored = vs.stored.saturating_sub(b);
-                vs.points -= p;
+    /// Removes VM `vi`'s points whose retention has run out by `now`, except its newest,
+    /// and arms the event of its next expiry. Idempotent: a stale event removes nothing.
+    pub(super) fn expire_points(&mut self, vi: usize, now: SimTime) {
+        let v = self.fleets[self.vms[vi].fleet as usize].vault as usize;
+        let held = &mut self.held[vi];
+        let (mut bytes, mut points) = (0u64, 0u64);
+        let mut i = 0;
+        while i + 1 < held.pts.len() {
+            if held.pts[i].expires <= now {
+                bytes = bytes.saturating_add(held.remove(i));
+                points += 1;
+            } else {
+                i += 1;
             }
         }
-        self.at(now + SimDuration::from_days(1), Ev::Cleanup);
+        let n = held.pts.len();
+        let next = held
+            .pts
+            .iter()
+            .take(n.saturating_sub(1))
+            .map(|p| p.expires)
+            .min()
+            .unwrap_or(SimTime::NEVER);
+        let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
+        if arm {
+            held.next_expiry = next;
+        }
+        let vs = &mut self.vaults[v];
+        vs.stored = vs.stored.saturating_sub(bytes);
+        vs.points -= points;
+        if arm {
+            self.at(next, Ev::Expire(vi as u32));
+        }
+    }
+}
+
+/// The most recovery points the service keeps per VM (2015).
+pub(super) const MAX_POINTS: usize = 366;
+
+/// One recovery point held in the vault.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Point {
+    /// Its snapshot time.
+    pub time: SimTime,
+    /// When retention lets it go (unless it is then the VM's newest point).
+    pub expires: SimTime,
+    /// The bytes it holds: the oldest held point holds the full base, each later one
+    /// its incremental.
+    pub bytes: u64,
+}
+
+/// A VM's held points, oldest first, and the time its expiry event is armed for.
+#[derive(Debug)]
+pub(super) struct Held {
+    pub pts: VecDeque<Point>,
+    pub next_expiry: SimTime,
+}
+
+impl Default for Held {
+    fn default() -> Held {
+        Held {
+            pts: VecDeque::new(),
+            next_expiry: SimTime::NEVER,
+        }
+    }
+}
+
+impl Held {
+    /// Removes the point at `i` (never the newest) and returns the bytes that leave the
+    /// vault. The incremental chain: when the oldest goes, the next point absorbs the
+    /// base and its own incremental leaves; any other point takes its incremental along.
+    pub fn remove(&mut self, i: usize) -> u64 {
+        debug_assert!(i + 1 < self.pts.len());
+        let gone = if i == 0 {
+            let base = self.pts[0].bytes;
+            std::mem::replace(&mut self.pts[1].bytes, base)
+        } else {
+            self.pts[i].bytes
+        };
+        self.pts.remove(i);
+        gone
     }
 }
 

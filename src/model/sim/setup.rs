@@ -31,6 +31,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             drain: c.simulation.drain,
             horizon_links: Vec::new(),
             horizon_vaults: Vec::new(),
+            held: (0..vms.len()).map(|_| retention::Held::default()).collect(),
             vms,
             fleets,
             vaults: c.vaults.iter().map(vault_state).collect(),
@@ -111,7 +112,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let every = c.simulation.sample_every;
         self.at(SimTime::ZERO + every, Ev::Sample);
-        self.at(SimTime(MICROS_PER_DAY), Ev::Cleanup);
     }
 
     /// Link `i`'s fixed outage windows and its first random failure.
@@ -256,7 +256,7 @@ fn vault_state(v: &crate::model::config::Vault) -> VaultState {
         points: 0,
         stored_max: 0,
         points_max: 0,
-        expiring: BTreeMap::new(),
+        saturated: false,
         geo_lag: Latency::default(),
         geo: v.redundancy == Redundancy::Grs,
     }
