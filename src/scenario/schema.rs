@@ -866,7 +866,8 @@ impl Default for Support {
             load_balanced: false,
             min_windows: "2008r2".into(),
             cross_region: false,
-            max_disk_size: Size(1_023_000_000_000),
+            // 1 023 GiB: Azure disk sizes are binary (a "1 023 GB" data disk is 1 023 GiB).
+            max_disk_size: Size(1_023 * (1 << 30)),
         }
     }
 }

@@ -572,6 +572,22 @@ fn oversize_disks_fail() {
     );
 }
 
+/// The limit is 1 023 GiB (Azure disk sizes are binary): a 1 023 GiB disk is backed up,
+/// a 1 024 GiB disk fails.
+#[test]
+fn disk_size_limit_is_binary() {
+    let with = |size: &str| {
+        run_src(
+            &base("1d", "", "", "")
+                .replace("disk_size = \"100 GB\"", &format!("disk_size = \"{size}\"")),
+        )
+    };
+    let (_, rows) = with("1023 GiB");
+    assert_eq!(rows[0].error, "", "a 1 023 GiB disk is supported");
+    let (_, rows) = with("1024 GiB");
+    assert_eq!(rows[0].error, "UserErrorUnsupportedDiskSize");
+}
+
 /// A region where the service is not offered cannot host a vault.
 #[test]
 fn unsupported_region_cannot_host_a_vault() {

@@ -189,7 +189,7 @@ fn oversized_disks_warn() {
         &p,
         "fleet.web.disk_size",
         line,
-        &["1.1 TB", "1023 GB", "UserErrorUnsupportedDiskSize"],
+        &["1.1 TB", "1023 GiB", "UserErrorUnsupportedDiskSize"],
     );
     // The OS disk counts too.
     let (_, w, _) = validate(&variant(t.path(), &[]), &["--set", "fleet.db.os_disk=2 TB"]);
