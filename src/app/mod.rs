@@ -282,6 +282,18 @@ pub fn compare(
             .map_err(|e| Error::input(d.join("summary.json").display().to_string(), e.to_string()))
     };
     let c = crate::outputs::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
+    let versions = |d: &Path| crate::outputs::results::read::model_version(d);
+    let (vb, vn) = (versions(base), versions(new));
+    if vb != vn {
+        let show = |v: Option<u64>| v.map_or("unrecorded".to_string(), |v| v.to_string());
+        crate::status!(
+            "warning: {} and {} come from different model versions ({} and {}): rules, defaults or metric meanings changed between them (CHANGELOG.md), so a difference may not come from the scenario",
+            base.display(),
+            new.display(),
+            show(vb),
+            show(vn)
+        );
+    }
     let text = if markdown {
         c.to_markdown()
     } else {

@@ -159,6 +159,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "scenario": s.simulation.name,
         "seed": s.simulation.seed,
         "version": env!("CARGO_PKG_VERSION"),
+        "model_version": crate::model::MODEL_VERSION,
         "command_line": opts.command_line,
         "wall_seconds": wall,
         "events": outcome.events,

@@ -443,3 +443,31 @@ fn histograms_in_the_results_merge_losslessly() {
     assert_eq!(twice.len(), 2 * h.len());
     assert_eq!(twice.value_at_quantile(0.99), h.value_at_quantile(0.99));
 }
+
+/// Results from different model versions (rules, defaults, metric meanings) compare with a
+/// warning naming both versions; the same version compares quietly.
+#[test]
+fn compare_warns_across_model_versions() {
+    let t = tempfile::tempdir().unwrap();
+    let s = super::common::quickstart(t.path(), "small.toml", 8, 2, 2);
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    run(&s, &a, false);
+    run(&s, &b, false);
+    let cmp = || super::common::run_bin(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let o = cmp();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!super::common::stderr(&o).contains("model versions"));
+    let rj = b.join("run.json");
+    let text = std::fs::read_to_string(&rj).unwrap();
+    let want = format!("\"model_version\": {}", backupsim::model::MODEL_VERSION);
+    assert!(text.contains(&want), "{text}");
+    std::fs::write(&rj, text.replace(&want, "\"model_version\": 1")).unwrap();
+    let e = super::common::stderr(&cmp());
+    assert!(
+        e.contains(&format!(
+            "come from different model versions ({} and 1)",
+            backupsim::model::MODEL_VERSION
+        )),
+        "{e}"
+    );
+}

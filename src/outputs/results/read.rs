@@ -104,6 +104,14 @@ impl ReadError {
     }
 }
 
+/// The model version recorded in `dir/run.json` (`model_version`), if any: results written
+/// before it was recorded have none.
+pub fn model_version(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("model_version")?.as_u64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
