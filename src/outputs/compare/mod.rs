@@ -46,14 +46,11 @@ pub struct Expectation {
 impl Expectation {
     /// The bound as text: `>= min`, `<= max`, `[min, max]` or `present`.
     pub fn bound_text(&self) -> String {
+        let v = |x: f64| human_value(&self.metric, x);
         match (self.min, self.max) {
-            (Some(lo), Some(hi)) => format!(
-                "[{}, {}]",
-                crate::units::fmt_value(lo),
-                crate::units::fmt_value(hi)
-            ),
-            (Some(lo), None) => format!(">= {}", crate::units::fmt_value(lo)),
-            (None, Some(hi)) => format!("<= {}", crate::units::fmt_value(hi)),
+            (Some(lo), Some(hi)) => format!("[{}, {}]", v(lo), v(hi)),
+            (Some(lo), None) => format!(">= {}", v(lo)),
+            (None, Some(hi)) => format!("<= {}", v(hi)),
             (None, None) => "present".into(),
         }
     }
@@ -95,6 +92,17 @@ impl CheckReport {
     /// Number of failed expectations.
     pub fn failures(&self) -> usize {
         self.rows.iter().filter(|r| !r.passed).count()
+    }
+}
+
+/// A metric's value as a person reads it, in the metric's unit: durations as `18 h` or
+/// `2.5 min`, sizes as `79.2 TB`, anything else as a plain number.
+pub fn human_value(metric: &str, v: f64) -> String {
+    use crate::model::metric_names::{unit, Unit};
+    match unit(metric) {
+        Unit::Seconds if v.is_finite() && v >= 0.0 => crate::units::fmt_duration(v),
+        Unit::Bytes if v.is_finite() && v >= 0.0 => crate::units::fmt_size(v),
+        _ => crate::units::fmt_value(v),
     }
 }
 
@@ -169,7 +177,8 @@ impl fmt::Display for CheckReport {
                 vec![
                     r.metric.clone(),
                     r.bound.clone(),
-                    r.value.map_or("missing".into(), crate::units::fmt_value),
+                    r.value
+                        .map_or("missing".into(), |v| human_value(&r.metric, v)),
                     if r.passed { "pass" } else { "FAIL" }.into(),
                 ]
             })
@@ -487,6 +496,15 @@ mod tests {
     }
 
     #[test]
+    fn human_values_follow_the_metric_unit() {
+        assert_eq!(human_value("backup.duration.p99", 55_465.5), "15.4 h");
+        assert_eq!(human_value("backup.phase.queue.mean", 150.0), "2.5 min");
+        assert_eq!(human_value("vault.v.stored_bytes.end", 79.23e12), "79.2 TB");
+        assert_eq!(human_value("backup.success_rate", 0.969), "0.969");
+        assert_eq!(human_value("backup.jobs.total", 2115.0), "2115");
+    }
+
+    #[test]
     fn check_display_is_aligned() {
         let summary = map(&[("backup.success_rate", 0.97)]);
         let r = check(
@@ -502,7 +520,8 @@ mod tests {
         assert!(lines[0].starts_with("metric               bound"), "{text}");
         let col = |l: &str, word: &str| l.find(word).unwrap();
         assert_eq!(col(lines[0], "bound"), col(lines[2], ">= 0.95"));
-        assert_eq!(col(lines[0], "bound"), col(lines[3], "<= 86400"));
+        // Durations in human units: rpo.max's 86 400 s bound reads as 24 h.
+        assert_eq!(col(lines[0], "bound"), col(lines[3], "<= 24 h"));
         assert!(lines[2].ends_with("pass"));
         assert!(lines[3].contains("missing") && lines[3].ends_with("FAIL"));
         assert_eq!(lines[4], "1 of 2 expectations passed");
