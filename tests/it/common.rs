@@ -263,3 +263,25 @@ pub fn shipped_scenarios() -> Vec<(String, String)> {
 /// A sweep scenario small enough that a run takes milliseconds (40 VMs, 3 days), shared by
 /// the sweep and Slurm tests.
 pub const TINY_SWEEP: &str = include_str!("data/tiny-sweep.toml");
+
+/// Every file under `dir` (relative path → bytes), except the wall-clock `run.json` and
+/// `costs.csv`: what must be byte-identical between equivalent sweeps.
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
+            {
+                out.insert(
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    let mut m = BTreeMap::new();
+    walk(dir, dir, &mut m);
+    m
+}

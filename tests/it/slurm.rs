@@ -9,10 +9,11 @@
 //! `sbatch` and `squeue` (shell scripts put first on PATH) that run each job at once on
 //! this machine.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::common::tree;
 
 const BIN: &str = env!("CARGO_BIN_EXE_backupsim");
 
@@ -58,26 +59,6 @@ fn unavailable() -> Option<String> {
             Err(e) => return Some(format!("sinfo: {e}")),
         }
     }
-}
-
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
-            {
-                out.insert(
-                    p.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut m = BTreeMap::new();
-    walk(dir, dir, &mut m);
-    m
 }
 
 /// Whether the tests on a real cluster must skip (saying why on stderr).

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::common::tree;
+
 const BIN: &str = env!("CARGO_BIN_EXE_backupsim");
 
 /// A scenario small enough that a run takes milliseconds: 40 VMs, 3 days.
@@ -52,27 +54,6 @@ fn sweep(scenario: &Path, out: &Path, extra: &[&str]) -> String {
     a.extend(["--out", out.to_str().unwrap()]);
     a.extend(extra);
     ok(&a)
-}
-
-/// Every file under `dir` (relative path → bytes), except the wall-clock run.json and costs.csv.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if !["run.json", "costs.csv"].contains(&p.file_name().unwrap().to_str().unwrap())
-            {
-                out.insert(
-                    p.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut m = BTreeMap::new();
-    walk(dir, dir, &mut m);
-    m
 }
 
 fn assert_same_tree(a: &Path, b: &Path) {
