@@ -31,6 +31,9 @@ enum Command {
         /// Treat any warning as an error (exit 2) before anything runs.
         #[arg(long)]
         deny_warnings: bool,
+        /// Print one JSON document on stdout (counts, warnings, notes, estimate).
+        #[arg(long)]
+        json: bool,
     },
     /// Check the scenario's [[expect]] bounds against a results directory (or run it first).
     /// Exit status 1 when a bound fails.
@@ -46,6 +49,9 @@ enum Command {
         /// Treat any warning as an error (exit 2) before anything runs.
         #[arg(long)]
         deny_warnings: bool,
+        /// Print one JSON document on stdout (each bound, value and verdict).
+        #[arg(long, conflicts_with = "pin")]
+        json: bool,
         /// Instead of checking: write [[expect]] bounds around the current values into
         /// the scenario file (min for higher-is-better metrics, max for the others).
         #[arg(long)]
@@ -77,7 +83,9 @@ enum Command {
         #[arg(long, default_value = "scenario.toml")]
         out: PathBuf,
     },
-    /// Compare two results directories. Exit status 1 when a metric regressed.
+    /// Compare two results directories (two runs, or two sweeps point by point): the
+    /// scenario keys that differ, then each metric that moved, better or worse. Exit status
+    /// 1 when a metric with a direction got worse beyond the tolerance (not with --what-if).
     Compare {
         /// The baseline results directory.
         base: PathBuf,
@@ -87,8 +95,14 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         tolerance: f64,
         /// Print a GitHub Markdown table (for pull requests).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// Print one JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+        /// A deliberate what-if: print the same report and exit 0 whatever moved.
+        #[arg(long)]
+        what_if: bool,
     },
     /// Re-render the plots of a results directory or of a sweep directory.
     Plot {
@@ -147,7 +161,9 @@ pub fn main() -> ExitCode {
             scenario,
             sets,
             deny_warnings,
-        } => app::validate(&scenario, &sets, deny_warnings).and_then(|msg| emit(&msg).map(|_| 0)),
+            json,
+        } => app::validate(&scenario, &sets, deny_warnings, json)
+            .and_then(|msg| emit(&msg).map(|_| 0)),
         Command::Check {
             target,
             sets,
@@ -158,6 +174,7 @@ pub fn main() -> ExitCode {
             metrics,
             from,
             force,
+            ..
         } => {
             let a = app::PinArgs {
                 scenario: target,
@@ -175,8 +192,9 @@ pub fn main() -> ExitCode {
             sets,
             quiet,
             deny_warnings,
+            json,
             ..
-        } => app::check(&target, &sets, quiet, deny_warnings)
+        } => app::check(&target, &sets, quiet, deny_warnings, json)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Init { vms, region, out } => {
             app::init(vms, &region, &out).and_then(|msg| emit(&msg).map(|_| 0))
@@ -186,8 +204,18 @@ pub fn main() -> ExitCode {
             new,
             tolerance,
             markdown,
-        } => app::compare(&base, &new, tolerance, markdown)
-            .and_then(|(table, regressed)| emit(&table).map(|_| i32::from(regressed))),
+            json,
+            what_if,
+        } => {
+            let a = app::CompareArgs {
+                base,
+                new,
+                tolerance_pct: tolerance,
+                markdown,
+                json,
+            };
+            app::compare(&a).and_then(|r| emit(&r.text).map(|_| i32::from(r.regressed && !what_if)))
+        }
         Command::Plot { dir } => app::plot(&dir).and_then(|files| {
             let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
             emit(&list.join("\n")).map(|_| 0)

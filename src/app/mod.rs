@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod cli;
+mod compare;
 mod init;
 mod interrupt;
 mod merge;
@@ -13,6 +14,7 @@ mod solve;
 mod status;
 mod sweep;
 
+pub use compare::{compare, CompareArgs, CompareReport};
 pub use init::{init, paired_region};
 pub use interrupt::handle_signals;
 pub use merge::{merge, MergeReport};
@@ -169,11 +171,39 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
 }
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.
-pub fn validate(scenario: &Path, sets: &[String], deny_warnings: bool) -> Result<String> {
+pub fn validate(
+    scenario: &Path,
+    sets: &[String],
+    deny_warnings: bool,
+    json: bool,
+) -> Result<String> {
     let l = load(scenario, sets)?;
     crate::scenario::warnings::report(&l, deny_warnings)?;
     let s = &l.scenario;
     let vms: u64 = s.fleet.iter().map(|f| f.count as u64).sum();
+    if json {
+        let warnings: Vec<serde_json::Value> = l
+            .warnings
+            .iter()
+            .map(|w| {
+                serde_json::json!({"file": w.file, "line": w.line, "column": w.column,
+                    "key": w.key, "message": w.message})
+            })
+            .collect();
+        let estimate: Vec<String> = crate::scenario::estimate::estimate(s)
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        let doc = serde_json::json!({
+            "scenario": scenario.display().to_string(),
+            "ok": true,
+            "fleets": s.fleet.len(), "vms": vms, "vaults": s.vault.len(),
+            "policies": s.policy.len(), "links": s.link.len(), "restores": s.restore.len(),
+            "duration": s.simulation.duration.to_string(),
+            "warnings": warnings, "notes": l.notes, "estimate": estimate,
+        });
+        return Ok(serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+    }
     let mut out = format!(
         "{}: ok: {} fleet(s), {} VM(s), {} vault(s), {} polic(ies), {} link(s), {} restore(s), {} simulated",
         scenario.display(),
@@ -213,6 +243,7 @@ pub fn check(
     sets: &[String],
     quiet: bool,
     deny_warnings: bool,
+    json: bool,
 ) -> Result<(String, bool)> {
     let no_bounds = |file: &Path| {
         Error::input(
@@ -261,45 +292,13 @@ pub fn check(
         })
         .collect();
     let report = crate::outputs::compare::check(&expects, &summary);
+    if json {
+        let mut doc = report.to_json();
+        doc["results"] = dir.display().to_string().into();
+        let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+        return Ok((text, report.passed()));
+    }
     Ok((report.to_string(), report.passed()))
-}
-
-/// `backupsim compare BASE NEW`: the metrics that moved beyond `tolerance_pct`. Returns the
-/// table (text or Markdown) and whether any moved the wrong way.
-pub fn compare(
-    base: &Path,
-    new: &Path,
-    tolerance_pct: f64,
-    markdown: bool,
-) -> Result<(String, bool)> {
-    if !(tolerance_pct >= 0.0 && tolerance_pct.is_finite()) {
-        return Err(usage(format!(
-            "--tolerance: expected a non-negative percentage, found {tolerance_pct}"
-        )));
-    }
-    let read = |d: &Path| {
-        crate::outputs::results::read::read_summary(d)
-            .map_err(|e| Error::input(d.join("summary.json").display().to_string(), e.to_string()))
-    };
-    let c = crate::outputs::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
-    let versions = |d: &Path| crate::outputs::results::read::model_version(d);
-    let (vb, vn) = (versions(base), versions(new));
-    if vb != vn {
-        let show = |v: Option<u64>| v.map_or("unrecorded".to_string(), |v| v.to_string());
-        crate::status!(
-            "warning: {} and {} come from different model versions ({} and {}): rules, defaults or metric meanings changed between them (CHANGELOG.md), so a difference may not come from the scenario",
-            base.display(),
-            new.display(),
-            show(vb),
-            show(vn)
-        );
-    }
-    let text = if markdown {
-        c.to_markdown()
-    } else {
-        c.to_string()
-    };
-    Ok((text, c.has_regression()))
 }
 
 /// `backupsim plot DIR`: re-renders the plots of a results directory, or of a sweep

@@ -168,9 +168,9 @@ pub enum Direction {
 /// 1. **higher is better**: names ending in `success_rate` or `.succeeded`,
 ///    and `backup.consistency.application`;
 /// 2. **neutral** (size of the workload or of the fleet, informational):
-///    names ending in `.total` or `.bytes`, names containing `stored_bytes`,
-///    `recovery_points` or `utilization`, and
-///    `backup.consistency.file_system`;
+///    names ending in `.total` or `.mean_flows`, names with a `bytes` part
+///    (`backup.bytes.full`, `link.wan.bytes`), names containing `stored_bytes`,
+///    `recovery_points` or `utilization`, and `backup.consistency.file_system`;
 /// 3. **lower is better**: everything else — durations, phase times,
 ///    failures, `failed`, rejections, `miss_rate`, `rpo`, `geo_lag`,
 ///    `unsupported`, `backup.consistency.crash`, ...
@@ -181,7 +181,8 @@ pub fn direction(metric: &str) -> Direction {
     {
         Direction::HigherIsBetter
     } else if metric.ends_with(".total")
-        || metric.ends_with(".bytes")
+        || metric.split('.').any(|p| p == "bytes")
+        || metric.ends_with(".mean_flows")
         || metric.contains("stored_bytes")
         || metric.contains("recovery_points")
         || metric.contains("utilization")
@@ -191,6 +192,35 @@ pub fn direction(metric: &str) -> Direction {
     } else {
         Direction::LowerIsBetter
     }
+}
+
+/// Whether a metric is a count that grows with the amount of work (jobs, attempts,
+/// failures by code, rejected restores, window misses, consistency levels, VMs): more VMs or
+/// a longer run move it without the service doing better or worse. Rates, durations, ages
+/// and sizes are not counts.
+pub fn scales_with_workload(metric: &str) -> bool {
+    if unit(metric) != Unit::Plain || metric.ends_with("_rate") {
+        return false;
+    }
+    let parts: Vec<&str> = metric.split('.').collect();
+    let last = parts.last().copied().unwrap_or("");
+    if STATS.contains(&last) || matches!(last, "end" | "mean_flows") {
+        return false;
+    }
+    parts.iter().any(|p| {
+        matches!(
+            *p,
+            "jobs"
+                | "attempts"
+                | "retries"
+                | "misses"
+                | "failures"
+                | "rejected"
+                | "unsupported"
+                | "consistency"
+                | "vms"
+        )
+    })
 }
 
 /// The unit a metric is in.
@@ -226,6 +256,44 @@ pub fn unit(metric: &str) -> Unit {
         Unit::Seconds
     } else {
         Unit::Plain
+    }
+}
+
+#[cfg(test)]
+mod workload_tests {
+    use super::scales_with_workload;
+
+    #[test]
+    fn counts_of_work_scale_with_the_workload() {
+        for m in [
+            "backup.jobs.total",
+            "backup.jobs.succeeded",
+            "backup.jobs.failed",
+            "backup.attempts",
+            "backup.retries",
+            "backup.window.misses",
+            "backup.failures.ExtensionSnapshotFailedNoNetwork",
+            "backup.consistency.application",
+            "restore.jobs.rejected",
+            "restore.rejected.CrossRegionRestoreNotSupported",
+            "fleet.web.vms",
+            "unsupported.any.PremiumStorage",
+        ] {
+            assert!(scales_with_workload(m), "{m}");
+        }
+        for m in [
+            "backup.success_rate",
+            "backup.window.miss_rate",
+            "backup.duration.p99",
+            "backup.in_flight.age.max",
+            "rpo.p50",
+            "backup.bytes.full",
+            "vault.v.recovery_points.end",
+            "link.wan.utilization.max",
+            "link.wan.mean_flows",
+        ] {
+            assert!(!scales_with_workload(m), "{m}");
+        }
     }
 }
 

@@ -312,6 +312,23 @@ pub enum OutKind {
 }
 
 impl OutKind {
+    /// What kind of results directory `dir` is, from its marker file (`None`: not one of
+    /// ours, or not a directory).
+    pub fn of(dir: &Path) -> Option<OutKind> {
+        [OutKind::Run, OutKind::Sweep, OutKind::Solve]
+            .into_iter()
+            .find(|k| dir.join(k.marker()).is_file())
+    }
+
+    /// The kind in words, as messages name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OutKind::Run => "a run's results directory",
+            OutKind::Sweep => "a sweep directory",
+            OutKind::Solve => "a solve directory",
+        }
+    }
+
     fn marker(self) -> &'static str {
         match self {
             OutKind::Run => "run.json",

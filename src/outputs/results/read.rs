@@ -112,6 +112,12 @@ pub fn model_version(dir: &Path) -> Option<u64> {
     v.get("model_version")?.as_u64()
 }
 
+/// The scenario as run, `dir/scenario.resolved.toml` (every default written out).
+pub fn resolved_scenario(dir: &Path) -> Result<String, ReadError> {
+    let path = dir.join("scenario.resolved.toml");
+    std::fs::read_to_string(&path).map_err(|source| ReadError::Io { path, source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ mod adaptive;
 mod aggregate;
 mod definition;
 mod lock;
+mod runs_table;
 mod shard;
 mod stats;
 
@@ -23,5 +24,6 @@ pub use adaptive::*;
 pub use aggregate::*;
 pub use definition::*;
 pub use lock::*;
+pub use runs_table::*;
 pub use shard::*;
 pub use stats::*;
