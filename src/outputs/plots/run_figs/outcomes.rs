@@ -1,4 +1,5 @@
-//! Job outcomes: one horizontal bar per outcome that happened.
+//! Job outcomes: one horizontal bar per outcome that happened, backups and restores
+//! (succeeded, failed by code, rejected, unsupported, in flight at the end).
 
 use std::collections::BTreeMap;
 
@@ -22,8 +23,15 @@ impl OutcomesFig {
         let kind = |k: &str| -> Option<RGBColor> {
             if k == "backup.jobs.succeeded" {
                 Some(RGBColor(44, 160, 44))
+            } else if k == "restore.jobs.succeeded" {
+                Some(RGBColor(152, 223, 138))
             } else if k.starts_with("backup.failures.") {
                 Some(RGBColor(214, 39, 40))
+            } else if k.starts_with("restore.failures.") {
+                Some(RGBColor(255, 152, 150))
+            } else if k == "backup.jobs.in_flight" || k == "restore.jobs.in_flight" {
+                // Work without an outcome at the end of the run: neither met nor failed.
+                Some(RGBColor(127, 127, 127))
             } else if k.starts_with("unsupported.any.") || k == "unsupported.vms" {
                 // Aggregates of the per-reason bars: drawing them would count VMs twice.
                 None
@@ -88,7 +96,7 @@ impl OutcomesFig {
             .y_labels(m)
             .y_label_formatter(&name_of)
             .x_label_formatter(&|v| crate::units::fmt_compact(*v))
-            .x_desc("count (jobs or requests)")
+            .x_desc("count (backup jobs, restores or VMs)")
             .y_desc("outcome")
             .label_style(label_font.clone())
             .axis_desc_style(font(DESC_PX))

@@ -47,6 +47,10 @@ fn synthetic_summary(dir: &Path) {
         "unsupported.EncryptedDiskWithoutKey": 120,
         "restore.rejected.NoRecoveryPoint": 4,
         "restore.jobs.total": 60,
+        "restore.jobs.succeeded": 50,
+        "restore.failures.BackUpOperationFailed": 3,
+        "restore.jobs.in_flight": 3,
+        "backup.jobs.in_flight": 0,
         "backup.phase.queue.mean": 1800.0,
         "backup.phase.queue.p99": 9000.0,
         "backup.phase.extension.mean": 45.0,
@@ -175,10 +179,15 @@ fn render_full_results_dir() {
         "backup.failures.ExtensionTimeout",
         "unsupported.EncryptedDiskWithoutKey",
         "restore.rejected.NoRecoveryPoint",
+        "restore.jobs.succeeded",
+        "restore.failures.BackUpOperationFailed",
+        "restore.jobs.in_flight",
     ] {
         assert!(outcomes.contains(k), "{k}");
     }
     assert!(!outcomes.contains("backup.jobs.total"));
+    // Outcomes that did not happen are left out.
+    assert!(!outcomes.contains("backup.jobs.in_flight"));
     let phases = svg("phase_breakdown.svg");
     for p in PHASES {
         assert!(phases.contains(&format!(">\n{p}\n</text>")), "{p}");
