@@ -284,6 +284,82 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
+/// A calendar date `YYYY-MM-DD` (proleptic Gregorian).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CalendarDate(pub crate::engine::calendar::Date);
+
+impl CalendarDate {
+    /// Parses `2015-11-02`.
+    pub fn parse(text: &str) -> Result<CalendarDate, String> {
+        crate::engine::calendar::Date::parse(text)
+            .filter(|d| (1900..=2999).contains(&d.year))
+            .map(CalendarDate)
+            .ok_or_else(|| {
+                format!("expected a calendar date \"YYYY-MM-DD\" between 1900 and 2999, such as \"2015-11-02\", found \"{text}\"")
+            })
+    }
+
+    /// Days since 1970-01-01.
+    pub fn days(self) -> i64 {
+        self.0.to_days().expect("a parsed date is valid")
+    }
+}
+
+impl fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A fixed offset from UTC, `+09:00` or `-05:30` (`UTC` and `Z` for none), in minutes.
+/// No daylight-saving shifts: the service ran its schedules on a fixed offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UtcOffset(pub i32);
+
+impl UtcOffset {
+    /// Parses `+09:00`, `-05:30`, `+0530`, `UTC` or `Z`; from −12:00 to +14:00.
+    pub fn parse(text: &str) -> Result<UtcOffset, String> {
+        let err = || {
+            format!("expected a UTC offset such as \"+09:00\" or \"-05:00\" (from -12:00 to +14:00; \"UTC\" for none), found \"{text}\"")
+        };
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(UtcOffset(0));
+        }
+        let (sign, rest) = match t.as_bytes().first() {
+            Some(b'+') => (1, &t[1..]),
+            Some(b'-') => (-1, &t[1..]),
+            _ => return Err(err()),
+        };
+        let (h, m) = match rest.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if rest.len() == 4 => rest.split_at(2),
+            None => return Err(err()),
+        };
+        if h.len() != 2 || m.len() != 2 {
+            return Err(err());
+        }
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?);
+        let minutes = sign * (h * 60 + m);
+        if m > 59 || !(-12 * 60..=14 * 60).contains(&minutes) {
+            return Err(err());
+        }
+        Ok(UtcOffset(minutes))
+    }
+
+    /// The offset in microseconds (local time = UTC + offset).
+    pub fn micros(self) -> i64 {
+        i64::from(self.0) * 60 * MICROS_PER_SEC as i64
+    }
+}
+
+impl fmt::Display for UtcOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        write!(f, "{sign}{:02}:{:02}", self.0.abs() / 60, self.0.abs() % 60)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Formatting: the one place durations and numbers are printed for people (stderr, check,
 // compare, plots).
@@ -431,6 +507,28 @@ pub fn fmt_utc(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_dates_and_utc_offsets_parse_and_print() {
+        assert_eq!(CalendarDate::parse("2015-11-02").unwrap().days(), 16_741);
+        assert_eq!(
+            CalendarDate::parse("2015-11-02").unwrap().to_string(),
+            "2015-11-02"
+        );
+        for bad in ["2015-02-30", "1899-12-31", "2015/11/02", "monday"] {
+            assert!(CalendarDate::parse(bad).is_err(), "{bad}");
+        }
+        let off = |s: &str| UtcOffset::parse(s).map(|o| o.0);
+        assert_eq!(off("+09:00"), Ok(540));
+        assert_eq!(off("-05:30"), Ok(-330));
+        assert_eq!(off("+0530"), Ok(330));
+        assert_eq!(off("UTC"), Ok(0));
+        assert_eq!(UtcOffset(-330).to_string(), "-05:30");
+        assert_eq!(UtcOffset(540).micros(), 9 * 3_600_000_000);
+        for bad in ["09:00", "+15:00", "-12:30", "+9", "+09:60"] {
+            assert!(UtcOffset::parse(bad).is_err(), "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -4,6 +4,7 @@
 //! event enum and drives [`EventQueue`] with it; the engine only guarantees ordering,
 //! cancellation and reproducible randomness.
 
+pub mod calendar;
 pub mod dist;
 pub mod queue;
 pub mod rng;

@@ -54,6 +54,9 @@ pub struct Simulation {
     pub rpo_sample_every: SimDuration,
     /// Weekday of day 0: 0 = Monday .. 6 = Sunday.
     pub start_weekday: u8,
+    /// The calendar date of day 0 as days since 1970-01-01, when the run has one: monthly
+    /// and yearly retention then count calendar months and years (else 30 and 365 days).
+    pub start_date: Option<i64>,
 }
 
 /// A shared network link.
@@ -143,20 +146,36 @@ pub struct Schedule {
     /// Bit `d` set: the policy fires on weekday `d` (0 = Monday .. 6 = Sunday). No bit
     /// set: it never fires.
     pub days: u8,
-    /// Time of day, from 00:00.
+    /// Time of day, from 00:00, in the schedule's local time.
     pub at: SimDuration,
+    /// Local time minus UTC, µs (a fixed offset: no daylight-saving shifts). The run's
+    /// clock is UTC; a policy at 22:00 with offset +09:00 fires at 13:00 UTC.
+    pub offset: i64,
 }
 
 impl Schedule {
     /// Every day at `at`.
     pub fn daily(at: SimDuration) -> Schedule {
-        Schedule { days: 0x7f, at }
+        Schedule {
+            days: 0x7f,
+            at,
+            offset: 0,
+        }
     }
 
     /// On the weekdays `days` (0 = Monday) at `at`.
     pub fn weekly(days: impl IntoIterator<Item = u8>, at: SimDuration) -> Schedule {
         let days = days.into_iter().fold(0u8, |m, d| m | (1 << (d % 7)));
-        Schedule { days, at }
+        Schedule {
+            days,
+            at,
+            offset: 0,
+        }
+    }
+
+    /// The same schedule in local time `offset` µs ahead of UTC.
+    pub fn with_offset(self, offset: i64) -> Schedule {
+        Schedule { offset, ..self }
     }
 
     /// Whether the schedule fires on weekday `dow` (0 = Monday).
@@ -172,9 +191,9 @@ pub struct Retention {
     pub daily: u32,
     /// Weekly points kept (weeks).
     pub weekly: u32,
-    /// Monthly points kept (30-day months).
+    /// Monthly points kept (calendar months with a start date, else 30-day months).
     pub monthly: u32,
-    /// Yearly points kept (365-day years).
+    /// Yearly points kept (calendar years with a start date, else 365-day years).
     pub yearly: u32,
 }
 

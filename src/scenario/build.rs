@@ -46,6 +46,7 @@ fn simulation(s: &schema::Simulation) -> config::Simulation {
         sample_every: s.sample_every.0,
         rpo_sample_every: s.rpo_sample_every.0,
         start_weekday: s.start_weekday.index() as u8,
+        start_date: s.start.map(|d| d.days()),
     }
 }
 
@@ -95,7 +96,16 @@ fn policy(s: &Scenario, p: &schema::Policy) -> config::Policy {
     let r = &p.retention;
     config::Policy {
         vault: index(s.vault.iter().map(|v| v.name.as_str()), &p.vault),
-        schedule: p.schedule.as_ref().map(schedule),
+        schedule: p.schedule.as_ref().map(|sch| {
+            // The policy's own offset, else its vault's region's, else UTC.
+            let region = s
+                .vault
+                .iter()
+                .find(|v| v.name == p.vault)
+                .and_then(|v| s.region.iter().find(|r| r.name == v.region));
+            let offset = p.utc_offset.or(region.and_then(|r| r.utc_offset));
+            schedule(sch).with_offset(offset.map_or(0, |o| o.micros()))
+        }),
         start_within: p.start_within.0,
         window: p.window.0,
         retention: Retention {
@@ -118,10 +128,7 @@ fn schedule(sch: &schema::Schedule) -> config::Schedule {
         (None, Some(days), Some(tod)) => {
             config::Schedule::weekly(days.iter().map(|d| d.index() as u8), tod.offset())
         }
-        _ => config::Schedule {
-            days: 0,
-            at: Default::default(),
-        },
+        _ => config::Schedule::weekly([], Default::default()),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::locate::{excerpt, line_col, KeyIndex};
-use super::schema::Scenario;
+use super::schema::{Scenario, Weekday};
 use super::validate::{validate, Problem};
 use super::warnings::{check_expect_metrics, find as find_warnings, Warning};
 use crate::engine::dist::{Dist, Kind};
@@ -175,6 +175,8 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
             .map(str::to_string);
         blame(span, key, tidy_serde_message(e.message()))
     })?;
+    start_weekday_from_date(&mut scenario, &index)
+        .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let base = path.parent().unwrap_or(Path::new("."));
     load_empirical(&mut scenario, base)
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
@@ -195,6 +197,27 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         notes,
         warnings,
     })
+}
+
+/// With a calendar `simulation.start`, day 0's weekday is the date's: a `start_weekday`
+/// written in the file must agree, and an unwritten one takes the date's.
+fn start_weekday_from_date(s: &mut Scenario, index: &KeyIndex) -> std::result::Result<(), Problem> {
+    let Some(date) = s.simulation.start else {
+        return Ok(());
+    };
+    let wd = Weekday::from_index(crate::engine::calendar::weekday(date.days()) as u64);
+    if index.has("simulation.start_weekday") && s.simulation.start_weekday != wd {
+        return Err(Problem {
+            key: "simulation.start_weekday".into(),
+            message: format!(
+                "expected \"{}\", the weekday of simulation.start = \"{date}\", found \"{}\": remove start_weekday (the date sets it) or make the two agree",
+                wd.name(),
+                s.simulation.start_weekday.name()
+            ),
+        });
+    }
+    s.simulation.start_weekday = wd;
+    Ok(())
 }
 
 fn first_line(s: &str) -> String {

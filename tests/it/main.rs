@@ -8,6 +8,7 @@
 //! outgrows its budget shrinks its scenario rather than the assertion.
 
 mod architecture;
+mod calendar;
 mod cli;
 mod common;
 mod compare;

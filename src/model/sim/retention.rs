@@ -3,6 +3,7 @@
 //! (the newest point is always kept), geo-replication lag and RPO ages.
 
 use super::*;
+use crate::engine::calendar::Date;
 
 impl Sim<'_, '_> {
     pub(super) fn new_point(&mut self, vi: usize, v: usize, now: SimTime, job: &mut Job) {
@@ -18,23 +19,13 @@ impl Sim<'_, '_> {
         if vm.first_point == SimTime::NEVER {
             vm.first_point = now;
         }
-        let day = day_of(now);
-        let dow = u64::from(self.c.simulation.start_weekday);
-        let periods = [
-            ((day + dow) / 7) as u32,
-            (day / 30) as u32,
-            (day / 365) as u32,
-        ];
         let pol = &self.c.policies[self.fleets[vm.fleet as usize].policy as usize].retention;
+        let (periods, spans) = tier_periods(&self.c.simulation, day_of(now), pol);
         let mut keep_days = pol.daily as u64;
-        for (k, (&period, span)) in periods
-            .iter()
-            .zip([(pol.weekly, 7u64), (pol.monthly, 30), (pol.yearly, 365)])
-            .enumerate()
-        {
+        for (k, (&period, &span)) in periods.iter().zip(&spans).enumerate() {
             if vm.last_periods[k] != period {
                 vm.last_periods[k] = period;
-                keep_days = keep_days.max(span.0 as u64 * span.1);
+                keep_days = keep_days.max(span);
             }
         }
         // Each point is kept `keep_days` × 24 h from its own time.
@@ -183,5 +174,88 @@ pub(super) fn record_ages(
     while age < span {
         h.record(age);
         age += every;
+    }
+}
+
+/// The weekly, monthly and yearly period a point made on `day` falls in (a point is the
+/// tier's point when it is the first of its period), and how many days each tier keeps it.
+///
+/// Weeks start on Monday. With a calendar start date, months and years are calendar months
+/// and years, and a monthly point is kept `monthly` calendar months (January 31 + 1 month
+/// = February 28 or 29); without one, months are 30 days and years 365, counted from day 0.
+pub(super) fn tier_periods(
+    sim: &crate::model::config::Simulation,
+    day: u64,
+    pol: &crate::model::config::Retention,
+) -> ([u32; 3], [u64; 3]) {
+    let dow = u64::from(sim.start_weekday);
+    let week = ((day + dow) / 7) as u32;
+    let weekly = 7 * u64::from(pol.weekly);
+    match sim.start_date {
+        Some(d0) => {
+            let date = Date::from_days(d0 + day as i64);
+            let start = date.to_days().expect("a date from days is valid");
+            let later = |months: u64| {
+                let months = u32::try_from(months).unwrap_or(u32::MAX / 2);
+                (date.plus_months(months).to_days().expect("valid") - start) as u64
+            };
+            (
+                [week, date.month_index() as u32, date.year as u32],
+                [
+                    weekly,
+                    later(u64::from(pol.monthly)),
+                    later(12 * u64::from(pol.yearly)),
+                ],
+            )
+        }
+        None => (
+            [week, (day / 30) as u32, (day / 365) as u32],
+            [
+                weekly,
+                30 * u64::from(pol.monthly),
+                365 * u64::from(pol.yearly),
+            ],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::tier_periods;
+    use crate::engine::SimDuration;
+    use crate::model::config::{Retention, Simulation};
+
+    fn sim(start_date: Option<i64>) -> Simulation {
+        Simulation {
+            seed: 1,
+            duration: SimDuration::from_days(1),
+            warmup: SimDuration::ZERO,
+            drain: false,
+            sample_every: SimDuration::from_secs(3600),
+            rpo_sample_every: SimDuration::from_secs(3600),
+            start_weekday: 0,
+            start_date,
+        }
+    }
+
+    /// From 2016-01-31 (day 0), one month is 29 days (to 2016-02-29), twelve are 366 (a
+    /// leap year); day 1 (2016-02-01) is a new month. Without a date: 30 and 365 days.
+    #[test]
+    fn calendar_months_and_years_hand_computed() {
+        let r = Retention {
+            daily: 1,
+            weekly: 2,
+            monthly: 1,
+            yearly: 1,
+        };
+        let d0 = crate::engine::calendar::Date::parse("2016-01-31")
+            .unwrap()
+            .to_days();
+        let (p0, spans) = tier_periods(&sim(d0), 0, &r);
+        assert_eq!(spans, [14, 29, 366]);
+        let (p1, _) = tier_periods(&sim(d0), 1, &r);
+        assert_eq!(p1[1], p0[1] + 1, "February is a new month");
+        assert_eq!(p1[2], p0[2], "same year");
+        assert_eq!(tier_periods(&sim(None), 0, &r).1, [14, 30, 365]);
     }
 }

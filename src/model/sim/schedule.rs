@@ -113,6 +113,10 @@ impl Sim<'_, '_> {
 /// The first occurrence of `sch` at or after `t`, for a run whose day 0 is weekday
 /// `start_dow` (0 = Monday). `None` for a schedule that never fires (no weekday).
 ///
+/// The schedule's days and time are in its local time (`sch.offset` ahead of UTC, the run's
+/// clock): local day `d` starts at `d × 24 h − offset` UTC, and its weekday is
+/// `start_dow + d` (a negative offset makes local day −1 the day before the run starts).
+///
 /// Callers wanting the occurrence strictly after an instant pass the next microsecond: an
 /// occurrence at exactly `after` (a policy at "00:00" firing at t = 0) must never be
 /// returned again, or the run would re-fire it forever at the same instant.
@@ -121,15 +125,19 @@ pub(crate) fn occurrence_at_or_after(
     start_dow: u64,
     t: SimTime,
 ) -> Option<SimTime> {
-    let first_day = day_of(t);
     if sch.days == 0 {
         return None;
     }
+    let day = MICROS_PER_DAY as i128;
+    let t_utc = i128::from(t.0);
+    let first_day = (t_utc + i128::from(sch.offset)).div_euclid(day);
     // Eight days cover every weekday, including the rest of today when its time has passed.
-    (first_day..first_day + 8).find_map(|day| {
-        let on = sch.on(start_dow + day);
-        let at = SimTime(day.checked_mul(MICROS_PER_DAY)?) + sch.at;
-        (on && at >= t).then_some(at)
+    (first_day..first_day + 8).find_map(|d| {
+        let on = sch.on((i128::from(start_dow) + d).rem_euclid(7) as u64);
+        let at = d * day + i128::from(sch.at.0) - i128::from(sch.offset);
+        (on && at >= t_utc)
+            .then(|| u64::try_from(at).ok().map(SimTime))
+            .flatten()
     })
 }
 
@@ -167,7 +175,52 @@ mod tests {
         assert_eq!(t2, SimTime(13 * MICROS_PER_DAY + 86_399_000_000));
     }
 
+    /// Local times: 22:00 at +09:00 is 13:00 UTC; Sunday 02:00 at −05:00 is Sunday
+    /// 07:00 UTC; 22:00 at −05:00 first fires at 03:00 UTC of day 0 (local day −1).
+    #[test]
+    fn local_time_schedules_hand_computed() {
+        let h = |x: u64| x * 3_600_000_000;
+        let tokyo = Schedule::daily(SimDuration(h(22))).with_offset(9 * h(1) as i64);
+        assert_eq!(
+            occurrence_at_or_after(&tokyo, 0, SimTime::ZERO),
+            Some(SimTime(h(13)))
+        );
+        let ny = Schedule::weekly([SUN], SimDuration(h(2))).with_offset(-5 * h(1) as i64);
+        assert_eq!(
+            occurrence_at_or_after(&ny, 0, SimTime::ZERO),
+            Some(SimTime(6 * MICROS_PER_DAY + h(7)))
+        );
+        let ny_daily = Schedule::daily(SimDuration(h(22))).with_offset(-5 * h(1) as i64);
+        assert_eq!(
+            occurrence_at_or_after(&ny_daily, 0, SimTime::ZERO),
+            Some(SimTime(h(3)))
+        );
+    }
+
     proptest! {
+        /// In any local time, an occurrence is at the scheduled local time of day, on a
+        /// scheduled local weekday, strictly later than asked and at most a week later.
+        #[test]
+        fn local_occurrence_is_at_the_local_time(
+            tod in 0u32..86_400,
+            mask in 1u8..128,
+            start_dow in 0u64..7,
+            offset_min in -720i64..=840,
+            after in 0u64..30 * MICROS_PER_DAY,
+        ) {
+            let days: Vec<u8> = (0..7).filter(|i| mask & (1 << i) != 0).collect();
+            let off = offset_min * 60_000_000;
+            let sch = schedule(tod, Some(days.clone())).with_offset(off);
+            let t = occurrence_at_or_after(&sch, start_dow, SimTime(after) + SimDuration(1)).unwrap();
+            prop_assert!(t.as_micros() > after);
+            prop_assert!(t.as_micros() - after <= 7 * MICROS_PER_DAY);
+            let local = t.as_micros() as i64 + off;
+            let day = MICROS_PER_DAY as i64;
+            prop_assert_eq!(local.rem_euclid(day), i64::from(tod) * 1_000_000);
+            let dow = (start_dow as i64 + local.div_euclid(day)).rem_euclid(7);
+            prop_assert!(days.iter().any(|&d| i64::from(d) == dow));
+        }
+
         /// The next occurrence is strictly later than the instant it is asked after, for
         /// every schedule form and time of day (including 00:00 and 23:59:59), at most a
         /// week later, and on a scheduled weekday at the scheduled time.

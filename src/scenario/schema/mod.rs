@@ -12,7 +12,7 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::dist::{Choice, CountDist, Dist, DurationDist, RatioDist, SizeDist};
 use crate::engine::SimDuration;
-use crate::units::{Bandwidth, Duration, TimeOfDay};
+use crate::units::{Bandwidth, CalendarDate, Duration, TimeOfDay, UtcOffset};
 
 mod service;
 mod values;
@@ -89,9 +89,14 @@ pub struct Simulation {
     /// Resolution at which recovery point age (RPO) is sampled for every protected VM.
     #[serde(default = "default_rpo_every")]
     pub rpo_sample_every: Duration,
-    /// Weekday of day 0 (weekly schedules and weekly retention use it).
+    /// Weekday of day 0 (weekly schedules and weekly retention use it). With `start`, it is
+    /// the start date's weekday.
     #[serde(default = "default_weekday")]
     pub start_weekday: Weekday,
+    /// The calendar date of day 0 ("2015-11-02"): nights get dates, and monthly and yearly
+    /// retention count calendar months and years (without it, 30 and 365 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<CalendarDate>,
     /// Whether to write `jobs.csv`: "auto" (on up to 2 million expected jobs), "on", "off".
     #[serde(default)]
     pub jobs_csv: JobsCsv,
@@ -187,6 +192,10 @@ pub struct Region {
     /// Whether the backup service is offered here (a vault needs a supported region).
     #[serde(default = "yes")]
     pub supported: bool,
+    /// Local time of the region ("+09:00"): schedules of policies in its vaults run in it.
+    /// A fixed offset: no daylight-saving shifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<UtcOffset>,
 }
 
 fn yes() -> bool {
@@ -297,6 +306,10 @@ pub struct Policy {
     /// Retries of failures the service retries (what-if; default none, as documented).
     #[serde(default)]
     pub retries: Retries,
+    /// Local time of the schedule ("-05:00"); default: the vault's region's `utc_offset`,
+    /// else UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<UtcOffset>,
 }
 
 fn default_start_within() -> Duration {

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::units::{Bandwidth, Duration, Size, TimeOfDay};
+use crate::units::{Bandwidth, CalendarDate, Duration, Size, TimeOfDay, UtcOffset};
 
 macro_rules! string_unit {
     ($t:ty, $parse:path, $desc:literal) => {
@@ -58,6 +58,16 @@ string_unit!(
     TimeOfDay,
     TimeOfDay::parse,
     "a time of day such as \"22:00\""
+);
+string_unit!(
+    CalendarDate,
+    CalendarDate::parse,
+    "a calendar date such as \"2015-11-02\""
+);
+string_unit!(
+    UtcOffset,
+    UtcOffset::parse,
+    "a UTC offset such as \"+09:00\" or \"-05:00\""
 );
 
 /// A probability in [0, 1]; `true`/`false` mean 1 and 0.
@@ -118,6 +128,24 @@ impl Weekday {
     /// 0 for Monday .. 6 for Sunday.
     pub fn index(self) -> u64 {
         self as u64
+    }
+
+    /// The weekday of index `i` (0 = Monday, taken modulo 7).
+    pub fn from_index(i: u64) -> Weekday {
+        [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ][(i % 7) as usize]
+    }
+
+    /// The lower-case name, as the file writes it.
+    pub fn name(self) -> &'static str {
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
     }
 }
 
