@@ -118,6 +118,18 @@ pub fn resolved_scenario(dir: &Path) -> Result<String, ReadError> {
     std::fs::read_to_string(&path).map_err(|source| ReadError::Io { path, source })
 }
 
+/// Day 0's calendar date (days since 1970-01-01) from `dir/scenario.resolved.toml`'s
+/// `simulation.start`, when the run has one (`None` also when the file is unreadable: plots
+/// then label time from the start).
+pub fn start_date(dir: &Path) -> Option<i64> {
+    let text = resolved_scenario(dir).ok()?;
+    let table = text.parse::<toml::Table>().ok()?;
+    let start = table.get("simulation")?.get("start")?.as_str()?;
+    crate::units::CalendarDate::parse(start)
+        .ok()
+        .map(|d| d.days())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,7 @@ pub(super) fn figures(
         None
     };
 
+    let start = crate::outputs::results::read::start_date(dir);
     let mut figures: Vec<(&str, Figure)> = Vec::new();
     if let Some(h) = load_hist(&dir.join("histograms/backup.duration.hdr"))? {
         figures.push((
@@ -61,7 +62,7 @@ pub(super) fn figures(
     }
     if let Some(f) = timeseries
         .as_ref()
-        .map(|t| TimelineFig::from_table(t, scenario))
+        .map(|t| TimelineFig::from_table(t, scenario, start))
         .transpose()?
         .flatten()
     {
@@ -75,7 +76,7 @@ pub(super) fn figures(
     }
     if let Some(f) = timeseries
         .as_ref()
-        .map(|t| VaultFig::from_table(t, scenario))
+        .map(|t| VaultFig::from_table(t, scenario, start))
         .transpose()?
         .flatten()
     {

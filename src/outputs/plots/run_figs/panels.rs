@@ -13,8 +13,11 @@ use super::headroom;
 /// The time axis of a timeseries: values in hours or days.
 pub(super) struct TimeAxis {
     pub(super) xs: Vec<f64>,
-    pub(super) label: &'static str,
+    pub(super) label: String,
     pub(super) range: (f64, f64),
+    /// Days since 1970-01-01 of day 0, when the axis is in days and the run has a calendar
+    /// start: ticks then read as dates.
+    pub(super) date0: Option<i64>,
 }
 
 impl TimeAxis {
@@ -35,8 +38,39 @@ impl TimeAxis {
         }
         TimeAxis {
             xs: time_s.iter().map(|t| t / unit).collect(),
-            label,
+            label: label.to_string(),
             range,
+            date0: None,
+        }
+    }
+
+    /// The same axis for a run whose day 0 is the calendar date `start` (days since
+    /// 1970-01-01): whole days read as dates (`Mon 11-02`); an axis in hours says from when.
+    pub(super) fn dated(mut self, start: Option<i64>) -> TimeAxis {
+        let Some(d0) = start else {
+            return self;
+        };
+        let date = crate::engine::calendar::Date::from_days(d0);
+        if self.label.ends_with("(days)") {
+            self.label = format!("date (UTC; day 0 = {date})");
+            self.date0 = Some(d0);
+        } else {
+            self.label = format!("hours since {date} 00:00 UTC");
+        }
+        self
+    }
+
+    /// A tick label: a date for whole days of a dated axis, else a compact number.
+    pub(super) fn tick(date0: Option<i64>, v: f64) -> String {
+        match date0 {
+            Some(d0) if (v - v.round()).abs() < 1e-9 => {
+                const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+                let days = d0 + v.round() as i64;
+                let d = crate::engine::calendar::Date::from_days(days);
+                let wd = DAYS[usize::from(crate::engine::calendar::weekday(days))];
+                format!("{wd} {:02}-{:02}", d.month, d.day)
+            }
+            _ => crate::units::fmt_compact(v),
         }
     }
 
@@ -134,8 +168,10 @@ pub(super) struct Panel {
 /// Stacked time panels sharing an x axis, with shaded windows.
 pub(super) struct TimePanels {
     pub(super) title: String,
-    pub(super) x_desc: &'static str,
+    pub(super) x_desc: String,
     pub(super) x_range: (f64, f64),
+    /// Day 0's date for date ticks (see [`TimeAxis::dated`]).
+    pub(super) x_date0: Option<i64>,
     pub(super) shaded: Vec<(f64, f64)>,
     pub(super) panels: Vec<Panel>,
 }
@@ -161,11 +197,11 @@ impl TimePanels {
                 .build_cartesian_2d(self.x_range.0..self.x_range.1, 0f64..top)?;
             chart
                 .configure_mesh()
-                .x_desc(self.x_desc)
+                .x_desc(self.x_desc.as_str())
                 .y_desc(panel.y_desc)
                 .label_style(font(LABEL_PX))
                 .axis_desc_style(font(DESC_PX))
-                .x_label_formatter(&|v| crate::units::fmt_compact(*v))
+                .x_label_formatter(&|v| TimeAxis::tick(self.x_date0, *v))
                 .y_label_formatter(&|v| crate::units::fmt_compact(*v))
                 .draw()?;
             if !self.shaded.is_empty() {
@@ -200,6 +236,26 @@ impl TimePanels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 7-day run from Monday 2015-11-02: whole days read as dates; a 1-day run's axis in
+    /// hours says from when; without a date nothing changes.
+    #[test]
+    fn dated_axes_label_days_as_dates() {
+        let week: Vec<f64> = (0..=7).map(|d| d as f64 * 86_400.0).collect();
+        let d0 = Some(16_741);
+        let axis = TimeAxis::new(&week).dated(d0);
+        assert_eq!(axis.label, "date (UTC; day 0 = 2015-11-02)");
+        assert_eq!(TimeAxis::tick(axis.date0, 0.0), "Mon 11-02");
+        assert_eq!(TimeAxis::tick(axis.date0, 6.0), "Sun 11-08");
+        assert_eq!(TimeAxis::tick(axis.date0, 2.5), "2.5");
+        let day = TimeAxis::new(&[0.0, 86_400.0]).dated(d0);
+        assert_eq!(day.label, "hours since 2015-11-02 00:00 UTC");
+        assert_eq!(day.date0, None);
+        assert_eq!(
+            TimeAxis::new(&week).dated(None).label,
+            "time since start (days)"
+        );
+    }
 
     #[test]
     fn downsample_keeps_extremes() {

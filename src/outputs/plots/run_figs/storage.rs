@@ -14,13 +14,17 @@ pub struct VaultFig(TimePanels);
 impl VaultFig {
     /// The figure of the vault columns of `timeseries.csv`; `None` if there are none (or
     /// no rows).
-    pub(super) fn from_table(t: &Table, scenario: &str) -> Result<Option<VaultFig>, PlotError> {
+    pub(super) fn from_table(
+        t: &Table,
+        scenario: &str,
+        start: Option<i64>,
+    ) -> Result<Option<VaultFig>, PlotError> {
         let stored = t.family("vault.", ".stored_bytes");
         let points = t.family("vault.", ".recovery_points");
         if (stored.is_empty() && points.is_empty()) || t.rows == 0 {
             return Ok(None);
         }
-        let axis = TimeAxis::new(t.require("time_s")?);
+        let axis = TimeAxis::new(t.require("time_s")?).dated(start);
         let lines = |fam: &[(String, &[f64])], scale: f64| -> Vec<Line> {
             fam.iter()
                 .map(|(name, ys)| Line {
@@ -51,7 +55,8 @@ impl VaultFig {
         }
         Ok(Some(VaultFig(TimePanels {
             title: format!("Vault storage and recovery points over time — {scenario}"),
-            x_desc: axis.label,
+            x_desc: axis.label.clone(),
+            x_date0: axis.date0,
             x_range: axis.range,
             shaded: Vec::new(),
             panels,

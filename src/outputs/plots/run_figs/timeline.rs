@@ -13,12 +13,16 @@ pub struct TimelineFig(TimePanels);
 
 impl TimelineFig {
     /// The figure of `timeseries.csv`; `None` if it has no rows or none of the columns.
-    pub(super) fn from_table(t: &Table, scenario: &str) -> Result<Option<TimelineFig>, PlotError> {
+    pub(super) fn from_table(
+        t: &Table,
+        scenario: &str,
+        start: Option<i64>,
+    ) -> Result<Option<TimelineFig>, PlotError> {
         let time = t.require("time_s")?;
         if t.rows == 0 {
             return Ok(None);
         }
-        let axis = TimeAxis::new(time);
+        let axis = TimeAxis::new(time).dated(start);
         let line = |label: &str, ys: &[f64], scale: f64| Line {
             label: label.to_string(),
             points: downsample(
@@ -67,7 +71,8 @@ impl TimelineFig {
             .unwrap_or_default();
         Ok(Some(TimelineFig(TimePanels {
             title: format!("Backup jobs and link throughput over time — {scenario}"),
-            x_desc: axis.label,
+            x_desc: axis.label.clone(),
+            x_date0: axis.date0,
             x_range: axis.range,
             shaded,
             panels,
