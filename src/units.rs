@@ -233,10 +233,17 @@ impl Bandwidth {
 
 impl fmt::Display for Bandwidth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Exact round trip: whole bytes/s print in B/s units chosen for readability only
-        // when exact; anything else prints every digit ryu needs.
+        // Exact round trip: the largest unit, bytes or bits, in which the rate is a whole
+        // number (a link written "100 Mbit/s" reads back as such, not "12500 kB/s");
+        // anything else prints every digit ryu needs in B/s.
         let v = self.0;
-        for (unit, scale) in [("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)] {
+        for (unit, scale) in [
+            ("GB/s", 1e9),
+            ("Gbit/s", 125e6),
+            ("MB/s", 1e6),
+            ("Mbit/s", 125e3),
+            ("kB/s", 1e3),
+        ] {
             let q = v / scale;
             if q >= 1.0 && q.fract() == 0.0 && q * scale == v {
                 return write!(f, "{q} {unit}");

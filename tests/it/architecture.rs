@@ -92,8 +92,10 @@ fn allowed(from: &[String], to: &[String]) -> bool {
         return true;
     }
     if fw == "ground" {
-        // units parses into the engine's integer time; nothing else below is used.
-        return f.first() == Some(&"units") && t == ["engine", "time"];
+        // units parses into the engine's integer time and calendar dates; nothing else
+        // below is used.
+        return f.first() == Some(&"units")
+            && (t == ["engine", "time"] || t == ["engine", "calendar"]);
     }
     if fw == tw {
         return match (froom, troom) {
@@ -162,6 +164,8 @@ fn the_arrow_rule_can_fail() {
     assert!(allowed(&p("model::sim"), &p("engine::queue")));
     assert!(allowed(&p("engine::dist"), &p("units")));
     assert!(allowed(&p("units"), &p("engine::time")));
+    assert!(allowed(&p("units"), &p("engine::calendar")));
+    assert!(!allowed(&p("units"), &p("engine::queue")));
 }
 
 #[test]

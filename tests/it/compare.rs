@@ -106,7 +106,7 @@ fn compare_json_is_one_document() {
     assert_eq!(v["kind"], "run");
     assert_eq!(v["scenario"][0]["key"], "link.je-storage.bandwidth");
     // The resolved scenario writes rates in bytes per second.
-    assert_eq!(v["scenario"][0]["new"], "\"12500 kB/s\"");
+    assert_eq!(v["scenario"][0]["new"], "\"100 Mbit/s\"");
     let rows = v["metrics"].as_array().unwrap();
     let t = rows
         .iter()
@@ -190,7 +190,7 @@ fn sweeps_compare_point_by_point() {
     let text = stdout(&o);
     assert!(
         text.starts_with(
-            "scenario: 1 key differs\n  link.wan.bandwidth: \"125 MB/s\" → \"12500 kB/s\"\n"
+            "scenario: 1 key differs\n  link.wan.bandwidth: \"1 Gbit/s\" → \"100 Mbit/s\"\n"
         ),
         "{text}"
     );

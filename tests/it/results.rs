@@ -264,7 +264,7 @@ const EXPECTED_LABELS: [(&str, &[&str]); 6] = [
     (
         "outcomes",
         &[
-            "count (jobs or requests)",
+            "count (backup jobs, restores or VMs)",
             "outcome",
             "backup.jobs.succeeded",
         ],
