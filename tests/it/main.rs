@@ -13,6 +13,7 @@ mod common;
 mod determinism;
 mod docs;
 mod domain;
+mod fidelity;
 mod fuzz_scenario;
 mod golden;
 mod init;
