@@ -351,7 +351,12 @@ pub fn split_bytes(bytes: u64, weights: &[u64], out: &mut Vec<u64>) {
     }
     let total = sum(shift);
     if total == 0 {
-        out.extend(weights.iter().enumerate().map(|(i, _)| if i == 0 { bytes } else { 0 }));
+        out.extend(
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i == 0 { bytes } else { 0 }),
+        );
         return;
     }
     let (mut cum, mut prev) = (0u128, 0u128);
@@ -375,7 +380,10 @@ mod tests {
         split_bytes(1_030, &[1_000, 10, 10, 10], &mut out);
         assert_eq!(out, vec![1_000, 10, 10, 10]);
         split_bytes(u64::MAX, &[u64::MAX, u64::MAX], &mut out);
-        assert_eq!(out.iter().map(|&b| u128::from(b)).sum::<u128>(), u128::from(u64::MAX));
+        assert_eq!(
+            out.iter().map(|&b| u128::from(b)).sum::<u128>(),
+            u128::from(u64::MAX)
+        );
         split_bytes(7, &[0, 0], &mut out);
         assert_eq!(out, vec![7, 0]);
     }
