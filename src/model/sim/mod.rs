@@ -731,7 +731,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             self.vault_enqueue(j, now);
         } else {
             self.running_backups += 1;
-            self.start(j, now);
+            self.admit(j, now);
         }
     }
 

@@ -7,7 +7,7 @@ use crate::model::vm::{disk_sizes, split_bytes};
 
 impl Sim<'_, '_> {
     /// A backup passed its fleet's gate: the extension step (agent, install or upgrade).
-    pub(super) fn start(&mut self, j: u32, now: SimTime) {
+    pub(super) fn admit(&mut self, j: u32, now: SimTime) {
         self.set_phase(j, EXT, now);
         let t = &self.c.timing;
         let vm = self.vms[vm_idx(self, j)].clone();
