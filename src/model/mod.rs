@@ -167,10 +167,11 @@ pub fn in_flight_warning(summary: &BTreeMap<String, f64>) -> Option<String> {
 }
 
 /// Runs `config` with no observer.
-/// The version of the model's rules and defaults, recorded in every `run.json`: it moves
+/// The version of the model's rules and defaults, recorded in every `run.json` and
+/// `summary.json`: it moves
 /// whenever a rule, a default or a metric's meaning changes (each change is listed in
 /// CHANGELOG.md), so that `compare` can say when two results come from different models.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 pub fn run(config: &Config) -> Result<Outcome, Failure> {
     simulate(config, &mut NoObserver)

@@ -111,8 +111,12 @@ pub struct Vm {
     pub data_disks: u8,
     /// Bytes in use over all its disks.
     pub used_bytes: u64,
-    /// Time of its newest recovery point (or the origin of RPO accounting).
+    /// Time of its newest recovery point, its snapshot's (or the origin of RPO
+    /// accounting).
     pub last_point: SimTime,
+    /// When that point reached the vault (its transfer's end): until then RPO samples
+    /// still see the previous point.
+    pub point_arrived: SimTime,
     /// Time of its first recovery point, `NEVER` if none.
     pub first_point: SimTime,
     /// Slot of the job running on it, `u32::MAX` if none.
@@ -234,7 +238,7 @@ pub fn draw_vm_counting(
         }
         v
     }
-    let mut r = stream(seed, &[purpose::ATTRS, name_key(&fleet.name), index as u64]);
+    let mut r = attr_stream(seed, fleet, index);
     use rand::Rng;
     // Draw order is part of the results format: append new attributes at the end.
     let os = fleet.os.sample(&mut r).to_string();
@@ -247,7 +251,7 @@ pub fn draw_vm_counting(
     let os_disk = note(capped, fleet.os_disk.draw(&mut r), "os_disk");
     let mut total = os_disk;
     let mut largest = os_disk;
-    for _ in 0..data_disks.min(64) {
+    for _ in 0..data_disks.min(MAX_DRAWN_DATA_DISKS) {
         let s = note(capped, fleet.disk_size.draw(&mut r), "disk_size");
         total = total.saturating_add(s);
         largest = largest.max(s);
@@ -295,6 +299,7 @@ pub fn draw_vm_counting(
         data_disks: data_disks.min(255) as u8,
         used_bytes: (total as f64 * used).round() as u64,
         last_point: SimTime::ZERO,
+        point_arrived: SimTime::ZERO,
         first_point: SimTime::NEVER,
         busy: u32::MAX,
         last_periods: [u32::MAX; 3],
@@ -302,9 +307,103 @@ pub fn draw_vm_counting(
     (vm, reasons)
 }
 
+/// The most data disks whose sizes are drawn per VM (more are unsupported long before).
+const MAX_DRAWN_DATA_DISKS: u32 = 64;
+
+/// The stream of VM `index`'s static attributes.
+fn attr_stream(seed: u64, fleet: &Fleet, index: u32) -> crate::engine::Stream {
+    stream(seed, &[purpose::ATTRS, name_key(&fleet.name), index as u64])
+}
+
+/// The sizes of VM `index`'s disks (the OS disk first, then its data disks), replayed
+/// from its attribute stream into `out` (cleared first): the same draws as
+/// [`draw_vm_counting`], so a VM keeps only its total used bytes and a job re-derives its
+/// disks when it needs them. Every disk is used to the VM's one drawn share, so a disk's
+/// used bytes are in proportion to its size.
+pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
+    use rand::Rng;
+    out.clear();
+    let mut r = attr_stream(seed, fleet, index);
+    // The draws before the disks, in draw_vm_counting's order.
+    let _ = fleet.os.sample(&mut r);
+    let _ = fleet.deployment.sample(&mut r);
+    let _ = r.gen_bool(fleet.agent_installed);
+    let _ = r.gen_bool(fleet.connectivity_blocked);
+    let _ = r.gen_bool(fleet.extension_installed);
+    let (data_disks, _) = fleet.data_disks.draw(&mut r);
+    let _ = fleet.used.sample(&mut r);
+    out.push(fleet.os_disk.draw(&mut r).0);
+    for _ in 0..data_disks.min(MAX_DRAWN_DATA_DISKS) {
+        out.push(fleet.disk_size.draw(&mut r).0);
+    }
+}
+
+/// Splits `bytes` over disks in proportion to `weights` (their sizes), into `out`: disk
+/// `i` gets `⌊bytes × W≤i / W⌋ − ⌊bytes × W<i / W⌋` with `W<i` the weights before it, so
+/// the parts add up to `bytes` exactly. All-zero weights put everything on the first disk.
+pub fn split_bytes(bytes: u64, weights: &[u64], out: &mut Vec<u64>) {
+    out.clear();
+    let sum = |shift: u32| -> u128 { weights.iter().map(|&w| u128::from(w >> shift)).sum() };
+    // Weights scaled down until their sum fits 64 bits, so `bytes × W` fits 128.
+    let mut shift = 0;
+    while sum(shift) > u128::from(u64::MAX) {
+        shift += 1;
+    }
+    let total = sum(shift);
+    if total == 0 {
+        out.extend(
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i == 0 { bytes } else { 0 }),
+        );
+        return;
+    }
+    let (mut cum, mut prev) = (0u128, 0u128);
+    for &w in weights {
+        cum += u128::from(w >> shift);
+        let upto = u128::from(bytes) * cum / total;
+        out.push((upto - prev) as u64);
+        prev = upto;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_bytes_is_proportional_and_exact() {
+        let mut out = Vec::new();
+        split_bytes(10, &[1, 1, 1], &mut out);
+        assert_eq!(out, vec![3, 3, 4]);
+        split_bytes(1_030, &[1_000, 10, 10, 10], &mut out);
+        assert_eq!(out, vec![1_000, 10, 10, 10]);
+        split_bytes(u64::MAX, &[u64::MAX, u64::MAX], &mut out);
+        assert_eq!(
+            out.iter().map(|&b| u128::from(b)).sum::<u128>(),
+            u128::from(u64::MAX)
+        );
+        split_bytes(7, &[0, 0], &mut out);
+        assert_eq!(out, vec![7, 0]);
+    }
+
+    #[test]
+    fn disk_sizes_replay_the_drawn_vm() {
+        let s = crate::scenario::build::support(&Default::default());
+        let f = fleet(concat!(
+            "data_disks = { dist = \"uniform-int\", min = 0, max = 6 }\n",
+            "disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"900 GB\" }\n",
+            "used = 1.0"
+        ));
+        let mut sizes = Vec::new();
+        for i in 0..20 {
+            let (vm, _) = draw_vm(3, 0, &f, i, &s, 0);
+            disk_sizes(3, &f, i, &mut sizes);
+            assert_eq!(sizes.len(), vm.data_disks as usize + 1);
+            assert_eq!(sizes.iter().sum::<u64>(), vm.used_bytes);
+        }
+    }
 
     fn fleet(extra: &str) -> Fleet {
         let src = format!(

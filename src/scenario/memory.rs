@@ -20,12 +20,12 @@ pub const PROCESS_BYTES: u64 = 6 << 20;
 /// bytes). A run keeps 10 (backup and phase durations, restores, RPO) plus one per GRS
 /// vault, each twice at the end (the counts and the outcome's copy).
 pub const HISTOGRAM_BYTES: u64 = 37_888 * 8;
-/// Per VM: its attributes (56 bytes) and its entry in an arrival batch (16 bytes).
-pub const VM_BYTES: u64 = 56 + 16;
-/// Per job in flight, at most one per VM: the job slot (128 bytes), its event in the
-/// queue (16-byte heap key, 24-byte payload), its place in a FIFO gate and its transfer
-/// in the network.
-pub const JOB_BYTES: u64 = 192;
+/// Per VM: its attributes (64 bytes) and its entry in an arrival batch (16 bytes).
+pub const VM_BYTES: u64 = 64 + 16;
+/// Per job in flight, at most one per VM: the job slot (136 bytes), its event in the
+/// queue (16-byte heap key, 24-byte payload), its place in a FIFO gate and its transfers
+/// in the network (one flow per disk).
+pub const JOB_BYTES: u64 = 224;
 /// Per pending retry (an arrival event waiting for the policy's retry delay).
 pub const RETRY_BYTES: u64 = 48;
 /// Bytes per recovery point a VM holds (time, expiry, bytes).
@@ -82,7 +82,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         let held = policy.map_or(0, |p| {
             held_points(p, f.on_demand.per_vm_per_day, p.schedule.is_some(), days)
         });
-        let per_vm = 56 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
+        let per_vm = 64 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
         per_vms = per_vms.saturating_add(vms.saturating_mul(per_vm));
     }
     // A drill draws its VMs into a map of picks.

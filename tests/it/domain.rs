@@ -4,8 +4,8 @@ use super::common::*;
 
 const HOUR: u64 = 3600 * SEC;
 
-/// The first backup of a 200 GB VM at 50% use: 100 GB at 2 disks × 20 MB/s = 2 500 s,
-/// after a 10 s snapshot; starts at 01:00.
+/// The first backup of a 200 GB VM at 50% use: two 50 GB disks copied in parallel at
+/// 20 MB/s each = 2 500 s, after a 10 s snapshot; starts at 01:00.
 #[test]
 fn first_backup_timeline_is_exact() {
     let (out, rows) = run_src(&base("1d", "", "", ""));
@@ -21,15 +21,16 @@ fn first_backup_timeline_is_exact() {
     assert_eq!(get(&out.summary, "backup.jobs.succeeded"), 1.0);
 }
 
-/// Later backups move the day's churn of the used data (10% of 100 GB) at the incremental
-/// per-disk cap (2 × 60 MB/s): 10 GB / 120 MB/s = 83.333334 s (rounded up to the µs).
+/// Later backups move the day's churn of the used data (10% of 100 GB), split over the
+/// two equal disks, each at the incremental per-disk rate: 5 GB / 3.4 MB/s =
+/// 1 470.588236 s (rounded up to the µs).
 #[test]
 fn incremental_backups_move_the_days_churn() {
     let (out, rows) = run_src(&base("3d", "", "", ""));
     assert_eq!(rows.len(), 3);
     for r in &rows[1..] {
         assert_eq!(r.bytes, 10_000_000_000);
-        assert_eq!(r.phases_us[3], 83_333_334);
+        assert_eq!(r.phases_us[3], 1_470_588_236);
     }
     assert_eq!(get(&out.summary, "backup.bytes.incremental"), 2e10);
 }
@@ -184,7 +185,8 @@ fn jobs_wait_for_the_vault_to_be_active() {
     assert_eq!(rows[0].phases_us[0], 2 * HOUR);
 }
 
-/// `max_concurrent_jobs = 1`: three simultaneous jobs run one after another (FIFO).
+/// `max_concurrent_jobs = 1`: three simultaneous jobs take their snapshots at once, then
+/// transfer one after another (FIFO): each waits for the transfers before it (2 500 s each).
 #[test]
 fn vault_concurrency_limit_queues_fifo() {
     let src = base("1d", "", "", "")
@@ -196,7 +198,7 @@ fn vault_concurrency_limit_queues_fifo() {
     let (_, mut rows) = run_src(&src);
     rows.sort_by_key(|r| r.finished_us);
     let waits: Vec<u64> = rows.iter().map(|r| r.phases_us[0]).collect();
-    assert_eq!(waits, vec![0, 2510 * SEC, 5020 * SEC]);
+    assert_eq!(waits, vec![0, 2500 * SEC, 5000 * SEC]);
 }
 
 /// A job finishing after its window counts as a miss.
@@ -244,9 +246,10 @@ fn retention_expires_points_and_storage() {
     let src =
         base("10d", "", "", "").replace("retention = { daily = 30 }", "retention = { daily = 3 }");
     let (out, _) = run_src(&src);
-    // Day 0's full point (01:41:50) outlives day 3's incremental (01:01:33) by 40 min.
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 4.0);
-    // At 10d 00:00 the points of days 7, 8 and 9 remain (day 6's expired at 9d 01:01:33).
+    // Points are timed at their snapshots (01:00:10 every day): day 0's expires at
+    // 3d 01:00:10, before day 3's point reaches the vault, so at most 3 are held.
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 3.0);
+    // At 10d 00:00 the points of days 7, 8 and 9 remain (day 6's expired at 9d 01:00:10).
     assert_eq!(get(&out.summary, "vault.v.recovery_points.end"), 3.0);
     assert_eq!(
         get(&out.summary, "vault.v.stored_bytes.end"),
@@ -254,7 +257,7 @@ fn retention_expires_points_and_storage() {
     );
     assert_eq!(
         get(&out.summary, "vault.v.stored_bytes.max"),
-        1e11 + 3.0 * 1e10
+        1e11 + 2.0 * 1e10
     );
 }
 
@@ -304,12 +307,13 @@ fn latest_point_is_never_deleted() {
         "{after:?}"
     );
     assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
+    // Its age counts from its snapshot (01:00:10), not from its arrival in the vault.
     let age = out.histograms["restore.point_age"].max();
-    assert!(out.histograms["restore.point_age"].equivalent(age, (6 * 24 + 12) * HOUR - 6110 * SEC));
+    assert!(out.histograms["restore.point_age"].equivalent(age, (6 * 24 + 12) * HOUR - 3610 * SEC));
 }
 
-/// A point made at 22:41:50 with daily = 2 is held until exactly 22:41:50 two days later
-/// (not until a midnight), when the next point absorbs its base.
+/// A point whose snapshot completed at 22:00:10 with daily = 2 is held until exactly
+/// 22:00:10 two days later (not until a midnight), when the next point absorbs its base.
 #[test]
 fn daily_retention_counts_from_the_point_time() {
     let src = base("5d", "", "", "")
@@ -321,17 +325,18 @@ fn daily_retention_counts_from_the_point_time() {
         .replace("seed = 7\n", "seed = 7\nsample_every = \"10s\"\n");
     let (_, rows, samples) = run_sampled(&src);
     // 22:00 + 10 s snapshot + 2 500 s transfer.
-    let t0 = 22 * HOUR + 2510 * SEC;
-    assert_eq!(rows[0].finished_us, t0);
+    assert_eq!(rows[0].finished_us, 22 * HOUR + 2510 * SEC);
+    let t0 = 22 * HOUR + 10 * SEC;
     let at = |t: u64| *samples.iter().find(|s| s.0 == t).expect("a sample at t");
-    // Two days later the points of days 0, 1 and 2 are held until the instant t0 + 48 h.
+    // Two days later the points of days 0 and 1 are held until the instant t0 + 48 h (day
+    // 2's point, snapshotted at that instant, is still on its way to the vault).
     let expiry = t0 + 48 * HOUR;
     assert_eq!(
         at(expiry - 10 * SEC),
-        (expiry - 10 * SEC, 1e11 as u64 + 2e10 as u64, 3)
+        (expiry - 10 * SEC, 1e11 as u64 + 1e10 as u64, 2)
     );
-    assert_eq!(at(expiry), (expiry, 1e11 as u64 + 1e10 as u64, 2));
-    // At midnight of day 2, 25 h 18 min after it was made, day 0's point is still held
+    assert_eq!(at(expiry), (expiry, 1e11 as u64, 1));
+    // At midnight of day 2, 25 h 59 min after it was made, day 0's point is still held
     // beside day 1's.
     assert_eq!(at(48 * HOUR).2, 2);
 }
@@ -353,7 +358,8 @@ fn oldest_restore_uses_a_held_point() {
         .iter()
         .find(|r| r.kind == "scheduled" && r.scheduled_us == 24 * HOUR + HOUR)
         .expect("day 1's backup");
-    let expected = 60 * HOUR - day1.finished_us;
+    // Ages count from the point's snapshot, 10 s after the job started.
+    let expected = 60 * HOUR - (day1.started_us + 10 * SEC);
     let h = &out.histograms["restore.point_age"];
     assert_eq!(h.len(), 1);
     // The histogram keeps 3 significant digits: the recorded age is the expected one's
@@ -367,30 +373,28 @@ fn oldest_restore_uses_a_held_point() {
         .find(|r| r.kind == "scheduled" && r.scheduled_us == 49 * HOUR)
         .expect("day 2's backup");
     let h = &out.histograms["restore.point_age"];
-    assert!(h.equivalent(h.max(), 60 * HOUR - day2.finished_us));
+    assert!(h.equivalent(h.max(), 60 * HOUR - (day2.started_us + 10 * SEC)));
 }
 
-/// 90 days with daily = 30: at most 31 points (day 0's full point outlives day 30's by
-/// 40 min), never 0 after the first, and stored bytes plateau at the base plus 29
-/// incrementals.
+/// 90 days with daily = 30: at most 30 points (each expires 30 days after its snapshot,
+/// before the next day's point reaches the vault), never 0 after the first, and stored
+/// bytes plateau at the base plus 29 incrementals.
 #[test]
 fn storage_plateaus_under_daily_retention() {
     let src = base("90d", "", "", "").replace("seed = 7\n", "seed = 7\nsample_every = \"1h\"\n");
     let (out, _, samples) = run_sampled(&src);
     let after: Vec<_> = samples.iter().filter(|s| s.0 > 6110 * SEC).collect();
-    assert!(after.iter().all(|s| (1..=31).contains(&s.2)));
+    assert!(after.iter().all(|s| (1..=30).contains(&s.2)));
     // Each sample holds the base plus one incremental per later point.
     assert!(after
         .iter()
         .all(|s| s.1 == 100_000_000_000 + (s.2 - 1) * 10_000_000_000));
-    // From day 31 on, 30 points at every sample from 02:00 to 24:00.
-    let late: Vec<_> = after.iter().filter(|s| s.0 >= 31 * 24 * HOUR).collect();
-    assert!(late
-        .iter()
-        .all(|s| s.2 == 30 || (s.0 % (24 * HOUR) < 2 * HOUR)));
-    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 31.0);
+    // From day 30 on, 30 points at every hourly sample.
+    let late: Vec<_> = after.iter().filter(|s| s.0 >= 30 * 24 * HOUR).collect();
+    assert!(!late.is_empty() && late.iter().all(|s| s.2 == 30));
+    assert_eq!(get(&out.summary, "vault.v.recovery_points.max"), 30.0);
     assert_eq!(get(&out.summary, "vault.v.stored_bytes.end"), 1e11 + 29e10);
-    assert_eq!(get(&out.summary, "vault.v.stored_bytes.max"), 1e11 + 30e10);
+    assert_eq!(get(&out.summary, "vault.v.stored_bytes.max"), 1e11 + 29e10);
 }
 
 /// GRS vaults replicate each point with the drawn geo-replication delay.
@@ -408,15 +412,16 @@ fn grs_geo_lag() {
     );
 }
 
-/// RPO: the age of the newest point sampled hourly. With a point at 01:41:50 each day the
+/// RPO: the age of the newest point in the vault sampled hourly, counted from its
+/// snapshot. The point is snapshotted at 01:00:10 and reaches the vault at 01:41:50, so the
 /// hourly ages are known exactly.
 #[test]
 fn rpo_is_the_age_of_the_newest_point() {
     let (out, _) = run_src(&base("1d", "", "", ""));
-    // Before the first point, ages count from t = 0: samples at 0h, 1h (ages 0, 3600);
-    // the point at 01:41:50 (6110 s) then ages 2h−6110 s ... 23h−6110 s.
+    // Before the first point is in the vault, ages count from t = 0: samples at 0h, 1h
+    // (ages 0, 3600); from 2h the point's ages 2h−3610 s ... 23h−3610 s.
     let mut ages: Vec<f64> = vec![0.0, 3600.0];
-    ages.extend((2..24).map(|h| (h * 3600 - 6110) as f64));
+    ages.extend((2..24).map(|h| (h * 3600 - 3610) as f64));
     let mean = ages.iter().sum::<f64>() / ages.len() as f64;
     assert!(
         (get(&out.summary, "rpo.mean") - mean).abs() < 0.001 * mean,
@@ -787,9 +792,10 @@ fn warm_up_jobs_are_simulated_but_not_counted() {
     assert_eq!(get(m, "backup.bytes.incremental"), 2e10);
     assert_eq!(get(m, "vault.v.stored_bytes.end"), 1e11 + 2e10);
     assert_eq!(get(m, "vault.v.recovery_points.end"), 3.0);
-    // Hourly RPO samples from 1d to 3d: the day-0 point (at 6110 s) at 1d 00:00 and
-    // 1d 01:00, then the incrementals made 3693.333334 s into days 1 and 2.
-    let (p0, p1) = (6110.0, 3693.333334);
+    // Hourly RPO samples from 1d to 3d: the day-0 point (snapshot at 3610 s) at 1d 00:00
+    // and 1d 01:00, then the incrementals snapshotted 3610 s into days 1 and 2 (in the
+    // vault at 01:24:40.588236, before the 02:00 sample).
+    let (p0, p1) = (3610.0, 3610.0);
     let mut ages = vec![86_400.0 - p0, 90_000.0 - p0];
     ages.extend((2..24).map(|h| h as f64 * 3600.0 - p1));
     ages.extend([86_400.0 - p1, 90_000.0 - p1]);

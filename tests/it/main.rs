@@ -15,6 +15,7 @@ mod compare;
 mod determinism;
 mod docs;
 mod domain;
+mod fidelity;
 mod fuzz_scenario;
 mod golden;
 mod init;

@@ -457,11 +457,14 @@ fn compare_warns_across_model_versions() {
     let o = cmp();
     assert_eq!(o.status.code(), Some(0));
     assert!(!super::common::stderr(&o).contains("model versions"));
-    let rj = b.join("run.json");
-    let text = std::fs::read_to_string(&rj).unwrap();
+    // Both run.json and summary.json record it; compare reads summary.json's.
     let want = format!("\"model_version\": {}", backupsim::model::MODEL_VERSION);
-    assert!(text.contains(&want), "{text}");
-    std::fs::write(&rj, text.replace(&want, "\"model_version\": 1")).unwrap();
+    for f in ["run.json", "summary.json"] {
+        let p = b.join(f);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(&want), "{f}: {text}");
+        std::fs::write(&p, text.replace(&want, "\"model_version\": 1")).unwrap();
+    }
     let e = super::common::stderr(&cmp());
     assert!(
         e.contains(&format!(

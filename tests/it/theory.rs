@@ -85,6 +85,8 @@ region = "r"
 policy = "adhoc"
 path = ["link"]
 extension = {{ installed = 1.0 }}
+# One disk: one flow per job, so a job is one customer of the link's processor sharing.
+data_disks = 0
 backup_size = {{ dist = "exponential", mean = "{mean_size}" }}
 on_demand = {{ per_vm_per_day = {per_vm_per_day} }}
 {fleet_extra}
@@ -208,6 +210,7 @@ region = "r"
 policy = "adhoc"
 path = ["access-b", "link"]
 extension = { installed = 1.0 }
+data_disks = 0
 backup_size = { dist = "exponential", mean = "3 GB" }
 on_demand = { per_vm_per_day = 0.03 }
 "#,

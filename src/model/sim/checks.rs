@@ -15,7 +15,6 @@ impl Sim<'_, '_> {
             )))
         };
         // Gates: no vault or fleet runs more jobs than its limit.
-        let mut running = 0u64;
         let mut queued = 0u64;
         for (v, vs) in self.vaults.iter().enumerate() {
             if vs.running > vs.limit {
@@ -24,8 +23,7 @@ impl Sim<'_, '_> {
                     vs.running, vs.limit
                 ));
             }
-            running += u64::from(vs.running);
-            queued += vs.queue.len() as u64;
+            queued += (vs.queue.len() + vs.pending.len()) as u64;
         }
         for (f, fr) in self.fleets.iter().enumerate() {
             if fr.running > fr.limit {
@@ -36,11 +34,36 @@ impl Sim<'_, '_> {
             }
             queued += fr.queue.len() as u64;
         }
-        // Counters agree with the gates.
-        if running != self.running_backups + self.running_restores {
+        // Counters agree with the slots the live jobs hold and with their flows.
+        let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
+        let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
+        for job in self.jobs.iter().flatten() {
+            let restore = matches!(job.kind, Kind::Restore(_));
+            vault_slots += u64::from(job.vault_slot);
+            fleet_slots += u64::from(job.fleet_slot);
+            backups += u64::from(!restore && job.fleet_slot && job.step != Step::Queued);
+            restores += u64::from(restore && job.vault_slot);
+            flows += u64::from(job.flows);
+        }
+        let vaults_running: u64 = self.vaults.iter().map(|v| u64::from(v.running)).sum();
+        let fleets_running: u64 = self.fleets.iter().map(|f| u64::from(f.running)).sum();
+        if vaults_running != vault_slots || fleets_running != fleet_slots {
             return fail(format!(
-                "vaults run {running} jobs but {} backups and {} restores are counted",
+                "vaults run {vaults_running} and fleets {fleets_running} jobs but live jobs hold {vault_slots} and {fleet_slots} slots"
+            ));
+        }
+        if (backups, restores) != (self.running_backups, self.running_restores) {
+            return fail(format!(
+                "{backups} backups and {restores} restores run but {} and {} are counted",
                 self.running_backups, self.running_restores
+            ));
+        }
+        // (A flow that completed but whose completion was not handled yet is still mapped.)
+        let live_flows = self.flow_job.iter().filter(|&&j| j != NONE).count() as u64;
+        if flows != live_flows || live_flows < self.net.active_flows() as u64 {
+            return fail(format!(
+                "jobs count {flows} disk flows, {live_flows} are mapped to jobs and the network runs {}",
+                self.net.active_flows()
             ));
         }
         if queued != self.queued {
@@ -53,7 +76,7 @@ impl Sim<'_, '_> {
         let queues = self
             .vaults
             .iter()
-            .flat_map(|v| v.queue.iter())
+            .flat_map(|v| v.queue.iter().chain(v.pending.iter()))
             .chain(self.fleets.iter().flat_map(|f| f.queue.iter()));
         for &j in queues {
             match self.jobs.get(j as usize).and_then(Option::as_ref) {
@@ -153,8 +176,11 @@ path = ["l"]
         sim.vaults[0].running = 3;
         assert!(broken(&sim).contains("vault #0 runs 3 jobs, above its limit 2"));
         sim.vaults[0].running = 1;
-        assert!(broken(&sim).contains("vaults run 1 jobs but 0 backups"));
+        assert!(broken(&sim).contains("vaults run 1 and fleets 0 jobs but live jobs hold 0"));
         sim.vaults[0].running = 0;
+        sim.running_backups = 1;
+        assert!(broken(&sim).contains("0 backups and 0 restores run but 1 and 0"));
+        sim.running_backups = 0;
         sim.queued = 1;
         assert!(broken(&sim).contains("0 jobs wait in the queues but 1 are counted"));
         sim.queued = 0;

@@ -110,8 +110,14 @@ struct Job {
     consistency: Consistency,
     bytes: u64,
     full: bool,
-    /// The job's transfer (valid in `Step::Transfer` once the flow started).
-    flow: u32,
+    /// Its disks' transfers still running (one flow per disk with bytes to move).
+    flows: u8,
+    /// Holds a slot of its fleet's gate (from its start to its end).
+    fleet_slot: bool,
+    /// Holds a slot of its vault's transfer gate (from its transfer to its end).
+    vault_slot: bool,
+    /// When its snapshot completed: the time of the recovery point it makes.
+    snapshot_at: SimTime,
     rng: Stream,
 }
 
@@ -123,9 +129,14 @@ const CREATE: usize = 4;
 
 struct VaultState {
     active: bool,
+    /// Jobs holding a transfer slot.
     running: u32,
     limit: u32,
+    /// Jobs waiting for a transfer slot (backups after their snapshot, restores before
+    /// their copy).
     queue: VecDeque<u32>,
+    /// Jobs that arrived before the vault was active, waiting to start.
+    pending: VecDeque<u32>,
     stored: u64,
     points: u64,
     stored_max: u64,
@@ -146,7 +157,8 @@ struct FleetRt {
     count: u32,
     key: u64,
     on_demand: Option<(Exp<f64>, Stream)>,
-    /// The fleet's own concurrency gate, passed before the vault's.
+    /// The fleet's own concurrency gate: a job holds a slot from its start (before the
+    /// extension and snapshot) to its end.
     limit: u32,
     running: u32,
     queue: VecDeque<u32>,
@@ -242,7 +254,11 @@ struct Sim<'s, 'o> {
     /// outside the queue (see `EventQueue::reserve_seq`) because it is re-armed at every
     /// flow start and end.
     net_wake: Option<(SimTime, u64)>,
+    /// The job of each flow (`NONE` for a finished one), by flow id.
     flow_job: Vec<u32>,
+    /// Scratch buffers of a job's disk sizes and per-disk bytes (no allocation per job).
+    disk_buf: Vec<u64>,
+    part_buf: Vec<u64>,
     link_down: Vec<u32>,
     link_outage_rng: Vec<Stream>,
     link_ids: Vec<LinkId>,
@@ -517,8 +533,13 @@ impl<'s, 'o> Sim<'s, 'o> {
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_into(now, &mut done);
         for f in done.drain(..) {
-            let j = self.flow_job[f.0 as usize];
-            self.transfer_done(j, now);
+            let j = std::mem::replace(&mut self.flow_job[f.0 as usize], NONE);
+            let job = self.job(j);
+            job.flows -= 1;
+            // The VM's transfer ends when its last disk's does.
+            if job.flows == 0 {
+                self.transfer_done(j, now);
+            }
         }
         self.done_buf = done;
         self.resched_net();
@@ -534,6 +555,11 @@ impl<'s, 'o> Sim<'s, 'o> {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
         }
+    }
+
+    /// The network path of VM `vm_index`'s transfers.
+    fn vm_path(&self, vm_index: usize) -> PathId {
+        self.fleets[self.vms[vm_index].fleet as usize].path
     }
 
     fn path_up(&self, fi: u32) -> bool {
@@ -624,7 +650,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             consistency: Consistency::Crash,
             bytes: 0,
             full: false,
-            flow: NONE,
+            flows: 0,
+            fleet_slot: false,
+            vault_slot: false,
+            snapshot_at: now,
             rng,
         };
         match self.free_jobs.pop() {
@@ -658,13 +687,21 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.fleets[self.vms[vm as usize].fleet as usize].vault
     }
 
-    /// A job passes two FIFO gates: its fleet's concurrency limit, then its vault's.
+    /// A job waits for its vault to be active, then passes its fleet's FIFO gate and
+    /// starts; a backup meets its vault's transfer gate only after its snapshot
+    /// ([`Sim::vault_enqueue`]), a restore right away.
     fn enqueue(&mut self, j: u32, now: SimTime) {
+        let v = self.vault_of(j) as usize;
+        if !self.vaults[v].active {
+            self.vaults[v].pending.push_back(j);
+            self.queued += 1;
+            return;
+        }
         let vm = self.jobs[j as usize].as_ref().expect("live").vm;
         let f = &mut self.fleets[self.vms[vm as usize].fleet as usize];
         if f.running < f.limit && f.queue.is_empty() {
             f.running += 1;
-            self.vault_enqueue(j, now);
+            self.fleet_start(j, now);
         } else {
             f.queue.push_back(j);
             self.queued += 1;
@@ -682,37 +719,65 @@ impl<'s, 'o> Sim<'s, 'o> {
             };
             f.running += 1;
             self.queued -= 1;
-            self.vault_enqueue(j, now);
+            self.fleet_start(j, now);
         }
     }
 
+    /// A job passed its fleet's gate: a backup starts (extension, snapshot), a restore
+    /// queues for its copy.
+    fn fleet_start(&mut self, j: u32, now: SimTime) {
+        self.job(j).fleet_slot = true;
+        if let Kind::Restore(_) = self.job(j).kind {
+            self.vault_enqueue(j, now);
+        } else {
+            self.running_backups += 1;
+            self.admit(j, now);
+        }
+    }
+
+    /// The vault's transfer gate: a backup after its snapshot, a restore before its copy,
+    /// waits FIFO for one of the vault's `max_concurrent_jobs` transfer slots (the queue
+    /// phase). A backup waiting here is not counted as running.
     fn vault_enqueue(&mut self, j: u32, now: SimTime) {
         let v = self.vault_of(j) as usize;
         let vs = &mut self.vaults[v];
-        if vs.active && vs.running < vs.limit && vs.queue.is_empty() {
-            self.admit(j, now);
+        if vs.running < vs.limit && vs.queue.is_empty() {
+            self.vault_admit(j, now);
         } else {
             vs.queue.push_back(j);
             self.queued += 1;
+            // A restore only counts as running once admitted.
+            if !matches!(self.job(j).kind, Kind::Restore(_)) {
+                self.running_backups -= 1;
+            }
+            self.set_phase(j, Q, now);
+            self.job(j).step = Step::Queued;
         }
     }
 
     fn vault_active(&mut self, v: u32) {
+        let now = self.q.now();
         self.vaults[v as usize].active = true;
-        self.admit_waiting(v, self.q.now());
+        while let Some(j) = self.vaults[v as usize].pending.pop_front() {
+            self.queued -= 1;
+            self.enqueue(j, now);
+        }
     }
 
     fn admit_waiting(&mut self, v: u32, now: SimTime) {
         loop {
             let vs = &mut self.vaults[v as usize];
-            if !vs.active || vs.running >= vs.limit {
+            if vs.running >= vs.limit {
                 return;
             }
             let Some(j) = vs.queue.pop_front() else {
                 return;
             };
             self.queued -= 1;
-            self.admit(j, now);
+            if !matches!(self.job(j).kind, Kind::Restore(_)) {
+                self.running_backups += 1;
+            }
+            self.vault_admit(j, now);
         }
     }
 

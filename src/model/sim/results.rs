@@ -25,6 +25,16 @@ impl Sim<'_, '_> {
             .filter_map(|(j, job)| job.as_ref().map(|job| (job.id, j as u32)))
             .collect();
         live.sort_unstable();
+        // Bytes each job's disk flows still have to move.
+        let ahead = now.since(self.net.now()).as_secs_f64();
+        let mut left = vec![0.0f64; self.jobs.len()];
+        for (f, &j) in self.flow_job.iter().enumerate() {
+            if j != NONE {
+                let f = FlowId(f as u32);
+                let l = self.net.flow_remaining(f) - self.net.flow_rate(f) * ahead;
+                left[j as usize] += l.max(0.0);
+            }
+        }
         for (_, j) in live {
             let job = self.jobs[j as usize].as_ref().expect("live job");
             let fi = self.vms[job.vm as usize].fleet as usize;
@@ -47,15 +57,10 @@ impl Sim<'_, '_> {
             let mut phases = job.phases;
             phases[job.phase] += now.since(job.phase_start);
             // Bytes moved so far: all of them once the transfer is over (a restore creating
-            // its VM), the flow's progress during it.
+            // its VM), its flows' progress during it.
             let bytes = match job.step {
                 Step::Create => job.bytes,
-                Step::Transfer if job.flow != NONE => {
-                    let f = FlowId(job.flow);
-                    let ahead = now.since(self.net.now()).as_secs_f64();
-                    let left = self.net.flow_remaining(f) - self.net.flow_rate(f) * ahead;
-                    (job.bytes as f64 - left.max(0.0)).round().max(0.0) as u64
-                }
+                Step::Transfer => (job.bytes as f64 - left[j as usize]).round().max(0.0) as u64,
                 _ => 0,
             };
             let rec = JobRecord {
@@ -140,8 +145,8 @@ impl Sim<'_, '_> {
                 record_ages(
                     &mut st.rpo,
                     vm.last_point,
+                    vm.point_arrived.max(warmup),
                     end,
-                    warmup,
                     c.simulation.rpo_sample_every.as_micros(),
                 );
             }

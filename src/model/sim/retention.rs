@@ -6,16 +6,20 @@ use super::*;
 use crate::engine::calendar::Date;
 
 impl Sim<'_, '_> {
-    pub(super) fn new_point(&mut self, vi: usize, v: usize, now: SimTime, job: &mut Job) {
-        let (bytes, full) = (job.bytes, job.full);
+    /// A backup's data reached the vault at `arrived`: VM `vi` gets a recovery point
+    /// whose time is the job's snapshot time (retention and RPO count from it).
+    pub(super) fn new_point(&mut self, vi: usize, v: usize, arrived: SimTime, job: &mut Job) {
+        let (bytes, full, now) = (job.bytes, job.full, job.snapshot_at);
         let every = self.rpo_every;
         let vm = &mut self.vms[vi];
-        // RPO: the age of the newest point at every sample time since the previous one
-        // (sample times after the warm-up and up to the end: a drained run's late points
-        // change no sample).
-        let until = now.min(self.end);
-        record_ages(&mut self.st.rpo, vm.last_point, until, self.warmup, every);
+        // RPO: the age of the newest point in the vault at every sample time since the
+        // previous point arrived (sample times after the warm-up and up to the end: a
+        // drained run's late points change no sample).
+        let until = arrived.min(self.end);
+        let from = vm.point_arrived.max(self.warmup);
+        record_ages(&mut self.st.rpo, vm.last_point, from, until, every);
         vm.last_point = now;
+        vm.point_arrived = arrived;
         if vm.first_point == SimTime::NEVER {
             vm.first_point = now;
         }
@@ -56,7 +60,7 @@ impl Sim<'_, '_> {
             vs.points -= 1;
         }
         // The previous newest point may now expire (at once, if its time has passed).
-        self.expire_points(vi, now);
+        self.expire_points(vi, arrived);
         let vs = &mut self.vaults[v];
         vs.stored_max = vs.stored_max.max(vs.stored);
         vs.points_max = vs.points_max.max(vs.points);
@@ -159,13 +163,14 @@ impl Held {
 }
 
 /// Records the age of a point made at `since` at every multiple of `every` in
-/// `[max(since, from), until)`: the arithmetic progression `g0, g0 + every, ...` below
-/// `until − since`. `from` is the end of the warm-up.
+/// `[from, until)`: the arithmetic progression `g0, g0 + every, ...` below `until − since`.
+/// `from` (at least `since`) is when the point became the newest in the vault, or the end
+/// of the warm-up if later.
 pub(super) fn record_ages(
     h: &mut BulkCounts,
     since: SimTime,
-    until: SimTime,
     from: SimTime,
+    until: SimTime,
     every: u64,
 ) {
     let (a, b) = (since.as_micros(), until.as_micros());

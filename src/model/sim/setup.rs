@@ -43,6 +43,8 @@ impl<'s, 'o> Sim<'s, 'o> {
             net,
             net_wake: None,
             flow_job: Vec::new(),
+            disk_buf: Vec::new(),
+            part_buf: Vec::new(),
             link_down: vec![0; n_links],
             link_outage_rng: c
                 .links
@@ -252,6 +254,7 @@ fn vault_state(v: &crate::model::config::Vault) -> VaultState {
         running: 0,
         limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
         queue: VecDeque::new(),
+        pending: VecDeque::new(),
         stored: 0,
         points: 0,
         stored_max: 0,

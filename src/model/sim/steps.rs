@@ -1,20 +1,13 @@
-//! A job's steps once admitted: extension (agent, install or upgrade), snapshot, transfer,
-//! VM creation (restores), and its outcome (retries, window misses, the job record).
+//! A job's steps once started: extension (agent, install or upgrade), snapshot, the wait
+//! for a transfer slot, the transfer (one flow per disk), VM creation (restores), and its
+//! outcome (retries, window misses, the job record).
 
 use super::*;
+use crate::model::vm::{disk_sizes, split_bytes};
 
 impl Sim<'_, '_> {
+    /// A backup passed its fleet's gate: the extension step (agent, install or upgrade).
     pub(super) fn admit(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        self.vaults[v].running += 1;
-        let kind = self.job(j).kind;
-        if let Kind::Restore(_) = kind {
-            self.running_restores += 1;
-            self.set_phase(j, XFER, now);
-            self.start_transfer(j, now);
-            return;
-        }
-        self.running_backups += 1;
         self.set_phase(j, EXT, now);
         let t = &self.c.timing;
         let vm = self.vms[vm_idx(self, j)].clone();
@@ -90,8 +83,9 @@ impl Sim<'_, '_> {
             Step::Failing(code) => self.finish(j, now, Err(code)),
             Step::Extension => self.snapshot(j, now),
             Step::Snapshot => {
-                self.set_phase(j, XFER, now);
-                self.start_transfer(j, now);
+                // The recovery point's time; its data now waits for a transfer slot.
+                self.job(j).snapshot_at = now;
+                self.vault_enqueue(j, now);
             }
             Step::Latency => self.start_flow(j, now),
             Step::Create => self.finish(j, now, Ok(())),
@@ -145,6 +139,18 @@ impl Sim<'_, '_> {
         self.wait(j, Step::Snapshot, d, now);
     }
 
+    /// A job got one of its vault's transfer slots: its transfer starts.
+    pub(super) fn vault_admit(&mut self, j: u32, now: SimTime) {
+        let v = self.vault_of(j) as usize;
+        self.vaults[v].running += 1;
+        self.job(j).vault_slot = true;
+        if let Kind::Restore(_) = self.job(j).kind {
+            self.running_restores += 1;
+        }
+        self.set_phase(j, XFER, now);
+        self.start_transfer(j, now);
+    }
+
     pub(super) fn start_transfer(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
         let vm = self.vms[vi].clone();
@@ -161,19 +167,21 @@ impl Sim<'_, '_> {
                 } else if job.full {
                     vm.used_bytes
                 } else {
-                    // The day's churn, drawn per VM per day, once per calendar day since
-                    // the newest point (at least one; at most all of the data).
+                    // The day's churn, drawn per VM per day, once per calendar day from
+                    // the newest point's snapshot to this one's (at least one; at most all
+                    // of the data).
+                    let snap = job.snapshot_at;
                     let mut cr = stream(
                         self.seed,
                         &[
                             purpose::CHURN,
                             self.fleets[vm.fleet as usize].key,
                             vm.index as u64,
-                            day_of(now),
+                            day_of(snap),
                         ],
                     );
                     let churn = fleet.daily_churn.sample(&mut cr);
-                    let days = (day_of(now) - day_of(vm.last_point)).max(1) as f64;
+                    let days = (day_of(snap) - day_of(vm.last_point)).max(1) as f64;
                     (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
                 }
             }
@@ -187,10 +195,15 @@ impl Sim<'_, '_> {
         }
     }
 
+    /// Starts one flow per disk with bytes to move, in parallel on the VM's path: the
+    /// job's bytes split over its disks in proportion to their sizes (every disk is used
+    /// to the VM's one share, so this is in proportion to their used bytes), each flow
+    /// capped at the per-disk rate. A fleet's `max_throughput` is shared equally by the
+    /// flows. The transfer ends when the last flow does.
     pub(super) fn start_flow(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
-        let vm = &self.vms[vi];
-        let fleet = &self.c.fleets[vm.fleet as usize];
+        let (fleet_idx, index) = (self.vms[vi].fleet as usize, self.vms[vi].index);
+        let fleet = &self.c.fleets[fleet_idx];
         let t = &self.c.timing;
         let job = self.jobs[j as usize].as_ref().expect("live");
         let per_disk = match job.kind {
@@ -198,24 +211,33 @@ impl Sim<'_, '_> {
             _ if job.full => t.full_throughput_per_disk,
             _ => t.incremental_throughput_per_disk,
         };
-        let mut cap = per_disk * (vm.data_disks as f64 + 1.0);
-        if let Some(m) = fleet.max_throughput {
-            cap = cap.min(m);
-        }
         let bytes = job.bytes;
-        let path = self.fleets[vm.fleet as usize].path;
         self.job(j).step = Step::Transfer;
         if bytes == 0 {
             self.transfer_done(j, now);
             return;
         }
-        let f = self.net.start_flow(now, path, cap, bytes);
-        self.job(j).flow = f.0;
-        let fi = f.0 as usize;
-        if self.flow_job.len() <= fi {
-            self.flow_job.resize(fi + 1, NONE);
+        let mut sizes = std::mem::take(&mut self.disk_buf);
+        let mut parts = std::mem::take(&mut self.part_buf);
+        disk_sizes(self.seed, fleet, index, &mut sizes);
+        split_bytes(bytes, &sizes, &mut parts);
+        let n = parts.iter().filter(|&&b| b > 0).count();
+        let cap = match fleet.max_throughput {
+            Some(m) => per_disk.min(m / n as f64),
+            None => per_disk,
+        };
+        let path = self.vm_path(vi);
+        for &b in parts.iter().filter(|&&b| b > 0) {
+            let f = self.net.start_flow(now, path, cap, b);
+            let fi = f.0 as usize;
+            if self.flow_job.len() <= fi {
+                self.flow_job.resize(fi + 1, NONE);
+            }
+            self.flow_job[fi] = j;
         }
-        self.flow_job[fi] = j;
+        self.job(j).flows = u8::try_from(n).expect("at most 65 disks per VM");
+        self.disk_buf = sizes;
+        self.part_buf = parts;
         self.resched_net();
     }
 
@@ -261,7 +283,7 @@ impl Sim<'_, '_> {
         self.free_jobs.push(j);
         let fi = self.vms[job.vm as usize].fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
-        self.release(j, &job, fi, result.is_ok(), now);
+        self.release(j, &job, fi, now);
         let duration = now.since(job.arrived);
         let consistency = if result.is_ok() && !is_restore {
             job.consistency.name()
@@ -282,25 +304,31 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// Frees the VM and, when the job held them, its fleet's and vault's slots (admitting
-    /// the next jobs: those already waiting at the vault first, then the fleet's next).
-    fn release(&mut self, j: u32, job: &Job, fi: usize, ok: bool, now: SimTime) {
+    /// Frees the VM and, when the job held them, its vault's transfer slot and its fleet's
+    /// slot (admitting the next jobs: those waiting at the vault first, then the fleet's).
+    fn release(&mut self, j: u32, job: &Job, fi: usize, now: SimTime) {
         let vi = job.vm as usize;
         let v = self.fleets[fi].vault;
-        let admitted = job.phase != Q || ok;
-        let was_busy_owner = self.vms[vi].busy == j;
-        if was_busy_owner {
+        if self.vms[vi].busy == j {
             self.vms[vi].busy = NONE;
         }
-        if admitted && was_busy_owner {
+        let restore = matches!(job.kind, Kind::Restore(_));
+        if job.vault_slot {
             self.vaults[v as usize].running -= 1;
-            if matches!(job.kind, Kind::Restore(_)) {
+            if restore {
                 self.running_restores -= 1;
-            } else {
+            }
+        }
+        if job.fleet_slot {
+            if !restore {
                 self.running_backups -= 1;
             }
             self.fleets[fi].running -= 1;
+        }
+        if job.vault_slot {
             self.admit_waiting(v, now);
+        }
+        if job.fleet_slot {
             self.fleet_admit_waiting(fi, now);
         }
     }

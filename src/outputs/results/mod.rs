@@ -243,9 +243,16 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Writes `summary.json`: sorted keys, one metric per line.
+/// The key of `summary.json` that records the model version (not a metric: metric names
+/// have dots).
+pub const MODEL_VERSION_KEY: &str = "model_version";
+
+/// Writes `summary.json`: sorted keys, one metric per line, and the model version the
+/// results come from ([`MODEL_VERSION_KEY`]).
 pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(summary).expect("numbers serialize");
+    let mut v = serde_json::to_value(summary).expect("numbers serialize");
+    v[MODEL_VERSION_KEY] = serde_json::json!(crate::model::MODEL_VERSION);
+    let mut text = serde_json::to_string_pretty(&v).expect("numbers serialize");
     text.push('\n');
     io(path, std::fs::write(path, text))
 }

@@ -61,6 +61,10 @@ pub fn read_summary(dir: &Path) -> Result<BTreeMap<String, f64>, ReadError> {
     };
     let mut out = BTreeMap::new();
     for (key, v) in map {
+        if key == super::MODEL_VERSION_KEY {
+            // The model version is not a metric (see `model_version`).
+            continue;
+        }
         match v {
             serde_json::Value::Null => {}
             serde_json::Value::Number(n) => {
@@ -104,12 +108,14 @@ impl ReadError {
     }
 }
 
-/// The model version recorded in `dir/run.json` (`model_version`), if any: results written
-/// before it was recorded have none.
+/// The model version recorded in `dir/summary.json` (or, for results written before it
+/// was recorded there, in `dir/run.json`), if any: older results have none.
 pub fn model_version(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v.get("model_version")?.as_u64()
+    ["summary.json", "run.json"].iter().find_map(|f| {
+        let text = std::fs::read_to_string(dir.join(f)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v.get(super::MODEL_VERSION_KEY)?.as_u64()
+    })
 }
 
 /// The scenario as run, `dir/scenario.resolved.toml` (every default written out).
@@ -172,5 +178,22 @@ mod tests {
         std::fs::write(&p, r#"{"x": "fast"}"#).unwrap();
         let e = read_summary(dir.path()).unwrap_err();
         assert!(e.to_string().contains("\"x\""), "{e}");
+    }
+
+    #[test]
+    fn summary_records_the_model_version_apart_from_the_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        crate::outputs::results::write_summary(&p, &map(&[("a.b", 1.0)])).unwrap();
+        assert_eq!(read_summary(dir.path()).unwrap(), map(&[("a.b", 1.0)]));
+        assert_eq!(
+            model_version(dir.path()),
+            Some(u64::from(crate::model::MODEL_VERSION))
+        );
+        // Older results: the version only in run.json, or nowhere.
+        std::fs::write(&p, r#"{"a.b": 1}"#).unwrap();
+        assert_eq!(model_version(dir.path()), None);
+        std::fs::write(dir.path().join("run.json"), r#"{"model_version": 2}"#).unwrap();
+        assert_eq!(model_version(dir.path()), Some(2));
     }
 }
