@@ -67,7 +67,7 @@ fn what_if_report_names_the_scenario_change_and_exits_0() {
 #[test]
 fn slower_link_is_a_regression_with_exit_1() {
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = two_runs(t.path(), &["link.je-storage.bandwidth=100 Mbit/s"]);
+    let (a, b) = two_runs(t.path(), &["link.je-storage.bandwidth=200 Mbit/s"]);
     let o = run_bin(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let text = stdout(&o);
@@ -94,7 +94,7 @@ fn slower_link_is_a_regression_with_exit_1() {
 #[test]
 fn compare_json_is_one_document() {
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = two_runs(t.path(), &["link.je-storage.bandwidth=100 Mbit/s"]);
+    let (a, b) = two_runs(t.path(), &["link.je-storage.bandwidth=200 Mbit/s"]);
     let o = run_bin(&[
         "compare",
         a.to_str().unwrap(),
@@ -106,7 +106,7 @@ fn compare_json_is_one_document() {
     assert_eq!(v["kind"], "run");
     assert_eq!(v["scenario"][0]["key"], "link.je-storage.bandwidth");
     // The resolved scenario writes rates in bytes per second.
-    assert_eq!(v["scenario"][0]["new"], "\"100 Mbit/s\"");
+    assert_eq!(v["scenario"][0]["new"], "\"25 MB/s\"");
     let rows = v["metrics"].as_array().unwrap();
     let t = rows
         .iter()
