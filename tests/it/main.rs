@@ -10,6 +10,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod cost;
 mod determinism;
 mod docs;
 mod domain;

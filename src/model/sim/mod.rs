@@ -18,6 +18,7 @@ use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 
 mod checks;
+mod cost;
 mod restore;
 mod results;
 mod retention;
@@ -231,6 +232,8 @@ struct Sim<'s, 'o> {
     /// The recovery points each VM's vault holds, by VM index.
     held: Vec<retention::Held>,
     fleets: Vec<FleetRt>,
+    /// Each fleet's stored bytes and protected instances over time (costs).
+    books: Vec<cost::Books>,
     vaults: Vec<VaultState>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,

@@ -114,6 +114,7 @@ impl Sim<'_, '_> {
             windows_open,
             links: &self.sample_buf_links,
             vaults: &self.sample_buf_vaults,
+            cost_monthly: self.cost_monthly(),
         };
         self.obs.sample(&sample);
         self.last_sample = now;
@@ -126,6 +127,7 @@ impl Sim<'_, '_> {
             mut st,
             vms,
             vaults,
+            mut books,
             end,
             warmup,
             horizon_links,
@@ -175,6 +177,9 @@ impl Sim<'_, '_> {
             if vs.geo {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
+        }
+        if let Some(cost) = &c.cost {
+            super::cost::cost_metrics(c, cost, &mut books, end, &mut m);
         }
         for (i, l) in c.links.iter().enumerate() {
             let ls = horizon_links[i];

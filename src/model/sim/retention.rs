@@ -6,7 +6,18 @@ use super::*;
 
 impl Sim<'_, '_> {
     pub(super) fn new_point(&mut self, vi: usize, v: usize, now: SimTime, job: &mut Job) {
-        let (bytes, full) = (job.bytes, job.full);
+        let fi = self.vms[vi].fleet as usize;
+        // The bytes stored: reduced here unless the transfer already was.
+        let bytes = if self.c.fleets[fi].reduce_transfer {
+            job.bytes
+        } else {
+            self.reduced_bytes(vi, job.bytes)
+        };
+        let full = job.full;
+        self.books_accrue(fi, now);
+        if self.vms[vi].first_point == SimTime::NEVER {
+            self.books_protect(vi, now);
+        }
         let every = self.rpo_every;
         let vm = &mut self.vms[vi];
         // RPO: the age of the newest point at every sample time since the previous one
@@ -58,11 +69,14 @@ impl Sim<'_, '_> {
             u64::MAX
         });
         vs.points += 1;
+        let books = &mut self.books[fi];
+        books.stored = books.stored.saturating_add(bytes);
         // The service's limit: 366 points per VM; beyond it the oldest goes.
         if held.pts.len() > MAX_POINTS {
             let b = held.remove(0);
             vs.stored = vs.stored.saturating_sub(b);
             vs.points -= 1;
+            books.stored = books.stored.saturating_sub(b);
         }
         // The previous newest point may now expire (at once, if its time has passed).
         self.expire_points(vi, now);
@@ -86,7 +100,9 @@ impl Sim<'_, '_> {
     /// Removes VM `vi`'s points whose retention has run out by `now`, except its newest,
     /// and arms the event of its next expiry. Idempotent: a stale event removes nothing.
     pub(super) fn expire_points(&mut self, vi: usize, now: SimTime) {
-        let v = self.fleets[self.vms[vi].fleet as usize].vault as usize;
+        let fi = self.vms[vi].fleet as usize;
+        let v = self.fleets[fi].vault as usize;
+        self.books_accrue(fi, now);
         let held = &mut self.held[vi];
         let (mut bytes, mut points) = (0u64, 0u64);
         let mut i = 0;
@@ -113,6 +129,8 @@ impl Sim<'_, '_> {
         let vs = &mut self.vaults[v];
         vs.stored = vs.stored.saturating_sub(bytes);
         vs.points -= points;
+        let books = &mut self.books[fi];
+        books.stored = books.stored.saturating_sub(bytes);
         if arm {
             self.at(next, Ev::Expire(vi as u32));
         }
