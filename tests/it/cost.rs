@@ -160,3 +160,18 @@ fn cost_is_optional_and_validated() {
         .to_string();
     assert!(e.contains("fleet.f.compression"), "{e}");
 }
+
+/// Every cost metric a run writes is in the catalogue (so `[[expect]]` and `solve
+/// --objective` accept it), marked as always written.
+#[test]
+fn cost_metrics_are_in_the_catalogue() {
+    let src = base("2d", "", "", PRICES);
+    let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]).unwrap();
+    let cat = backupsim::model::metric_names::catalogue(&l.config);
+    let out = backupsim::model::run(&l.config).unwrap();
+    let costs: Vec<&String> = out.summary.keys().filter(|k| k.contains("cost")).collect();
+    assert_eq!(costs.len(), 3 * 7, "the run, the vault and the fleet: {costs:?}");
+    for k in costs {
+        assert!(cat.iter().any(|n| &n.name == k && n.always), "{k}");
+    }
+}
