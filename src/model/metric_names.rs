@@ -301,7 +301,11 @@ mod tests {
 
     #[test]
     fn costs_are_money_and_lower_is_better() {
-        for name in ["cost.total", "vault.v.cost.storage.monthly", "fleet.f.cost.total"] {
+        for name in [
+            "cost.total",
+            "vault.v.cost.storage.monthly",
+            "fleet.f.cost.total",
+        ] {
             assert_eq!(unit(name), Unit::Money, "{name}");
             assert_eq!(direction(name), Direction::LowerIsBetter, "{name}");
         }

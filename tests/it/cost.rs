@@ -41,14 +41,15 @@ fn first_points(rows: &[crate::common::Row]) -> std::collections::BTreeMap<Strin
 /// storage accrues GB-months of the constant full base (no churn) at the LRS price.
 #[test]
 fn cost_of_a_hand_computed_fleet() {
-    let src = base(
-        "20d",
-        "",
-        "",
-        &format!("{}\n{PRICES}", fleets()),
-    )
-    .replace("os_disk = \"100 GB\"\nused = 0.5\ndaily_churn = 0.1", "os_disk = \"40 GB\"\nused = 0.5\ndaily_churn = 0.0")
-    .replace("data_disks = 1\ndisk_size = \"100 GB\"", "data_disks = 1\ndisk_size = \"40 GB\"");
+    let src = base("20d", "", "", &format!("{}\n{PRICES}", fleets()))
+        .replace(
+            "os_disk = \"100 GB\"\nused = 0.5\ndaily_churn = 0.1",
+            "os_disk = \"40 GB\"\nused = 0.5\ndaily_churn = 0.0",
+        )
+        .replace(
+            "data_disks = 1\ndisk_size = \"100 GB\"",
+            "data_disks = 1\ndisk_size = \"40 GB\"",
+        );
     let (out, rows) = run_src(&src);
     let m = &out.summary;
     assert_eq!(get(m, "fleet.f.cost.protected_instances.monthly"), 5.0);
@@ -65,12 +66,23 @@ fn cost_of_a_hand_computed_fleet() {
     let first = first_points(&rows);
     assert_eq!(first.len(), 3);
     let mut total = 0.0;
-    for (fleet, price, gb) in [("f", 5.0, 40.0), ("mid", 10.0, 300.0), ("big", 30.0, 1_200.0)] {
+    for (fleet, price, gb) in [
+        ("f", 5.0, 40.0),
+        ("mid", 10.0, 300.0),
+        ("big", 30.0, 1_200.0),
+    ] {
         let months = (end - first[fleet]) as f64 / MONTH;
         let inst = get(m, &format!("fleet.{fleet}.cost.protected_instances"));
         let storage = get(m, &format!("fleet.{fleet}.cost.storage"));
-        assert!((inst - price * months).abs() < 1e-6, "{fleet}: {inst} vs {}", price * months);
-        assert!((storage - gb * 0.024 * months).abs() < 1e-6, "{fleet}: {storage}");
+        assert!(
+            (inst - price * months).abs() < 1e-6,
+            "{fleet}: {inst} vs {}",
+            price * months
+        );
+        assert!(
+            (storage - gb * 0.024 * months).abs() < 1e-6,
+            "{fleet}: {storage}"
+        );
         total += inst + storage;
     }
     assert!((get(m, "cost.total") - total).abs() < 1e-5);
@@ -154,10 +166,10 @@ fn cost_is_optional_and_validated() {
     bad(&PRICES.replace("storage_lrs = 0.024\n", ""), "storage_lrs");
     bad(&PRICES.replace("\"USD\"", "\"\""), "cost.currency");
     let src = base("2d", "compression = 0.5", "", "");
-    let e = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
-        .err()
-        .expect("a factor below 1 is rejected")
-        .to_string();
+    let Err(e) = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]) else {
+        panic!("a factor below 1 is accepted");
+    };
+    let e = e.to_string();
     assert!(e.contains("fleet.f.compression"), "{e}");
 }
 
@@ -170,7 +182,11 @@ fn cost_metrics_are_in_the_catalogue() {
     let cat = backupsim::model::metric_names::catalogue(&l.config);
     let out = backupsim::model::run(&l.config).unwrap();
     let costs: Vec<&String> = out.summary.keys().filter(|k| k.contains("cost")).collect();
-    assert_eq!(costs.len(), 3 * 7, "the run, the vault and the fleet: {costs:?}");
+    assert_eq!(
+        costs.len(),
+        3 * 7,
+        "the run, the vault and the fleet: {costs:?}"
+    );
     for k in costs {
         assert!(cat.iter().any(|n| &n.name == k && n.always), "{k}");
     }

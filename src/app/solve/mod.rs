@@ -410,7 +410,10 @@ fn best_by_objective(s: &Search<'_>, o: &Outcome) -> Option<usize> {
         .enumerate()
         .filter(|(_, p)| p.holds() && p.objective.is_some_and(f64::is_finite))
         .min_by(|(_, a), (_, b)| {
-            let (x, y) = (sign * a.objective.unwrap_or(0.0), sign * b.objective.unwrap_or(0.0));
+            let (x, y) = (
+                sign * a.objective.unwrap_or(0.0),
+                sign * b.objective.unwrap_or(0.0),
+            );
             x.total_cmp(&y)
                 .then((pref * a.value).total_cmp(&(pref * b.value)))
         })
