@@ -42,6 +42,10 @@ pub const VAULT_METRICS: [&str; 4] = [
     "recovery_points.max",
 ];
 
+/// Storage over every vault: the bytes held at the end, and the peak of their sum (not
+/// the sum of each vault's peak).
+pub const STORAGE_METRICS: [&str; 2] = ["storage.stored_bytes.end", "storage.stored_bytes.max"];
+
 /// Cost metrics of the run, of each vault (`vault.<name>.cost.total`) and of each fleet,
 /// written when the scenario has a `[cost]` table: accrued over the run (`cost.total`,
 /// `cost.protected_instances`, `cost.storage`, `cost.restore_egress`) and monthly rates at
@@ -107,6 +111,9 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
         put(n.to_string(), true);
     }
     put("unsupported.vms".into(), true);
+    for n in STORAGE_METRICS {
+        put(n.into(), true);
+    }
     for c in Code::ALL {
         // A backup never fails for want of a recovery point: that code is a restore's.
         if c != Code::NoRecoveryPoint {

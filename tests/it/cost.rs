@@ -1,7 +1,7 @@
 //! Costs and storage sizing: prices of protected instances by size tier, storage by
 //! GB-month, proration by time protected, compression and deduplication.
 
-use crate::common::{base, get, run_src, SEC};
+use crate::common::{base, get, run_sampled, run_src, SEC};
 
 const GB: f64 = 1e9;
 const DAY: u64 = 86_400 * SEC;
@@ -50,7 +50,8 @@ fn cost_of_a_hand_computed_fleet() {
             "data_disks = 1\ndisk_size = \"100 GB\"",
             "data_disks = 1\ndisk_size = \"40 GB\"",
         );
-    let (out, rows) = run_src(&src);
+    // With every invariant checked: the fleets' books hold the vault's bytes.
+    let (out, rows, _) = run_sampled(&src);
     let m = &out.summary;
     assert_eq!(get(m, "fleet.f.cost.protected_instances.monthly"), 5.0);
     assert_eq!(get(m, "fleet.mid.cost.protected_instances.monthly"), 10.0);
@@ -60,6 +61,8 @@ fn cost_of_a_hand_computed_fleet() {
     // Stored at the end: the full bases, 40 + 300 + 1 200 GB at $0.024.
     let stored = get(m, "vault.v.stored_bytes.end");
     assert_eq!(stored, 1_540.0 * GB);
+    assert_eq!(get(m, "storage.stored_bytes.end"), 1_540.0 * GB);
+    assert_eq!(get(m, "storage.stored_bytes.max"), 1_540.0 * GB);
     assert_eq!(get(m, "cost.storage.monthly"), 36.96);
     assert_eq!(get(m, "cost.monthly"), 81.96);
     let end = 20 * DAY;
@@ -190,4 +193,31 @@ fn cost_metrics_are_in_the_catalogue() {
     for k in costs {
         assert!(cat.iter().any(|n| &n.name == k && n.always), "{k}");
     }
+}
+
+/// The run's storage is the sum over vaults at the end; its peak is the peak of the sum,
+/// between the largest vault peak and the sum of the peaks.
+#[test]
+fn storage_totals_sum_the_vaults() {
+    let src = std::fs::read_to_string("scenarios/storage-sizing.toml").unwrap();
+    let src = crate::common::shrink(&src, 30, 6);
+    let (out, _, _) = run_sampled(&src);
+    let m = &out.summary;
+    let vaults = ["prod-a", "prod-b", "test"];
+    let end: f64 = vaults
+        .iter()
+        .map(|v| get(m, &format!("vault.{v}.stored_bytes.end")))
+        .sum();
+    let peaks: Vec<f64> = vaults
+        .iter()
+        .map(|v| get(m, &format!("vault.{v}.stored_bytes.max")))
+        .collect();
+    assert!(end > 0.0);
+    assert_eq!(get(m, "storage.stored_bytes.end"), end);
+    let max = get(m, "storage.stored_bytes.max");
+    assert!(max >= end && max <= peaks.iter().sum::<f64>(), "{max}");
+    assert!(max >= peaks.iter().cloned().fold(0.0, f64::max));
+    // GRS and LRS vaults are priced apart: the test vault at the LRS rate.
+    let lrs = get(m, "vault.test.stored_bytes.end") / 1e9 * 0.024;
+    assert!((get(m, "vault.test.cost.storage.monthly") - lrs).abs() < 1e-6);
 }

@@ -59,6 +59,14 @@ pub(super) struct Books {
     egress: u64,
 }
 
+/// The bytes held over every vault: now, the peak so far, and both at `end`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Storage {
+    pub total: u64,
+    pub max: u64,
+    pub horizon: [u64; 2],
+}
+
 /// One scope's costs (the run, a vault or a fleet).
 #[derive(Clone, Copy, Debug, Default)]
 struct Costs {

@@ -234,6 +234,8 @@ struct Sim<'s, 'o> {
     fleets: Vec<FleetRt>,
     /// Each fleet's stored bytes and protected instances over time (costs).
     books: Vec<cost::Books>,
+    /// Bytes held over every vault.
+    storage: cost::Storage,
     vaults: Vec<VaultState>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
@@ -433,6 +435,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             .iter()
             .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
             .collect();
+        self.storage.horizon = [self.storage.total, self.storage.max];
         if self.drain {
             self.process(SimTime::NEVER, true)?;
         }

@@ -1,7 +1,9 @@
 //! Output of a run: time-series samples as it goes, and the summary at the end.
 
 use super::*;
-use crate::model::metric_names::{CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, VAULT_METRICS};
+use crate::model::metric_names::{
+    CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, STORAGE_METRICS, VAULT_METRICS,
+};
 
 impl Sim<'_, '_> {
     /// The `kind` column of a job's row.
@@ -128,6 +130,7 @@ impl Sim<'_, '_> {
             vms,
             vaults,
             mut books,
+            storage,
             end,
             warmup,
             horizon_links,
@@ -177,6 +180,9 @@ impl Sim<'_, '_> {
             if vs.geo {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
+        }
+        for (name, x) in STORAGE_METRICS.iter().zip(storage.horizon) {
+            m.insert((*name).into(), x as f64);
         }
         if let Some(cost) = &c.cost {
             super::cost::cost_metrics(c, cost, &mut books, end, &mut m);

@@ -71,17 +71,21 @@ impl Sim<'_, '_> {
         vs.points += 1;
         let books = &mut self.books[fi];
         books.stored = books.stored.saturating_add(bytes);
+        let total = &mut self.storage.total;
+        *total = total.saturating_add(bytes);
         // The service's limit: 366 points per VM; beyond it the oldest goes.
         if held.pts.len() > MAX_POINTS {
             let b = held.remove(0);
             vs.stored = vs.stored.saturating_sub(b);
             vs.points -= 1;
             books.stored = books.stored.saturating_sub(b);
+            *total = total.saturating_sub(b);
         }
         // The previous newest point may now expire (at once, if its time has passed).
         self.expire_points(vi, now);
         let vs = &mut self.vaults[v];
         vs.stored_max = vs.stored_max.max(vs.stored);
+        self.storage.max = self.storage.max.max(self.storage.total);
         vs.points_max = vs.points_max.max(vs.points);
         if vs.geo {
             // From the job's own stream: a global counter (the job id) would let other
@@ -131,6 +135,7 @@ impl Sim<'_, '_> {
         vs.points -= points;
         let books = &mut self.books[fi];
         books.stored = books.stored.saturating_sub(bytes);
+        self.storage.total = self.storage.total.saturating_sub(bytes);
         if arm {
             self.at(next, Ev::Expire(vi as u32));
         }
