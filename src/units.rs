@@ -475,6 +475,26 @@ pub fn fmt_size(bytes: f64) -> String {
     format!("{} {}", sig3(v), units[u])
 }
 
+/// An amount of money for messages: two decimals with thousands separated by commas,
+/// `1,234.50`, `-3.00` (no currency symbol: the scenario's `[cost]` names the currency).
+pub fn fmt_money(v: f64) -> String {
+    if !v.is_finite() {
+        return fmt_value(v);
+    }
+    let cents = (v.abs() * 100.0).round();
+    let whole = format!("{:.0}", (cents / 100.0).trunc());
+    let frac = (cents % 100.0) as u64;
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && cents > 0.0 { "-" } else { "" };
+    format!("{sign}{grouped}.{frac:02}")
+}
+
 /// Bytes per second as a short human bandwidth for messages, in bits: `10 Gbit/s`,
 /// `560 Mbit/s`.
 pub fn fmt_rate(bytes_per_sec: f64) -> String {
@@ -579,6 +599,11 @@ mod tests {
         assert_eq!(fmt_rate(70e6), "560 Mbit/s");
         assert_eq!(fmt_duration(63_180.0), "17.6 h");
         assert_eq!(fmt_duration(150.0), "2.5 min");
+        assert_eq!(fmt_money(1234.5), "1,234.50");
+        assert_eq!(fmt_money(45.0), "45.00");
+        assert_eq!(fmt_money(1_000_000.004), "1,000,000.00");
+        assert_eq!(fmt_money(-3.0), "-3.00");
+        assert_eq!(fmt_money(0.999), "1.00");
     }
 
     proptest! {

@@ -162,6 +162,7 @@ pub fn bounds(
                 (format!("{b:.0}"), crate::units::fmt_value(v))
             }
             Unit::Plain => (number_bound(bound, up), crate::units::fmt_value(v)),
+            Unit::Money => (number_bound(bound, up), crate::units::fmt_money(v)),
         };
         out.push(Pinned {
             metric: k.clone(),

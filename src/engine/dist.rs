@@ -225,6 +225,10 @@ typed_dist!(DurationDist, "A distribution of durations.");
 typed_dist!(SizeDist, "A distribution of sizes.");
 typed_dist!(RatioDist, "A distribution of shares in [0, 1].");
 typed_dist!(CountDist, "A distribution of non-negative integers.");
+typed_dist!(
+    FactorDist,
+    "A distribution of reduction factors of at least 1 (compression, deduplication)."
+);
 
 impl DurationDist {
     /// A constant duration.
@@ -275,6 +279,29 @@ impl RatioDist {
     /// Draws a share, clamped to [0, 1].
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         self.0.sample(rng).clamp(0.0, 1.0)
+    }
+}
+
+impl FactorDist {
+    /// A constant factor.
+    pub fn constant(v: f64) -> Self {
+        FactorDist(Dist::Constant(v))
+    }
+    /// The factor when it is the same for every draw.
+    pub fn as_constant(&self) -> Option<f64> {
+        match self.0 {
+            Dist::Constant(v) => Some(v.max(1.0)),
+            _ => None,
+        }
+    }
+    /// Draws a factor, at least 1 (a draw below 1 would add bytes: it counts as none).
+    pub fn sample(&self, rng: &mut Stream) -> f64 {
+        let v = self.0.sample(rng);
+        if v.is_finite() {
+            v.max(1.0)
+        } else {
+            1.0
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! output or key a random stream (fleets, vaults, links, restores). Durations are
 //! [`SimDuration`]s, sizes bytes, bandwidths bytes per second, probabilities `f64`s.
 
-use crate::engine::dist::{Choice, CountDist, DurationDist, RatioDist, SizeDist};
+use crate::engine::dist::{Choice, CountDist, DurationDist, FactorDist, RatioDist, SizeDist};
 use crate::engine::SimDuration;
 
 /// Everything a run needs.
@@ -28,6 +28,8 @@ pub struct Config {
     pub timing: Timing,
     /// The service's support rules.
     pub support: Support,
+    /// Prices, when the scenario states them (no cost metrics otherwise).
+    pub cost: Option<Cost>,
 }
 
 impl Config {
@@ -263,6 +265,13 @@ pub struct Fleet {
     pub domain_controller: Choice,
     /// Poisson rate of on-demand backups per VM per day.
     pub on_demand_per_vm_per_day: f64,
+    /// Compression factor of the bytes a recovery point stores (1 = none).
+    pub compression: FactorDist,
+    /// Deduplication factor of the bytes a recovery point stores (1 = none).
+    pub dedup: FactorDist,
+    /// Whether compression and deduplication also shrink the bytes transferred (the
+    /// reduction happens at the source), not only the bytes stored.
+    pub reduce_transfer: bool,
 }
 
 /// Kind of restore.
@@ -403,4 +412,86 @@ pub struct Support {
     pub cross_region: bool,
     /// Largest disk supported, bytes.
     pub max_disk_size: u64,
+}
+
+/// A billing month: 30 days of simulated time (prices are per month, usage is prorated by
+/// the time protected within it).
+pub const BILLING_MONTH: SimDuration = SimDuration(30 * 86_400 * 1_000_000);
+
+/// Bytes in the GB of a price per GB (decimal, as the scenario format's `GB`).
+pub const BYTES_PER_PRICED_GB: f64 = 1e9;
+
+/// Prices of the service, in one currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cost {
+    /// Currency name (informational: every cost metric is in it).
+    pub currency: String,
+    /// Monthly price of a protected instance by size: `(up to bytes, price)`, sizes
+    /// increasing; an instance takes the first tier it fits.
+    pub instance_tiers: Vec<(u64, f64)>,
+    /// Above the last tier: `(size, price)` per started `size` of protected data. `None`:
+    /// the last tier's price applies to every larger instance.
+    pub instance_per_started: Option<(u64, f64)>,
+    /// Storage per GB-month, locally redundant vaults.
+    pub storage_lrs: f64,
+    /// Storage per GB-month, geo-redundant vaults.
+    pub storage_grs: f64,
+    /// Restored data leaving the vault, per GB.
+    pub restore_egress: f64,
+}
+
+impl Cost {
+    /// Monthly price of one protected instance holding `used` bytes of data.
+    pub fn instance_price(&self, used: u64) -> f64 {
+        if let Some(&(_, p)) = self.instance_tiers.iter().find(|(up_to, _)| used <= *up_to) {
+            return p;
+        }
+        match self.instance_per_started {
+            Some((size, p)) => used.div_ceil(size.max(1)) as f64 * p,
+            None => self.instance_tiers.last().map_or(0.0, |t| t.1),
+        }
+    }
+
+    /// Storage price per GB-month of a vault with redundancy `r`.
+    pub fn storage_price(&self, r: Redundancy) -> f64 {
+        match r {
+            Redundancy::Lrs => self.storage_lrs,
+            Redundancy::Grs => self.storage_grs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2015 model: up to 50 GB $5, up to 500 GB $10, then $10 per started 500 GB.
+    fn model_2015() -> Cost {
+        Cost {
+            currency: "USD".into(),
+            instance_tiers: vec![(50_000_000_000, 5.0), (500_000_000_000, 10.0)],
+            instance_per_started: Some((500_000_000_000, 10.0)),
+            storage_lrs: 0.024,
+            storage_grs: 0.048,
+            restore_egress: 0.0,
+        }
+    }
+
+    #[test]
+    fn instance_tiers_of_the_2015_model() {
+        let c = model_2015();
+        let gb = 1_000_000_000u64;
+        // The published examples: 50 GB → $5, 500 GB → $10, 2 000 GB → $40.
+        assert_eq!(c.instance_price(50 * gb), 5.0);
+        assert_eq!(c.instance_price(50 * gb + 1), 10.0);
+        assert_eq!(c.instance_price(500 * gb), 10.0);
+        assert_eq!(c.instance_price(500 * gb + 1), 20.0);
+        assert_eq!(c.instance_price(1_200 * gb), 30.0);
+        assert_eq!(c.instance_price(2_000 * gb), 40.0);
+        let open = Cost {
+            instance_per_started: None,
+            ..c
+        };
+        assert_eq!(open.instance_price(2_000 * gb), 10.0);
+    }
 }

@@ -42,6 +42,24 @@ pub const VAULT_METRICS: [&str; 4] = [
     "recovery_points.max",
 ];
 
+/// Storage over every vault: the bytes held at the end, and the peak of their sum (not
+/// the sum of each vault's peak).
+pub const STORAGE_METRICS: [&str; 2] = ["storage.stored_bytes.end", "storage.stored_bytes.max"];
+
+/// Cost metrics of the run, of each vault (`vault.<name>.cost.total`) and of each fleet,
+/// written when the scenario has a `[cost]` table: accrued over the run (`cost.total`,
+/// `cost.protected_instances`, `cost.storage`, `cost.restore_egress`) and monthly rates at
+/// the end (`.monthly`).
+pub const COST_METRICS: [&str; 7] = [
+    "cost.total",
+    "cost.monthly",
+    "cost.protected_instances",
+    "cost.protected_instances.monthly",
+    "cost.storage",
+    "cost.storage.monthly",
+    "cost.restore_egress",
+];
+
 /// Per-fleet metrics, as in `fleet.<name>.<metric>`.
 pub const FLEET_METRICS: [&str; 2] = ["vms", "unsupported"];
 
@@ -93,6 +111,9 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
         put(n.to_string(), true);
     }
     put("unsupported.vms".into(), true);
+    for n in STORAGE_METRICS {
+        put(n.into(), true);
+    }
     for c in Code::ALL {
         // A backup never fails for want of a recovery point: that code is a restore's.
         if c != Code::NoRecoveryPoint {
@@ -138,6 +159,18 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
             put(format!("fleet.{}.{m}", f.name), true);
         }
     }
+    if c.cost.is_some() {
+        let scopes = c
+            .vaults
+            .iter()
+            .map(|v| format!("vault.{}.", v.name))
+            .chain(c.fleets.iter().map(|f| format!("fleet.{}.", f.name)));
+        for scope in std::iter::once(String::new()).chain(scopes) {
+            for m in COST_METRICS {
+                put(format!("{scope}{m}"), true);
+            }
+        }
+    }
     for h in histograms {
         for st in STATS {
             put(format!("{h}.{st}"), false);
@@ -165,6 +198,7 @@ pub enum Direction {
 
 /// The direction rule, applied to the metric name in this order:
 ///
+/// 0. **lower is better**: costs (`cost.…`, `vault.<name>.cost.…`, `fleet.<name>.cost.…`);
 /// 1. **higher is better**: names ending in `success_rate` or `.succeeded`,
 ///    and `backup.consistency.application`;
 /// 2. **neutral** (size of the workload or of the fleet, informational):
@@ -175,7 +209,9 @@ pub enum Direction {
 ///    failures, `failed`, rejections, `miss_rate`, `rpo`, `geo_lag`,
 ///    `unsupported`, `backup.consistency.crash`, ...
 pub fn direction(metric: &str) -> Direction {
-    if metric.ends_with("success_rate")
+    if is_cost(metric) {
+        Direction::LowerIsBetter
+    } else if metric.ends_with("success_rate")
         || metric.ends_with(".succeeded")
         || metric == "backup.consistency.application"
     {
@@ -232,14 +268,31 @@ pub enum Unit {
     Bytes,
     /// A plain number: counts, rates, shares, utilizations.
     Plain,
+    /// An amount of money in the currency of the scenario's `[cost]`.
+    Money,
 }
 
-/// The unit of a metric, from its name: bytes when a part is `bytes` or ends in `_bytes`;
+/// Whether a metric is a cost: `cost.…`, `vault.<name>.cost.…` or `fleet.<name>.cost.…`
+/// (names have no dots, so a fleet named `cost` is not one).
+fn is_cost(metric: &str) -> bool {
+    let mut parts = metric.split('.');
+    match parts.next() {
+        Some("cost") => true,
+        Some("vault" | "fleet") => parts.nth(1) == Some("cost"),
+        _ => false,
+    }
+}
+
+/// The unit of a metric, from its name: money for costs (`cost.…`, `vault.<name>.cost.…`,
+/// `fleet.<name>.cost.…`); bytes when a part is `bytes` or ends in `_bytes`;
 /// seconds for durations (`.duration.`, `_duration.`, `.phase.`, `rpo.`, `geo_lag`,
 /// `point_age`, `.age.`, a last part ending in `_seconds`); plain otherwise.
 pub fn unit(metric: &str) -> Unit {
     let parts: Vec<&str> = metric.split('.').collect();
     let last = parts.last().copied().unwrap_or("");
+    if is_cost(metric) {
+        return Unit::Money;
+    }
     if parts.iter().any(|p| *p == "bytes" || p.ends_with("_bytes")) {
         return Unit::Bytes;
     }
@@ -319,5 +372,19 @@ mod tests {
         h.record(5).unwrap();
         let keys: Vec<&str> = crate::model::metrics::stats(&h).keys().copied().collect();
         assert_eq!(keys, STATS);
+    }
+
+    #[test]
+    fn costs_are_money_and_lower_is_better() {
+        for name in [
+            "cost.total",
+            "vault.v.cost.storage.monthly",
+            "fleet.f.cost.total",
+        ] {
+            assert_eq!(unit(name), Unit::Money, "{name}");
+            assert_eq!(direction(name), Direction::LowerIsBetter, "{name}");
+        }
+        // A fleet named "cost" is not a cost.
+        assert_eq!(unit("fleet.cost.vms"), Unit::Plain);
     }
 }

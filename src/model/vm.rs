@@ -22,6 +22,8 @@ pub mod purpose {
     pub const RESTORE: u64 = 7;
     /// A VM's daily churn.
     pub const CHURN: u64 = 8;
+    /// A VM's compression and deduplication factors (drawn per VM).
+    pub const REDUCE: u64 = 9;
 }
 
 /// Why a VM cannot be backed up, in the order the rules are checked (the first failing

@@ -29,6 +29,22 @@ pub fn build(s: &Scenario) -> Config {
         restores: s.restore.iter().map(|r| restore(s, r)).collect(),
         timing: timing(&s.timing),
         support: support(&s.support),
+        cost: s.cost.as_ref().map(cost),
+    }
+}
+
+fn cost(c: &schema::Cost) -> config::Cost {
+    config::Cost {
+        currency: c.currency.trim().to_string(),
+        instance_tiers: c
+            .instance_tiers
+            .iter()
+            .map(|t| (t.up_to.0, t.price))
+            .collect(),
+        instance_per_started: c.instance_per_started.as_ref().map(|p| (p.size.0, p.price)),
+        storage_lrs: c.storage_lrs,
+        storage_grs: c.storage_grs,
+        restore_egress: c.restore_egress,
     }
 }
 
@@ -162,6 +178,9 @@ fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
         load_balanced: f.load_balanced.0,
         domain_controller: f.domain_controller.clone(),
         on_demand_per_vm_per_day: f.on_demand.per_vm_per_day,
+        compression: f.compression.clone(),
+        dedup: f.dedup.clone(),
+        reduce_transfer: f.reduce_transfer,
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::dist::{
-    cap, Choice, CountDist, Dist, DurationDist, Kind, RatioDist, SizeDist, DIST_NAMES,
+    cap, Choice, CountDist, Dist, DurationDist, FactorDist, Kind, RatioDist, SizeDist, DIST_NAMES,
     MAX_DRAW_COUNT, MAX_DRAW_SIZE, MAX_LOGNORMAL_CV,
 };
 use crate::units::{Duration, Size, MAX_DURATION_SECS};
@@ -496,6 +496,11 @@ dist_format!(
     CountDist,
     Kind::Count,
     "a non-negative integer, or a distribution table"
+);
+dist_format!(
+    FactorDist,
+    Kind::Count,
+    "a reduction factor of at least 1 (2 halves the bytes), or a distribution table (draws below 1 count as 1)"
 );
 
 fn dist_schema(kind: Kind, desc: &str) -> schemars::schema::Schema {

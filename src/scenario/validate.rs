@@ -102,6 +102,7 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
     check_fleets(s, &n, &mut notes)?;
     check_restores(s, &n)?;
     check_timing_and_support(s)?;
+    check_cost(s)?;
     check_expectations(s)?;
     Ok(notes)
 }
@@ -378,6 +379,85 @@ fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
     Ok(())
 }
 
+/// Largest price accepted (per month, per GB-month or per GB): sums over millions of
+/// instances stay exact in the model's integer ledger.
+pub const MAX_PRICE: f64 = 1e6;
+
+/// `[cost]`: a currency, increasing tiers, prices that are numbers from 0 to
+/// [`MAX_PRICE`]; and reduction factors of at least 1 (`fleet.<name>.compression`).
+fn check_cost(s: &Scenario) -> Result<(), Problem> {
+    for f in &s.fleet {
+        for (field, d) in [("compression", &f.compression), ("dedup", &f.dedup)] {
+            if let Some(v) = constant_of(&d.0) {
+                if !(v >= 1.0 && v.is_finite()) {
+                    return Err(problem(
+                        format!("fleet.{}.{field}", f.name),
+                        format!("expected a reduction factor of at least 1 (1 = none, 2 halves the bytes stored), found {v}"),
+                    ));
+                }
+            }
+        }
+    }
+    let Some(c) = &s.cost else { return Ok(()) };
+    if c.currency.trim().is_empty() {
+        return Err(problem(
+            "cost.currency",
+            "expected a currency name such as \"USD\", found an empty string",
+        ));
+    }
+    let price = |key: String, p: f64| {
+        if (0.0..=MAX_PRICE).contains(&p) {
+            Ok(())
+        } else {
+            Err(problem(
+                key,
+                format!("expected a price from 0 to {MAX_PRICE}, found {p}"),
+            ))
+        }
+    };
+    if c.instance_tiers.is_empty() {
+        return Err(problem(
+            "cost.instance_tiers",
+            "expected at least one tier, e.g. [{ up_to = \"50 GB\", price = 5 }], found none",
+        ));
+    }
+    let mut prev: Option<u64> = None;
+    for (i, t) in c.instance_tiers.iter().enumerate() {
+        price(format!("cost.instance_tiers.{i}.price"), t.price)?;
+        if prev.is_some_and(|p| t.up_to.0 <= p) {
+            return Err(problem(
+                format!("cost.instance_tiers.{i}.up_to"),
+                format!(
+                    "expected tiers in increasing size, found {} after {}",
+                    t.up_to,
+                    crate::units::Size(prev.unwrap_or(0))
+                ),
+            ));
+        }
+        prev = Some(t.up_to.0);
+    }
+    if let Some(p) = &c.instance_per_started {
+        price("cost.instance_per_started.price".into(), p.price)?;
+        if p.size.0 == 0 {
+            return Err(problem(
+                "cost.instance_per_started.size",
+                "expected a positive size, e.g. \"500 GB\", found 0",
+            ));
+        }
+    }
+    price("cost.storage_grs".into(), c.storage_grs)?;
+    price("cost.storage_lrs".into(), c.storage_lrs)?;
+    price("cost.restore_egress".into(), c.restore_egress)
+}
+
+/// The value of a constant distribution.
+fn constant_of(d: &Dist) -> Option<f64> {
+    match d {
+        Dist::Constant(v) => Some(*v),
+        _ => None,
+    }
+}
+
 /// Restore drills and streams.
 fn check_restores(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
     for r in &s.restore {
@@ -519,6 +599,8 @@ macro_rules! dist_list {
                 & $($m)? f.endpoints.0,
                 Kind::Count,
             ));
+            out.push((format!("fleet.{n}.compression"), & $($m)? f.compression.0, Kind::Count));
+            out.push((format!("fleet.{n}.dedup"), & $($m)? f.dedup.0, Kind::Count));
         }
         let t = & $($m)? s.timing;
         for (k, d) in [

@@ -12,6 +12,7 @@ mod calendar;
 mod cli;
 mod common;
 mod compare;
+mod cost;
 mod determinism;
 mod docs;
 mod domain;

@@ -225,3 +225,107 @@ fn solve_resumes_after_kill() {
     }
     assert!(!cache.exists(), "the cache goes when the search completes");
 }
+
+/// One VM of 100 GB used data, no churn: compression c stores 100/c GB. The bound
+/// `stored ≤ 60 GB` holds from c = 2 on; the boundary is 2, but the cheapest value meeting
+/// it is the range's end, 4: $10 for the instance (100 GB of protected data, the 50–500 GB
+/// tier) + 25 GB × $0.024 = $10.60 a month.
+#[test]
+fn solve_objective_picks_the_cheapest_value_that_holds() {
+    let t = tempfile::tempdir().unwrap();
+    let scenario = t.path().join("cost.toml");
+    std::fs::write(
+        &scenario,
+        r#"[simulation]
+name = "solve-cost"
+duration = "2d"
+sample_every = "1h"
+[[region]]
+name = "r1"
+[[vault]]
+name = "v1"
+region = "r1"
+redundancy = "LRS"
+create_time = "0s"
+[[policy]]
+name = "nightly"
+vault = "v1"
+schedule = { daily = "22:00" }
+start_within = "0s"
+[[fleet]]
+name = "one"
+count = 1
+region = "r1"
+policy = "nightly"
+os = "ubuntu-14.04"
+extension = { installed = 1.0 }
+data_disks = 0
+os_disk = "100 GB"
+used = 1.0
+daily_churn = 0.0
+[timing]
+transient_failure = 0.0
+snapshot_task_failure = 0.0
+extension_failure = 0.0
+extension_upgrade = 0.0
+[cost]
+currency = "USD"
+instance_tiers = [{ up_to = "50 GB", price = 5 }, { up_to = "500 GB", price = 10 }]
+storage_grs = 0.048
+storage_lrs = 0.024
+[[expect]]
+metric = "vault.v1.stored_bytes.end"
+max = "60 GB"
+"#,
+    )
+    .unwrap();
+    let solve = |out: &str, extra: &[&str]| {
+        let out = t.path().join(out);
+        let mut args = vec![
+            "solve",
+            scenario.to_str().unwrap(),
+            "--find",
+            "fleet.one.compression",
+            "--range",
+            "1..4",
+            "--replications",
+            "1",
+            "--quiet",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = run_bin(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("solve.json")).unwrap())
+                .unwrap();
+        (j, String::from_utf8_lossy(&o.stdout).to_string())
+    };
+    let (plain, _) = solve("plain", &[]);
+    assert_eq!(plain["value"].as_f64(), Some(2.0));
+    let (cheap, line) = solve("cheap", &["--objective", "cost.monthly"]);
+    assert_eq!(cheap["value"].as_f64(), Some(4.0), "{line}");
+    assert_eq!(cheap["objective_value"].as_f64(), Some(10.6));
+    assert_eq!(cheap["bracket"]["holds"]["value"].as_f64(), Some(2.0));
+    assert!(
+        line.starts_with("best cost.monthly among the values of fleet.one.compression meeting the expectation: 4 (cost.monthly = 10.60)"),
+        "{line}"
+    );
+    // An objective no run writes is refused before anything runs.
+    let o = run_bin(&[
+        "solve",
+        scenario.to_str().unwrap(),
+        "--find",
+        "fleet.one.compression",
+        "--range",
+        "1..4",
+        "--objective",
+        "cost.totl",
+        "--out",
+        t.path().join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cost.total"), "{}", stderr(&o));
+}

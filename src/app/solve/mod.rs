@@ -75,6 +75,10 @@ pub struct SolveArgs {
     /// Skip the plots of each expected metric against the key.
     #[arg(long)]
     pub no_plots: bool,
+    /// Among the probed values that meet the expectations, answer the one with the best
+    /// mean of this metric (e.g. cost.total: the cheapest) instead of the boundary.
+    #[arg(long, value_name = "METRIC")]
+    pub objective: Option<String>,
 }
 
 /// One expectation's verdict at one probe.
@@ -92,6 +96,8 @@ struct Probe {
     value: f64,
     text: String,
     verdicts: Vec<Verdict>,
+    /// Mean of the `--objective` metric over the replications.
+    objective: Option<f64>,
 }
 
 impl Probe {
@@ -107,6 +113,8 @@ struct Search<'a> {
     a: &'a SolveArgs,
     q: Quantity,
     expects: Vec<Expect>,
+    /// The `--objective` metric, if any.
+    objective: Option<String>,
     seeds: Vec<u64>,
     t: f64,
     cache: Cache,
@@ -134,10 +142,16 @@ impl Search<'_> {
                 .enumerate()
                 .map(|(k, e)| self.judge(e, &reps.iter().map(|r| r[k]).collect::<Vec<_>>()))
                 .collect();
+            let k = self.expects.len();
+            let objective = self
+                .objective
+                .as_ref()
+                .map(|_| reps.iter().map(|r| r[k]).sum::<f64>() / reps.len() as f64);
             out.push(Probe {
                 value: v,
                 text: self.q.text(v),
                 verdicts,
+                objective,
             });
         }
         Ok(out)
@@ -165,7 +179,9 @@ impl Search<'_> {
         Ok(self
             .expects
             .iter()
-            .map(|e| outcome.summary.get(&e.metric).copied().unwrap_or(f64::NAN))
+            .map(|e| &e.metric)
+            .chain(&self.objective)
+            .map(|m| outcome.summary.get(m).copied().unwrap_or(f64::NAN))
             .collect())
     }
 
@@ -263,6 +279,9 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
             "expected at least one [[expect]] bound for solve to meet, found none",
         ));
     }
+    if let Some(m) = &a.objective {
+        check_objective(m, &base)?;
+    }
     if q == Quantity::TimeOfDay && !a.quiet {
         crate::status!("warning: {} is a time of day: no value is better by nature, so the search's monotonicity is an assumption; check the probes in solve.csv", a.find);
     }
@@ -281,7 +300,11 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
             + "\n")
             .as_bytes(),
     )?;
-    let cache = Cache::open(&out, def_hash, expects.len())?;
+    let cache = Cache::open(
+        &out,
+        def_hash,
+        expects.len() + usize::from(a.objective.is_some()),
+    )?;
     let seeds = (0..a.replications)
         .map(|r| derive_seed(base.scenario.simulation.seed, &[], r, SeedMode::Common))
         .collect();
@@ -298,6 +321,7 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
         a,
         q: q.clone(),
         expects,
+        objective: a.objective.clone(),
         seeds,
         t,
         cache,
@@ -312,7 +336,8 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Usage(format!("--threads: {e}")))?;
-    let outcome = pool.install(|| run_search(&search, lo, hi, resolution))?;
+    let mut outcome = pool.install(|| run_search(&search, lo, hi, resolution))?;
+    outcome.pick = best_by_objective(&search, &outcome);
     write_outputs(&search, &outcome, &out, resolution, &def)?;
     let reused = search
         .cache
@@ -324,7 +349,7 @@ pub fn solve(a: &SolveArgs) -> Result<SolveReport> {
     let line = answer_line(&search, &outcome, resolution);
     search.cache.remove();
     Ok(SolveReport {
-        value: outcome.answer.map(|i| outcome.probes[i].value),
+        value: outcome.chosen().map(|i| outcome.probes[i].value),
         line,
         dir: out,
     })
@@ -337,6 +362,62 @@ struct Outcome {
     /// Index of the closest failing probe on the worse side of the answer.
     fails: Option<usize>,
     monotone: bool,
+    /// With `--objective`: the holding probe with the best objective.
+    pick: Option<usize>,
+}
+
+impl Outcome {
+    /// The probe answered: the objective's pick, or else the boundary.
+    fn chosen(&self) -> Option<usize> {
+        self.pick.or(self.answer)
+    }
+}
+
+/// `--objective` must name a metric a run of the scenario writes.
+fn check_objective(metric: &str, base: &Loaded) -> Result<()> {
+    let names: Vec<String> = crate::model::metric_names::catalogue(&base.config)
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    if names.iter().any(|n| n == metric) {
+        return Ok(());
+    }
+    let close = crate::scenario::warnings::closest(metric, &names);
+    let hint = if metric.contains("cost") && base.config.cost.is_none() {
+        " (cost metrics need a [cost] table in the scenario, docs/scenario.md)".to_string()
+    } else {
+        format!("; did you mean {}?", close.join(" or "))
+    };
+    Err(Error::Usage(format!(
+        "--objective: expected a metric a run of this scenario writes to summary.json (docs/metrics.md), found \"{metric}\"{hint}"
+    )))
+}
+
+/// Among the probes that hold, the one whose objective mean is best: the least, unless
+/// higher is better for the metric. Ties go to the probe whose value the search prefers
+/// (the least when minimizing, the greatest when maximizing).
+fn best_by_objective(s: &Search<'_>, o: &Outcome) -> Option<usize> {
+    use crate::model::metric_names::{direction, Direction};
+    let metric = s.objective.as_ref()?;
+    let sign = if direction(metric) == Direction::HigherIsBetter {
+        -1.0
+    } else {
+        1.0
+    };
+    let pref = if s.a.maximize { -1.0 } else { 1.0 };
+    o.probes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.holds() && p.objective.is_some_and(f64::is_finite))
+        .min_by(|(_, a), (_, b)| {
+            let (x, y) = (
+                sign * a.objective.unwrap_or(0.0),
+                sign * b.objective.unwrap_or(0.0),
+            );
+            x.total_cmp(&y)
+                .then((pref * a.value).total_cmp(&(pref * b.value)))
+        })
+        .map(|(i, _)| i)
 }
 
 /// Bracketing grid, then bisection between the last failing and the first holding value,
@@ -362,6 +443,7 @@ fn run_search(s: &Search<'_>, lo: f64, hi: f64, resolution: f64) -> Result<Outco
             answer: None,
             fails: None,
             monotone,
+            pick: None,
         });
     };
     if first == 0 {
@@ -370,6 +452,7 @@ fn run_search(s: &Search<'_>, lo: f64, hi: f64, resolution: f64) -> Result<Outco
             answer: Some(0),
             fails: None,
             monotone,
+            pick: None,
         });
     }
     let (mut f, mut h) = (first - 1, first);
@@ -401,6 +484,7 @@ fn run_search(s: &Search<'_>, lo: f64, hi: f64, resolution: f64) -> Result<Outco
         answer: Some(h),
         fails: Some(f),
         monotone,
+        pick: None,
     })
 }
 
@@ -454,6 +538,14 @@ fn answer_line(s: &Search<'_>, o: &Outcome, resolution: f64) -> String {
             l
         }
     };
+    if let (Some(i), Some(m)) = (o.pick, &s.objective) {
+        let p = &o.probes[i];
+        let v = crate::outputs::compare::human_value(m, p.objective.unwrap_or(f64::NAN));
+        line = format!(
+            "best {m} among the values of {} meeting {all}: {} ({m} = {v}); {line}",
+            s.a.find, p.text
+        );
+    }
     if !o.monotone {
         line.push_str("; warning: the grid's probes contradict monotonicity (a failing value beyond a holding one), see solve.csv");
     }
@@ -473,6 +565,7 @@ fn definition(a: &SolveArgs, src: &str, resolution: f64) -> serde_json::Value {
         "replications": a.replications,
         "confidence": a.confidence,
         "resolution": resolution,
+        "objective_metric": a.objective,
     })
 }
 
@@ -495,6 +588,9 @@ fn write_outputs(
         header.push(format!("{}.bound", e.metric));
         header.push(format!("{}.holds", e.metric));
     }
+    if let Some(m) = &s.objective {
+        header.push(format!("{m}.objective_mean"));
+    }
     header.push("holds".into());
     let mut csv = header.join(",") + "\n";
     for (i, p) in o.probes.iter().enumerate() {
@@ -508,6 +604,9 @@ fn write_outputs(
             row.push(fmt_num(v.mean));
             row.push(fmt_num(v.bound));
             row.push(u8::from(v.holds).to_string());
+        }
+        if let Some(x) = p.objective {
+            row.push(fmt_num(x));
         }
         row.push(u8::from(p.holds()).to_string());
         csv.push_str(&row.join(","));
@@ -523,8 +622,10 @@ fn write_outputs(
         "key": s.a.find,
         "objective": if s.a.maximize { "maximize" } else { "minimize" },
         "range": s.a.range,
-        "value": o.answer.map(|i| o.probes[i].value),
-        "value_text": o.answer.map(|i| o.probes[i].text.clone()),
+        "value": o.chosen().map(|i| o.probes[i].value),
+        "value_text": o.chosen().map(|i| o.probes[i].text.clone()),
+        "objective_metric": s.objective,
+        "objective_value": o.pick.and_then(|i| o.probes[i].objective),
         "holds": o.answer.is_some(),
         "bracket": { "holds": probe_json(o.answer), "fails": probe_json(o.fails) },
         "monotone": o.monotone,
@@ -558,7 +659,7 @@ fn write_outputs(
             unit: s.q.display_unit(),
             expectations: &expectations,
             probes: &probes,
-            answer: o.answer.map(|i| o.probes[i].value),
+            answer: o.chosen().map(|i| o.probes[i].value),
         };
         crate::outputs::plots::render_solve(dir, &data).map_err(|e| Error::Io {
             path: dir.join("plots"),

@@ -127,6 +127,17 @@ impl Sim<'_, '_> {
                 ));
             }
         }
+        // The books: each fleet's and the run's stored bytes are the same points' sums.
+        if self.vaults.iter().all(|v| !v.saturated) {
+            let vaults: u128 = sums.iter().map(|s| s.0).sum();
+            let fleets: u128 = self.books.iter().map(|b| u128::from(b.stored)).sum();
+            if fleets != vaults || u128::from(self.storage.total) != vaults {
+                return fail(format!(
+                    "the vaults hold {vaults} bytes but the fleets' books count {fleets} and the total {}",
+                    self.storage.total
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 
 mod checks;
+mod cost;
 mod restore;
 mod results;
 mod retention;
@@ -243,6 +244,10 @@ struct Sim<'s, 'o> {
     /// The recovery points each VM's vault holds, by VM index.
     held: Vec<retention::Held>,
     fleets: Vec<FleetRt>,
+    /// Each fleet's stored bytes and protected instances over time (costs).
+    books: Vec<cost::Books>,
+    /// Bytes held over every vault.
+    storage: cost::Storage,
     vaults: Vec<VaultState>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
@@ -446,6 +451,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             .iter()
             .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
             .collect();
+        self.storage.horizon = [self.storage.total, self.storage.max];
         if self.drain {
             self.process(SimTime::NEVER, true)?;
         }

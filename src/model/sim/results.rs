@@ -1,7 +1,9 @@
 //! Output of a run: time-series samples as it goes, and the summary at the end.
 
 use super::*;
-use crate::model::metric_names::{CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, VAULT_METRICS};
+use crate::model::metric_names::{
+    CONSISTENCY, LINK_METRICS, RESTORE_TOTALS, STORAGE_METRICS, VAULT_METRICS,
+};
 
 impl Sim<'_, '_> {
     /// The `kind` column of a job's row.
@@ -119,6 +121,7 @@ impl Sim<'_, '_> {
             windows_open,
             links: &self.sample_buf_links,
             vaults: &self.sample_buf_vaults,
+            cost_monthly: self.cost_monthly(),
         };
         self.obs.sample(&sample);
         self.last_sample = now;
@@ -131,6 +134,8 @@ impl Sim<'_, '_> {
             mut st,
             vms,
             vaults,
+            mut books,
+            storage,
             end,
             warmup,
             horizon_links,
@@ -180,6 +185,12 @@ impl Sim<'_, '_> {
             if vs.geo {
                 put(format!("vault.{}.geo_lag", v.name), &vs.geo_lag, &mut m);
             }
+        }
+        for (name, x) in STORAGE_METRICS.iter().zip(storage.horizon) {
+            m.insert((*name).into(), x as f64);
+        }
+        if let Some(cost) = &c.cost {
+            super::cost::cost_metrics(c, cost, &mut books, end, &mut m);
         }
         for (i, l) in c.links.iter().enumerate() {
             let ls = horizon_links[i];

@@ -9,7 +9,19 @@ impl Sim<'_, '_> {
     /// A backup's data reached the vault at `arrived`: VM `vi` gets a recovery point
     /// whose time is the job's snapshot time (retention and RPO count from it).
     pub(super) fn new_point(&mut self, vi: usize, v: usize, arrived: SimTime, job: &mut Job) {
-        let (bytes, full, now) = (job.bytes, job.full, job.snapshot_at);
+        let fi = self.vms[vi].fleet as usize;
+        // The bytes stored: reduced here unless the transfer already was.
+        let bytes = if self.c.fleets[fi].reduce_transfer {
+            job.bytes
+        } else {
+            self.reduced_bytes(vi, job.bytes)
+        };
+        let (full, now) = (job.full, job.snapshot_at);
+        // The vault's bytes change when the data arrives.
+        self.books_accrue(fi, arrived);
+        if self.vms[vi].first_point == SimTime::NEVER {
+            self.books_protect(vi, arrived);
+        }
         let every = self.rpo_every;
         let vm = &mut self.vms[vi];
         // RPO: the age of the newest point in the vault at every sample time since the
@@ -53,16 +65,23 @@ impl Sim<'_, '_> {
             u64::MAX
         });
         vs.points += 1;
+        let books = &mut self.books[fi];
+        books.stored = books.stored.saturating_add(bytes);
+        let total = &mut self.storage.total;
+        *total = total.saturating_add(bytes);
         // The service's limit: 366 points per VM; beyond it the oldest goes.
         if held.pts.len() > MAX_POINTS {
             let b = held.remove(0);
             vs.stored = vs.stored.saturating_sub(b);
             vs.points -= 1;
+            books.stored = books.stored.saturating_sub(b);
+            *total = total.saturating_sub(b);
         }
         // The previous newest point may now expire (at once, if its time has passed).
         self.expire_points(vi, arrived);
         let vs = &mut self.vaults[v];
         vs.stored_max = vs.stored_max.max(vs.stored);
+        self.storage.max = self.storage.max.max(self.storage.total);
         vs.points_max = vs.points_max.max(vs.points);
         if vs.geo {
             // From the job's own stream: a global counter (the job id) would let other
@@ -81,7 +100,9 @@ impl Sim<'_, '_> {
     /// Removes VM `vi`'s points whose retention has run out by `now`, except its newest,
     /// and arms the event of its next expiry. Idempotent: a stale event removes nothing.
     pub(super) fn expire_points(&mut self, vi: usize, now: SimTime) {
-        let v = self.fleets[self.vms[vi].fleet as usize].vault as usize;
+        let fi = self.vms[vi].fleet as usize;
+        let v = self.fleets[fi].vault as usize;
+        self.books_accrue(fi, now);
         let held = &mut self.held[vi];
         let (mut bytes, mut points) = (0u64, 0u64);
         let mut i = 0;
@@ -108,6 +129,9 @@ impl Sim<'_, '_> {
         let vs = &mut self.vaults[v];
         vs.stored = vs.stored.saturating_sub(bytes);
         vs.points -= points;
+        let books = &mut self.books[fi];
+        books.stored = books.stored.saturating_sub(bytes);
+        self.storage.total = self.storage.total.saturating_sub(bytes);
         if arm {
             self.at(next, Ev::Expire(vi as u32));
         }

@@ -33,6 +33,8 @@ impl<'s, 'o> Sim<'s, 'o> {
             horizon_vaults: Vec::new(),
             held: (0..vms.len()).map(|_| retention::Held::default()).collect(),
             vms,
+            books: vec![cost::Books::default(); fleets.len()],
+            storage: cost::Storage::default(),
             fleets,
             vaults: c.vaults.iter().map(vault_state).collect(),
             policy_window_end: vec![SimTime::ZERO; c.policies.len()],

@@ -187,6 +187,10 @@ impl Sim<'_, '_> {
             }
         };
         job.bytes = bytes;
+        if fleet.reduce_transfer && !matches!(job.kind, Kind::Restore(_)) {
+            let reduced = self.reduced_bytes(vi, bytes);
+            self.jobs[j as usize].as_mut().expect("live").bytes = reduced;
+        }
         let latency = self.fleets[vm.fleet as usize].latency;
         if latency > SimDuration::ZERO {
             self.wait(j, Step::Latency, latency, now);
@@ -294,6 +298,9 @@ impl Sim<'_, '_> {
         // left out of the job metrics.
         let counted = job.scheduled >= self.warmup;
         let window_miss = if is_restore {
+            if result.is_ok() {
+                self.books_egress(fi, job.bytes, now);
+            }
             self.record_restore(result, counted, duration, job.bytes);
             false
         } else {

@@ -32,12 +32,13 @@ pub use sweeps::{compare_sweeps, PointChange, SweepComparison};
 pub const ZERO_EPSILON: f64 = 1e-9;
 
 /// A metric's value as a person reads it, in the metric's unit: durations as `18 h` or
-/// `2.5 min`, sizes as `79.2 TB`, anything else as a plain number.
+/// `2.5 min`, sizes as `79.2 TB`, money as `1,234.50`, anything else as a plain number.
 pub fn human_value(metric: &str, v: f64) -> String {
     use crate::model::metric_names::{unit, Unit};
     match unit(metric) {
         Unit::Seconds if v.is_finite() && v >= 0.0 => crate::units::fmt_duration(v),
         Unit::Bytes if v.is_finite() && v >= 0.0 => crate::units::fmt_size(v),
+        Unit::Money => crate::units::fmt_money(v),
         _ => crate::units::fmt_value(v),
     }
 }

@@ -210,6 +210,9 @@ impl Observer for Writers {
                 h.push(format!("vault.{v}.stored_bytes"));
                 h.push(format!("vault.{v}.recovery_points"));
             }
+            if s.cost_monthly.is_some() {
+                h.push("cost.monthly".into());
+            }
             if let Err(e) = self.series.write_record(&h) {
                 self.fail("timeseries.csv", csv_err(e));
             }
@@ -228,6 +231,9 @@ impl Observer for Writers {
         for (bytes, points) in s.vaults {
             row.push(bytes.to_string());
             row.push(points.to_string());
+        }
+        if let Some(c) = s.cost_monthly {
+            row.push(format!("{c:.6}"));
         }
         if let Err(e) = self.series.write_record(&row) {
             self.fail("timeseries.csv", csv_err(e));

@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::engine::dist::{Choice, CountDist, Dist, DurationDist, RatioDist, SizeDist};
+use crate::engine::dist::{Choice, CountDist, Dist, DurationDist, FactorDist, RatioDist, SizeDist};
 use crate::engine::SimDuration;
 use crate::units::{Bandwidth, CalendarDate, Duration, TimeOfDay, UtcOffset};
 
+mod cost;
 mod service;
 mod values;
 
+pub use cost::{Cost, InstancePerStarted, InstanceTier};
 pub use service::{Support, Timing};
 pub use values::{Bound, Prob, Weekday};
 
@@ -50,6 +52,9 @@ pub struct Scenario {
     /// The service's support rules, switchable for what-if studies.
     #[serde(default)]
     pub support: Support,
+    /// Prices (optional: without it a run reports no cost metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
     /// Regression bounds checked by `backupsim check`.
     #[serde(default)]
     pub expect: Vec<Expect>,
@@ -469,6 +474,22 @@ pub struct Fleet {
     /// Ad-hoc "back up now" requests.
     #[serde(default)]
     pub on_demand: OnDemand,
+    /// Compression factor of the bytes stored: 2 halves them (default 1 = none, planning
+    /// assumption); a distribution is drawn per VM.
+    #[serde(default = "no_reduction")]
+    pub compression: FactorDist,
+    /// Deduplication factor of the bytes stored, on top of compression (default 1 = none,
+    /// planning assumption); a distribution is drawn per VM.
+    #[serde(default = "no_reduction")]
+    pub dedup: FactorDist,
+    /// Whether compression and deduplication happen at the source, so that they also
+    /// shrink the bytes transferred (default: only the bytes stored).
+    #[serde(default)]
+    pub reduce_transfer: bool,
+}
+
+fn no_reduction() -> FactorDist {
+    FactorDist::constant(1.0)
 }
 
 fn default_os() -> Choice {

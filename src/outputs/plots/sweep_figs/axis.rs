@@ -240,6 +240,7 @@ pub(super) fn metric_unit(metric: &str) -> (f64, &'static str) {
         Unit::Bytes => (1e9, " (GB)"),
         Unit::Seconds => (1.0, " (s)"),
         Unit::Plain => (1.0, ""),
+        Unit::Money => (1.0, " (currency of [cost])"),
     }
 }
 
