@@ -153,6 +153,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     w.finish()?;
     write_summary(&dir.join("summary.json"), &outcome.summary)?;
     write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
     let run = serde_json::json!({

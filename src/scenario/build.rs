@@ -27,6 +27,7 @@ pub fn build(s: &Scenario) -> Config {
         policies: s.policy.iter().map(|p| policy(s, p)).collect(),
         fleets: s.fleet.iter().map(|f| fleet(s, f)).collect(),
         restores: s.restore.iter().map(|r| restore(s, r)).collect(),
+        regions: s.region.iter().map(|r| r.name.clone()).collect(),
         timing: timing(&s.timing),
         support: support(&s.support),
     }
@@ -94,6 +95,7 @@ fn vault(v: &schema::Vault, region: usize) -> config::Vault {
 fn policy(s: &Scenario, p: &schema::Policy) -> config::Policy {
     let r = &p.retention;
     config::Policy {
+        name: p.name.clone(),
         vault: index(s.vault.iter().map(|v| v.name.as_str()), &p.vault),
         schedule: p.schedule.as_ref().map(schedule),
         start_within: p.start_within.0,
@@ -155,6 +157,7 @@ fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
         load_balanced: f.load_balanced.0,
         domain_controller: f.domain_controller.clone(),
         on_demand_per_vm_per_day: f.on_demand.per_vm_per_day,
+        onboard_days: f.onboard.as_ref().map(|o| o.days()),
     }
 }
 

@@ -13,7 +13,13 @@ impl Sim<'_, '_> {
         // (sample times after the warm-up and up to the end: a drained run's late points
         // change no sample).
         let until = now.min(self.end);
-        record_ages(&mut self.st.rpo, vm.last_point, until, self.warmup, every);
+        // Into the fleet's counts when groups keep histograms (merged into the run's at
+        // the end), else into the run's.
+        let h = match self.rep.fleets[vm.fleet as usize].rpo.as_mut() {
+            Some(h) => h,
+            None => &mut self.st.rpo,
+        };
+        record_ages(h, vm.last_point, until, self.warmup, every);
         vm.last_point = now;
         if vm.first_point == SimTime::NEVER {
             vm.first_point = now;
