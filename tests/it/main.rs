@@ -19,6 +19,7 @@ mod init;
 mod invariants;
 mod mutants;
 mod pin;
+mod reports;
 mod results;
 mod scale;
 mod slurm;
