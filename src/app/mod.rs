@@ -164,8 +164,79 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             );
         }
         crate::status!("results: {}", report.dir.display());
+        for line in worst_lines(&report) {
+            crate::status!("{line}");
+        }
     }
     Ok(report)
+}
+
+/// The last lines of the run summary: the three nights with the highest window miss rate
+/// (a night is one policy occurrence of one fleet; ties go to the earlier night), or,
+/// in a run without nights, the three fleets with the highest miss rate. Only those with
+/// a miss; one line saying none missed otherwise.
+fn worst_lines(report: &RunReport) -> Vec<String> {
+    if !report.nights.is_empty() {
+        let mut nights: Vec<_> = report
+            .nights
+            .iter()
+            .filter(|n| n.window_misses > 0)
+            .collect();
+        nights.sort_by(|a, b| b.miss_rate().total_cmp(&a.miss_rate()));
+        if nights.is_empty() {
+            return vec!["worst nights: none missed its window".into()];
+        }
+        let day = crate::engine::time::MICROS_PER_DAY;
+        return nights
+            .iter()
+            .take(3)
+            .map(|n| {
+                let last = match n.last_finish_vs_window_s() {
+                    Some(s) if s > 0.0 => {
+                        format!("; last finish {} after the window", crate::units::fmt_duration(s))
+                    }
+                    Some(s) => format!(
+                        "; last finish {} before the window's end",
+                        crate::units::fmt_duration(-s)
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "worst night: policy {}, fleet {}, night {} (day {}, {}): {} of {} jobs missed the window ({:.1} %), {} failed, {} in flight{last}",
+                    n.policy,
+                    n.fleet,
+                    n.night,
+                    n.scheduled_at.as_micros() / day,
+                    crate::outputs::results::nights::WEEKDAYS[n.weekday as usize % 7],
+                    n.window_misses,
+                    n.scheduled,
+                    100.0 * n.miss_rate(),
+                    n.failed,
+                    n.in_flight,
+                )
+            })
+            .collect();
+    }
+    let mut fleets: Vec<(&str, f64, f64)> = report
+        .summary
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("fleet.")?.strip_suffix(".backup.window.miss_rate")?;
+            let misses = report.summary.get(&format!("fleet.{name}.backup.window.misses"))?;
+            (*misses > 0.0).then_some((name, *v, *misses))
+        })
+        .collect();
+    fleets.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fleets
+        .iter()
+        .take(3)
+        .map(|(name, rate, misses)| {
+            format!(
+                "worst fleet: {name}: window miss rate {:.1} % ({misses} misses)",
+                100.0 * rate
+            )
+        })
+        .collect()
 }
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.

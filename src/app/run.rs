@@ -43,6 +43,8 @@ pub struct RunReport {
     pub replacing: Option<String>,
     /// Remarks found while running (e.g. draws saturated at a cap), also in `run.json`.
     pub notes: Vec<String>,
+    /// The per-night table (`nights.csv`).
+    pub nights: Vec<crate::model::nights::Night>,
 }
 
 /// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
@@ -190,6 +192,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         wall_seconds: wall,
         jobs_csv: jobs_on,
         notes: run_notes,
+        nights: outcome.nights,
     })
 }
 

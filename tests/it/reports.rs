@@ -287,19 +287,22 @@ fn group_names_must_be_metric_segments() {
     assert!(e.contains("onboard.over") && e.contains("whole number of days"), "{e}");
 }
 
-/// `run` writes nights.csv beside summary.json.
+/// `run` writes nights.csv beside summary.json, and its stderr summary ends with the
+/// worst night (the only one with a miss: night 0 of the hand-computed run above).
 #[test]
-fn run_writes_nights_csv() {
+fn run_writes_nights_csv_and_names_the_worst_night() {
     let dir = tempfile::tempdir().unwrap();
     let scen = dir.path().join("s.toml");
-    std::fs::write(&scen, base("2d", "", "", "")).unwrap();
+    let src = base("2d", "", "", "")
+        .replace("count = 1", "count = 2")
+        .replace("start_within = \"0s\"", "start_within = \"0s\"\nwindow = \"30m\"");
+    std::fs::write(&scen, src).unwrap();
     let out = dir.path().join("out");
     let o = run_bin(&[
         "run",
         scen.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--quiet",
         "--no-plots",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -308,5 +311,13 @@ fn run_writes_nights_csv() {
         .expect("nights.csv written");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].weekday, "Tue");
-    assert_eq!(rows[1].met_window, 1);
+    assert_eq!((rows[0].met_window, rows[1].met_window), (0, 2));
+    let err = stderr(&o);
+    let last = err.lines().last().unwrap();
+    assert_eq!(
+        last,
+        "worst night: policy p, fleet f, night 0 (day 0, Mon): 2 of 2 jobs missed the window (100.0 %), 0 failed, 0 in flight; last finish 11.8 min after the window",
+        "{err}"
+    );
+    assert_eq!(err.matches("worst night").count(), 1, "{err}");
 }
