@@ -221,8 +221,12 @@ fn worst_lines(report: &RunReport) -> Vec<String> {
         .summary
         .iter()
         .filter_map(|(k, v)| {
-            let name = k.strip_prefix("fleet.")?.strip_suffix(".backup.window.miss_rate")?;
-            let misses = report.summary.get(&format!("fleet.{name}.backup.window.misses"))?;
+            let name = k
+                .strip_prefix("fleet.")?
+                .strip_suffix(".backup.window.miss_rate")?;
+            let misses = report
+                .summary
+                .get(&format!("fleet.{name}.backup.window.misses"))?;
             (*misses > 0.0).then_some((name, *v, *misses))
         })
         .collect();

@@ -178,7 +178,10 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
             for m in GROUP_METRICS {
                 put(format!("{kind}.{n}.{m}"), true);
             }
-            for code in Code::ALL.into_iter().filter(|&c| c != Code::NoRecoveryPoint) {
+            for code in Code::ALL
+                .into_iter()
+                .filter(|&c| c != Code::NoRecoveryPoint)
+            {
                 put(format!("{kind}.{n}.backup.failures.{}", code.name()), false);
             }
             if percentiles {

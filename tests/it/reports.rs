@@ -128,10 +128,22 @@ fn percentile(v: &mut [u64], q: f64) -> f64 {
 
 fn check_group(m: &BTreeMap<String, f64>, prefix: &str, mut g: FromRows) {
     let k = |s: &str| format!("{prefix}.{s}");
-    assert_eq!(get(m, &k("backup.jobs.succeeded")), g.succeeded as f64, "{prefix}");
-    assert_eq!(get(m, &k("backup.jobs.failed")), g.failed as f64, "{prefix}");
+    assert_eq!(
+        get(m, &k("backup.jobs.succeeded")),
+        g.succeeded as f64,
+        "{prefix}"
+    );
+    assert_eq!(
+        get(m, &k("backup.jobs.failed")),
+        g.failed as f64,
+        "{prefix}"
+    );
     assert_eq!(get(m, &k("backup.jobs.in_flight")), g.in_flight as f64);
-    assert_eq!(get(m, &k("backup.window.misses")), g.misses as f64, "{prefix}");
+    assert_eq!(
+        get(m, &k("backup.window.misses")),
+        g.misses as f64,
+        "{prefix}"
+    );
     let rate = (g.misses as f64 / g.judged as f64 * 1e6).round() / 1e6;
     assert_eq!(get(m, &k("backup.window.miss_rate")), rate, "{prefix}");
     let sr = g.succeeded as f64 / (g.succeeded + g.failed) as f64;
@@ -145,7 +157,11 @@ fn check_group(m: &BTreeMap<String, f64>, prefix: &str, mut g: FromRows) {
         .keys()
         .filter(|n| n.starts_with(&k("backup.failures.")))
         .count();
-    assert_eq!(codes, g.failures.len(), "{prefix}: only codes that occurred");
+    assert_eq!(
+        codes,
+        g.failures.len(),
+        "{prefix}: only codes that occurred"
+    );
     // HDR percentiles are within 0.1 % of the exact ones.
     for (st, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
         let exact = percentile(&mut g.durations, q);
@@ -161,18 +177,31 @@ fn breakdown_metrics_equal_jobs_csv() {
     let (out, rows, _) = run_sampled(TWO_FLEETS);
     let m = &out.summary;
     assert!(get(m, "fleet.db.backup.jobs.failed") > 0.0, "agents fail");
-    assert!(get(m, "fleet.db.backup.window.misses") > 0.0, "night 0 overruns");
+    assert!(
+        get(m, "fleet.db.backup.window.misses") > 0.0,
+        "night 0 overruns"
+    );
     let of = |f: &'static str| rows.iter().filter(move |r| r.fleet == f);
     for (fleet, groups) in [
-        ("db", ["fleet.db", "vault.v1", "region.east", "policy.nightly"]),
-        ("web", ["fleet.web", "vault.v2", "region.west", "policy.early"]),
+        (
+            "db",
+            ["fleet.db", "vault.v1", "region.east", "policy.nightly"],
+        ),
+        (
+            "web",
+            ["fleet.web", "vault.v2", "region.west", "policy.early"],
+        ),
     ] {
         for prefix in groups {
             check_group(m, prefix, from_rows(of(fleet)));
         }
     }
     // The groups add up to the run-wide totals.
-    for k in ["backup.jobs.succeeded", "backup.jobs.failed", "backup.window.misses"] {
+    for k in [
+        "backup.jobs.succeeded",
+        "backup.jobs.failed",
+        "backup.window.misses",
+    ] {
         assert_eq!(
             get(m, &format!("fleet.db.{k}")) + get(m, &format!("fleet.web.{k}")),
             get(m, k)
@@ -191,7 +220,10 @@ fn group_metrics_are_in_the_catalogue() {
     let (out, _) = run_src(TWO_FLEETS);
     let names: Vec<String> = catalogue(&l.config).into_iter().map(|n| n.name).collect();
     for k in out.summary.keys() {
-        assert!(names.binary_search(k).is_ok(), "{k} is not in the catalogue");
+        assert!(
+            names.binary_search(k).is_ok(),
+            "{k} is not in the catalogue"
+        );
     }
     assert_eq!(unit("region.east.rpo.p99"), Unit::Seconds);
     assert_eq!(unit("vault.v1.backup.bytes"), Unit::Bytes);
@@ -216,8 +248,14 @@ fn group_metrics_are_in_the_catalogue() {
 fn nights_csv_two_night_hand_computed() {
     let src = base("2d", "", "", "")
         .replace("count = 1", "count = 2")
-        .replace("start_within = \"0s\"", "start_within = \"0s\"\nwindow = \"30m\"")
-        .replace("duration = \"2d\"", "duration = \"2d\"\nsample_every = \"5m\"");
+        .replace(
+            "start_within = \"0s\"",
+            "start_within = \"0s\"\nwindow = \"30m\"",
+        )
+        .replace(
+            "duration = \"2d\"",
+            "duration = \"2d\"\nsample_every = \"5m\"",
+        );
     let (out, _) = run_src(&src);
     let text = String::from_utf8(nights_csv(&out.nights)).unwrap();
     assert_eq!(
@@ -236,7 +274,10 @@ fn nights_count_failures_and_work_in_flight() {
     let src = base("1d", "agent = { installed = 0.0 }", "", "")
         .replace("count = 1", "count = 3")
         .replace("duration = \"1d\"", "duration = \"1d 1h 3m\"")
-        .replace("start_within = \"0s\"", "start_within = \"0s\"\nwindow = \"10m\"");
+        .replace(
+            "start_within = \"0s\"",
+            "start_within = \"0s\"\nwindow = \"10m\"",
+        );
     let (out, rows) = run_src(&src);
     let text = String::from_utf8(nights_csv(&out.nights)).unwrap();
     let lines: Vec<&str> = text.lines().skip(1).collect();
@@ -273,18 +314,21 @@ fn onboarding_spreads_first_backups_over_nights() {
 #[test]
 fn group_names_must_be_metric_segments() {
     let src = base("1d", "", "", "").replace("name = \"f\"", "name = \"web tier\"");
-    let e = backupsim::scenario::load_str(&src, Path::new("t.toml"), &[])
-        .err()
-        .expect("refused")
-        .to_string();
+    let Err(e) = backupsim::scenario::load_str(&src, Path::new("t.toml"), &[]) else {
+        panic!("refused")
+    };
+    let e = e.to_string();
     assert!(e.contains("fleet.web tier.name"), "{e}");
     assert!(e.contains("letters, digits, '_' and '-'"), "{e}");
     let bad = base("1d", "onboard = { over = \"36h\" }", "", "");
-    let e = backupsim::scenario::load_str(&bad, Path::new("t.toml"), &[])
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(e.contains("onboard.over") && e.contains("whole number of days"), "{e}");
+    let Err(e) = backupsim::scenario::load_str(&bad, Path::new("t.toml"), &[]) else {
+        panic!("refused")
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("onboard.over") && e.contains("whole number of days"),
+        "{e}"
+    );
 }
 
 /// `run` writes nights.csv beside summary.json, and its stderr summary ends with the
@@ -295,7 +339,10 @@ fn run_writes_nights_csv_and_names_the_worst_night() {
     let scen = dir.path().join("s.toml");
     let src = base("2d", "", "", "")
         .replace("count = 1", "count = 2")
-        .replace("start_within = \"0s\"", "start_within = \"0s\"\nwindow = \"30m\"");
+        .replace(
+            "start_within = \"0s\"",
+            "start_within = \"0s\"\nwindow = \"30m\"",
+        );
     std::fs::write(&scen, src).unwrap();
     let out = dir.path().join("out");
     let o = run_bin(&[

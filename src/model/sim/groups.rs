@@ -12,7 +12,6 @@ use crate::model::metric_names::{
 };
 use crate::model::nights::Night;
 
-
 /// Statistics of one group of jobs (a fleet, or the sum of several).
 #[derive(Default)]
 pub(super) struct GroupStat {
@@ -101,7 +100,6 @@ impl GroupStat {
         }
     }
 }
-
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b > 0 {

@@ -67,7 +67,10 @@ impl NightsFig {
     {
         let mut title = self.title.clone();
         if self.hidden > 0 {
-            title.push_str(&format!(" (first {MAX_PANELS}; {} more in nights.csv)", self.hidden));
+            title.push_str(&format!(
+                " (first {MAX_PANELS}; {} more in nights.csv)",
+                self.hidden
+            ));
         }
         let body = root.titled(&title, font(TITLE_PX))?;
         let areas = body.split_evenly((self.panels.len(), 1));
@@ -163,7 +166,10 @@ where
             ];
             let base: f64 = parts[..part].iter().sum();
             let x = i as f64;
-            Rectangle::new([(x - 0.35, base), (x + 0.35, base + parts[part])], color.filled())
+            Rectangle::new(
+                [(x - 0.35, base), (x + 0.35, base + parts[part])],
+                color.filled(),
+            )
         });
         let name = ["met the window", "missed (late or open)", "failed"][part];
         chart
