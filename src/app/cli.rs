@@ -31,6 +31,9 @@ enum Command {
         /// Treat any warning as an error (exit 2) before anything runs.
         #[arg(long)]
         deny_warnings: bool,
+        /// Print one JSON document on stdout (counts, notes, warnings, the estimate).
+        #[arg(long)]
+        json: bool,
     },
     /// Check the scenario's [[expect]] bounds against a results directory (or run it first).
     /// Exit status 1 when a bound fails.
@@ -46,6 +49,10 @@ enum Command {
         /// Treat any warning as an error (exit 2) before anything runs.
         #[arg(long)]
         deny_warnings: bool,
+        /// Print one JSON document on stdout (each bound's metric, value with its unit,
+        /// verdict, and the warnings) instead of the table.
+        #[arg(long, conflicts_with = "pin")]
+        json: bool,
         /// Instead of checking: write [[expect]] bounds around the current values into
         /// the scenario file (min for higher-is-better metrics, max for the others).
         #[arg(long)]
@@ -89,6 +96,15 @@ enum Command {
         /// Print a GitHub Markdown table (for pull requests).
         #[arg(long)]
         markdown: bool,
+        /// Read the comparison as a what-if: the scenario difference first, each metric
+        /// better, worse or neutral, appeared and vanished metrics never regressions;
+        /// exit status 0.
+        #[arg(long)]
+        what_if: bool,
+        /// Print one JSON document on stdout (scenario difference, metrics with units and
+        /// verdicts) instead of the table.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
     },
     /// Re-render the plots of a results directory or of a sweep directory.
     Plot {
@@ -147,7 +163,13 @@ pub fn main() -> ExitCode {
             scenario,
             sets,
             deny_warnings,
-        } => app::validate(&scenario, &sets, deny_warnings).and_then(|msg| emit(&msg).map(|_| 0)),
+            json,
+        } => if json {
+            app::validate_json(&scenario, &sets, deny_warnings)
+        } else {
+            app::validate(&scenario, &sets, deny_warnings)
+        }
+        .and_then(|msg| emit(&msg).map(|_| 0)),
         Command::Check {
             target,
             sets,
@@ -158,6 +180,7 @@ pub fn main() -> ExitCode {
             metrics,
             from,
             force,
+            ..
         } => {
             let a = app::PinArgs {
                 scenario: target,
@@ -175,8 +198,9 @@ pub fn main() -> ExitCode {
             sets,
             quiet,
             deny_warnings,
+            json,
             ..
-        } => app::check(&target, &sets, quiet, deny_warnings)
+        } => app::check(&target, &sets, quiet || json, deny_warnings, json)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Init { vms, region, out } => {
             app::init(vms, &region, &out).and_then(|msg| emit(&msg).map(|_| 0))
@@ -186,8 +210,17 @@ pub fn main() -> ExitCode {
             new,
             tolerance,
             markdown,
-        } => app::compare(&base, &new, tolerance, markdown)
-            .and_then(|(table, regressed)| emit(&table).map(|_| i32::from(regressed))),
+            what_if,
+            json,
+        } => {
+            let how = app::CompareHow {
+                markdown,
+                what_if,
+                json,
+            };
+            app::compare(&base, &new, tolerance, how)
+                .and_then(|(table, regressed)| emit(&table).map(|_| i32::from(regressed)))
+        }
         Command::Plot { dir } => app::plot(&dir).and_then(|files| {
             let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
             emit(&list.join("\n")).map(|_| 0)

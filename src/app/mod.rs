@@ -201,8 +201,13 @@ fn worst_lines(report: &RunReport) -> Vec<String> {
                     ),
                     None => String::new(),
                 };
+                let open = if n.in_flight > 0 {
+                    format!(", {} still running at the end", n.in_flight)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "worst night: policy {}, fleet {}, night {} (day {}, {}): {} of {} jobs missed the window ({:.1} %), {} failed, {} in flight{last}",
+                    "worst night: policy {}, fleet {}, night {} (day {}, {}): {} of {} jobs missed the window ({:.1} %), {} failed{open}{last}",
                     n.policy,
                     n.fleet,
                     n.night,
@@ -212,7 +217,6 @@ fn worst_lines(report: &RunReport) -> Vec<String> {
                     n.scheduled,
                     100.0 * n.miss_rate(),
                     n.failed,
-                    n.in_flight,
                 )
             })
             .collect();
@@ -288,6 +292,7 @@ pub fn check(
     sets: &[String],
     quiet: bool,
     deny_warnings: bool,
+    json: bool,
 ) -> Result<(String, bool)> {
     let no_bounds = |file: &Path| {
         Error::input(
@@ -295,15 +300,16 @@ pub fn check(
             "expected at least one [[expect]] bound to check, found none: add e.g. [[expect]] metric = \"backup.success_rate\" min = 0.99 (see docs/scenario.md)",
         )
     };
-    let (scenario, dir) = if target.is_dir() {
+    let (scenario, dir, warnings) = if target.is_dir() {
         let resolved = target.join("scenario.resolved.toml");
         let loaded = load(&resolved, &[])?;
         crate::scenario::warnings::report(&loaded, deny_warnings)?;
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
         let scenario = loaded.scenario;
         if scenario.expect.is_empty() {
             return Err(no_bounds(&resolved));
         }
-        (scenario, target.to_path_buf())
+        (scenario, target.to_path_buf(), warnings)
     } else {
         let args = RunArgs {
             scenario: target.to_path_buf(),
@@ -318,7 +324,8 @@ pub fn check(
             return Err(no_bounds(target));
         }
         let report = run_loaded(&loaded, &args)?;
-        (loaded.scenario, report.dir)
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        (loaded.scenario, report.dir, warnings)
     };
     let summary = crate::outputs::results::read::read_summary(&dir).map_err(|e| {
         Error::input(
@@ -336,7 +343,69 @@ pub fn check(
         })
         .collect();
     let report = crate::outputs::compare::check(&expects, &summary);
+    if json {
+        let rows: Vec<serde_json::Value> = report
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "metric": r.metric,
+                    "bound": r.bound,
+                    "unit": unit_symbol(&r.metric),
+                    "value": r.value.filter(|v| v.is_finite()),
+                    "value_text": r.value.map(|v| crate::outputs::compare::human_value(&r.metric, v)),
+                    "verdict": if r.passed { "pass" } else { "FAIL" },
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "target": target.display().to_string(),
+            "results": dir.display().to_string(),
+            "passed": report.passed(),
+            "failures": report.failures(),
+            "expectations": rows,
+            "warnings": warnings,
+        });
+        return Ok((
+            serde_json::to_string_pretty(&doc).expect("json"),
+            report.passed(),
+        ));
+    }
     Ok((report.to_string(), report.passed()))
+}
+
+/// The unit of a metric as a symbol: `s`, `B`, or empty for plain numbers.
+fn unit_symbol(metric: &str) -> &'static str {
+    use crate::model::metric_names::{unit, Unit};
+    match unit(metric) {
+        Unit::Seconds => "s",
+        Unit::Bytes => "B",
+        Unit::Plain => "",
+    }
+}
+
+/// `backupsim validate --json`: what `validate` prints, as one JSON document.
+pub fn validate_json(scenario: &Path, sets: &[String], deny_warnings: bool) -> Result<String> {
+    let l = load(scenario, sets)?;
+    crate::scenario::warnings::report(&l, deny_warnings)?;
+    let s = &l.scenario;
+    let estimate = crate::scenario::estimate::report(s);
+    let doc = serde_json::json!({
+        "file": scenario.display().to_string(),
+        "ok": true,
+        "fleets": s.fleet.len(),
+        "vms": s.fleet.iter().map(|f| f.count as u64).sum::<u64>(),
+        "vaults": s.vault.len(),
+        "policies": s.policy.len(),
+        "links": s.link.len(),
+        "restores": s.restore.len(),
+        "simulated": s.simulation.duration.to_string(),
+        "simulated_seconds": s.simulation.duration.0.as_secs_f64(),
+        "notes": l.notes,
+        "warnings": l.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        "estimate": estimate.lines().collect::<Vec<_>>(),
+    });
+    Ok(serde_json::to_string_pretty(&doc).expect("json"))
 }
 
 /// `backupsim compare BASE NEW`: the metrics that moved beyond `tolerance_pct`. Returns the
@@ -345,7 +414,7 @@ pub fn compare(
     base: &Path,
     new: &Path,
     tolerance_pct: f64,
-    markdown: bool,
+    how: CompareHow,
 ) -> Result<(String, bool)> {
     if !(tolerance_pct >= 0.0 && tolerance_pct.is_finite()) {
         return Err(usage(format!(
@@ -356,7 +425,13 @@ pub fn compare(
         crate::outputs::results::read::read_summary(d)
             .map_err(|e| Error::input(d.join("summary.json").display().to_string(), e.to_string()))
     };
-    let c = crate::outputs::compare::compare(&read(base)?, &read(new)?, tolerance_pct);
+    use crate::outputs::compare::what_if;
+    let (b, n) = (read(base)?, read(new)?);
+    let c = if how.what_if {
+        what_if::what_if(&b, &n, tolerance_pct)
+    } else {
+        crate::outputs::compare::compare(&b, &n, tolerance_pct)
+    };
     let versions = |d: &Path| crate::outputs::results::read::model_version(d);
     let (vb, vn) = (versions(base), versions(new));
     if vb != vn {
@@ -369,12 +444,34 @@ pub fn compare(
             show(vn)
         );
     }
-    let text = if markdown {
+    let resolved =
+        |d: &Path| std::fs::read_to_string(d.join("scenario.resolved.toml")).unwrap_or_default();
+    let diff = what_if::scenario_diff(&resolved(base), &resolved(new));
+    let text = if how.json {
+        let mut doc = what_if::to_json(&diff, &c, how.what_if);
+        doc["base"] = base.display().to_string().into();
+        doc["new"] = new.display().to_string().into();
+        serde_json::to_string_pretty(&doc).expect("json")
+    } else if how.what_if {
+        what_if::report_text(&diff, &c, how.markdown)
+    } else if how.markdown {
         c.to_markdown()
     } else {
         c.to_string()
     };
-    Ok((text, c.has_regression()))
+    // A what-if answers a question: it never fails.
+    Ok((text, c.has_regression() && !how.what_if))
+}
+
+/// How `compare` reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompareHow {
+    /// A GitHub Markdown table.
+    pub markdown: bool,
+    /// A what-if report (exit status 0).
+    pub what_if: bool,
+    /// One JSON document.
+    pub json: bool,
 }
 
 /// `backupsim plot DIR`: re-renders the plots of a results directory, or of a sweep

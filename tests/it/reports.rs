@@ -363,8 +363,131 @@ fn run_writes_nights_csv_and_names_the_worst_night() {
     let last = err.lines().last().unwrap();
     assert_eq!(
         last,
-        "worst night: policy p, fleet f, night 0 (day 0, Mon): 2 of 2 jobs missed the window (100.0 %), 0 failed, 0 in flight; last finish 11.8 min after the window",
+        "worst night: policy p, fleet f, night 0 (day 0, Mon): 2 of 2 jobs missed the window (100.0 %), 0 failed; last finish 11.8 min after the window",
         "{err}"
     );
     assert_eq!(err.matches("worst night").count(), 1, "{err}");
+}
+
+/// Runs `src` into `dir/name` and returns the results directory.
+fn run_into(dir: &Path, name: &str, src: &str) -> std::path::PathBuf {
+    let scen = dir.join(format!("{name}.toml"));
+    std::fs::write(&scen, src).unwrap();
+    let out = dir.join(name);
+    let o = run_bin(&[
+        "run",
+        scen.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+/// `compare --what-if` of a spread first wave (onboarding) against the baseline: the
+/// scenario difference first, the miss rate better, workload counts neutral, metrics that
+/// appear or vanish never regressions, exit status 0 (whatever got worse: the VMs waiting
+/// for their first backup raise the RPO); `--json` the same as one document.
+/// Without `--what-if` the same pair is a regression (exit 1): fewer jobs succeeded.
+#[test]
+fn compare_what_if_reads_as_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = base("3d", "", "", "")
+        .replace("count = 1", "count = 4")
+        .replace("bandwidth = \"1 GB/s\"", "bandwidth = \"50 MB/s\"")
+        .replace(
+            "start_within = \"0s\"",
+            "start_within = \"0s\"\nwindow = \"2h\"",
+        );
+    let a = run_into(dir.path(), "base", &src);
+    let b = run_into(
+        dir.path(),
+        "new",
+        &src.replace(
+            "daily_churn = 0.1",
+            "daily_churn = 0.1\nonboard = { over = \"2d\" }",
+        ),
+    );
+    let args = |extra: &[&str]| {
+        let mut v = vec!["compare", a.to_str().unwrap(), b.to_str().unwrap()];
+        v.extend_from_slice(extra);
+        run_bin(&v)
+    };
+    let o = args(&["--what-if"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "scenario difference:");
+    assert_eq!(lines[1], "  fleet.f.onboard.over: (absent) → 2d", "{text}");
+    let row = |m: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{m} ")))
+            .unwrap_or_else(|| panic!("{m} in {text}"))
+            .to_string()
+    };
+    assert!(row("backup.window.miss_rate").ends_with("better"), "{text}");
+    assert!(row("backup.jobs.succeeded").ends_with("neutral"), "{text}");
+    assert!(
+        text.contains(" better, ") && text.contains("(never a regression)"),
+        "{text}"
+    );
+    let o = args(&["--what-if", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["scenario_difference"][0]["key"], "fleet.f.onboard.over");
+    let miss = doc["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "backup.window.miss_rate")
+        .unwrap();
+    assert_eq!(miss["verdict"], "better");
+    // Base: night 0's four full copies (400 GB at 50 MB/s: 8 000 s) miss the 2-hour window.
+    assert_eq!(miss["base"], 0.333333);
+    assert_eq!(miss["new"], 0.0);
+    let o = args(&[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "plain compare: fewer successes regress"
+    );
+}
+
+/// `validate --json` and `check --json` print one JSON document on stdout.
+#[test]
+fn validate_and_check_print_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = base(
+        "2d",
+        "",
+        "",
+        "[[expect]]\nmetric = \"fleet.f.backup.duration.p50\"\nmax = \"1h\"\n",
+    );
+    let out = run_into(dir.path(), "r", &src);
+    let o = run_bin(&[
+        "validate",
+        dir.path().join("r.toml").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["vms"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let o = run_bin(&["check", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["passed"], true);
+    let e = &doc["expectations"][0];
+    assert_eq!(e["metric"], "fleet.f.backup.duration.p50");
+    assert_eq!(e["unit"], "s");
+    assert_eq!(e["verdict"], "pass");
+    // Night 0's full backup (2 510 s) and night 1's incremental (93.3 s): the p50 is the
+    // smaller one (HDR precision 0.1 %).
+    let v = e["value"].as_f64().unwrap();
+    assert!((v - 93.333).abs() < 0.1, "{v}");
 }

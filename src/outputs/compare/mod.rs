@@ -18,6 +18,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+pub mod what_if;
+
 use serde::{Deserialize, Serialize};
 
 /// Absolute change below which a metric whose base value is 0 is considered
