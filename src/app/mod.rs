@@ -344,34 +344,42 @@ pub fn check(
         .collect();
     let report = crate::outputs::compare::check(&expects, &summary);
     if json {
-        let rows: Vec<serde_json::Value> = report
-            .rows
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "metric": r.metric,
-                    "bound": r.bound,
-                    "unit": unit_symbol(&r.metric),
-                    "value": r.value.filter(|v| v.is_finite()),
-                    "value_text": r.value.map(|v| crate::outputs::compare::human_value(&r.metric, v)),
-                    "verdict": if r.passed { "pass" } else { "FAIL" },
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "target": target.display().to_string(),
-            "results": dir.display().to_string(),
-            "passed": report.passed(),
-            "failures": report.failures(),
-            "expectations": rows,
-            "warnings": warnings,
-        });
-        return Ok((
-            serde_json::to_string_pretty(&doc).expect("json"),
-            report.passed(),
-        ));
+        let doc = check_json(target, &dir, &report, &warnings);
+        return Ok((doc, report.passed()));
     }
     Ok((report.to_string(), report.passed()))
+}
+
+/// `check --json`: the report as one JSON document.
+fn check_json(
+    target: &Path,
+    dir: &Path,
+    report: &crate::outputs::compare::CheckReport,
+    warnings: &[String],
+) -> String {
+    let rows: Vec<serde_json::Value> = report
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "metric": r.metric,
+                "bound": r.bound,
+                "unit": unit_symbol(&r.metric),
+                "value": r.value.filter(|v| v.is_finite()),
+                "value_text": r.value.map(|v| crate::outputs::compare::human_value(&r.metric, v)),
+                "verdict": if r.passed { "pass" } else { "FAIL" },
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "target": target.display().to_string(),
+        "results": dir.display().to_string(),
+        "passed": report.passed(),
+        "failures": report.failures(),
+        "expectations": rows,
+        "warnings": warnings,
+    });
+    serde_json::to_string_pretty(&doc).expect("json")
 }
 
 /// The unit of a metric as a symbol: `s`, `B`, or empty for plain numbers.

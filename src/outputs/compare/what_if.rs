@@ -149,10 +149,27 @@ pub fn report_text(diff: &[KeyChange], c: &Comparison, markdown: bool) -> String
             ]
         })
         .collect();
+    s.push_str(&table(&rows, markdown));
+    let n = |w: &str| c.rows.iter().filter(|r| word(r) == w).count();
+    s.push_str(&format!(
+        "\n{} better, {} worse, {} neutral beyond ±{}%; {} appeared, {} vanished (never a regression)\n",
+        n("better"),
+        n("worse"),
+        n("neutral"),
+        crate::units::fmt_value(c.tolerance_pct),
+        n("appeared"),
+        n("vanished")
+    ));
+    s
+}
+
+/// The metric rows as a Markdown or an aligned text table.
+fn table(rows: &[[String; 5]], markdown: bool) -> String {
+    let mut s = String::new();
     let head = ["metric", "base", "new", "change", "verdict"];
     if markdown {
         s.push_str("| metric | base | new | change | verdict |\n|:--|--:|--:|--:|:--|\n");
-        for r in &rows {
+        for r in rows {
             s.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 r[0], r[1], r[2], r[3], r[4]
@@ -183,20 +200,10 @@ pub fn report_text(diff: &[KeyChange], c: &Comparison, markdown: bool) -> String
             )
         };
         s.push_str(&line(head));
-        for r in &rows {
+        for r in rows {
             s.push_str(&line(r.each_ref().map(String::as_str)));
         }
     }
-    let n = |w: &str| c.rows.iter().filter(|r| word(r) == w).count();
-    s.push_str(&format!(
-        "\n{} better, {} worse, {} neutral beyond ±{}%; {} appeared, {} vanished (never a regression)\n",
-        n("better"),
-        n("worse"),
-        n("neutral"),
-        crate::units::fmt_value(c.tolerance_pct),
-        n("appeared"),
-        n("vanished")
-    ));
     s
 }
 
