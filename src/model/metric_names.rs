@@ -73,6 +73,22 @@ pub const GROUP_RPO_STATS: [&str; 2] = ["p50", "p99"];
 /// counters and rates only, so memory stays bounded for estates of thousands of fleets.
 pub const GROUP_HISTOGRAM_FLEETS: usize = 64;
 
+/// Whether `metric` is a per-group percentile (`fleet.db.backup.duration.p99`,
+/// `region.west.rpo.p50`): absent when the group's histogram is empty (no value, not 0).
+pub fn is_group_percentile(metric: &str) -> bool {
+    let Some((h, st)) = metric.rsplit_once('.') else {
+        return false;
+    };
+    let stat = GROUP_DURATION_STATS.contains(&st) || GROUP_RPO_STATS.contains(&st);
+    let Some((kind, rest)) = h.split_once('.') else {
+        return false;
+    };
+    stat && GROUP_KINDS.contains(&kind)
+        && rest
+            .split_once('.')
+            .is_some_and(|(_, m)| m == "backup.duration" || m == "rpo")
+}
+
 /// Backup metrics every run writes.
 pub const BACKUP_TOTALS: [&str; 14] = [
     "backup.jobs.total",
@@ -302,6 +318,15 @@ impl MetricName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_percentiles_are_recognised() {
+        assert!(is_group_percentile("fleet.db.backup.duration.p99"));
+        assert!(is_group_percentile("region.west.rpo.p50"));
+        assert!(!is_group_percentile("fleet.db.backup.window.misses"));
+        assert!(!is_group_percentile("backup.duration.p99"));
+        assert!(!is_group_percentile("link.wan.utilization.max"));
+    }
 
     #[test]
     fn stats_are_the_histogram_statistics() {
