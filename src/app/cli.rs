@@ -194,7 +194,7 @@ pub fn main() -> ExitCode {
             deny_warnings,
             json,
             ..
-        } => app::check(&target, &sets, quiet, deny_warnings, json)
+        } => app::check(&target, &sets, quiet || json, deny_warnings, json)
             .and_then(|(table, ok)| emit(&table).map(|_| if ok { 0 } else { 1 })),
         Command::Init { vms, region, out } => {
             app::init(vms, &region, &out).and_then(|msg| emit(&msg).map(|_| 0))

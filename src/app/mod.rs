@@ -166,8 +166,87 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
             );
         }
         crate::status!("results: {}", report.dir.display());
+        for line in worst_lines(&report) {
+            crate::status!("{line}");
+        }
     }
     Ok(report)
+}
+
+/// The last lines of the run summary: the three nights with the highest window miss rate
+/// (a night is one policy occurrence of one fleet; ties go to the earlier night), or,
+/// in a run without nights, the three fleets with the highest miss rate. Only those with
+/// a miss; one line saying none missed otherwise.
+fn worst_lines(report: &RunReport) -> Vec<String> {
+    if !report.nights.is_empty() {
+        let mut nights: Vec<_> = report
+            .nights
+            .iter()
+            .filter(|n| n.window_misses > 0)
+            .collect();
+        nights.sort_by(|a, b| b.miss_rate().total_cmp(&a.miss_rate()));
+        if nights.is_empty() {
+            return vec!["worst nights: none missed its window".into()];
+        }
+        let day = crate::engine::time::MICROS_PER_DAY;
+        return nights
+            .iter()
+            .take(3)
+            .map(|n| {
+                let last = match n.last_finish_vs_window_s() {
+                    Some(s) if s > 0.0 => {
+                        format!("; last finish {} after the window", crate::units::fmt_duration(s))
+                    }
+                    Some(s) => format!(
+                        "; last finish {} before the window's end",
+                        crate::units::fmt_duration(-s)
+                    ),
+                    None => String::new(),
+                };
+                let open = if n.in_flight > 0 {
+                    format!(", {} still running at the end", n.in_flight)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "worst night: policy {}, fleet {}, night {} (day {}, {}): {} of {} jobs missed the window ({:.1} %), {} failed{open}{last}",
+                    n.policy,
+                    n.fleet,
+                    n.night,
+                    n.scheduled_at.as_micros() / day,
+                    crate::outputs::results::nights::WEEKDAYS[n.weekday as usize % 7],
+                    n.window_misses,
+                    n.scheduled,
+                    100.0 * n.miss_rate(),
+                    n.failed,
+                )
+            })
+            .collect();
+    }
+    let mut fleets: Vec<(&str, f64, f64)> = report
+        .summary
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k
+                .strip_prefix("fleet.")?
+                .strip_suffix(".backup.window.miss_rate")?;
+            let misses = report
+                .summary
+                .get(&format!("fleet.{name}.backup.window.misses"))?;
+            (*misses > 0.0).then_some((name, *v, *misses))
+        })
+        .collect();
+    fleets.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fleets
+        .iter()
+        .take(3)
+        .map(|(name, rate, misses)| {
+            format!(
+                "worst fleet: {name}: window miss rate {:.1} % ({misses} misses)",
+                100.0 * rate
+            )
+        })
+        .collect()
 }
 
 /// `backupsim validate`: loads and checks, prints a one-line summary.
@@ -251,15 +330,16 @@ pub fn check(
             "expected at least one [[expect]] bound to check, found none: add e.g. [[expect]] metric = \"backup.success_rate\" min = 0.99 (see docs/scenario.md)",
         )
     };
-    let (scenario, dir) = if target.is_dir() {
+    let (scenario, dir, warnings) = if target.is_dir() {
         let resolved = target.join("scenario.resolved.toml");
         let loaded = load(&resolved, &[])?;
         crate::scenario::warnings::report(&loaded, deny_warnings)?;
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
         let scenario = loaded.scenario;
         if scenario.expect.is_empty() {
             return Err(no_bounds(&resolved));
         }
-        (scenario, target.to_path_buf())
+        (scenario, target.to_path_buf(), warnings)
     } else {
         let args = RunArgs {
             scenario: target.to_path_buf(),
@@ -274,7 +354,8 @@ pub fn check(
             return Err(no_bounds(target));
         }
         let report = run_loaded(&loaded, &args)?;
-        (loaded.scenario, report.dir)
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        (loaded.scenario, report.dir, warnings)
     };
     let summary = crate::outputs::results::read::read_summary(&dir).map_err(|e| {
         Error::input(
@@ -295,6 +376,7 @@ pub fn check(
     if json {
         let mut doc = report.to_json();
         doc["results"] = dir.display().to_string().into();
+        doc["warnings"] = warnings.into();
         let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
         return Ok((text, report.passed()));
     }

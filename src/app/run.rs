@@ -43,6 +43,8 @@ pub struct RunReport {
     pub replacing: Option<String>,
     /// Remarks found while running (e.g. draws saturated at a cap), also in `run.json`.
     pub notes: Vec<String>,
+    /// The per-night table (`nights.csv`).
+    pub nights: Vec<crate::model::nights::Night>,
 }
 
 /// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
@@ -153,6 +155,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     w.finish()?;
     write_summary(&dir.join("summary.json"), &outcome.summary)?;
     write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
     let run = serde_json::json!({
@@ -189,6 +192,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         wall_seconds: wall,
         jobs_csv: jobs_on,
         notes: run_notes,
+        nights: outcome.nights,
     })
 }
 

@@ -3,7 +3,7 @@
 //! `scenario::build` fills it from a validated scenario file. Every reference between
 //! entities is an index into the lists here (a fleet's policy, its path of links, a
 //! policy's vault, a restore's fleet, regions); names are kept only where they reach the
-//! output or key a random stream (fleets, vaults, links, restores). Durations are
+//! output or key a random stream (fleets, vaults, links, restores, policies, regions). Durations are
 //! [`SimDuration`]s, sizes bytes, bandwidths bytes per second, probabilities `f64`s.
 
 use crate::engine::dist::{Choice, CountDist, DurationDist, FactorDist, RatioDist, SizeDist};
@@ -24,6 +24,9 @@ pub struct Config {
     pub fleets: Vec<Fleet>,
     /// Restore drills and streams, in scenario order.
     pub restores: Vec<Restore>,
+    /// Region names, in scenario order (fleets and vaults refer to them by index; the
+    /// per-region metrics are named after them).
+    pub regions: Vec<String>,
     /// Per-step durations and probabilities.
     pub timing: Timing,
     /// The service's support rules.
@@ -128,6 +131,8 @@ pub struct Vault {
 /// A backup policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// Policy name (per-policy metrics, `nights.csv`).
+    pub name: String,
     /// Index of the vault the policy lives in.
     pub vault: usize,
     /// When scheduled backups run; `None` = on-demand backups only.
@@ -272,6 +277,10 @@ pub struct Fleet {
     /// Whether compression and deduplication also shrink the bytes transferred (the
     /// reduction happens at the source), not only the bytes stored.
     pub reduce_transfer: bool,
+    /// First-wave onboarding: the VMs' first scheduled backups are spread over this many
+    /// whole days (VM `i` of `count` starts on day `floor(i × days / count)` after the
+    /// policy's first occurrence); `None` = every VM from the first occurrence.
+    pub onboard_days: Option<u32>,
 }
 
 /// Kind of restore.

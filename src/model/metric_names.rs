@@ -63,6 +63,50 @@ pub const COST_METRICS: [&str; 7] = [
 /// Per-fleet metrics, as in `fleet.<name>.<metric>`.
 pub const FLEET_METRICS: [&str; 2] = ["vms", "unsupported"];
 
+/// Metrics every run writes per group of jobs, as in `fleet.<name>.<metric>` (and
+/// `vault.`, `region.`, `policy.`): the run-wide names, counted over the group's jobs.
+pub const GROUP_METRICS: [&str; 9] = [
+    "backup.jobs.succeeded",
+    "backup.jobs.failed",
+    "backup.jobs.in_flight",
+    "backup.success_rate",
+    "backup.window.misses",
+    "backup.window.miss_rate",
+    "backup.bytes",
+    "restore.jobs.succeeded",
+    "restore.jobs.failed",
+];
+
+/// The kinds of group with per-group metrics: a job belongs to its VM's fleet, that
+/// fleet's vault (through its policy), the fleet's region and its policy.
+pub const GROUP_KINDS: [&str; 4] = ["fleet", "vault", "region", "policy"];
+
+/// Percentiles of the backup duration per group (`fleet.<name>.backup.duration.p50`).
+pub const GROUP_DURATION_STATS: [&str; 3] = ["p50", "p90", "p99"];
+/// Percentiles of the RPO per group (`fleet.<name>.rpo.p99`).
+pub const GROUP_RPO_STATS: [&str; 2] = ["p50", "p99"];
+
+/// Most fleets for which the per-group percentiles are kept: each fleet then holds a
+/// duration and an RPO histogram (about 0.6 MB); with more fleets the group metrics are
+/// counters and rates only, so memory stays bounded for estates of thousands of fleets.
+pub const GROUP_HISTOGRAM_FLEETS: usize = 64;
+
+/// Whether `metric` is a per-group percentile (`fleet.db.backup.duration.p99`,
+/// `region.west.rpo.p50`): absent when the group's histogram is empty (no value, not 0).
+pub fn is_group_percentile(metric: &str) -> bool {
+    let Some((h, st)) = metric.rsplit_once('.') else {
+        return false;
+    };
+    let stat = GROUP_DURATION_STATS.contains(&st) || GROUP_RPO_STATS.contains(&st);
+    let Some((kind, rest)) = h.split_once('.') else {
+        return false;
+    };
+    stat && GROUP_KINDS.contains(&kind)
+        && rest
+            .split_once('.')
+            .is_some_and(|(_, m)| m == "backup.duration" || m == "rpo")
+}
+
 /// Backup metrics every run writes.
 pub const BACKUP_TOTALS: [&str; 14] = [
     "backup.jobs.total",
@@ -168,6 +212,34 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
         for scope in std::iter::once(String::new()).chain(scopes) {
             for m in COST_METRICS {
                 put(format!("{scope}{m}"), true);
+            }
+        }
+    }
+    let groups: [Vec<&str>; 4] = [
+        c.fleets.iter().map(|f| f.name.as_str()).collect(),
+        c.vaults.iter().map(|v| v.name.as_str()).collect(),
+        c.regions.iter().map(String::as_str).collect(),
+        c.policies.iter().map(|p| p.name.as_str()).collect(),
+    ];
+    let percentiles = c.fleets.len() <= GROUP_HISTOGRAM_FLEETS;
+    for (kind, names) in GROUP_KINDS.iter().zip(&groups) {
+        for n in names {
+            for m in GROUP_METRICS {
+                put(format!("{kind}.{n}.{m}"), true);
+            }
+            for code in Code::ALL
+                .into_iter()
+                .filter(|&c| c != Code::NoRecoveryPoint)
+            {
+                put(format!("{kind}.{n}.backup.failures.{}", code.name()), false);
+            }
+            if percentiles {
+                for st in GROUP_DURATION_STATS {
+                    put(format!("{kind}.{n}.backup.duration.{st}"), false);
+                }
+                for st in GROUP_RPO_STATS {
+                    put(format!("{kind}.{n}.rpo.{st}"), false);
+                }
             }
         }
     }
@@ -285,7 +357,8 @@ fn is_cost(metric: &str) -> bool {
 
 /// The unit of a metric, from its name: money for costs (`cost.…`, `vault.<name>.cost.…`,
 /// `fleet.<name>.cost.…`); bytes when a part is `bytes` or ends in `_bytes`;
-/// seconds for durations (`.duration.`, `_duration.`, `.phase.`, `rpo.`, `geo_lag`,
+/// seconds for durations (`.duration.`, `_duration.`, `.phase.`, `rpo.` (also after a
+/// group prefix), `geo_lag`,
 /// `point_age`, `.age.`, a last part ending in `_seconds`); plain otherwise.
 pub fn unit(metric: &str) -> Unit {
     let parts: Vec<&str> = metric.split('.').collect();
@@ -301,6 +374,7 @@ pub fn unit(metric: &str) -> Unit {
             || metric.contains("_duration.")
             || metric.contains(".phase.")
             || metric.starts_with("rpo.")
+            || metric.contains(".rpo.")
             || metric.contains("geo_lag")
             || metric.contains("point_age")
             || metric.contains(".age.")
@@ -365,6 +439,15 @@ impl MetricName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_percentiles_are_recognised() {
+        assert!(is_group_percentile("fleet.db.backup.duration.p99"));
+        assert!(is_group_percentile("region.west.rpo.p50"));
+        assert!(!is_group_percentile("fleet.db.backup.window.misses"));
+        assert!(!is_group_percentile("backup.duration.p99"));
+        assert!(!is_group_percentile("link.wan.utilization.max"));
+    }
 
     #[test]
     fn stats_are_the_histogram_statistics() {

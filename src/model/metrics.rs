@@ -152,6 +152,13 @@ impl BulkCounts {
         self.counts[Self::index(us)] += 1;
     }
 
+    /// Adds every count of `other` (the same layout) to these.
+    pub fn add(&mut self, other: &BulkCounts) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+    }
+
     /// Adds every count to `h`.
     pub fn add_to(&self, h: &mut Latency) {
         for (i, &c) in self.counts.iter().enumerate() {

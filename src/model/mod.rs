@@ -11,6 +11,7 @@ pub mod config;
 pub mod metric_names;
 pub mod metrics;
 pub mod network;
+pub mod nights;
 mod sim;
 pub mod vm;
 
@@ -118,6 +119,8 @@ pub struct Outcome {
     /// siblings), by the dotted key of their distribution (`timing.snapshot_per_disk`).
     /// Empty in almost every run; `run.json`'s notes report it.
     pub saturated: BTreeMap<String, u64>,
+    /// The per-night table (`nights.csv`), see [`nights::Night`].
+    pub nights: Vec<nights::Night>,
 }
 
 impl Outcome {

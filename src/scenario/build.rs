@@ -27,6 +27,7 @@ pub fn build(s: &Scenario) -> Config {
         policies: s.policy.iter().map(|p| policy(s, p)).collect(),
         fleets: s.fleet.iter().map(|f| fleet(s, f)).collect(),
         restores: s.restore.iter().map(|r| restore(s, r)).collect(),
+        regions: s.region.iter().map(|r| r.name.clone()).collect(),
         timing: timing(&s.timing),
         support: support(&s.support),
         cost: s.cost.as_ref().map(cost),
@@ -111,6 +112,7 @@ fn vault(v: &schema::Vault, region: usize) -> config::Vault {
 fn policy(s: &Scenario, p: &schema::Policy) -> config::Policy {
     let r = &p.retention;
     config::Policy {
+        name: p.name.clone(),
         vault: index(s.vault.iter().map(|v| v.name.as_str()), &p.vault),
         schedule: p.schedule.as_ref().map(|sch| {
             // The policy's own offset, else its vault's region's, else UTC.
@@ -181,6 +183,7 @@ fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
         compression: f.compression.clone(),
         dedup: f.dedup.clone(),
         reduce_transfer: f.reduce_transfer,
+        onboard_days: f.onboard.as_ref().map(|o| o.days()),
     }
 }
 

@@ -85,6 +85,15 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         let per_vm = 64 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
         per_vms = per_vms.saturating_add(vms.saturating_mul(per_vm));
     }
+    // Group reports: per fleet a duration and an RPO histogram when there are few fleets
+    // (`GROUP_HISTOGRAM_FLEETS`), and the groups summed at the end (as many again); one
+    // night row (about 160 bytes) per fleet and day.
+    let fleets = s.fleet.len() as u64;
+    if s.fleet.len() <= crate::model::metric_names::GROUP_HISTOGRAM_FLEETS {
+        let groups = fleets + s.vault.len() as u64 + s.region.len() as u64 + s.policy.len() as u64;
+        total = total.saturating_add(groups.saturating_mul(2 * HISTOGRAM_BYTES));
+    }
+    total = total.saturating_add(fleets.saturating_mul(days).saturating_mul(160));
     // A drill draws its VMs into a map of picks.
     for r in &s.restore {
         let fleet = s

@@ -47,6 +47,17 @@ fn names<'a>(
                 ),
             ));
         }
+        if let Some(bad) = n
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        {
+            return Err(problem(
+                format!("{kind}.{n}.name"),
+                format!(
+                    "expected a name of ASCII letters, digits, '_' and '-' (it is a part of metric names such as {kind}.NAME.backup.success_rate), found \"{n}\" with {bad:?}; rename it"
+                ),
+            ));
+        }
         if !seen.insert(n.as_str()) {
             let why = if kind == "vault" {
                 " (vault names are unique within the subscription)"
@@ -348,6 +359,19 @@ fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
             .find(|p| p.name == f.policy)
             .expect("checked");
         *per_vault.entry(policy.vault.as_str()).or_default() += f.count as u64;
+        if let Some(o) = &f.onboard {
+            let us = o.over.0.as_micros();
+            let day = crate::engine::time::MICROS_PER_DAY;
+            if us < day || us % day != 0 || us / day > 3650 {
+                return Err(problem(
+                    format!("{k}.onboard.over"),
+                    format!(
+                        "expected a whole number of days from 1d to 3650d, found {}",
+                        crate::units::fmt_duration(o.over.0.as_secs_f64())
+                    ),
+                ));
+            }
+        }
         if f.max_concurrent_jobs == Some(0) {
             return Err(problem(
                 format!("{k}.max_concurrent_jobs"),

@@ -23,6 +23,7 @@ mod init;
 mod invariants;
 mod mutants;
 mod pin;
+mod reports;
 mod results;
 mod scale;
 mod slurm;

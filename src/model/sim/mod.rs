@@ -19,6 +19,7 @@ use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 
 mod checks;
 mod cost;
+mod groups;
 mod restore;
 mod results;
 mod retention;
@@ -294,6 +295,8 @@ struct Sim<'s, 'o> {
     live: Liveness,
     /// Check every invariant after every event (`simulate_checked`).
     checked: bool,
+    /// Per-group metrics and the per-night table.
+    rep: groups::Reports,
 }
 
 /// Events a run may process at one simulated instant before it is declared stuck: a fixed

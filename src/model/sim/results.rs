@@ -53,9 +53,13 @@ impl Sim<'_, '_> {
                     }
                 }
             }
+            let job = self.jobs[j as usize].take().expect("live job");
+            self.report_in_flight(&job, window_miss);
+            self.jobs[j as usize] = Some(job);
             if !self.wants_jobs {
                 continue;
             }
+            let job = self.jobs[j as usize].as_ref().expect("live job");
             let mut phases = job.phases;
             phases[job.phase] += now.since(job.phase_start);
             // Bytes moved so far: all of them once the transfer is over (a restore creating
@@ -124,6 +128,7 @@ impl Sim<'_, '_> {
             cost_monthly: self.cost_monthly(),
         };
         self.obs.sample(&sample);
+        self.night_sample(now);
         self.last_sample = now;
         self.at(now + self.c.simulation.sample_every, Ev::Sample);
     }
@@ -142,13 +147,19 @@ impl Sim<'_, '_> {
             horizon_vaults,
             link_util_max,
             q,
+            mut rep,
+            policy_fleets,
             ..
         } = self;
         let mut m: BTreeMap<String, f64> = BTreeMap::new();
         for vm in &vms {
             if vm.has(flag::SUPPORTED) {
+                let h = match rep.fleets[vm.fleet as usize].rpo.as_mut() {
+                    Some(h) => h,
+                    None => &mut st.rpo,
+                };
                 record_ages(
-                    &mut st.rpo,
+                    h,
                     vm.last_point,
                     vm.point_arrived.max(warmup),
                     end,
@@ -156,6 +167,13 @@ impl Sim<'_, '_> {
                 );
             }
         }
+        for g in &rep.fleets {
+            if let Some(r) = &g.rpo {
+                st.rpo.add(r);
+            }
+        }
+        Sim::group_metrics(c, &rep, &mut m);
+        let nights = Sim::nights_table(c, &rep, &policy_fleets);
         outcome_counts(&st, &mut m);
         zero_fill(&mut m, st.restore_bytes);
         in_flight_metrics(&st, &mut m);
@@ -213,6 +231,7 @@ impl Sim<'_, '_> {
             link_names: c.links.iter().map(|l| l.name.clone()).collect(),
             vault_names: c.vaults.iter().map(|v| v.name.clone()).collect(),
             saturated: st.saturated,
+            nights,
         }
     }
 }

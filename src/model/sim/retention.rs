@@ -26,10 +26,15 @@ impl Sim<'_, '_> {
         let vm = &mut self.vms[vi];
         // RPO: the age of the newest point in the vault at every sample time since the
         // previous point arrived (sample times after the warm-up and up to the end: a
-        // drained run's late points change no sample).
+        // drained run's late points change no sample), into the fleet's counts when groups
+        // keep histograms (merged into the run's at the end), else into the run's.
         let until = arrived.min(self.end);
         let from = vm.point_arrived.max(self.warmup);
-        record_ages(&mut self.st.rpo, vm.last_point, from, until, every);
+        let h = match self.rep.fleets[vm.fleet as usize].rpo.as_mut() {
+            Some(h) => h,
+            None => &mut self.st.rpo,
+        };
+        record_ages(h, vm.last_point, from, until, every);
         vm.last_point = now;
         vm.point_arrived = arrived;
         if vm.first_point == SimTime::NEVER {

@@ -8,6 +8,7 @@ impl Sim<'_, '_> {
     pub(super) fn policy_run(&mut self, p: u32, now: SimTime) {
         let pol = &self.c.policies[p as usize];
         self.policy_window_end[p as usize] = now + pol.window;
+        self.night_open(p as usize, now);
         let within = pol.start_within.as_micros();
         let day = day_of(now);
         let mut items = self.spare_items.pop().unwrap_or_default();
@@ -18,6 +19,9 @@ impl Sim<'_, '_> {
             let (first, count, key) = (f.first_vm, f.count, f.key);
             for i in 0..count {
                 let vm = first + i;
+                if self.onboard_waits(fi as usize, i, now) {
+                    continue;
+                }
                 if !self.vms[vm as usize].has(flag::SUPPORTED) {
                     if now >= self.warmup {
                         self.st.unsupported_jobs += 1;
@@ -82,6 +86,7 @@ impl Sim<'_, '_> {
             let done = slot.take().expect("live batch");
             self.spare_items.push(done.items);
         }
+        self.night_arrival(vm, scheduled);
         self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
     }
 

@@ -78,6 +78,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             spare_items: Vec::new(),
             live: Liveness::new(vm_count),
             checked: false,
+            rep: groups::Reports::new(c),
         };
         sim.prime();
         Ok(sim)

@@ -2,6 +2,7 @@
 //! for a transfer slot, the transfer (one flow per disk), VM creation (restores), and its
 //! outcome (retries, window misses, the job record).
 
+use super::groups::Fate;
 use super::*;
 use crate::model::vm::{disk_sizes, split_bytes};
 
@@ -306,6 +307,7 @@ impl Sim<'_, '_> {
         } else {
             self.record_backup(&mut job, result, counted, duration, now)
         };
+        self.report_attempt(&job, result, window_miss, now);
         if self.wants_jobs {
             self.emit_record(&job, result, consistency, window_miss, now);
         }
@@ -419,13 +421,9 @@ impl Sim<'_, '_> {
         window_end: SimTime,
         now: SimTime,
     ) -> bool {
-        let fi = self.vms[job.vm as usize].fleet as usize;
-        let pol = self.fleets[fi].policy as usize;
         let scheduled = job.kind == Kind::Scheduled;
-        let retries = &self.c.policies[pol].retries;
-        let retry_at = now + retries.delay;
-        let retried = code.retryable() && job.attempt <= retries.max;
-        if retried && retry_at <= self.end {
+        let fate = self.fate(job, code, now);
+        if let Fate::Retry(retry_at) = fate {
             if counted {
                 self.st.retries += 1;
             }
@@ -437,7 +435,7 @@ impl Sim<'_, '_> {
             };
             self.at(retry_at, ev);
             false
-        } else if retried && !self.drain {
+        } else if let Fate::InFlight = fate {
             // The retry is due after the end: the job has no outcome yet, it is in flight
             // (a job still open past its window's end is a miss).
             let window_miss = scheduled && self.end > window_end;

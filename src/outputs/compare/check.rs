@@ -76,9 +76,18 @@ impl CheckReport {
             .rows
             .iter()
             .map(|r| {
+                use crate::model::metric_names::{unit, Unit};
+                let unit = match unit(&r.metric) {
+                    Unit::Seconds => "s",
+                    Unit::Bytes => "B",
+                    Unit::Money => "money",
+                    Unit::Plain => "",
+                };
                 serde_json::json!({
                     "metric": r.metric,
                     "bound": r.bound,
+                    "unit": unit,
+                    "verdict": if r.passed { "pass" } else { "FAIL" },
                     "value": r.value.filter(|v| v.is_finite()),
                     "value_text": r.value.map_or("missing".into(), |v| human_value(&r.metric, v)),
                     "passed": r.passed,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::run_figs::{CdfFig, OutcomesFig, PhaseFig, TimelineFig, VaultFig};
+use super::run_figs::{CdfFig, NightsFig, OutcomesFig, PhaseFig, TimelineFig, VaultFig};
 use super::solve_figs::SolveFig;
 use super::style::DrawResult;
 use super::sweep_figs::SweepFig;
@@ -18,6 +18,7 @@ pub(super) enum Figure {
     Timeline(TimelineFig),
     Outcomes(OutcomesFig),
     Vault(VaultFig),
+    Nights(NightsFig),
     Sweep(SweepFig),
     Solve(SolveFig),
 }
@@ -27,6 +28,7 @@ impl Figure {
     fn size(&self) -> (u32, u32) {
         match self {
             Figure::Outcomes(f) => f.size(),
+            Figure::Nights(f) => f.size(),
             Figure::Timeline(_) | Figure::Vault(_) => (1200, 860),
             Figure::Sweep(f) => f.size(),
             Figure::Solve(f) => f.size(),
@@ -46,6 +48,7 @@ impl Figure {
             Figure::Timeline(f) => f.draw(root),
             Figure::Outcomes(f) => f.draw(root),
             Figure::Vault(f) => f.draw(root),
+            Figure::Nights(f) => f.draw(root),
             Figure::Sweep(f) => f.draw(root),
             Figure::Solve(f) => f.draw(root),
         }

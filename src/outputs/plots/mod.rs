@@ -14,6 +14,7 @@
 //! | `outcomes` | `summary.json` | horizontal bars, one per outcome that happened (non-zero), sorted by name from the top: `backup.jobs.succeeded` (green), `backup.failures.<Code>` (red), `unsupported.<Reason>` (orange), `restore.rejected.<Reason>` (purple); x = count, the exact count written at each bar's end. |
 //! | `vault_storage` | `timeseries.csv` | top panel: each vault's stored data in GiB (2^30 B) over time; bottom panel: each vault's recovery points. |
 //! | `rpo` | `histograms/rpo.hdr` | CDF of recovery point age: x = age in hours (linear), y = fraction of samples with at most that age; p50/p90/p99 marked. |
+//! | `nights` | `nights.csv` | one panel per (policy, fleet), the first 8: per night (x = occurrence number and weekday) stacked bars of jobs that met the window (green), missed it late or still open (orange) and failed (red); a line (right axis) of the last finish minus the window's end in hours, with the window's end at 0. |
 //!
 //! [`render_sweep`] draws the plots of a sweep directory instead: each chosen
 //! metric of `sweep.csv` against each varied key, mean with a 95% confidence
@@ -53,13 +54,14 @@ use style::ensure_font;
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Names of the plots, in the order [`render`] writes them.
-pub const PLOT_NAMES: [&str; 6] = [
+pub const PLOT_NAMES: [&str; 7] = [
     "backup_duration_cdf",
     "phase_breakdown",
     "timeline",
     "outcomes",
     "vault_storage",
     "rpo",
+    "nights",
 ];
 
 /// Error of [`render`]. Every variant names the file involved.

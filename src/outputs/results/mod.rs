@@ -6,6 +6,7 @@
 //! model produces rows, never held in memory.
 
 pub mod histio;
+pub mod nights;
 pub mod read;
 
 use std::collections::BTreeMap;

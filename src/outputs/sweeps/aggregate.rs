@@ -225,12 +225,15 @@ impl Gathered {
             .is_some_and(|(h, st)| HIST_STATS.contains(&st) && self.hists.contains(h))
     }
 
-    /// A run's value of `m`: a missing counter is 0, a missing histogram statistic is no
-    /// value (the histogram was empty).
+    /// A run's value of `m`: a missing counter is 0, a missing histogram statistic (or
+    /// per-group percentile, whose histogram is not written) is no value (the histogram
+    /// was empty).
     fn value(&self, s: &BTreeMap<String, f64>, m: &str) -> Option<f64> {
         match s.get(m) {
             Some(v) => Some(*v),
-            None if self.is_hist_stat(m) => None,
+            None if self.is_hist_stat(m) || crate::model::metric_names::is_group_percentile(m) => {
+                None
+            }
             None => Some(0.0),
         }
     }

@@ -486,6 +486,10 @@ pub struct Fleet {
     /// shrink the bytes transferred (default: only the bytes stored).
     #[serde(default)]
     pub reduce_transfer: bool,
+    /// First-wave onboarding: spread the VMs' first (full) backups over several nights
+    /// instead of running them all on the first one (`{ over = "4d" }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboard: Option<Onboard>,
 }
 
 fn no_reduction() -> FactorDist {
@@ -576,6 +580,23 @@ pub struct OnDemand {
     /// Poisson rate of on-demand backups per VM per day.
     #[serde(default)]
     pub per_vm_per_day: f64,
+}
+
+/// `onboard = { over }`: first backups spread over whole days.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Onboard {
+    /// Span over which the first scheduled backups are spread (whole days, at least 1 d):
+    /// VM `i` of `count` (in VM order) gets its first scheduled backup `floor(i × days /
+    /// count)` days after the policy's first occurrence.
+    pub over: Duration,
+}
+
+impl Onboard {
+    /// The span in whole days (validation requires a whole number of at least one).
+    pub fn days(&self) -> u32 {
+        (self.over.0.as_micros() / crate::engine::time::MICROS_PER_DAY).min(u32::MAX as u64) as u32
+    }
 }
 
 /// Kind of restore.

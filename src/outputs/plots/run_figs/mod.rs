@@ -9,6 +9,7 @@ use super::{PlotError, PLOT_NAMES};
 use crate::outputs::results::read::read_summary;
 
 mod cdf;
+mod nights;
 mod outcomes;
 mod panels;
 mod phases;
@@ -18,6 +19,7 @@ mod tests;
 mod timeline;
 
 pub(super) use cdf::CdfFig;
+pub(super) use nights::NightsFig;
 pub(super) use outcomes::OutcomesFig;
 pub(super) use phases::PhaseFig;
 pub(super) use storage::VaultFig;
@@ -84,6 +86,16 @@ pub(super) fn figures(
     }
     if let Some(h) = load_hist(&dir.join("histograms/rpo.hdr"))? {
         figures.push((PLOT_NAMES[5], Figure::Cdf(CdfFig::rpo(&h, scenario))));
+    }
+    let nights = crate::outputs::results::nights::read_nights(dir).map_err(|e| PlotError::Io {
+        path: dir.join("nights.csv"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    if let Some(f) = nights
+        .as_deref()
+        .and_then(|rows| NightsFig::from_rows(rows, scenario))
+    {
+        figures.push((PLOT_NAMES[6], Figure::Nights(f)));
     }
     Ok(figures)
 }

@@ -125,6 +125,26 @@ fn synthetic_timeseries(dir: &Path, rng: &mut Lcg) {
         .unwrap();
     }
     std::fs::write(dir.join("timeseries.csv"), csv).unwrap();
+    let mut nights = crate::outputs::results::nights::COLUMNS.join(",") + "\n";
+    for (fleet, n) in [
+        ("web", 0),
+        ("web", 1),
+        ("web", 2),
+        ("db", 0),
+        ("db", 1),
+        ("db", 2),
+    ] {
+        let (met, misses, failed, late) = if n == 0 {
+            (40, 60, 3, "8100.5")
+        } else {
+            (95, 3, 3, "-20000")
+        };
+        nights.push_str(&format!(
+            "nightly,{fleet},{n},{n},Mon,0,0,103,103,{},{met},{failed},X:{failed},0,{misses},0.5,{late},1,0.5\n",
+            met + misses - failed
+        ));
+    }
+    std::fs::write(dir.join("nights.csv"), nights).unwrap();
 }
 
 fn names_of(paths: &[PathBuf]) -> Vec<String> {

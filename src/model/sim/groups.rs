@@ -1,0 +1,410 @@
+//! Planner reports kept during a run: the core metrics per fleet (summed into per-vault,
+//! per-region and per-policy metrics at the end, since a fleet has exactly one of each),
+//! the per-night table, and first-wave onboarding.
+//!
+//! Memory stays bounded: counters per fleet always; the duration and RPO histograms per
+//! fleet only when the scenario has at most [`GROUP_HISTOGRAM_FLEETS`] fleets (each pair
+//! costs about 0.6 MB). With more fleets the group metrics carry no percentiles.
+
+use super::*;
+use crate::model::metric_names::{
+    GROUP_DURATION_STATS, GROUP_HISTOGRAM_FLEETS, GROUP_METRICS, GROUP_RPO_STATS,
+};
+use crate::model::nights::Night;
+
+/// Statistics of one group of jobs (a fleet, or the sum of several).
+#[derive(Default)]
+pub(super) struct GroupStat {
+    succeeded: u64,
+    failed: u64,
+    in_flight: u64,
+    failures: [u64; Code::ALL.len()],
+    window_jobs: u64,
+    window_misses: u64,
+    bytes: u64,
+    restores: [u64; 2],
+    duration: Option<Latency>,
+    pub(super) rpo: Option<BulkCounts>,
+}
+
+impl GroupStat {
+    fn with_histograms() -> GroupStat {
+        GroupStat {
+            duration: Some(Latency::default()),
+            rpo: Some(BulkCounts::default()),
+            ..GroupStat::default()
+        }
+    }
+
+    fn add(&mut self, o: &GroupStat) {
+        self.succeeded += o.succeeded;
+        self.failed += o.failed;
+        self.in_flight += o.in_flight;
+        for (a, b) in self.failures.iter_mut().zip(o.failures) {
+            *a += b;
+        }
+        self.window_jobs += o.window_jobs;
+        self.window_misses += o.window_misses;
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.restores[0] += o.restores[0];
+        self.restores[1] += o.restores[1];
+        if let (Some(a), Some(b)) = (self.duration.as_mut(), o.duration.as_ref()) {
+            a.0.add(&b.0).expect("same histogram layout");
+        }
+        if let (Some(a), Some(b)) = (self.rpo.as_mut(), o.rpo.as_ref()) {
+            a.add(b);
+        }
+    }
+
+    /// The group's metrics under `prefix` (`fleet.db`), named as the run-wide ones.
+    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>) {
+        let mut put = |k: &str, v: f64| m.insert(format!("{prefix}.{k}"), v);
+        // In the order of GROUP_METRICS.
+        let values = [
+            self.succeeded as f64,
+            self.failed as f64,
+            self.in_flight as f64,
+            ratio(self.succeeded, self.succeeded + self.failed),
+            self.window_misses as f64,
+            ratio(self.window_misses, self.window_jobs),
+            self.bytes as f64,
+            self.restores[0] as f64,
+            self.restores[1] as f64,
+        ];
+        for (k, v) in GROUP_METRICS.iter().zip(values) {
+            put(k, v);
+        }
+        for c in Code::ALL {
+            if self.failures[c as usize] > 0 {
+                put(
+                    &format!("backup.failures.{}", c.name()),
+                    self.failures[c as usize] as f64,
+                );
+            }
+        }
+        if let Some(d) = self.duration.as_ref().filter(|d| d.count() > 0) {
+            let s = crate::model::metrics::stats(&d.0);
+            for st in GROUP_DURATION_STATS {
+                put(&format!("backup.duration.{st}"), s[st]);
+            }
+        }
+        if let Some(r) = &self.rpo {
+            let mut h = Latency::default();
+            r.add_to(&mut h);
+            if h.count() > 0 {
+                let s = crate::model::metrics::stats(&h.0);
+                for st in GROUP_RPO_STATS {
+                    put(&format!("rpo.{st}"), s[st]);
+                }
+            }
+        }
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b > 0 {
+        round6(a as f64 / b as f64)
+    } else {
+        0.0
+    }
+}
+
+/// One (fleet, night) row while the run goes.
+#[derive(Clone, Default)]
+pub(super) struct NightStat {
+    scheduled: u64,
+    started: u64,
+    succeeded: u64,
+    met: u64,
+    failed: u64,
+    failures: [u64; Code::ALL.len()],
+    in_flight: u64,
+    misses: u64,
+    last_finish: Option<SimTime>,
+    bytes: u64,
+    peak_util: f64,
+}
+
+/// The reports' state: per-fleet statistics, each policy's occurrences, each fleet's nights.
+pub(super) struct Reports {
+    pub(super) fleets: Vec<GroupStat>,
+    occurrences: Vec<Vec<SimTime>>,
+    nights: Vec<Vec<NightStat>>,
+}
+
+impl Reports {
+    pub(super) fn new(c: &Config) -> Reports {
+        let hist = c.fleets.len() <= GROUP_HISTOGRAM_FLEETS;
+        Reports {
+            fleets: (0..c.fleets.len())
+                .map(|_| {
+                    if hist {
+                        GroupStat::with_histograms()
+                    } else {
+                        GroupStat::default()
+                    }
+                })
+                .collect(),
+            occurrences: vec![Vec::new(); c.policies.len()],
+            nights: vec![Vec::new(); c.fleets.len()],
+        }
+    }
+}
+
+/// What becomes of a failed backup attempt.
+pub(super) enum Fate {
+    /// Retried at this time.
+    Retry(SimTime),
+    /// Its retry is due after the end of a run that does not drain: in flight.
+    InFlight,
+    /// Final: the job failed.
+    Final,
+}
+
+impl Sim<'_, '_> {
+    /// What becomes of a backup attempt of `job` failing with `code` at `now`.
+    pub(super) fn fate(&self, job: &Job, code: Code, now: SimTime) -> Fate {
+        let fi = self.vms[job.vm as usize].fleet as usize;
+        let retries = &self.c.policies[self.fleets[fi].policy as usize].retries;
+        let retry_at = now + retries.delay;
+        let retried = code.retryable() && job.attempt <= retries.max;
+        if retried && retry_at <= self.end {
+            Fate::Retry(retry_at)
+        } else if retried && !self.drain {
+            Fate::InFlight
+        } else {
+            Fate::Final
+        }
+    }
+
+    /// A policy occurrence at `now`: a new night for each of its fleets.
+    pub(super) fn night_open(&mut self, p: usize, now: SimTime) {
+        self.rep.occurrences[p].push(now);
+        for &fi in &self.policy_fleets[p] {
+            self.rep.nights[fi as usize].push(NightStat::default());
+        }
+    }
+
+    /// Whether VM `i` of fleet `fi` waits for a later night (first-wave onboarding): its
+    /// first scheduled backup is `floor(i × days / count)` days after the policy's first
+    /// occurrence; earlier occurrences skip it (not scheduled, not a miss).
+    pub(super) fn onboard_waits(&self, fi: usize, i: u32, now: SimTime) -> bool {
+        let f = &self.c.fleets[fi];
+        let Some(days) = f.onboard_days else {
+            return false;
+        };
+        let first = self.rep.occurrences[f.policy][0];
+        let day = u64::from(i) * u64::from(days) / u64::from(f.count.max(1));
+        now.as_micros() < first.as_micros() + day * MICROS_PER_DAY
+    }
+
+    /// The night of a scheduled job of fleet `fi`, by its scheduled time.
+    fn night(&mut self, fi: usize, scheduled: SimTime) -> Option<&mut NightStat> {
+        let p = self.c.fleets[fi].policy;
+        let n = self.rep.occurrences[p].binary_search(&scheduled).ok()?;
+        self.rep.nights[fi].get_mut(n)
+    }
+
+    /// A scheduled job arrived for VM `vm` (its first attempt).
+    pub(super) fn night_arrival(&mut self, vm: u32, scheduled: SimTime) {
+        let fi = self.vms[vm as usize].fleet as usize;
+        if let Some(n) = self.night(fi, scheduled) {
+            n.scheduled += 1;
+        }
+    }
+
+    /// A finished attempt (`finish`): its fleet's metrics and its night's row.
+    pub(super) fn report_attempt(
+        &mut self,
+        job: &Job,
+        result: Result<(), Code>,
+        window_miss: bool,
+        now: SimTime,
+    ) {
+        let fi = self.vms[job.vm as usize].fleet as usize;
+        let counted = job.scheduled >= self.warmup;
+        if let Kind::Restore(_) = job.kind {
+            if counted {
+                self.rep.fleets[fi].restores[result.is_err() as usize] += 1;
+            }
+            return;
+        }
+        let fate = match result {
+            Ok(()) => None,
+            Err(c) => Some((c, self.fate(job, c, now))),
+        };
+        let scheduled = job.kind == Kind::Scheduled;
+        if counted {
+            let g = &mut self.rep.fleets[fi];
+            match fate {
+                None => {
+                    g.succeeded += 1;
+                    g.bytes = g.bytes.saturating_add(job.bytes);
+                    if let Some(d) = g.duration.as_mut() {
+                        d.record(now.since(job.arrived));
+                    }
+                }
+                Some((_, Fate::Retry(_))) => {}
+                Some((_, Fate::InFlight)) => g.in_flight += 1,
+                Some((c, Fate::Final)) => {
+                    g.failed += 1;
+                    g.failures[c as usize] += 1;
+                }
+            }
+            // As the run-wide counts: every outcome is judged against the window, a job
+            // in flight only once it missed it.
+            let judged = match fate {
+                None | Some((_, Fate::Final)) => true,
+                Some((_, Fate::InFlight)) => window_miss,
+                Some((_, Fate::Retry(_))) => false,
+            };
+            if scheduled && judged {
+                g.window_jobs += 1;
+                g.window_misses += window_miss as u64;
+            }
+        }
+        if !scheduled {
+            return;
+        }
+        let first = job.attempt == 1 && job.phase != Q;
+        let Some(n) = self.night(fi, job.scheduled) else {
+            return;
+        };
+        n.started += first as u64;
+        match fate {
+            None => {
+                n.succeeded += 1;
+                n.met += !window_miss as u64;
+                n.bytes = n.bytes.saturating_add(job.bytes);
+                n.last_finish = Some(n.last_finish.map_or(now, |t| t.max(now)));
+            }
+            Some((_, Fate::Retry(_))) => return,
+            Some((_, Fate::InFlight)) => n.in_flight += 1,
+            Some((c, Fate::Final)) => {
+                n.failed += 1;
+                n.failures[c as usize] += 1;
+                n.last_finish = Some(n.last_finish.map_or(now, |t| t.max(now)));
+            }
+        }
+        n.misses += window_miss as u64;
+    }
+
+    /// A job still open when the run stops (`count_in_flight`).
+    pub(super) fn report_in_flight(&mut self, job: &Job, window_miss: bool) {
+        if matches!(job.kind, Kind::Restore(_)) {
+            return;
+        }
+        let fi = self.vms[job.vm as usize].fleet as usize;
+        if job.scheduled >= self.warmup {
+            let g = &mut self.rep.fleets[fi];
+            g.in_flight += 1;
+            if window_miss {
+                g.window_jobs += 1;
+                g.window_misses += 1;
+            }
+        }
+        if job.kind != Kind::Scheduled {
+            return;
+        }
+        let started = job.attempt == 1 && job.step != Step::Queued;
+        if let Some(n) = self.night(fi, job.scheduled) {
+            n.started += started as u64;
+            n.in_flight += 1;
+            n.misses += window_miss as u64;
+        }
+    }
+
+    /// A time-series sample at `now` (link utilisations in `sample_buf_links`): the peak
+    /// utilisation of each open night's links.
+    pub(super) fn night_sample(&mut self, now: SimTime) {
+        let since = self.last_sample;
+        for (fi, f) in self.c.fleets.iter().enumerate() {
+            let window = self.c.policies[f.policy].window;
+            let occ = &self.rep.occurrences[f.policy];
+            let peak = self.fleets[fi]
+                .links
+                .iter()
+                .map(|&l| self.sample_buf_links[l as usize].1)
+                .fold(0.0, f64::max);
+            // Nights whose window (occurrence, occurrence + window] overlaps the
+            // sample's interval (since, now], newest first.
+            for (n, &at) in occ.iter().enumerate().rev() {
+                if at + window <= since {
+                    break;
+                }
+                if at < now {
+                    let row = &mut self.rep.nights[fi][n];
+                    row.peak_util = row.peak_util.max(peak);
+                }
+            }
+        }
+    }
+
+    /// The per-group metrics (fleets, then their sums per vault, region and policy).
+    pub(super) fn group_metrics(c: &Config, rep: &Reports, m: &mut BTreeMap<String, f64>) {
+        let hist = rep.fleets.first().is_some_and(|g| g.duration.is_some());
+        let blank = || {
+            if hist {
+                GroupStat::with_histograms()
+            } else {
+                GroupStat::default()
+            }
+        };
+        let mut vaults: Vec<GroupStat> = c.vaults.iter().map(|_| blank()).collect();
+        let mut regions: Vec<GroupStat> = c.regions.iter().map(|_| blank()).collect();
+        let mut policies: Vec<GroupStat> = c.policies.iter().map(|_| blank()).collect();
+        for (f, g) in c.fleets.iter().zip(&rep.fleets) {
+            g.summarize(&format!("fleet.{}", f.name), m);
+            vaults[c.policies[f.policy].vault].add(g);
+            regions[f.region].add(g);
+            policies[f.policy].add(g);
+        }
+        for (v, g) in c.vaults.iter().zip(&vaults) {
+            g.summarize(&format!("vault.{}", v.name), m);
+        }
+        for (r, g) in c.regions.iter().zip(&regions) {
+            g.summarize(&format!("region.{r}"), m);
+        }
+        for (p, g) in c.policies.iter().zip(&policies) {
+            g.summarize(&format!("policy.{}", p.name), m);
+        }
+    }
+
+    /// The per-night table: policies in scenario order, then nights, then the policy's
+    /// fleets in scenario order.
+    pub(super) fn nights_table(c: &Config, rep: &Reports, fleets_of: &[Vec<u32>]) -> Vec<Night> {
+        let mut out = Vec::new();
+        let dow0 = u64::from(c.simulation.start_weekday);
+        for (p, pol) in c.policies.iter().enumerate() {
+            for (n, &at) in rep.occurrences[p].iter().enumerate() {
+                for &fi in &fleets_of[p] {
+                    let s = &rep.nights[fi as usize][n];
+                    out.push(Night {
+                        policy: pol.name.clone(),
+                        fleet: c.fleets[fi as usize].name.clone(),
+                        night: n as u32,
+                        scheduled_at: at,
+                        weekday: ((dow0 + day_of(at)) % 7) as u8,
+                        window_end: at + pol.window,
+                        scheduled: s.scheduled,
+                        started: s.started,
+                        succeeded: s.succeeded,
+                        met_window: s.met,
+                        failed: s.failed,
+                        failures: Code::ALL
+                            .iter()
+                            .filter(|&&c| s.failures[c as usize] > 0)
+                            .map(|&c| (c.name(), s.failures[c as usize]))
+                            .collect(),
+                        in_flight: s.in_flight,
+                        window_misses: s.misses,
+                        last_finish: s.last_finish,
+                        bytes: s.bytes,
+                        peak_utilization: round6(s.peak_util),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
