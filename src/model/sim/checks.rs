@@ -17,7 +17,7 @@ impl Sim<'_, '_> {
         // Gates: no vault or fleet runs more jobs than its limit.
         let mut running = 0u64;
         let mut queued = 0u64;
-        for (v, vs) in self.vaults.iter().enumerate() {
+        for (v, vs) in self.gates.iter().enumerate() {
             if vs.running > vs.limit {
                 return fail(format!(
                     "vault #{v} runs {} jobs, above its limit {}",
@@ -35,6 +35,15 @@ impl Sim<'_, '_> {
                 ));
             }
             queued += fr.queue.len() as u64;
+            for (g, (&n, q)) in fr.cs_running.iter().zip(&fr.cs_queue).enumerate() {
+                if n > fr.cs_limit {
+                    return fail(format!(
+                        "cloud service #{g} of fleet #{f} runs {n} jobs, above its limit {}",
+                        fr.cs_limit
+                    ));
+                }
+                queued += q.len() as u64;
+            }
         }
         // Counters agree with the gates.
         if running != self.running_backups + self.running_restores {
@@ -51,10 +60,11 @@ impl Sim<'_, '_> {
         }
         // Queued jobs are live and still in their queue phase.
         let queues = self
-            .vaults
+            .gates
             .iter()
             .flat_map(|v| v.queue.iter())
-            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()));
+            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()))
+            .chain(self.fleets.iter().flat_map(|f| f.cs_queue.iter().flatten()));
         for &j in queues {
             match self.jobs.get(j as usize).and_then(Option::as_ref) {
                 None => return fail(format!("job slot {j} waits in a queue but is not live")),
@@ -150,11 +160,11 @@ path = ["l"]
             Err(Failure::Invariant(m)) => m,
             other => panic!("expected a broken invariant, found {other:?}"),
         };
-        sim.vaults[0].running = 3;
+        sim.gates[0].running = 3;
         assert!(broken(&sim).contains("vault #0 runs 3 jobs, above its limit 2"));
-        sim.vaults[0].running = 1;
+        sim.gates[0].running = 1;
         assert!(broken(&sim).contains("vaults run 1 jobs but 0 backups"));
-        sim.vaults[0].running = 0;
+        sim.gates[0].running = 0;
         sim.queued = 1;
         assert!(broken(&sim).contains("0 jobs wait in the queues but 1 are counted"));
         sim.queued = 0;

@@ -18,6 +18,7 @@ use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 
 mod checks;
+mod cloud_service;
 mod restore;
 mod results;
 mod retention;
@@ -112,6 +113,8 @@ struct Job {
     full: bool,
     /// The job's transfer (valid in `Step::Transfer` once the flow started).
     flow: u32,
+    /// Whether it holds a slot of its cloud service's gate (released when it finishes).
+    cs_slot: bool,
     rng: Stream,
 }
 
@@ -121,11 +124,16 @@ const SNAP: usize = 2;
 const XFER: usize = 3;
 const CREATE: usize = 4;
 
-struct VaultState {
+/// One vault's concurrency gate (a vault with `count` copies has one per copy).
+struct Gate {
     active: bool,
     running: u32,
     limit: u32,
     queue: VecDeque<u32>,
+}
+
+/// A vault's storage (over all its copies).
+struct VaultState {
     stored: u64,
     points: u64,
     stored_max: u64,
@@ -150,6 +158,18 @@ struct FleetRt {
     limit: u32,
     running: u32,
     queue: VecDeque<u32>,
+    /// Index of the first gate of its vault, and how many copies the vault has.
+    gate: u32,
+    gates: u32,
+    /// The cloud-service gate before the snapshot: VMs per cloud service, and per cloud
+    /// service the jobs past the gate and those waiting (empty when the gate cannot bind).
+    cs_size: u32,
+    cs_limit: u32,
+    cs_running: Vec<u32>,
+    cs_queue: Vec<VecDeque<u32>>,
+    /// VMs per storage account and each account's path (empty: the fleet's path).
+    sa_size: u32,
+    sa_paths: Vec<PathId>,
 }
 
 /// Work without an outcome at the end of the run: how much, and how long since it was
@@ -232,6 +252,10 @@ struct Sim<'s, 'o> {
     held: Vec<retention::Held>,
     fleets: Vec<FleetRt>,
     vaults: Vec<VaultState>,
+    /// Vault concurrency gates, `FleetRt::gate ..` for each fleet's vault.
+    gates: Vec<Gate>,
+    /// The first gate of each vault.
+    vault_gate: Vec<u32>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
     jobs: Vec<Option<Job>>,
@@ -625,6 +649,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             bytes: 0,
             full: false,
             flow: NONE,
+            cs_slot: false,
             rng,
         };
         match self.free_jobs.pop() {
@@ -653,9 +678,31 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.enqueue(j, now);
     }
 
-    fn vault_of(&self, j: u32) -> u32 {
+    /// The vault gate of job `j`'s VM.
+    fn gate_of(&self, j: u32) -> usize {
         let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        self.fleets[self.vms[vm as usize].fleet as usize].vault
+        self.vm_gate(vm as usize)
+    }
+
+    /// The vault gate of VM `vi`: its fleet's VMs are spread over the vault's copies in
+    /// blocks by index.
+    fn vm_gate(&self, vi: usize) -> usize {
+        let vm = &self.vms[vi];
+        let f = &self.fleets[vm.fleet as usize];
+        let copy = u64::from(vm.index) * u64::from(f.gates) / u64::from(f.count.max(1));
+        f.gate as usize + copy as usize
+    }
+
+    /// The network path of VM `vi`'s transfers: its fleet's links, and its storage
+    /// account's when that can bind.
+    fn vm_path(&self, vm_index: usize) -> PathId {
+        let vm = &self.vms[vm_index];
+        let f = &self.fleets[vm.fleet as usize];
+        if f.sa_paths.is_empty() {
+            f.path
+        } else {
+            f.sa_paths[(vm.index / f.sa_size) as usize]
+        }
     }
 
     /// A job passes two FIFO gates: its fleet's concurrency limit, then its vault's.
@@ -687,8 +734,8 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn vault_enqueue(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        let vs = &mut self.vaults[v];
+        let g = self.gate_of(j);
+        let vs = &mut self.gates[g];
         if vs.active && vs.running < vs.limit && vs.queue.is_empty() {
             self.admit(j, now);
         } else {
@@ -697,14 +744,18 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
     }
 
+    /// Vault `v` (all its copies) becomes active.
     fn vault_active(&mut self, v: u32) {
-        self.vaults[v as usize].active = true;
-        self.admit_waiting(v, self.q.now());
+        let (first, n) = (self.vault_gate[v as usize], self.c.vaults[v as usize].count);
+        for g in first..first + n {
+            self.gates[g as usize].active = true;
+            self.admit_waiting(g, self.q.now());
+        }
     }
 
-    fn admit_waiting(&mut self, v: u32, now: SimTime) {
+    fn admit_waiting(&mut self, g: u32, now: SimTime) {
         loop {
-            let vs = &mut self.vaults[v as usize];
+            let vs = &mut self.gates[g as usize];
             if !vs.active || vs.running >= vs.limit {
                 return;
             }

@@ -5,8 +5,8 @@ use super::*;
 
 impl Sim<'_, '_> {
     pub(super) fn admit(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        self.vaults[v].running += 1;
+        let g = self.gate_of(j);
+        self.gates[g].running += 1;
         let kind = self.job(j).kind;
         if let Kind::Restore(_) = kind {
             self.running_restores += 1;
@@ -23,8 +23,19 @@ impl Sim<'_, '_> {
         let r = &mut job.rng;
         job.running = r.gen_bool(fleet.running);
         if !job.running {
-            // Offline VM: no agent, no extension; the snapshot is crash-consistent.
-            self.wait(j, Step::Extension, SimDuration::ZERO, now);
+            // Offline VM: a protected one (extension installed earlier) is backed up
+            // without the agent, crash-consistent; one that never had the extension
+            // would need an install, which a stopped VM cannot take.
+            if vm.has(flag::EXTENSION) {
+                self.wait(j, Step::Extension, SimDuration::ZERO, now);
+            } else {
+                self.wait(
+                    j,
+                    Step::Failing(Code::AzureVmOffline),
+                    SimDuration::ZERO,
+                    now,
+                );
+            }
             return;
         }
         let responsive = r.gen_bool(fleet.agent_responsive);
@@ -32,45 +43,17 @@ impl Sim<'_, '_> {
             let d = self.st.capped(t.agent_status_wait.draw(r), || {
                 "timing.agent_status_wait".into()
             });
-            self.wait(
-                j,
-                Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
-                d,
-                now,
-            );
+            // No agent: not ready; an agent that is there but does not answer: no status.
+            let code = if vm.has(flag::AGENT) {
+                Code::VmAgentStatusCommunicationError
+            } else {
+                Code::UserErrorGuestAgentStatusUnavailable
+            };
+            self.wait(j, Step::Failing(code), d, now);
             return;
         }
-        let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
-        let http_burn = t.http_burn();
         if !vm.has(flag::EXTENSION) {
-            if !connected {
-                self.wait(
-                    j,
-                    Step::Failing(Code::VmAgentStatusCommunicationError),
-                    http_burn,
-                    now,
-                );
-                return;
-            }
-            let job = self.jobs[j as usize].as_mut().expect("live");
-            let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
-                "timing.extension_install".into()
-            });
-            let fails = job.rng.gen_bool(t.extension_failure);
-            if d > t.extension_install_timeout {
-                self.wait(
-                    j,
-                    Step::Failing(Code::ExtensionOperationFailed),
-                    t.extension_install_timeout,
-                    now,
-                );
-            } else if fails {
-                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
-            } else {
-                let vi = vm_idx(self, j);
-                self.vms[vi].flags |= flag::EXTENSION;
-                self.wait(j, Step::Extension, d, now);
-            }
+            self.install_extension(j, now);
             return;
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
@@ -82,13 +65,45 @@ impl Sim<'_, '_> {
         } else {
             SimDuration::ZERO
         };
-        self.wait(j, Step::Extension, d, now);
+        if d > t.extension_enable_timeout {
+            // The agent kills the extension's enable (with its upgrade) at the timeout.
+            let code = Step::Failing(Code::ExtensionOperationFailed);
+            self.wait(j, code, t.extension_enable_timeout, now);
+        } else {
+            self.wait(j, Step::Extension, d, now);
+        }
+    }
+
+    /// The first backup of a running VM with a working agent installs the extension through
+    /// the agent, whatever the VM's outbound network (only the extension's own requests to
+    /// the storage endpoint need it); the agent kills an install after its timeout.
+    fn install_extension(&mut self, j: u32, now: SimTime) {
+        let t = &self.c.timing;
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
+            "timing.extension_install".into()
+        });
+        let fails = job.rng.gen_bool(t.extension_failure);
+        if d > t.extension_install_timeout {
+            self.wait(
+                j,
+                Step::Failing(Code::ExtensionOperationFailed),
+                t.extension_install_timeout,
+                now,
+            );
+        } else if fails {
+            self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
+        } else {
+            let vi = vm_idx(self, j);
+            self.vms[vi].flags |= flag::EXTENSION;
+            self.wait(j, Step::Extension, d, now);
+        }
     }
 
     pub(super) fn step_done(&mut self, j: u32, now: SimTime) {
         match self.job(j).step {
             Step::Failing(code) => self.finish(j, now, Err(code)),
-            Step::Extension => self.snapshot(j, now),
+            Step::Extension => self.cloud_service_enter(j, now),
             Step::Snapshot => {
                 self.set_phase(j, XFER, now);
                 self.start_transfer(j, now);
@@ -126,7 +141,9 @@ impl Sim<'_, '_> {
             });
             d = d.max(x);
         }
-        if running && job.rng.gen_bool(t.snapshot_task_failure) {
+        // The file-system freeze lasts as long as the slowest disk: past the limit the
+        // extension gives up (an offline VM has no extension and no freeze).
+        if running && (d > t.snapshot_timeout || job.rng.gen_bool(t.snapshot_task_failure)) {
             self.wait(
                 j,
                 Step::Failing(Code::GuestAgentSnapshotTaskStatusError),
@@ -203,7 +220,7 @@ impl Sim<'_, '_> {
             cap = cap.min(m);
         }
         let bytes = job.bytes;
-        let path = self.fleets[vm.fleet as usize].path;
+        let path = self.vm_path(vi);
         self.job(j).step = Step::Transfer;
         if bytes == 0 {
             self.transfer_done(j, now);
@@ -286,21 +303,24 @@ impl Sim<'_, '_> {
     /// the next jobs: those already waiting at the vault first, then the fleet's next).
     fn release(&mut self, j: u32, job: &Job, fi: usize, ok: bool, now: SimTime) {
         let vi = job.vm as usize;
-        let v = self.fleets[fi].vault;
+        let g = self.vm_gate(vi) as u32;
         let admitted = job.phase != Q || ok;
         let was_busy_owner = self.vms[vi].busy == j;
         if was_busy_owner {
             self.vms[vi].busy = NONE;
         }
         if admitted && was_busy_owner {
-            self.vaults[v as usize].running -= 1;
+            self.gates[g as usize].running -= 1;
             if matches!(job.kind, Kind::Restore(_)) {
                 self.running_restores -= 1;
             } else {
                 self.running_backups -= 1;
             }
             self.fleets[fi].running -= 1;
-            self.admit_waiting(v, now);
+            if job.cs_slot {
+                self.cloud_service_release(vi, now);
+            }
+            self.admit_waiting(g, now);
             self.fleet_admit_waiting(fi, now);
         }
     }
