@@ -317,7 +317,7 @@ pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
             out.push(Excess {
                 key: format!("vault.{}.max_vms", v.name),
                 message: format!(
-                    "expected at most {max} VMs per vault (published limit: 200 in 2015-2016, 1 000 from late 2018), found {vms}{each} on vault \"{}\"; raise its `count` to spread them",
+                    "expected at most {max} VMs per vault (published limit: 200 in 2015-2016, 1 000 from late 2018), found {vms}{each} on vault \"{}\": the service refused more; raise its `count` to spread them",
                     v.name
                 ),
             });
@@ -360,7 +360,7 @@ pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
             out.push(Excess {
                 key,
                 message: format!(
-                    "expected at most {max} vaults per subscription (published limit: 25, 2015), found {vaults} in {what}; declare more [[subscription]]s (or raise a subscription's `count`)"
+                    "expected at most {max} vaults per subscription (published limit: 25, 2015), found {vaults} in {what}: the service refused more; declare more [[subscription]]s (or raise a subscription's `count`)"
                 ),
             });
         }

@@ -309,10 +309,7 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
     }
     if s.simulation.limits != Limits::Strict {
         for e in limit_excesses(s) {
-            out.push(Finding::new(
-                e.key,
-                format!("{}: the service refused more", e.message),
-            ));
+            out.push(Finding::new(e.key, e.message));
         }
     }
     for r in &s.restore {
