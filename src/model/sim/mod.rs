@@ -678,33 +678,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.enqueue(j, now);
     }
 
-    /// The vault gate of job `j`'s VM.
-    fn gate_of(&self, j: u32) -> usize {
-        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        self.vm_gate(vm as usize)
-    }
-
-    /// The vault gate of VM `vi`: its fleet's VMs are spread over the vault's copies in
-    /// blocks by index.
-    fn vm_gate(&self, vi: usize) -> usize {
-        let vm = &self.vms[vi];
-        let f = &self.fleets[vm.fleet as usize];
-        let copy = u64::from(vm.index) * u64::from(f.gates) / u64::from(f.count.max(1));
-        f.gate as usize + copy as usize
-    }
-
-    /// The network path of VM `vi`'s transfers: its fleet's links, and its storage
-    /// account's when that can bind.
-    fn vm_path(&self, vm_index: usize) -> PathId {
-        let vm = &self.vms[vm_index];
-        let f = &self.fleets[vm.fleet as usize];
-        if f.sa_paths.is_empty() {
-            f.path
-        } else {
-            f.sa_paths[(vm.index / f.sa_size) as usize]
-        }
-    }
-
     /// A job passes two FIFO gates: its fleet's concurrency limit, then its vault's.
     fn enqueue(&mut self, j: u32, now: SimTime) {
         let vm = self.jobs[j as usize].as_ref().expect("live").vm;
