@@ -5,7 +5,8 @@
 pub enum Code {
     /// VM agent missing or not answering on a running VM.
     UserErrorGuestAgentStatusUnavailable,
-    /// Extension install could not reach the internet through the agent.
+    /// An installed VM agent (or its extension) does not report its status: the agent is
+    /// stopped or hung.
     VmAgentStatusCommunicationError,
     /// Snapshot HTTP requests to the storage endpoint timed out (no connectivity).
     ExtensionSnapshotFailedNoNetwork,
@@ -19,13 +20,15 @@ pub enum Code {
     UserErrorUnsupportedDiskSize,
     /// Transient internal or storage error.
     BackUpOperationFailed,
+    /// The extension would have to be installed on a VM that is not running.
+    AzureVmOffline,
     /// A restore of a VM with no recovery point.
     NoRecoveryPoint,
 }
 
 impl Code {
     /// Every code.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::UserErrorGuestAgentStatusUnavailable,
         Code::VmAgentStatusCommunicationError,
         Code::ExtensionSnapshotFailedNoNetwork,
@@ -34,6 +37,7 @@ impl Code {
         Code::UserErrorBackupOperationInProgress,
         Code::UserErrorUnsupportedDiskSize,
         Code::BackUpOperationFailed,
+        Code::AzureVmOffline,
         Code::NoRecoveryPoint,
     ];
 
@@ -48,6 +52,7 @@ impl Code {
             Code::UserErrorBackupOperationInProgress => "UserErrorBackupOperationInProgress",
             Code::UserErrorUnsupportedDiskSize => "UserErrorUnsupportedDiskSize",
             Code::BackUpOperationFailed => "BackUpOperationFailed",
+            Code::AzureVmOffline => "AzureVmOffline",
             Code::NoRecoveryPoint => "NoRecoveryPoint",
         }
     }
@@ -62,6 +67,7 @@ impl Code {
                 | Code::GuestAgentSnapshotTaskStatusError
                 | Code::ExtensionOperationFailed
                 | Code::BackUpOperationFailed
+                | Code::AzureVmOffline
         )
     }
 }

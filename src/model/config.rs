@@ -126,6 +126,9 @@ pub struct Vault {
     pub create_time: DurationDist,
     /// Jobs running at once; `None` = unlimited.
     pub max_concurrent_jobs: Option<u32>,
+    /// Identical copies of the vault (each with its own gate); its policies' fleets spread
+    /// their VMs over them in blocks by index.
+    pub count: u32,
 }
 
 /// A backup policy.
@@ -254,6 +257,16 @@ pub struct Fleet {
     pub backup_size: Option<SizeDist>,
     /// Jobs of this fleet running at once; `None` = unlimited.
     pub max_concurrent_jobs: Option<u32>,
+    /// VMs per cloud service (VM `i` is in cloud service `i / vms_per_cloud_service`).
+    pub vms_per_cloud_service: u32,
+    /// VMs of one cloud service past the gate before the snapshot at once; `None` =
+    /// unlimited.
+    pub cloud_service_limit: Option<u32>,
+    /// VMs per storage account (VM `i` is in account `i / vms_per_storage_account`).
+    pub vms_per_storage_account: u32,
+    /// Read capacity of one storage account, bytes per second, shared by its disks'
+    /// transfers; `None` = unlimited.
+    pub storage_account_bandwidth: Option<f64>,
     /// Per-VM read throughput cap, bytes per second.
     pub max_throughput: Option<f64>,
     /// `standard` or `premium`.
@@ -357,15 +370,19 @@ pub struct Timing {
     pub extension_install_timeout: SimDuration,
     /// Probability an install fails.
     pub extension_failure: f64,
+    /// The agent kills the extension's enable (with an automatic upgrade before it) after
+    /// this long.
+    pub extension_enable_timeout: SimDuration,
     /// Probability a backup first upgrades the extension.
     pub extension_upgrade: f64,
     /// Duration of an automatic upgrade.
     pub extension_upgrade_time: DurationDist,
     /// Snapshot of one disk (disks are snapshotted in parallel).
     pub snapshot_per_disk: DurationDist,
-    /// Snapshot task timeout.
+    /// File-system freeze limit: a snapshot (its slowest disk) running longer fails at
+    /// this time.
     pub snapshot_timeout: SimDuration,
-    /// Probability the snapshot task times out.
+    /// Probability the snapshot task fails at the timeout for another reason (what-if).
     pub snapshot_task_failure: f64,
     /// Probability some VSS writers fail on Windows.
     pub vss_failure: f64,

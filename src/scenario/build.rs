@@ -106,6 +106,7 @@ fn vault(v: &schema::Vault, region: usize) -> config::Vault {
         },
         create_time: v.create_time.clone(),
         max_concurrent_jobs: v.max_concurrent_jobs,
+        count: v.count,
     }
 }
 
@@ -172,6 +173,10 @@ fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
         daily_churn: f.daily_churn.clone(),
         backup_size: f.backup_size.clone(),
         max_concurrent_jobs: f.max_concurrent_jobs,
+        vms_per_cloud_service: f.vms_per_cloud_service,
+        cloud_service_limit: f.max_concurrent_per_cloud_service,
+        vms_per_storage_account: f.vms_per_storage_account,
+        storage_account_bandwidth: f.storage_account_bandwidth.map(|b| b.0),
         max_throughput: f.max_throughput.map(|b| b.0),
         storage: f.storage.clone(),
         nics: f.nics.clone(),
@@ -230,6 +235,7 @@ fn timing(t: &schema::Timing) -> config::Timing {
         extension_install: t.extension_install.clone(),
         extension_install_timeout: t.extension_install_timeout.0,
         extension_failure: t.extension_failure.0,
+        extension_enable_timeout: t.extension_enable_timeout.0,
         extension_upgrade: t.extension_upgrade.0,
         extension_upgrade_time: t.extension_upgrade_time.clone(),
         snapshot_per_disk: t.snapshot_per_disk.clone(),

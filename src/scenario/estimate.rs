@@ -221,12 +221,14 @@ fn vault_night(
         own,
         format!("every VM at its own read cap of ~{}", fmt_rate(mean_cap)),
     ));
-    if let Some(n) = s
+    if let Some((n, copies)) = s
         .vault
         .iter()
         .find(|v| v.name == vault)
-        .and_then(|v| v.max_concurrent_jobs)
+        .and_then(|v| v.max_concurrent_jobs.map(|n| (n, v.count.max(1))))
     {
+        // Each copy of the vault has its own gate.
+        let n = u64::from(n) * u64::from(copies);
         limits.push((
             n as f64 * mean_cap,
             format!("at most {n} jobs at once × ~{} each", fmt_rate(mean_cap)),

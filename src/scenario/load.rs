@@ -15,8 +15,15 @@ use crate::engine::dist::{Dist, Kind};
 use crate::error::{Error, InputError, Result};
 
 /// Tables that are arrays addressed by `name` in dotted keys.
-pub const NAMED_ARRAYS: [&str; 7] = [
-    "region", "link", "vault", "policy", "fleet", "restore", "expect",
+pub const NAMED_ARRAYS: [&str; 8] = [
+    "region",
+    "link",
+    "vault",
+    "policy",
+    "fleet",
+    "restore",
+    "expect",
+    "subscription",
 ];
 
 /// A scenario read and validated, with what is needed to report on it.
@@ -175,6 +182,7 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
             .map(str::to_string);
         blame(span, key, tidy_serde_message(e.message()))
     })?;
+    scenario.resolve_limits();
     start_weekday_from_date(&mut scenario, &index)
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let base = path.parent().unwrap_or(Path::new("."));

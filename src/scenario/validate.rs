@@ -6,7 +6,7 @@
 //! as notes.
 
 use crate::model::vm::{classify_os, WINDOWS_VERSIONS};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::schema::Scenario;
 use crate::engine::dist::{Dist, Kind};
@@ -98,7 +98,7 @@ pub const MAX_VMS: u64 = u32::MAX as u64 - 1;
 
 /// Checks a scenario; returns notes on limits of the service it exceeds.
 pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
-    let mut notes = Vec::new();
+    let notes = Vec::new();
     check_simulation(s)?;
     let n = Names {
         regions: names("region", s.region.iter().map(|r| &r.name))?,
@@ -108,9 +108,11 @@ pub fn validate(s: &Scenario) -> Result<Vec<String>, Problem> {
         fleets: names("fleet", s.fleet.iter().map(|f| &f.name))?,
     };
     names("restore", s.restore.iter().map(|r| &r.name))?;
-    check_places(s, &n, &mut notes)?;
+    let subs = names("subscription", s.subscription.iter().map(|r| &r.name))?;
+    check_places(s, &n)?;
+    check_subscriptions(s, &subs)?;
     check_policies(s, &n)?;
-    check_fleets(s, &n, &mut notes)?;
+    check_fleets(s, &n)?;
     check_restores(s, &n)?;
     check_timing_and_support(s)?;
     check_cost(s)?;
@@ -208,7 +210,7 @@ fn check_simulation(s: &Scenario) -> Result<(), Problem> {
 }
 
 /// Regions, links (their outage model) and vaults (their region, their job limit).
-fn check_places(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<(), Problem> {
+fn check_places(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
     for r in &s.region {
         if let Some(p) = &r.paired {
             if p == &r.name {
@@ -244,20 +246,138 @@ fn check_places(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
         if !region.supported {
             return Err(problem(format!("{k}.region"), format!("expected a region where the backup service is offered, found \"{}\" (supported = false)", v.region)));
         }
-        if v.max_concurrent_jobs == Some(0) {
+        for (key, x) in [
+            ("max_concurrent_jobs", v.max_concurrent_jobs),
+            ("max_vms", v.max_vms),
+            ("count", Some(v.count)),
+        ] {
+            if x == Some(0) {
+                return Err(problem(
+                    format!("{k}.{key}"),
+                    "expected at least 1, found 0",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Subscriptions: counts, the vaults' references, and (with `limits = "strict"`) the
+/// published counts of VMs per vault and vaults per subscription as errors.
+fn check_subscriptions(s: &Scenario, subs: &BTreeSet<&str>) -> Result<(), Problem> {
+    for sub in &s.subscription {
+        for (key, x) in [("count", Some(sub.count)), ("max_vaults", sub.max_vaults)] {
+            if x == Some(0) {
+                return Err(problem(
+                    format!("subscription.{}.{key}", sub.name),
+                    "expected at least 1, found 0",
+                ));
+            }
+        }
+    }
+    for v in &s.vault {
+        if let Some(sub) = &v.subscription {
+            reference(
+                format!("vault.{}.subscription", v.name),
+                "subscription",
+                subs,
+                sub,
+            )?;
+        }
+    }
+    if s.simulation.limits == super::schema::Limits::Strict {
+        if let Some(e) = limit_excesses(s).into_iter().next() {
             return Err(problem(
-                format!("{k}.max_concurrent_jobs"),
-                "expected at least 1, found 0",
+                e.key,
+                format!("{} (simulation.limits = \"strict\" makes it an error; spread the VMs over more vaults, or use limits = \"2016\" for a warning)", e.message),
             ));
         }
     }
-    if s.vault.len() > 25 {
-        notes.push(format!(
-            "{} vaults: the 2015 limit was 25 vaults per subscription",
-            s.vault.len()
-        ));
-    }
     Ok(())
+}
+
+/// A published count a scenario exceeds: the key to change and what was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excess {
+    /// Dotted key.
+    pub key: String,
+    /// Expected / found.
+    pub message: String,
+}
+
+/// The VMs of the most loaded copy of each vault and the vaults of the most loaded copy of
+/// each subscription, against their limits (`max_vms`, `max_vaults`): the excesses, in
+/// file order. A fleet's VMs are spread over its vault's copies in blocks by index, so the
+/// first copy holds `ceil(count / copies)` of each fleet.
+pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
+    let mut out = Vec::new();
+    for v in &s.vault {
+        let Some(max) = v.max_vms else { continue };
+        let copies = u64::from(v.count.max(1));
+        let vms: u64 = s
+            .fleet
+            .iter()
+            .filter(|f| super::population::vault_of(s, f).is_some_and(|fv| fv.name == v.name))
+            .map(|f| u64::from(f.count).div_ceil(copies))
+            .sum();
+        if vms > u64::from(max) {
+            let each = if copies > 1 {
+                " (in each of its copies)"
+            } else {
+                ""
+            };
+            out.push(Excess {
+                key: format!("vault.{}.max_vms", v.name),
+                message: format!(
+                    "expected at most {max} VMs per vault (published limit: 200 in 2015-2016, 1 000 from late 2018), found {vms}{each} on vault \"{}\": the service refused more; raise its `count` to spread them",
+                    v.name
+                ),
+            });
+        }
+    }
+    let preset = s.simulation.limits.values().vaults_per_subscription;
+    let subs: Vec<(String, u64, Option<u32>, String)> = if s.subscription.is_empty() {
+        let n = s.vault.iter().map(|v| u64::from(v.count)).sum();
+        vec![(
+            "the implicit subscription".into(),
+            n,
+            preset,
+            "simulation.limits".into(),
+        )]
+    } else {
+        s.subscription
+            .iter()
+            .enumerate()
+            .map(|(i, sub)| {
+                let vaults: u64 = s
+                    .vault
+                    .iter()
+                    .filter(|v| match &v.subscription {
+                        Some(n) => *n == sub.name,
+                        None => i == 0,
+                    })
+                    .map(|v| u64::from(v.count))
+                    .sum();
+                (
+                    format!("subscription \"{}\"", sub.name),
+                    vaults.div_ceil(u64::from(sub.count.max(1))),
+                    sub.max_vaults,
+                    format!("subscription.{}.max_vaults", sub.name),
+                )
+            })
+            .collect()
+    };
+    for (what, vaults, max, key) in subs {
+        if let Some(max) = max.filter(|&m| vaults > u64::from(m)) {
+            out.push(Excess {
+                key,
+                message: format!(
+                    "expected at most {max} vaults per subscription (published limit: 25, 2015), found {vaults} in {what}: the service refused more; declare more [[subscription]]s (or raise a subscription's `count`)"
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// Policies: their vault, schedule form, window, retries and retention.
@@ -315,9 +435,8 @@ fn check_policies(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
 
 /// Fleets (references, categories, counts, VMs per vault), the total of VMs and every
 /// distribution's parameters.
-fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<(), Problem> {
+fn check_fleets(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
     let cats = super::schema::known_categories();
-    let mut per_vault: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &s.fleet {
         let k = format!("fleet.{}", f.name);
         reference(format!("{k}.region"), "region", &n.regions, &f.region)?;
@@ -353,12 +472,6 @@ fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
                 format!("expected a rate between 0 and 1e6 per day, found {od}"),
             ));
         }
-        let policy = s
-            .policy
-            .iter()
-            .find(|p| p.name == f.policy)
-            .expect("checked");
-        *per_vault.entry(policy.vault.as_str()).or_default() += f.count as u64;
         if let Some(o) = &f.onboard {
             let us = o.over.0.as_micros();
             let day = crate::engine::time::MICROS_PER_DAY;
@@ -372,11 +485,33 @@ fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
                 ));
             }
         }
-        if f.max_concurrent_jobs == Some(0) {
-            return Err(problem(
-                format!("{k}.max_concurrent_jobs"),
-                "expected at least 1, found 0",
-            ));
+        for (key, x) in [
+            ("max_concurrent_jobs", f.max_concurrent_jobs),
+            (
+                "max_concurrent_per_cloud_service",
+                f.max_concurrent_per_cloud_service,
+            ),
+            (
+                "max_disks_per_storage_account",
+                f.max_disks_per_storage_account,
+            ),
+            ("vms_per_cloud_service", Some(f.vms_per_cloud_service)),
+            ("vms_per_storage_account", Some(f.vms_per_storage_account)),
+        ] {
+            if x == Some(0) {
+                return Err(problem(
+                    format!("{k}.{key}"),
+                    "expected at least 1, found 0",
+                ));
+            }
+        }
+        if let Some(b) = f.storage_account_bandwidth {
+            if !(b.0 > 0.0 && b.0.is_finite()) {
+                return Err(problem(
+                    format!("{k}.storage_account_bandwidth"),
+                    format!("expected a positive bandwidth, found {b}"),
+                ));
+            }
         }
         if f.count > 50_000_000 {
             return Err(problem(
@@ -394,11 +529,6 @@ fn check_fleets(s: &Scenario, n: &Names<'_>, notes: &mut Vec<String>) -> Result<
     }
     for (key, d, kind) in dists(s) {
         d.check(kind).map_err(|m| problem(key, m))?;
-    }
-    for (v, count) in per_vault {
-        if count > 200 {
-            notes.push(format!("vault \"{v}\" protects {count} VMs: the 2015 limit was 200 VMs per vault (1 000 from late 2018)"));
-        }
     }
     Ok(())
 }

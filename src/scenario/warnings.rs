@@ -12,9 +12,9 @@ use std::ops::Range;
 
 use super::load::Loaded;
 use super::locate::{line_col, KeyIndex};
-use super::population::{always_oversize, always_unsupported, rule_key, vault_of};
-use super::schema::{Scenario, Schedule};
-use super::validate::Problem;
+use super::population::{always_oversize, always_unsupported, bounds, rule_key, vault_of};
+use super::schema::{Fleet, Limits, Scenario, Schedule};
+use super::validate::{limit_excesses, Problem};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::error::{Error, Result};
 use crate::model::metric_names::catalogue;
@@ -174,6 +174,27 @@ fn every_vm(r: Unsupported, s: &Scenario) -> String {
     }
 }
 
+/// "No more than 20 disks of one storage account per schedule" (2016): a scheduled fleet
+/// whose storage account holds more disks than `max_disks_per_storage_account` even at
+/// its fewest data disks per VM.
+fn storage_account_disks(s: &Scenario, f: &Fleet) -> Option<Finding> {
+    let max = f.max_disks_per_storage_account?;
+    let scheduled = s
+        .policy
+        .iter()
+        .any(|p| p.name == f.policy && p.schedule.is_some());
+    let vms = f.vms_per_storage_account.min(f.count);
+    let disks = vms as f64 * (bounds(&f.data_disks.0).0 + 1.0);
+    (scheduled && disks > max as f64).then(|| {
+        Finding::new(
+            format!("fleet.{}.vms_per_storage_account", f.name),
+            format!(
+                "{vms} VMs per storage account put at least {disks} disks of one storage account in one schedule, over the published {max} (2016: spread them over more storage accounts or policies to get the IOPS); their transfers still share the account's storage_account_bandwidth"
+            ),
+        )
+    })
+}
+
 /// Every warning of a scenario (the loader locates them and sorts them by position).
 pub fn find(s: &Scenario) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -265,6 +286,9 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
                 ),
             ));
         }
+        if let Some(w) = storage_account_disks(s, f) {
+            out.push(w);
+        }
         if reasons.is_empty() {
             if let Some((key, bytes)) = always_oversize(f, &s.support) {
                 let what = if key == "os_disk" {
@@ -281,6 +305,11 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
                     ),
                 ));
             }
+        }
+    }
+    if s.simulation.limits != Limits::Strict {
+        for e in limit_excesses(s) {
+            out.push(Finding::new(e.key, e.message));
         }
     }
     for r in &s.restore {

@@ -61,23 +61,6 @@ fn no_connectivity_burns_exact_http_timeouts() {
     assert_eq!(get(&out.summary, "backup.success_rate"), 0.0);
 }
 
-/// Without connectivity the extension cannot even be installed on the first backup:
-/// the agent's download requests time out the same way.
-#[test]
-fn extension_install_needs_connectivity() {
-    let src = base(
-        "1d",
-        "connectivity = { blocked = 1.0 }\nextension = { installed = 0.0 }",
-        "http_timeout = \"1m\"\nhttp_retries = 3",
-        "",
-    )
-    .replace("extension = { installed = 1.0 }\n", "");
-    let (_, rows) = run_src(&src);
-    assert_eq!(rows[0].error, "VMAgentStatusCommunicationError");
-    assert_eq!(rows[0].duration_us(), 240 * SEC);
-    assert_eq!(rows[0].phases_us[1], 240 * SEC);
-}
-
 /// The first backup of a running VM installs the extension (3 min here); the next reuses it.
 #[test]
 fn first_backup_installs_the_extension_once() {
@@ -664,7 +647,11 @@ fn in_flight_restores_are_counted() {
         "",
         &restore("create-vm", "count = 50", "1d12h"),
     )
-    .replace("count = 1\n", "count = 50\n");
+    .replace("count = 1\n", "count = 50\n")
+    .replace(
+        "create_time = \"0s\"",
+        "create_time = \"0s\"\nmax_concurrent_jobs = 50",
+    );
     let (out, rows) = run_src(&src);
     let m = &out.summary;
     assert_eq!(get(m, "restore.jobs.total"), 50.0);

@@ -21,6 +21,7 @@ mod fuzz_scenario;
 mod golden;
 mod init;
 mod invariants;
+mod limits;
 mod mutants;
 mod pin;
 mod reports;

@@ -68,3 +68,25 @@ fn small_scale_run_completes_with_sane_counts() {
         out.events
     );
 }
+
+/// The scale estates respect the published 2016 limits they run under: no vault copy
+/// holds more than 200 VMs, no subscription more than 25 vaults, no storage account more
+/// than 20 disks per schedule (any of these would warn), and every fleet has a region of
+/// its own with its own link.
+#[test]
+fn scale_estates_respect_the_published_limits() {
+    for name in ["scale-10k", "scale-100k", "scale-1m"] {
+        let l = load(Path::new(&format!("scenarios/{name}.toml")), &[]).expect("loads");
+        assert!(l.warnings.is_empty(), "{name}: {:?}", l.warnings);
+        let c = &l.config;
+        for f in &c.fleets {
+            let v = &c.vaults[c.policies[f.policy].vault];
+            assert!(f.count.div_ceil(v.count) <= 200, "{name}: {}", f.name);
+            assert_eq!(v.max_concurrent_jobs, Some(40));
+            assert_eq!(f.path.len(), 1);
+        }
+        let mut regions: Vec<usize> = c.fleets.iter().map(|f| f.region).collect();
+        regions.dedup();
+        assert_eq!(regions.len(), 4, "{name}: four regions");
+    }
+}

@@ -16,15 +16,20 @@ impl Sim<'_, '_> {
         };
         // Gates: no vault or fleet runs more jobs than its limit.
         let mut queued = 0u64;
-        for (v, vs) in self.vaults.iter().enumerate() {
+        for (v, vs) in self.gates.iter().enumerate() {
             if vs.running > vs.limit {
                 return fail(format!(
                     "vault #{v} runs {} jobs, above its limit {}",
                     vs.running, vs.limit
                 ));
             }
-            queued += (vs.queue.len() + vs.pending.len()) as u64;
+            queued += vs.queue.len() as u64;
         }
+        queued += self
+            .vaults
+            .iter()
+            .map(|v| v.pending.len() as u64)
+            .sum::<u64>();
         for (f, fr) in self.fleets.iter().enumerate() {
             if fr.running > fr.limit {
                 return fail(format!(
@@ -33,6 +38,15 @@ impl Sim<'_, '_> {
                 ));
             }
             queued += fr.queue.len() as u64;
+            for (g, (&n, q)) in fr.cs_running.iter().zip(&fr.cs_queue).enumerate() {
+                if n > fr.cs_limit {
+                    return fail(format!(
+                        "cloud service #{g} of fleet #{f} runs {n} jobs, above its limit {}",
+                        fr.cs_limit
+                    ));
+                }
+                queued += q.len() as u64;
+            }
         }
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
@@ -45,7 +59,7 @@ impl Sim<'_, '_> {
             restores += u64::from(restore && job.vault_slot);
             flows += u64::from(job.flows);
         }
-        let vaults_running: u64 = self.vaults.iter().map(|v| u64::from(v.running)).sum();
+        let vaults_running: u64 = self.gates.iter().map(|v| u64::from(v.running)).sum();
         let fleets_running: u64 = self.fleets.iter().map(|f| u64::from(f.running)).sum();
         if vaults_running != vault_slots || fleets_running != fleet_slots {
             return fail(format!(
@@ -74,10 +88,12 @@ impl Sim<'_, '_> {
         }
         // Queued jobs are live and still in their queue phase.
         let queues = self
-            .vaults
+            .gates
             .iter()
-            .flat_map(|v| v.queue.iter().chain(v.pending.iter()))
-            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()));
+            .flat_map(|v| v.queue.iter())
+            .chain(self.vaults.iter().flat_map(|v| v.pending.iter()))
+            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()))
+            .chain(self.fleets.iter().flat_map(|f| f.cs_queue.iter().flatten()));
         for &j in queues {
             match self.jobs.get(j as usize).and_then(Option::as_ref) {
                 None => return fail(format!("job slot {j} waits in a queue but is not live")),
@@ -184,11 +200,11 @@ path = ["l"]
             Err(Failure::Invariant(m)) => m,
             other => panic!("expected a broken invariant, found {other:?}"),
         };
-        sim.vaults[0].running = 3;
+        sim.gates[0].running = 3;
         assert!(broken(&sim).contains("vault #0 runs 3 jobs, above its limit 2"));
-        sim.vaults[0].running = 1;
+        sim.gates[0].running = 1;
         assert!(broken(&sim).contains("vaults run 1 and fleets 0 jobs but live jobs hold 0"));
-        sim.vaults[0].running = 0;
+        sim.gates[0].running = 0;
         sim.running_backups = 1;
         assert!(broken(&sim).contains("0 backups and 0 restores run but 1 and 0"));
         sim.running_backups = 0;

@@ -18,6 +18,7 @@ use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
 
 mod checks;
+mod cloud_service;
 mod cost;
 mod groups;
 mod restore;
@@ -120,6 +121,8 @@ struct Job {
     vault_slot: bool,
     /// When its snapshot completed: the time of the recovery point it makes.
     snapshot_at: SimTime,
+    /// Whether it holds a slot of its cloud service's gate (released when it finishes).
+    cs_slot: bool,
     rng: Stream,
 }
 
@@ -129,14 +132,20 @@ const SNAP: usize = 2;
 const XFER: usize = 3;
 const CREATE: usize = 4;
 
-struct VaultState {
-    active: bool,
+/// One vault's concurrency gate (a vault with `count` copies has one per copy).
+struct Gate {
     /// Jobs holding a transfer slot.
     running: u32,
     limit: u32,
     /// Jobs waiting for a transfer slot (backups after their snapshot, restores before
     /// their copy).
     queue: VecDeque<u32>,
+}
+
+/// A vault's activation and storage (over all its copies).
+struct VaultState {
+    /// Whether the vault exists yet (all its copies are created together).
+    active: bool,
     /// Jobs that arrived before the vault was active, waiting to start.
     pending: VecDeque<u32>,
     stored: u64,
@@ -164,6 +173,18 @@ struct FleetRt {
     limit: u32,
     running: u32,
     queue: VecDeque<u32>,
+    /// Index of the first gate of its vault, and how many copies the vault has.
+    gate: u32,
+    gates: u32,
+    /// The cloud-service gate before the snapshot: VMs per cloud service, and per cloud
+    /// service the jobs past the gate and those waiting (empty when the gate cannot bind).
+    cs_size: u32,
+    cs_limit: u32,
+    cs_running: Vec<u32>,
+    cs_queue: Vec<VecDeque<u32>>,
+    /// VMs per storage account and each account's path (empty: the fleet's path).
+    sa_size: u32,
+    sa_paths: Vec<PathId>,
 }
 
 /// Work without an outcome at the end of the run: how much, and how long since it was
@@ -250,6 +271,8 @@ struct Sim<'s, 'o> {
     /// Bytes held over every vault.
     storage: cost::Storage,
     vaults: Vec<VaultState>,
+    /// Vault concurrency gates, `FleetRt::gate ..` for each fleet's vault.
+    gates: Vec<Gate>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
     jobs: Vec<Option<Job>>,
@@ -262,6 +285,8 @@ struct Sim<'s, 'o> {
     net_wake: Option<(SimTime, u64)>,
     /// The job of each flow (`NONE` for a finished one), by flow id.
     flow_job: Vec<u32>,
+    /// The jobs of the flows finished at one instant (kept to reuse its allocation).
+    done_jobs: Vec<u32>,
     /// Scratch buffers of a job's disk sizes and per-disk bytes (no allocation per job).
     disk_buf: Vec<u64>,
     part_buf: Vec<u64>,
@@ -541,8 +566,14 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn net_wake_up(&mut self, now: SimTime) {
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_into(now, &mut done);
-        for f in done.drain(..) {
-            let j = std::mem::replace(&mut self.flow_job[f.0 as usize], NONE);
+        // Every finished flow is unmapped before any job moves on: a job admitted by one
+        // that finishes starts flows that may reuse the ids of the others finished now.
+        let mut jobs = std::mem::take(&mut self.done_jobs);
+        jobs.extend(
+            done.drain(..)
+                .map(|f| std::mem::replace(&mut self.flow_job[f.0 as usize], NONE)),
+        );
+        for &j in &jobs {
             let job = self.job(j);
             job.flows -= 1;
             // The VM's transfer ends when its last disk's does.
@@ -550,6 +581,8 @@ impl<'s, 'o> Sim<'s, 'o> {
                 self.transfer_done(j, now);
             }
         }
+        jobs.clear();
+        self.done_jobs = jobs;
         self.done_buf = done;
         self.resched_net();
     }
@@ -564,11 +597,6 @@ impl<'s, 'o> Sim<'s, 'o> {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
         }
-    }
-
-    /// The network path of VM `vm_index`'s transfers.
-    fn vm_path(&self, vm_index: usize) -> PathId {
-        self.fleets[self.vms[vm_index].fleet as usize].path
     }
 
     fn path_up(&self, fi: u32) -> bool {
@@ -663,6 +691,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             fleet_slot: false,
             vault_slot: false,
             snapshot_at: now,
+            cs_slot: false,
             rng,
         };
         match self.free_jobs.pop() {
@@ -748,8 +777,8 @@ impl<'s, 'o> Sim<'s, 'o> {
     /// waits FIFO for one of the vault's `max_concurrent_jobs` transfer slots (the queue
     /// phase). A backup waiting here is not counted as running.
     fn vault_enqueue(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        let vs = &mut self.vaults[v];
+        let g = self.gate_of(j);
+        let vs = &mut self.gates[g];
         if vs.running < vs.limit && vs.queue.is_empty() {
             self.vault_admit(j, now);
         } else {
@@ -764,6 +793,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
     }
 
+    /// Vault `v` (all its copies) becomes active.
     fn vault_active(&mut self, v: u32) {
         let now = self.q.now();
         self.vaults[v as usize].active = true;
@@ -773,9 +803,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
     }
 
-    fn admit_waiting(&mut self, v: u32, now: SimTime) {
+    fn admit_waiting(&mut self, g: u32, now: SimTime) {
         loop {
-            let vs = &mut self.vaults[v as usize];
+            let vs = &mut self.gates[g as usize];
             if vs.running >= vs.limit {
                 return;
             }

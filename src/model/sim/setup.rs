@@ -13,11 +13,26 @@ impl<'s, 'o> Sim<'s, 'o> {
         let mut vms = reserve_vms(c)?;
         let mut fleets = Vec::with_capacity(c.fleets.len());
         let mut policy_fleets = vec![Vec::new(); c.policies.len()];
+        let mut gates = Vec::new();
+        let mut vault_gate = Vec::with_capacity(c.vaults.len());
+        for v in &c.vaults {
+            vault_gate.push(gates.len() as u32);
+            gates.extend((0..v.count.max(1)).map(|_| Gate {
+                running: 0,
+                limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
+                queue: VecDeque::new(),
+            }));
+        }
         for (fi, f) in c.fleets.iter().enumerate() {
             let first_vm = vms.len() as u32;
             draw_fleet(c, fi, &mut vms, &mut st);
             policy_fleets[f.policy].push(fi as u32);
-            fleets.push(fleet_state(c, f, first_vm, &mut net, &link_ids));
+            let mut rt = fleet_state(c, f, first_vm, &mut net, &link_ids);
+            rt.gate = vault_gate[f_vault(c, f)];
+            cloud_services(f, &mut rt);
+            let drawn = &vms[first_vm as usize..];
+            storage_accounts(c, f, &mut rt, &mut net, &link_ids, drawn);
+            fleets.push(rt);
         }
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
@@ -37,6 +52,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             storage: cost::Storage::default(),
             fleets,
             vaults: c.vaults.iter().map(vault_state).collect(),
+            gates,
             policy_window_end: vec![SimTime::ZERO; c.policies.len()],
             policy_fleets,
             jobs: Vec::new(),
@@ -45,6 +61,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             net,
             net_wake: None,
             flow_job: Vec::new(),
+            done_jobs: Vec::new(),
             disk_buf: Vec::new(),
             part_buf: Vec::new(),
             link_down: vec![0; n_links],
@@ -248,15 +265,81 @@ fn fleet_state(
         limit: f.max_concurrent_jobs.unwrap_or(u32::MAX),
         running: 0,
         queue: VecDeque::new(),
+        gate: 0,
+        gates: c.vaults[c.policies[f.policy].vault].count.max(1),
+        cs_size: f.vms_per_cloud_service.max(1),
+        cs_limit: u32::MAX,
+        cs_running: Vec::new(),
+        cs_queue: Vec::new(),
+        sa_size: f.vms_per_storage_account.max(1),
+        sa_paths: Vec::new(),
+    }
+}
+
+/// Index of fleet `f`'s vault.
+fn f_vault(c: &Config, f: &Fleet) -> usize {
+    c.policies[f.policy].vault
+}
+
+/// Fleet `f`'s cloud-service gate, only where it can bind (a cloud service with more VMs
+/// than the limit).
+fn cloud_services(f: &Fleet, rt: &mut FleetRt) {
+    if let Some(limit) = f.cloud_service_limit {
+        if rt.cs_size.min(f.count) > limit {
+            let groups = f.count.div_ceil(rt.cs_size) as usize;
+            rt.cs_limit = limit;
+            rt.cs_running = vec![0; groups];
+            rt.cs_queue = (0..groups).map(|_| VecDeque::new()).collect();
+        }
+    }
+}
+
+/// Fleet `f`'s storage accounts: an account whose disks could together read faster than
+/// its capacity (each VM at most `(data_disks + 1)` × the largest per-disk rate) gets a
+/// link of that capacity on its VMs' path; the others could never bind and keep the
+/// fleet's path, at no cost.
+fn storage_accounts(
+    c: &Config,
+    f: &Fleet,
+    rt: &mut FleetRt,
+    net: &mut Network,
+    ids: &[LinkId],
+    vms: &[Vm],
+) {
+    let Some(bw) = f.storage_account_bandwidth else {
+        return;
+    };
+    let t = &c.timing;
+    let per_disk = t
+        .full_throughput_per_disk
+        .max(t.incremental_throughput_per_disk)
+        .max(t.restore_throughput_per_disk);
+    let vm_rate = |vm: &Vm| {
+        let r = per_disk * (f64::from(vm.data_disks) + 1.0);
+        f.max_throughput.map_or(r, |m| r.min(m))
+    };
+    let links: Vec<LinkId> = f.path.iter().map(|&l| ids[l]).collect();
+    let mut paths = Vec::new();
+    let mut any = false;
+    for group in vms.chunks(rt.sa_size as usize) {
+        let peak: f64 = group.iter().map(vm_rate).sum();
+        if peak > bw {
+            let mut p = vec![net.add_link(bw)];
+            p.extend(&links);
+            paths.push(net.add_path(&p));
+            any = true;
+        } else {
+            paths.push(rt.path);
+        }
+    }
+    if any {
+        rt.sa_paths = paths;
     }
 }
 
 fn vault_state(v: &crate::model::config::Vault) -> VaultState {
     VaultState {
         active: false,
-        running: 0,
-        limit: v.max_concurrent_jobs.unwrap_or(u32::MAX),
-        queue: VecDeque::new(),
         pending: VecDeque::new(),
         stored: 0,
         points: 0,

@@ -17,8 +17,19 @@ impl Sim<'_, '_> {
         let r = &mut job.rng;
         job.running = r.gen_bool(fleet.running);
         if !job.running {
-            // Offline VM: no agent, no extension; the snapshot is crash-consistent.
-            self.wait(j, Step::Extension, SimDuration::ZERO, now);
+            // Offline VM: a protected one (extension installed earlier) is backed up
+            // without the agent, crash-consistent; one that never had the extension
+            // would need an install, which a stopped VM cannot take.
+            if vm.has(flag::EXTENSION) {
+                self.wait(j, Step::Extension, SimDuration::ZERO, now);
+            } else {
+                self.wait(
+                    j,
+                    Step::Failing(Code::AzureVmOffline),
+                    SimDuration::ZERO,
+                    now,
+                );
+            }
             return;
         }
         let responsive = r.gen_bool(fleet.agent_responsive);
@@ -26,45 +37,17 @@ impl Sim<'_, '_> {
             let d = self.st.capped(t.agent_status_wait.draw(r), || {
                 "timing.agent_status_wait".into()
             });
-            self.wait(
-                j,
-                Step::Failing(Code::UserErrorGuestAgentStatusUnavailable),
-                d,
-                now,
-            );
+            // No agent: not ready; an agent that is there but does not answer: no status.
+            let code = if vm.has(flag::AGENT) {
+                Code::VmAgentStatusCommunicationError
+            } else {
+                Code::UserErrorGuestAgentStatusUnavailable
+            };
+            self.wait(j, Step::Failing(code), d, now);
             return;
         }
-        let connected = !vm.has(flag::BLOCKED) && self.path_up(vm.fleet);
-        let http_burn = t.http_burn();
         if !vm.has(flag::EXTENSION) {
-            if !connected {
-                self.wait(
-                    j,
-                    Step::Failing(Code::VmAgentStatusCommunicationError),
-                    http_burn,
-                    now,
-                );
-                return;
-            }
-            let job = self.jobs[j as usize].as_mut().expect("live");
-            let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
-                "timing.extension_install".into()
-            });
-            let fails = job.rng.gen_bool(t.extension_failure);
-            if d > t.extension_install_timeout {
-                self.wait(
-                    j,
-                    Step::Failing(Code::ExtensionOperationFailed),
-                    t.extension_install_timeout,
-                    now,
-                );
-            } else if fails {
-                self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
-            } else {
-                let vi = vm_idx(self, j);
-                self.vms[vi].flags |= flag::EXTENSION;
-                self.wait(j, Step::Extension, d, now);
-            }
+            self.install_extension(j, now);
             return;
         }
         let job = self.jobs[j as usize].as_mut().expect("live");
@@ -76,13 +59,45 @@ impl Sim<'_, '_> {
         } else {
             SimDuration::ZERO
         };
-        self.wait(j, Step::Extension, d, now);
+        if d > t.extension_enable_timeout {
+            // The agent kills the extension's enable (with its upgrade) at the timeout.
+            let code = Step::Failing(Code::ExtensionOperationFailed);
+            self.wait(j, code, t.extension_enable_timeout, now);
+        } else {
+            self.wait(j, Step::Extension, d, now);
+        }
+    }
+
+    /// The first backup of a running VM with a working agent installs the extension through
+    /// the agent, whatever the VM's outbound network (only the extension's own requests to
+    /// the storage endpoint need it); the agent kills an install after its timeout.
+    fn install_extension(&mut self, j: u32, now: SimTime) {
+        let t = &self.c.timing;
+        let job = self.jobs[j as usize].as_mut().expect("live");
+        let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
+            "timing.extension_install".into()
+        });
+        let fails = job.rng.gen_bool(t.extension_failure);
+        if d > t.extension_install_timeout {
+            self.wait(
+                j,
+                Step::Failing(Code::ExtensionOperationFailed),
+                t.extension_install_timeout,
+                now,
+            );
+        } else if fails {
+            self.wait(j, Step::Failing(Code::ExtensionOperationFailed), d, now);
+        } else {
+            let vi = vm_idx(self, j);
+            self.vms[vi].flags |= flag::EXTENSION;
+            self.wait(j, Step::Extension, d, now);
+        }
     }
 
     pub(super) fn step_done(&mut self, j: u32, now: SimTime) {
         match self.job(j).step {
             Step::Failing(code) => self.finish(j, now, Err(code)),
-            Step::Extension => self.snapshot(j, now),
+            Step::Extension => self.cloud_service_enter(j, now),
             Step::Snapshot => {
                 // The recovery point's time; its data now waits for a transfer slot.
                 self.job(j).snapshot_at = now;
@@ -121,7 +136,9 @@ impl Sim<'_, '_> {
             });
             d = d.max(x);
         }
-        if running && job.rng.gen_bool(t.snapshot_task_failure) {
+        // The file-system freeze lasts as long as the slowest disk: past the limit the
+        // extension gives up (an offline VM has no extension and no freeze).
+        if running && (d > t.snapshot_timeout || job.rng.gen_bool(t.snapshot_task_failure)) {
             self.wait(
                 j,
                 Step::Failing(Code::GuestAgentSnapshotTaskStatusError),
@@ -142,8 +159,8 @@ impl Sim<'_, '_> {
 
     /// A job got one of its vault's transfer slots: its transfer starts.
     pub(super) fn vault_admit(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        self.vaults[v].running += 1;
+        let g = self.gate_of(j);
+        self.gates[g].running += 1;
         self.job(j).vault_slot = true;
         if let Kind::Restore(_) = self.job(j).kind {
             self.running_restores += 1;
@@ -317,13 +334,13 @@ impl Sim<'_, '_> {
     /// slot (admitting the next jobs: those waiting at the vault first, then the fleet's).
     fn release(&mut self, j: u32, job: &Job, fi: usize, now: SimTime) {
         let vi = job.vm as usize;
-        let v = self.fleets[fi].vault;
+        let g = self.vm_gate(vi);
         if self.vms[vi].busy == j {
             self.vms[vi].busy = NONE;
         }
         let restore = matches!(job.kind, Kind::Restore(_));
         if job.vault_slot {
-            self.vaults[v as usize].running -= 1;
+            self.gates[g].running -= 1;
             if restore {
                 self.running_restores -= 1;
             }
@@ -334,8 +351,11 @@ impl Sim<'_, '_> {
             }
             self.fleets[fi].running -= 1;
         }
+        if job.cs_slot {
+            self.cloud_service_release(vi, now);
+        }
         if job.vault_slot {
-            self.admit_waiting(v, now);
+            self.admit_waiting(g as u32, now);
         }
         if job.fleet_slot {
             self.fleet_admit_waiting(fi, now);

@@ -15,10 +15,12 @@ use crate::engine::SimDuration;
 use crate::units::{Bandwidth, CalendarDate, Duration, TimeOfDay, UtcOffset};
 
 mod cost;
+mod limits;
 mod service;
 mod values;
 
 pub use cost::{Cost, InstancePerStarted, InstanceTier};
+pub use limits::{LimitValues, Limits, STORAGE_ACCOUNT_BANDWIDTH};
 pub use service::{Support, Timing};
 pub use values::{Bound, Prob, Weekday};
 
@@ -58,6 +60,9 @@ pub struct Scenario {
     /// Regression bounds checked by `backupsim check`.
     #[serde(default)]
     pub expect: Vec<Expect>,
+    /// Subscriptions holding the vaults (none: one implicit subscription).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscription: Vec<Subscription>,
 }
 
 /// `[simulation]`.
@@ -105,6 +110,28 @@ pub struct Simulation {
     /// Whether to write `jobs.csv`: "auto" (on up to 2 million expected jobs), "on", "off".
     #[serde(default)]
     pub jobs_csv: JobsCsv,
+    /// The set of the service's published limits that applies: "2016" (the earliest
+    /// published set, the default), "2018", "none" (lifted) or "strict" (the 2016 set with
+    /// VMs per vault and vaults per subscription as errors). Each limit key written on a
+    /// vault, fleet or subscription overrides its preset value.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `[[subscription]]`: vaults are grouped in subscriptions (one implicit subscription when
+/// none is declared), for the vaults-per-subscription limit.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// Subscription name.
+    pub name: String,
+    /// Identical subscriptions this entry stands for; the vaults naming it are spread
+    /// evenly over them.
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// Vaults per subscription (preset: 25, azure-backup-limits.md 2015).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_vaults: Option<u32>,
 }
 
 /// When `jobs.csv` is written.
@@ -275,9 +302,23 @@ pub struct Vault {
     /// Time from t = 0 until the vault is active (planning assumption: uniform 2–10 min).
     #[serde(default = "default_create_time")]
     pub create_time: DurationDist,
-    /// Jobs running at once (excess jobs queue FIFO); absent = unlimited.
+    /// Identical vaults this entry stands for (same settings, each with its own
+    /// concurrency gate and VM limit); the VMs of its policies' fleets are spread evenly
+    /// over them, and its metrics are their totals.
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// Subscription holding the vault (default: the first `[[subscription]]`, or the
+    /// implicit one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// VMs backing up at once (excess jobs queue FIFO); absent = the preset of
+    /// `simulation.limits` (40 in 2016, 100 in 2018, unlimited with "none").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_jobs: Option<u32>,
+    /// VMs the vault protects; more is a warning ("strict": an error). Absent = the preset
+    /// (200 in 2016, 1 000 in 2018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_vms: Option<u32>,
 }
 
 fn default_create_time() -> DurationDist {
@@ -450,6 +491,26 @@ pub struct Fleet {
     /// then 10); excess jobs queue FIFO before the vault's own limit. Absent = unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_jobs: Option<u32>,
+    /// VMs sharing one cloud service (planning assumption: 1, each VM its own); VMs are
+    /// grouped by index (VM `i` is in cloud service `i / vms_per_cloud_service`).
+    #[serde(default = "one_u32")]
+    pub vms_per_cloud_service: u32,
+    /// VMs of one cloud service backing up at once: the gate before the snapshot. Absent =
+    /// the preset (4 in 2016, 10 in 2018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_per_cloud_service: Option<u32>,
+    /// VMs whose disks share one storage account (planning assumption: 10, i.e. 20 disks at
+    /// the default of one data disk); grouped by index like cloud services.
+    #[serde(default = "ten_u32")]
+    pub vms_per_storage_account: u32,
+    /// Read capacity of one storage account, shared by its disks' transfers. Absent = the
+    /// preset (2.4 GB/s: 20 000 IOPS / 500 requests/s per disk × 60 MB/s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_account_bandwidth: Option<Bandwidth>,
+    /// Disks of one storage account per schedule; more is a warning. Absent = the preset
+    /// (20, 2016).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disks_per_storage_account: Option<u32>,
     /// Per-VM read throughput cap on top of the per-disk caps of `[timing]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throughput: Option<Bandwidth>,
@@ -679,6 +740,9 @@ pub struct Restore {
 
 fn one_u32() -> u32 {
     1
+}
+fn ten_u32() -> u32 {
+    10
 }
 
 /// `[[expect]]`: a bound on a metric.

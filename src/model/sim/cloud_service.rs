@@ -1,0 +1,78 @@
+//! The cloud-service gate: at most `cloud_service_limit` VMs of one cloud service back up
+//! at once (4 in 2016, then 10). It gates the start of the snapshot: a job whose extension
+//! step is done waits here (FIFO per cloud service, in its queue phase) and holds its slot
+//! until it finishes. Also where a VM's vault gate (its vault copy) and its network path
+//! (its storage account's) are found.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    /// The vault gate of job `j`'s VM.
+    pub(super) fn gate_of(&self, j: u32) -> usize {
+        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
+        self.vm_gate(vm as usize)
+    }
+
+    /// The vault gate of VM `vi`: its fleet's VMs are spread over the vault's copies in
+    /// blocks by index.
+    pub(super) fn vm_gate(&self, vi: usize) -> usize {
+        let vm = &self.vms[vi];
+        let f = &self.fleets[vm.fleet as usize];
+        let copy = u64::from(vm.index) * u64::from(f.gates) / u64::from(f.count.max(1));
+        f.gate as usize + copy as usize
+    }
+
+    /// The network path of VM `vi`'s transfers: its fleet's links, and its storage
+    /// account's when that can bind.
+    pub(super) fn vm_path(&self, vm_index: usize) -> PathId {
+        let vm = &self.vms[vm_index];
+        let f = &self.fleets[vm.fleet as usize];
+        if f.sa_paths.is_empty() {
+            f.path
+        } else {
+            f.sa_paths[(vm.index / f.sa_size) as usize]
+        }
+    }
+
+    /// Job `j`'s extension step is done: it takes a slot of its cloud service and starts
+    /// its snapshot, or waits for a slot.
+    pub(super) fn cloud_service_enter(&mut self, j: u32, now: SimTime) {
+        let vi = vm_idx(self, j);
+        let vm = &self.vms[vi];
+        let f = &mut self.fleets[vm.fleet as usize];
+        if f.cs_running.is_empty() {
+            // The gate cannot bind (a cloud service has no more VMs than the limit).
+            self.snapshot(j, now);
+            return;
+        }
+        let g = (vm.index / f.cs_size) as usize;
+        if f.cs_running[g] < f.cs_limit && f.cs_queue[g].is_empty() {
+            f.cs_running[g] += 1;
+            self.job(j).cs_slot = true;
+            self.snapshot(j, now);
+        } else {
+            f.cs_queue[g].push_back(j);
+            self.queued += 1;
+            // A backup waiting here is not counted as running (as at the vault's gate).
+            self.running_backups -= 1;
+            self.set_phase(j, Q, now);
+            self.job(j).step = Step::Queued;
+        }
+    }
+
+    /// A job of VM `vi` holding a slot of its cloud service finished: the slot goes to the
+    /// next job waiting there, whose snapshot starts now.
+    pub(super) fn cloud_service_release(&mut self, vi: usize, now: SimTime) {
+        let vm = &self.vms[vi];
+        let f = &mut self.fleets[vm.fleet as usize];
+        let g = (vm.index / f.cs_size) as usize;
+        f.cs_running[g] -= 1;
+        if let Some(next) = f.cs_queue[g].pop_front() {
+            f.cs_running[g] += 1;
+            self.queued -= 1;
+            self.running_backups += 1;
+            self.job(next).cs_slot = true;
+            self.snapshot(next, now);
+        }
+    }
+}
