@@ -1,6 +1,7 @@
 //! Paths and flow classes: flows with the same path and cap share a class (see "Why
 //! classes" in the `network` module doc); a class is listed on its links, among the
-//! active classes and in the completion timer only while it has flows.
+//! active classes, in the completion timer and (if capped) among the capped ones only
+//! while it has flows.
 
 use super::heap::Entry;
 use super::wake::{wake_push, wake_remove};
@@ -110,6 +111,11 @@ impl Network {
         class.active_pos = self.active_classes.len() as u32;
         class.next_finish = NEVER;
         self.active_classes.push(c);
+        if class.cap.is_finite() {
+            let key = (class.cap.to_bits(), c);
+            let i = self.capped.binary_search(&key).unwrap_err();
+            self.capped.insert(i, key);
+        }
         wake_push(&mut self.wake, &mut self.classes, c);
     }
 
@@ -153,6 +159,13 @@ impl Network {
         if ap < self.active_classes.len() {
             let moved = self.active_classes[ap];
             self.classes[moved as usize].active_pos = ap as u32;
+        }
+        if cap.is_finite() {
+            let i = self
+                .capped
+                .binary_search(&(cap.to_bits(), c))
+                .expect("capped class missing");
+            self.capped.remove(i);
         }
         let class = &mut self.classes[c as usize];
         class.active_pos = NOT_LISTED;

@@ -27,6 +27,11 @@ use std::collections::BinaryHeap;
 use super::wake::wake_fix;
 use super::{Network, NEVER, NOT_LISTED};
 
+/// A component's capped classes are sorted on their own when the network has this many
+/// times more capped classes. Both ways give the same order; the tests use a lower
+/// threshold so that their small networks take both ways.
+const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
+
 /// A link's fair share as a totally ordered heap key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Share(pub(super) f64);
@@ -152,13 +157,21 @@ impl Network {
             heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
         }
         self.link_heap = BinaryHeap::from(heap);
+        // The component's capped classes in (cap, class id) order: the network's sorted
+        // list when the component is most of it (skipping the others as they come), else
+        // sorted here.
         let mut capped = std::mem::take(&mut self.comp_capped);
         capped.clear();
-        capped.extend(classes.iter().filter_map(|&c| {
-            let cap = self.classes[c as usize].cap;
-            cap.is_finite().then_some((cap.to_bits(), c))
-        }));
-        capped.sort_unstable();
+        let small = classes.len() * SORT_BELOW < self.capped.len();
+        if small {
+            capped.extend(classes.iter().filter_map(|&c| {
+                let cap = self.classes[c as usize].cap;
+                cap.is_finite().then_some((cap.to_bits(), c))
+            }));
+            capped.sort_unstable();
+        } else {
+            std::mem::swap(&mut capped, &mut self.capped);
+        }
         let mut left = classes.len();
         let mut cap_i = 0;
         while left > 0 {
@@ -178,8 +191,10 @@ impl Network {
                 }
                 *top = Reverse((Share(share), l));
             };
-            while cap_i < capped.len() && self.classes[capped[cap_i].1 as usize].frozen == epoch
-            {
+            while cap_i < capped.len() && {
+                let class = &self.classes[capped[cap_i].1 as usize];
+                class.frozen == epoch || class.seen != epoch
+            } {
                 cap_i += 1;
             }
             let cap_top = capped.get(cap_i).map(|&(b, c)| (f64::from_bits(b), c));
@@ -203,6 +218,9 @@ impl Network {
                 _ => unreachable!("an unfrozen class has neither a link nor a cap"),
             }
         }
+        if !small {
+            std::mem::swap(&mut capped, &mut self.capped);
+        }
         self.comp_capped = capped;
         let clock = self.clock;
         for &l in links {
@@ -211,8 +229,11 @@ impl Network {
         }
         for &c in classes {
             let class = &mut self.classes[c as usize];
-            class.next_finish = class.finish_of(class.heap[0].tag, clock);
-            wake_fix(&mut self.wake, &mut self.classes, c);
+            let next = class.finish_of(class.heap[0].tag, clock);
+            if next != class.next_finish {
+                class.next_finish = next;
+                wake_fix(&mut self.wake, &mut self.classes, c);
+            }
         }
     }
 

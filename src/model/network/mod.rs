@@ -162,6 +162,8 @@ pub struct Network {
     class_of: HashMap<(u32, u64), u32>,
     free_classes: Vec<u32>,
     active_classes: Vec<u32>,
+    /// Active classes with a finite cap, sorted by (cap, class id).
+    capped: Vec<(u64, u32)>,
     /// Active classes as a min-heap on `(next_finish, class id)` (see `wake`).
     wake: Vec<u32>,
     flows: Vec<FlowSlot>,
@@ -203,6 +205,7 @@ impl Network {
             class_of: HashMap::new(),
             free_classes: Vec::new(),
             active_classes: Vec::new(),
+            capped: Vec::new(),
             wake: Vec::new(),
             flows: Vec::new(),
             free_flows: Vec::new(),

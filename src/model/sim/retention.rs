@@ -26,31 +26,23 @@ impl Sim<'_, '_> {
             (day / 365) as u32,
         ];
         let pol = &self.c.policies[self.fleets[vm.fleet as usize].policy as usize].retention;
-        let mut keep_days = pol.daily as u64;
-        for (k, (&period, span)) in periods
-            .iter()
-            .zip([(pol.weekly, 7u64), (pol.monthly, 30), (pol.yearly, 365)])
-            .enumerate()
-        {
+        let days = tier_days(pol);
+        // The point is kept for the longest tier it opens (a new week, month or year),
+        // at least the daily span; the tier is stored, its days are the policy's.
+        let mut tier = 0;
+        for (k, &period) in periods.iter().enumerate() {
             if vm.last_periods[k] != period {
                 vm.last_periods[k] = period;
-                keep_days = keep_days.max(span.0 as u64 * span.1);
+                if days[k + 1] > days[tier] {
+                    tier = k + 1;
+                }
             }
         }
-        // Each point is kept `keep_days` × 24 h from its own time.
-        let expires = keep_days
-            .checked_mul(MICROS_PER_DAY)
-            .and_then(|d| now.checked_add(SimDuration(d)))
-            .unwrap_or(SimTime::NEVER);
         if full {
             vm.flags |= flag::HAS_BASE;
         }
         let held = &mut self.held[vi];
-        held.pts.push_back(Point {
-            time: now,
-            expires,
-            bytes,
-        });
+        held.pts.push_back(Point::new(now, tier, bytes));
         let vs = &mut self.vaults[v];
         // Byte counts saturate: sizes may be drawn up to 16 EiB.
         vs.stored = vs.stored.checked_add(bytes).unwrap_or_else(|| {
@@ -86,12 +78,14 @@ impl Sim<'_, '_> {
     /// Removes VM `vi`'s points whose retention has run out by `now`, except its newest,
     /// and arms the event of its next expiry. Idempotent: a stale event removes nothing.
     pub(super) fn expire_points(&mut self, vi: usize, now: SimTime) {
-        let v = self.fleets[self.vms[vi].fleet as usize].vault as usize;
+        let fleet = &self.fleets[self.vms[vi].fleet as usize];
+        let v = fleet.vault as usize;
+        let days = tier_days(&self.c.policies[fleet.policy as usize].retention);
         let held = &mut self.held[vi];
         let (mut bytes, mut points) = (0u64, 0u64);
         let mut i = 0;
         while i + 1 < held.pts.len() {
-            if held.pts[i].expires <= now {
+            if held.pts[i].expires(&days) <= now {
                 bytes = bytes.saturating_add(held.remove(i));
                 points += 1;
             } else {
@@ -103,7 +97,7 @@ impl Sim<'_, '_> {
             .pts
             .iter()
             .take(n.saturating_sub(1))
-            .map(|p| p.expires)
+            .map(|p| p.expires(&days))
             .min()
             .unwrap_or(SimTime::NEVER);
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
@@ -122,16 +116,55 @@ impl Sim<'_, '_> {
 /// The most recovery points the service keeps per VM (2015).
 pub(super) const MAX_POINTS: usize = 366;
 
-/// One recovery point held in the vault.
+/// One recovery point held in the vault, in 16 bytes (there are tens of millions of
+/// them at fleet scale): its time in µs with its retention tier in the top two bits, and
+/// its bytes. The expiry is not stored: it is the point's time plus its tier's days of
+/// the VM's policy (the policy never changes during a run), so the same value as if it
+/// were.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Point {
-    /// Its snapshot time.
-    pub time: SimTime,
-    /// When retention lets it go (unless it is then the VM's newest point).
-    pub expires: SimTime,
+    stamp: u64,
     /// The bytes it holds: the oldest held point holds the full base, each later one
     /// its incremental.
     pub bytes: u64,
+}
+
+/// The low 62 bits of `Point::stamp`: the time (146 000 years of µs).
+const TIME_BITS: u64 = (1 << 62) - 1;
+
+impl Point {
+    /// A point made at `time` whose retention is tier `tier` of [`tier_days`].
+    pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
+        assert!(time.as_micros() <= TIME_BITS && tier < 4, "point out of range");
+        Point {
+            stamp: time.as_micros() | (tier as u64) << 62,
+            bytes,
+        }
+    }
+
+    /// Its snapshot time.
+    pub fn time(&self) -> SimTime {
+        SimTime(self.stamp & TIME_BITS)
+    }
+
+    /// When retention lets it go (unless it is then the VM's newest point), given its
+    /// policy's [`tier_days`]: its tier's days × 24 h after its time.
+    pub fn expires(&self, days: &[u64; 4]) -> SimTime {
+        days[(self.stamp >> 62) as usize]
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| self.time().checked_add(SimDuration(d)))
+            .unwrap_or(SimTime::NEVER)
+    }
+}
+
+/// Days a point is kept by retention tier: daily, weekly, monthly, yearly.
+pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; 4] {
+    [
+        u64::from(r.daily),
+        u64::from(r.weekly) * 7,
+        u64::from(r.monthly) * 30,
+        u64::from(r.yearly) * 365,
+    ]
 }
 
 /// A VM's held points, oldest first, and the time its expiry event is armed for.
@@ -183,5 +216,29 @@ pub(super) fn record_ages(
     while age < span {
         h.record(age);
         age += every;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_packs_time_tier_and_bytes_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<Point>(), 16);
+        // daily 30, weekly 12, monthly 0, yearly 10 (days: 30, 84, 0, 3650).
+        let days = [30, 84, 0, 3650];
+        let t = SimTime(3 * MICROS_PER_DAY + 7);
+        for (tier, d) in days.iter().enumerate() {
+            let p = Point::new(t, tier, u64::MAX - 1);
+            assert_eq!(p.time(), t);
+            assert_eq!(p.bytes, u64::MAX - 1);
+            assert_eq!(p.expires(&days), SimTime(t.as_micros() + d * MICROS_PER_DAY));
+        }
+        // The largest time that fits, and an expiry past u64 that saturates to never.
+        let last = SimTime(TIME_BITS);
+        let p = Point::new(last, 3, 0);
+        assert_eq!(p.time(), last);
+        assert_eq!(p.expires(&[0, 0, 0, u64::MAX]), SimTime::NEVER);
     }
 }
