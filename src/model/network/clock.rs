@@ -151,7 +151,11 @@ impl Network {
         // The due classes are a subtree at the top of the completion timer's heap; they
         // are handled in the order of `active_classes` (which fixes the order in which
         // emptied classes leave their links' lists, hence later float sums).
-        if self.wake.first().is_some_and(|&c| self.classes[c as usize].next_finish <= t) {
+        if self
+            .wake
+            .first()
+            .is_some_and(|&c| self.classes[c as usize].next_finish <= t)
+        {
             due.push(0);
             let mut i = 0;
             while i < due.len() {

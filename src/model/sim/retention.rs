@@ -135,7 +135,10 @@ const TIME_BITS: u64 = (1 << 62) - 1;
 impl Point {
     /// A point made at `time` whose retention is tier `tier` of [`tier_days`].
     pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
-        assert!(time.as_micros() <= TIME_BITS && tier < 4, "point out of range");
+        assert!(
+            time.as_micros() <= TIME_BITS && tier < 4,
+            "point out of range"
+        );
         Point {
             stamp: time.as_micros() | (tier as u64) << 62,
             bytes,
@@ -233,7 +236,10 @@ mod tests {
             let p = Point::new(t, tier, u64::MAX - 1);
             assert_eq!(p.time(), t);
             assert_eq!(p.bytes, u64::MAX - 1);
-            assert_eq!(p.expires(&days), SimTime(t.as_micros() + d * MICROS_PER_DAY));
+            assert_eq!(
+                p.expires(&days),
+                SimTime(t.as_micros() + d * MICROS_PER_DAY)
+            );
         }
         // The largest time that fits, and an expiry past u64 that saturates to never.
         let last = SimTime(TIME_BITS);
