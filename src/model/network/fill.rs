@@ -69,6 +69,42 @@ impl Network {
     pub(super) fn recompute(&mut self) {
         self.epoch += 1;
         let epoch = self.epoch;
+        if self.spans_all() {
+            // One component: the whole network, without growing it class by class.
+            self.dirty_classes.clear();
+            self.dirty_links.clear();
+            let links = std::mem::take(&mut self.active_links);
+            let classes = std::mem::take(&mut self.active_classes);
+            self.fill(&links, &classes, epoch, true);
+            self.active_links = links;
+            self.active_classes = classes;
+        } else {
+            self.recompute_components(epoch);
+        }
+        self.next = self
+            .wake
+            .first()
+            .map_or(NEVER, |&c| self.classes[c as usize].next_finish);
+    }
+
+    /// Whether a link touched since the last recompute is crossed by every active class,
+    /// which makes the whole network one component (every class and every active link is
+    /// connected through it): the common case of a shared regional link.
+    fn spans_all(&self) -> bool {
+        let n = self.active_classes.len();
+        let all = |l: &u32| self.links[*l as usize].classes.len() == n;
+        n > 0
+            && (self.dirty_links.iter().any(all)
+                || self.dirty_classes.iter().any(|&c| {
+                    let (s, len) = self.paths[self.classes[c as usize].path as usize];
+                    self.path_links[s as usize..(s + len) as usize]
+                        .iter()
+                        .any(all)
+                }))
+    }
+
+    /// [`Network::recompute`] on the components of the touched classes and links.
+    fn recompute_components(&mut self, epoch: u64) {
         let mut links = std::mem::take(&mut self.comp_links);
         let mut classes = std::mem::take(&mut self.comp_classes);
         links.clear();
@@ -122,13 +158,9 @@ impl Network {
                 }
             }
         }
-        self.fill(&links, &classes, epoch);
+        self.fill(&links, &classes, epoch, false);
         self.comp_links = links;
         self.comp_classes = classes;
-        self.next = self
-            .wake
-            .first()
-            .map_or(NEVER, |&c| self.classes[c as usize].next_finish);
     }
 
     /// Marks every active class, so that the next recompute refills the whole network.
@@ -140,9 +172,9 @@ impl Network {
         }
     }
 
-    /// Progressive filling over `links` and `classes` (whole components), then the
-    /// classes' finish times.
-    fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64) {
+    /// Progressive filling over `links` and `classes` (whole components; `all`: every
+    /// active one, so none is marked `seen`), then the classes' finish times.
+    fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64, all: bool) {
         // A link's fair share never decreases during progressive filling (flows leave it
         // frozen at the global minimum, which is at most its share), so heap keys can only
         // be stale from below: build the heap once in O(links), never push, and when the
@@ -193,7 +225,7 @@ impl Network {
             };
             while cap_i < capped.len() && {
                 let class = &self.classes[capped[cap_i].1 as usize];
-                class.frozen == epoch || class.seen != epoch
+                class.frozen == epoch || (!all && class.seen != epoch)
             } {
                 cap_i += 1;
             }
