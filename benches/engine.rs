@@ -9,15 +9,22 @@
 //! `Reverse<(time, seq)>` with no payload and no cancellation. The increments are drawn
 //! in advance into a table (the same for both) so that random-number generation is not
 //! measured.
+//!
+//! `HOLD_RATIO=1 cargo bench --bench engine` prints only the ratio table that
+//! `scripts/bench.sh` reports: at 1 000, 100 000 and 1 000 000 pending, five alternating
+//! rounds of each queue, the median throughput of each and the median of the five
+//! per-round ratios (the load of a shared machine moves both alike within a round).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backupsim::engine::{EventQueue, SimTime};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
+/// Pending events in the benchmark's three sizes.
+const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
 /// Operations per measured iteration (amortises the timer).
 const OPS: u64 = 10_000;
 /// Mean increment in µs: large enough that equal times are rare, as in the model.
@@ -137,7 +144,7 @@ fn hold(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(OPS));
-    for &n in &[10_000usize, 100_000, 1_000_000] {
+    for &n in &SIZES {
         let mut q = HoldQueue::new(n, &inc);
         // Warm up into the steady-state time distribution.
         q.ops(2 * n as u64);
@@ -155,5 +162,53 @@ fn hold(c: &mut Criterion) {
     group.finish();
 }
 
+/// The median of a few values.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The ratio table (see the module doc): events/s of each queue and their ratio, median
+/// of five rounds of 2 000 000 operations each (after a warm-up of 2N).
+fn ratio_table() {
+    const ROUNDS: usize = 5;
+    const N_OPS: u64 = 2_000_000;
+    let inc = increments();
+    println!("| pending | EventQueue (M events/s) | BinaryHeap (M/s) | ratio |");
+    println!("|---:|---:|---:|---:|");
+    for &n in &SIZES {
+        let mut q = HoldQueue::new(n, &inc);
+        let mut s = HoldStd::new(n, &inc);
+        q.ops(2 * n as u64);
+        s.ops(2 * n as u64);
+        let (mut rq, mut rs, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            black_box(q.ops(N_OPS));
+            let a = N_OPS as f64 / t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            black_box(s.ops(N_OPS));
+            let b = N_OPS as f64 / t.elapsed().as_secs_f64();
+            rq.push(a);
+            rs.push(b);
+            ratio.push(a / b);
+        }
+        println!(
+            "| {n} | {:.1} | {:.1} | {:.2} |",
+            median(rq) / 1e6,
+            median(rs) / 1e6,
+            median(ratio)
+        );
+    }
+}
+
 criterion_group!(benches, hold);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("HOLD_RATIO").is_some() {
+        ratio_table();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -28,8 +28,8 @@ pub const VM_BYTES: u64 = 64 + 16;
 pub const JOB_BYTES: u64 = 224;
 /// Per pending retry (an arrival event waiting for the policy's retry delay).
 pub const RETRY_BYTES: u64 = 48;
-/// Bytes per recovery point a VM holds (time, expiry, bytes).
-pub const POINT_BYTES: u64 = 24;
+/// Bytes per recovery point a VM holds (its time with its retention tier, its bytes).
+pub const POINT_BYTES: u64 = 16;
 /// The service's limit of recovery points per VM (2015).
 pub const MAX_POINTS: u64 = 366;
 /// Per run of a sweep, held while the aggregates are written: its summary (about 150
@@ -126,7 +126,7 @@ fn held_points(p: &super::schema::Policy, on_demand: f64, scheduled: bool, days:
 }
 
 /// The memory of a VM's held points: its ring (a 40-byte header, a 16-byte allocation
-/// overhead, 24 bytes per slot, slots doubling from 4).
+/// overhead, 16 bytes per slot, slots doubling from 4).
 fn points_bytes(held: u64) -> u64 {
     if held == 0 {
         40

@@ -1,8 +1,10 @@
 //! Paths and flow classes: flows with the same path and cap share a class (see "Why
 //! classes" in the `network` module doc); a class is listed on its links, among the
-//! active classes and (if capped) among the capped ones only while it has flows.
+//! active classes, in the completion timer and (if capped) among the capped ones only
+//! while it has flows.
 
 use super::heap::Entry;
+use super::wake::{wake_push, wake_remove};
 use super::{LinkId, Network, PathId, NEVER, NOT_LISTED};
 
 /// The flows of one (path, cap) pair, interchangeable for max-min fairness.
@@ -26,6 +28,10 @@ pub(super) struct Class {
     pub(super) next_finish: u64,
     /// Water-filling epoch at which the class was frozen.
     pub(super) frozen: u64,
+    /// Recompute epoch at which the class was found in a changed component.
+    pub(super) seen: u64,
+    /// Position in `Network::wake`, or `NOT_LISTED`.
+    pub(super) wake_pos: u32,
 }
 
 impl Network {
@@ -80,6 +86,8 @@ impl Network {
                 active_pos: NOT_LISTED,
                 next_finish: NEVER,
                 frozen: 0,
+                seen: 0,
+                wake_pos: NOT_LISTED,
             });
             c
         }
@@ -101,12 +109,14 @@ impl Network {
             }
         }
         class.active_pos = self.active_classes.len() as u32;
+        class.next_finish = NEVER;
         self.active_classes.push(c);
         if class.cap.is_finite() {
             let key = (class.cap.to_bits(), c);
             let i = self.capped.binary_search(&key).unwrap_err();
             self.capped.insert(i, key);
         }
+        wake_push(&mut self.wake, &mut self.classes, c);
     }
 
     pub(super) fn deactivate(&mut self, c: u32) {
@@ -115,6 +125,7 @@ impl Network {
             debug_assert!(class.heap.is_empty());
             (class.path, class.cap)
         };
+        wake_remove(&mut self.wake, &mut self.classes, c);
         let (s, n) = self.paths[path as usize];
         for i in 0..n as usize {
             let l = self.path_links[s as usize + i];

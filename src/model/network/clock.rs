@@ -148,14 +148,35 @@ impl Network {
         debug_assert_eq!(t, self.clock);
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
-        due.extend(
-            self.active_classes
-                .iter()
-                .copied()
-                .filter(|&c| self.classes[c as usize].next_finish <= t),
-        );
+        // The due classes are a subtree at the top of the completion timer's heap; they
+        // are handled in the order of `active_classes` (which fixes the order in which
+        // emptied classes leave their links' lists, hence later float sums).
+        if self
+            .wake
+            .first()
+            .is_some_and(|&c| self.classes[c as usize].next_finish <= t)
+        {
+            due.push(0);
+            let mut i = 0;
+            while i < due.len() {
+                let pos = due[i] as usize;
+                for child in [2 * pos + 1, 2 * pos + 2] {
+                    if child < self.wake.len()
+                        && self.classes[self.wake[child] as usize].next_finish <= t
+                    {
+                        due.push(child as u32);
+                    }
+                }
+                i += 1;
+            }
+            for d in due.iter_mut() {
+                *d = self.wake[*d as usize];
+            }
+            due.sort_unstable_by_key(|&c| self.classes[c as usize].active_pos);
+        }
         let batch = self.done.len();
         for &c in &due {
+            self.touch_class(c);
             let class = &mut self.classes[c as usize];
             let top = heap_remove(&mut class.heap, &mut self.flows, 0);
             let mut count = 1u64;

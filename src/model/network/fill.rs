@@ -1,11 +1,36 @@
-//! Max-min fair rates by progressive filling over the active classes (see the `network`
-//! module doc).
+//! Max-min fair rates by progressive filling (see the `network` module doc), recomputed
+//! only on the connected component of what changed.
+//!
+//! # Why per component, and why it is exact
+//!
+//! Links and active classes form a graph (a class joins the links of its path). Rates in
+//! one connected component do not depend on any other, so a flow starting or ending, or a
+//! capacity changing, only needs the water-filling of the component(s) it touches: the
+//! links and classes marked with [`Network::touch_class`] / [`Network::touch_link`] since
+//! the last recompute, and everything connected to them.
+//!
+//! The result is bit for bit the one a water-filling over the whole network would give.
+//! Progressive filling processes bottlenecks in increasing order of `(fair share, link
+//! id)` (caps ordered by `(cap, class id)`, a cap before a link share it equals); the
+//! events of one component keep their relative order whether or not other components are
+//! interleaved, since nothing outside a component changes its keys, and each float
+//! operation (a link's remaining capacity and throughput, summed in the order of the
+//! link's class list) involves only that component. Untouched components keep the rates,
+//! throughputs and finish times of their last filling, which a new filling would
+//! reproduce exactly. A test (`incremental_equals_full_recompute`) checks this after every
+//! random change.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
-use super::{Network, NEVER};
+use super::wake::wake_fix;
+use super::{Network, NEVER, NOT_LISTED};
+
+/// A component's capped classes are sorted on their own when the network has this many
+/// times more capped classes. Both ways give the same order; the tests use a lower
+/// threshold so that their small networks take both ways.
+const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
 
 /// A link's fair share as a totally ordered heap key.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,18 +51,137 @@ impl Ord for Share {
 }
 
 impl Network {
-    /// Max-min fair rates of all active classes by progressive filling, then their next
-    /// finish times.
+    /// Marks class `c` (active or not) as changed: its component is refilled by the next
+    /// [`Network::recompute`]; an inactive class marks the links of its path instead.
+    #[inline]
+    pub(super) fn touch_class(&mut self, c: u32) {
+        self.dirty_classes.push(c);
+    }
+
+    /// Marks link `l` as changed (its capacity).
+    #[inline]
+    pub(super) fn touch_link(&mut self, l: u32) {
+        self.dirty_links.push(l);
+    }
+
+    /// Max-min fair rates of the components of everything touched since the last call,
+    /// then their classes' next finish times and the network's next completion.
     pub(super) fn recompute(&mut self) {
         self.epoch += 1;
         let epoch = self.epoch;
+        if self.spans_all() {
+            // One component: the whole network, without growing it class by class.
+            self.dirty_classes.clear();
+            self.dirty_links.clear();
+            let links = std::mem::take(&mut self.active_links);
+            let classes = std::mem::take(&mut self.active_classes);
+            self.fill(&links, &classes, epoch, true);
+            self.active_links = links;
+            self.active_classes = classes;
+        } else {
+            self.recompute_components(epoch);
+        }
+        self.next = self
+            .wake
+            .first()
+            .map_or(NEVER, |&c| self.classes[c as usize].next_finish);
+    }
+
+    /// Whether a link touched since the last recompute is crossed by every active class,
+    /// which makes the whole network one component (every class and every active link is
+    /// connected through it): the common case of a shared regional link.
+    fn spans_all(&self) -> bool {
+        let n = self.active_classes.len();
+        let all = |l: &u32| self.links[*l as usize].classes.len() == n;
+        n > 0
+            && (self.dirty_links.iter().any(all)
+                || self.dirty_classes.iter().any(|&c| {
+                    let (s, len) = self.paths[self.classes[c as usize].path as usize];
+                    self.path_links[s as usize..(s + len) as usize]
+                        .iter()
+                        .any(all)
+                }))
+    }
+
+    /// [`Network::recompute`] on the components of the touched classes and links.
+    fn recompute_components(&mut self, epoch: u64) {
+        let mut links = std::mem::take(&mut self.comp_links);
+        let mut classes = std::mem::take(&mut self.comp_classes);
+        links.clear();
+        classes.clear();
+        for i in 0..self.dirty_classes.len() {
+            let c = self.dirty_classes[i];
+            let class = &mut self.classes[c as usize];
+            if class.active_pos != NOT_LISTED {
+                if class.seen != epoch {
+                    class.seen = epoch;
+                    classes.push(c);
+                }
+            } else {
+                let (s, n) = self.paths[class.path as usize];
+                self.dirty_links
+                    .extend_from_slice(&self.path_links[s as usize..(s + n) as usize]);
+            }
+        }
+        for &l in &self.dirty_links {
+            let link = &mut self.links[l as usize];
+            if link.active_pos != NOT_LISTED && link.seen != epoch {
+                link.seen = epoch;
+                links.push(l);
+            }
+        }
+        self.dirty_classes.clear();
+        self.dirty_links.clear();
+        // Grow the seeds to whole components: a class brings its path's links, a link
+        // its classes.
+        let (mut ci, mut li) = (0, 0);
+        while ci < classes.len() || li < links.len() {
+            if ci < classes.len() {
+                let (s, n) = self.paths[self.classes[classes[ci] as usize].path as usize];
+                ci += 1;
+                for &l in &self.path_links[s as usize..(s + n) as usize] {
+                    let link = &mut self.links[l as usize];
+                    if link.seen != epoch {
+                        link.seen = epoch;
+                        links.push(l);
+                    }
+                }
+            } else {
+                let l = links[li] as usize;
+                li += 1;
+                for &c in &self.links[l].classes {
+                    let class = &mut self.classes[c as usize];
+                    if class.seen != epoch {
+                        class.seen = epoch;
+                        classes.push(c);
+                    }
+                }
+            }
+        }
+        self.fill(&links, &classes, epoch, false);
+        self.comp_links = links;
+        self.comp_classes = classes;
+    }
+
+    /// Marks every active class, so that the next recompute refills the whole network.
+    #[cfg(test)]
+    pub(super) fn touch_all(&mut self) {
+        for i in 0..self.active_classes.len() {
+            let c = self.active_classes[i];
+            self.touch_class(c);
+        }
+    }
+
+    /// Progressive filling over `links` and `classes` (whole components; `all`: every
+    /// active one, so none is marked `seen`), then the classes' finish times.
+    fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64, all: bool) {
         // A link's fair share never decreases during progressive filling (flows leave it
         // frozen at the global minimum, which is at most its share), so heap keys can only
         // be stale from below: build the heap once in O(links), never push, and when the
         // top is stale re-key it in place (sift-down) until a current one surfaces.
         let mut heap = std::mem::take(&mut self.link_heap).into_vec();
         heap.clear();
-        for &l in &self.active_links {
+        for &l in links {
             let link = &mut self.links[l as usize];
             link.rem = link.capacity;
             link.unfrozen = link.n_flows;
@@ -45,7 +189,22 @@ impl Network {
             heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
         }
         self.link_heap = BinaryHeap::from(heap);
-        let mut left = self.active_classes.len();
+        // The component's capped classes in (cap, class id) order: the network's sorted
+        // list when the component is most of it (skipping the others as they come), else
+        // sorted here.
+        let mut capped = std::mem::take(&mut self.comp_capped);
+        capped.clear();
+        let small = classes.len() * SORT_BELOW < self.capped.len();
+        if small {
+            capped.extend(classes.iter().filter_map(|&c| {
+                let cap = self.classes[c as usize].cap;
+                cap.is_finite().then_some((cap.to_bits(), c))
+            }));
+            capped.sort_unstable();
+        } else {
+            std::mem::swap(&mut capped, &mut self.capped);
+        }
+        let mut left = classes.len();
         let mut cap_i = 0;
         while left > 0 {
             let link_top = loop {
@@ -64,12 +223,13 @@ impl Network {
                 }
                 *top = Reverse((Share(share), l));
             };
-            while cap_i < self.capped.len()
-                && self.classes[self.capped[cap_i].1 as usize].frozen == epoch
-            {
+            while cap_i < capped.len() && {
+                let class = &self.classes[capped[cap_i].1 as usize];
+                class.frozen == epoch || (!all && class.seen != epoch)
+            } {
                 cap_i += 1;
             }
-            let cap_top = self.capped.get(cap_i).map(|&(b, c)| (f64::from_bits(b), c));
+            let cap_top = capped.get(cap_i).map(|&(b, c)| (f64::from_bits(b), c));
             match (link_top, cap_top) {
                 (lt, Some((cap, c))) if lt.map_or(true, |(s, _)| cap <= s) => {
                     self.freeze(c, cap, epoch);
@@ -90,18 +250,23 @@ impl Network {
                 _ => unreachable!("an unfrozen class has neither a link nor a cap"),
             }
         }
+        if !small {
+            std::mem::swap(&mut capped, &mut self.capped);
+        }
+        self.comp_capped = capped;
         let clock = self.clock;
-        for &l in &self.active_links {
+        for &l in links {
             let link = &mut self.links[l as usize];
             link.set_throughput(clock, link.tp_acc);
         }
-        let mut next = NEVER;
-        for &c in &self.active_classes {
+        for &c in classes {
             let class = &mut self.classes[c as usize];
-            class.next_finish = class.finish_of(class.heap[0].tag, clock);
-            next = next.min(class.next_finish);
+            let next = class.finish_of(class.heap[0].tag, clock);
+            if next != class.next_finish {
+                class.next_finish = next;
+                wake_fix(&mut self.wake, &mut self.classes, c);
+            }
         }
-        self.next = next;
     }
 
     fn freeze(&mut self, c: u32, rate: f64, epoch: u64) {

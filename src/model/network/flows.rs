@@ -71,6 +71,7 @@ impl Network {
         if was_empty {
             self.activate(c);
         }
+        self.touch_class(c);
         self.recompute();
         FlowId(f)
     }
@@ -116,6 +117,7 @@ impl Network {
                 if self.classes[c as usize].heap.is_empty() {
                     self.deactivate(c);
                 }
+                self.touch_class(c);
                 self.recompute();
                 (rem - 1e-3).ceil().max(0.0) as u64
             }

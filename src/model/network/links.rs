@@ -32,6 +32,8 @@ pub(super) struct Link {
     pub(super) unfrozen: u64,
     /// The throughput being summed by the water-filling.
     pub(super) tp_acc: f64,
+    /// Recompute epoch at which the link was found in a changed component.
+    pub(super) seen: u64,
 }
 
 impl Link {
@@ -83,6 +85,7 @@ impl Network {
             rem: 0.0,
             unfrozen: 0,
             tp_acc: 0.0,
+            seen: 0,
         });
         LinkId(id)
     }
@@ -113,6 +116,7 @@ impl Network {
         }
         self.links[l].capacity = capacity;
         if self.links[l].active_pos != NOT_LISTED && old != capacity {
+            self.touch_link(link.0);
             self.recompute();
         }
     }

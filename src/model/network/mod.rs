@@ -102,6 +102,7 @@ mod heap;
 mod links;
 #[cfg(test)]
 mod tests;
+mod wake;
 
 use classes::Class;
 use fill::Share;
@@ -163,6 +164,8 @@ pub struct Network {
     active_classes: Vec<u32>,
     /// Active classes with a finite cap, sorted by (cap, class id).
     capped: Vec<(u64, u32)>,
+    /// Active classes as a min-heap on `(next_finish, class id)` (see `wake`).
+    wake: Vec<u32>,
     flows: Vec<FlowSlot>,
     free_flows: Vec<u32>,
     n_active: usize,
@@ -173,6 +176,14 @@ pub struct Network {
     epoch: u64,
     link_heap: BinaryHeap<Reverse<(Share, u32)>>,
     scratch: Vec<u32>,
+    /// Classes and links changed since the last recompute (see `fill`).
+    dirty_classes: Vec<u32>,
+    dirty_links: Vec<u32>,
+    /// The recompute's scratch: the component's links, classes, and capped classes sorted
+    /// by (cap, class id).
+    comp_links: Vec<u32>,
+    comp_classes: Vec<u32>,
+    comp_capped: Vec<(u64, u32)>,
 }
 
 impl Default for Network {
@@ -195,6 +206,7 @@ impl Network {
             free_classes: Vec::new(),
             active_classes: Vec::new(),
             capped: Vec::new(),
+            wake: Vec::new(),
             flows: Vec::new(),
             free_flows: Vec::new(),
             n_active: 0,
@@ -203,6 +215,11 @@ impl Network {
             epoch: 0,
             link_heap: BinaryHeap::new(),
             scratch: Vec::new(),
+            dirty_classes: Vec::new(),
+            dirty_links: Vec::new(),
+            comp_links: Vec::new(),
+            comp_classes: Vec::new(),
+            comp_capped: Vec::new(),
         }
     }
 

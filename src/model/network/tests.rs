@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::Network;
 use crate::engine::time::SimTime;
 
+mod incremental;
 mod reference;
 
 const S: u64 = 1_000_000;

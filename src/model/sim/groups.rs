@@ -145,10 +145,22 @@ impl Reports {
                     }
                 })
                 .collect(),
-            occurrences: vec![Vec::new(); c.policies.len()],
-            nights: vec![Vec::new(); c.fleets.len()],
+            // Room for every night of the run up front (at most one occurrence a day), so
+            // that a night's row never allocates while the run is under way.
+            occurrences: (0..c.policies.len())
+                .map(|_| Vec::with_capacity(nights_in(c)))
+                .collect(),
+            nights: (0..c.fleets.len())
+                .map(|_| Vec::with_capacity(nights_in(c)))
+                .collect(),
         }
     }
+}
+
+/// The most policy occurrences a run can hold: one a day, plus the first and the last.
+fn nights_in(c: &Config) -> usize {
+    let days = c.simulation.duration.as_micros() / crate::engine::time::MICROS_PER_DAY;
+    usize::try_from(days).unwrap_or(usize::MAX / 2).min(1 << 16) + 2
 }
 
 /// What becomes of a failed backup attempt.

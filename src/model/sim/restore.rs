@@ -102,17 +102,17 @@ impl Sim<'_, '_> {
         // The point used, among those the vault holds: the newest, the oldest, or one
         // drawn uniformly.
         let held = &self.held[vm as usize].pts;
-        let Some(newest) = held.back().map(|p| p.time) else {
+        let Some(newest) = held.back().map(|p| p.time()) else {
             self.finish(j, now, Err(Code::NoRecoveryPoint));
             return;
         };
         let point = match spec.point {
             PointChoice::Latest => newest,
-            PointChoice::Oldest => held[0].time,
+            PointChoice::Oldest => held[0].time(),
             PointChoice::Random => {
                 let n = held.len();
                 let k = self.job(j).rng.gen_range(0..n);
-                self.held[vm as usize].pts[k].time
+                self.held[vm as usize].pts[k].time()
             }
         };
         if counted {

@@ -42,27 +42,23 @@ impl Sim<'_, '_> {
         }
         let pol = &self.c.policies[self.fleets[vm.fleet as usize].policy as usize].retention;
         let (periods, spans) = tier_periods(&self.c.simulation, day_of(now), pol);
-        let mut keep_days = pol.daily as u64;
-        for (k, (&period, &span)) in periods.iter().zip(&spans).enumerate() {
+        let days = [u64::from(pol.daily), spans[0], spans[1], spans[2]];
+        // The point is kept for the longest tier it opens (a new week, month or year),
+        // at least the daily span; the tier is stored, its days are the policy's.
+        let mut tier = 0;
+        for (k, &period) in periods.iter().enumerate() {
             if vm.last_periods[k] != period {
                 vm.last_periods[k] = period;
-                keep_days = keep_days.max(span);
+                if days[k + 1] > days[tier] {
+                    tier = k + 1;
+                }
             }
         }
-        // Each point is kept `keep_days` × 24 h from its own time.
-        let expires = keep_days
-            .checked_mul(MICROS_PER_DAY)
-            .and_then(|d| now.checked_add(SimDuration(d)))
-            .unwrap_or(SimTime::NEVER);
         if full {
             vm.flags |= flag::HAS_BASE;
         }
         let held = &mut self.held[vi];
-        held.pts.push_back(Point {
-            time: now,
-            expires,
-            bytes,
-        });
+        held.pts.push_back(Point::new(now, tier, bytes));
         let vs = &mut self.vaults[v];
         // Byte counts saturate: sizes may be drawn up to 16 EiB.
         vs.stored = vs.stored.checked_add(bytes).unwrap_or_else(|| {
@@ -108,11 +104,15 @@ impl Sim<'_, '_> {
         let fi = self.vms[vi].fleet as usize;
         let v = self.fleets[fi].vault as usize;
         self.books_accrue(fi, now);
+        let c = self.c;
+        let pol = &c.policies[self.fleets[fi].policy as usize].retention;
+        let fixed = tier_days(pol);
+        let expires = |p: &Point| point_expiry(p, &c.simulation, pol, &fixed);
         let held = &mut self.held[vi];
         let (mut bytes, mut points) = (0u64, 0u64);
         let mut i = 0;
         while i + 1 < held.pts.len() {
-            if held.pts[i].expires <= now {
+            if expires(&held.pts[i]) <= now {
                 bytes = bytes.saturating_add(held.remove(i));
                 points += 1;
             } else {
@@ -124,7 +124,7 @@ impl Sim<'_, '_> {
             .pts
             .iter()
             .take(n.saturating_sub(1))
-            .map(|p| p.expires)
+            .map(expires)
             .min()
             .unwrap_or(SimTime::NEVER);
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
@@ -146,16 +146,79 @@ impl Sim<'_, '_> {
 /// The most recovery points the service keeps per VM (2015).
 pub(super) const MAX_POINTS: usize = 366;
 
-/// One recovery point held in the vault.
+/// One recovery point held in the vault, in 16 bytes (there are tens of millions of
+/// them at fleet scale): its time in µs with its retention tier in the top two bits, and
+/// its bytes. The expiry is not stored: it is the point's time plus its tier's days of
+/// the VM's policy (the policy never changes during a run), so the same value as if it
+/// were.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Point {
-    /// Its snapshot time.
-    pub time: SimTime,
-    /// When retention lets it go (unless it is then the VM's newest point).
-    pub expires: SimTime,
+    stamp: u64,
     /// The bytes it holds: the oldest held point holds the full base, each later one
     /// its incremental.
     pub bytes: u64,
+}
+
+/// The low 62 bits of `Point::stamp`: the time (146 000 years of µs).
+const TIME_BITS: u64 = (1 << 62) - 1;
+
+impl Point {
+    /// A point made at `time` whose retention is tier `tier` of [`tier_days`].
+    pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
+        assert!(
+            time.as_micros() <= TIME_BITS && tier < 4,
+            "point out of range"
+        );
+        Point {
+            stamp: time.as_micros() | (tier as u64) << 62,
+            bytes,
+        }
+    }
+
+    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly.
+    pub fn tier(&self) -> usize {
+        (self.stamp >> 62) as usize
+    }
+
+    /// Its snapshot time.
+    pub fn time(&self) -> SimTime {
+        SimTime(self.stamp & TIME_BITS)
+    }
+
+    /// When retention lets it go (unless it is then the VM's newest point), given its
+    /// policy's [`tier_days`]: its tier's days × 24 h after its time.
+    pub fn expires(&self, days: &[u64; 4]) -> SimTime {
+        days[(self.stamp >> 62) as usize]
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| self.time().checked_add(SimDuration(d)))
+            .unwrap_or(SimTime::NEVER)
+    }
+}
+
+/// When retention lets point `p` of a VM under `pol` go: [`Point::expires`] with the
+/// policy's tier days `fixed`, except that with a calendar start a monthly or yearly point
+/// is kept whole calendar months or years from its own date.
+fn point_expiry(
+    p: &Point,
+    sim: &crate::model::config::Simulation,
+    pol: &crate::model::config::Retention,
+    fixed: &[u64; 4],
+) -> SimTime {
+    if sim.start_date.is_none() || p.tier() < 2 {
+        return p.expires(fixed);
+    }
+    let (_, spans) = tier_periods(sim, day_of(p.time()), pol);
+    p.expires(&[fixed[0], spans[0], spans[1], spans[2]])
+}
+
+/// Days a point is kept by retention tier: daily, weekly, monthly, yearly.
+pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; 4] {
+    [
+        u64::from(r.daily),
+        u64::from(r.weekly) * 7,
+        u64::from(r.monthly) * 30,
+        u64::from(r.yearly) * 365,
+    ]
 }
 
 /// A VM's held points, oldest first, and the time its expiry event is armed for.
@@ -291,5 +354,32 @@ mod calendar_tests {
         assert_eq!(p1[1], p0[1] + 1, "February is a new month");
         assert_eq!(p1[2], p0[2], "same year");
         assert_eq!(tier_periods(&sim(None), 0, &r).1, [14, 30, 365]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_packs_time_tier_and_bytes_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<Point>(), 16);
+        // daily 30, weekly 12, monthly 0, yearly 10 (days: 30, 84, 0, 3650).
+        let days = [30, 84, 0, 3650];
+        let t = SimTime(3 * MICROS_PER_DAY + 7);
+        for (tier, d) in days.iter().enumerate() {
+            let p = Point::new(t, tier, u64::MAX - 1);
+            assert_eq!(p.time(), t);
+            assert_eq!(p.bytes, u64::MAX - 1);
+            assert_eq!(
+                p.expires(&days),
+                SimTime(t.as_micros() + d * MICROS_PER_DAY)
+            );
+        }
+        // The largest time that fits, and an expiry past u64 that saturates to never.
+        let last = SimTime(TIME_BITS);
+        let p = Point::new(last, 3, 0);
+        assert_eq!(p.time(), last);
+        assert_eq!(p.expires(&[0, 0, 0, u64::MAX]), SimTime::NEVER);
     }
 }

@@ -14,7 +14,8 @@ impl Sim<'_, '_> {
         let mut items = self.spare_items.pop().unwrap_or_default();
         items.clear();
         let mut base = None;
-        for fi in self.policy_fleets[p as usize].clone() {
+        for k in 0..self.policy_fleets[p as usize].len() {
+            let fi = self.policy_fleets[p as usize][k];
             let f = &self.fleets[fi as usize];
             let (first, count, key) = (f.first_vm, f.count, f.key);
             for i in 0..count {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmarks, one table: the scale scenarios (10k, 100k; 1M with --1m), the path-heavy
+# variant of 100k (benches/scale-100k-paths.toml: 40 paths instead of 4), the
+# 2 000 VMs x 7 days case (window-2000, jobs.csv off) as a whole process, and the engine's
+# hold benchmark (ratio to BinaryHeap). Every number is a median (3 runs per scale
+# scenario, 5 for the small case and the hold rounds): the machine may be shared, so the
+# core count and the load average are printed with them.
+#
+# Usage: scripts/bench.sh [--1m] [--no-engine]
+# Results of the runs go to target/bench/ (not results/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_1m=0
+engine=1
+for a in "$@"; do
+    case "$a" in
+        --1m) with_1m=1 ;;
+        --no-engine) engine=0 ;;
+        *) echo "usage: scripts/bench.sh [--1m] [--no-engine]" >&2; exit 2 ;;
+    esac
+done
+
+cargo build --release --quiet
+bin=target/release/backupsim
+out=target/bench
+mkdir -p "$out"
+rows=$out/rows.tsv
+: > "$rows"
+
+# bench NAME REPEAT SCENARIO [run options...]: one line per run in $rows:
+# name, events, wall (whole process, s), peak RSS (KiB), 1-minute load at the start.
+bench() {
+    local name=$1 reps=$2 file=$3
+    shift 3
+    for r in $(seq 1 "$reps"); do
+        local dir=$out/$name-$r load t0 t1
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        t0=$(date +%s%N)
+        /usr/bin/time -v -o "$dir.time" "$bin" run "$file" --out "$dir" --quiet --no-plots \
+            --jobs-csv off "$@" > /dev/null
+        t1=$(date +%s%N)
+        local events rss
+        events=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['events'])" "$dir/run.json")
+        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$dir.time")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$events" "$(( (t1 - t0) / 1000 ))" "$rss" "$load" >> "$rows"
+        echo "  $name run $r: load $load" >&2
+    done
+}
+
+bench scale-10k 3 scenarios/scale-10k.toml
+bench scale-100k 3 scenarios/scale-100k.toml
+bench scale-100k-paths 3 benches/scale-100k-paths.toml
+[ "$with_1m" = 1 ] && bench scale-1m 3 scenarios/scale-1m.toml
+bench window-2000-7d 5 scenarios/window-2000.toml --set simulation.duration=7d
+
+echo
+echo "backupsim bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+python3 - "$rows" <<'PY'
+import sys
+from statistics import median
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+order = []
+runs = {}
+for name, ev, us, rss, load in rows:
+    if name not in runs:
+        order.append(name)
+        runs[name] = []
+    runs[name].append((int(ev), int(us) / 1e6, int(rss), float(load)))
+print("| scenario | runs | events | wall (median) | events/s | peak memory | load (1 min) |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for name in order:
+    r = runs[name]
+    ev = r[0][0]
+    wall = median(x[1] for x in r)
+    rss = max(x[2] for x in r) / 1024
+    loads = [x[3] for x in r]
+    print(f"| `{name}` | {len(r)} | {ev:,} | {wall:.3f} s | {ev / wall / 1e6:.2f} M | "
+          f"{rss:.0f} MiB | {min(loads):.1f}–{max(loads):.1f} |")
+PY
+
+if [ "$engine" = 1 ]; then
+    echo
+    echo "Engine hold benchmark (median of 5 rounds), load average $(cut -d' ' -f1-3 /proc/loadavg):"
+    echo
+    HOLD_RATIO=1 cargo bench --quiet --bench engine 2>/dev/null
+fi
