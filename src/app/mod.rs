@@ -55,6 +55,15 @@ pub struct RunArgs {
     /// The command line, recorded in run.json.
     #[arg(skip)]
     pub command_line: Vec<String>,
+    /// Batch means: split the simulated time after the warm-up into K equal batches and
+    /// add each steady-state metric's mean over the batches and its 95% CI half-width to
+    /// summary.json (batches.<metric>, batches.<metric>.ci95; K >= 2).
+    #[arg(long, value_name = "K", value_parser = parse_batches)]
+    pub batches: Option<u32>,
+    /// Stop the run after N events and record it as cut short (run.cut_short in
+    /// summary.json, cut_short in run.json); N >= 1.
+    #[arg(long, value_name = "N", value_parser = parse_max_events)]
+    pub run_max_events: Option<u64>,
     /// Refuse a run whose estimated memory exceeds SIZE (e.g. "4 GiB"; default: the
     /// memory available now).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -64,6 +73,26 @@ pub struct RunArgs {
 /// `--memory-limit` values: sizes as in scenario files ("4 GiB", "512 MB").
 pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
     crate::units::Size::parse(s).map(|b| b.0)
+}
+
+/// `--batches K`: at least two batches (a confidence interval needs two values).
+pub(crate) fn parse_batches(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(k) if k >= 2 => Ok(k),
+        _ => Err(format!(
+            "expected a whole number of batches of at least 2 (a confidence interval needs two batch means; 10 to 30 is usual), found \"{s}\""
+        )),
+    }
+}
+
+/// `--run-max-events N`: a positive event count.
+pub(crate) fn parse_max_events(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a positive whole number of events (e.g. 50000000), found \"{s}\""
+        )),
+    }
 }
 
 /// `on` or `off`, for `--jobs-csv`.
@@ -128,6 +157,8 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         progress: !a.quiet,
         plots: !a.no_plots,
         in_sweep: false,
+        batches: a.batches.unwrap_or(0),
+        max_events: a.run_max_events.unwrap_or(0),
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
@@ -157,6 +188,22 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         );
         if let Some(w) = crate::model::in_flight_warning(&report.summary) {
             crate::status!("warning: {w}");
+        }
+        if let Some(k) = a.batches {
+            for m in crate::model::metrics::BATCH_METRICS {
+                let key = format!("batches.{m}");
+                if let (Some(v), Some(h)) = (
+                    report.summary.get(&key),
+                    report.summary.get(&format!("{key}.ci95")),
+                ) {
+                    use crate::model::metric_names::{unit, Unit};
+                    let show = |x: f64| match unit(m) {
+                        Unit::Seconds => crate::units::fmt_duration(x),
+                        _ => format!("{x}"),
+                    };
+                    crate::status!("{m} over {k} batches: {} ± {} (95% CI)", show(*v), show(*h));
+                }
+            }
         }
         if !report.jobs_csv {
             crate::status!(

@@ -11,6 +11,9 @@ use crate::outputs::results::*;
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
 use crate::scenario::{Loaded, Scenario};
 
+/// The summary key of a run stopped at `--run-max-events` (value 1; absent otherwise).
+pub const CUT_SHORT_KEY: &str = "run.cut_short";
+
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -24,6 +27,11 @@ pub struct RunOptions {
     pub plots: bool,
     /// The run is one of a sweep (whose `jobs_csv` comes from the sweep's `--jobs-csv`).
     pub in_sweep: bool,
+    /// Batch means over this many batches after the warm-up (`--batches`; 0: off).
+    pub batches: u32,
+    /// Stop the run after this many events, marked cut short (`--run-max-events`; 0: no
+    /// limit).
+    pub max_events: u64,
 }
 
 /// What a finished run reports back.
@@ -43,6 +51,8 @@ pub struct RunReport {
     pub replacing: Option<String>,
     /// Remarks found while running (e.g. draws saturated at a cap), also in `run.json`.
     pub notes: Vec<String>,
+    /// Whether the run stopped at `--run-max-events` before its end.
+    pub cut_short: bool,
 }
 
 /// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
@@ -137,8 +147,17 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         s.vault.iter().map(|v| v.name.clone()).collect(),
         progress,
     )?;
+    // The run's own options reach the model through its configuration.
+    let config = if opts.batches > 0 || opts.max_events > 0 {
+        let mut c = loaded.config.clone();
+        c.simulation.batches = opts.batches;
+        c.simulation.max_events = opts.max_events;
+        std::borrow::Cow::Owned(c)
+    } else {
+        std::borrow::Cow::Borrowed(&loaded.config)
+    };
     let start = Instant::now();
-    let outcome = simulate(&loaded.config, &mut w).map_err(|f| {
+    let outcome = simulate(&config, &mut w).map_err(|f| {
         if f.is_bug() {
             Error::Simulator(f.to_string())
         } else {
@@ -148,10 +167,20 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             )
         }
     })?;
-    let run_notes = outcome.saturation_notes();
+    let mut run_notes = outcome.saturation_notes();
     let wall = start.elapsed().as_secs_f64();
     w.finish()?;
-    write_summary(&dir.join("summary.json"), &outcome.summary)?;
+    let mut summary = outcome.summary;
+    summary.extend(crate::outputs::sweeps::batch_summary(&outcome.batches));
+    if outcome.cut_short {
+        // Present only then: a run that reached its end has no such key.
+        summary.insert(CUT_SHORT_KEY.into(), 1.0);
+        run_notes.push(format!(
+            "cut short: the run stopped after {} events (--run-max-events) before the end of its simulated time; its metrics describe only what happened until then",
+            outcome.events
+        ));
+    }
+    write_summary(&dir.join("summary.json"), &summary)?;
     write_histograms(&dir.join("histograms"), &outcome.histograms)?;
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
@@ -167,6 +196,9 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "peak_memory_bytes": peak_memory_bytes(),
         "jobs_csv": jobs_on,
         "jobs_csv_note": jobs_off,
+        "batches": opts.batches,
+        "max_events": opts.max_events,
+        "cut_short": outcome.cut_short,
         "notes": loaded.notes.iter().chain(&run_notes).collect::<Vec<_>>(),
         "simulated": s.simulation.duration.to_string(),
     });
@@ -184,11 +216,12 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     Ok(RunReport {
         replacing: None,
         dir,
-        summary: outcome.summary,
+        summary,
         events: outcome.events,
         wall_seconds: wall,
         jobs_csv: jobs_on,
         notes: run_notes,
+        cut_short: outcome.cut_short,
     })
 }
 

@@ -513,6 +513,7 @@ fn run_one(
             progress: false,
             plots: false,
             in_sweep: true,
+            ..RunOptions::default()
         };
         run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
     });

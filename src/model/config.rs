@@ -54,6 +54,11 @@ pub struct Simulation {
     pub rpo_sample_every: SimDuration,
     /// Weekday of day 0: 0 = Monday .. 6 = Sunday.
     pub start_weekday: u8,
+    /// Batch means: the span after the warm-up is split into this many equal batches of
+    /// simulated time, each with its own sums of the steady-state metrics (0: off).
+    pub batches: u32,
+    /// A run stops after this many events and is marked cut short (0: no limit).
+    pub max_events: u64,
 }
 
 /// A shared network link.

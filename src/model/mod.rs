@@ -115,6 +115,11 @@ pub struct Outcome {
     /// siblings), by the dotted key of their distribution (`timing.snapshot_per_disk`).
     /// Empty in almost every run; `run.json`'s notes report it.
     pub saturated: BTreeMap<String, u64>,
+    /// With `simulation.batches`: each batch-means metric (`metrics::BATCH_METRICS`) with
+    /// its value in every batch, `None` for a batch without an observation of it.
+    pub batches: BTreeMap<String, Vec<Option<f64>>>,
+    /// Whether the run stopped at `simulation.max_events` before its end.
+    pub cut_short: bool,
 }
 
 impl Outcome {

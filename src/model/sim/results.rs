@@ -132,18 +132,18 @@ impl Sim<'_, '_> {
             horizon_vaults,
             link_util_max,
             q,
+            cut_short,
             ..
         } = self;
         let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        // A run cut short has RPO samples only up to its last event.
+        let rpo_end = if cut_short { q.now() } else { end };
         for vm in &vms {
             if vm.has(flag::SUPPORTED) {
-                record_ages(
-                    &mut st.rpo,
-                    vm.last_point,
-                    end,
-                    warmup,
-                    c.simulation.rpo_sample_every.as_micros(),
-                );
+                let every = c.simulation.rpo_sample_every.as_micros();
+                record_ages(&mut st.rpo, vm.last_point, rpo_end, warmup, every);
+                let (since, from) = (vm.last_point.as_micros(), warmup.as_micros());
+                st.batches.rpo(since, rpo_end.as_micros(), from, every);
             }
         }
         outcome_counts(&st, &mut m);
@@ -197,6 +197,8 @@ impl Sim<'_, '_> {
             link_names: c.links.iter().map(|l| l.name.clone()).collect(),
             vault_names: c.vaults.iter().map(|v| v.name.clone()).collect(),
             saturated: st.saturated,
+            batches: st.batches.values(),
+            cut_short,
         }
     }
 }

@@ -14,6 +14,8 @@ impl Sim<'_, '_> {
         // change no sample).
         let until = now.min(self.end);
         record_ages(&mut self.st.rpo, vm.last_point, until, self.warmup, every);
+        let (since, from) = (vm.last_point.as_micros(), self.warmup.as_micros());
+        self.st.batches.rpo(since, until.as_micros(), from, every);
         vm.last_point = now;
         if vm.first_point == SimTime::NEVER {
             vm.first_point = now;
