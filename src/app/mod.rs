@@ -43,9 +43,15 @@ pub struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(long)]
     pub quiet: bool,
-    /// Write jobs.csv (default: on up to 2 million expected jobs).
+    /// Write jobs.csv (default: on up to 2 million expected jobs); the same as adding jobs
+    /// to (or removing it from) --outputs.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub jobs_csv: Option<bool>,
+    /// The files to write, comma-separated: summary,histograms,timeseries,jobs,nights
+    /// (default: all; jobs as the scenario's jobs_csv says). summary.json, run.json and
+    /// scenario.resolved.toml are always written.
+    #[arg(long, value_name = "LIST", value_parser = parse_outputs)]
+    pub outputs: Option<crate::outputs::results::Outputs>,
     /// Skip rendering plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -93,6 +99,13 @@ pub(crate) fn parse_max_events(s: &str) -> std::result::Result<u64, String> {
             "expected a positive whole number of events (e.g. 50000000), found \"{s}\""
         )),
     }
+}
+
+/// `--outputs LIST`.
+pub(crate) fn parse_outputs(
+    s: &str,
+) -> std::result::Result<crate::outputs::results::Outputs, String> {
+    crate::outputs::results::Outputs::parse(s)
 }
 
 /// `on` or `off`, for `--jobs-csv`.
@@ -152,7 +165,10 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         crate::status!("note: {note}");
     }
     let opts = RunOptions {
-        jobs_csv: a.jobs_csv,
+        // --jobs-csv is an alias of jobs in --outputs, and wins when both are given.
+        jobs_csv: a.jobs_csv.or(a.outputs.map(|o| o.jobs)),
+        outputs: a.outputs.unwrap_or_default(),
+        outputs_without_jobs: a.jobs_csv.is_none() && a.outputs.is_some_and(|o| !o.jobs),
         command_line: a.command_line.clone(),
         progress: !a.quiet,
         plots: !a.no_plots,
@@ -205,7 +221,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
                 }
             }
         }
-        if !report.jobs_csv {
+        if !report.jobs_csv && a.outputs.is_none_or(|o| o.jobs) {
             crate::status!(
                 "note: jobs.csv was not written (--jobs-csv on to force it; see run.json)"
             );

@@ -17,8 +17,14 @@ pub const CUT_SHORT_KEY: &str = "run.cut_short";
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Overrides the scenario's `jobs_csv` setting.
+    /// Overrides the scenario's `jobs_csv` setting (`--jobs-csv`, or `--outputs` with or
+    /// without `jobs`).
     pub jobs_csv: Option<bool>,
+    /// The optional files to write (`--outputs`); `jobs` is decided by `jobs_csv` and the
+    /// scenario.
+    pub outputs: Outputs,
+    /// `--outputs` was given without `jobs` (for the reason `jobs.csv` is not written).
+    pub outputs_without_jobs: bool,
     /// The command line, recorded in `run.json`.
     pub command_line: Vec<String>,
     /// Show a progress bar on stderr (when it is a terminal).
@@ -59,8 +65,11 @@ pub struct RunReport {
 pub fn jobs_csv_off_reason(s: &Scenario, opts: &RunOptions) -> Option<String> {
     match (opts.jobs_csv, s.simulation.jobs_csv) {
         (Some(true), _) | (None, JobsCsv::On) => None,
+        (Some(false), _) if opts.outputs_without_jobs => {
+            Some("jobs.csv not written: --outputs does not list jobs".into())
+        }
         (Some(false), _) if opts.in_sweep => Some(
-            "jobs.csv not written: the runs of a sweep write it only with --jobs-csv on".into(),
+            "jobs.csv not written: the runs of a sweep write it only with --jobs-csv on or --outputs ...,jobs".into(),
         ),
         (Some(false), _) => Some("jobs.csv not written: --jobs-csv off was given".into()),
         (None, JobsCsv::Off) => Some(
@@ -143,6 +152,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     let mut w = Writers::create(
         &dir,
         jobs_on,
+        opts.outputs.timeseries,
         s.link.iter().map(|l| l.name.clone()).collect(),
         s.vault.iter().map(|v| v.name.clone()).collect(),
         progress,
@@ -181,7 +191,16 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         ));
     }
     write_summary(&dir.join("summary.json"), &summary)?;
-    write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    if opts.outputs.histograms {
+        write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    }
+    // The run's figures are drawn from its histograms and time series.
+    let plots = opts.plots && opts.outputs.histograms && opts.outputs.timeseries;
+    if opts.plots && !plots {
+        run_notes.push(
+            "plots not rendered: they are drawn from histograms and timeseries, which --outputs left out".into(),
+        );
+    }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
     let run = serde_json::json!({
@@ -196,6 +215,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "peak_memory_bytes": peak_memory_bytes(),
         "jobs_csv": jobs_on,
         "jobs_csv_note": jobs_off,
+        "outputs": Outputs { jobs: jobs_on, ..opts.outputs }.names(),
         "batches": opts.batches,
         "max_events": opts.max_events,
         "cut_short": outcome.cut_short,
@@ -210,7 +230,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             serde_json::to_string_pretty(&run).expect("json") + "\n",
         ),
     )?;
-    if opts.plots {
+    if plots {
         crate::outputs::plots::render_for_run(&dir, &s.simulation.name)?;
     }
     Ok(RunReport {

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 
 use super::{parse_on_off, run_to_dir, RunOptions};
 use crate::error::{io_at as io, Error, Result};
-use crate::outputs::results::{claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind};
+use crate::outputs::results::{
+    claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind, Outputs,
+};
 use crate::outputs::sweeps::*;
 use crate::scenario::{load_str, memory};
 // ---------------------------------------------------------------------------------------
@@ -77,9 +79,18 @@ pub struct SweepArgs {
     /// Override a scenario value in every run (as for run).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Write each run's jobs.csv (default: off in sweeps).
+    /// Write each run's jobs.csv (default: off in sweeps); the same as adding jobs to
+    /// --outputs.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     pub jobs_csv: bool,
+    /// The files each run writes, comma-separated: summary,histograms,timeseries,jobs,
+    /// nights (default: summary,histograms, what the aggregates read).
+    #[arg(long, value_name = "LIST", value_parser = super::parse_outputs)]
+    pub outputs: Option<Outputs>,
+    /// Stop each run after N events and record it as cut short (runs.csv column
+    /// cut_short); the sweep goes on.
+    #[arg(long, value_name = "N", value_parser = super::parse_max_events)]
+    pub run_max_events: Option<u64>,
     /// Give replication r the same seed at every point (common random numbers).
     #[arg(long)]
     pub common_seeds: bool,
@@ -221,6 +232,12 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         targets,
         max_replications,
         baseline: None,
+        // jobs.csv changes no summary: as `--jobs-csv` always was, it is left out.
+        outputs: run_outputs(a)
+            .map(|o| Outputs { jobs: false, ..o })
+            .filter(|o| *o != Outputs::SWEEP_DEFAULT)
+            .map(|o| o.names()),
+        run_max_events: a.run_max_events,
     };
     let points = def.points();
     let def = Definition {
@@ -489,6 +506,22 @@ fn check_memory(a: &SweepArgs, def: &Definition, max_run: u64, threads: usize) -
     .map_err(|m| Error::input(a.scenario.display().to_string(), m))
 }
 
+/// The files each run writes when the command line chose them (`--outputs`, with
+/// `--jobs-csv on` adding jobs); `None`: the sweep default.
+fn run_outputs(a: &SweepArgs) -> Option<Outputs> {
+    match (a.outputs, a.jobs_csv) {
+        (Some(o), on) => Some(Outputs {
+            jobs: o.jobs || on,
+            ..o
+        }),
+        (None, true) => Some(Outputs {
+            jobs: true,
+            ..Outputs::SWEEP_DEFAULT
+        }),
+        (None, false) => None,
+    }
+}
+
 /// One run of the sweep into its directory; `Ok(false)` when it was not started (after
 /// Ctrl-C or another run's failure).
 fn run_one(
@@ -507,8 +540,11 @@ fn run_one(
     let mut sets = def.sets.clone();
     sets.extend(r.sets());
     let res = load_str(text, &a.scenario, &sets).and_then(|loaded| {
+        let outputs = run_outputs(a).unwrap_or(Outputs::SWEEP_DEFAULT);
         let opts = RunOptions {
-            jobs_csv: Some(a.jobs_csv),
+            jobs_csv: Some(outputs.jobs),
+            outputs,
+            max_events: a.run_max_events.unwrap_or(0),
             command_line: a.command_line.clone(),
             progress: false,
             plots: false,

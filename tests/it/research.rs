@@ -79,3 +79,224 @@ fn run_batches_below_two_is_refused_and_nothing_is_written() {
         assert!(!out.exists());
     }
 }
+
+fn files(dir: &Path) -> Vec<String> {
+    super::common::tree(dir).into_keys().collect()
+}
+
+#[test]
+fn run_outputs_pick_the_files_and_jobs_csv_stays_an_alias() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let go = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut a = vec![
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        a.extend(extra);
+        let o = run(&a);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    // summary.json, run.json and scenario.resolved.toml are always there.
+    let only = go("only", &["--outputs", "summary"]);
+    assert_eq!(files(&only), ["scenario.resolved.toml", "summary.json"]);
+    assert!(only.join("run.json").is_file());
+    let some = go(
+        "some",
+        &["--outputs", "summary,timeseries,jobs", "--no-plots"],
+    );
+    assert_eq!(
+        files(&some),
+        [
+            "jobs.csv",
+            "scenario.resolved.toml",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+    // --jobs-csv off wins over jobs in --outputs; --jobs-csv on adds it.
+    let off = go("off", &["--outputs", "jobs", "--jobs-csv", "off"]);
+    assert!(!off.join("jobs.csv").exists());
+    let on = go("on", &["--outputs", "histograms", "--jobs-csv", "on"]);
+    assert!(on.join("jobs.csv").is_file() && on.join("histograms").is_dir());
+    // The choice changes no metric.
+    let all = go("all", &["--no-plots"]);
+    assert_eq!(summary(&only), summary(&all));
+    assert!(files(&all).contains(&"histograms/rpo.hdr".to_string()));
+}
+
+#[test]
+fn unknown_output_is_refused_with_the_valid_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let out = tmp.path().join("out");
+    for cmd in ["run", "sweep"] {
+        let o = bin()
+            .args([cmd, sc.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .args(["--outputs", "summary,bogus"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("\"bogus\"") && e.contains("summary, histograms, timeseries, jobs, nights"),
+            "{e}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn sweep_outputs_default_to_what_the_aggregates_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let sweep = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let o = bin()
+            .args([
+                "sweep",
+                sc.to_str().unwrap(),
+                "--replications",
+                "2",
+                "--quiet",
+            ])
+            .args(["--no-plots", "--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let d = sweep("default", &[]);
+    let run0: Vec<String> = files(&d.join("runs/p000/rep-0"));
+    assert!(run0.iter().all(|f| f.starts_with("histograms/")
+        || f == "summary.json"
+        || f == "scenario.resolved.toml"));
+    assert!(d.join("points/p000/histograms/rpo.hdr").is_file());
+    // With the time series: the same aggregates, one more file per run.
+    let ts = sweep("ts", &["--outputs", "summary,histograms,timeseries"]);
+    assert!(ts.join("runs/p000/rep-1/timeseries.csv").is_file());
+    for f in ["sweep.csv", "runs.csv", "sweep.long.csv"] {
+        assert_eq!(
+            std::fs::read(d.join(f)).unwrap(),
+            std::fs::read(ts.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Without histograms: no merged histograms, so no .merged columns.
+    let bare = sweep("bare", &["--outputs", "summary"]);
+    assert!(!bare.join("runs/p000/rep-0/histograms").exists());
+    let head = std::fs::read_to_string(bare.join("sweep.csv")).unwrap();
+    assert!(!head.lines().next().unwrap().contains(".merged"));
+    // Resuming the default sweep with other outputs is another sweep.
+    let o = bin()
+        .args([
+            "sweep",
+            sc.to_str().unwrap(),
+            "--replications",
+            "2",
+            "--quiet",
+        ])
+        .args(["--out", d.to_str().unwrap(), "--outputs", "summary"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--outputs"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_max_events_cuts_a_run_short_deterministically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let go = |name: &str, n: &str| {
+        let out = tmp.path().join(name);
+        let o = run(&[
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--run-max-events",
+            n,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (out, stderr(&o))
+    };
+    let (a, err) = go("a", "400");
+    let (b, _) = go("b", "400");
+    assert!(err.contains("cut short"), "{err}");
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["events"], 400);
+    assert_eq!(run_json["cut_short"], true);
+    assert_eq!(summary(&a)["run.cut_short"], 1.0);
+    assert_eq!(super::common::tree(&a), super::common::tree(&b));
+    // A limit the run never reaches changes nothing.
+    let (c, _) = go("c", "100000000");
+    let (d, _) = go("d", "1");
+    assert!(!summary(&c).contains_key("run.cut_short"));
+    assert_eq!(summary(&d)["run.cut_short"], 1.0);
+    let o = run(&[
+        sc.to_str().unwrap(),
+        "--out",
+        tmp.path().join("z").to_str().unwrap(),
+        "--run-max-events",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("positive whole number"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("z").exists());
+}
+
+#[test]
+fn sweep_goes_on_past_runs_cut_short_and_marks_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let sweep = |name: &str, threads: &str| {
+        let out = tmp.path().join(name);
+        let o = bin()
+            .args([
+                "sweep",
+                sc.to_str().unwrap(),
+                "--replications",
+                "2",
+                "--quiet",
+            ])
+            .args([
+                "--vary",
+                "fleet.web.count=2,30",
+                "--no-plots",
+                "--threads",
+                threads,
+            ])
+            .args(["--run-max-events", "300", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let one = sweep("one", "1");
+    let two = sweep("two", "2");
+    assert_eq!(super::common::tree(&one), super::common::tree(&two));
+    let mut r = csv::Reader::from_path(one.join("runs.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = head
+        .iter()
+        .position(|h| h == "run.cut_short")
+        .expect("column");
+    let cut: Vec<String> = r.records().map(|x| x.unwrap()[col].to_string()).collect();
+    // The small point finishes within the limit, the large one is cut short.
+    assert_eq!(cut, ["0", "0", "1", "1"]);
+}
