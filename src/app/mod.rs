@@ -221,7 +221,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
                 }
             }
         }
-        if !report.jobs_csv && a.outputs.is_none_or(|o| o.jobs) {
+        if !report.jobs_csv && a.outputs.map_or(true, |o| o.jobs) {
             crate::status!(
                 "note: jobs.csv was not written (--jobs-csv on to force it; see run.json)"
             );
