@@ -23,6 +23,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+/// Runs of this invocation stopped at `--run-max-events`.
+static CUT_SHORT: AtomicUsize = AtomicUsize::new(0);
 static OUT_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Called by the Ctrl-C handler: stops new runs from starting and, when a sweep is in
@@ -554,8 +556,9 @@ fn run_one(
         run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
     });
     match res {
-        Ok(_) => {
+        Ok(report) => {
             DONE.fetch_add(1, Ordering::SeqCst);
+            CUT_SHORT.fetch_add(usize::from(report.cut_short), Ordering::SeqCst);
             if let Some(pb) = pb {
                 pb.inc(1);
             }
@@ -637,6 +640,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     }
 
     DONE.store(skipped, Ordering::SeqCst);
+    CUT_SHORT.store(0, Ordering::SeqCst);
     TOTAL.store(first_scope.max(skipped + todo.len()), Ordering::SeqCst);
     if let Ok(mut o) = OUT_DIR.lock() {
         *o = Some(out.clone());
@@ -726,6 +730,12 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             def.scenario_name,
             start.elapsed().as_secs_f64()
         );
+        let cut = CUT_SHORT.load(Ordering::SeqCst);
+        if cut > 0 {
+            crate::status!(
+                "note: {cut} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)"
+            );
+        }
         if aggregated {
             let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
                 ""

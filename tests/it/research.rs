@@ -267,13 +267,7 @@ fn sweep_goes_on_past_runs_cut_short_and_marks_them() {
     let sweep = |name: &str, threads: &str| {
         let out = tmp.path().join(name);
         let o = bin()
-            .args([
-                "sweep",
-                sc.to_str().unwrap(),
-                "--replications",
-                "2",
-                "--quiet",
-            ])
+            .args(["sweep", sc.to_str().unwrap(), "--replications", "2"])
             .args([
                 "--vary",
                 "fleet.web.count=2,30",
@@ -285,6 +279,11 @@ fn sweep_goes_on_past_runs_cut_short_and_marks_them() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("2 of the 4 runs simulated now were cut short"),
+            "{e}"
+        );
         out
     };
     let one = sweep("one", "1");
