@@ -5,8 +5,14 @@
 #   scripts/slurm-sweep.sh -n TASKS --out DIR [options] -- SCENARIO.toml [sweep flags...]
 #   scripts/slurm-sweep.sh --status --out DIR [-w]
 #
-#   -n, --tasks N        array size: the sweep is split into N shards (default 4)
+#   -n, --tasks N        array size: the sweep is split into N shards (default: sized
+#                        from the grid, see "Sizing" below)
 #   -c, --cpus N         CPUs per array task, used as `sweep --threads N` (default 1)
+#   -p, --pilot DIR      a finished small sweep of the same scenario whose costs.csv gives
+#                        the wall time of a run, for sizing (default: DIR's own costs.csv
+#                        when an earlier submission left one)
+#   -t, --task-minutes M the wall time each array task should take when sized from a
+#                        pilot (default 30)
 #   -o, --out DIR        the sweep directory (required; on a filesystem every node sees)
 #   -b, --bin PATH       the backupsim binary (default: backupsim on PATH, else
 #                        target/release/backupsim of this checkout)
@@ -28,6 +34,13 @@
 #   scripts/slurm-sweep.sh -n 16 -c 4 --out /shared/results/fleet-sweep -- \
 #       scenarios/quickstart.toml --vary fleet.web.count=200,400,800 --replications 10
 #
+# Sizing (without -n): the grid's run count comes from the pre-flight `--dry-run` (with
+# --target: the first round's). With a pilot's costs.csv, runs per task = M minutes x
+# CPUs / the pilot's mean wall seconds per run; without one, 8 runs per CPU. The array
+# has ceil(runs / runs per task) tasks, at most one per run (one per point with
+# --target, which shards by point) and at most 1000 (Slurm's default MaxArraySize is
+# 1001). The script prints the numbers it used.
+#
 # Design: before submitting, `backupsim sweep ... --dry-run` checks the sweep exactly as
 # the array tasks will run it (every point of the grid, with the same --set and --vary),
 # and that DIR holds no other sweep and no process is writing it. Every array task runs
@@ -48,12 +61,14 @@
 # SLURM_SWEEP_POLL sets how often -w asks squeue (seconds, default 10).
 set -euo pipefail
 
-tasks=4 cpus=1 out="" bin="" wait=0 status_only=0
+tasks="" cpus=1 out="" bin="" wait=0 status_only=0 pilot="" task_minutes=30
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -n|--tasks) tasks="$2"; shift 2 ;;
         -c|--cpus) cpus="$2"; shift 2 ;;
+        -p|--pilot) pilot="$2"; shift 2 ;;
+        -t|--task-minutes) task_minutes="$2"; shift 2 ;;
         -o|--out) out="$2"; shift 2 ;;
         -b|--bin) bin="$2"; shift 2 ;;
         -s|--sbatch) extra+=("$2"); shift 2 ;;
@@ -175,7 +190,11 @@ if [ $# -eq 0 ]; then
     echo "usage: slurm-sweep.sh -n TASKS --out DIR [-c CPUS] [-b BIN] [-s SBATCH_ARG]... [-w] -- SCENARIO [sweep flags...]" >&2
     exit 2
 fi
-case "$tasks" in ''|*[!0-9]*|0) say "--tasks: expected a positive integer, found '$tasks'"; exit 2 ;; esac
+[ -z "$tasks" ] || case "$tasks" in *[!0-9]*|0) say "--tasks: expected a positive integer, found '$tasks'"; exit 2 ;; esac
+case "$task_minutes" in ''|*[!0-9]*|0) say "--task-minutes: expected a positive integer, found '$task_minutes'"; exit 2 ;; esac
+if [ -n "$pilot" ] && [ ! -s "$pilot/costs.csv" ]; then
+    say "--pilot $pilot: no costs.csv there (expected a finished sweep directory)"; exit 2
+fi
 case "$cpus" in ''|*[!0-9]*|0) say "--cpus: expected a positive integer, found '$cpus'"; exit 2 ;; esac
 
 if [ -z "$bin" ]; then
@@ -187,7 +206,41 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 # Check the sweep now, on the login node, as every array task will run it (every point,
 # with the same flags), rather than in N failing tasks.
-"$bin" sweep "$@" --out "$out" --dry-run || exit 2
+# (Its report is on stderr; kept there, and read for the run count.)
+dry=$("$bin" sweep "$@" --out "$out" --dry-run 2>&1) || { printf '%s\n' "$dry" >&2; exit 2; }
+printf '%s\n' "$dry" >&2
+
+# The mean wall seconds of a run in costs.csv $1 (empty when it has none).
+mean_wall() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_seconds") c = i; next }
+             c && $c != "" { s += $c; n++ } END { if (n) printf "%.6f", s / n }' "$1"
+}
+
+if [ -z "$tasks" ]; then
+    runs=$(printf '%s\n' "$dry" | sed -n 's/.* = \([0-9][0-9]*\) runs.*/\1/p' | head -n 1)
+    points=$(printf '%s\n' "$dry" | sed -n 's/^sweep .*: \([0-9][0-9]*\) point(s).*/\1/p' | head -n 1)
+    [ -n "$runs" ] || { say "cannot read the run count from: $dry"; exit 2; }
+    costs=""
+    if [ -n "$pilot" ]; then costs="$pilot/costs.csv"
+    elif [ -s "$out/costs.csv" ]; then costs="$out/costs.csv"; fi
+    per_run=""
+    [ -z "$costs" ] || per_run=$(mean_wall "$costs")
+    if [ -n "$per_run" ]; then
+        per_task=$(awk -v m="$task_minutes" -v c="$cpus" -v w="$per_run" \
+            'BEGIN { n = int(m * 60 * c / (w > 0 ? w : 1e-9)); print (n < 1 ? 1 : n) }')
+        why="$per_run s per run in $costs, $task_minutes min per task on $cpus CPU(s)"
+    else
+        per_task=$((8 * cpus))
+        why="no pilot costs.csv (give --pilot DIR to size by cost): 8 runs per CPU"
+    fi
+    tasks=$(( (runs + per_task - 1) / per_task ))
+    cap=$runs
+    case " $* " in *" --target "*|*" --target="*) [ -z "$points" ] || cap=$points ;; esac
+    [ "$tasks" -le "$cap" ] || tasks=$cap
+    [ "$tasks" -le 1000 ] || tasks=1000
+    [ "$tasks" -ge 1 ] || tasks=1
+    echo "sizing: $runs runs, $per_task per task ($why) -> $tasks array task(s)"
+fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -45,9 +45,15 @@ pub struct RunArgs {
     /// No progress bar or summary on stderr.
     #[arg(long)]
     pub quiet: bool,
-    /// Write jobs.csv (default: on up to 2 million expected jobs).
+    /// Write jobs.csv (default: on up to 2 million expected jobs); the same as adding jobs
+    /// to (or removing it from) --outputs.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub jobs_csv: Option<bool>,
+    /// The files to write, comma-separated: summary,histograms,timeseries,jobs,nights
+    /// (default: all; jobs as the scenario's jobs_csv says). summary.json, run.json and
+    /// scenario.resolved.toml are always written.
+    #[arg(long, value_name = "LIST", value_parser = parse_outputs)]
+    pub outputs: Option<crate::outputs::results::Outputs>,
     /// Skip rendering plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -57,6 +63,15 @@ pub struct RunArgs {
     /// The command line, recorded in run.json.
     #[arg(skip)]
     pub command_line: Vec<String>,
+    /// Batch means: split the simulated time after the warm-up into K equal batches and
+    /// add each steady-state metric's mean over the batches and its 95% CI half-width to
+    /// summary.json (batches.<metric>, batches.<metric>.ci95; K >= 2).
+    #[arg(long, value_name = "K", value_parser = parse_batches)]
+    pub batches: Option<u32>,
+    /// Stop the run after N events and record it as cut short (run.cut_short in
+    /// summary.json, cut_short in run.json); N >= 1.
+    #[arg(long, value_name = "N", value_parser = parse_max_events)]
+    pub run_max_events: Option<u64>,
     /// Refuse a run whose estimated memory exceeds SIZE (e.g. "4 GiB"; default: the
     /// memory available now).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -66,6 +81,33 @@ pub struct RunArgs {
 /// `--memory-limit` values: sizes as in scenario files ("4 GiB", "512 MB").
 pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
     crate::units::Size::parse(s).map(|b| b.0)
+}
+
+/// `--batches K`: at least two batches (a confidence interval needs two values).
+pub(crate) fn parse_batches(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(k) if k >= 2 => Ok(k),
+        _ => Err(format!(
+            "expected a whole number of batches of at least 2 (a confidence interval needs two batch means; 10 to 30 is usual), found \"{s}\""
+        )),
+    }
+}
+
+/// `--run-max-events N`: a positive event count.
+pub(crate) fn parse_max_events(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a positive whole number of events (e.g. 50000000), found \"{s}\""
+        )),
+    }
+}
+
+/// `--outputs LIST`.
+pub(crate) fn parse_outputs(
+    s: &str,
+) -> std::result::Result<crate::outputs::results::Outputs, String> {
+    crate::outputs::results::Outputs::parse(s)
 }
 
 /// `on` or `off`, for `--jobs-csv`.
@@ -125,11 +167,16 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         crate::status!("note: {note}");
     }
     let opts = RunOptions {
-        jobs_csv: a.jobs_csv,
+        // --jobs-csv is an alias of jobs in --outputs, and wins when both are given.
+        jobs_csv: a.jobs_csv.or(a.outputs.map(|o| o.jobs)),
+        outputs: a.outputs.unwrap_or_default(),
+        outputs_without_jobs: a.jobs_csv.is_none() && a.outputs.is_some_and(|o| !o.jobs),
         command_line: a.command_line.clone(),
         progress: !a.quiet,
         plots: !a.no_plots,
         in_sweep: false,
+        batches: a.batches.unwrap_or(0),
+        max_events: a.run_max_events.unwrap_or(0),
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {
@@ -160,7 +207,23 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         if let Some(w) = crate::model::in_flight_warning(&report.summary) {
             crate::status!("warning: {w}");
         }
-        if !report.jobs_csv {
+        if let Some(k) = a.batches {
+            for m in crate::model::metrics::BATCH_METRICS {
+                let key = format!("batches.{m}");
+                if let (Some(v), Some(h)) = (
+                    report.summary.get(&key),
+                    report.summary.get(&format!("{key}.ci95")),
+                ) {
+                    use crate::model::metric_names::{unit, Unit};
+                    let show = |x: f64| match unit(m) {
+                        Unit::Seconds => crate::units::fmt_duration(x),
+                        _ => format!("{x}"),
+                    };
+                    crate::status!("{m} over {k} batches: {} ± {} (95% CI)", show(*v), show(*h));
+                }
+            }
+        }
+        if !report.jobs_csv && a.outputs.map_or(true, |o| o.jobs) {
             crate::status!(
                 "note: jobs.csv was not written (--jobs-csv on to force it; see run.json)"
             );

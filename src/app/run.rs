@@ -11,11 +11,20 @@ use crate::outputs::results::*;
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
 use crate::scenario::{Loaded, Scenario};
 
+/// The summary key of a run stopped at `--run-max-events` (value 1; absent otherwise).
+pub const CUT_SHORT_KEY: &str = "run.cut_short";
+
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Overrides the scenario's `jobs_csv` setting.
+    /// Overrides the scenario's `jobs_csv` setting (`--jobs-csv`, or `--outputs` with or
+    /// without `jobs`).
     pub jobs_csv: Option<bool>,
+    /// The optional files to write (`--outputs`); `jobs` is decided by `jobs_csv` and the
+    /// scenario.
+    pub outputs: Outputs,
+    /// `--outputs` was given without `jobs` (for the reason `jobs.csv` is not written).
+    pub outputs_without_jobs: bool,
     /// The command line, recorded in `run.json`.
     pub command_line: Vec<String>,
     /// Show a progress bar on stderr (when it is a terminal).
@@ -24,6 +33,11 @@ pub struct RunOptions {
     pub plots: bool,
     /// The run is one of a sweep (whose `jobs_csv` comes from the sweep's `--jobs-csv`).
     pub in_sweep: bool,
+    /// Batch means over this many batches after the warm-up (`--batches`; 0: off).
+    pub batches: u32,
+    /// Stop the run after this many events, marked cut short (`--run-max-events`; 0: no
+    /// limit).
+    pub max_events: u64,
 }
 
 /// What a finished run reports back.
@@ -45,14 +59,19 @@ pub struct RunReport {
     pub notes: Vec<String>,
     /// The per-night table (`nights.csv`).
     pub nights: Vec<crate::model::nights::Night>,
+    /// Whether the run stopped at `--run-max-events` before its end.
+    pub cut_short: bool,
 }
 
 /// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
 pub fn jobs_csv_off_reason(s: &Scenario, opts: &RunOptions) -> Option<String> {
     match (opts.jobs_csv, s.simulation.jobs_csv) {
         (Some(true), _) | (None, JobsCsv::On) => None,
+        (Some(false), _) if opts.outputs_without_jobs => {
+            Some("jobs.csv not written: --outputs does not list jobs".into())
+        }
         (Some(false), _) if opts.in_sweep => Some(
-            "jobs.csv not written: the runs of a sweep write it only with --jobs-csv on".into(),
+            "jobs.csv not written: the runs of a sweep write it only with --jobs-csv on or --outputs ...,jobs".into(),
         ),
         (Some(false), _) => Some("jobs.csv not written: --jobs-csv off was given".into()),
         (None, JobsCsv::Off) => Some(
@@ -135,12 +154,22 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     let mut w = Writers::create(
         &dir,
         jobs_on,
+        opts.outputs.timeseries,
         s.link.iter().map(|l| l.name.clone()).collect(),
         s.vault.iter().map(|v| v.name.clone()).collect(),
         progress,
     )?;
+    // The run's own options reach the model through its configuration.
+    let config = if opts.batches > 0 || opts.max_events > 0 {
+        let mut c = loaded.config.clone();
+        c.simulation.batches = opts.batches;
+        c.simulation.max_events = opts.max_events;
+        std::borrow::Cow::Owned(c)
+    } else {
+        std::borrow::Cow::Borrowed(&loaded.config)
+    };
     let start = Instant::now();
-    let outcome = simulate(&loaded.config, &mut w).map_err(|f| {
+    let outcome = simulate(&config, &mut w).map_err(|f| {
         if f.is_bug() {
             Error::Simulator(f.to_string())
         } else {
@@ -150,12 +179,33 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             )
         }
     })?;
-    let run_notes = outcome.saturation_notes();
+    let mut run_notes = outcome.saturation_notes();
     let wall = start.elapsed().as_secs_f64();
     w.finish()?;
-    write_summary(&dir.join("summary.json"), &outcome.summary)?;
-    write_histograms(&dir.join("histograms"), &outcome.histograms)?;
-    crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
+    let mut summary = outcome.summary;
+    summary.extend(crate::outputs::sweeps::batch_summary(&outcome.batches));
+    if outcome.cut_short {
+        // Present only then: a run that reached its end has no such key.
+        summary.insert(CUT_SHORT_KEY.into(), 1.0);
+        run_notes.push(format!(
+            "cut short: the run stopped after {} events (--run-max-events) before the end of its simulated time; its metrics describe only what happened until then",
+            outcome.events
+        ));
+    }
+    write_summary(&dir.join("summary.json"), &summary)?;
+    if opts.outputs.histograms {
+        write_histograms(&dir.join("histograms"), &outcome.histograms)?;
+    }
+    // The run's figures are drawn from its histograms and time series.
+    let plots = opts.plots && opts.outputs.histograms && opts.outputs.timeseries;
+    if opts.plots && !plots {
+        run_notes.push(
+            "plots not rendered: they are drawn from histograms and timeseries, which --outputs left out".into(),
+        );
+    }
+    if opts.outputs.nights {
+        crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
+    }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
     let run = serde_json::json!({
@@ -170,6 +220,10 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "peak_memory_bytes": peak_memory_bytes(),
         "jobs_csv": jobs_on,
         "jobs_csv_note": jobs_off,
+        "outputs": Outputs { jobs: jobs_on, ..opts.outputs }.names(),
+        "batches": opts.batches,
+        "max_events": opts.max_events,
+        "cut_short": outcome.cut_short,
         "notes": loaded.notes.iter().chain(&run_notes).collect::<Vec<_>>(),
         "simulated": s.simulation.duration.to_string(),
     });
@@ -181,18 +235,19 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             serde_json::to_string_pretty(&run).expect("json") + "\n",
         ),
     )?;
-    if opts.plots {
+    if plots {
         crate::outputs::plots::render_for_run(&dir, &s.simulation.name)?;
     }
     Ok(RunReport {
         replacing: None,
         dir,
-        summary: outcome.summary,
+        summary,
         events: outcome.events,
         wall_seconds: wall,
         jobs_csv: jobs_on,
         notes: run_notes,
         nights: outcome.nights,
+        cut_short: outcome.cut_short,
     })
 }
 

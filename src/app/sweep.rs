@@ -11,7 +11,9 @@ use rayon::prelude::*;
 
 use super::{parse_on_off, run_to_dir, RunOptions};
 use crate::error::{io_at as io, Error, Result};
-use crate::outputs::results::{claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind};
+use crate::outputs::results::{
+    claim_out_dir, clean_staging, write_atomic, Cleanup, OutKind, Outputs,
+};
 use crate::outputs::sweeps::*;
 use crate::scenario::{load_str, memory};
 // ---------------------------------------------------------------------------------------
@@ -21,6 +23,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+/// Runs of this invocation stopped at `--run-max-events`.
+static CUT_SHORT: AtomicUsize = AtomicUsize::new(0);
 static OUT_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Called by the Ctrl-C handler: stops new runs from starting and, when a sweep is in
@@ -77,9 +81,18 @@ pub struct SweepArgs {
     /// Override a scenario value in every run (as for run).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Write each run's jobs.csv (default: off in sweeps).
+    /// Write each run's jobs.csv (default: off in sweeps); the same as adding jobs to
+    /// --outputs.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     pub jobs_csv: bool,
+    /// The files each run writes, comma-separated: summary,histograms,timeseries,jobs,
+    /// nights (default: summary,histograms, what the aggregates read).
+    #[arg(long, value_name = "LIST", value_parser = super::parse_outputs)]
+    pub outputs: Option<Outputs>,
+    /// Stop each run after N events and record it as cut short (runs.csv column
+    /// cut_short); the sweep goes on.
+    #[arg(long, value_name = "N", value_parser = super::parse_max_events)]
+    pub run_max_events: Option<u64>,
     /// Give replication r the same seed at every point (common random numbers).
     #[arg(long)]
     pub common_seeds: bool,
@@ -221,6 +234,12 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         targets,
         max_replications,
         baseline: None,
+        // jobs.csv changes no summary: as `--jobs-csv` always was, it is left out.
+        outputs: run_outputs(a)
+            .map(|o| Outputs { jobs: false, ..o })
+            .filter(|o| *o != Outputs::SWEEP_DEFAULT)
+            .map(|o| o.names()),
+        run_max_events: a.run_max_events,
     };
     let points = def.points();
     let def = Definition {
@@ -489,6 +508,22 @@ fn check_memory(a: &SweepArgs, def: &Definition, max_run: u64, threads: usize) -
     .map_err(|m| Error::input(a.scenario.display().to_string(), m))
 }
 
+/// The files each run writes when the command line chose them (`--outputs`, with
+/// `--jobs-csv on` adding jobs); `None`: the sweep default.
+fn run_outputs(a: &SweepArgs) -> Option<Outputs> {
+    match (a.outputs, a.jobs_csv) {
+        (Some(o), on) => Some(Outputs {
+            jobs: o.jobs || on,
+            ..o
+        }),
+        (None, true) => Some(Outputs {
+            jobs: true,
+            ..Outputs::SWEEP_DEFAULT
+        }),
+        (None, false) => None,
+    }
+}
+
 /// One run of the sweep into its directory; `Ok(false)` when it was not started (after
 /// Ctrl-C or another run's failure).
 fn run_one(
@@ -507,18 +542,23 @@ fn run_one(
     let mut sets = def.sets.clone();
     sets.extend(r.sets());
     let res = load_str(text, &a.scenario, &sets).and_then(|loaded| {
+        let outputs = run_outputs(a).unwrap_or(Outputs::SWEEP_DEFAULT);
         let opts = RunOptions {
-            jobs_csv: Some(a.jobs_csv),
+            jobs_csv: Some(outputs.jobs),
+            outputs,
+            max_events: a.run_max_events.unwrap_or(0),
             command_line: a.command_line.clone(),
             progress: false,
             plots: false,
             in_sweep: true,
+            ..RunOptions::default()
         };
         run_to_dir(&loaded, &out.join(r.rel_dir()), &opts)
     });
     match res {
-        Ok(_) => {
+        Ok(report) => {
             DONE.fetch_add(1, Ordering::SeqCst);
+            CUT_SHORT.fetch_add(usize::from(report.cut_short), Ordering::SeqCst);
             if let Some(pb) = pb {
                 pb.inc(1);
             }
@@ -600,6 +640,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     }
 
     DONE.store(skipped, Ordering::SeqCst);
+    CUT_SHORT.store(0, Ordering::SeqCst);
     TOTAL.store(first_scope.max(skipped + todo.len()), Ordering::SeqCst);
     if let Ok(mut o) = OUT_DIR.lock() {
         *o = Some(out.clone());
@@ -689,6 +730,12 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             def.scenario_name,
             start.elapsed().as_secs_f64()
         );
+        let cut = CUT_SHORT.load(Ordering::SeqCst);
+        if cut > 0 {
+            crate::status!(
+                "note: {cut} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)"
+            );
+        }
         if aggregated {
             let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
                 ""

@@ -62,6 +62,11 @@ pub struct Simulation {
     /// The calendar date of day 0 as days since 1970-01-01, when the run has one: monthly
     /// and yearly retention then count calendar months and years (else 30 and 365 days).
     pub start_date: Option<i64>,
+    /// Batch means: the span after the warm-up is split into this many equal batches of
+    /// simulated time, each with its own sums of the steady-state metrics (0: off).
+    pub batches: u32,
+    /// A run stops after this many events and is marked cut short (0: no limit).
+    pub max_events: u64,
 }
 
 /// A shared network link.

@@ -248,6 +248,12 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
             put(format!("{h}.{st}"), false);
         }
     }
+    // Written only by a run with `--batches` or one cut short by `--run-max-events`.
+    for m in super::metrics::BATCH_METRICS {
+        put(format!("batches.{m}"), false);
+        put(format!("batches.{m}.ci95"), false);
+    }
+    put("run.cut_short".into(), false);
     out.sort();
     out.dedup_by(|a, b| a.name == b.name);
     out

@@ -196,6 +196,113 @@ impl Counters {
     }
 }
 
+/// The metrics estimated by batch means (`run --batches K`), in summary-key order.
+pub const BATCH_METRICS: [&str; 3] = ["backup.duration.mean", "backup.success_rate", "rpo.mean"];
+
+/// Per-batch sums of the steady-state metrics of one long run, for batch means: the span
+/// `[from, end)` after the warm-up is split into `k` equal batches of simulated time. A
+/// backup belongs to the batch of its scheduled time (as the warm-up decides by it), an
+/// RPO sample to the batch of its sample time. With `k = 0` every call is a no-op.
+#[derive(Clone, Debug, Default)]
+pub struct Batches {
+    from: u64,
+    span: u64,
+    /// Per batch: `[duration sum µs, durations, succeeded, failed, rpo sum µs, rpo samples]`.
+    sums: Vec<[u128; 6]>,
+}
+
+impl Batches {
+    /// `k` batches over `[from, end)` (µs); off when `k < 2` or the span is empty.
+    pub fn new(k: u32, from: u64, end: u64) -> Batches {
+        let on = k >= 2 && end > from;
+        Batches {
+            from,
+            span: end.saturating_sub(from),
+            sums: if on {
+                vec![[0; 6]; k as usize]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The batch of time `t` (µs): `None` before the warm-up or when off; times at or
+    /// after the end (a drained run) belong to the last batch.
+    #[inline]
+    fn at(&mut self, t: u64) -> Option<&mut [u128; 6]> {
+        if self.sums.is_empty() || t < self.from {
+            return None;
+        }
+        let k = self.sums.len() as u128;
+        let i = (u128::from(t - self.from) * k / u128::from(self.span)).min(k - 1);
+        self.sums.get_mut(i as usize)
+    }
+
+    /// A successful backup scheduled at `scheduled` (µs) that took `d` µs.
+    #[inline]
+    pub fn succeeded(&mut self, scheduled: u64, d: u64) {
+        if let Some(b) = self.at(scheduled) {
+            b[0] += u128::from(d.min(HIST_MAX_MICROS));
+            b[1] += 1;
+            b[2] += 1;
+        }
+    }
+
+    /// A backup scheduled at `scheduled` (µs) that failed for good.
+    #[inline]
+    pub fn failed(&mut self, scheduled: u64) {
+        if let Some(b) = self.at(scheduled) {
+            b[3] += 1;
+        }
+    }
+
+    /// The RPO samples [`BulkCounts`] gets for one VM between two points: the ages at the
+    /// sample times (multiples of `every`, from `from`) in `[since, until)`.
+    pub fn rpo(&mut self, since: u64, until: u64, from: u64, every: u64) {
+        if self.sums.is_empty() {
+            return;
+        }
+        let mut t = since.max(from).div_ceil(every) * every;
+        while t < until {
+            if let Some(b) = self.at(t) {
+                b[4] += u128::from((t - since).min(HIST_MAX_MICROS));
+                b[5] += 1;
+            }
+            t += every;
+        }
+    }
+
+    /// Each metric of [`BATCH_METRICS`] with its value in every batch (seconds for
+    /// durations); `None` for a batch without an observation of it. Empty when off.
+    pub fn values(&self) -> BTreeMap<String, Vec<Option<f64>>> {
+        if self.sums.is_empty() {
+            return BTreeMap::new();
+        }
+        let ratio = |num: u128, den: u128, scale: f64| {
+            (den > 0).then(|| round6(num as f64 / den as f64 / scale))
+        };
+        let cols: [Vec<Option<f64>>; 3] = [
+            self.sums
+                .iter()
+                .map(|b| ratio(b[0], b[1], US_PER_S))
+                .collect(),
+            self.sums
+                .iter()
+                .map(|b| ratio(b[2], b[2] + b[3], 1.0))
+                .collect(),
+            self.sums
+                .iter()
+                .map(|b| ratio(b[4], b[5], US_PER_S))
+                .collect(),
+        ];
+        BATCH_METRICS
+            .iter()
+            .map(|m| m.to_string())
+            .zip(cols)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +345,32 @@ mod tests {
             .serialize(&direct.0, &mut b)
             .unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn batches_split_the_span_after_the_warm_up() {
+        // Warm-up 100 µs, end 500 µs, 4 batches of 100 µs.
+        let mut b = Batches::new(4, 100, 500);
+        b.succeeded(50, 1_000_000); // before the warm-up: left out
+        b.succeeded(100, 2_000_000);
+        b.succeeded(199, 4_000_000);
+        b.failed(250);
+        b.succeeded(250, 1_000_000);
+        b.succeeded(700, 3_000_000); // after the end (drained): the last batch
+                                     // Samples every 100 µs from the warm-up: ages at 200 and 300 since 150.
+        b.rpo(150, 350, 100, 100);
+        let v = b.values();
+        assert_eq!(
+            v["backup.duration.mean"],
+            [Some(3.0), Some(1.0), None, Some(3.0)]
+        );
+        assert_eq!(
+            v["backup.success_rate"],
+            [Some(1.0), Some(0.5), None, Some(1.0)]
+        );
+        assert_eq!(v["rpo.mean"], [None, Some(5e-5), Some(1.5e-4), None]);
+        assert!(Batches::new(1, 0, 10).values().is_empty());
+        assert!(Batches::new(0, 0, 10).values().is_empty());
     }
 
     #[test]

@@ -121,6 +121,11 @@ pub struct Outcome {
     pub saturated: BTreeMap<String, u64>,
     /// The per-night table (`nights.csv`), see [`nights::Night`].
     pub nights: Vec<nights::Night>,
+    /// With `simulation.batches`: each batch-means metric (`metrics::BATCH_METRICS`) with
+    /// its value in every batch, `None` for a batch without an observation of it.
+    pub batches: BTreeMap<String, Vec<Option<f64>>>,
+    /// Whether the run stopped at `simulation.max_events` before its end.
+    pub cut_short: bool,
 }
 
 impl Outcome {

@@ -64,6 +64,9 @@ fn simulation(s: &schema::Simulation) -> config::Simulation {
         rpo_sample_every: s.rpo_sample_every.0,
         start_weekday: s.start_weekday.index() as u8,
         start_date: s.start.map(|d| d.days()),
+        // Options of a run (`run --batches`, `--run-max-events`), not of the scenario.
+        batches: 0,
+        max_events: 0,
     }
 }
 

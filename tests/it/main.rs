@@ -2,10 +2,11 @@
 //! `common`. Simulated fleets stay small (tens of VMs, a few days) so that the whole
 //! suite fits CI's budget on 2 cores. Each module's time budget in a debug build on 2
 //! cores (CPU seconds, alongside the others): `mutants` 30 s (2 025 mutants, every 24th
-//! through the binary), `theory` 25 s (800 seeds of the warm-up reduction), `sweep` 40 s
-//! (real interrupts, locks and adaptive rounds), `slurm` 20 s (a real one-node cluster in
-//! CI), `solve` 10 s, `warnings` 10 s, every other module under 5 s. A module that
-//! outgrows its budget shrinks its scenario rather than the assertion.
+//! through the binary), `theory` 45 s (800 seeds of the warm-up reduction, 1 000 of the
+//! coverage one), `sweep` 40 s (real interrupts, locks and adaptive rounds), `slurm` 20 s
+//! (a real one-node cluster in CI), `research` 15 s (runs and sweeps through the binary),
+//! `solve` 10 s, `warnings` 10 s, every other module under 5 s. A module that outgrows
+//! its budget shrinks its scenario rather than the assertion.
 
 mod architecture;
 mod calendar;
@@ -25,6 +26,7 @@ mod limits;
 mod mutants;
 mod pin;
 mod reports;
+mod research;
 mod results;
 mod scale;
 mod slurm;

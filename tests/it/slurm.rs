@@ -502,3 +502,63 @@ fn preflight_checks_every_point_with_the_sweeps_flags() {
     );
     assert!(String::from_utf8_lossy(&st.stdout).contains("all 2 array tasks of job"));
 }
+
+/// Without `-n`, the array is sized from the grid: 8 runs per CPU without a pilot, and
+/// from a pilot sweep's costs.csv (runs per task = task minutes × CPUs / mean wall
+/// seconds per run) with `--pilot`; the sized array completes the sweep.
+#[test]
+fn array_is_sized_from_the_grid_and_a_pilot() {
+    let base = tempfile::tempdir().unwrap();
+    let (path, state) = stand_in_slurm(base.path());
+    let scenario = base.path().join("slurm-tiny.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let env = [("FAKE_SLURM_STATE", state.to_str().unwrap())];
+    let flags = ["--vary", "fleet.web.count=20,40,60", "--replications", "6"];
+    let submit = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["-w", "--bin", BIN, "--out", out.to_str().unwrap()];
+        a.extend(extra);
+        a.extend(["--", scenario.to_str().unwrap()]);
+        a.extend(flags);
+        let o = script(&a, &env, Some(&path));
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        text
+    };
+    // 18 runs, 8 per CPU on 1 CPU: 3 tasks.
+    let out = base.path().join("sw");
+    let text = submit(&out, &[]);
+    assert!(
+        text.contains("sizing: 18 runs, 8 per task") && text.contains("-> 3 array task(s)"),
+        "{text}"
+    );
+    assert!(out.join("sweep.csv").is_file());
+    // A pilot whose runs took 60 s each: 30 min per task on 2 CPUs = 60 runs per task.
+    let pilot = base.path().join("pilot");
+    std::fs::create_dir_all(&pilot).unwrap();
+    std::fs::write(
+        pilot.join("costs.csv"),
+        "point,replication,wall_seconds,events,events_per_second,peak_memory_bytes\np000,0,50,1,1,1\np000,1,70,1,1,1\n",
+    )
+    .unwrap();
+    let out = base.path().join("sw2");
+    let text = submit(
+        &out,
+        &["--pilot", pilot.to_str().unwrap(), "-c", "2", "-t", "9"],
+    );
+    // 9 min x 2 CPUs / 60 s = 18 runs per task: 1 task.
+    assert!(
+        text.contains("18 per task (60.000000 s per run in") && text.contains("-> 1 array task(s)"),
+        "{text}"
+    );
+    // A pilot without costs.csv is refused before anything is submitted.
+    let mut a = vec!["--bin", BIN, "--pilot", "/nonexistent", "--out"];
+    let o3 = base.path().join("sw3");
+    a.extend([o3.to_str().unwrap(), "--", scenario.to_str().unwrap()]);
+    let o = script(&a, &env, Some(&path));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no costs.csv"));
+}

@@ -392,3 +392,114 @@ fn warm_up_removes_the_empty_start_bias() {
         "without a warm-up the estimate should be biased low: {truth} inside {c} ± {c_half}"
     );
 }
+
+/// Coverage of the 95 % interval over replications (Student t, as sweep.csv computes it):
+/// M/M/1-PS at ρ = 0.5 (E[S] = 7 s, 50 VMs: the finite-source closed form) over 2 h with a
+/// 30 min warm-up, drained. 200 independent experiments of 5 replications each (seeds
+/// 1..=1000, fixed): the interval of each experiment's per-run means covers the closed form
+/// in 90 % to 99 % of them (the binomial band around 95 % for 200 trials is about 92 % to
+/// 98 %; the per-run means are close to normal but not exactly).
+#[test]
+fn replication_intervals_cover_the_closed_form() {
+    const VMS: u32 = 50;
+    const EXPERIMENTS: u64 = 200;
+    const REPS: u64 = 5;
+    let (lambda, service) = (0.5 / 7.0, 7.0);
+    let truth = finite_source_ps_sojourn(lambda, service, VMS);
+    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
+    let src = transfer_world(1, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
+        .replace(
+            "duration = \"1d\"",
+            "duration = \"2h\"\nwarmup = \"30m\"\ndrain = true",
+        )
+        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
+        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    let config = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
+        .unwrap()
+        .config;
+    let mean_of = |config: &mut backupsim::model::Config, seed: u64| {
+        config.simulation.seed = seed;
+        let out = backupsim::model::run(config).unwrap();
+        get(&out.summary, "backup.phase.transfer.mean")
+    };
+    let mut means: Vec<(u64, f64)> = std::thread::scope(|threads| {
+        let workers: Vec<_> = (0..2)
+            .map(|t| {
+                let mut config = config.clone();
+                threads.spawn(move || {
+                    (1..=EXPERIMENTS * REPS)
+                        .filter(|seed| seed % 2 == t)
+                        .map(|seed| (seed, mean_of(&mut config, seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    means.sort_by_key(|m| m.0);
+    let covered = means
+        .chunks(REPS as usize)
+        .filter(|reps| {
+            let xs: Vec<f64> = reps.iter().map(|r| r.1).collect();
+            let s = backupsim::outputs::sweeps::stats(&xs).unwrap();
+            let (lo, hi) = s.ci95.unwrap();
+            lo <= truth && truth <= hi
+        })
+        .count() as u64;
+    eprintln!(
+        "M/M/1-PS ρ = 0.5: closed form {truth:.3} s; {covered} of {EXPERIMENTS} intervals of {REPS} replications cover it"
+    );
+    assert!(
+        (180..=198).contains(&covered),
+        "95% intervals covered the closed form in {covered} of {EXPERIMENTS} experiments, outside 90-99%"
+    );
+}
+
+/// Batch means of one long run (`run --batches 20`): M/M/1-PS at ρ = 0.5 (50 VMs, the
+/// finite-source closed form) over 10 days after a 1 h warm-up. The 95 % interval of
+/// `batches.backup.duration.mean` from 20 batches covers the closed form and is a few
+/// percent wide. The success rate (below 1: a request for a busy VM fails) has an
+/// interval around the run's own rate.
+#[test]
+fn batch_means_of_one_long_run_cover_the_closed_form() {
+    const VMS: u32 = 50;
+    let (lambda, service) = (0.5 / 7.0, 7.0);
+    let truth = finite_source_ps_sojourn(lambda, service, VMS);
+    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
+    let src = transfer_world(10, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
+        .replace("duration = \"10d\"", "duration = \"10d\"\nwarmup = \"1h\"")
+        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"");
+    let mut config = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
+        .unwrap()
+        .config;
+    config.simulation.batches = 20;
+    let out = backupsim::model::run(&config).unwrap();
+    let batches = &out.batches["backup.duration.mean"];
+    assert_eq!(batches.len(), 20);
+    let s = backupsim::outputs::sweeps::batch_summary(&out.batches);
+    let (m, half) = (
+        s["batches.backup.duration.mean"],
+        s["batches.backup.duration.mean.ci95"],
+    );
+    eprintln!("M/M/1-PS ρ = 0.5, 20 batches: {m:.3} ± {half:.3} s, closed form {truth:.3} s");
+    assert!((m - truth).abs() <= half, "{truth} outside {m} ± {half}");
+    assert!(
+        half < 0.05 * truth,
+        "interval too wide to be a test: {half}"
+    );
+    // The batches' mean is close to the run's own mean (batches hold similar counts).
+    approx(m, get(&out.summary, "backup.duration.mean"), 0.01);
+    let (r, r_half) = (
+        s["batches.backup.success_rate"],
+        s["batches.backup.success_rate.ci95"],
+    );
+    let run_rate = get(&out.summary, "backup.success_rate");
+    assert!(
+        r < 1.0 && r_half > 0.0 && (r - run_rate).abs() <= r_half,
+        "{r} ± {r_half}"
+    );
+    assert!(s.contains_key("batches.rpo.mean.ci95"));
+}

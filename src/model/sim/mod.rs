@@ -15,7 +15,7 @@ use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
-use crate::model::metrics::{round6, BulkCounts, Counters, Latency};
+use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 
 mod checks;
 mod cloud_service;
@@ -236,6 +236,8 @@ struct Stats {
     restore_bytes: u64,
     /// Draws saturated at their type's cap, by distribution key (rare: a string per hit).
     saturated: BTreeMap<String, u64>,
+    /// Per-batch sums for batch means (`simulation.batches`; empty when off).
+    batches: Batches,
 }
 
 impl Stats {
@@ -322,6 +324,8 @@ struct Sim<'s, 'o> {
     checked: bool,
     /// Per-group metrics and the per-night table.
     rep: groups::Reports,
+    /// The run stopped at `simulation.max_events` before its end.
+    cut_short: bool,
 }
 
 /// Events a run may process at one simulated instant before it is declared stuck: a fixed
@@ -468,11 +472,17 @@ impl<'s, 'o> Sim<'s, 'o> {
     /// in flight after that is counted (and reported to the observer) as such.
     fn run(&mut self) -> Result<(), Failure> {
         self.process(self.end, false)?;
-        self.q.advance_to(self.end);
+        // A run cut short describes the resources up to its last event.
+        let horizon = if self.cut_short {
+            self.q.now()
+        } else {
+            self.q.advance_to(self.end);
+            self.end
+        };
         self.horizon_links = self
             .link_ids
             .iter()
-            .map(|&l| self.net.link_stats(l, self.end))
+            .map(|&l| self.net.link_stats(l, horizon))
             .collect();
         self.horizon_vaults = self
             .vaults
@@ -480,7 +490,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
             .collect();
         self.storage.horizon = [self.storage.total, self.storage.max];
-        if self.drain {
+        if self.drain && !self.cut_short {
             self.process(SimTime::NEVER, true)?;
         }
         self.count_in_flight();
@@ -490,8 +500,14 @@ impl<'s, 'o> Sim<'s, 'o> {
     /// Processes events up to `limit`; with `until_idle`, stops as soon as no job or
     /// restore is in flight.
     fn process(&mut self, limit: SimTime, until_idle: bool) -> Result<(), Failure> {
+        let max_events = self.c.simulation.max_events;
         loop {
             if until_idle && self.jobs.len() == self.free_jobs.len() {
+                break;
+            }
+            // The event limit (`--run-max-events`): counted in events, so deterministic.
+            if max_events > 0 && self.q.events_processed() >= max_events {
+                self.cut_short = true;
                 break;
             }
             // The earliest of the timers kept outside the heap, if it precedes the heap's.

@@ -149,22 +149,24 @@ impl Sim<'_, '_> {
             q,
             mut rep,
             policy_fleets,
+            cut_short,
             ..
         } = self;
         let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        // A run cut short has RPO samples only up to its last event.
+        let rpo_end = if cut_short { q.now() } else { end };
         for vm in &vms {
             if vm.has(flag::SUPPORTED) {
                 let h = match rep.fleets[vm.fleet as usize].rpo.as_mut() {
                     Some(h) => h,
                     None => &mut st.rpo,
                 };
-                record_ages(
-                    h,
-                    vm.last_point,
-                    vm.point_arrived.max(warmup),
-                    end,
-                    c.simulation.rpo_sample_every.as_micros(),
-                );
+                let every = c.simulation.rpo_sample_every.as_micros();
+                let from = vm.point_arrived.max(warmup);
+                record_ages(h, vm.last_point, from, rpo_end, every);
+                let since = vm.last_point.as_micros();
+                st.batches
+                    .rpo(since, rpo_end.as_micros(), from.as_micros(), every);
             }
         }
         for g in &rep.fleets {
@@ -232,6 +234,8 @@ impl Sim<'_, '_> {
             vault_names: c.vaults.iter().map(|v| v.name.clone()).collect(),
             saturated: st.saturated,
             nights,
+            batches: st.batches.values(),
+            cut_short,
         }
     }
 }

@@ -35,6 +35,8 @@ impl Sim<'_, '_> {
             None => &mut self.st.rpo,
         };
         record_ages(h, vm.last_point, from, until, every);
+        let (since, from) = (vm.last_point.as_micros(), from.as_micros());
+        self.st.batches.rpo(since, until.as_micros(), from, every);
         vm.last_point = now;
         vm.point_arrived = arrived;
         if vm.first_point == SimTime::NEVER {
@@ -332,6 +334,8 @@ mod calendar_tests {
             rpo_sample_every: SimDuration::from_secs(3600),
             start_weekday: 0,
             start_date,
+            batches: 0,
+            max_events: 0,
         }
     }
 

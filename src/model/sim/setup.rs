@@ -9,7 +9,14 @@ impl<'s, 'o> Sim<'s, 'o> {
         let seed = c.simulation.seed;
         let mut net = Network::new();
         let link_ids: Vec<LinkId> = c.links.iter().map(|l| net.add_link(l.bandwidth)).collect();
-        let mut st = Stats::default();
+        let mut st = Stats {
+            batches: Batches::new(
+                c.simulation.batches,
+                c.simulation.warmup.as_micros(),
+                c.simulation.duration.as_micros(),
+            ),
+            ..Stats::default()
+        };
         let mut vms = reserve_vms(c)?;
         let mut fleets = Vec::with_capacity(c.fleets.len());
         let mut policy_fleets = vec![Vec::new(); c.policies.len()];
@@ -96,6 +103,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             live: Liveness::new(vm_count),
             checked: false,
             rep: groups::Reports::new(c),
+            cut_short: false,
         };
         sim.prime();
         Ok(sim)

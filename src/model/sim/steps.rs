@@ -408,6 +408,8 @@ impl Sim<'_, '_> {
             if counted {
                 self.st.succeeded += 1;
                 self.st.duration.record(duration);
+                let at = job.scheduled.as_micros();
+                self.st.batches.succeeded(at, duration.as_micros());
                 for p in 0..4 {
                     self.st.phase[p].record(job.phases[p]);
                 }
@@ -473,6 +475,7 @@ impl Sim<'_, '_> {
             if counted {
                 self.st.failed += 1;
                 self.st.failures[code as usize] += 1;
+                self.st.batches.failed(job.scheduled.as_micros());
                 if scheduled {
                     self.st.window_jobs += 1;
                     self.st.window_misses += 1;

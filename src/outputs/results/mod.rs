@@ -8,6 +8,9 @@
 pub mod histio;
 pub mod nights;
 pub mod read;
+mod select;
+
+pub use select::{Outputs, OUTPUT_NAMES};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -58,7 +61,7 @@ pub fn expected_jobs(s: &Scenario) -> u64 {
 /// [`Observer`], so rows go to disk as the run produces them, never held in memory.
 pub struct Writers {
     jobs: Option<csv::Writer<BufWriter<File>>>,
-    series: csv::Writer<BufWriter<File>>,
+    series: Option<csv::Writer<BufWriter<File>>>,
     series_header: bool,
     link_names: Vec<String>,
     vault_names: Vec<String>,
@@ -69,11 +72,12 @@ pub struct Writers {
 }
 
 impl Writers {
-    /// Creates `timeseries.csv` (and `jobs.csv` with its header when `jobs`) in `dir`.
-    /// `progress`, if any, follows the samples' simulated time.
+    /// Creates `timeseries.csv` when `series` (and `jobs.csv` with its header when `jobs`)
+    /// in `dir`. `progress`, if any, follows the samples' simulated time.
     pub fn create(
         dir: &Path,
         jobs: bool,
+        series: bool,
         link_names: Vec<String>,
         vault_names: Vec<String>,
         progress: Option<indicatif::ProgressBar>,
@@ -95,7 +99,11 @@ impl Writers {
         }
         Ok(Writers {
             jobs,
-            series: open("timeseries.csv")?,
+            series: if series {
+                Some(open("timeseries.csv")?)
+            } else {
+                None
+            },
             series_header: false,
             link_names,
             vault_names,
@@ -117,7 +125,10 @@ impl Writers {
         if let Some(j) = self.jobs.as_mut() {
             io(&self.dir.join("jobs.csv"), j.flush())?;
         }
-        io(&self.dir.join("timeseries.csv"), self.series.flush())
+        match self.series.as_mut() {
+            Some(s) => io(&self.dir.join("timeseries.csv"), s.flush()),
+            None => Ok(()),
+        }
     }
 
     fn fail(&mut self, file: &str, e: impl Into<std::io::Error>) {
@@ -191,6 +202,9 @@ impl Observer for Writers {
         if let Some(p) = &self.progress {
             p.set_position(s.time.as_micros() / 1_000_000);
         }
+        if self.series.is_none() {
+            return;
+        }
         if !self.series_header {
             self.series_header = true;
             let mut h: Vec<String> = [
@@ -214,7 +228,7 @@ impl Observer for Writers {
             if s.cost_monthly.is_some() {
                 h.push("cost.monthly".into());
             }
-            if let Err(e) = self.series.write_record(&h) {
+            if let Err(e) = self.series.as_mut().expect("checked").write_record(&h) {
                 self.fail("timeseries.csv", csv_err(e));
             }
         }
@@ -236,7 +250,7 @@ impl Observer for Writers {
         if let Some(c) = s.cost_monthly {
             row.push(format!("{c:.6}"));
         }
-        if let Err(e) = self.series.write_record(&row) {
+        if let Err(e) = self.series.as_mut().expect("checked").write_record(&row) {
             self.fail("timeseries.csv", csv_err(e));
         }
     }

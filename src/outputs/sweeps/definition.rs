@@ -53,7 +53,7 @@ pub enum SeedMode {
 ///
 /// Deliberately excludes anything that does not change a run's `summary.json`: the
 /// scenario's path (shards may run from other directories), threads, sharding, `--quiet`,
-/// `--jobs-csv`. `plot_metrics` is recorded so that `merge` draws the plots the sweep
+/// `--jobs-csv` alone. `plot_metrics` is recorded so that `merge` draws the plots the sweep
 /// asked for, but is not part of the identity (merge and resume ignore it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Definition {
@@ -91,6 +91,15 @@ pub struct Definition {
     /// sweep's identity: it changes no run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+    /// The files each run writes (`--outputs`, canonical list, without `jobs`, which
+    /// changes no summary); `None`: the sweep default (`summary,histograms`). Part of the
+    /// identity: the histograms decide the merged per-point histograms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<String>,
+    /// The event limit of each run (`--run-max-events`); part of the identity (it changes
+    /// the summaries of the runs it cuts short).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_max_events: Option<u64>,
 }
 
 impl Definition {
@@ -183,6 +192,12 @@ impl Definition {
         }
         if self.max_replications != other.max_replications {
             d.push("--max-replications");
+        }
+        if self.outputs != other.outputs {
+            d.push("--outputs");
+        }
+        if self.run_max_events != other.run_max_events {
+            d.push("--run-max-events");
         }
         d
     }
@@ -535,6 +550,8 @@ mod tests {
             targets: vec![],
             max_replications: None,
             baseline: None,
+            outputs: None,
+            run_max_events: None,
         };
         let mut d2 = d1.clone();
         d2.vary = vec![v("k", &["0", "1", "2"])];

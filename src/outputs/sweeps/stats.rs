@@ -1,5 +1,7 @@
 //! Statistics across replications: Student-t confidence intervals.
 
+use std::collections::BTreeMap;
+
 // ---------------------------------------------------------------------------------------
 // Statistics.
 
@@ -99,6 +101,29 @@ pub fn stats(xs: &[f64]) -> Option<Stats> {
     })
 }
 
+/// Batch means of one run (`run --batches K`): for each metric with its value in every
+/// batch, `batches.<metric>` (the mean of the batch values) and `batches.<metric>.ci95`
+/// (the Student-t 95% half-width over the batches, `t(0.975, n-1) · sd / √n`). A batch
+/// without an observation of the metric is left out (`n` is then below K); a metric with
+/// fewer than two batch values gets no keys. Rounded to 6 decimals, as the summary's means.
+pub fn batch_summary(batches: &BTreeMap<String, Vec<Option<f64>>>) -> BTreeMap<String, f64> {
+    let round6 = |x: f64| (x * 1e6).round() / 1e6;
+    let mut out = BTreeMap::new();
+    for (metric, values) in batches {
+        let xs: Vec<f64> = values.iter().flatten().copied().collect();
+        if let Some(Stats {
+            mean,
+            ci95: Some((lo, hi)),
+            ..
+        }) = stats(&xs)
+        {
+            out.insert(format!("batches.{metric}"), round6(mean));
+            out.insert(format!("batches.{metric}.ci95"), round6((hi - lo) / 2.0));
+        }
+    }
+    out
+}
+
 /// The number format of every aggregate file: Rust's shortest representation that reads
 /// back to the same `f64` (`2095`, `0.9355`, `0.30000000000000004`), never exponents.
 pub fn fmt_num(x: f64) -> String {
@@ -144,6 +169,19 @@ mod tests {
         assert!((lo - (5.0 - half)).abs() < 1e-12 && (hi - (5.0 + half)).abs() < 1e-12);
         let flat = stats(&[1.0, 1.0, 1.0]).unwrap();
         assert_eq!(flat.ci95, Some((1.0, 1.0)));
+    }
+
+    #[test]
+    fn batch_means_over_the_batches_with_values() {
+        let b = BTreeMap::from([
+            ("m".to_string(), vec![Some(1.0), None, Some(3.0), Some(2.0)]),
+            ("few".to_string(), vec![Some(1.0), None]),
+        ]);
+        let s = batch_summary(&b);
+        // Mean 2, sd 1, n 3: half-width t(0.975, 2) / √3.
+        assert_eq!(s["batches.m"], 2.0);
+        assert_eq!(s["batches.m.ci95"], 2.484138);
+        assert_eq!(s.len(), 2);
     }
 
     #[test]

@@ -120,6 +120,8 @@ fn write_two_key_definition(dir: &Path) {
         replications: 3,
         seeds: crate::outputs::sweeps::SeedMode::PerPoint,
         plot_metrics: None,
+        outputs: None,
+        run_max_events: None,
         targets: vec![],
         max_replications: None,
         baseline: None,
