@@ -210,6 +210,9 @@ pub struct Retention {
     pub monthly: u32,
     /// Yearly points kept (calendar years with a start date, else 365-day years).
     pub yearly: u32,
+    /// Days an on-demand point is kept, apart from the tiers (`None`: like a scheduled
+    /// point, counting toward them).
+    pub on_demand: Option<u32>,
 }
 
 /// Retries of retryable failures.

@@ -135,6 +135,9 @@ fn policy(s: &Scenario, p: &schema::Policy) -> config::Policy {
             weekly: r.weekly,
             monthly: r.monthly,
             yearly: r.yearly,
+            on_demand: r
+                .on_demand
+                .map(|d| (d.0.as_micros() / crate::engine::time::MICROS_PER_DAY) as u32),
         },
         retries: Retries {
             max: p.retries.max,

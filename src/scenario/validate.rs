@@ -429,6 +429,18 @@ fn check_policies(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
                 "expected at least one tier to keep points (e.g. daily = 30), found none",
             ));
         }
+        if let Some(d) = r.on_demand {
+            let (us, day) = (d.0.as_micros(), crate::engine::time::MICROS_PER_DAY);
+            if us < day || us % day != 0 || us / day > 3650 {
+                return Err(problem(
+                    format!("{k}.retention.on_demand"),
+                    format!(
+                        "expected a whole number of days from 1d to 3650d, found {}",
+                        crate::units::fmt_duration(d.0.as_secs_f64())
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -895,3 +895,44 @@ fn job_totals_add_up() {
         }
     }
 }
+
+/// `retention.on_demand = "3d"`: an on-demand point is kept 3 × 24 h from its own time,
+/// whatever the daily tier (1 day) says. One VM backed up on demand only, about twice a
+/// day for 8 days: at the end the vault holds exactly the points of the last 3 days (each
+/// job takes seconds, so a point's time is its job's finish within a minute). Without the
+/// key the points are kept like scheduled ones: 1 day.
+#[test]
+fn on_demand_points_have_their_own_retention() {
+    let src = base("8d", "on_demand = { per_vm_per_day = 2 }", "", "")
+        .replace("schedule = { daily = \"01:00\" }\n", "")
+        .replace(
+            "retention = { daily = 30 }",
+            "retention = { daily = 1, on_demand = \"3d\" }",
+        )
+        .replace("seed = 7\n", "seed = 7\nsample_every = \"1h\"\n");
+    let held_at_end = |src: &str| {
+        let (_, rows, samples) = run_sampled(src);
+        let end = 8 * 24 * HOUR;
+        let ok: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.outcome == "succeeded")
+            .map(|r| r.finished_us)
+            .collect();
+        assert!(ok.len() >= 10, "enough on-demand points: {}", ok.len());
+        let last = samples.last().expect("samples").2;
+        (ok, end, last)
+    };
+    let (ok, end, held) = held_at_end(&src);
+    let within = |days: u64| ok.iter().filter(|&&t| t + days * 24 * HOUR > end).count() as u64;
+    assert!(
+        ok.iter()
+            .all(|&t| (t + 3 * 24 * HOUR).abs_diff(end) > 60 * SEC),
+        "no point expires within a minute of the end"
+    );
+    assert_eq!(held, within(3).max(1));
+    let plain = src.replace(", on_demand = \"3d\"", "");
+    let (ok1, _, held1) = held_at_end(&plain);
+    assert_eq!(ok1, ok, "the same backups either way");
+    assert_eq!(held1, within(1).max(1));
+    assert!(held > held1);
+}

@@ -46,13 +46,19 @@ impl Sim<'_, '_> {
         let (periods, spans) = tier_periods(&self.c.simulation, day_of(now), pol);
         let days = [u64::from(pol.daily), spans[0], spans[1], spans[2]];
         // The point is kept for the longest tier it opens (a new week, month or year),
-        // at least the daily span; the tier is stored, its days are the policy's.
+        // at least the daily span; the tier is stored, its days are the policy's. An
+        // on-demand point under `retention.on_demand` is kept its own span and opens no
+        // tier.
         let mut tier = 0;
-        for (k, &period) in periods.iter().enumerate() {
-            if vm.last_periods[k] != period {
-                vm.last_periods[k] = period;
-                if days[k + 1] > days[tier] {
-                    tier = k + 1;
+        if job.kind == Kind::OnDemand && pol.on_demand.is_some() {
+            tier = ON_DEMAND_TIER;
+        } else {
+            for (k, &period) in periods.iter().enumerate() {
+                if vm.last_periods[k] != period {
+                    vm.last_periods[k] = period;
+                    if days[k + 1] > days[tier] {
+                        tier = k + 1;
+                    }
                 }
             }
         }
@@ -149,7 +155,7 @@ impl Sim<'_, '_> {
 pub(super) const MAX_POINTS: usize = 366;
 
 /// One recovery point held in the vault, in 16 bytes (there are tens of millions of
-/// them at fleet scale): its time in µs with its retention tier in the top two bits, and
+/// them at fleet scale): its time in µs with its retention tier in the top three bits, and
 /// its bytes. The expiry is not stored: it is the point's time plus its tier's days of
 /// the VM's policy (the policy never changes during a run), so the same value as if it
 /// were.
@@ -161,25 +167,31 @@ pub(super) struct Point {
     pub bytes: u64,
 }
 
-/// The low 62 bits of `Point::stamp`: the time (146 000 years of µs).
-const TIME_BITS: u64 = (1 << 62) - 1;
+/// The low 61 bits of `Point::stamp`: the time (73 000 years of µs).
+const TIME_BITS: u64 = (1 << 61) - 1;
+
+/// Retention tiers: daily, weekly, monthly, yearly, and on-demand points' own.
+pub(super) const TIERS: usize = 5;
+
+/// The tier of an on-demand point kept by `retention.on_demand`.
+pub(super) const ON_DEMAND_TIER: usize = 4;
 
 impl Point {
     /// A point made at `time` whose retention is tier `tier` of [`tier_days`].
     pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
         assert!(
-            time.as_micros() <= TIME_BITS && tier < 4,
+            time.as_micros() <= TIME_BITS && tier < TIERS,
             "point out of range"
         );
         Point {
-            stamp: time.as_micros() | (tier as u64) << 62,
+            stamp: time.as_micros() | (tier as u64) << 61,
             bytes,
         }
     }
 
-    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly.
+    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly, 4 on-demand.
     pub fn tier(&self) -> usize {
-        (self.stamp >> 62) as usize
+        (self.stamp >> 61) as usize
     }
 
     /// Its snapshot time.
@@ -189,8 +201,8 @@ impl Point {
 
     /// When retention lets it go (unless it is then the VM's newest point), given its
     /// policy's [`tier_days`]: its tier's days × 24 h after its time.
-    pub fn expires(&self, days: &[u64; 4]) -> SimTime {
-        days[(self.stamp >> 62) as usize]
+    pub fn expires(&self, days: &[u64; TIERS]) -> SimTime {
+        days[self.tier()]
             .checked_mul(MICROS_PER_DAY)
             .and_then(|d| self.time().checked_add(SimDuration(d)))
             .unwrap_or(SimTime::NEVER)
@@ -204,22 +216,24 @@ fn point_expiry(
     p: &Point,
     sim: &crate::model::config::Simulation,
     pol: &crate::model::config::Retention,
-    fixed: &[u64; 4],
+    fixed: &[u64; TIERS],
 ) -> SimTime {
-    if sim.start_date.is_none() || p.tier() < 2 {
+    if sim.start_date.is_none() || !(2..=3).contains(&p.tier()) {
         return p.expires(fixed);
     }
     let (_, spans) = tier_periods(sim, day_of(p.time()), pol);
-    p.expires(&[fixed[0], spans[0], spans[1], spans[2]])
+    p.expires(&[fixed[0], spans[0], spans[1], spans[2], fixed[4]])
 }
 
-/// Days a point is kept by retention tier: daily, weekly, monthly, yearly.
-pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; 4] {
+/// Days a point is kept by retention tier: daily, weekly, monthly, yearly, on-demand
+/// (`retention.on_demand`; unset, on-demand points are kept like scheduled ones).
+pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; TIERS] {
     [
         u64::from(r.daily),
         u64::from(r.weekly) * 7,
         u64::from(r.monthly) * 30,
         u64::from(r.yearly) * 365,
+        u64::from(r.on_demand.unwrap_or(r.daily)),
     ]
 }
 
@@ -348,6 +362,7 @@ mod calendar_tests {
             weekly: 2,
             monthly: 1,
             yearly: 1,
+            on_demand: None,
         };
         let d0 = crate::engine::calendar::Date::parse("2016-01-31")
             .unwrap()
@@ -368,8 +383,8 @@ mod tests {
     #[test]
     fn point_packs_time_tier_and_bytes_in_16_bytes() {
         assert_eq!(std::mem::size_of::<Point>(), 16);
-        // daily 30, weekly 12, monthly 0, yearly 10 (days: 30, 84, 0, 3650).
-        let days = [30, 84, 0, 3650];
+        // daily 30, weekly 12, monthly 0, yearly 10, on-demand 45 (days: 30, 84, 0, 3650, 45).
+        let days = [30, 84, 0, 3650, 45];
         let t = SimTime(3 * MICROS_PER_DAY + 7);
         for (tier, d) in days.iter().enumerate() {
             let p = Point::new(t, tier, u64::MAX - 1);
@@ -382,8 +397,8 @@ mod tests {
         }
         // The largest time that fits, and an expiry past u64 that saturates to never.
         let last = SimTime(TIME_BITS);
-        let p = Point::new(last, 3, 0);
+        let p = Point::new(last, ON_DEMAND_TIER, 0);
         assert_eq!(p.time(), last);
-        assert_eq!(p.expires(&[0, 0, 0, u64::MAX]), SimTime::NEVER);
+        assert_eq!(p.expires(&[0, 0, 0, 0, u64::MAX]), SimTime::NEVER);
     }
 }

@@ -396,6 +396,10 @@ pub struct Retention {
     /// Yearly points kept (365-day years): the first point of each year.
     #[serde(default)]
     pub yearly: u32,
+    /// How long an on-demand ("back up now") point is kept, in whole days, apart from the
+    /// tiers (it opens no week, month or year). Unset: like a scheduled point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<Duration>,
 }
 
 impl Default for Retention {
@@ -405,6 +409,7 @@ impl Default for Retention {
             weekly: 0,
             monthly: 0,
             yearly: 0,
+            on_demand: None,
         }
     }
 }
