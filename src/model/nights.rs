@@ -20,6 +20,9 @@ pub struct Night {
     pub scheduled_at: SimTime,
     /// Weekday of the occurrence, 0 = Monday .. 6 = Sunday (from `start_weekday`).
     pub weekday: u8,
+    /// The occurrence's calendar date (UTC) as days since 1970-01-01, when the run has a
+    /// `simulation.start`.
+    pub date: Option<i64>,
     /// The end of the occurrence's backup window (scheduled time + window).
     pub window_end: SimTime,
     /// Jobs that arrived (supported VMs, after onboarding, whose start fell in the run).

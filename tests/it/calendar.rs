@@ -37,8 +37,16 @@ fn start_date_sets_day_0s_weekday() {
             "schedule = { daily = \"01:00\" }",
             "schedule = { weekly = [\"sun\"], at = \"01:00\" }",
         );
-    let (_, rows) = run_src(&src);
+    let (out, rows) = run_src(&src);
     assert_eq!(rows[0].scheduled_us, HOUR);
+    // nights.csv dates each night: the Sunday of day 0.
+    let text =
+        String::from_utf8(backupsim::outputs::results::nights::nights_csv(&out.nights)).unwrap();
+    let first = text.lines().nth(1).expect("a night");
+    assert!(
+        first.ends_with(",2015-11-01") && first.contains(",Sun,"),
+        "{first}"
+    );
     let bad = src.replace("start = ", "start_weekday = \"mon\"\nstart = ");
     let Err(e) = backupsim::scenario::load_str(&bad, Path::new("cal.toml"), &[]) else {
         panic!("a contradiction is an error");

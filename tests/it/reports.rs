@@ -260,9 +260,9 @@ fn nights_csv_two_night_hand_computed() {
     let text = String::from_utf8(nights_csv(&out.nights)).unwrap();
     assert_eq!(
         text,
-        "policy,fleet,night,day,weekday,scheduled_s,window_end_s,jobs_scheduled,started,succeeded,met_window,failed,failures,in_flight,window_misses,miss_rate,last_finish_vs_window_end_s,bytes,peak_link_utilization\n\
-         p,f,0,0,Mon,3600.000000,5400.000000,2,2,2,0,0,,0,2,1.000000,710.000000,200000000000,0.080000\n\
-         p,f,1,1,Tue,90000.000000,91800.000000,2,2,2,2,0,,0,0,0.000000,-319.411764,20000000000,0.013600\n"
+        "policy,fleet,night,day,weekday,scheduled_s,window_end_s,jobs_scheduled,started,succeeded,met_window,failed,failures,in_flight,window_misses,miss_rate,last_finish_vs_window_end_s,bytes,peak_link_utilization,date\n\
+         p,f,0,0,Mon,3600.000000,5400.000000,2,2,2,0,0,,0,2,1.000000,710.000000,200000000000,0.080000,\n\
+         p,f,1,1,Tue,90000.000000,91800.000000,2,2,2,2,0,,0,0,0.000000,-319.411764,20000000000,0.013600,\n"
     );
 }
 
@@ -284,8 +284,8 @@ fn nights_count_failures_and_work_in_flight() {
     assert_eq!(
         lines,
         [
-            "p,f,0,0,Mon,3600.000000,4200.000000,3,3,0,0,3,UserErrorGuestAgentStatusUnavailable:3,0,3,1.000000,-300.000000,0,0.000000",
-            "p,f,1,1,Tue,90000.000000,90600.000000,3,3,0,0,0,,3,0,0.000000,,0,0.000000",
+            "p,f,0,0,Mon,3600.000000,4200.000000,3,3,0,0,3,UserErrorGuestAgentStatusUnavailable:3,0,3,1.000000,-300.000000,0,0.000000,",
+            "p,f,1,1,Tue,90000.000000,90600.000000,3,3,0,0,0,,3,0,0.000000,,0,0.000000,",
         ]
     );
     assert_eq!(rows.len(), 6);

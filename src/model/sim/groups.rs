@@ -397,6 +397,7 @@ impl Sim<'_, '_> {
                         night: n as u32,
                         scheduled_at: at,
                         weekday: ((dow0 + day_of(at)) % 7) as u8,
+                        date: c.simulation.start_date.map(|d0| d0 + day_of(at) as i64),
                         window_end: at + pol.window,
                         scheduled: s.scheduled,
                         started: s.started,

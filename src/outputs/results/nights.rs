@@ -9,7 +9,7 @@ use crate::model::nights::Night;
 use super::secs;
 
 /// The columns of `nights.csv`, in order.
-pub const COLUMNS: [&str; 19] = [
+pub const COLUMNS: [&str; 20] = [
     "policy",
     "fleet",
     "night",
@@ -29,6 +29,7 @@ pub const COLUMNS: [&str; 19] = [
     "last_finish_vs_window_end_s",
     "bytes",
     "peak_link_utilization",
+    "date",
 ];
 
 /// Weekday abbreviations, 0 = Monday.
@@ -69,6 +70,9 @@ pub fn nights_csv(nights: &[Night]) -> Vec<u8> {
             last,
             n.bytes.to_string(),
             format!("{:.6}", n.peak_utilization),
+            n.date.map_or(String::new(), |d| {
+                crate::engine::calendar::Date::from_days(d).to_string()
+            }),
         ];
         w.write_record(&row).expect("in memory");
     }

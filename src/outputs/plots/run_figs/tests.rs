@@ -140,7 +140,7 @@ fn synthetic_timeseries(dir: &Path, rng: &mut Lcg) {
             (95, 3, 3, "-20000")
         };
         nights.push_str(&format!(
-            "nightly,{fleet},{n},{n},Mon,0,0,103,103,{},{met},{failed},X:{failed},0,{misses},0.5,{late},1,0.5\n",
+            "nightly,{fleet},{n},{n},Mon,0,0,103,103,{},{met},{failed},X:{failed},0,{misses},0.5,{late},1,0.5,\n",
             met + misses - failed
         ));
     }
