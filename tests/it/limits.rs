@@ -301,3 +301,25 @@ fn disks_per_storage_account_warn() {
         ["fleet.f.vms_per_storage_account"]
     );
 }
+
+/// Two single-fleet VMs whose disks finish copying at the same instant, and a third
+/// waiting for one of the vault's two transfer slots: the job admitted when the first ends
+/// starts flows that may take the ids of the flows finished at that instant. Each job
+/// still ends once (the in-run checks verify every flow is mapped to its job): the third
+/// snapshots on arrival, waits 2 500 s, then copies for 2 500 s.
+#[test]
+fn flows_finishing_together_never_lose_a_job() {
+    let src = vms(3, "", "").replace(
+        "create_time = \"0s\"",
+        "create_time = \"0s\"\nmax_concurrent_jobs = 2",
+    );
+    let (out, mut rows, _) = run_sampled(&src);
+    rows.sort_by_key(|r| r.vm);
+    assert_eq!(
+        rows[0].finished_us, rows[1].finished_us,
+        "the first two end together"
+    );
+    assert_eq!(rows[2].phases_us, [2500 * SEC, 0, 10 * SEC, 2500 * SEC, 0]);
+    assert_eq!(rows[2].finished_us, HOUR + 5010 * SEC);
+    assert_eq!(get(&out.summary, "backup.jobs.succeeded"), 3.0);
+}
