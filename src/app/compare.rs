@@ -199,22 +199,46 @@ fn compare_runs(a: &CompareArgs, changes: &Option<Vec<KeyChange>>) -> Result<Com
         &read_summary(&a.new)?,
         a.tolerance_pct,
     );
-    let text = if a.json {
-        let mut doc = c.to_json();
+    let report = render(
+        a,
+        changes,
+        "run",
+        c.to_json(),
+        || c.to_markdown(),
+        || c.to_string(),
+    );
+    Ok(CompareReport {
+        regressed: c.has_regression(),
+        ..report
+    })
+}
+
+/// The report in the format asked for: one JSON document (the comparison's own, with the
+/// directories, their kind and the scenario difference), or the scenario section followed
+/// by the comparison as Markdown or text.
+fn render(
+    a: &CompareArgs,
+    changes: &Option<Vec<KeyChange>>,
+    kind: &str,
+    mut doc: serde_json::Value,
+    markdown: impl FnOnce() -> String,
+    text: impl FnOnce() -> String,
+) -> CompareReport {
+    let out = if a.json {
         doc["base"] = a.base.display().to_string().into();
         doc["new"] = a.new.display().to_string().into();
-        doc["kind"] = "run".into();
+        doc["kind"] = kind.into();
         doc["scenario"] = scenario_json(changes);
         serde_json::to_string_pretty(&doc).expect("JSON of plain values")
     } else if a.markdown {
-        scenario_section(changes, true) + &c.to_markdown()
+        scenario_section(changes, true) + &markdown()
     } else {
-        scenario_section(changes, false) + &c.to_string()
+        scenario_section(changes, false) + &text()
     };
-    Ok(CompareReport {
-        text: text.trim_end().to_string(),
-        regressed: c.has_regression(),
-    })
+    CompareReport {
+        text: out.trim_end().to_string(),
+        regressed: false,
+    }
 }
 
 fn compare_sweeps(a: &CompareArgs, changes: &Option<Vec<KeyChange>>) -> Result<CompareReport> {
@@ -236,20 +260,16 @@ fn compare_sweeps(a: &CompareArgs, changes: &Option<Vec<KeyChange>>) -> Result<C
     };
     let c =
         crate::outputs::compare::compare_sweeps(&runs(&a.base)?, &runs(&a.new)?, a.tolerance_pct);
-    let text = if a.json {
-        let mut doc = c.to_json();
-        doc["base"] = a.base.display().to_string().into();
-        doc["new"] = a.new.display().to_string().into();
-        doc["kind"] = "sweep".into();
-        doc["scenario"] = scenario_json(changes);
-        serde_json::to_string_pretty(&doc).expect("JSON of plain values")
-    } else if a.markdown {
-        scenario_section(changes, true) + &c.to_markdown()
-    } else {
-        scenario_section(changes, false) + &c.to_string()
-    };
+    let report = render(
+        a,
+        changes,
+        "sweep",
+        c.to_json(),
+        || c.to_markdown(),
+        || c.to_string(),
+    );
     Ok(CompareReport {
-        text: text.trim_end().to_string(),
         regressed: c.has_regression(),
+        ..report
     })
 }
