@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::outputs::compare::{scenario_diff, KeyChange};
+use crate::outputs::compare::{scenario_diff, KeyChange, Report};
 use crate::outputs::results::read::{model_version, read_summary, resolved_scenario};
 use crate::outputs::results::OutKind;
 
@@ -199,18 +199,7 @@ fn compare_runs(a: &CompareArgs, changes: &Option<Vec<KeyChange>>) -> Result<Com
         &read_summary(&a.new)?,
         a.tolerance_pct,
     );
-    let report = render(
-        a,
-        changes,
-        "run",
-        c.to_json(),
-        || c.to_markdown(),
-        || c.to_string(),
-    );
-    Ok(CompareReport {
-        regressed: c.has_regression(),
-        ..report
-    })
+    Ok(render(a, changes, "run", &c))
 }
 
 /// The report in the format asked for: one JSON document (the comparison's own, with the
@@ -220,24 +209,23 @@ fn render(
     a: &CompareArgs,
     changes: &Option<Vec<KeyChange>>,
     kind: &str,
-    mut doc: serde_json::Value,
-    markdown: impl FnOnce() -> String,
-    text: impl FnOnce() -> String,
+    report: &dyn Report,
 ) -> CompareReport {
     let out = if a.json {
+        let mut doc = report.json();
         doc["base"] = a.base.display().to_string().into();
         doc["new"] = a.new.display().to_string().into();
         doc["kind"] = kind.into();
         doc["scenario"] = scenario_json(changes);
         serde_json::to_string_pretty(&doc).expect("JSON of plain values")
     } else if a.markdown {
-        scenario_section(changes, true) + &markdown()
+        scenario_section(changes, true) + &report.markdown()
     } else {
-        scenario_section(changes, false) + &text()
+        scenario_section(changes, false) + &report.to_string()
     };
     CompareReport {
         text: out.trim_end().to_string(),
-        regressed: false,
+        regressed: report.regressed(),
     }
 }
 
@@ -260,16 +248,5 @@ fn compare_sweeps(a: &CompareArgs, changes: &Option<Vec<KeyChange>>) -> Result<C
     };
     let c =
         crate::outputs::compare::compare_sweeps(&runs(&a.base)?, &runs(&a.new)?, a.tolerance_pct);
-    let report = render(
-        a,
-        changes,
-        "sweep",
-        c.to_json(),
-        || c.to_markdown(),
-        || c.to_string(),
-    );
-    Ok(CompareReport {
-        regressed: c.has_regression(),
-        ..report
-    })
+    Ok(render(a, changes, "sweep", &c))
 }

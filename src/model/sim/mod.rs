@@ -20,7 +20,9 @@ use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 mod checks;
 mod cloud_service;
 mod cost;
+mod gates;
 mod groups;
+mod net;
 mod restore;
 mod results;
 mod retention;
@@ -576,85 +578,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         Ok(())
     }
 
-    // ---- network -------------------------------------------------------------------
-
-    /// The network's completion timer fired.
-    fn net_wake_up(&mut self, now: SimTime) {
-        let mut done = std::mem::take(&mut self.done_buf);
-        self.net.advance_into(now, &mut done);
-        // Every finished flow is unmapped before any job moves on: a job admitted by one
-        // that finishes starts flows that may reuse the ids of the others finished now.
-        let mut jobs = std::mem::take(&mut self.done_jobs);
-        jobs.extend(
-            done.drain(..)
-                .map(|f| std::mem::replace(&mut self.flow_job[f.0 as usize], NONE)),
-        );
-        for &j in &jobs {
-            let job = self.job(j);
-            job.flows -= 1;
-            // The VM's transfer ends when its last disk's does.
-            if job.flows == 0 {
-                self.transfer_done(j, now);
-            }
-        }
-        jobs.clear();
-        self.done_jobs = jobs;
-        self.done_buf = done;
-        self.resched_net();
-    }
-
-    /// Re-arms the network timer at the next completion (only pops whose time is at most
-    /// the end run, as for queued events).
-    fn resched_net(&mut self) {
-        self.net_wake = None;
-        if let Some(t) = self.net.next_completion() {
-            let t = t.max(self.q.now());
-            if t <= self.end || self.drain {
-                self.net_wake = Some((t, self.q.reserve_seq()));
-            }
-        }
-    }
-
-    fn path_up(&self, fi: u32) -> bool {
-        self.fleets[fi as usize]
-            .links
-            .iter()
-            .all(|&l| self.link_down[l as usize] == 0)
-    }
-
-    fn link_event(&mut self, link: u32, down: bool, random: bool, now: SimTime) {
-        let l = link as usize;
-        let was_down = self.link_down[l] > 0;
-        if down {
-            self.link_down[l] += 1;
-        } else {
-            self.link_down[l] = self.link_down[l].saturating_sub(1);
-        }
-        let is_down = self.link_down[l] > 0;
-        if was_down != is_down {
-            let cap = if is_down {
-                0.0
-            } else {
-                self.c.links[l].bandwidth
-            };
-            self.net.set_capacity(now, self.link_ids[l], cap);
-            self.resched_net();
-        }
-        // Random events come only from a link with random outages.
-        if let Some(o) = self.c.links[l].outages.random.filter(|_| random) {
-            let mean = if down { o.mttr } else { o.mtbf };
-            let d = self.exp_draw(l, mean);
-            self.at_resource(
-                now + d,
-                Ev::Link {
-                    link,
-                    down: !down,
-                    random: true,
-                },
-            );
-        }
-    }
-
     // ---- policies and arrivals -----------------------------------------------------
 
     fn new_job(
@@ -734,106 +657,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         self.vms[vm as usize].busy = j;
         self.enqueue(j, now);
-    }
-
-    fn vault_of(&self, j: u32) -> u32 {
-        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        self.fleets[self.vms[vm as usize].fleet as usize].vault
-    }
-
-    /// A job waits for its vault to be active, then passes its fleet's FIFO gate and
-    /// starts; a backup meets its vault's transfer gate only after its snapshot
-    /// ([`Sim::vault_enqueue`]), a restore right away.
-    fn enqueue(&mut self, j: u32, now: SimTime) {
-        let v = self.vault_of(j) as usize;
-        if !self.vaults[v].active {
-            self.vaults[v].pending.push_back(j);
-            self.queued += 1;
-            return;
-        }
-        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        let f = &mut self.fleets[self.vms[vm as usize].fleet as usize];
-        if f.running < f.limit && f.queue.is_empty() {
-            f.running += 1;
-            self.fleet_start(j, now);
-        } else {
-            f.queue.push_back(j);
-            self.queued += 1;
-        }
-    }
-
-    fn fleet_admit_waiting(&mut self, fi: usize, now: SimTime) {
-        loop {
-            let f = &mut self.fleets[fi];
-            if f.running >= f.limit {
-                return;
-            }
-            let Some(j) = f.queue.pop_front() else {
-                return;
-            };
-            f.running += 1;
-            self.queued -= 1;
-            self.fleet_start(j, now);
-        }
-    }
-
-    /// A job passed its fleet's gate: a backup starts (extension, snapshot), a restore
-    /// queues for its copy.
-    fn fleet_start(&mut self, j: u32, now: SimTime) {
-        self.job(j).fleet_slot = true;
-        if let Kind::Restore(_) = self.job(j).kind {
-            self.vault_enqueue(j, now);
-        } else {
-            self.running_backups += 1;
-            self.admit(j, now);
-        }
-    }
-
-    /// The vault's transfer gate: a backup after its snapshot, a restore before its copy,
-    /// waits FIFO for one of the vault's `max_concurrent_jobs` transfer slots (the queue
-    /// phase). A backup waiting here is not counted as running.
-    fn vault_enqueue(&mut self, j: u32, now: SimTime) {
-        let g = self.gate_of(j);
-        let vs = &mut self.gates[g];
-        if vs.running < vs.limit && vs.queue.is_empty() {
-            self.vault_admit(j, now);
-        } else {
-            vs.queue.push_back(j);
-            self.queued += 1;
-            // A restore only counts as running once admitted.
-            if !matches!(self.job(j).kind, Kind::Restore(_)) {
-                self.running_backups -= 1;
-            }
-            self.set_phase(j, Q, now);
-            self.job(j).step = Step::Queued;
-        }
-    }
-
-    /// Vault `v` (all its copies) becomes active.
-    fn vault_active(&mut self, v: u32) {
-        let now = self.q.now();
-        self.vaults[v as usize].active = true;
-        while let Some(j) = self.vaults[v as usize].pending.pop_front() {
-            self.queued -= 1;
-            self.enqueue(j, now);
-        }
-    }
-
-    fn admit_waiting(&mut self, g: u32, now: SimTime) {
-        loop {
-            let vs = &mut self.gates[g as usize];
-            if vs.running >= vs.limit {
-                return;
-            }
-            let Some(j) = vs.queue.pop_front() else {
-                return;
-            };
-            self.queued -= 1;
-            if !matches!(self.job(j).kind, Kind::Restore(_)) {
-                self.running_backups += 1;
-            }
-            self.vault_admit(j, now);
-        }
     }
 
     fn set_phase(&mut self, j: u32, phase: usize, now: SimTime) {

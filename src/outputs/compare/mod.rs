@@ -27,6 +27,41 @@ pub use metrics::{compare, ChangeRow, Comparison, Verdict};
 pub use scenario_diff::{scenario_diff, KeyChange};
 pub use sweeps::{compare_sweeps, PointChange, SweepComparison};
 
+/// A comparison of two runs or two sweeps in the forms `compare` prints: text
+/// (`Display`), Markdown and JSON, and whether it holds a regression.
+pub trait Report: fmt::Display {
+    /// As one JSON document.
+    fn json(&self) -> serde_json::Value;
+    /// As GitHub Markdown.
+    fn markdown(&self) -> String;
+    /// Whether a metric with a direction got worse beyond the tolerance.
+    fn regressed(&self) -> bool;
+}
+
+impl Report for Comparison {
+    fn json(&self) -> serde_json::Value {
+        self.to_json()
+    }
+    fn markdown(&self) -> String {
+        self.to_markdown()
+    }
+    fn regressed(&self) -> bool {
+        self.has_regression()
+    }
+}
+
+impl Report for SweepComparison {
+    fn json(&self) -> serde_json::Value {
+        self.to_json()
+    }
+    fn markdown(&self) -> String {
+        self.to_markdown()
+    }
+    fn regressed(&self) -> bool {
+        self.has_regression()
+    }
+}
+
 /// Absolute change below which a metric whose base value is 0 is considered
 /// unchanged (relative change from 0 is undefined).
 pub const ZERO_EPSILON: f64 = 1e-9;

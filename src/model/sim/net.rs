@@ -1,0 +1,83 @@
+//! The network side of the run: the completion timer (kept outside the event heap),
+//! which job each finished flow belongs to, and link failures and recoveries.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    /// The network's completion timer fired.
+    pub(super) fn net_wake_up(&mut self, now: SimTime) {
+        let mut done = std::mem::take(&mut self.done_buf);
+        self.net.advance_into(now, &mut done);
+        // Every finished flow is unmapped before any job moves on: a job admitted by one
+        // that finishes starts flows that may reuse the ids of the others finished now.
+        let mut jobs = std::mem::take(&mut self.done_jobs);
+        jobs.extend(
+            done.drain(..)
+                .map(|f| std::mem::replace(&mut self.flow_job[f.0 as usize], NONE)),
+        );
+        for &j in &jobs {
+            let job = self.job(j);
+            job.flows -= 1;
+            // The VM's transfer ends when its last disk's does.
+            if job.flows == 0 {
+                self.transfer_done(j, now);
+            }
+        }
+        jobs.clear();
+        self.done_jobs = jobs;
+        self.done_buf = done;
+        self.resched_net();
+    }
+
+    /// Re-arms the network timer at the next completion (only pops whose time is at most
+    /// the end run, as for queued events).
+    pub(super) fn resched_net(&mut self) {
+        self.net_wake = None;
+        if let Some(t) = self.net.next_completion() {
+            let t = t.max(self.q.now());
+            if t <= self.end || self.drain {
+                self.net_wake = Some((t, self.q.reserve_seq()));
+            }
+        }
+    }
+
+    pub(super) fn path_up(&self, fi: u32) -> bool {
+        self.fleets[fi as usize]
+            .links
+            .iter()
+            .all(|&l| self.link_down[l as usize] == 0)
+    }
+
+    pub(super) fn link_event(&mut self, link: u32, down: bool, random: bool, now: SimTime) {
+        let l = link as usize;
+        let was_down = self.link_down[l] > 0;
+        if down {
+            self.link_down[l] += 1;
+        } else {
+            self.link_down[l] = self.link_down[l].saturating_sub(1);
+        }
+        let is_down = self.link_down[l] > 0;
+        if was_down != is_down {
+            let cap = if is_down {
+                0.0
+            } else {
+                self.c.links[l].bandwidth
+            };
+            self.net.set_capacity(now, self.link_ids[l], cap);
+            self.resched_net();
+        }
+        // Random events come only from a link with random outages.
+        if let Some(o) = self.c.links[l].outages.random.filter(|_| random) {
+            let mean = if down { o.mttr } else { o.mtbf };
+            let d = self.exp_draw(l, mean);
+            self.at_resource(
+                now + d,
+                Ev::Link {
+                    link,
+                    down: !down,
+                    random: true,
+                },
+            );
+        }
+    }
+}
