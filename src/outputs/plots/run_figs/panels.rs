@@ -64,10 +64,10 @@ impl TimeAxis {
     pub(super) fn tick(date0: Option<i64>, v: f64) -> String {
         match date0 {
             Some(d0) if (v - v.round()).abs() < 1e-9 => {
-                const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
                 let days = d0 + v.round() as i64;
                 let d = crate::engine::calendar::Date::from_days(days);
-                let wd = DAYS[usize::from(crate::engine::calendar::weekday(days))];
+                let wd = crate::outputs::results::nights::WEEKDAYS
+                    [usize::from(crate::engine::calendar::weekday(days))];
                 format!("{wd} {:02}-{:02}", d.month, d.day)
             }
             _ => crate::units::fmt_compact(v),
