@@ -125,6 +125,10 @@ enum Command {
         /// Skip rendering plots (by default those recorded in sweep.json).
         #[arg(long)]
         no_plots: bool,
+        /// Keep the run directories in --out once the aggregates are written (as `sweep
+        /// --keep-runs`).
+        #[arg(long)]
+        keep_runs: bool,
         /// No summary on stderr.
         #[arg(long)]
         quiet: bool,
@@ -230,8 +234,9 @@ pub fn main() -> ExitCode {
             dirs,
             out,
             no_plots,
+            keep_runs,
             quiet,
-        } => app::merge(&dirs, &out, quiet, !no_plots).map(|_| 0),
+        } => app::merge(&dirs, &out, quiet, !no_plots, keep_runs).map(|_| 0),
         Command::Status { dirs } => {
             app::status(&dirs).and_then(|r| emit(r.text.trim_end()).map(|_| 0))
         }

@@ -47,8 +47,15 @@ pub struct MergeReport {
 /// `backupsim merge DIR... --out DIR`: checks the directories are shards of one sweep that
 /// together hold every run, gathers the runs into `out` (which may be one of the inputs,
 /// e.g. when all shards wrote into one directory) and writes the aggregates, then, when
-/// `plots`, the plots of the metrics recorded in `sweep.json`.
-pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<MergeReport> {
+/// `plots`, the plots of the metrics recorded in `sweep.json`; then, unless `keep_runs`,
+/// removes the run directories of `out` (the input shards are left as they are).
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+    plots: bool,
+    keep_runs: bool,
+) -> Result<MergeReport> {
     if dirs.is_empty() {
         return Err(Error::Usage(
             "merge: expected at least one sweep directory".into(),
@@ -80,6 +87,32 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
     let (_, def) = def.expect("at least one directory");
     claim_out_dir(out, OutKind::Sweep)?;
     check_same(out, &def, "merge into another --out")?;
+    if let Some(done) = dirs.iter().find(|d| runs_dropped(d)) {
+        let same = |a: &Path, b: &Path| {
+            a.canonicalize()
+                .ok()
+                .is_some_and(|a| b.canonicalize().ok() == Some(a))
+        };
+        if dirs.len() == 1 && same(done, out) {
+            let runs = read_runs(out, &def)?.len();
+            if !quiet {
+                crate::status!(
+                    "merge {}: {} is finished already ({runs} runs aggregated); nothing to merge",
+                    def.scenario_name,
+                    out.display()
+                );
+            }
+            return Ok(MergeReport {
+                dir: out.to_path_buf(),
+                runs,
+                copied: 0,
+            });
+        }
+        return Err(Error::Usage(format!(
+            "{}: a finished sweep whose run directories were removed once aggregated (it ran without --keep-runs); it has no runs to merge: use it as it is, or merge shard directories",
+            done.display()
+        )));
+    }
     // Runs still being written are not to be merged.
     for d in dirs.iter().map(PathBuf::as_path).chain([out]) {
         if let Some((s, h)) = held_shard(d, None)? {
@@ -136,7 +169,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, plots: bool) -> Result<M
         copy_run(&src, &dest)?;
         copied += 1;
     }
-    write_aggregates(out, &def, "backupsim merge", plots, quiet)?;
+    write_aggregates(out, &def, "backupsim merge", plots, quiet, keep_runs)?;
     if !quiet {
         crate::status!(
             "merge {}: {} runs from {} director{} ({copied} copied); results: {}",

@@ -108,6 +108,17 @@ pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
             }
         }
     }
+    if let Some(d) = dirs.iter().find(|d| runs_dropped(d)) {
+        // Finished and aggregated: runs.csv lists every run, their directories are gone.
+        rep.done = read_runs(d, &def)?.len();
+        rep.text = format!(
+            "sweep {}: finished ({} aggregated, run directories removed)\ndone: {}\nrunning: 0\nfailed: 0\nremaining: 0\nestimated time left: none\n",
+            def.scenario_name,
+            d.display(),
+            rep.done
+        );
+        return Ok(rep);
+    }
     let locate = |r: &Run| {
         dirs.iter()
             .map(|d| d.join(r.rel_dir()))

@@ -715,6 +715,7 @@ fn jobs_csv_note_gives_the_real_reason() {
         sweep.to_str().unwrap(),
         "--quiet",
         "--no-plots",
+        "--keep-runs",
         "--set",
         "simulation.jobs_csv=\"on\"",
     ]);

@@ -167,7 +167,7 @@ fn sweep_outputs_default_to_what_the_aggregates_read() {
                 "2",
                 "--quiet",
             ])
-            .args(["--no-plots", "--out", out.to_str().unwrap()])
+            .args(["--no-plots", "--keep-runs", "--out", out.to_str().unwrap()])
             .args(extra)
             .output()
             .unwrap();
@@ -183,7 +183,7 @@ fn sweep_outputs_default_to_what_the_aggregates_read() {
     // With the time series: the same aggregates, one more file per run.
     let ts = sweep("ts", &["--outputs", "summary,histograms,timeseries"]);
     assert!(ts.join("runs/p000/rep-1/timeseries.csv").is_file());
-    for f in ["sweep.csv", "runs.csv", "sweep.long.csv"] {
+    for f in ["sweep.csv", "runs.csv", "sweep.long.csv.gz"] {
         assert_eq!(
             std::fs::read(d.join(f)).unwrap(),
             std::fs::read(ts.join(f)).unwrap(),
@@ -298,4 +298,100 @@ fn sweep_goes_on_past_runs_cut_short_and_marks_them() {
     let cut: Vec<String> = r.records().map(|x| x.unwrap()[col].to_string()).collect();
     // The small point finishes within the limit, the large one is cut short.
     assert_eq!(cut, ["0", "0", "1", "1"]);
+}
+
+/// Apparent bytes of every file under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                bytes_under(&e.path())
+            } else {
+                e.metadata().unwrap().len()
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn finished_sweep_keeps_its_aggregates_and_drops_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let sweep = |name: &str, reps: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let o = bin()
+            .args(["sweep", sc.to_str().unwrap(), "--replications", reps])
+            .args([
+                "--no-plots",
+                "--threads",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        (out, stderr(&o))
+    };
+    let (kept, _) = sweep("kept", "4", &["--keep-runs", "--quiet"]);
+    let (dropped, _) = sweep("dropped", "4", &["--quiet"]);
+    assert!(kept.join("runs/p000/rep-3/summary.json").is_file());
+    assert!(!dropped.join("runs").exists());
+    // Dropping the runs changes nothing else, byte for byte.
+    let mut a = super::common::tree(&kept);
+    a.retain(|k, _| !k.starts_with("runs/"));
+    assert!(a == super::common::tree(&dropped), "the aggregates differ");
+    // Running it again, merging it onto itself or asking its status: finished.
+    let (_, again) = sweep("dropped", "4", &[]);
+    assert!(again.contains("0 run now, 4 already complete"), "{again}");
+    let d = dropped.to_str().unwrap();
+    let o = bin().args(["merge", d, "--out", d]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = bin().args(["status", d]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("finished") && text.contains("done: 4"),
+        "{text}"
+    );
+    // It holds no runs to merge into another directory.
+    let other = tmp.path().join("other");
+    let o = bin()
+        .args(["merge", d, "--out", other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no runs to merge"), "{}", stderr(&o));
+    assert!(!other.exists());
+}
+
+/// Without the run directories, a finished sweep grows by its rows of runs.csv,
+/// costs.csv and the compressed sweep.long.csv.gz: under 10 kB a run (so 10 000 runs of
+/// a small scenario stay under 100 MB), per-fleet metrics included.
+#[test]
+fn a_finished_sweep_costs_under_10_kb_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let size = |reps: &str| {
+        let out = tmp.path().join(reps);
+        let o = bin()
+            .args(["sweep", sc.to_str().unwrap(), "--replications", reps])
+            .args(["--no-plots", "--quiet", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+        assert!(runs
+            .lines()
+            .next()
+            .unwrap()
+            .contains("fleet.db.backup.success_rate"));
+        bytes_under(&out)
+    };
+    let per_run = (size("30") - size("10")) / 20;
+    assert!((1_000..10_000).contains(&per_run), "{per_run} bytes a run");
 }

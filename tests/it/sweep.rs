@@ -77,8 +77,8 @@ fn assert_same_tree(a: &Path, b: &Path) {
 fn layout_and_thread_independence() {
     let (t, s) = setup();
     let (one, two) = (t.path().join("one"), t.path().join("two"));
-    sweep(&s, &one, &["--threads", "1"]);
-    sweep(&s, &two, &["--threads", "2"]);
+    sweep(&s, &one, &["--threads", "1", "--keep-runs"]);
+    sweep(&s, &two, &["--threads", "2", "--keep-runs"]);
     assert_same_tree(&one, &two);
 
     for f in ["sweep.json", "sweep.csv", "runs.csv", "points.csv"] {
@@ -164,6 +164,7 @@ fn layout_and_thread_independence() {
         "--jobs-csv",
         "on",
         "--quiet",
+        "--keep-runs",
     ]);
     assert!(j.join("runs/p000/rep-0/jobs.csv").is_file());
 }
@@ -172,7 +173,7 @@ fn layout_and_thread_independence() {
 fn one_run_reproduced_alone_with_its_seed() {
     let (t, s) = setup();
     let out = t.path().join("sw");
-    sweep(&s, &out, &["--quiet"]);
+    sweep(&s, &out, &["--quiet", "--keep-runs"]);
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(runs.as_bytes());
     let row = rdr.records().nth(5).unwrap().unwrap(); // p002, rep-1
@@ -379,7 +380,7 @@ fn plot_metrics_no_plots_and_replotting() {
 fn resume_redoes_only_missing_runs() {
     let (t, s) = setup();
     let out = t.path().join("sw");
-    sweep(&s, &out, &["--quiet"]);
+    sweep(&s, &out, &["--quiet", "--keep-runs"]);
     let before = tree(&out);
     let run_json = |p: &str| std::fs::read(out.join(p).join("run.json")).unwrap();
     let kept: Vec<(String, Vec<u8>)> = ["runs/p000/rep-0", "runs/p001/rep-1", "runs/p003/rep-1"]
@@ -391,7 +392,7 @@ fn resume_redoes_only_missing_runs() {
     // A staging directory left by a killed process is cleaned up.
     std::fs::create_dir_all(out.join("runs/p002/.rep-0.partial-zzz")).unwrap();
     std::fs::remove_file(out.join("sweep.csv")).unwrap();
-    let msg = sweep(&s, &out, &[]);
+    let msg = sweep(&s, &out, &["--keep-runs"]);
     assert!(msg.contains("1 run now, 7 already complete"), "{msg}");
     for (p, bytes) in kept {
         assert!(run_json(&p) == bytes, "{p} was redone");
@@ -687,7 +688,7 @@ fn different_shards_share_a_directory() {
 fn stale_points_staging_is_cleaned() {
     let (t, s) = setup();
     let out = t.path().join("sw");
-    sweep(&s, &out, &["--quiet"]);
+    sweep(&s, &out, &["--quiet", "--keep-runs"]);
     let reference = tree(&out);
     let (dead, host) = (dead_pid(), host());
     let plant = |name: &str| {
@@ -703,7 +704,7 @@ fn stale_points_staging_is_cleaned() {
         ".points.partial-{}@{host}-Live01",
         std::process::id()
     ));
-    let msg = sweep(&s, &out, &[]);
+    let msg = sweep(&s, &out, &["--keep-runs"]);
     assert!(msg.contains("0 run now, 8 already complete"), "{msg}");
     for gone in [&stale, &stale_old, &legacy] {
         assert!(!out.join(gone).exists(), "{gone} was not removed: {msg}");
@@ -729,7 +730,7 @@ fn stale_points_staging_is_cleaned() {
     // merge cleans up too.
     let stale = plant(&format!(".points.partial-{dead}@{host}-Xy34Zw"));
     let o = out.to_str().unwrap();
-    ok(&["merge", o, "--out", o, "--quiet"]);
+    ok(&["merge", o, "--out", o, "--quiet", "--keep-runs"]);
     assert!(!out.join(&stale).exists());
     assert!(reference == tree(&out));
     assert!(named(&out, ".partial-").is_empty());
@@ -938,7 +939,23 @@ fn dry_run_checks_every_point_and_writes_nothing() {
 
 /// Rows of a CSV file as column → cell maps.
 fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
+    csv_rows_of(&std::fs::read_to_string(path).unwrap())
+}
+
+/// The text of a gzip-compressed file.
+fn gunzip(path: &Path) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    text
+}
+
+/// Rows of CSV text as column → cell maps.
+fn csv_rows_of(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
     let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     r.records()
         .map(|rec| {
@@ -1158,8 +1175,9 @@ fn long_csv_has_one_row_per_run_and_metric() {
     let out = t.path().join("long");
     sweep(&s, &out, &["--no-plots", "--quiet"]);
     let runs = csv_rows(&out.join("runs.csv"));
-    let long = csv_rows(&out.join("sweep.long.csv"));
-    let head = std::fs::read_to_string(out.join("sweep.long.csv")).unwrap();
+    let text = gunzip(&out.join("sweep.long.csv.gz"));
+    let long = csv_rows_of(&text);
+    let head = text;
     assert!(head.starts_with("point,fleet.web.count,link.wan.bandwidth,replication,metric,value\n"));
     let skip = [
         "point",

@@ -118,6 +118,11 @@ pub struct SweepArgs {
     /// Skip rendering plots (also for a later merge).
     #[arg(long, conflicts_with = "plot_metrics")]
     pub no_plots: bool,
+    /// Keep each run's directory (runs/<point>/rep-<r>/) once the aggregates are written.
+    /// By default they are removed then: runs.csv, costs.csv, sweep.csv and points/ hold
+    /// what the aggregates, compare and status read.
+    #[arg(long)]
+    pub keep_runs: bool,
     /// No progress bar or summary on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -189,6 +194,7 @@ pub(super) fn write_aggregates(
     what: &str,
     plots: bool,
     quiet: bool,
+    keep_runs: bool,
 ) -> Result<()> {
     let _lock = lock_waiting(&out.join(AGGREGATE_LOCK), what, &mut |h| {
         if !quiet {
@@ -206,6 +212,9 @@ pub(super) fn write_aggregates(
     let _ = std::fs::remove_dir_all(out.join("shards"));
     if plots {
         render_plots(out, &def.plot_metrics(), quiet)?;
+    }
+    if !keep_runs {
+        drop_runs(out)?;
     }
     Ok(())
 }
@@ -235,7 +244,9 @@ fn dry_run(
             .iter()
             .filter(|r| complete(&out.join(r.rel_dir())))
             .count();
-        if read_definition(out)?.is_some() {
+        if runs_dropped(out) {
+            state = "holds this sweep, finished (nothing to run)".to_string();
+        } else if read_definition(out)?.is_some() {
             state = if def.targets.is_empty() {
                 format!("holds this sweep, {done} of {} runs complete", all.len())
             } else {
@@ -398,7 +409,11 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     };
     let _lock = lock_shard(&out, me, &what)?;
     check_same(&out, &def, "use another --out or remove it")?;
+    clean_dropping(&out);
     write_definition(&out, &def)?;
+    if runs_dropped(&out) {
+        return finished(a, &def, &out, &what);
+    }
 
     let all = def.runs();
     let locate = |r: &Run| {
@@ -519,7 +534,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             false
         }
         None => {
-            write_aggregates(&out, &def, &what, true, a.quiet)?;
+            write_aggregates(&out, &def, &what, true, a.quiet, a.keep_runs)?;
             true
         }
     };
@@ -556,6 +571,32 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         ran,
         skipped: mine_len - ran,
         aggregated,
+    })
+}
+
+/// A sweep command on a finished sweep whose run directories were removed: nothing to
+/// run or aggregate again; the plots are redrawn from sweep.csv (the command may name
+/// other metrics).
+fn finished(a: &SweepArgs, def: &Definition, out: &Path, what: &str) -> Result<SweepReport> {
+    let runs = read_runs(out, def)?.len();
+    let metrics = def.plot_metrics();
+    if !metrics.is_empty() {
+        let _lock = lock_waiting(&out.join(AGGREGATE_LOCK), what, &mut |_| {})?;
+        render_plots(out, &metrics, a.quiet)?;
+    }
+    if !a.quiet {
+        crate::status!(
+            "sweep {}: 0 run now, {runs} already complete (finished: runs.csv holds them, their directories were removed once aggregated); results: {}",
+            def.scenario_name,
+            out.display()
+        );
+    }
+    Ok(SweepReport {
+        dir: out.to_path_buf(),
+        scope: runs,
+        ran: 0,
+        skipped: runs,
+        aggregated: false,
     })
 }
 
