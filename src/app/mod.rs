@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// summary.json, cut_short in run.json); N >= 1.
     #[arg(long, value_name = "N", value_parser = parse_max_events)]
     pub run_max_events: Option<u64>,
+    /// Stop the run after this much wall-clock time (e.g. "10m") and record it as cut
+    /// short (run.cut_short and run.cut_short_wall in summary.json). Where it stops depends
+    /// on the machine: such a run is outside the determinism guarantee.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_wall)]
+    pub run_max_wall: Option<std::time::Duration>,
     /// Refuse a run whose estimated memory exceeds SIZE (e.g. "4 GiB"; default: the
     /// memory available now).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -91,6 +96,18 @@ pub(crate) fn parse_batches(s: &str) -> std::result::Result<u32, String> {
             "expected a whole number of batches of at least 2 (a confidence interval needs two batch means; 10 to 30 is usual), found \"{s}\""
         )),
     }
+}
+
+/// `--run-max-wall DURATION`: a positive wall-clock time, in the scenario's duration
+/// format.
+pub(crate) fn parse_max_wall(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let d = crate::units::Duration::parse(s)?;
+    if d.0.as_micros() == 0 {
+        return Err(format!(
+            "expected a positive wall-clock time such as \"30s\" or \"10m\", found \"{s}\""
+        ));
+    }
+    Ok(std::time::Duration::from_micros(d.0.as_micros()))
 }
 
 /// `--run-max-events N`: a positive event count.
@@ -177,6 +194,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         in_sweep: false,
         batches: a.batches.unwrap_or(0),
         max_events: a.run_max_events.unwrap_or(0),
+        max_wall: a.run_max_wall,
     };
     let report = run_to_dir(loaded, &out, &opts)?;
     if !a.quiet {

@@ -13,6 +13,9 @@ use crate::scenario::{Loaded, Scenario};
 
 /// The summary key of a run stopped at `--run-max-events` (value 1; absent otherwise).
 pub const CUT_SHORT_KEY: &str = "run.cut_short";
+/// Summary key of a run stopped at its wall-clock limit (`--run-max-wall`): where it
+/// stopped depends on the machine, so its metrics are outside the determinism guarantee.
+pub const CUT_SHORT_WALL_KEY: &str = "run.cut_short_wall";
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +41,9 @@ pub struct RunOptions {
     /// Stop the run after this many events, marked cut short (`--run-max-events`; 0: no
     /// limit).
     pub max_events: u64,
+    /// Stop the run after this much wall-clock time, marked cut short and outside the
+    /// determinism guarantee (`--run-max-wall`).
+    pub max_wall: Option<std::time::Duration>,
 }
 
 /// What a finished run reports back.
@@ -59,8 +65,10 @@ pub struct RunReport {
     pub notes: Vec<String>,
     /// The per-night table (`nights.csv`).
     pub nights: Vec<crate::model::nights::Night>,
-    /// Whether the run stopped at `--run-max-events` before its end.
+    /// Whether the run stopped at `--run-max-events` or `--run-max-wall` before its end.
     pub cut_short: bool,
+    /// Whether it stopped at `--run-max-wall` (outside the determinism guarantee).
+    pub cut_short_wall: bool,
 }
 
 /// Why `jobs.csv` is not written, or `None` when it is: the setting that turned it off.
@@ -169,6 +177,9 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         std::borrow::Cow::Borrowed(&loaded.config)
     };
     let start = Instant::now();
+    if let Some(limit) = opts.max_wall {
+        w.stop_at(start + limit);
+    }
     let outcome = simulate(&config, &mut w).map_err(|f| {
         if f.is_bug() {
             Error::Simulator(f.to_string())
@@ -181,16 +192,25 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     })?;
     let mut run_notes = outcome.saturation_notes();
     let wall = start.elapsed().as_secs_f64();
+    let wall_cut = w.timed_out();
     w.finish()?;
     let mut summary = outcome.summary;
     summary.extend(crate::outputs::sweeps::batch_summary(&outcome.batches));
     if outcome.cut_short {
         // Present only then: a run that reached its end has no such key.
         summary.insert(CUT_SHORT_KEY.into(), 1.0);
-        run_notes.push(format!(
-            "cut short: the run stopped after {} events (--run-max-events) before the end of its simulated time; its metrics describe only what happened until then",
-            outcome.events
-        ));
+        if wall_cut {
+            summary.insert(CUT_SHORT_WALL_KEY.into(), 1.0);
+            run_notes.push(format!(
+                "cut short: the run stopped at its wall-clock limit (--run-max-wall) after {} events, before the end of its simulated time; its metrics describe only what happened until then, and where it stopped depends on this machine's speed: they are outside the determinism guarantee",
+                outcome.events
+            ));
+        } else {
+            run_notes.push(format!(
+                "cut short: the run stopped after {} events (--run-max-events) before the end of its simulated time; its metrics describe only what happened until then",
+                outcome.events
+            ));
+        }
     }
     write_summary(&dir.join("summary.json"), &summary)?;
     if opts.outputs.histograms {
@@ -224,6 +244,8 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         "batches": opts.batches,
         "max_events": opts.max_events,
         "cut_short": outcome.cut_short,
+        "max_wall_seconds": opts.max_wall.map(|d| d.as_secs_f64()),
+        "deterministic": !wall_cut,
         "notes": loaded.notes.iter().chain(&run_notes).collect::<Vec<_>>(),
         "simulated": s.simulation.duration.to_string(),
     });
@@ -248,6 +270,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         notes: run_notes,
         nights: outcome.nights,
         cut_short: outcome.cut_short,
+        cut_short_wall: wall_cut,
     })
 }
 

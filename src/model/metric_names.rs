@@ -254,6 +254,7 @@ pub fn catalogue(c: &Config) -> Vec<MetricName> {
         put(format!("batches.{m}.ci95"), false);
     }
     put("run.cut_short".into(), false);
+    put("run.cut_short_wall".into(), false);
     out.sort();
     out.dedup_by(|a, b| a.name == b.name);
     out

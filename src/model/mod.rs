@@ -95,7 +95,17 @@ pub trait Observer {
     fn job(&mut self, _record: &JobRecord<'_>) {}
     /// A time-series sample.
     fn sample(&mut self, _sample: &Sample<'_>) {}
+    /// Asked once every [`POLL_EVERY_EVENTS`] events: `false` stops the run there, cut
+    /// short. For limits the model cannot see, such as wall-clock time; where the run
+    /// stops then depends on the machine, not only on the scenario and seed.
+    fn keep_going(&mut self) -> bool {
+        true
+    }
 }
+
+/// How often (in events) a run asks its observer whether to go on: rare enough to cost
+/// nothing per event, often enough to stop within milliseconds.
+pub const POLL_EVERY_EVENTS: u64 = 1 << 14;
 
 /// An observer that keeps nothing.
 pub struct NoObserver;

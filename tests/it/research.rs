@@ -395,3 +395,42 @@ fn a_finished_sweep_costs_under_10_kb_a_run() {
     let per_run = (size("30") - size("10")) / 20;
     assert!((1_000..10_000).contains(&per_run), "{per_run} bytes a run");
 }
+
+#[test]
+fn run_max_wall_stops_a_run_and_marks_it_outside_the_guarantee() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = quickstart(tmp.path(), "q.toml", 240, 60, 14);
+    let go = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![sc.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(["--no-plots", "--quiet"]);
+        args.extend(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    // A microsecond has passed at the first check, after 16 384 events.
+    let cut = go("cut", &["--run-max-wall", "1us"]);
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cut.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["events"], 16_384);
+    assert_eq!(run_json["cut_short"], true);
+    assert_eq!(run_json["deterministic"], false);
+    assert!(run_json["notes"].to_string().contains("--run-max-wall"));
+    let s = summary(&cut);
+    assert_eq!(s["run.cut_short"], 1.0);
+    assert_eq!(s["run.cut_short_wall"], 1.0);
+    // A limit the run never reaches changes nothing.
+    let (free, limited) = (go("free", &[]), go("limited", &["--run-max-wall", "1h"]));
+    assert_eq!(
+        std::fs::read(free.join("summary.json")).unwrap(),
+        std::fs::read(limited.join("summary.json")).unwrap()
+    );
+    let o = run(&[sc.to_str().unwrap(), "--run-max-wall", "0s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("positive wall-clock time"),
+        "{}",
+        stderr(&o)
+    );
+}

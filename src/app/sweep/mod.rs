@@ -28,6 +28,8 @@ static DONE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
 /// Runs of this invocation stopped at `--run-max-events`.
 static CUT_SHORT: AtomicUsize = AtomicUsize::new(0);
+/// Of those, runs stopped at `--run-max-wall`.
+static CUT_WALL: AtomicUsize = AtomicUsize::new(0);
 static OUT_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Called by the Ctrl-C handler: stops new runs from starting and, when a sweep is in
@@ -96,6 +98,11 @@ pub struct SweepArgs {
     /// cut_short); the sweep goes on.
     #[arg(long, value_name = "N", value_parser = super::parse_max_events)]
     pub run_max_events: Option<u64>,
+    /// Stop each run after this much wall-clock time (e.g. "10m") and record it as cut
+    /// short (runs.csv columns run.cut_short and run.cut_short_wall); the sweep goes on.
+    /// Such runs depend on the machine's speed: outside the determinism guarantee.
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_max_wall)]
+    pub run_max_wall: Option<std::time::Duration>,
     /// Give replication r the same seed at every point (common random numbers).
     #[arg(long)]
     pub common_seeds: bool,
@@ -358,6 +365,7 @@ fn run_one(
             jobs_csv: Some(outputs.jobs),
             outputs,
             max_events: a.run_max_events.unwrap_or(0),
+            max_wall: a.run_max_wall,
             command_line: a.command_line.clone(),
             progress: false,
             plots: false,
@@ -370,6 +378,7 @@ fn run_one(
         Ok(report) => {
             DONE.fetch_add(1, Ordering::SeqCst);
             CUT_SHORT.fetch_add(usize::from(report.cut_short), Ordering::SeqCst);
+            CUT_WALL.fetch_add(usize::from(report.cut_short_wall), Ordering::SeqCst);
             if let Some(pb) = pb {
                 pb.inc(1);
             }
@@ -456,6 +465,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
 
     DONE.store(skipped, Ordering::SeqCst);
     CUT_SHORT.store(0, Ordering::SeqCst);
+    CUT_WALL.store(0, Ordering::SeqCst);
     TOTAL.store(first_scope.max(skipped + todo.len()), Ordering::SeqCst);
     if let Ok(mut o) = OUT_DIR.lock() {
         *o = Some(out.clone());
@@ -545,10 +555,19 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
             def.scenario_name,
             start.elapsed().as_secs_f64()
         );
-        let cut = CUT_SHORT.load(Ordering::SeqCst);
-        if cut > 0 {
+        let (cut, wall) = (
+            CUT_SHORT.load(Ordering::SeqCst),
+            CUT_WALL.load(Ordering::SeqCst),
+        );
+        if cut > wall {
             crate::status!(
-                "note: {cut} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)"
+                "note: {} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)",
+                cut - wall
+            );
+        }
+        if wall > 0 {
+            crate::status!(
+                "note: {wall} of the {ran} runs simulated now were stopped at --run-max-wall (run.cut_short_wall = 1): where they stopped depends on this machine's speed, so the aggregates are outside the determinism guarantee"
             );
         }
         if aggregated {

@@ -311,6 +311,8 @@ struct Sim<'s, 'o> {
     rpo_every: u64,
     st: Stats,
     obs: &'o mut dyn Observer,
+    /// The event count at which the observer was last asked to go on.
+    polled_at: u64,
     wants_jobs: bool,
     done_buf: Vec<FlowId>,
     /// Arrival batches by slot (`None`: free slot, reused).
@@ -511,6 +513,15 @@ impl<'s, 'o> Sim<'s, 'o> {
             if max_events > 0 && self.q.events_processed() >= max_events {
                 self.cut_short = true;
                 break;
+            }
+            // A limit outside the model (`--run-max-wall`), asked now and then.
+            let n = self.q.events_processed();
+            if n % crate::model::POLL_EVERY_EVENTS == 0 && n != self.polled_at {
+                self.polled_at = n;
+                if !self.obs.keep_going() {
+                    self.cut_short = true;
+                    break;
+                }
             }
             // The earliest of the timers kept outside the heap, if it precedes the heap's.
             let mut ext = self.net_wake.map(|w| (w, External::Net));

@@ -95,6 +95,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             rpo_every: c.simulation.rpo_sample_every.as_micros(),
             st,
             obs,
+            polled_at: 0,
             wants_jobs,
             done_buf: Vec::new(),
             batches: Vec::new(),

@@ -69,6 +69,9 @@ pub struct Writers {
     dir: PathBuf,
     progress: Option<indicatif::ProgressBar>,
     row: Vec<String>,
+    /// `--run-max-wall`: the run is stopped once the clock passes it.
+    deadline: Option<std::time::Instant>,
+    timed_out: bool,
 }
 
 impl Writers {
@@ -111,6 +114,8 @@ impl Writers {
             dir: dir.to_path_buf(),
             progress,
             row: Vec::with_capacity(JOBS_HEADER.len()),
+            deadline: None,
+            timed_out: false,
         })
     }
 
@@ -129,6 +134,16 @@ impl Writers {
             Some(s) => io(&self.dir.join("timeseries.csv"), s.flush()),
             None => Ok(()),
         }
+    }
+
+    /// Stops the run (cut short) once the wall clock passes `deadline` (`--run-max-wall`).
+    pub fn stop_at(&mut self, deadline: std::time::Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// Whether the run was stopped at its wall-clock deadline.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
     }
 
     fn fail(&mut self, file: &str, e: impl Into<std::io::Error>) {
@@ -196,6 +211,16 @@ impl Observer for Writers {
         if let Err(e) = w.write_record(&*row) {
             self.fail("jobs.csv", csv_err(e));
         }
+    }
+
+    fn keep_going(&mut self) -> bool {
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            self.timed_out = true;
+        }
+        !self.timed_out
     }
 
     fn sample(&mut self, s: &Sample<'_>) {
