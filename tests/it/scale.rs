@@ -90,3 +90,38 @@ fn scale_estates_respect_the_published_limits() {
         assert_eq!(regions.len(), 4, "{name}: four regions");
     }
 }
+
+/// The path-heavy benchmark input is scale-100k split tenfold: the same VMs and vault
+/// copies per kind, 40 distinct paths of two links, within the published limits.
+#[test]
+fn path_heavy_bench_is_scale_100k_split_tenfold() {
+    let base = load(Path::new("scenarios/scale-100k.toml"), &[]).expect("loads");
+    let heavy = load(Path::new("benches/scale-100k-paths.toml"), &[]).expect("loads");
+    assert!(heavy.warnings.is_empty(), "{:?}", heavy.warnings);
+    let (b, h) = (&base.config, &heavy.config);
+    assert_eq!(h.fleets.len(), 10 * b.fleets.len());
+    for f in &b.fleets {
+        let parts: Vec<_> = h
+            .fleets
+            .iter()
+            .filter(|g| g.name.rsplit_once('-').is_some_and(|(k, _)| k == f.name))
+            .collect();
+        assert_eq!(parts.len(), 10, "{}", f.name);
+        assert_eq!(parts.iter().map(|g| g.count).sum::<u32>(), f.count);
+        let copies = |c: &backupsim::model::config::Config, g: &backupsim::model::config::Fleet| {
+            c.vaults[c.policies[g.policy].vault].count
+        };
+        assert_eq!(
+            parts.iter().map(|g| copies(h, g)).sum::<u32>(),
+            copies(b, f),
+            "{}",
+            f.name
+        );
+        for g in parts {
+            assert_eq!(g.path.len(), 2);
+            assert_eq!(g.path[0], f.path[0]);
+        }
+    }
+    let paths: std::collections::BTreeSet<_> = h.fleets.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(paths.len(), 40);
+}
