@@ -503,3 +503,65 @@ fn batch_means_of_one_long_run_cover_the_closed_form() {
     );
     assert!(s.contains_key("batches.rpo.mean.ci95"));
 }
+
+/// `sweep --target`: M/M/1-PS at ρ = 0.5 (50 VMs, the finite-source closed form), 2 h
+/// after a 30 min warm-up, drained. Replications are added until the 95 % interval of the
+/// mean transfer time is within 5 % of its mean; the sweep stops there (neither at the
+/// start nor at the cap), and the interval it stops with covers the closed form.
+#[test]
+fn adaptive_sweep_stops_within_its_target_and_covers_the_closed_form() {
+    const VMS: u32 = 50;
+    let (lambda, service) = (0.5 / 7.0, 7.0);
+    let truth = finite_source_ps_sojourn(lambda, service, VMS);
+    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
+    let src = transfer_world(1, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
+        .replace(
+            "duration = \"1d\"",
+            "duration = \"2h\"\nwarmup = \"30m\"\ndrain = true",
+        )
+        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
+        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    let t = tempfile::tempdir().unwrap();
+    let sc = t.path().join("mm1ps.toml");
+    std::fs::write(&sc, src).unwrap();
+    let out = t.path().join("sweep");
+    let o = super::common::bin()
+        .args(["sweep", sc.to_str().unwrap(), "--replications", "3"])
+        .args([
+            "--target",
+            "backup.phase.transfer.mean=5%",
+            "--max-replications",
+            "60",
+        ])
+        .args([
+            "--threads",
+            "2",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", super::common::stderr(&o));
+    let mut rdr = csv::Reader::from_path(out.join("sweep.csv")).unwrap();
+    let head = rdr.headers().unwrap().clone();
+    let row = rdr.records().next().unwrap().unwrap();
+    let col = |name: &str| -> &str { &row[head.iter().position(|h| h == name).unwrap()] };
+    let n: u32 = col("replications").parse().unwrap();
+    let m: f64 = col("backup.phase.transfer.mean.mean").parse().unwrap();
+    let lo: f64 = col("backup.phase.transfer.mean.ci95_lo").parse().unwrap();
+    let hi: f64 = col("backup.phase.transfer.mean.ci95_hi").parse().unwrap();
+    eprintln!("M/M/1-PS ρ = 0.5, adaptive: {n} replications, {m:.3} s in [{lo:.3}, {hi:.3}], closed form {truth:.3} s");
+    assert_eq!(col("target.backup.phase.transfer.mean.met"), "true");
+    assert!(
+        n > 3 && n < 60,
+        "{n} replications: neither the start nor the cap"
+    );
+    assert!(
+        (hi - lo) / 2.0 <= 0.05 * m,
+        "half-width {} over 5 %",
+        (hi - lo) / 2.0
+    );
+    assert!(lo <= truth && truth <= hi, "{truth} outside [{lo}, {hi}]");
+}
