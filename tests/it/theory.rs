@@ -102,6 +102,21 @@ incremental_throughput_per_disk = "100 GB/s"
     )
 }
 
+/// M/M/1-PS at load `rho` (E[S] = 7 s: 700 MB at 100 MB/s) from `vms` VMs over 2 h after
+/// `warmup`, drained: the finite-source closed form of its mean sojourn, and the scenario.
+fn ps_two_hours(rho: f64, vms: u32, warmup: &str) -> (f64, String) {
+    let (lambda, service) = (rho / 7.0, 7.0);
+    let per_vm_per_day = lambda * 86_400.0 / vms as f64;
+    let src = transfer_world(1, vms, per_vm_per_day, "700 MB", "100 MB/s", "", "")
+        .replace(
+            "duration = \"1d\"",
+            &format!("duration = \"2h\"\nwarmup = \"{warmup}\"\ndrain = true"),
+        )
+        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
+        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    (finite_source_ps_sojourn(lambda, service, vms), src)
+}
+
 fn in_progress_share(out: &backupsim::model::Outcome) -> f64 {
     out.summary
         .get("backup.failures.UserErrorBackupOperationInProgress")
@@ -315,16 +330,7 @@ fn ratio_ci(runs: &[(f64, f64)]) -> (f64, f64) {
 fn warm_up_removes_the_empty_start_bias() {
     const VMS: u32 = 2_000;
     const RUNS: u64 = 800;
-    let (lambda, service) = (0.9 / 7.0, 7.0);
-    let truth = finite_source_ps_sojourn(lambda, service, VMS);
-    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
-    let src = transfer_world(1, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
-        .replace(
-            "duration = \"1d\"",
-            "duration = \"2h\"\nwarmup = \"1h\"\ndrain = true",
-        )
-        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
-        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    let (truth, src) = ps_two_hours(0.9, VMS, "1h");
     let mut config = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
         .unwrap()
         .config;
@@ -404,16 +410,7 @@ fn replication_intervals_cover_the_closed_form() {
     const VMS: u32 = 50;
     const EXPERIMENTS: u64 = 200;
     const REPS: u64 = 5;
-    let (lambda, service) = (0.5 / 7.0, 7.0);
-    let truth = finite_source_ps_sojourn(lambda, service, VMS);
-    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
-    let src = transfer_world(1, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
-        .replace(
-            "duration = \"1d\"",
-            "duration = \"2h\"\nwarmup = \"30m\"\ndrain = true",
-        )
-        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
-        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    let (truth, src) = ps_two_hours(0.5, VMS, "30m");
     let config = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
         .unwrap()
         .config;
@@ -511,16 +508,7 @@ fn batch_means_of_one_long_run_cover_the_closed_form() {
 #[test]
 fn adaptive_sweep_stops_within_its_target_and_covers_the_closed_form() {
     const VMS: u32 = 50;
-    let (lambda, service) = (0.5 / 7.0, 7.0);
-    let truth = finite_source_ps_sojourn(lambda, service, VMS);
-    let per_vm_per_day = lambda * 86_400.0 / VMS as f64;
-    let src = transfer_world(1, VMS, per_vm_per_day, "700 MB", "100 MB/s", "", "")
-        .replace(
-            "duration = \"1d\"",
-            "duration = \"2h\"\nwarmup = \"30m\"\ndrain = true",
-        )
-        .replace("rpo_sample_every = \"7d\"", "rpo_sample_every = \"1h\"")
-        .replace("sample_every = \"1d\"", "sample_every = \"1h\"");
+    let (truth, src) = ps_two_hours(0.5, VMS, "30m");
     let t = tempfile::tempdir().unwrap();
     let sc = t.path().join("mm1ps.toml");
     std::fs::write(&sc, src).unwrap();
