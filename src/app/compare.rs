@@ -119,7 +119,16 @@ fn sweep_changes(base: &Path, new: &Path) -> Result<Option<Vec<KeyChange>>> {
     let (Some(db), Some(dn)) = (read_definition(base)?, read_definition(new)?) else {
         return Ok(None);
     };
-    let first = |d: &Path| d.join("runs").join("p000").join("rep-0");
+    // The first point's resolved scenario (a sweep finished before points/ kept it: its
+    // first run's).
+    let first = |d: &Path| {
+        let p = d.join("points").join("p000");
+        if p.join("scenario.resolved.toml").is_file() {
+            p
+        } else {
+            d.join("runs").join("p000").join("rep-0")
+        }
+    };
     let mut out: Vec<KeyChange> = scenario_changes(&first(base), &first(new))
         .unwrap_or_default()
         .into_iter()

@@ -282,10 +282,20 @@ fn merge_points(
         }
         write_histograms(&pdir.join("histograms"), &merged)?;
         write_summary(&pdir.join("summary.json"), &summary)?;
+        // The point's scenario as its first replication ran it (its seed included): what
+        // `compare` diffs, kept after the run directories are dropped.
+        if let Some(r) = g.runs[g.of_point[p.index].clone()].first() {
+            let src = dir.join(r.rel_dir()).join(RESOLVED);
+            let dst = pdir.join(RESOLVED);
+            io(&src, std::fs::copy(&src, &dst))?;
+        }
         merged_summaries.push(summary);
     }
     Ok(merged_summaries)
 }
+
+/// A run's resolved scenario, also kept per point.
+const RESOLVED: &str = "scenario.resolved.toml";
 
 /// `points.csv`: each point's id and values.
 fn write_points_csv(dir: &Path, def: &Definition, points: &[Point]) -> Result<()> {
