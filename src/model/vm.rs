@@ -1,6 +1,6 @@
 //! VMs: their drawn attributes, packed small, and the support rules of the seed.
 
-use super::config::{Fleet, Support};
+use super::config::{Fleet, Inventory, Support};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
 
@@ -265,6 +265,28 @@ pub fn draw_vm_counting(
     let load_balanced = r.gen_bool(fleet.load_balanced);
     let dc = fleet.domain_controller.sample(&mut r);
 
+    // An inventory's cells replace the draws (made all the same, so that every other
+    // attribute keeps its stream position).
+    let inv = fleet.inventory.as_deref();
+    let os = inv
+        .and_then(|v| Inventory::cell(&v.os, index))
+        .map_or(os, |o| o.to_string());
+    let agent = inv
+        .and_then(|v| Inventory::cell(&v.agent, index))
+        .map_or(agent, |&a| a);
+    let blocked = inv
+        .and_then(|v| Inventory::cell(&v.blocked, index))
+        .map_or(blocked, |&b| b);
+    let mut data_disks = data_disks;
+    if let Some(d) = inv.and_then(|v| Inventory::cell(&v.disks, index)) {
+        data_disks = d.len().saturating_sub(1) as u32;
+        total = d.iter().fold(0u64, |a, &s| a.saturating_add(s));
+        largest = d.iter().copied().max().unwrap_or(0);
+    }
+    let used_bytes = match inv.and_then(|v| Inventory::cell(&v.used, index)) {
+        Some(&u) => u,
+        None => (total as f64 * used).round() as u64,
+    };
     let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
     let reasons = unsupported_reasons(
         &Attrs {
@@ -299,7 +321,7 @@ pub fn draw_vm_counting(
         index,
         flags,
         data_disks: data_disks.min(255) as u8,
-        used_bytes: (total as f64 * used).round() as u64,
+        used_bytes,
         last_point: SimTime::ZERO,
         point_arrived: SimTime::ZERO,
         first_point: SimTime::NEVER,
@@ -325,6 +347,14 @@ fn attr_stream(seed: u64, fleet: &Fleet, index: u32) -> crate::engine::Stream {
 pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     use rand::Rng;
     out.clear();
+    if let Some(d) = fleet
+        .inventory
+        .as_deref()
+        .and_then(|v| Inventory::cell(&v.disks, index))
+    {
+        out.extend_from_slice(d);
+        return;
+    }
     let mut r = attr_stream(seed, fleet, index);
     // The draws before the disks, in draw_vm_counting's order.
     let _ = fleet.os.sample(&mut r);
