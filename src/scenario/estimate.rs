@@ -4,8 +4,11 @@
 //! window.
 //!
 //! It is computed from the scenario's means (VM counts, the share of supported VMs, mean
-//! disk counts, sizes, used shares and churn), not from a run: it ignores failures,
-//! retries, outages and queueing detail. A run measures what the estimate predicts.
+//! disk counts, sizes, used shares and churn; an inventory's used bytes and churn where
+//! its cells give them), not from a run: it ignores failures, retries, outages and
+//! queueing detail. A run measures what the estimate predicts. With first-wave onboarding
+//! (`onboard = { over = "Nd" }`) the first night carries only the VMs the scheduler
+//! starts on it.
 
 use std::fmt;
 
@@ -38,6 +41,9 @@ pub struct Estimate {
     pub name: String,
     /// Expected VMs whose backups move data (supported, no disk over the size limit).
     pub vms: f64,
+    /// Of those, the VMs whose first backup runs on the first night (all of them, but for
+    /// fleets onboarded over several nights).
+    pub first_vms: f64,
     /// The first scheduled night: full backups.
     pub first: Night,
     /// A typical later night: incrementals (and the on-demand share of the day).
@@ -94,12 +100,19 @@ impl fmt::Display for Estimate {
                 format!("{} at {} ({})", fmt_secs(n.secs), fmt_rate(n.rate), n.limit)
             }
         };
+        let from = if self.first_vms < self.vms {
+            format!(
+                "~{:.0} of ~{:.0} VMs (onboarding: the first wave)",
+                self.first_vms, self.vms
+            )
+        } else {
+            format!("~{:.0} VMs", self.vms)
+        };
         write!(
             f,
-            "vault {}: {first} {} from ~{:.0} VMs = {}, window {}: {}; {later} ~{} = {}: {}",
+            "vault {}: {first} {} from {from} = {}, window {}: {}; {later} ~{} = {}: {}",
             self.name,
             fmt_size(a.bytes),
-            self.vms,
             night(a),
             self.window,
             self.verdict(a),
@@ -115,6 +128,9 @@ struct FleetLoad<'a> {
     fleet: &'a Fleet,
     vault: String,
     vms: f64,
+    /// Share of the VMs whose first backup runs on the first night (first-wave
+    /// onboarding), 1 without it.
+    first_share: f64,
     /// Bytes per VM: first backup, later run.
     first: f64,
     later: f64,
@@ -152,11 +168,12 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
             (m, m * (1.0 + on_demand))
         }
         None => {
-            let churn = mean(&f.daily_churn.0)?.clamp(0.0, 1.0);
+            let (used, churn) = inventory_means(f, e.used_bytes)?;
+            let churn = churn.clamp(0.0, 1.0);
             // The night moves the churn of the days since the newest point; each on-demand
             // backup of the day moves (at least) a day's churn too.
             let night = (churn * gap).min(1.0);
-            (e.used_bytes, e.used_bytes * (night + on_demand * churn))
+            (used, used * (night + on_demand * churn))
         }
     };
     let cap = |per_disk: f64| {
@@ -167,6 +184,7 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
         fleet: f,
         vault: vault.name.clone(),
         vms: f.count as f64 * e.backed_up,
+        first_share: first_wave_share(f),
         first,
         later,
         cap_first: cap(s.timing.full_throughput_per_disk.0),
@@ -177,9 +195,44 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
     })
 }
 
+/// The share of a fleet's VMs whose first scheduled backup runs on the policy's first
+/// occurrence: with onboarding over `d` days VM `i` of `n` starts on day `⌊i × d / n⌋`
+/// (as the scheduler does), so day 0 has the `⌈n / d⌉` VMs with `i × d < n`.
+pub fn first_wave_share(f: &Fleet) -> f64 {
+    let days = f.onboard.as_ref().map_or(1, |o| o.days().max(1));
+    let n = u64::from(f.count);
+    if n == 0 {
+        return 1.0;
+    }
+    n.div_ceil(u64::from(days)) as f64 / n as f64
+}
+
+/// A fleet's mean used bytes and daily churn per VM: an inventory's cells where they give
+/// them (used bytes, or the disks' total times the mean used share), the distributions'
+/// means (`drawn_used`, `daily_churn`) for the other VMs.
+fn inventory_means(f: &Fleet, drawn_used: f64) -> Option<(f64, f64)> {
+    use crate::model::config::Inventory;
+    let churn = mean(&f.daily_churn.0)?;
+    let Some(t) = f.inventory_table.as_deref() else {
+        return Some((drawn_used, churn));
+    };
+    let share = mean(&f.used.0)?;
+    let n = f.count.max(1);
+    let (mut used, mut ch) = (0.0, 0.0);
+    for i in 0..n {
+        used += match (Inventory::cell(&t.used, i), Inventory::cell(&t.disks, i)) {
+            (Some(&u), _) => u as f64,
+            (None, Some(d)) => d.iter().map(|&b| b as f64).sum::<f64>() * share,
+            (None, None) => drawn_used,
+        };
+        ch += Inventory::cell(&t.daily_churn, i).copied().unwrap_or(churn);
+    }
+    Some((used / f64::from(n), ch / f64::from(n)))
+}
+
 fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {
     let vms = loads.iter().map(|l| l.vms).sum();
-    let first = loads.iter().map(|l| l.vms * l.first).sum();
+    let first = loads.iter().map(|l| l.vms * l.first_share * l.first).sum();
     let later = loads.iter().map(|l| l.vms * l.later).sum();
     let window = loads.iter().map(|l| l.window).min().unwrap_or_default();
     let within = loads
@@ -193,16 +246,19 @@ fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {
 
 /// A vault's night: the tightest of its concurrency limit, its VMs' own read caps and the
 /// links its fleets cross; and at least the time the last job to start needs alone.
+/// `per_vm` gives a fleet's bytes per VM, read cap per VM and the share of its VMs that
+/// back up that night.
 fn vault_night(
     s: &Scenario,
     vault: &str,
     loads: &[&FleetLoad],
     bytes: f64,
-    per_vm: impl Fn(&FleetLoad) -> (f64, f64),
+    per_vm: impl Fn(&FleetLoad) -> (f64, f64, f64),
 ) -> Night {
-    let vms: f64 = loads.iter().map(|l| l.vms).sum();
+    let vms_of = |l: &FleetLoad| l.vms * per_vm(l).2;
+    let vms: f64 = loads.iter().map(|l| vms_of(l)).sum();
     let mean_cap = if vms > 0.0 {
-        loads.iter().map(|l| l.vms * per_vm(l).1).sum::<f64>() / vms
+        loads.iter().map(|l| vms_of(l) * per_vm(l).1).sum::<f64>() / vms
     } else {
         0.0
     };
@@ -210,10 +266,11 @@ fn vault_night(
     let own: f64 = loads
         .iter()
         .map(|l| {
+            let on = vms_of(l);
             let at_once = l
                 .fleet
                 .max_concurrent_jobs
-                .map_or(l.vms, |n| l.vms.min(n as f64));
+                .map_or(on, |n| on.min(n as f64));
             at_once * per_vm(l).1
         })
         .sum();
@@ -268,9 +325,9 @@ fn vault_night(
     let by_rate = if rate > 0.0 { bytes / rate } else { 0.0 };
     let last_job = loads
         .iter()
-        .filter(|l| l.vms > 0.0)
+        .filter(|l| vms_of(l) > 0.0)
         .map(|l| {
-            let (b, cap) = per_vm(l);
+            let (b, cap, _) = per_vm(l);
             l.start_within.secs() + if cap > 0.0 { b / cap } else { 0.0 }
         })
         .fold(0.0, f64::max);
@@ -302,6 +359,7 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             continue;
         }
         let (vms, first, later, window, start_within, weekly) = totals(&on);
+        let first_vms = on.iter().map(|l| l.vms * l.first_share).sum();
         let night = |bytes: f64| Night {
             bytes,
             rate: link.bandwidth.0,
@@ -313,6 +371,7 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             kind: "link",
             name: link.name.clone(),
             vms,
+            first_vms,
             first: night(first),
             later: night(later),
             window,
@@ -330,8 +389,11 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             kind: "vault",
             name: v.name.clone(),
             vms,
-            first: vault_night(s, &v.name, &on, first, |l| (l.first, l.cap_first)),
-            later: vault_night(s, &v.name, &on, later, |l| (l.later, l.cap_later)),
+            first_vms: on.iter().map(|l| l.vms * l.first_share).sum(),
+            first: vault_night(s, &v.name, &on, first, |l| {
+                (l.first, l.cap_first, l.first_share)
+            }),
+            later: vault_night(s, &v.name, &on, later, |l| (l.later, l.cap_later, 1.0)),
             window,
             start_within,
             weekly,

@@ -21,6 +21,7 @@ mod fidelity;
 mod fuzz_scenario;
 mod golden;
 mod init;
+mod inventory;
 mod invariants;
 mod limits;
 mod mutants;
