@@ -310,7 +310,11 @@ pub struct Fleet {
 impl Fleet {
     /// The cloud service of VM `i` (an index within the fleet).
     pub fn cloud_service_of(&self, i: u32) -> u32 {
-        match self.inventory.as_deref().and_then(|v| v.cloud_service.as_ref()) {
+        match self
+            .inventory
+            .as_deref()
+            .and_then(|v| v.cloud_service.as_ref())
+        {
             Some(groups) => groups[i as usize],
             None => i / self.vms_per_cloud_service.max(1),
         }
@@ -318,7 +322,11 @@ impl Fleet {
 
     /// The storage account of VM `i` (an index within the fleet).
     pub fn storage_account_of(&self, i: u32) -> u32 {
-        match self.inventory.as_deref().and_then(|v| v.storage_account.as_ref()) {
+        match self
+            .inventory
+            .as_deref()
+            .and_then(|v| v.storage_account.as_ref())
+        {
             Some(groups) => groups[i as usize],
             None => i / self.vms_per_storage_account.max(1),
         }

@@ -267,10 +267,7 @@ fn vault_night(
         .iter()
         .map(|l| {
             let on = vms_of(l);
-            let at_once = l
-                .fleet
-                .max_concurrent_jobs
-                .map_or(on, |n| on.min(n as f64));
+            let at_once = l.fleet.max_concurrent_jobs.map_or(on, |n| on.min(n as f64));
             at_once * per_vm(l).1
         })
         .sum();

@@ -174,7 +174,12 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, Error> {
         .from_reader(text.as_bytes());
     let csv_error = |e: csv::Error| {
         let line = e.position().map_or(1, |p| p.line());
-        at(file, line, 1, format!("expected CSV rows with one cell per column, found: {e}"))
+        at(
+            file,
+            line,
+            1,
+            format!("expected CSV rows with one cell per column, found: {e}"),
+        )
     };
     let headers = rdr.headers().map_err(csv_error)?.clone();
     let mut cols: Vec<usize> = Vec::new();
@@ -305,11 +310,23 @@ impl Builder {
                 self.used = u;
                 push(&mut self.table.used, u);
             }
-            "daily_churn" => push(&mut t.daily_churn, (!blank).then(|| churn(cell)).transpose()?),
+            "daily_churn" => push(
+                &mut t.daily_churn,
+                (!blank).then(|| churn(cell)).transpose()?,
+            ),
             "power" => push(
                 &mut t.running,
                 (!blank)
-                    .then(|| word(cell, &[("running", true), ("stopped", false), ("deallocated", false)]))
+                    .then(|| {
+                        word(
+                            cell,
+                            &[
+                                ("running", true),
+                                ("stopped", false),
+                                ("deallocated", false),
+                            ],
+                        )
+                    })
                     .transpose()?,
             ),
             "agent" => push(
@@ -349,7 +366,11 @@ fn size(cell: &str) -> Result<u64, String> {
 
 /// `127 GiB;1023 GiB`: the OS disk first, then the data disks.
 fn disks(cell: &str) -> Result<Vec<u64>, String> {
-    let parts: Result<Vec<u64>, _> = cell.split(';').map(|p| Size::parse(p.trim())).map(|r| r.map(|s| s.0)).collect();
+    let parts: Result<Vec<u64>, _> = cell
+        .split(';')
+        .map(|p| Size::parse(p.trim()))
+        .map(|r| r.map(|s| s.0))
+        .collect();
     let parts = parts.map_err(|_| {
         format!("expected sizes separated by ';' (e.g. \"127 GiB;1 TB\"), the OS disk first, found \"{cell}\"")
     })?;
@@ -359,8 +380,14 @@ fn disks(cell: &str) -> Result<Vec<u64>, String> {
             parts.len()
         ));
     }
-    if parts.iter().try_fold(0u64, |a, &b| a.checked_add(b)).is_none() {
-        return Err(format!("expected disks totalling below 16 EiB, found \"{cell}\""));
+    if parts
+        .iter()
+        .try_fold(0u64, |a, &b| a.checked_add(b))
+        .is_none()
+    {
+        return Err(format!(
+            "expected disks totalling below 16 EiB, found \"{cell}\""
+        ));
     }
     Ok(parts)
 }
@@ -369,7 +396,11 @@ fn churn(cell: &str) -> Result<f64, String> {
     cell.parse::<f64>()
         .ok()
         .filter(|v| (0.0..=1.0).contains(v))
-        .ok_or_else(|| format!("expected a share of the used data between 0 and 1 (e.g. 0.03), found \"{cell}\""))
+        .ok_or_else(|| {
+            format!(
+                "expected a share of the used data between 0 and 1 (e.g. 0.03), found \"{cell}\""
+            )
+        })
 }
 
 fn word(cell: &str, words: &[(&str, bool)]) -> Result<bool, String> {
@@ -448,12 +479,21 @@ mod tests {
         );
         assert!(err("name,dsks\na,1 GB\n").starts_with("vms.csv:1:2: unknown column \"dsks\""));
         assert!(err("name,dsks\na,1 GB\n").contains("did you mean disks?"));
-        assert!(err("power\nasleep\n").contains("vms.csv:2:1: column power: expected one of running, stopped, deallocated"));
-        assert!(err("disks,used\n1 GB,2 GB\n").contains("vms.csv:2:2: column used: expected at most"));
-        assert!(err("used,disks\n2 GB,1 GB\n").contains("vms.csv:2:1: column used: expected at most"));
-        assert!(err("name\na\na\n").contains("vms.csv:3:1: column name: expected a name of its own"));
+        assert!(err("power\nasleep\n")
+            .contains("vms.csv:2:1: column power: expected one of running, stopped, deallocated"));
+        assert!(
+            err("disks,used\n1 GB,2 GB\n").contains("vms.csv:2:2: column used: expected at most")
+        );
+        assert!(
+            err("used,disks\n2 GB,1 GB\n").contains("vms.csv:2:1: column used: expected at most")
+        );
+        assert!(
+            err("name\na\na\n").contains("vms.csv:3:1: column name: expected a name of its own")
+        );
         assert!(err("name\n").contains("no VM rows"));
-        assert!(err("os\nwindows-95\n").contains("vms.csv:2:1: column os: expected windows-<version>"));
+        assert!(
+            err("os\nwindows-95\n").contains("vms.csv:2:1: column os: expected windows-<version>")
+        );
         assert!(err("name,os\na\n").starts_with("vms.csv:2:1: expected CSV rows"));
     }
 

@@ -68,7 +68,10 @@ fn drawn_fleet(extra: &str) -> String {
         "",
     )
     .replace("count = 1\n", "count = 8\n")
-    .replace("daily_churn = 0.1\n", "daily_churn = { dist = \"uniform\", min = 0.01, max = 0.2 }\n")
+    .replace(
+        "daily_churn = 0.1\n",
+        "daily_churn = { dist = \"uniform\", min = 0.01, max = 0.2 }\n",
+    )
     .replace("used = 0.5\n", "")
     .replace("data_disks = 1\n", "")
     .replace("extension = { installed = 1.0 }\n", "")
@@ -178,7 +181,10 @@ fn a_bad_cell_is_an_error_at_its_line_and_column() {
     );
     let (code, err) = validate_err(&with_inventory("1d", ""), "name,dsks\na,1 GB\n");
     assert_eq!(code, 2);
-    assert!(err.contains("vms.csv:1:2: unknown column \"dsks\""), "{err}");
+    assert!(
+        err.contains("vms.csv:1:2: unknown column \"dsks\""),
+        "{err}"
+    );
     assert!(err.contains("did you mean disks?"), "{err}");
 }
 
