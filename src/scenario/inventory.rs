@@ -105,7 +105,10 @@ pub fn load_inventories(
             f.vms_per_storage_account.max(1),
         );
         f.count = p.rows;
-        f.inventory = Some(shown);
+        // The resolved scenario names the file absolutely, so that it loads from anywhere
+        // (a results directory, a sweep's runs).
+        let absolute = std::fs::canonicalize(&path).map_or(shown, |a| a.display().to_string());
+        f.inventory = Some(absolute);
         f.inventory_table = Some(std::sync::Arc::new(p.table));
     }
     Ok(())
