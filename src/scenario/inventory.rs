@@ -13,10 +13,11 @@ use std::path::Path;
 use super::schema::Scenario;
 use super::validate::Problem;
 use super::warnings::closest;
+use super::warnings::Warning;
 use crate::error::{Error, InputError};
-use crate::model::config::Inventory;
-use crate::model::vm::classify_os;
-use crate::units::Size;
+use crate::model::config::{Inventory, Support};
+use crate::model::vm::{classify_os, OsClass, WINDOWS_VERSIONS};
+use crate::units::{fmt_size, Size};
 
 /// The columns an inventory may have, in the order the documentation lists them.
 pub const COLUMNS: [&str; 10] = [
@@ -59,17 +60,24 @@ pub struct Parsed {
     /// Per row, the cloud service's and storage account's name (`None`: blank or no
     /// such column).
     groups: [Option<Vec<Option<String>>>; 2],
+    /// Per row, its line in the file.
+    lines: Vec<u64>,
+    /// Per column of [`COLUMNS`], its number in the file (1-based), 0 if absent.
+    column_numbers: [usize; COLUMNS.len()],
 }
 
 /// Reads the inventory of every fleet that names one (paths relative to `base`, the
 /// scenario file's directory): sets the fleet's `count` to its rows and its
 /// `inventory_table`. `has_count(fleet)` says whether the scenario wrote the fleet's
-/// `count` key: without an inventory it is required.
+/// `count` key: without an inventory it is required. Returns the warnings about rows the
+/// support rules turn away (see [`row_warnings`]).
 pub fn load_inventories(
     s: &mut Scenario,
     base: &Path,
     has_count: impl Fn(&str) -> bool,
-) -> Result<(), Failure> {
+) -> Result<Vec<Warning>, Failure> {
+    let support = super::build::support(&s.support);
+    let mut warnings = Vec::new();
     for f in &mut s.fleet {
         let Some(file) = f.inventory.clone() else {
             if !has_count(&f.name) {
@@ -99,6 +107,7 @@ pub fn load_inventories(
                 ),
             }));
         }
+        warnings.extend(row_warnings(&p, &shown, &key, &support));
         resolve_groups(
             &mut p,
             f.vms_per_cloud_service.max(1),
@@ -111,7 +120,77 @@ pub fn load_inventories(
         f.inventory = Some(absolute);
         f.inventory_table = Some(std::sync::Arc::new(p.table));
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// Most rows named per rule in warnings (the others are counted in one more).
+const WARNED_ROWS: usize = 5;
+
+/// Rows the support rules turn away, located at their cell, as the scenario's warnings
+/// are for a fleet whose every VM is turned away: a disk over `support.max_disk_size`
+/// (every backup fails), more data disks than `support.max_data_disks` or a Windows older
+/// than `support.min_windows` (never backed up).
+pub fn row_warnings(p: &Parsed, file: &str, key: &str, support: &Support) -> Vec<Warning> {
+    let t = &p.table;
+    let mut out = Vec::new();
+    let mut rule = |column: &str, bad: &dyn Fn(u32) -> Option<String>| {
+        let col = COLUMNS.iter().position(|c| *c == column).unwrap_or(0);
+        let rows: Vec<(u32, String)> = (0..p.rows).filter_map(|i| bad(i).map(|m| (i, m))).collect();
+        for (i, m) in rows.iter().take(WARNED_ROWS) {
+            out.push(Warning {
+                file: file.to_string(),
+                line: p.lines.get(*i as usize).map(|&l| l as usize),
+                column: Some(p.column_numbers[col]),
+                key: key.to_string(),
+                message: format!("column {column}: VM {i} {m}"),
+            });
+        }
+        if rows.len() > WARNED_ROWS {
+            out.push(Warning {
+                file: file.to_string(),
+                line: None,
+                column: None,
+                key: key.to_string(),
+                message: format!(
+                    "column {column}: {} more VMs like the {WARNED_ROWS} above",
+                    rows.len() - WARNED_ROWS
+                ),
+            });
+        }
+    };
+    rule("disks", &|i| {
+        let d = Inventory::cell(&t.disks, i)?;
+        let (n, &big) = d.iter().enumerate().max_by_key(|&(_, b)| *b)?;
+        (big > support.max_disk_size).then(|| {
+            format!(
+                "has a disk (number {}) of {}, over support.max_disk_size = {}: every backup of it fails with UserErrorUnsupportedDiskSize",
+                n + 1,
+                fmt_size(big as f64),
+                Size(support.max_disk_size)
+            )
+        })
+    });
+    rule("disks", &|i| {
+        let d = Inventory::cell(&t.disks, i)?;
+        let data = d.len().saturating_sub(1) as u32;
+        (data > support.max_data_disks).then(|| {
+            format!(
+                "has {data} data disks, over support.max_data_disks = {}: it is unsupported (TooManyDataDisks) and never backed up",
+                support.max_data_disks
+            )
+        })
+    });
+    rule("os", &|i| {
+        let os = Inventory::cell(&t.os, i)?;
+        match classify_os(os) {
+            Ok(OsClass::Windows(v)) if v < support.min_windows => Some(format!(
+                "runs {os}, older than support.min_windows = windows-{}: it is unsupported (WindowsVersionTooOld) and never backed up",
+                WINDOWS_VERSIONS[support.min_windows as usize]
+            )),
+            _ => None,
+        }
+    });
+    out
 }
 
 /// The file's text, refusing devices, directories and files over the size limit.
@@ -206,6 +285,9 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, Error> {
         cols.push(c);
     }
     let mut b = Builder::new(&cols);
+    for (j, &c) in cols.iter().enumerate() {
+        b.column_numbers[c] = j + 1;
+    }
     for rec in rdr.records() {
         let rec = rec.map_err(csv_error)?;
         let line = rec.position().map_or(0, |p| p.line());
@@ -213,6 +295,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, Error> {
             return Err(at(file, line, 1, "expected fewer VM rows".into()));
         }
         (b.disks_total, b.used) = (None, None);
+        b.lines.push(line);
         for (j, cell) in rec.iter().enumerate() {
             let col = cols[j];
             b.cell(col, cell, line)
@@ -227,8 +310,8 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, Error> {
                     j + 1,
                     format!(
                         "column used: expected at most the row's disks' total of {} ({total} bytes), found {} ({used} bytes)",
-                        Size(total),
-                        Size(used)
+                        fmt_size(total as f64),
+                        fmt_size(used as f64)
                     ),
                 ));
             }
@@ -253,6 +336,8 @@ struct Builder {
     groups: [Option<Vec<Option<String>>>; 2],
     /// Names seen, with their lines (names must be unique).
     names: BTreeMap<String, u64>,
+    lines: Vec<u64>,
+    column_numbers: [usize; COLUMNS.len()],
     /// The row's disks' total and used bytes: used must not exceed the total.
     disks_total: Option<u64>,
     used: Option<u64>,
@@ -279,6 +364,8 @@ impl Builder {
             },
             groups: [col(has("cloud_service")), col(has("storage_account"))],
             names: BTreeMap::new(),
+            lines: Vec::new(),
+            column_numbers: [0; COLUMNS.len()],
             disks_total: None,
             used: None,
         }
@@ -355,6 +442,8 @@ impl Builder {
             table: self.table,
             rows: self.rows as u32,
             groups: self.groups,
+            lines: self.lines,
+            column_numbers: self.column_numbers,
         }
     }
 }

@@ -265,3 +265,39 @@ proptest! {
         let _ = parse(&cells.concat(), "vms.csv");
     }
 }
+
+/// Rows the support rules turn away warn at their cell, as a fleet whose every VM is
+/// turned away does: a 2 TB disk (every backup fails), 16 data disks, Windows 2008; and
+/// the run agrees.
+#[test]
+fn rows_over_the_support_limits_warn_at_their_cell() {
+    let t = tempfile::tempdir().unwrap();
+    let sixteen = vec!["10 GB"; 17].join(";");
+    let csv = format!(
+        "name,os,disks\nok,,100 GB\nbig,,100 GB;2 TB\nmany,,{sixteen}\nold,windows-2008,\n"
+    );
+    let l = load_in(t.path(), &with_inventory("1d", ""), &csv).unwrap();
+    let w: Vec<String> = l.warnings.iter().map(|w| w.to_string()).collect();
+    let file = t.path().join("vms.csv").display().to_string();
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(w[0].starts_with(&format!("{file}:3:3: key `fleet.f.inventory`: column disks: VM 1 has a disk (number 2) of 2 TB, over support.max_disk_size = 1023 GiB")), "{}", w[0]);
+    assert!(
+        w[1].starts_with(&format!(
+            "{file}:4:3: key `fleet.f.inventory`: column disks: VM 2 has 16 data disks"
+        )),
+        "{}",
+        w[1]
+    );
+    assert!(
+        w[2].starts_with(&format!(
+            "{file}:5:2: key `fleet.f.inventory`: column os: VM 3 runs windows-2008"
+        )),
+        "{}",
+        w[2]
+    );
+    let (out, rows) = run_loaded(&l);
+    let err = |vm: u32| rows.iter().find(|r| r.vm == vm).map(|r| r.error.as_str());
+    assert_eq!(err(0), Some(""));
+    assert_eq!(err(1), Some("UserErrorUnsupportedDiskSize"));
+    assert_eq!(get(&out.summary, "backup.jobs.unsupported"), 2.0);
+}
