@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::population::{expected, mean, vault_of};
 use super::schema::{Fleet, Scenario, Schedule};
+use crate::model::config::Inventory;
 use crate::units::{fmt_duration as fmt_secs, fmt_rate, fmt_size, Duration};
 
 /// One night's load on a link or a vault.
@@ -168,16 +169,27 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
             (m, m * (1.0 + on_demand))
         }
         None => {
-            let (used, churn) = inventory_means(f, e.used_bytes)?;
-            let churn = churn.clamp(0.0, 1.0);
+            let churn = mean(&f.daily_churn.0)?;
             // The night moves the churn of the days since the newest point; each on-demand
             // backup of the day moves (at least) a day's churn too.
-            let night = (churn * gap).min(1.0);
-            (used, used * (night + on_demand * churn))
+            let moved = |used: f64, churn: f64| {
+                let churn = churn.clamp(0.0, 1.0);
+                used * ((churn * gap).min(1.0) + on_demand * churn)
+            };
+            match f.inventory_table.as_deref() {
+                None => (e.used_bytes, moved(e.used_bytes, churn)),
+                Some(t) => inventory_nights(f, t, e.used_bytes, churn, moved)?,
+            }
         }
     };
+    let data_disks = match f.inventory_table.as_deref() {
+        Some(t) => mean_over(f.count, |i| {
+            Inventory::cell(&t.disks, i).map_or(e.data_disks, |d| d.len() as f64 - 1.0)
+        }),
+        None => e.data_disks,
+    };
     let cap = |per_disk: f64| {
-        let c = per_disk * (e.data_disks + 1.0);
+        let c = per_disk * (data_disks + 1.0);
         f.max_throughput.map_or(c, |m| c.min(m.0))
     };
     Some(FleetLoad {
@@ -207,27 +219,41 @@ pub fn first_wave_share(f: &Fleet) -> f64 {
     n.div_ceil(u64::from(days)) as f64 / n as f64
 }
 
-/// A fleet's mean used bytes and daily churn per VM: an inventory's cells where they give
-/// them (used bytes, or the disks' total times the mean used share), the distributions'
-/// means (`drawn_used`, `daily_churn`) for the other VMs.
-fn inventory_means(f: &Fleet, drawn_used: f64) -> Option<(f64, f64)> {
-    use crate::model::config::Inventory;
-    let churn = mean(&f.daily_churn.0)?;
-    let Some(t) = f.inventory_table.as_deref() else {
-        return Some((drawn_used, churn));
-    };
+/// An inventoried fleet's bytes per VM: the mean full backup of the first night's VMs
+/// (the first wave: rows `i` with `⌊i × days / count⌋ = 0`) and the mean later night over
+/// all rows (`moved(used, churn)`). A row's used bytes are its `used` cell, else its
+/// `disks` total × the mean `used` share, else `drawn_used`; its churn its `daily_churn`
+/// cell, else `churn`.
+fn inventory_nights(
+    f: &Fleet,
+    t: &Inventory,
+    drawn_used: f64,
+    churn: f64,
+    moved: impl Fn(f64, f64) -> f64,
+) -> Option<(f64, f64)> {
     let share = mean(&f.used.0)?;
-    let n = f.count.max(1);
-    let (mut used, mut ch) = (0.0, 0.0);
-    for i in 0..n {
-        used += match (Inventory::cell(&t.used, i), Inventory::cell(&t.disks, i)) {
-            (Some(&u), _) => u as f64,
-            (None, Some(d)) => d.iter().map(|&b| b as f64).sum::<f64>() * share,
-            (None, None) => drawn_used,
-        };
-        ch += Inventory::cell(&t.daily_churn, i).copied().unwrap_or(churn);
+    let used = |i: u32| match (Inventory::cell(&t.used, i), Inventory::cell(&t.disks, i)) {
+        (Some(&u), _) => u as f64,
+        (None, Some(d)) => d.iter().map(|&b| b as f64).sum::<f64>() * share,
+        (None, None) => drawn_used,
+    };
+    let wave = (first_wave_share(f) * f64::from(f.count)).round() as u32;
+    let first = mean_over(wave, used);
+    let later = mean_over(f.count, |i| {
+        moved(
+            used(i),
+            Inventory::cell(&t.daily_churn, i).copied().unwrap_or(churn),
+        )
+    });
+    Some((first, later))
+}
+
+/// The mean of `value(i)` over `i` in `0..n` (0 when `n` is 0).
+fn mean_over(n: u32, value: impl Fn(u32) -> f64) -> f64 {
+    if n == 0 {
+        return 0.0;
     }
-    Some((used / f64::from(n), ch / f64::from(n)))
+    (0..n).map(value).sum::<f64>() / f64::from(n)
 }
 
 fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {

@@ -301,3 +301,16 @@ fn rows_over_the_support_limits_warn_at_their_cell() {
     assert_eq!(err(1), Some("UserErrorUnsupportedDiskSize"));
     assert_eq!(get(&out.summary, "backup.jobs.unsupported"), 2.0);
 }
+
+/// With an inventory the first onboarding wave is its first rows, as the scheduler takes
+/// them: over 2 nights, rows 0 and 1 of 4 (100 GB + 200 GB) on the first night.
+#[test]
+fn the_first_wave_estimate_of_an_inventory_is_its_first_rows() {
+    let t = tempfile::tempdir().unwrap();
+    let csv = "name,used\na,100 GB\nb,200 GB\nc,300 GB\nd,400 GB\n";
+    let src = with_inventory("1d", "onboard = { over = \"2d\" }");
+    let l = load_in(t.path(), &src, csv).unwrap();
+    let e = estimate(&l.scenario);
+    approx(e[0].first.bytes, 300e9, 1e-12);
+    approx(e[0].first_vms, 2.0, 1e-12);
+}
