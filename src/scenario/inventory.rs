@@ -249,6 +249,8 @@ fn at(file: &str, line: u64, column: usize, message: String) -> Error {
 /// Parses an inventory's text (`file` names it in errors). Never panics, whatever the
 /// text.
 pub fn parse(text: &str, file: &str) -> Result<Parsed, Error> {
+    // Spreadsheet exports often start with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -408,8 +410,9 @@ impl Builder {
                 &mut t.running,
                 (!blank)
                     .then(|| {
+                        // Azure shows power states as "VM running", "VM deallocated".
                         word(
-                            cell,
+                            cell.strip_prefix("VM ").unwrap_or(cell),
                             &[
                                 ("running", true),
                                 ("stopped", false),
@@ -587,6 +590,16 @@ mod tests {
             err("os\nwindows-95\n").contains("vms.csv:2:1: column os: expected windows-<version>")
         );
         assert!(err("name,os\na\n").starts_with("vms.csv:2:1: expected CSV rows"));
+    }
+
+    #[test]
+    fn a_spreadsheet_export_reads() {
+        let p = parse(
+            "\u{feff}name,power\r\na,stopped\r\nb,running\r\n",
+            "vms.csv",
+        )
+        .unwrap();
+        assert_eq!(p.table.running, Some(vec![Some(false), Some(true)]));
     }
 
     #[test]
