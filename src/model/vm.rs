@@ -267,48 +267,36 @@ pub fn draw_vm_counting(
 
     // An inventory's cells replace the draws (made all the same, so that every other
     // attribute keeps its stream position).
-    let inv = fleet.inventory.as_deref();
-    let os = inv
-        .and_then(|v| Inventory::cell(&v.os, index))
-        .map_or(os, |o| o.to_string());
-    let agent = inv
-        .and_then(|v| Inventory::cell(&v.agent, index))
-        .map_or(agent, |&a| a);
-    let blocked = inv
-        .and_then(|v| Inventory::cell(&v.blocked, index))
-        .map_or(blocked, |&b| b);
-    let mut data_disks = data_disks;
-    if let Some(d) = inv.and_then(|v| Inventory::cell(&v.disks, index)) {
-        data_disks = d.len().saturating_sub(1) as u32;
-        total = d.iter().fold(0u64, |a, &s| a.saturating_add(s));
-        largest = d.iter().copied().max().unwrap_or(0);
+    #[rustfmt::skip]
+    let mut d = Listed { os, agent, blocked, data_disks, total, largest, used_bytes: None };
+    if let Some(inv) = fleet.inventory.as_deref() {
+        d.replace(inv, index);
     }
-    let used_bytes = match inv.and_then(|v| Inventory::cell(&v.used, index)) {
-        Some(&u) => u,
-        None => (total as f64 * used).round() as u64,
-    };
-    let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
+    let used_bytes = d
+        .used_bytes
+        .unwrap_or_else(|| (d.total as f64 * used).round() as u64);
+    let os_class = classify_os(&d.os).unwrap_or(OsClass::Linux);
     let reasons = unsupported_reasons(
         &Attrs {
             deployment: &deployment,
-            data_disks,
+            data_disks: d.data_disks,
             storage,
             reserved_ips,
             endpoints,
             nics,
             load_balanced,
-            os: &os,
+            os: &d.os,
             other_region: fleet.region != vault_region,
         },
         support,
     );
     let mut flags = 0u8;
     for (cond, f) in [
-        (agent, flag::AGENT),
-        (blocked, flag::BLOCKED),
+        (d.agent, flag::AGENT),
+        (d.blocked, flag::BLOCKED),
         (extension, flag::EXTENSION),
         (matches!(os_class, OsClass::Windows(_)), flag::WINDOWS),
-        (oversize(largest, support), flag::OVERSIZE_DISK),
+        (oversize(d.largest, support), flag::OVERSIZE_DISK),
         (dc == "multi-dc", flag::MULTI_DC),
         (reasons.is_empty(), flag::SUPPORTED),
     ] {
@@ -320,7 +308,7 @@ pub fn draw_vm_counting(
         fleet: fleet_idx,
         index,
         flags,
-        data_disks: data_disks.min(255) as u8,
+        data_disks: d.data_disks.min(255) as u8,
         used_bytes,
         last_point: SimTime::ZERO,
         point_arrived: SimTime::ZERO,
@@ -333,6 +321,40 @@ pub fn draw_vm_counting(
 
 /// The most data disks whose sizes are drawn per VM (more are unsupported long before).
 const MAX_DRAWN_DATA_DISKS: u32 = 64;
+
+/// The attributes of a VM that an inventory row may give, drawn first.
+struct Listed {
+    os: String,
+    agent: bool,
+    blocked: bool,
+    data_disks: u32,
+    /// The disks' total and largest size.
+    total: u64,
+    largest: u64,
+    /// Bytes in use, when the row says (else the total × the drawn share).
+    used_bytes: Option<u64>,
+}
+
+impl Listed {
+    /// Replaces the draws with VM `index`'s cells of `inv` that are not blank.
+    fn replace(&mut self, inv: &Inventory, index: u32) {
+        if let Some(os) = Inventory::cell(&inv.os, index) {
+            self.os = os.to_string();
+        }
+        if let Some(&a) = Inventory::cell(&inv.agent, index) {
+            self.agent = a;
+        }
+        if let Some(&b) = Inventory::cell(&inv.blocked, index) {
+            self.blocked = b;
+        }
+        if let Some(d) = Inventory::cell(&inv.disks, index) {
+            self.data_disks = d.len().saturating_sub(1) as u32;
+            self.total = d.iter().fold(0u64, |a, &s| a.saturating_add(s));
+            self.largest = d.iter().copied().max().unwrap_or(0);
+        }
+        self.used_bytes = Inventory::cell(&inv.used, index).copied();
+    }
+}
 
 /// The stream of VM `index`'s static attributes.
 fn attr_stream(seed: u64, fleet: &Fleet, index: u32) -> crate::engine::Stream {
