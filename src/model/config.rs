@@ -302,6 +302,86 @@ pub struct Fleet {
     /// whole days (VM `i` of `count` starts on day `floor(i × days / count)` after the
     /// policy's first occurrence); `None` = every VM from the first occurrence.
     pub onboard_days: Option<u32>,
+    /// Per-VM values read from an inventory (row `i` is VM `i`); `None` = every attribute
+    /// drawn from the distributions above.
+    pub inventory: Option<std::sync::Arc<Inventory>>,
+}
+
+impl Fleet {
+    /// The cloud service of VM `i` (an index within the fleet).
+    pub fn cloud_service_of(&self, i: u32) -> u32 {
+        match self
+            .inventory
+            .as_deref()
+            .and_then(|v| v.cloud_service.as_ref())
+        {
+            Some(groups) => groups[i as usize],
+            None => i / self.vms_per_cloud_service.max(1),
+        }
+    }
+
+    /// The storage account of VM `i` (an index within the fleet).
+    pub fn storage_account_of(&self, i: u32) -> u32 {
+        match self
+            .inventory
+            .as_deref()
+            .and_then(|v| v.storage_account.as_ref())
+        {
+            Some(groups) => groups[i as usize],
+            None => i / self.vms_per_storage_account.max(1),
+        }
+    }
+
+    /// The VMs of each cloud service, by cloud service index.
+    pub fn cloud_service_sizes(&self) -> Vec<u32> {
+        self.group_sizes(|i| self.cloud_service_of(i))
+    }
+
+    fn group_sizes(&self, of: impl Fn(u32) -> u32) -> Vec<u32> {
+        let mut sizes = Vec::new();
+        for i in 0..self.count {
+            let g = of(i) as usize;
+            if sizes.len() <= g {
+                sizes.resize(g + 1, 0);
+            }
+            sizes[g] += 1;
+        }
+        sizes
+    }
+}
+
+/// A fleet's VMs as listed in an inventory file: row `i` is VM `i`. A column the file
+/// does not have is `None`; within a column a blank cell is `None`, and that VM draws the
+/// attribute from its fleet's distribution (from the same random stream position as
+/// without an inventory, so the other attributes do not move).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inventory {
+    /// Operating system names.
+    pub os: Option<Vec<Option<Box<str>>>>,
+    /// Disk sizes in bytes, the OS disk first, then the data disks.
+    pub disks: Option<Vec<Option<Box<[u64]>>>>,
+    /// Bytes in use over all the VM's disks.
+    pub used: Option<Vec<Option<u64>>>,
+    /// Share of the used data changed per day.
+    pub daily_churn: Option<Vec<Option<f64>>>,
+    /// Whether the VM is running (`false`: stopped, backed up offline).
+    pub running: Option<Vec<Option<bool>>>,
+    /// Whether the VM agent is installed.
+    pub agent: Option<Vec<Option<bool>>>,
+    /// Whether outbound connectivity is blocked.
+    pub blocked: Option<Vec<Option<bool>>>,
+    /// Cloud service index of every VM (blank cells already resolved to the fleet's
+    /// grouping by index, numbered after the named ones).
+    pub cloud_service: Option<Vec<u32>>,
+    /// Storage account index of every VM, resolved like `cloud_service`.
+    pub storage_account: Option<Vec<u32>>,
+}
+
+impl Inventory {
+    /// VM `i`'s cell of a column, when the column exists and the cell is not blank.
+    pub fn cell<T>(column: &Option<Vec<Option<T>>>, i: u32) -> Option<&T> {
+        column.as_ref()?.get(i as usize)?.as_ref()
+    }
 }
 
 /// Kind of restore.

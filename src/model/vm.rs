@@ -1,6 +1,6 @@
 //! VMs: their drawn attributes, packed small, and the support rules of the seed.
 
-use super::config::{Fleet, Support};
+use super::config::{Fleet, Inventory, Support};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
 
@@ -265,28 +265,38 @@ pub fn draw_vm_counting(
     let load_balanced = r.gen_bool(fleet.load_balanced);
     let dc = fleet.domain_controller.sample(&mut r);
 
-    let os_class = classify_os(&os).unwrap_or(OsClass::Linux);
+    // An inventory's cells replace the draws (made all the same, so that every other
+    // attribute keeps its stream position).
+    #[rustfmt::skip]
+    let mut d = Listed { os, agent, blocked, data_disks, total, largest, used_bytes: None };
+    if let Some(inv) = fleet.inventory.as_deref() {
+        d.replace(inv, index);
+    }
+    let used_bytes = d
+        .used_bytes
+        .unwrap_or_else(|| (d.total as f64 * used).round() as u64);
+    let os_class = classify_os(&d.os).unwrap_or(OsClass::Linux);
     let reasons = unsupported_reasons(
         &Attrs {
             deployment: &deployment,
-            data_disks,
+            data_disks: d.data_disks,
             storage,
             reserved_ips,
             endpoints,
             nics,
             load_balanced,
-            os: &os,
+            os: &d.os,
             other_region: fleet.region != vault_region,
         },
         support,
     );
     let mut flags = 0u8;
     for (cond, f) in [
-        (agent, flag::AGENT),
-        (blocked, flag::BLOCKED),
+        (d.agent, flag::AGENT),
+        (d.blocked, flag::BLOCKED),
         (extension, flag::EXTENSION),
         (matches!(os_class, OsClass::Windows(_)), flag::WINDOWS),
-        (oversize(largest, support), flag::OVERSIZE_DISK),
+        (oversize(d.largest, support), flag::OVERSIZE_DISK),
         (dc == "multi-dc", flag::MULTI_DC),
         (reasons.is_empty(), flag::SUPPORTED),
     ] {
@@ -298,8 +308,8 @@ pub fn draw_vm_counting(
         fleet: fleet_idx,
         index,
         flags,
-        data_disks: data_disks.min(255) as u8,
-        used_bytes: (total as f64 * used).round() as u64,
+        data_disks: d.data_disks.min(255) as u8,
+        used_bytes,
         last_point: SimTime::ZERO,
         point_arrived: SimTime::ZERO,
         first_point: SimTime::NEVER,
@@ -311,6 +321,40 @@ pub fn draw_vm_counting(
 
 /// The most data disks whose sizes are drawn per VM (more are unsupported long before).
 const MAX_DRAWN_DATA_DISKS: u32 = 64;
+
+/// The attributes of a VM that an inventory row may give, drawn first.
+struct Listed {
+    os: String,
+    agent: bool,
+    blocked: bool,
+    data_disks: u32,
+    /// The disks' total and largest size.
+    total: u64,
+    largest: u64,
+    /// Bytes in use, when the row says (else the total × the drawn share).
+    used_bytes: Option<u64>,
+}
+
+impl Listed {
+    /// Replaces the draws with VM `index`'s cells of `inv` that are not blank.
+    fn replace(&mut self, inv: &Inventory, index: u32) {
+        if let Some(os) = Inventory::cell(&inv.os, index) {
+            self.os = os.to_string();
+        }
+        if let Some(&a) = Inventory::cell(&inv.agent, index) {
+            self.agent = a;
+        }
+        if let Some(&b) = Inventory::cell(&inv.blocked, index) {
+            self.blocked = b;
+        }
+        if let Some(d) = Inventory::cell(&inv.disks, index) {
+            self.data_disks = d.len().saturating_sub(1) as u32;
+            self.total = d.iter().fold(0u64, |a, &s| a.saturating_add(s));
+            self.largest = d.iter().copied().max().unwrap_or(0);
+        }
+        self.used_bytes = Inventory::cell(&inv.used, index).copied();
+    }
+}
 
 /// The stream of VM `index`'s static attributes.
 fn attr_stream(seed: u64, fleet: &Fleet, index: u32) -> crate::engine::Stream {
@@ -325,6 +369,14 @@ fn attr_stream(seed: u64, fleet: &Fleet, index: u32) -> crate::engine::Stream {
 pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     use rand::Rng;
     out.clear();
+    if let Some(d) = fleet
+        .inventory
+        .as_deref()
+        .and_then(|v| Inventory::cell(&v.disks, index))
+    {
+        out.extend_from_slice(d);
+        return;
+    }
     let mut r = attr_stream(seed, fleet, index);
     // The draws before the disks, in draw_vm_counting's order.
     let _ = fleet.os.sample(&mut r);

@@ -195,6 +195,7 @@ fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
         dedup: f.dedup.clone(),
         reduce_transfer: f.reduce_transfer,
         onboard_days: f.onboard.as_ref().map(|o| o.days()),
+        inventory: f.inventory_table.clone(),
     }
 }
 

@@ -4,13 +4,17 @@
 //! window.
 //!
 //! It is computed from the scenario's means (VM counts, the share of supported VMs, mean
-//! disk counts, sizes, used shares and churn), not from a run: it ignores failures,
-//! retries, outages and queueing detail. A run measures what the estimate predicts.
+//! disk counts, sizes, used shares and churn; an inventory's used bytes and churn where
+//! its cells give them), not from a run: it ignores failures, retries, outages and
+//! queueing detail. A run measures what the estimate predicts. With first-wave onboarding
+//! (`onboard = { over = "Nd" }`) the first night carries only the VMs the scheduler
+//! starts on it.
 
 use std::fmt;
 
 use super::population::{expected, mean, vault_of};
 use super::schema::{Fleet, Scenario, Schedule};
+use crate::model::config::Inventory;
 use crate::units::{fmt_duration as fmt_secs, fmt_rate, fmt_size, Duration};
 
 /// One night's load on a link or a vault.
@@ -38,6 +42,9 @@ pub struct Estimate {
     pub name: String,
     /// Expected VMs whose backups move data (supported, no disk over the size limit).
     pub vms: f64,
+    /// Of those, the VMs whose first backup runs on the first night (all of them, but for
+    /// fleets onboarded over several nights).
+    pub first_vms: f64,
     /// The first scheduled night: full backups.
     pub first: Night,
     /// A typical later night: incrementals (and the on-demand share of the day).
@@ -94,12 +101,19 @@ impl fmt::Display for Estimate {
                 format!("{} at {} ({})", fmt_secs(n.secs), fmt_rate(n.rate), n.limit)
             }
         };
+        let from = if self.first_vms < self.vms {
+            format!(
+                "~{:.0} of ~{:.0} VMs (onboarding: the first wave)",
+                self.first_vms, self.vms
+            )
+        } else {
+            format!("~{:.0} VMs", self.vms)
+        };
         write!(
             f,
-            "vault {}: {first} {} from ~{:.0} VMs = {}, window {}: {}; {later} ~{} = {}: {}",
+            "vault {}: {first} {} from {from} = {}, window {}: {}; {later} ~{} = {}: {}",
             self.name,
             fmt_size(a.bytes),
-            self.vms,
             night(a),
             self.window,
             self.verdict(a),
@@ -115,6 +129,9 @@ struct FleetLoad<'a> {
     fleet: &'a Fleet,
     vault: String,
     vms: f64,
+    /// Share of the VMs whose first backup runs on the first night (first-wave
+    /// onboarding), 1 without it.
+    first_share: f64,
     /// Bytes per VM: first backup, later run.
     first: f64,
     later: f64,
@@ -152,21 +169,34 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
             (m, m * (1.0 + on_demand))
         }
         None => {
-            let churn = mean(&f.daily_churn.0)?.clamp(0.0, 1.0);
+            let churn = mean(&f.daily_churn.0)?;
             // The night moves the churn of the days since the newest point; each on-demand
             // backup of the day moves (at least) a day's churn too.
-            let night = (churn * gap).min(1.0);
-            (e.used_bytes, e.used_bytes * (night + on_demand * churn))
+            let moved = |used: f64, churn: f64| {
+                let churn = churn.clamp(0.0, 1.0);
+                used * ((churn * gap).min(1.0) + on_demand * churn)
+            };
+            match f.inventory_table.as_deref() {
+                None => (e.used_bytes, moved(e.used_bytes, churn)),
+                Some(t) => inventory_nights(f, t, e.used_bytes, churn, moved)?,
+            }
         }
     };
+    let data_disks = match f.inventory_table.as_deref() {
+        Some(t) => mean_over(f.count, |i| {
+            Inventory::cell(&t.disks, i).map_or(e.data_disks, |d| d.len() as f64 - 1.0)
+        }),
+        None => e.data_disks,
+    };
     let cap = |per_disk: f64| {
-        let c = per_disk * (e.data_disks + 1.0);
+        let c = per_disk * (data_disks + 1.0);
         f.max_throughput.map_or(c, |m| c.min(m.0))
     };
     Some(FleetLoad {
         fleet: f,
         vault: vault.name.clone(),
         vms: f.count as f64 * e.backed_up,
+        first_share: first_wave_share(f),
         first,
         later,
         cap_first: cap(s.timing.full_throughput_per_disk.0),
@@ -177,9 +207,58 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
     })
 }
 
+/// The share of a fleet's VMs whose first scheduled backup runs on the policy's first
+/// occurrence: with onboarding over `d` days VM `i` of `n` starts on day `⌊i × d / n⌋`
+/// (as the scheduler does), so day 0 has the `⌈n / d⌉` VMs with `i × d < n`.
+pub fn first_wave_share(f: &Fleet) -> f64 {
+    let days = f.onboard.as_ref().map_or(1, |o| o.days().max(1));
+    let n = u64::from(f.count);
+    if n == 0 {
+        return 1.0;
+    }
+    n.div_ceil(u64::from(days)) as f64 / n as f64
+}
+
+/// An inventoried fleet's bytes per VM: the mean full backup of the first night's VMs
+/// (the first wave: rows `i` with `⌊i × days / count⌋ = 0`) and the mean later night over
+/// all rows (`moved(used, churn)`). A row's used bytes are its `used` cell, else its
+/// `disks` total × the mean `used` share, else `drawn_used`; its churn its `daily_churn`
+/// cell, else `churn`.
+fn inventory_nights(
+    f: &Fleet,
+    t: &Inventory,
+    drawn_used: f64,
+    churn: f64,
+    moved: impl Fn(f64, f64) -> f64,
+) -> Option<(f64, f64)> {
+    let share = mean(&f.used.0)?;
+    let used = |i: u32| match (Inventory::cell(&t.used, i), Inventory::cell(&t.disks, i)) {
+        (Some(&u), _) => u as f64,
+        (None, Some(d)) => d.iter().map(|&b| b as f64).sum::<f64>() * share,
+        (None, None) => drawn_used,
+    };
+    let wave = (first_wave_share(f) * f64::from(f.count)).round() as u32;
+    let first = mean_over(wave, used);
+    let later = mean_over(f.count, |i| {
+        moved(
+            used(i),
+            Inventory::cell(&t.daily_churn, i).copied().unwrap_or(churn),
+        )
+    });
+    Some((first, later))
+}
+
+/// The mean of `value(i)` over `i` in `0..n` (0 when `n` is 0).
+fn mean_over(n: u32, value: impl Fn(u32) -> f64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    (0..n).map(value).sum::<f64>() / f64::from(n)
+}
+
 fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {
     let vms = loads.iter().map(|l| l.vms).sum();
-    let first = loads.iter().map(|l| l.vms * l.first).sum();
+    let first = loads.iter().map(|l| l.vms * l.first_share * l.first).sum();
     let later = loads.iter().map(|l| l.vms * l.later).sum();
     let window = loads.iter().map(|l| l.window).min().unwrap_or_default();
     let within = loads
@@ -193,16 +272,19 @@ fn totals(loads: &[&FleetLoad]) -> (f64, f64, f64, Duration, Duration, bool) {
 
 /// A vault's night: the tightest of its concurrency limit, its VMs' own read caps and the
 /// links its fleets cross; and at least the time the last job to start needs alone.
+/// `per_vm` gives a fleet's bytes per VM, read cap per VM and the share of its VMs that
+/// back up that night.
 fn vault_night(
     s: &Scenario,
     vault: &str,
     loads: &[&FleetLoad],
     bytes: f64,
-    per_vm: impl Fn(&FleetLoad) -> (f64, f64),
+    per_vm: impl Fn(&FleetLoad) -> (f64, f64, f64),
 ) -> Night {
-    let vms: f64 = loads.iter().map(|l| l.vms).sum();
+    let vms_of = |l: &FleetLoad| l.vms * per_vm(l).2;
+    let vms: f64 = loads.iter().map(|l| vms_of(l)).sum();
     let mean_cap = if vms > 0.0 {
-        loads.iter().map(|l| l.vms * per_vm(l).1).sum::<f64>() / vms
+        loads.iter().map(|l| vms_of(l) * per_vm(l).1).sum::<f64>() / vms
     } else {
         0.0
     };
@@ -210,10 +292,8 @@ fn vault_night(
     let own: f64 = loads
         .iter()
         .map(|l| {
-            let at_once = l
-                .fleet
-                .max_concurrent_jobs
-                .map_or(l.vms, |n| l.vms.min(n as f64));
+            let on = vms_of(l);
+            let at_once = l.fleet.max_concurrent_jobs.map_or(on, |n| on.min(n as f64));
             at_once * per_vm(l).1
         })
         .sum();
@@ -268,9 +348,9 @@ fn vault_night(
     let by_rate = if rate > 0.0 { bytes / rate } else { 0.0 };
     let last_job = loads
         .iter()
-        .filter(|l| l.vms > 0.0)
+        .filter(|l| vms_of(l) > 0.0)
         .map(|l| {
-            let (b, cap) = per_vm(l);
+            let (b, cap, _) = per_vm(l);
             l.start_within.secs() + if cap > 0.0 { b / cap } else { 0.0 }
         })
         .fold(0.0, f64::max);
@@ -302,6 +382,7 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             continue;
         }
         let (vms, first, later, window, start_within, weekly) = totals(&on);
+        let first_vms = on.iter().map(|l| l.vms * l.first_share).sum();
         let night = |bytes: f64| Night {
             bytes,
             rate: link.bandwidth.0,
@@ -313,6 +394,7 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             kind: "link",
             name: link.name.clone(),
             vms,
+            first_vms,
             first: night(first),
             later: night(later),
             window,
@@ -330,8 +412,11 @@ pub fn estimate(s: &Scenario) -> Vec<Estimate> {
             kind: "vault",
             name: v.name.clone(),
             vms,
-            first: vault_night(s, &v.name, &on, first, |l| (l.first, l.cap_first)),
-            later: vault_night(s, &v.name, &on, later, |l| (l.later, l.cap_later)),
+            first_vms: on.iter().map(|l| l.vms * l.first_share).sum(),
+            first: vault_night(s, &v.name, &on, first, |l| {
+                (l.first, l.cap_first, l.first_share)
+            }),
+            later: vault_night(s, &v.name, &on, later, |l| (l.later, l.cap_later, 1.0)),
             window,
             start_within,
             weekly,

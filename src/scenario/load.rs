@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use toml_edit::{DocumentMut, Item, Table};
 
+use super::inventory::Failure;
 use super::locate::{excerpt, line_col, KeyIndex};
 use super::schema::{Scenario, Weekday};
 use super::validate::{validate, Problem};
@@ -188,6 +189,13 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
     let base = path.parent().unwrap_or(Path::new("."));
     load_empirical(&mut scenario, base)
         .map_err(|p| blame(index.span_of(&p.key), Some(p.key), p.message))?;
+    let row_warnings = super::inventory::load_inventories(&mut scenario, base, |fleet| {
+        index.has(&format!("fleet.{fleet}.count"))
+    })
+    .map_err(|f| match f {
+        Failure::Key(p) => blame(index.span_of(&p.key), Some(p.key), p.message),
+        Failure::File(e) => e,
+    })?;
     let notes = validate(&scenario)
         .map_err(|p: Problem| blame(index.span_of(&p.key), Some(p.key), p.message))?;
     let config = super::build(&scenario);
@@ -198,6 +206,8 @@ pub fn load_str(src: &str, path: &Path, sets: &[String]) -> Result<Loaded> {
         .map(|w| w.locate(&file, &text, &index, &set_keys))
         .collect();
     warnings.sort_by_key(|w| (w.line.is_none(), w.line, w.column));
+    // The inventories' rows after the scenario's keys, in row order.
+    warnings.extend(row_warnings);
     Ok(Loaded {
         scenario,
         config,

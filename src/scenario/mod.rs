@@ -8,6 +8,7 @@
 pub mod build;
 pub mod dist_format;
 pub mod estimate;
+pub mod inventory;
 pub mod load;
 pub mod locate;
 pub mod memory;

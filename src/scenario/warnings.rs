@@ -17,6 +17,7 @@ use super::schema::{Fleet, Limits, Scenario, Schedule};
 use super::validate::{limit_excesses, Problem};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::error::{Error, Result};
+use crate::model::config::Inventory;
 use crate::model::metric_names::catalogue;
 use crate::model::vm::Unsupported;
 use crate::model::Config;
@@ -174,6 +175,14 @@ fn every_vm(r: Unsupported, s: &Scenario) -> String {
     }
 }
 
+/// Whether fleet `f` has an inventory of which `fills` says yes.
+fn inventory_fills(f: &Fleet, fills: impl Fn(&Inventory) -> Option<bool>) -> bool {
+    f.inventory_table
+        .as_deref()
+        .and_then(fills)
+        .unwrap_or(false)
+}
+
 /// "No more than 20 disks of one storage account per schedule" (2016): a scheduled fleet
 /// whose storage account holds more disks than `max_disks_per_storage_account` even at
 /// its fewest data disks per VM.
@@ -275,7 +284,20 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
                 ),
             ));
         }
-        for r in reasons.iter().filter(|r| **r != Unsupported::CrossRegion) {
+        // An inventory's filled cells replace the draws: "every VM" no longer holds.
+        let listed = |r: &Unsupported| match r {
+            Unsupported::TooManyDataDisks => inventory_fills(f, |t| {
+                t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
+            }),
+            Unsupported::WindowsVersionTooOld => {
+                inventory_fills(f, |t| t.os.as_ref().map(|c| c.iter().any(Option::is_some)))
+            }
+            _ => false,
+        };
+        for r in reasons
+            .iter()
+            .filter(|r| **r != Unsupported::CrossRegion && !listed(r))
+        {
             out.push(Finding::new(
                 format!("{k}.{}", rule_key(*r)),
                 format!(
@@ -286,10 +308,14 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
                 ),
             ));
         }
-        if let Some(w) = storage_account_disks(s, f) {
+        let accounts_listed = inventory_fills(f, |t| t.storage_account.as_ref().map(|_| true));
+        if let Some(w) = storage_account_disks(s, f).filter(|_| !accounts_listed) {
             out.push(w);
         }
-        if reasons.is_empty() {
+        let disks_listed = inventory_fills(f, |t| {
+            t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
+        });
+        if reasons.is_empty() && !disks_listed {
             if let Some((key, bytes)) = always_oversize(f, &s.support) {
                 let what = if key == "os_disk" {
                     "an OS disk"

@@ -15,7 +15,8 @@ fn invariants_hold_after_every_event_of_every_shipped_scenario() {
     assert!(scenarios.len() >= 9);
     for (name, src) in scenarios {
         let small = shrink(&src, 40, 4);
-        let l = load_str(&small, Path::new(&name), &[])
+        // Relative files (an inventory) are found beside the scenario.
+        let l = load_str(&small, &Path::new("scenarios").join(&name), &[])
             .unwrap_or_else(|e| panic!("{name} (shrunk) does not load: {e}"));
         let out =
             simulate_checked(&l.config, &mut NoObserver).unwrap_or_else(|f| panic!("{name}: {f}"));

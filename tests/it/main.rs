@@ -22,6 +22,7 @@ mod fuzz_scenario;
 mod golden;
 mod init;
 mod invariants;
+mod inventory;
 mod limits;
 mod mutants;
 mod pin;

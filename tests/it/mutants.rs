@@ -183,7 +183,8 @@ fn mutated_shipped_scenarios_never_panic_hang_or_leave_staging() {
         for k in 0..PER_SCENARIO {
             let src = mutate(base, &mut rng);
             total += 1;
-            let path = Path::new(name);
+            // Relative files (an inventory) are found beside the scenario.
+            let path = &Path::new("scenarios").join(name);
             let loaded = catch_unwind(AssertUnwindSafe(|| load_str(&src, path, &[])));
             let loaded = match loaded {
                 Err(_) => {

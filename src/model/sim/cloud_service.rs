@@ -30,7 +30,7 @@ impl Sim<'_, '_> {
         if f.sa_paths.is_empty() {
             f.path
         } else {
-            f.sa_paths[(vm.index / f.sa_size) as usize]
+            f.sa_paths[self.c.fleets[vm.fleet as usize].storage_account_of(vm.index) as usize]
         }
     }
 
@@ -39,13 +39,13 @@ impl Sim<'_, '_> {
     pub(super) fn cloud_service_enter(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
         let vm = &self.vms[vi];
+        let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
         let f = &mut self.fleets[vm.fleet as usize];
         if f.cs_running.is_empty() {
             // The gate cannot bind (a cloud service has no more VMs than the limit).
             self.snapshot(j, now);
             return;
         }
-        let g = (vm.index / f.cs_size) as usize;
         if f.cs_running[g] < f.cs_limit && f.cs_queue[g].is_empty() {
             f.cs_running[g] += 1;
             self.job(j).cs_slot = true;
@@ -64,8 +64,8 @@ impl Sim<'_, '_> {
     /// next job waiting there, whose snapshot starts now.
     pub(super) fn cloud_service_release(&mut self, vi: usize, now: SimTime) {
         let vm = &self.vms[vi];
+        let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
         let f = &mut self.fleets[vm.fleet as usize];
-        let g = (vm.index / f.cs_size) as usize;
         f.cs_running[g] -= 1;
         if let Some(next) = f.cs_queue[g].pop_front() {
             f.cs_running[g] += 1;

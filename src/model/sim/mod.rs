@@ -178,14 +178,14 @@ struct FleetRt {
     /// Index of the first gate of its vault, and how many copies the vault has.
     gate: u32,
     gates: u32,
-    /// The cloud-service gate before the snapshot: VMs per cloud service, and per cloud
-    /// service the jobs past the gate and those waiting (empty when the gate cannot bind).
-    cs_size: u32,
+    /// The cloud-service gate before the snapshot (cloud services from
+    /// `Fleet::cloud_service_of`): per cloud service the jobs past the gate and those
+    /// waiting (empty when the gate cannot bind).
     cs_limit: u32,
     cs_running: Vec<u32>,
     cs_queue: Vec<VecDeque<u32>>,
-    /// VMs per storage account and each account's path (empty: the fleet's path).
-    sa_size: u32,
+    /// Each storage account's path (accounts from `Fleet::storage_account_of`; empty:
+    /// the fleet's path).
     sa_paths: Vec<PathId>,
 }
 

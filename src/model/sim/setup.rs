@@ -276,11 +276,9 @@ fn fleet_state(
         queue: VecDeque::new(),
         gate: 0,
         gates: c.vaults[c.policies[f.policy].vault].count.max(1),
-        cs_size: f.vms_per_cloud_service.max(1),
         cs_limit: u32::MAX,
         cs_running: Vec::new(),
         cs_queue: Vec::new(),
-        sa_size: f.vms_per_storage_account.max(1),
         sa_paths: Vec::new(),
     }
 }
@@ -294,8 +292,9 @@ fn f_vault(c: &Config, f: &Fleet) -> usize {
 /// than the limit).
 fn cloud_services(f: &Fleet, rt: &mut FleetRt) {
     if let Some(limit) = f.cloud_service_limit {
-        if rt.cs_size.min(f.count) > limit {
-            let groups = f.count.div_ceil(rt.cs_size) as usize;
+        let sizes = f.cloud_service_sizes();
+        if sizes.iter().any(|&n| n > limit) {
+            let groups = sizes.len();
             rt.cs_limit = limit;
             rt.cs_running = vec![0; groups];
             rt.cs_queue = (0..groups).map(|_| VecDeque::new()).collect();
@@ -330,8 +329,15 @@ fn storage_accounts(
     let links: Vec<LinkId> = f.path.iter().map(|&l| ids[l]).collect();
     let mut paths = Vec::new();
     let mut any = false;
-    for group in vms.chunks(rt.sa_size as usize) {
-        let peak: f64 = group.iter().map(vm_rate).sum();
+    let mut peaks: Vec<f64> = Vec::new();
+    for vm in vms {
+        let g = f.storage_account_of(vm.index) as usize;
+        if peaks.len() <= g {
+            peaks.resize(g + 1, 0.0);
+        }
+        peaks[g] += vm_rate(vm);
+    }
+    for peak in peaks {
         if peak > bw {
             let mut p = vec![net.add_link(bw)];
             p.extend(&links);

@@ -4,6 +4,7 @@
 
 use super::groups::Fate;
 use super::*;
+use crate::model::config::Inventory;
 use crate::model::vm::{disk_sizes, split_bytes};
 
 impl Sim<'_, '_> {
@@ -15,7 +16,14 @@ impl Sim<'_, '_> {
         let fleet = &self.c.fleets[vm.fleet as usize];
         let job = self.jobs[j as usize].as_mut().expect("live");
         let r = &mut job.rng;
-        job.running = r.gen_bool(fleet.running);
+        let drawn = r.gen_bool(fleet.running);
+        // An inventory's power state replaces the draw (made all the same: the job's
+        // later draws keep their stream positions).
+        job.running = fleet
+            .inventory
+            .as_deref()
+            .and_then(|v| Inventory::cell(&v.running, vm.index))
+            .map_or(drawn, |&on| on);
         if !job.running {
             // Offline VM: a protected one (extension installed earlier) is backed up
             // without the agent, crash-consistent; one that never had the extension
@@ -198,7 +206,14 @@ impl Sim<'_, '_> {
                             day_of(snap),
                         ],
                     );
-                    let churn = fleet.daily_churn.sample(&mut cr);
+                    let churn = match fleet
+                        .inventory
+                        .as_deref()
+                        .and_then(|v| Inventory::cell(&v.daily_churn, vm.index))
+                    {
+                        Some(&c) => c,
+                        None => fleet.daily_churn.sample(&mut cr),
+                    };
                     let days = (day_of(snap) - day_of(vm.last_point)).max(1) as f64;
                     (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
                 }

@@ -445,7 +445,8 @@ fn default_retry_delay() -> Duration {
 pub struct Fleet {
     /// Fleet name.
     pub name: String,
-    /// Number of VMs.
+    /// Number of VMs (required, unless an `inventory` gives them: then its rows).
+    #[serde(default)]
     pub count: u32,
     /// Region of the VMs.
     pub region: String,
@@ -556,6 +557,14 @@ pub struct Fleet {
     /// instead of running them all on the first one (`{ over = "4d" }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboard: Option<Onboard>,
+    /// A CSV file of the fleet's VMs, one row each (path relative to the scenario file):
+    /// its cells replace the distributions above, VM by VM (see docs/scenario.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<String>,
+    /// The inventory as read by the loader.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub inventory_table: Option<std::sync::Arc<crate::model::config::Inventory>>,
 }
 
 fn no_reduction() -> FactorDist {
