@@ -164,7 +164,18 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         jobs_on,
         opts.outputs.timeseries,
         s.link.iter().map(|l| l.name.clone()).collect(),
-        s.vault.iter().map(|v| v.name.clone()).collect(),
+        loaded
+            .config
+            .vaults
+            .iter()
+            .map(|v| {
+                let tier = match v.redundancy {
+                    crate::model::config::Redundancy::Grs => "grs",
+                    crate::model::config::Redundancy::Lrs => "lrs",
+                };
+                (v.name.clone(), tier)
+            })
+            .collect(),
         progress,
     )?;
     // The run's own options reach the model through its configuration.

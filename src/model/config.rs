@@ -305,6 +305,9 @@ pub struct Fleet {
     /// Per-VM values read from an inventory (row `i` is VM `i`); `None` = every attribute
     /// drawn from the distributions above.
     pub inventory: Option<std::sync::Arc<Inventory>>,
+    /// VMs added and used data growing per month; `None` = constant (then `count` VMs from
+    /// the start). With growth, `count` is the size at the end of the run.
+    pub growth: Option<crate::model::growth::Growth>,
 }
 
 impl Fleet {

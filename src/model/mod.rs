@@ -8,6 +8,7 @@
 
 pub mod codes;
 pub mod config;
+pub mod growth;
 pub mod metric_names;
 pub mod metrics;
 pub mod network;
@@ -80,9 +81,9 @@ pub struct Sample<'a> {
     pub links: &'a [(f64, f64)],
     /// Per vault (scenario order): stored bytes and recovery points.
     pub vaults: &'a [(u64, u64)],
-    /// The monthly cost rate of instances and storage at `time`, when the scenario has
-    /// prices.
-    pub cost_monthly: Option<f64>,
+    /// The monthly cost rate at `time`, when the scenario has prices: `[total,
+    /// instances, storage]`.
+    pub cost_monthly: Option<[f64; 3]>,
 }
 
 /// Receives the model's per-job and per-sample output as the run goes.

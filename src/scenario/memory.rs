@@ -62,7 +62,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
     let mut per_vms = 0u64;
     let mut total = (10 + grs) * 2 * HISTOGRAM_BYTES;
     for f in &s.fleet {
-        let vms = f.count as u64;
+        let vms = u64::from(f.count_at_end(sim.duration.0.as_micros()));
         let policy = s.policy.iter().find(|p| p.name == f.policy);
         // A policy's occurrences are at least a day apart; each keeps its batch of
         // arrivals until the last one starts, `start_within` later.
@@ -208,7 +208,8 @@ pub const SWEEP_REMEDY: &str = "use fewer --threads, fewer runs or smaller fleet
 
 /// A one-phrase breakdown of [`memory_bytes`] for messages.
 pub fn describe(s: &Scenario) -> String {
-    let vms: u64 = s.fleet.iter().map(|f| f.count as u64).sum();
+    let end = s.simulation.duration.0.as_micros();
+    let vms: u64 = s.fleet.iter().map(|f| u64::from(f.count_at_end(end))).sum();
     let (per_vms, rest) = run_parts(s);
     format!(
         "{} for {vms} VMs with their jobs, {} for histograms, buffers and the process",

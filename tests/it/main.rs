@@ -20,6 +20,7 @@ mod domain;
 mod fidelity;
 mod fuzz_scenario;
 mod golden;
+mod growth;
 mod init;
 mod invariants;
 mod inventory;

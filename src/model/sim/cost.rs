@@ -150,16 +150,23 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// The monthly rate of every fleet's instances and storage now (the time series).
-    pub(super) fn cost_monthly(&self) -> Option<f64> {
+    /// The monthly rate of every fleet's instances and storage now (the time series):
+    /// `[total, instances, storage]`.
+    pub(super) fn cost_monthly(&self) -> Option<[f64; 3]> {
         let cost = self.c.cost.as_ref()?;
-        let mut total = 0.0;
+        let (mut total, mut instances, mut storage) = (0.0, 0.0, 0.0);
         for (fi, b) in self.books.iter().enumerate() {
             let v = self.fleets[fi].vault as usize;
             let price = cost.storage_price(self.c.vaults[v].redundancy);
-            total += b.instances as f64 / NANO + b.stored as f64 / BYTES_PER_PRICED_GB * price;
+            let (i, s) = (
+                b.instances as f64 / NANO,
+                b.stored as f64 / BYTES_PER_PRICED_GB * price,
+            );
+            total += i + s;
+            instances += i;
+            storage += s;
         }
-        Some(round6(total))
+        Some([round6(total), round6(instances), round6(storage)])
     }
 }
 

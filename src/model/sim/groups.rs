@@ -200,14 +200,48 @@ impl Sim<'_, '_> {
     /// Whether VM `i` of fleet `fi` waits for a later night (first-wave onboarding): its
     /// first scheduled backup is `floor(i × days / count)` days after the policy's first
     /// occurrence; earlier occurrences skip it (not scheduled, not a miss).
+    /// A VM that joins later (a growing fleet) waits for its join date too.
     pub(super) fn onboard_waits(&self, fi: usize, i: u32, now: SimTime) -> bool {
+        if self.not_joined(fi, i, now) {
+            return true;
+        }
         let f = &self.c.fleets[fi];
         let Some(days) = f.onboard_days else {
             return false;
         };
+        // Onboarding spreads the VMs there are at the start.
+        let count = f.growth.as_ref().map_or(f.count, |g| g.initial);
+        if i >= count {
+            return false;
+        }
         let first = self.rep.occurrences[f.policy][0];
-        let day = u64::from(i) * u64::from(days) / u64::from(f.count.max(1));
+        let day = u64::from(i) * u64::from(days) / u64::from(count.max(1));
         now.as_micros() < first.as_micros() + day * MICROS_PER_DAY
+    }
+
+    /// Whether VM `i` of fleet `fi` (a growing fleet's) has not joined yet at `now`.
+    #[inline]
+    pub(super) fn not_joined(&self, fi: usize, i: u32, now: SimTime) -> bool {
+        self.c.fleets[fi]
+            .growth
+            .as_ref()
+            .is_some_and(|g| now < g.join_time(i))
+    }
+
+    /// VM `vi`'s used bytes at `now` (growing from its join date in a growing fleet, at
+    /// most its disks' size).
+    pub(super) fn used_now(&self, vi: usize, now: SimTime) -> u64 {
+        let vm = &self.vms[vi];
+        let f = &self.c.fleets[vm.fleet as usize];
+        match f.growth.as_ref().filter(|g| g.used.is_some()) {
+            None => vm.used_bytes,
+            Some(g) => {
+                let mut sizes = Vec::new();
+                crate::model::vm::disk_sizes(self.seed, f, vm.index, &mut sizes);
+                let cap = sizes.iter().sum();
+                g.used_at(vm.used_bytes, g.join_time(vm.index), now, cap)
+            }
+        }
     }
 
     /// The night of a scheduled job of fleet `fi`, by its scheduled time.

@@ -570,7 +570,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                     let pick = f.on_demand.as_mut().map(|(_, rng)| rng.gen_range(0..count));
                     if let Some(i) = pick {
                         let vm = first + i;
-                        if self.vms[vm as usize].has(flag::SUPPORTED) {
+                        if self.vms[vm as usize].has(flag::SUPPORTED)
+                            && !self.not_joined(fi as usize, i, now)
+                        {
                             self.arrive(vm, Kind::OnDemand, now, 1, now);
                         }
                     }

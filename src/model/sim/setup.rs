@@ -217,6 +217,12 @@ fn draw_fleet(c: &Config, fi: usize, vms: &mut Vec<Vm>, st: &mut Stats) {
         for key in capped.drain(..) {
             st.capped(((), true), || format!("fleet.{}.{key}", f.name));
         }
+        // A VM that joins later counts its RPO from the day it joins.
+        let mut vm = vm;
+        if let Some(g) = &f.growth {
+            vm.last_point = g.join_time(i);
+            vm.point_arrived = vm.last_point;
+        }
         if let Some(first) = reasons.first() {
             unsupported += 1;
             st.counts.add(&format!("unsupported.{}", first.name()), 1);

@@ -180,10 +180,15 @@ impl Sim<'_, '_> {
     pub(super) fn start_transfer(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
         let vm = self.vms[vi].clone();
+        // The VM's data as of the snapshot (a backup) or now (a restore).
+        let used = match self.jobs[j as usize].as_ref().expect("live") {
+            job if matches!(job.kind, Kind::Restore(_)) => self.used_now(vi, now),
+            job => self.used_now(vi, job.snapshot_at),
+        };
         let fleet = &self.c.fleets[vm.fleet as usize];
         let job = self.jobs[j as usize].as_mut().expect("live");
         let bytes = match job.kind {
-            Kind::Restore(_) => vm.used_bytes,
+            Kind::Restore(_) => used,
             _ => {
                 job.full = !vm.has(flag::HAS_BASE);
                 if let Some(sz) = &fleet.backup_size {
@@ -191,7 +196,7 @@ impl Sim<'_, '_> {
                         format!("fleet.{}.backup_size", fleet.name)
                     })
                 } else if job.full {
-                    vm.used_bytes
+                    used
                 } else {
                     // The day's churn, drawn per VM per day, once per calendar day from
                     // the newest point's snapshot to this one's (at least one; at most all
@@ -215,7 +220,7 @@ impl Sim<'_, '_> {
                         None => fleet.daily_churn.sample(&mut cr),
                     };
                     let days = (day_of(snap) - day_of(vm.last_point)).max(1) as f64;
-                    (vm.used_bytes as f64 * (churn * days).min(1.0)).round() as u64
+                    (used as f64 * (churn * days).min(1.0)).round() as u64
                 }
             }
         };

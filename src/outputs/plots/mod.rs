@@ -12,8 +12,9 @@
 //! | `phase_breakdown` | `summary.json` keys `backup.phase.<phase>.{mean,p99}` | grouped bars, mean and p99 in seconds, for the phases queue, extension, snapshot and transfer, values written on the bars. |
 //! | `timeline` | `timeseries.csv` | top panel: running backup jobs, queued jobs (and running restores when the column exists); bottom panel: each link's throughput in MB/s (10^6 B/s). x = time since start in hours (days when the run is longer than 3 days). Periods where `windows_open > 0` (a backup window is open) are shaded in both panels. |
 //! | `outcomes` | `summary.json` | horizontal bars, one per outcome that happened (non-zero), sorted by name from the top: `backup.jobs.succeeded` (green), `backup.failures.<Code>` (red), `unsupported.<Reason>` (orange), `restore.rejected.<Reason>` (purple); x = count, the exact count written at each bar's end. |
-//! | `vault_storage` | `timeseries.csv` | top panel: each vault's stored data in GiB (2^30 B) over time; bottom panel: each vault's recovery points. |
+//! | `vault_storage` | `timeseries.csv` | the stored data by redundancy (GRS, LRS) in GiB (2^30 B) over time; each vault's stored data; each vault's recovery points. |
 //! | `rpo` | `histograms/rpo.hdr` | CDF of recovery point age: x = age in hours (linear), y = fraction of samples with at most that age; p50/p90/p99 marked. |
+//! | `cost` | `timeseries.csv` (with `[cost]`) | the monthly cost rate over time: total, instances, storage (the scenario's currency per month). |
 //! | `nights` | `nights.csv` | one panel per (policy, fleet), the first 8: per night (x = occurrence number and weekday) stacked bars of jobs that met the window (green), missed it late or still open (orange) and failed (red); a line (right axis) of the last finish minus the window's end in hours, with the window's end at 0. |
 //!
 //! [`render_sweep`] draws the plots of a sweep directory instead: each chosen
@@ -54,7 +55,7 @@ use style::ensure_font;
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Names of the plots, in the order [`render`] writes them.
-pub const PLOT_NAMES: [&str; 7] = [
+pub const PLOT_NAMES: [&str; 8] = [
     "backup_duration_cdf",
     "phase_breakdown",
     "timeline",
@@ -62,6 +63,7 @@ pub const PLOT_NAMES: [&str; 7] = [
     "vault_storage",
     "rpo",
     "nights",
+    "cost",
 ];
 
 /// Error of [`render`]. Every variant names the file involved.

@@ -65,6 +65,8 @@ pub struct Writers {
     series_header: bool,
     link_names: Vec<String>,
     vault_names: Vec<String>,
+    /// Each vault's redundancy ("grs" or "lrs"), for the per-redundancy storage columns.
+    vault_tiers: Vec<&'static str>,
     error: Option<(PathBuf, std::io::Error)>,
     dir: PathBuf,
     progress: Option<indicatif::ProgressBar>,
@@ -82,7 +84,7 @@ impl Writers {
         jobs: bool,
         series: bool,
         link_names: Vec<String>,
-        vault_names: Vec<String>,
+        vaults: Vec<(String, &'static str)>,
         progress: Option<indicatif::ProgressBar>,
     ) -> Result<Writers> {
         let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
@@ -109,7 +111,8 @@ impl Writers {
             },
             series_header: false,
             link_names,
-            vault_names,
+            vault_names: vaults.iter().map(|(n, _)| n.clone()).collect(),
+            vault_tiers: vaults.iter().map(|&(_, t)| t).collect(),
             error: None,
             dir: dir.to_path_buf(),
             progress,
@@ -250,8 +253,11 @@ impl Observer for Writers {
                 h.push(format!("vault.{v}.stored_bytes"));
                 h.push(format!("vault.{v}.recovery_points"));
             }
+            for t in self.tiers() {
+                h.push(format!("storage.{t}.stored_bytes"));
+            }
             if s.cost_monthly.is_some() {
-                h.push("cost.monthly".into());
+                h.extend(COST_COLUMNS.map(String::from));
             }
             if let Err(e) = self.series.as_mut().expect("checked").write_record(&h) {
                 self.fail("timeseries.csv", csv_err(e));
@@ -272,12 +278,38 @@ impl Observer for Writers {
             row.push(bytes.to_string());
             row.push(points.to_string());
         }
-        if let Some(c) = s.cost_monthly {
+        for t in self.tiers() {
+            let stored: u64 = s
+                .vaults
+                .iter()
+                .zip(&self.vault_tiers)
+                .filter(|(_, &vt)| vt == t)
+                .map(|((b, _), _)| b)
+                .sum();
+            row.push(stored.to_string());
+        }
+        for c in s.cost_monthly.into_iter().flatten() {
             row.push(format!("{c:.6}"));
         }
         if let Err(e) = self.series.as_mut().expect("checked").write_record(&row) {
             self.fail("timeseries.csv", csv_err(e));
         }
+    }
+}
+
+/// The cost columns of `timeseries.csv` (with `[cost]`): the monthly rate and its parts.
+pub const COST_COLUMNS: [&str; 3] = [
+    "cost.monthly",
+    "cost.monthly.instances",
+    "cost.monthly.storage",
+];
+
+impl Writers {
+    /// The redundancies of the run's vaults, each once, in a fixed order.
+    fn tiers(&self) -> impl Iterator<Item = &'static str> + '_ {
+        ["grs", "lrs"]
+            .into_iter()
+            .filter(|t| self.vault_tiers.contains(t))
     }
 }
 

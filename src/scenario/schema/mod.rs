@@ -15,11 +15,13 @@ use crate::engine::SimDuration;
 use crate::units::{Bandwidth, CalendarDate, Duration, TimeOfDay, UtcOffset};
 
 mod cost;
+mod growth;
 mod limits;
 mod service;
 mod values;
 
 pub use cost::{Cost, InstancePerStarted, InstanceTier};
+pub use growth::{Growth, UsedPerMonth};
 pub use limits::{LimitValues, Limits, STORAGE_ACCOUNT_BANDWIDTH};
 pub use service::{Support, Timing};
 pub use values::{Bound, Prob, Weekday};
@@ -557,6 +559,9 @@ pub struct Fleet {
     /// instead of running them all on the first one (`{ over = "4d" }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboard: Option<Onboard>,
+    /// VMs added and used data growing per 30-day month (`{ vms_per_month = 20 }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth: Option<Growth>,
     /// A CSV file of the fleet's VMs, one row each (path relative to the scenario file):
     /// its cells replace the distributions above, VM by VM (see docs/scenario.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -370,6 +370,13 @@ fn check_fleets(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
                 format!("expected a rate between 0 and 1e6 per day, found {od}"),
             ));
         }
+        if let Some((key, msg)) = f
+            .growth
+            .as_ref()
+            .and_then(|g| g.problem(f.inventory.is_some()))
+        {
+            return Err(problem(format!("{k}.growth.{key}"), msg));
+        }
         if let Some(o) = &f.onboard {
             let us = o.over.0.as_micros();
             let day = crate::engine::time::MICROS_PER_DAY;

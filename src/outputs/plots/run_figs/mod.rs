@@ -97,6 +97,14 @@ pub(super) fn figures(
     {
         figures.push((PLOT_NAMES[6], Figure::Nights(f)));
     }
+    if let Some(f) = timeseries
+        .as_ref()
+        .map(|t| VaultFig::cost_from_table(t, scenario, start))
+        .transpose()?
+        .flatten()
+    {
+        figures.push((PLOT_NAMES[7], Figure::Vault(f)));
+    }
     Ok(figures)
 }
 

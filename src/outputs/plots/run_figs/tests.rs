@@ -87,7 +87,9 @@ fn synthetic_timeseries(dir: &Path, rng: &mut Lcg) {
          link.eu-west.throughput_Bps,link.eu-west.utilization,\
          link.us-east.throughput_Bps,link.us-east.utilization,\
          vault.eu-vault.stored_bytes,vault.eu-vault.recovery_points,\
-         vault.us-vault.stored_bytes,vault.us-vault.recovery_points\n",
+         vault.us-vault.stored_bytes,vault.us-vault.recovery_points,\
+         storage.grs.stored_bytes,storage.lrs.stored_bytes,\
+         cost.monthly,cost.monthly.instances,cost.monthly.storage\n",
     );
     let (mut eu, mut us) = (0.0f64, 0.0f64);
     for i in 0..(7 * 288) {
@@ -114,13 +116,16 @@ fn synthetic_timeseries(dir: &Path, rng: &mut Lcg) {
         us += thr2 * 300.0 * 0.1;
         writeln!(
             csv,
-            "{t},{running:.0},{queued:.0},{},{},{thr1},{},{thr2},{},{eu},{},{us},{}",
+            "{t},{running:.0},{queued:.0},{},{},{thr1},{},{thr2},{},{eu},{},{us},{},{eu},{us},{},{},{}",
             (rng.next() * 3.0) as u32,
             u8::from(open),
             thr1 / 1.25e9,
             thr2 / 1.25e9,
             i / 3,
-            i / 4
+            i / 4,
+            (eu + us) * 2e-11 + 500.0,
+            500.0,
+            (eu + us) * 2e-11
         )
         .unwrap();
     }
@@ -193,6 +198,10 @@ fn render_full_results_dir() {
     assert!(svg("timeline.svg").contains("backup window open"));
     assert!(svg("vault_storage.svg").contains("stored data (GiB)"));
     assert!(svg("vault_storage.svg").contains("vault us-vault"));
+    assert!(svg("vault_storage.svg").contains("stored data by redundancy (GiB)"));
+    assert!(svg("vault_storage.svg").contains("GRS"));
+    assert!(svg("cost.svg").contains("Monthly cost rate over time"));
+    assert!(svg("cost.svg").contains("instances"));
     let outcomes = svg("outcomes.svg");
     for k in [
         "backup.jobs.succeeded",

@@ -1,0 +1,162 @@
+//! Growing fleets: VMs that join during the run and used data that grows per month,
+//! against hand-computed schedules and sizes.
+
+use super::common::*;
+
+const DAY: u64 = 86_400 * SEC;
+
+/// One VM and one more a month for 90 days: VMs join at days 30, 60 and 90 (the last at
+/// the end, too late for a backup). Each takes its first (full) backup at the first
+/// 01:00 after it joins and a daily one after: 90 + 60 + 30 jobs, full ones on days 0, 30
+/// and 60, nothing scheduled (or counted) before a VM joins, and its RPO counts from the
+/// day it joins, not from the start.
+#[test]
+fn one_vm_a_month_joins_on_its_day() {
+    let src = base("90d", "growth = { vms_per_month = 1 }", "", "");
+    let (out, rows) = run_src(&src);
+    assert_eq!(get(&out.summary, "fleet.f.vms"), 4.0);
+    let mut per_vm = [0u32; 4];
+    for r in &rows {
+        per_vm[r.vm as usize] += 1;
+        assert!(r.scheduled_us >= u64::from(r.vm) * 30 * DAY, "{r:?}");
+    }
+    assert_eq!(per_vm, [90, 60, 30, 0]);
+    let full: Vec<(u32, u64)> = rows
+        .iter()
+        .filter(|r| r.bytes == 100_000_000_000)
+        .map(|r| (r.vm, r.scheduled_us / DAY))
+        .collect();
+    assert_eq!(full, [(0, 0), (1, 30), (2, 60)]);
+    assert_eq!(get(&out.summary, "backup.jobs.succeeded"), 180.0);
+    // Daily points: no VM's recovery point is ever older than a day and its copy.
+    assert!(get(&out.summary, "rpo.max") < 1.1 * 86_400.0);
+}
+
+/// Used data growing 30 GB a month, linearly: the incremental of day 30 moves 10 % of
+/// 100 GB + 30 GB × (30 d 1 h 10 s / 30 d) (the snapshot's time); by day 125 the data has
+/// reached the disks' 200 GB and stays there: 20 GB a day.
+#[test]
+fn used_data_grows_per_month_up_to_the_disks() {
+    let src = base("126d", "growth = { used_per_month = \"30 GB\" }", "", "");
+    let (_, rows) = run_src(&src);
+    let on_day = |d: u64| {
+        rows.iter()
+            .find(|r| r.scheduled_us / DAY == d)
+            .unwrap()
+            .bytes
+    };
+    let months: f64 = (30.0 * 86_400.0 + 3_610.0) / (30.0 * 86_400.0);
+    let used = (1e11 + 3e10 * months).round();
+    assert_eq!(on_day(30), (used * 0.1).round() as u64);
+    assert_eq!(on_day(125), 20_000_000_000);
+    // Compounding: 10 % a month on 100 GB, at the first incremental (day 1, 01:00:10).
+    let src = base("2d", "growth = { used_per_month = \"10%\" }", "", "");
+    let (_, rows) = run_src(&src);
+    let months: f64 = (86_400.0 + 3_610.0) / (30.0 * 86_400.0);
+    let used = (1e11 * 1.1f64.powf(months)).round();
+    assert_eq!(rows[1].bytes, (used * 0.1).round() as u64);
+}
+
+/// Without growth nothing moves: the same fleet with `growth = {}` gives the same jobs.
+#[test]
+fn an_empty_growth_changes_nothing() {
+    let (a, ra) = run_src(&base("5d", "", "", ""));
+    let (b, rb) = run_src(&base("5d", "growth = {}", "", ""));
+    assert_eq!(a.summary, b.summary);
+    assert_eq!(ra.len(), rb.len());
+}
+
+/// The time series has the stored bytes of each redundancy: the sum of its vaults'.
+#[test]
+fn stored_bytes_by_redundancy_sum_the_vaults() {
+    let t = tempfile::tempdir().unwrap();
+    let rest = r#"
+[[vault]]
+name = "w"
+region = "r1"
+redundancy = "LRS"
+create_time = "0s"
+
+[[policy]]
+name = "q"
+vault = "w"
+schedule = { daily = "02:00" }
+retention = { daily = 3 }
+
+[[fleet]]
+name = "g"
+count = 2
+region = "r1"
+policy = "q"
+path = ["wan"]
+os = "windows-2012r2"
+extension = { installed = 1.0 }
+"#;
+    let sc = t.path().join("two.toml");
+    std::fs::write(&sc, base("4d", "", "", rest)).unwrap();
+    let out = t.path().join("out");
+    let o = run_bin(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut r = csv::Reader::from_path(out.join("timeseries.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |n: &str| {
+        head.iter()
+            .position(|h| h == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    assert!(!head.iter().any(|h| h == "storage.grs.stored_bytes"));
+    let (v, w, lrs) = (
+        col("vault.v.stored_bytes"),
+        col("vault.w.stored_bytes"),
+        col("storage.lrs.stored_bytes"),
+    );
+    let mut nonzero = false;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let n = |i: usize| rec[i].parse::<u64>().unwrap();
+        assert_eq!(n(lrs), n(v) + n(w));
+        nonzero |= n(v) > 0 && n(w) > 0;
+    }
+    assert!(nonzero);
+}
+
+#[test]
+fn bad_growth_is_refused_with_its_place() {
+    let t = tempfile::tempdir().unwrap();
+    for (growth, key, expected) in [
+        (
+            "{ vms_per_month = -1 }",
+            "fleet.f.growth.vms_per_month",
+            "from 0 to 1e6",
+        ),
+        (
+            "{ used_per_month = \"5 parsecs\" }",
+            "used_per_month",
+            "percentage per month",
+        ),
+        (
+            "{ used_per_month = 5 }",
+            "used_per_month",
+            "percentage per month",
+        ),
+        ("{ vms = 3 }", "fleet.f.growth.vms", "unknown key"),
+    ] {
+        let sc = t.path().join("bad.toml");
+        std::fs::write(&sc, base("2d", &format!("growth = {growth}"), "", "")).unwrap();
+        let o = run_bin(&["validate", sc.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{growth}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("bad.toml:") && err.contains(key),
+            "{growth}: {err}"
+        );
+        assert!(err.contains(expected), "{growth}: {err}");
+    }
+}
