@@ -457,7 +457,7 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         }
         Ok((todo, done))
     };
-    let (mut todo, skipped) = next_round(&mut cache)?;
+    let (todo, skipped) = next_round(&mut cache)?;
     let first_scope = all.iter().filter(|r| def.owns(shard, r)).count();
     for r in &todo {
         clean_stale(&out, r);
@@ -470,71 +470,19 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
     if let Ok(mut o) = OUT_DIR.lock() {
         *o = Some(out.clone());
     }
-    ACTIVE.store(true, Ordering::SeqCst);
     let start = Instant::now();
-    let pb = progress_bar(TOTAL.load(Ordering::SeqCst), skipped, a.quiet);
-    let failed = AtomicBool::new(false);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.min(todo.len().max(1)))
-        .build()
-        .map_err(|e| {
-            Error::Usage(format!(
-                "--threads {threads}: cannot start the thread pool: {e}"
-            ))
-        })?;
-    let mut ran = 0;
-    let mut scope = skipped;
-    let mut result = Ok(());
-    while !todo.is_empty() {
-        let results: Vec<Result<bool>> = pool.install(|| {
-            todo.par_iter()
-                .map(|r| run_one(a, &def, &text, &out, r, &failed, pb.as_ref()))
-                .collect()
-        });
-        for r in results {
-            match r {
-                Ok(true) => ran += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    if result.is_ok() {
-                        result = Err(e);
-                    }
-                }
-            }
-        }
-        if result.is_err() || INTERRUPTED.load(Ordering::SeqCst) {
-            break;
-        }
-        // Decided from the runs on disk: the same whatever ran them, in whichever order.
-        let (more, done) = next_round(&mut cache)?;
-        scope = done;
-        for r in &more {
-            clean_stale(&out, r);
-        }
-        if !more.is_empty() {
-            TOTAL.fetch_add(more.len(), Ordering::SeqCst);
-            if let Some(pb) = &pb {
-                pb.set_length(TOTAL.load(Ordering::SeqCst) as u64);
-            }
-        }
-        todo = more;
-    }
-    ACTIVE.store(false, Ordering::SeqCst);
-    if let Some(pb) = &pb {
-        pb.finish_and_clear();
-    }
-    result?;
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return Err(Error::Interrupted(format!(
-            "{} of {} runs complete; re-run the same command to resume",
-            DONE.load(Ordering::SeqCst),
-            TOTAL.load(Ordering::SeqCst)
-        )));
-    }
-    let mine_len = scope;
+    let rounds = Rounds {
+        a,
+        def: &def,
+        text: &text,
+        out: &out,
+        threads,
+    };
+    let (ran, scope) = rounds.run(todo, skipped, &mut |c| next_round(c), &mut cache)?;
     let aggregated = match shard {
         Some(s) => {
-            let marker = serde_json::json!({ "shard": format!("{}/{}", s.index, s.count), "runs": mine_len });
+            let marker =
+                serde_json::json!({ "shard": format!("{}/{}", s.index, s.count), "runs": scope });
             let text = serde_json::to_string_pretty(&marker).expect("json") + "\n";
             write_atomic(
                 &out.join("shards")
@@ -549,48 +497,137 @@ pub fn sweep(a: &SweepArgs) -> Result<SweepReport> {
         }
     };
     if !a.quiet {
-        let scope = scope_text(&def, shard, mine_len, my_points.len());
+        let scope = scope_text(&def, shard, scope, my_points.len());
         crate::status!(
             "sweep {}: {scope}; {ran} run now, {skipped} already complete; {:.1} s on {threads} thread(s)",
             def.scenario_name,
             start.elapsed().as_secs_f64()
         );
-        let (cut, wall) = (
-            CUT_SHORT.load(Ordering::SeqCst),
-            CUT_WALL.load(Ordering::SeqCst),
-        );
-        if cut > wall {
-            crate::status!(
-                "note: {} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)",
-                cut - wall
-            );
-        }
-        if wall > 0 {
-            crate::status!(
-                "note: {wall} of the {ran} runs simulated now were stopped at --run-max-wall (run.cut_short_wall = 1): where they stopped depends on this machine's speed, so the aggregates are outside the determinism guarantee"
-            );
-        }
-        if aggregated {
-            let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
-                ""
-            } else {
-                ", plots/"
-            };
-            crate::status!(
-                "results: {} (sweep.csv, runs.csv, points/{plots})",
-                out.display()
-            );
-        } else {
-            crate::status!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
-        }
+        print_notes(&def, &out, ran, aggregated);
     }
     Ok(SweepReport {
         dir: out,
-        scope: mine_len,
+        scope,
         ran,
-        skipped: mine_len - ran,
+        skipped: scope - ran,
         aggregated,
     })
+}
+
+/// What the rounds of one sweep invocation share.
+struct Rounds<'a> {
+    a: &'a SweepArgs,
+    def: &'a Definition,
+    text: &'a str,
+    out: &'a Path,
+    threads: usize,
+}
+
+/// The runs still to do, and how many of this invocation's scope are complete.
+type NextRound<'c> = dyn FnMut(&mut SummaryCache) -> Result<(Vec<Run>, usize)> + 'c;
+
+impl Rounds<'_> {
+    /// Runs `todo` in parallel, then each further round `next_round` asks for (with
+    /// targets: one more replication of each point still short), until none is left, a
+    /// run fails or the sweep is interrupted. Returns the runs simulated and the runs of
+    /// the scope complete.
+    fn run(
+        &self,
+        mut todo: Vec<Run>,
+        skipped: usize,
+        next_round: &mut NextRound<'_>,
+        cache: &mut SummaryCache,
+    ) -> Result<(usize, usize)> {
+        let (a, threads) = (self.a, self.threads);
+        ACTIVE.store(true, Ordering::SeqCst);
+        let pb = progress_bar(TOTAL.load(Ordering::SeqCst), skipped, a.quiet);
+        let failed = AtomicBool::new(false);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.min(todo.len().max(1)))
+            .build()
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--threads {threads}: cannot start the thread pool: {e}"
+                ))
+            })?;
+        let (mut ran, mut scope, mut result) = (0, skipped, Ok(()));
+        while !todo.is_empty() {
+            let results: Vec<Result<bool>> = pool.install(|| {
+                todo.par_iter()
+                    .map(|r| run_one(a, self.def, self.text, self.out, r, &failed, pb.as_ref()))
+                    .collect()
+            });
+            for r in results {
+                match r {
+                    Ok(true) => ran += 1,
+                    Ok(false) => {}
+                    Err(e) if result.is_ok() => result = Err(e),
+                    Err(_) => {}
+                }
+            }
+            if result.is_err() || INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            // Decided from the runs on disk: the same whatever ran them, in whichever order.
+            let (more, done) = next_round(cache)?;
+            scope = done;
+            for r in &more {
+                clean_stale(self.out, r);
+            }
+            if !more.is_empty() {
+                TOTAL.fetch_add(more.len(), Ordering::SeqCst);
+                if let Some(pb) = &pb {
+                    pb.set_length(TOTAL.load(Ordering::SeqCst) as u64);
+                }
+            }
+            todo = more;
+        }
+        ACTIVE.store(false, Ordering::SeqCst);
+        if let Some(pb) = &pb {
+            pb.finish_and_clear();
+        }
+        result?;
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted(format!(
+                "{} of {} runs complete; re-run the same command to resume",
+                DONE.load(Ordering::SeqCst),
+                TOTAL.load(Ordering::SeqCst)
+            )));
+        }
+        Ok((ran, scope))
+    }
+}
+
+/// The notes after a sweep's summary line: runs cut short, and where the results are.
+fn print_notes(def: &Definition, out: &Path, ran: usize, aggregated: bool) {
+    let (cut, wall) = (
+        CUT_SHORT.load(Ordering::SeqCst),
+        CUT_WALL.load(Ordering::SeqCst),
+    );
+    if cut > wall {
+        crate::status!(
+            "note: {} of the {ran} runs simulated now were cut short at --run-max-events (run.cut_short = 1 in their summary.json and in runs.csv)",
+            cut - wall
+        );
+    }
+    if wall > 0 {
+        crate::status!(
+            "note: {wall} of the {ran} runs simulated now were stopped at --run-max-wall (run.cut_short_wall = 1): where they stopped depends on this machine's speed, so the aggregates are outside the determinism guarantee"
+        );
+    }
+    if aggregated {
+        let plots = if def.plot_metrics().is_empty() || def.vary.is_empty() {
+            ""
+        } else {
+            ", plots/"
+        };
+        crate::status!(
+            "results: {} (sweep.csv, runs.csv, points/{plots})",
+            out.display()
+        );
+    } else {
+        crate::status!("results: {} (runs only; when every shard is done: backupsim merge <shard dirs...> --out DIR)", out.display());
+    }
 }
 
 /// A sweep command on a finished sweep whose run directories were removed: nothing to
