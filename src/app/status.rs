@@ -61,11 +61,8 @@ fn run_progress(dirs: &[PathBuf], r: &Run, held: &[(u32, Option<String>)]) -> Op
     found
 }
 
-/// `backupsim status SWEEP_DIR [SHARD_DIR...]`: how far a sweep is, over the given
-/// directories (shards writing into separate directories, or one shared directory),
-/// while it runs or after. Reads only; a lock file whose holder is gone is removed, as
-/// any sweep command does.
-pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
+/// The one sweep the directories hold (an error if they hold none, or different ones).
+fn one_definition(dirs: &[PathBuf]) -> Result<Definition> {
     let mut def: Option<Definition> = None;
     for d in dirs {
         let Some(this) = read_definition(d)? else {
@@ -88,11 +85,15 @@ pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
             def = Some(this);
         }
     }
-    let Some(def) = def else {
-        return Err(Error::Usage(
-            "status: expected at least one sweep directory".into(),
-        ));
-    };
+    def.ok_or_else(|| Error::Usage("status: expected at least one sweep directory".into()))
+}
+
+/// `backupsim status SWEEP_DIR [SHARD_DIR...]`: how far a sweep is, over the given
+/// directories (shards writing into separate directories, or one shared directory),
+/// while it runs or after. Reads only; a lock file whose holder is gone is removed, as
+/// any sweep command does.
+pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
+    let def = one_definition(dirs)?;
     let mut rep = StatusReport::default();
     let mut held = Vec::new();
     for d in dirs {
@@ -155,6 +156,12 @@ pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
             }
         }
     }
+    rep.text = render(&def, &mut rep, &walls);
+    Ok(rep)
+}
+
+/// The report's text; sets its time left from the walls of the complete runs.
+fn render(def: &Definition, rep: &mut StatusReport, walls: &[f64]) -> String {
     let points = def.points().len();
     let mut text = if def.targets.is_empty() {
         format!(
@@ -211,6 +218,5 @@ pub fn status(dirs: &[PathBuf]) -> Result<StatusReport> {
             if def.targets.is_empty() { "" } else { "; more if targets add replications" }
         );
     }
-    rep.text = text;
-    Ok(rep)
+    text
 }
