@@ -216,27 +216,7 @@ pub fn pin(a: &PinArgs, sets: &[String]) -> Result<String> {
     };
     let original = std::fs::read_to_string(file).map_err(|e| Error::io(file.clone(), e))?;
     let loaded = super::load_with(file, None, &[])?;
-    // The values: a results directory's summary, or a run of the scenario.
-    let (dir, seed, source) = match &a.from {
-        Some(d) => {
-            let seed = super::load_with(&d.join("scenario.resolved.toml"), None, &[])
-                .map(|l| l.scenario.simulation.seed)
-                .unwrap_or(loaded.scenario.simulation.seed);
-            (d.clone(), seed, format!("from {}", d.display()))
-        }
-        None => {
-            let args = super::RunArgs {
-                scenario: file.clone(),
-                quiet: a.quiet,
-                no_plots: true,
-                deny_warnings: a.deny_warnings,
-                ..super::RunArgs::default()
-            };
-            let report = super::run_loaded(&loaded, &args)?;
-            let seed = loaded.scenario.simulation.seed;
-            (report.dir, seed, "from a run".to_string())
-        }
-    };
+    let (dir, seed, source) = pin_source(a, file, &loaded)?;
     let summary = crate::outputs::results::read::read_summary(&dir).map_err(|e| {
         Error::input(
             dir.join("summary.json").display().to_string(),
@@ -257,6 +237,81 @@ pub fn pin(a: &PinArgs, sets: &[String]) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = original.parse().map_err(|e: toml_edit::TomlError| {
         Error::input(file.display().to_string(), e.to_string())
     })?;
+    let (replaced, kept_comments) = remove_pinned(&mut doc, &pinned);
+    refuse_replacing(file, &replaced, &pinned, a.force)?;
+    let base = if replaced.is_empty() {
+        original.clone()
+    } else {
+        doc.to_string()
+    };
+    let mut text = base.trim_end().to_string();
+    text.push('\n');
+    if !kept_comments.is_empty() {
+        text.push('\n');
+        for c in &kept_comments {
+            text.push_str(c);
+            text.push('\n');
+        }
+    }
+    let header = format!(
+        "Pinned by `backupsim check --pin` on {} (seed {seed}, tolerance {}%, values {source}).",
+        today(),
+        crate::units::fmt_value(tolerance * 100.0)
+    );
+    text.push_str(&block(&pinned, &header));
+    // The new file must load as the old one did before it replaces it.
+    crate::scenario::load_str(&text, file, &[])?;
+    crate::outputs::results::write_atomic(file, text.as_bytes())?;
+    Ok(format!(
+        "{}: pinned {} bound(s){}",
+        file.display(),
+        pinned.len(),
+        pinned
+            .iter()
+            .map(|p| format!(
+                "\n  {} {} {} (now {})",
+                p.metric, p.side, p.value, p.current
+            ))
+            .collect::<String>()
+    ))
+}
+
+/// Where the values come from: a results directory's summary (`--from`), or a run of the
+/// scenario now. Returns the directory, the seed and the words for the header.
+fn pin_source(
+    a: &PinArgs,
+    file: &std::path::Path,
+    loaded: &crate::scenario::Loaded,
+) -> Result<(std::path::PathBuf, u64, String)> {
+    Ok(match &a.from {
+        Some(d) => {
+            let seed = super::load_with(&d.join("scenario.resolved.toml"), None, &[])
+                .map(|l| l.scenario.simulation.seed)
+                .unwrap_or(loaded.scenario.simulation.seed);
+            (d.clone(), seed, format!("from {}", d.display()))
+        }
+        None => {
+            let args = super::RunArgs {
+                scenario: file.to_path_buf(),
+                quiet: a.quiet,
+                no_plots: true,
+                deny_warnings: a.deny_warnings,
+                ..super::RunArgs::default()
+            };
+            let report = super::run_loaded(loaded, &args)?;
+            let seed = loaded.scenario.simulation.seed;
+            (report.dir, seed, "from a run".to_string())
+        }
+    })
+}
+
+/// Removes the `[[expect]]` tables of `doc` that bound a metric of `pinned`: returns each
+/// one's metric and bounds as written, and the comment lines above them (they move to
+/// the new block).
+fn remove_pinned(
+    doc: &mut toml_edit::DocumentMut,
+    pinned: &[Pinned],
+) -> (Vec<(String, String)>, Vec<String>) {
     let mut replaced = Vec::new();
     let mut kept_comments: Vec<String> = Vec::new();
     if let Some(arr) = doc
@@ -297,9 +352,20 @@ pub fn pin(a: &PinArgs, sets: &[String]) -> Result<String> {
             }
         }
     }
+    (replaced, kept_comments)
+}
+
+/// Shows the bounds of `replaced` against the new ones; unless `force`, refuses to
+/// replace them (the file untouched).
+fn refuse_replacing(
+    file: &std::path::Path,
+    replaced: &[(String, String)],
+    pinned: &[Pinned],
+    force: bool,
+) -> Result<()> {
     if !replaced.is_empty() {
         let mut diff = format!("{}: [[expect]] bounds already set:", file.display());
-        for (metric, old) in &replaced {
+        for (metric, old) in replaced {
             diff.push_str(&format!("\n- [[expect]] {old}"));
             for p in pinned.iter().filter(|p| &p.metric == metric) {
                 diff.push_str(&format!(
@@ -309,7 +375,7 @@ pub fn pin(a: &PinArgs, sets: &[String]) -> Result<String> {
             }
         }
         crate::status!("{diff}");
-        if !a.force {
+        if !force {
             return Err(Error::input(
                 file.display().to_string(),
                 format!(
@@ -323,41 +389,7 @@ pub fn pin(a: &PinArgs, sets: &[String]) -> Result<String> {
             ));
         }
     }
-    let base = if replaced.is_empty() {
-        original.clone()
-    } else {
-        doc.to_string()
-    };
-    let mut text = base.trim_end().to_string();
-    text.push('\n');
-    if !kept_comments.is_empty() {
-        text.push('\n');
-        for c in &kept_comments {
-            text.push_str(c);
-            text.push('\n');
-        }
-    }
-    let header = format!(
-        "Pinned by `backupsim check --pin` on {} (seed {seed}, tolerance {}%, values {source}).",
-        today(),
-        crate::units::fmt_value(tolerance * 100.0)
-    );
-    text.push_str(&block(&pinned, &header));
-    // The new file must load as the old one did before it replaces it.
-    crate::scenario::load_str(&text, file, &[])?;
-    crate::outputs::results::write_atomic(file, text.as_bytes())?;
-    Ok(format!(
-        "{}: pinned {} bound(s){}",
-        file.display(),
-        pinned.len(),
-        pinned
-            .iter()
-            .map(|p| format!(
-                "\n  {} {} {} (now {})",
-                p.metric, p.side, p.value, p.current
-            ))
-            .collect::<String>()
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
