@@ -207,7 +207,6 @@ fn storage_account_disks(s: &Scenario, f: &Fleet) -> Option<Finding> {
 /// Every warning of a scenario (the loader locates them and sorts them by position).
 pub fn find(s: &Scenario) -> Vec<Finding> {
     let mut out = Vec::new();
-    let end = s.simulation.duration.0;
     for l in &s.link {
         if !s.fleet.iter().any(|f| f.path.contains(&l.name)) {
             out.push(Finding::new(
@@ -251,93 +250,105 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
         }
     }
     for f in &s.fleet {
-        let k = format!("fleet.{}", f.name);
-        if f.count == 0 {
-            out.push(Finding::new(
-                format!("{k}.count"),
-                "a fleet of 0 VMs: nothing is simulated for it",
-            ));
-            continue;
-        }
-        let policy = s.policy.iter().find(|p| p.name == f.policy);
-        let restored = s.restore.iter().any(|r| r.fleet == f.name);
-        if policy.is_some_and(|p| p.schedule.is_none())
-            && f.on_demand.per_vm_per_day == 0.0
-            && !restored
-        {
-            out.push(Finding::new(
-                format!("{k}.policy"),
-                format!(
-                    "policy \"{}\" has no schedule and the fleet asks for no on-demand backup (on_demand.per_vm_per_day = 0) and no restore: nothing ever uses its {} VMs",
-                    f.policy, f.count
-                ),
-            ));
-        }
-        let reasons = always_unsupported(s, f);
-        if reasons.contains(&Unsupported::CrossRegion) {
-            let v = vault_of(s, f).expect("a vault for a cross-region fleet");
-            out.push(Finding::new(
-                format!("{k}.region"),
-                format!(
-                    "the fleet is in \"{}\" but its policy \"{}\" keeps points in vault \"{}\" in \"{}\": every VM is unsupported (CrossRegion) and none of its {} VMs is ever backed up; use a vault in \"{}\", or set support.cross_region = true for a what-if",
-                    f.region, f.policy, v.name, v.region, f.count, f.region
-                ),
-            ));
-        }
-        // An inventory's filled cells replace the draws: "every VM" no longer holds.
-        let listed = |r: &Unsupported| match r {
-            Unsupported::TooManyDataDisks => inventory_fills(f, |t| {
-                t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
-            }),
-            Unsupported::WindowsVersionTooOld => {
-                inventory_fills(f, |t| t.os.as_ref().map(|c| c.iter().any(Option::is_some)))
-            }
-            _ => false,
-        };
-        for r in reasons
-            .iter()
-            .filter(|r| **r != Unsupported::CrossRegion && !listed(r))
-        {
-            out.push(Finding::new(
-                format!("{k}.{}", rule_key(*r)),
-                format!(
-                    "{}: every VM is unsupported ({}) and none of its {} VMs is ever backed up (each scheduled run counts them in backup.jobs.unsupported)",
-                    every_vm(*r, s),
-                    r.name(),
-                    f.count
-                ),
-            ));
-        }
-        let accounts_listed = inventory_fills(f, |t| t.storage_account.as_ref().map(|_| true));
-        if let Some(w) = storage_account_disks(s, f).filter(|_| !accounts_listed) {
-            out.push(w);
-        }
-        let disks_listed = inventory_fills(f, |t| {
-            t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
-        });
-        if reasons.is_empty() && !disks_listed {
-            if let Some((key, bytes)) = always_oversize(f, &s.support) {
-                let what = if key == "os_disk" {
-                    "an OS disk"
-                } else {
-                    "a data disk"
-                };
-                out.push(Finding::new(
-                    format!("{k}.{key}"),
-                    format!(
-                        "every VM has {what} of at least {} ({bytes} bytes), over support.max_disk_size = {}: every backup of the fleet fails with UserErrorUnsupportedDiskSize",
-                        fmt_size(bytes as f64),
-                        s.support.max_disk_size
-                    ),
-                ));
-            }
-        }
+        fleet_findings(s, f, &mut out);
     }
     if s.simulation.limits != Limits::Strict {
         for e in limit_excesses(s) {
             out.push(Finding::new(e.key, e.message));
         }
     }
+    restore_findings(s, &mut out);
+    out
+}
+
+/// The findings of fleet `f`.
+fn fleet_findings(s: &Scenario, f: &super::schema::Fleet, out: &mut Vec<Finding>) {
+    let k = format!("fleet.{}", f.name);
+    if f.count == 0 {
+        out.push(Finding::new(
+            format!("{k}.count"),
+            "a fleet of 0 VMs: nothing is simulated for it",
+        ));
+        return;
+    }
+    let policy = s.policy.iter().find(|p| p.name == f.policy);
+    let restored = s.restore.iter().any(|r| r.fleet == f.name);
+    if policy.is_some_and(|p| p.schedule.is_none())
+        && f.on_demand.per_vm_per_day == 0.0
+        && !restored
+    {
+        out.push(Finding::new(
+            format!("{k}.policy"),
+            format!(
+                "policy \"{}\" has no schedule and the fleet asks for no on-demand backup (on_demand.per_vm_per_day = 0) and no restore: nothing ever uses its {} VMs",
+                f.policy, f.count
+            ),
+        ));
+    }
+    let reasons = always_unsupported(s, f);
+    if reasons.contains(&Unsupported::CrossRegion) {
+        let v = vault_of(s, f).expect("a vault for a cross-region fleet");
+        out.push(Finding::new(
+            format!("{k}.region"),
+            format!(
+                "the fleet is in \"{}\" but its policy \"{}\" keeps points in vault \"{}\" in \"{}\": every VM is unsupported (CrossRegion) and none of its {} VMs is ever backed up; use a vault in \"{}\", or set support.cross_region = true for a what-if",
+                f.region, f.policy, v.name, v.region, f.count, f.region
+            ),
+        ));
+    }
+    // An inventory's filled cells replace the draws: "every VM" no longer holds.
+    let listed = |r: &Unsupported| match r {
+        Unsupported::TooManyDataDisks => inventory_fills(f, |t| {
+            t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
+        }),
+        Unsupported::WindowsVersionTooOld => {
+            inventory_fills(f, |t| t.os.as_ref().map(|c| c.iter().any(Option::is_some)))
+        }
+        _ => false,
+    };
+    for r in reasons
+        .iter()
+        .filter(|r| **r != Unsupported::CrossRegion && !listed(r))
+    {
+        out.push(Finding::new(
+            format!("{k}.{}", rule_key(*r)),
+            format!(
+                "{}: every VM is unsupported ({}) and none of its {} VMs is ever backed up (each scheduled run counts them in backup.jobs.unsupported)",
+                every_vm(*r, s),
+                r.name(),
+                f.count
+            ),
+        ));
+    }
+    let accounts_listed = inventory_fills(f, |t| t.storage_account.as_ref().map(|_| true));
+    if let Some(w) = storage_account_disks(s, f).filter(|_| !accounts_listed) {
+        out.push(w);
+    }
+    let disks_listed = inventory_fills(f, |t| {
+        t.disks.as_ref().map(|c| c.iter().any(Option::is_some))
+    });
+    if reasons.is_empty() && !disks_listed {
+        if let Some((key, bytes)) = always_oversize(f, &s.support) {
+            let what = if key == "os_disk" {
+                "an OS disk"
+            } else {
+                "a data disk"
+            };
+            out.push(Finding::new(
+                format!("{k}.{key}"),
+                format!(
+                    "every VM has {what} of at least {} ({bytes} bytes), over support.max_disk_size = {}: every backup of the fleet fails with UserErrorUnsupportedDiskSize",
+                    fmt_size(bytes as f64),
+                    s.support.max_disk_size
+                ),
+            ));
+        }
+    }
+}
+
+/// The findings of the restores.
+fn restore_findings(s: &Scenario, out: &mut Vec<Finding>) {
+    let end = s.simulation.duration.0;
     for r in &s.restore {
         let k = format!("restore.{}", r.name);
         if let Some(at) = r.at {
@@ -368,7 +379,6 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
             }
         }
     }
-    out
 }
 
 /// Checks that every `[[expect]]` names a metric a run of `s` (configured as `config`)
