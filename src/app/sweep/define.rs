@@ -32,22 +32,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
         .iter()
         .map(|t| parse_target(t))
         .collect::<Result<Vec<_>>>()?;
-    let max_replications = match (targets.is_empty(), a.max_replications) {
-        (true, Some(m)) => {
-            return Err(Error::Usage(format!(
-                "--max-replications {m}: only goes with --target (without a target every point has exactly --replications)"
-            )))
-        }
-        (true, None) => None,
-        (false, Some(m)) if m < a.replications => {
-            return Err(Error::Usage(format!(
-                "--max-replications {m}: expected at least --replications ({}), the count every point starts with",
-                a.replications
-            )))
-        }
-        (false, Some(m)) => Some(m),
-        (false, None) => Some(a.replications.saturating_mul(10)),
-    };
+    let max_replications = max_replications(a, targets.is_empty())?;
     if a.baseline.is_some() && !a.common_seeds {
         return Err(Error::Usage(
             "--baseline: paired differences need --common-seeds (replication r of every point then shares a seed)".into(),
@@ -104,12 +89,41 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
             .transpose()?,
         ..def
     };
+    let (names, max_run) = check_points(a, &def, &text)?;
+    check_metric_flags(a, &def, &names)?;
+    Ok((def, text, max_run))
+}
+
+/// `--max-replications`, checked against `--target` and `--replications`: the cap of an
+/// adaptive sweep (default 10 × `--replications`), `None` without targets.
+fn max_replications(a: &SweepArgs, no_targets: bool) -> Result<Option<u32>> {
+    Ok(match (no_targets, a.max_replications) {
+        (true, Some(m)) => {
+            return Err(Error::Usage(format!(
+                "--max-replications {m}: only goes with --target (without a target every point has exactly --replications)"
+            )))
+        }
+        (true, None) => None,
+        (false, Some(m)) if m < a.replications => {
+            return Err(Error::Usage(format!(
+                "--max-replications {m}: expected at least --replications ({}), the count every point starts with",
+                a.replications
+            )))
+        }
+        (false, Some(m)) => Some(m),
+        (false, None) => Some(a.replications.saturating_mul(10)),
+    })
+}
+
+/// Loads every point's scenario (an error names the point), and returns every metric a
+/// run of the sweep may write and the largest run's estimated memory.
+fn check_points(a: &SweepArgs, def: &Definition, text: &str) -> Result<(Vec<String>, u64)> {
     let mut names = BTreeSet::new();
     let mut max_run = 0;
     for p in def.points() {
         let mut sets = a.sets.clone();
         sets.extend(p.assignments.iter().map(|(k, v)| format!("{k}={v}")));
-        let l = load_str(&text, &a.scenario, &sets).map_err(|e| {
+        let l = load_str(text, &a.scenario, &sets).map_err(|e| {
             let at: Vec<String> = p
                 .assignments
                 .iter()
@@ -134,11 +148,15 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
                 .map(|m| m.name),
         );
     }
-    let names: Vec<String> = names.into_iter().collect();
+    Ok((names.into_iter().collect(), max_run))
+}
+
+/// `--plot-metric` and `--target` must name metrics a run of the sweep writes.
+fn check_metric_flags(a: &SweepArgs, def: &Definition, names: &[String]) -> Result<()> {
     // A plot of a metric no run writes would silently be missing.
     for m in &a.plot_metrics {
         if !names.contains(m) {
-            let close = crate::scenario::warnings::closest(m, &names);
+            let close = crate::scenario::warnings::closest(m, names);
             return Err(Error::Usage(format!(
                 "--plot-metric {m}: no run of this sweep writes this metric (docs/metrics.md); did you mean {}?",
                 close.join(" or ")
@@ -147,7 +165,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
     }
     for (t, flag) in def.targets.iter().zip(&a.targets) {
         if !names.contains(&t.metric) {
-            let close = crate::scenario::warnings::closest(&t.metric, &names);
+            let close = crate::scenario::warnings::closest(&t.metric, names);
             return Err(Error::Usage(format!(
                 "--target {flag}: no run of this sweep writes a metric \"{}\" (docs/metrics.md), so its interval could never narrow; did you mean {}?",
                 t.metric,
@@ -155,7 +173,7 @@ pub fn define(a: &SweepArgs) -> Result<(Definition, String, u64)> {
             )));
         }
     }
-    Ok((def, text, max_run))
+    Ok(())
 }
 
 /// Resolves `--baseline`: a point id (`p001`) or `KEY=VALUE,...` assignments that match
