@@ -8,17 +8,23 @@ use super::*;
 impl Sim<'_, '_> {
     /// Checks every invariant of the run's state at `now`.
     pub(super) fn check_invariants(&self, now: SimTime) -> Result<(), Failure> {
-        let fail = |what: String| {
-            Err(Failure::Invariant(format!(
-                "{what} (at t = {} µs)",
-                now.as_micros()
-            )))
-        };
+        let queued = self.check_gates();
+        let checks = queued
+            .and_then(|q| self.check_counters(q))
+            .and_then(|()| self.check_queues())
+            .and_then(|()| self.check_vm_owners())
+            .and_then(|()| self.check_storage());
+        checks.map_err(|what| Failure::Invariant(format!("{what} (at t = {} µs)", now.as_micros())))
+    }
+
+    /// No vault, fleet or cloud service runs more jobs than its limit; returns the jobs
+    /// waiting in their queues.
+    fn check_gates(&self) -> Result<u64, String> {
         // Gates: no vault or fleet runs more jobs than its limit.
         let mut queued = 0u64;
         for (v, vs) in self.gates.iter().enumerate() {
             if vs.running > vs.limit {
-                return fail(format!(
+                return Err(format!(
                     "vault #{v} runs {} jobs, above its limit {}",
                     vs.running, vs.limit
                 ));
@@ -32,7 +38,7 @@ impl Sim<'_, '_> {
             .sum::<u64>();
         for (f, fr) in self.fleets.iter().enumerate() {
             if fr.running > fr.limit {
-                return fail(format!(
+                return Err(format!(
                     "fleet #{f} runs {} jobs, above its limit {}",
                     fr.running, fr.limit
                 ));
@@ -40,7 +46,7 @@ impl Sim<'_, '_> {
             queued += fr.queue.len() as u64;
             for (g, (&n, q)) in fr.cs_running.iter().zip(&fr.cs_queue).enumerate() {
                 if n > fr.cs_limit {
-                    return fail(format!(
+                    return Err(format!(
                         "cloud service #{g} of fleet #{f} runs {n} jobs, above its limit {}",
                         fr.cs_limit
                     ));
@@ -48,6 +54,11 @@ impl Sim<'_, '_> {
                 queued += q.len() as u64;
             }
         }
+        Ok(queued)
+    }
+
+    /// The counters agree with the slots the live jobs hold, their flows, and `queued`.
+    fn check_counters(&self, queued: u64) -> Result<(), String> {
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
         let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
@@ -62,12 +73,12 @@ impl Sim<'_, '_> {
         let vaults_running: u64 = self.gates.iter().map(|v| u64::from(v.running)).sum();
         let fleets_running: u64 = self.fleets.iter().map(|f| u64::from(f.running)).sum();
         if vaults_running != vault_slots || fleets_running != fleet_slots {
-            return fail(format!(
+            return Err(format!(
                 "vaults run {vaults_running} and fleets {fleets_running} jobs but live jobs hold {vault_slots} and {fleet_slots} slots"
             ));
         }
         if (backups, restores) != (self.running_backups, self.running_restores) {
-            return fail(format!(
+            return Err(format!(
                 "{backups} backups and {restores} restores run but {} and {} are counted",
                 self.running_backups, self.running_restores
             ));
@@ -75,17 +86,21 @@ impl Sim<'_, '_> {
         // (A flow that completed but whose completion was not handled yet is still mapped.)
         let live_flows = self.flow_job.iter().filter(|&&j| j != NONE).count() as u64;
         if flows != live_flows || live_flows < self.net.active_flows() as u64 {
-            return fail(format!(
+            return Err(format!(
                 "jobs count {flows} disk flows, {live_flows} are mapped to jobs and the network runs {}",
                 self.net.active_flows()
             ));
         }
         if queued != self.queued {
-            return fail(format!(
+            return Err(format!(
                 "{queued} jobs wait in the queues but {} are counted",
                 self.queued
             ));
         }
+        Ok(())
+    }
+
+    fn check_queues(&self) -> Result<(), String> {
         // Queued jobs are live and still in their queue phase.
         let queues = self
             .gates
@@ -96,9 +111,9 @@ impl Sim<'_, '_> {
             .chain(self.fleets.iter().flat_map(|f| f.cs_queue.iter().flatten()));
         for &j in queues {
             match self.jobs.get(j as usize).and_then(Option::as_ref) {
-                None => return fail(format!("job slot {j} waits in a queue but is not live")),
+                None => return Err(format!("job slot {j} waits in a queue but is not live")),
                 Some(job) if job.phase != Q => {
-                    return fail(format!(
+                    return Err(format!(
                         "job {} waits in a queue in phase {}",
                         job.id, job.phase
                     ))
@@ -106,6 +121,10 @@ impl Sim<'_, '_> {
                 Some(_) => {}
             }
         }
+        Ok(())
+    }
+
+    fn check_vm_owners(&self) -> Result<(), String> {
         // One job per VM: a VM marked busy is owned by a live job of that VM.
         for (i, vm) in self.vms.iter().enumerate() {
             if vm.busy == NONE {
@@ -114,20 +133,24 @@ impl Sim<'_, '_> {
             match self.jobs.get(vm.busy as usize).and_then(Option::as_ref) {
                 Some(job) if job.vm as usize == i => {}
                 Some(job) => {
-                    return fail(format!(
+                    return Err(format!(
                         "VM #{i} is owned by job {}, which belongs to VM #{}",
                         job.id, job.vm
                     ))
                 }
-                None => return fail(format!("VM #{i} is owned by a finished job slot")),
+                None => return Err(format!("VM #{i} is owned by a finished job slot")),
             }
         }
+        Ok(())
+    }
+
+    fn check_storage(&self) -> Result<(), String> {
         // Storage: each vault's totals are the sums over the points its VMs hold, and a
         // VM that ever had a point still holds one.
         let mut sums = vec![(0u128, 0u64); self.vaults.len()];
         for (i, (vm, held)) in self.vms.iter().zip(&self.held).enumerate() {
             if vm.first_point != SimTime::NEVER && held.pts.is_empty() {
-                return fail(format!("VM #{i} had a recovery point but holds none"));
+                return Err(format!("VM #{i} had a recovery point but holds none"));
             }
             let s = &mut sums[self.fleets[vm.fleet as usize].vault as usize];
             s.0 += held.pts.iter().map(|p| u128::from(p.bytes)).sum::<u128>();
@@ -137,7 +160,7 @@ impl Sim<'_, '_> {
             // Saturated byte counts (sizes drawn up to 16 EiB) are no longer exact.
             let exact = !vs.saturated;
             if points != vs.points || (exact && bytes != u128::from(vs.stored)) {
-                return fail(format!(
+                return Err(format!(
                     "vault #{v} counts {} bytes in {} points but its VMs hold {bytes} bytes in {points} points",
                     vs.stored, vs.points
                 ));
@@ -148,7 +171,7 @@ impl Sim<'_, '_> {
             let vaults: u128 = sums.iter().map(|s| s.0).sum();
             let fleets: u128 = self.books.iter().map(|b| u128::from(b.stored)).sum();
             if fleets != vaults || u128::from(self.storage.total) != vaults {
-                return fail(format!(
+                return Err(format!(
                     "the vaults hold {vaults} bytes but the fleets' books count {fleets} and the total {}",
                     self.storage.total
                 ));
