@@ -192,11 +192,21 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
         let c = per_disk * (data_disks + 1.0);
         f.max_throughput.map_or(c, |m| c.min(m.0))
     };
+    // A growing fleet's last nights are its busiest: all its VMs (the count at the end),
+    // their data grown for the whole run (as the initial VMs' has; not capped by the
+    // disks' size here, so an upper bound); the first night is its initial VMs' first
+    // wave.
+    let end = s.simulation.duration.0.as_micros();
+    let (initial, at_end) = (f64::from(f.count), f64::from(f.count_at_end(end)));
+    let later = match (&f.growth, &f.backup_size) {
+        (Some(g), None) => later * grown_share(g, e.used_bytes, end),
+        _ => later,
+    };
     Some(FleetLoad {
         fleet: f,
         vault: vault.name.clone(),
-        vms: f.count as f64 * e.backed_up,
-        first_share: first_wave_share(f),
+        vms: at_end * e.backed_up,
+        first_share: first_wave_share(f) * initial / at_end.max(1.0),
         first,
         later,
         cap_first: cap(s.timing.full_throughput_per_disk.0),
@@ -205,6 +215,22 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
         start_within: policy.start_within,
         weekly: sch.weekly.is_some() && sch.daily.is_none(),
     })
+}
+
+/// How much a VM's used data (`used` bytes at the start) has grown after `end` µs under
+/// `g`, as a factor (1 without used-data growth).
+fn grown_share(g: &crate::scenario::schema::Growth, used: f64, end: u64) -> f64 {
+    if used <= 0.0 {
+        return 1.0;
+    }
+    let m = g.to_model(0);
+    let grown = m.used_at(
+        used.round() as u64,
+        crate::engine::SimTime::ZERO,
+        crate::engine::SimTime(end),
+        u64::MAX,
+    );
+    grown as f64 / used
 }
 
 /// The share of a fleet's VMs whose first scheduled backup runs on the policy's first

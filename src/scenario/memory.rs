@@ -100,7 +100,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
             .fleet
             .iter()
             .find(|f| f.name == r.fleet)
-            .map_or(0, |f| f.count);
+            .map_or(0, |f| f.count_at_end(s.simulation.duration.0.as_micros()));
         total = total.saturating_add(r.count.min(fleet) as u64 * 48);
     }
     for (_, d, _) in super::validate::dists(s) {
