@@ -13,7 +13,7 @@
 use std::fmt;
 
 use super::population::{expected, mean, vault_of};
-use super::schema::{Fleet, Scenario, Schedule};
+use super::schema::{Fleet, Growth, Scenario, Schedule, Simulation};
 use crate::model::config::Inventory;
 use crate::units::{fmt_duration as fmt_secs, fmt_rate, fmt_size, Duration};
 
@@ -196,10 +196,9 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
     // their data grown for the whole run (as the initial VMs' has; not capped by the
     // disks' size here, so an upper bound); the first night is its initial VMs' first
     // wave.
-    let end = s.simulation.duration.0.as_micros();
-    let (initial, at_end) = (f64::from(f.count), f64::from(f.count_at_end(end)));
+    let (initial, at_end) = (f64::from(f.count), f64::from(f.count_at_end(&s.simulation)));
     let later = match (&f.growth, &f.backup_size) {
-        (Some(g), None) => later * grown_share(g, e.used_bytes, end),
+        (Some(g), None) => later * grown_share(g, &s.simulation, e.used_bytes),
         _ => later,
     };
     Some(FleetLoad {
@@ -217,17 +216,17 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
     })
 }
 
-/// How much a VM's used data (`used` bytes at the start) has grown after `end` µs under
-/// `g`, as a factor (1 without used-data growth).
-fn grown_share(g: &crate::scenario::schema::Growth, used: f64, end: u64) -> f64 {
+/// How much a VM's used data (`used` bytes at the start) has grown by the end of the run
+/// `sim` under `g`, as a factor (1 without used-data growth).
+fn grown_share(g: &Growth, sim: &Simulation, used: f64) -> f64 {
     if used <= 0.0 {
         return 1.0;
     }
-    let m = g.to_model(0);
+    let m = g.to_model(0, sim.start.map(|d| d.days()));
     let grown = m.used_at(
         used.round() as u64,
         crate::engine::SimTime::ZERO,
-        crate::engine::SimTime(end),
+        crate::engine::SimTime(sim.duration.0.as_micros()),
         u64::MAX,
     );
     grown as f64 / used

@@ -57,7 +57,6 @@ pub struct Excess {
 /// end of the run: the limit binds when the last VMs join).
 pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
     let mut out = Vec::new();
-    let end = s.simulation.duration.0.as_micros();
     for v in &s.vault {
         let Some(max) = v.max_vms else { continue };
         let copies = u64::from(v.count.max(1));
@@ -67,7 +66,7 @@ pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
             .filter(|f| {
                 crate::scenario::population::vault_of(s, f).is_some_and(|fv| fv.name == v.name)
             })
-            .map(|f| u64::from(f.count_at_end(end)).div_ceil(copies))
+            .map(|f| u64::from(f.count_at_end(&s.simulation)).div_ceil(copies))
             .sum();
         if vms > u64::from(max) {
             let each = if copies > 1 {
