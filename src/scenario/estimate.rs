@@ -8,7 +8,8 @@
 //! its cells give them), not from a run: it ignores failures, retries, outages and
 //! queueing detail. A run measures what the estimate predicts. With first-wave onboarding
 //! (`onboard = { over = "Nd" }`) the first night carries only the VMs the scheduler
-//! starts on it.
+//! starts on it. A growing fleet's later night is its last one (all its VMs at the end of
+//! the run, their data grown for the whole run); its first night its initial VMs'.
 
 use std::fmt;
 
@@ -47,7 +48,8 @@ pub struct Estimate {
     pub first_vms: f64,
     /// The first scheduled night: full backups.
     pub first: Night,
-    /// A typical later night: incrementals (and the on-demand share of the day).
+    /// A typical later night: incrementals (and the on-demand share of the day); a growing
+    /// fleet's last night.
     pub later: Night,
     /// The shortest backup window of the policies involved.
     pub window: Duration,

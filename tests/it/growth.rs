@@ -256,3 +256,24 @@ fn the_estimate_counts_a_growing_fleet_at_its_end() {
         approx(e.later.bytes, 20.0 * 0.1 * 110e9, 1e-9);
     }
 }
+
+/// A restore drill picks among the VMs that have joined: one VM and one a day (30 a
+/// month) for 10 days; a drill of 100 VMs at day 5, 12:00 finds the 6 that have joined
+/// (each with its first point from 01:00 of its day) and restores them all, none failing
+/// for want of a point.
+#[test]
+fn restores_pick_only_vms_that_have_joined() {
+    let drill = "[[restore]]\nname = \"drill\"\nfleet = \"f\"\nat = \"132h\"\ncount = 100\nkind = \"restore-disks\"\n";
+    let (_, rows) = run_src(&base("10d", "growth = { vms_per_month = 30 }", "", drill));
+    let restores: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind.starts_with("restore"))
+        .collect();
+    assert_eq!(restores.len(), 6);
+    assert!(
+        restores
+            .iter()
+            .all(|r| r.outcome == "succeeded" && r.vm < 6),
+        "{restores:?}"
+    );
+}
