@@ -5,10 +5,10 @@
 //! calendar month when the run starts on a calendar date (as retention counts months
 //! then): the `k`-th month starts on the start date `k` months later (January 31 + 1
 //! month = February 28 or 29), and a time within a month counts the month's share
-//! elapsed. Added VMs exist
-//! from the start of the run (the fleet's `count` is its size at the end) and *join* on
-//! their date: before it they are not scheduled, not counted (not as unsupported either),
-//! not chosen for on-demand backups, and their RPO accounting starts when they join.
+//! elapsed. Added VMs exist from the start of the run (the fleet's `count` is its size at
+//! the end) and *join* on their date: before it they are not scheduled, not chosen for
+//! on-demand backups or restores, not priced, and their RPO accounting starts when they
+//! join.
 
 use crate::engine::calendar::Date;
 use crate::engine::time::MICROS_PER_DAY;
