@@ -105,7 +105,7 @@ impl fmt::Display for Estimate {
         };
         let from = if self.first_vms < self.vms {
             format!(
-                "~{:.0} of ~{:.0} VMs (onboarding: the first wave)",
+                "~{:.0} of ~{:.0} VMs (the first wave: onboarding, or growth to come)",
                 self.first_vms, self.vms
             )
         } else {

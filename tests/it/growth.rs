@@ -255,6 +255,8 @@ fn the_estimate_counts_a_growing_fleet_at_its_end() {
         approx(e.first.bytes, 1e12, 1e-12);
         approx(e.later.bytes, 20.0 * 0.1 * 110e9, 1e-9);
     }
+    let line = e[1].to_string();
+    assert!(line.contains("~10 of ~20 VMs (the first wave"), "{line}");
 }
 
 /// A restore drill picks among the VMs that have joined: one VM and one a day (30 a
