@@ -160,11 +160,11 @@ fn schedule(sch: &schema::Schedule) -> config::Schedule {
 fn fleet(s: &Scenario, f: &schema::Fleet) -> config::Fleet {
     let link = |name: &String| index(s.link.iter().map(|l| l.name.as_str()), name);
     // With growth, the model's fleet is its size at the end; the added VMs join on dates.
-    let growth = f.growth.as_ref().map(|g| g.to_model(f.count));
-    let duration = s.simulation.duration.0.as_micros();
+    let start = s.simulation.start.map(|d| d.days());
+    let growth = f.growth.as_ref().map(|g| g.to_model(f.count, start));
     config::Fleet {
         name: f.name.clone(),
-        count: f.count_at_end(duration),
+        count: f.count_at_end(&s.simulation),
         region: index(s.region.iter().map(|r| r.name.as_str()), &f.region),
         policy: index(s.policy.iter().map(|p| p.name.as_str()), &f.policy),
         path: f.path.iter().map(link).collect(),

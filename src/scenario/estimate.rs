@@ -8,12 +8,13 @@
 //! its cells give them), not from a run: it ignores failures, retries, outages and
 //! queueing detail. A run measures what the estimate predicts. With first-wave onboarding
 //! (`onboard = { over = "Nd" }`) the first night carries only the VMs the scheduler
-//! starts on it.
+//! starts on it. A growing fleet's later night is its last one (all its VMs at the end of
+//! the run, their data grown for the whole run); its first night its initial VMs'.
 
 use std::fmt;
 
 use super::population::{expected, mean, vault_of};
-use super::schema::{Fleet, Scenario, Schedule};
+use super::schema::{Fleet, Growth, Scenario, Schedule, Simulation};
 use crate::model::config::Inventory;
 use crate::units::{fmt_duration as fmt_secs, fmt_rate, fmt_size, Duration};
 
@@ -47,7 +48,8 @@ pub struct Estimate {
     pub first_vms: f64,
     /// The first scheduled night: full backups.
     pub first: Night,
-    /// A typical later night: incrementals (and the on-demand share of the day).
+    /// A typical later night: incrementals (and the on-demand share of the day); a growing
+    /// fleet's last night.
     pub later: Night,
     /// The shortest backup window of the policies involved.
     pub window: Duration,
@@ -103,7 +105,7 @@ impl fmt::Display for Estimate {
         };
         let from = if self.first_vms < self.vms {
             format!(
-                "~{:.0} of ~{:.0} VMs (onboarding: the first wave)",
+                "~{:.0} of ~{:.0} VMs (the first wave: onboarding, or growth to come)",
                 self.first_vms, self.vms
             )
         } else {
@@ -192,11 +194,20 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
         let c = per_disk * (data_disks + 1.0);
         f.max_throughput.map_or(c, |m| c.min(m.0))
     };
+    // A growing fleet's last nights are its busiest: all its VMs (the count at the end),
+    // their data grown for the whole run (as the initial VMs' has; not capped by the
+    // disks' size here, so an upper bound); the first night is its initial VMs' first
+    // wave.
+    let (initial, at_end) = (f64::from(f.count), f64::from(f.count_at_end(&s.simulation)));
+    let later = match (&f.growth, &f.backup_size) {
+        (Some(g), None) => later * grown_share(g, &s.simulation, e.used_bytes),
+        _ => later,
+    };
     Some(FleetLoad {
         fleet: f,
         vault: vault.name.clone(),
-        vms: f.count as f64 * e.backed_up,
-        first_share: first_wave_share(f),
+        vms: at_end * e.backed_up,
+        first_share: first_wave_share(f) * initial / at_end.max(1.0),
         first,
         later,
         cap_first: cap(s.timing.full_throughput_per_disk.0),
@@ -205,6 +216,22 @@ fn fleet_load<'a>(s: &'a Scenario, f: &'a Fleet) -> Option<FleetLoad<'a>> {
         start_within: policy.start_within,
         weekly: sch.weekly.is_some() && sch.daily.is_none(),
     })
+}
+
+/// How much a VM's used data (`used` bytes at the start) has grown by the end of the run
+/// `sim` under `g`, as a factor (1 without used-data growth).
+fn grown_share(g: &Growth, sim: &Simulation, used: f64) -> f64 {
+    if used <= 0.0 {
+        return 1.0;
+    }
+    let m = g.to_model(0, sim.start.map(|d| d.days()));
+    let grown = m.used_at(
+        used.round() as u64,
+        crate::engine::SimTime::ZERO,
+        crate::engine::SimTime(sim.duration.0.as_micros()),
+        u64::MAX,
+    );
+    grown as f64 / used
 }
 
 /// The share of a fleet's VMs whose first scheduled backup runs on the policy's first

@@ -62,7 +62,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
     let mut per_vms = 0u64;
     let mut total = (10 + grs) * 2 * HISTOGRAM_BYTES;
     for f in &s.fleet {
-        let vms = u64::from(f.count_at_end(sim.duration.0.as_micros()));
+        let vms = u64::from(f.count_at_end(sim));
         let policy = s.policy.iter().find(|p| p.name == f.policy);
         // A policy's occurrences are at least a day apart; each keeps its batch of
         // arrivals until the last one starts, `start_within` later.
@@ -100,7 +100,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
             .fleet
             .iter()
             .find(|f| f.name == r.fleet)
-            .map_or(0, |f| f.count);
+            .map_or(0, |f| f.count_at_end(&s.simulation));
         total = total.saturating_add(r.count.min(fleet) as u64 * 48);
     }
     for (_, d, _) in super::validate::dists(s) {
@@ -208,8 +208,11 @@ pub const SWEEP_REMEDY: &str = "use fewer --threads, fewer runs or smaller fleet
 
 /// A one-phrase breakdown of [`memory_bytes`] for messages.
 pub fn describe(s: &Scenario) -> String {
-    let end = s.simulation.duration.0.as_micros();
-    let vms: u64 = s.fleet.iter().map(|f| u64::from(f.count_at_end(end))).sum();
+    let vms: u64 = s
+        .fleet
+        .iter()
+        .map(|f| u64::from(f.count_at_end(&s.simulation)))
+        .sum();
     let (per_vms, rest) = run_parts(s);
     format!(
         "{} for {vms} VMs with their jobs, {} for histograms, buffers and the process",

@@ -192,7 +192,7 @@ fn storage_account_disks(s: &Scenario, f: &Fleet) -> Option<Finding> {
         .policy
         .iter()
         .any(|p| p.name == f.policy && p.schedule.is_some());
-    let vms = f.vms_per_storage_account.min(f.count);
+    let vms = f.vms_per_storage_account.min(f.count_at_end(&s.simulation));
     let disks = vms as f64 * (bounds(&f.data_disks.0).0 + 1.0);
     (scheduled && disks > max as f64).then(|| {
         Finding::new(
@@ -264,7 +264,9 @@ pub fn find(s: &Scenario) -> Vec<Finding> {
 /// The findings of fleet `f`.
 fn fleet_findings(s: &Scenario, f: &super::schema::Fleet, out: &mut Vec<Finding>) {
     let k = format!("fleet.{}", f.name);
-    if f.count == 0 {
+    // A growing fleet's VMs: its size at the end of the run.
+    let n = f.count_at_end(&s.simulation);
+    if n == 0 {
         out.push(Finding::new(
             format!("{k}.count"),
             "a fleet of 0 VMs: nothing is simulated for it",
@@ -281,7 +283,7 @@ fn fleet_findings(s: &Scenario, f: &super::schema::Fleet, out: &mut Vec<Finding>
             format!("{k}.policy"),
             format!(
                 "policy \"{}\" has no schedule and the fleet asks for no on-demand backup (on_demand.per_vm_per_day = 0) and no restore: nothing ever uses its {} VMs",
-                f.policy, f.count
+                f.policy, n
             ),
         ));
     }
@@ -292,7 +294,7 @@ fn fleet_findings(s: &Scenario, f: &super::schema::Fleet, out: &mut Vec<Finding>
             format!("{k}.region"),
             format!(
                 "the fleet is in \"{}\" but its policy \"{}\" keeps points in vault \"{}\" in \"{}\": every VM is unsupported (CrossRegion) and none of its {} VMs is ever backed up; use a vault in \"{}\", or set support.cross_region = true for a what-if",
-                f.region, f.policy, v.name, v.region, f.count, f.region
+                f.region, f.policy, v.name, v.region, n, f.region
             ),
         ));
     }
@@ -316,7 +318,7 @@ fn fleet_findings(s: &Scenario, f: &super::schema::Fleet, out: &mut Vec<Finding>
                 "{}: every VM is unsupported ({}) and none of its {} VMs is ever backed up (each scheduled run counts them in backup.jobs.unsupported)",
                 every_vm(*r, s),
                 r.name(),
-                f.count
+                n
             ),
         ));
     }
@@ -363,7 +365,8 @@ fn restore_findings(s: &Scenario, out: &mut Vec<Finding>) {
             }
         }
         if let Some(f) = s.fleet.iter().find(|f| f.name == r.fleet) {
-            if r.count > f.count && f.count > 0 {
+            let n = f.count_at_end(&s.simulation);
+            if r.count > n && n > 0 {
                 let each = if r.at.is_some() {
                     "the drill"
                 } else {
@@ -373,7 +376,7 @@ fn restore_findings(s: &Scenario, out: &mut Vec<Finding>) {
                     format!("{k}.count"),
                     format!(
                         "asks for {} VMs but fleet \"{}\" has {}: {each} restores only {}",
-                        r.count, f.name, f.count, f.count
+                        r.count, f.name, n, n
                     ),
                 ));
             }

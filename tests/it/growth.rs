@@ -160,3 +160,122 @@ fn bad_growth_is_refused_with_its_place() {
         assert!(err.contains(expected), "{growth}: {err}");
     }
 }
+
+/// With a calendar start date months are calendar months: from 2023-01-31 the added VMs
+/// join on February 28, March 31 and April 30 (days 28, 59 and 89), each taking its first
+/// (full) backup at that day's 01:00; nothing is scheduled for a VM before it joins.
+#[test]
+fn calendar_months_join_on_the_start_dates_months_later() {
+    let src = base("90d", "growth = { vms_per_month = 1 }", "", "").replace(
+        "duration = \"90d\"",
+        "duration = \"90d\"\nstart = \"2023-01-31\"",
+    );
+    let (out, rows) = run_src(&src);
+    assert_eq!(get(&out.summary, "fleet.f.vms"), 4.0);
+    let mut per_vm = [0u32; 4];
+    for r in &rows {
+        per_vm[r.vm as usize] += 1;
+    }
+    assert_eq!(per_vm, [90, 62, 31, 1]);
+    let full: Vec<(u32, u64)> = rows
+        .iter()
+        .filter(|r| r.bytes == 100_000_000_000)
+        .map(|r| (r.vm, r.scheduled_us / DAY))
+        .collect();
+    assert_eq!(full, [(0, 0), (1, 28), (2, 59), (3, 89)]);
+}
+
+/// A VM is priced from its first recovery point, so VMs that join later are not billed
+/// before they do: one VM and one a month over 60 days has two protected instances at
+/// the end ($10 each, 100 GB), billed from day 0 and day 30 (their first points); the
+/// third joins at the end, unprotected and unbilled.
+#[test]
+fn vms_that_join_later_are_billed_from_their_first_point() {
+    let prices = "[cost]\ncurrency = \"USD\"\ninstance_tiers = [{ up_to = \"500 GB\", price = 10 }]\ninstance_per_started = { size = \"500 GB\", price = 10 }\nstorage_grs = 0.048\nstorage_lrs = 0.024\n";
+    let src = base("60d", "growth = { vms_per_month = 1 }", "", prices);
+    let (out, rows) = run_src(&src);
+    let m = &out.summary;
+    assert_eq!(get(m, "fleet.f.vms"), 3.0);
+    assert_eq!(get(m, "cost.protected_instances.monthly"), 20.0);
+    let first = |vm: u32| {
+        rows.iter()
+            .filter(|r| r.vm == vm && r.outcome == "succeeded")
+            .map(|r| r.finished_us)
+            .min()
+            .unwrap()
+    };
+    assert!(
+        first(1) > 30 * DAY + 3_600 * SEC && first(1) < 30 * DAY + 7_200 * SEC,
+        "{} {}",
+        first(0),
+        first(1)
+    );
+    let months = |t: u64| (60 * DAY - t) as f64 / (30 * DAY) as f64;
+    approx(
+        get(m, "cost.protected_instances"),
+        10.0 * (months(first(0)) + months(first(1))),
+        1e-6,
+    );
+}
+
+/// The VMs-per-vault limit counts a growing fleet at the end of the run: 190 VMs adding
+/// 5 a month for 61 days (joining every 6 days: 10 by day 60) reach 200 (the 2015 limit,
+/// no warning); for 67 days, 201 (a warning naming `vault.v.max_vms`).
+#[test]
+fn the_vault_limit_counts_a_growing_fleet_at_its_end() {
+    let keys = |days: &str| {
+        let src = base(days, "growth = { vms_per_month = 5 }", "", "")
+            .replace("count = 1\n", "count = 190\n");
+        let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[])
+            .expect("loads");
+        l.warnings.into_iter().map(|w| w.key).collect::<Vec<_>>()
+    };
+    assert!(keys("61d").is_empty(), "{:?}", keys("61d"));
+    assert_eq!(keys("67d"), ["vault.v.max_vms"]);
+}
+
+/// The capacity estimate sees a growing fleet's busiest nights: 10 VMs adding 10 over 30
+/// days (20 at the end) with data growing 10 % a month. The first night is the 10 initial
+/// VMs' fulls (10 × 100 GB); the later night the 20 VMs' 10 % churn of 110 GB.
+#[test]
+fn the_estimate_counts_a_growing_fleet_at_its_end() {
+    let src = base(
+        "30d",
+        "growth = { vms_per_month = 10, used_per_month = \"10%\" }",
+        "",
+        "",
+    )
+    .replace("count = 1\n", "count = 10\n");
+    let l = backupsim::scenario::load_str(&src, std::path::Path::new("t.toml"), &[]).unwrap();
+    let e = backupsim::scenario::estimate::estimate(&l.scenario);
+    assert_eq!(e.len(), 2, "a link and a vault");
+    for e in &e {
+        approx(e.vms, 20.0, 1e-12);
+        approx(e.first_vms, 10.0, 1e-12);
+        approx(e.first.bytes, 1e12, 1e-12);
+        approx(e.later.bytes, 20.0 * 0.1 * 110e9, 1e-9);
+    }
+    let line = e[1].to_string();
+    assert!(line.contains("~10 of ~20 VMs (the first wave"), "{line}");
+}
+
+/// A restore drill picks among the VMs that have joined: one VM and one a day (30 a
+/// month) for 10 days; a drill of 100 VMs at day 5, 12:00 finds the 6 that have joined
+/// (each with its first point from 01:00 of its day) and restores them all, none failing
+/// for want of a point.
+#[test]
+fn restores_pick_only_vms_that_have_joined() {
+    let drill = "[[restore]]\nname = \"drill\"\nfleet = \"f\"\nat = \"132h\"\ncount = 100\nkind = \"restore-disks\"\n";
+    let (_, rows) = run_src(&base("10d", "growth = { vms_per_month = 30 }", "", drill));
+    let restores: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind.starts_with("restore"))
+        .collect();
+    assert_eq!(restores.len(), 6);
+    assert!(
+        restores
+            .iter()
+            .all(|r| r.outcome == "succeeded" && r.vm < 6),
+        "{restores:?}"
+    );
+}

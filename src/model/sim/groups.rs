@@ -228,6 +228,15 @@ impl Sim<'_, '_> {
             .is_some_and(|g| now < g.join_time(i))
     }
 
+    /// The VMs of fleet `fi` that have joined by `now`: VMs `0..n` (join times grow with
+    /// the index); all of them without growth.
+    pub(super) fn joined_count(&self, fi: usize, now: SimTime) -> u32 {
+        let f = &self.c.fleets[fi];
+        f.growth
+            .as_ref()
+            .map_or(f.count, |g| g.count_at(now.as_micros()).min(f.count))
+    }
+
     /// VM `vi`'s used bytes at `now` (growing from its join date in a growing fleet, at
     /// most its disks' size).
     pub(super) fn used_now(&self, vi: usize, now: SimTime) -> u64 {

@@ -21,7 +21,8 @@ impl Sim<'_, '_> {
     pub(super) fn restore_fire(&mut self, r: usize, now: SimTime) {
         let spec = &self.c.restores[r];
         let fi = spec.fleet;
-        let (first, count) = (self.fleets[fi].first_vm, self.fleets[fi].count);
+        // A growing fleet's restores pick among the VMs that have joined.
+        let (first, count) = (self.fleets[fi].first_vm, self.joined_count(fi, now));
         self.restore_fired[r] += 1;
         let n = spec.count.min(count);
         // VMs drawn without replacement (partial Fisher-Yates over the fleet's indices).

@@ -81,8 +81,9 @@ impl JsonSchema for UsedPerMonth {
 }
 
 impl Growth {
-    /// The model's growth of a fleet of `count` VMs at the start.
-    pub fn to_model(&self, count: u32) -> crate::model::growth::Growth {
+    /// The model's growth of a fleet of `count` VMs at the start of a run that starts on
+    /// `start_date` (days since 1970-01-01; months are then calendar months).
+    pub fn to_model(&self, count: u32, start_date: Option<i64>) -> crate::model::growth::Growth {
         use crate::model::growth::UsedGrowth;
         crate::model::growth::Growth {
             initial: count,
@@ -91,6 +92,7 @@ impl Growth {
                 UsedPerMonth::Percent(p) => UsedGrowth::Percent(p),
                 UsedPerMonth::Bytes(b) => UsedGrowth::Bytes(b.0),
             }),
+            start_date,
         }
     }
 
@@ -114,12 +116,13 @@ impl Growth {
 }
 
 impl super::Fleet {
-    /// The fleet's VMs at the end of a run of `duration` µs: `count`, plus those a growth
-    /// adds by then (what the run holds in memory).
-    pub fn count_at_end(&self, duration: u64) -> u32 {
-        self.growth
-            .as_ref()
-            .map_or(self.count, |g| g.to_model(self.count).count_at(duration))
+    /// The fleet's VMs at the end of the run `sim`: `count`, plus those a growth adds by
+    /// then (what the run holds in memory).
+    pub fn count_at_end(&self, sim: &super::Simulation) -> u32 {
+        self.growth.as_ref().map_or(self.count, |g| {
+            g.to_model(self.count, sim.start.map(|d| d.days()))
+                .count_at(sim.duration.0.as_micros())
+        })
     }
 }
 

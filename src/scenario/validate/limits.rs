@@ -53,7 +53,8 @@ pub struct Excess {
 /// The VMs of the most loaded copy of each vault and the vaults of the most loaded copy of
 /// each subscription, against their limits (`max_vms`, `max_vaults`): the excesses, in
 /// file order. A fleet's VMs are spread over its vault's copies in blocks by index, so the
-/// first copy holds `ceil(count / copies)` of each fleet.
+/// first copy holds `ceil(count / copies)` of each fleet (a growing fleet's count at the
+/// end of the run: the limit binds when the last VMs join).
 pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
     let mut out = Vec::new();
     for v in &s.vault {
@@ -65,7 +66,7 @@ pub fn limit_excesses(s: &Scenario) -> Vec<Excess> {
             .filter(|f| {
                 crate::scenario::population::vault_of(s, f).is_some_and(|fv| fv.name == v.name)
             })
-            .map(|f| u64::from(f.count).div_ceil(copies))
+            .map(|f| u64::from(f.count_at_end(&s.simulation)).div_ceil(copies))
             .sum();
         if vms > u64::from(max) {
             let each = if copies > 1 {

@@ -418,14 +418,25 @@ fn check_fleets(s: &Scenario, n: &Names<'_>) -> Result<(), Problem> {
                 ));
             }
         }
-        if f.count > 50_000_000 {
+        // A growing fleet's VMs at the end of the run all exist from its start.
+        let n = f.count_at_end(&s.simulation);
+        if n > 50_000_000 {
+            let grown = if n > f.count {
+                " at the end of the run (with its growth)"
+            } else {
+                ""
+            };
             return Err(problem(
                 format!("{k}.count"),
-                format!("expected at most 50 000 000 VMs, found {}", f.count),
+                format!("expected at most 50 000 000 VMs, found {n}{grown}"),
             ));
         }
     }
-    let vms: u64 = s.fleet.iter().map(|f| f.count as u64).sum();
+    let vms: u64 = s
+        .fleet
+        .iter()
+        .map(|f| u64::from(f.count_at_end(&s.simulation)))
+        .sum();
     if vms > MAX_VMS {
         return Err(problem(
             "fleet",
