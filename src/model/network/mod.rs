@@ -91,6 +91,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::engine::time::SimTime;
 
@@ -159,7 +160,7 @@ pub struct Network {
     path_links: Vec<u32>,
     classes: Vec<Class>,
     /// Lookup only, never iterated, so its order cannot reach any output.
-    class_of: HashMap<(u32, u64), u32>,
+    class_of: HashMap<(u32, u64), u32, BuildHasherDefault<KeyHasher>>,
     free_classes: Vec<u32>,
     active_classes: Vec<u32>,
     /// Active classes with a finite cap, sorted by (cap, class id).
@@ -202,7 +203,7 @@ impl Network {
             paths: Vec::new(),
             path_links: Vec::new(),
             classes: Vec::new(),
-            class_of: HashMap::new(),
+            class_of: HashMap::default(),
             free_classes: Vec::new(),
             active_classes: Vec::new(),
             capped: Vec::new(),
@@ -226,5 +227,32 @@ impl Network {
     /// The last instant the network was brought to (the latest `now` passed in).
     pub fn now(&self) -> SimTime {
         SimTime(self.clock)
+    }
+}
+
+/// The hasher of `class_of`: a lookup on every flow start, where the default SipHash (built
+/// against untrusted keys, which a path id and a cap are not) showed in the profiles.
+/// Words are folded with a multiply and finished with `mix64`, so that every key bit
+/// reaches the low bits (the bucket) and the high ones (the tag).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        crate::engine::rng::mix64(self.0)
     }
 }

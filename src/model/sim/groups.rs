@@ -48,16 +48,23 @@ impl GroupStat {
         self.bytes = self.bytes.saturating_add(o.bytes);
         self.restores[0] += o.restores[0];
         self.restores[1] += o.restores[1];
-        if let (Some(a), Some(b)) = (self.duration.as_mut(), o.duration.as_ref()) {
-            a.0.add(&b.0).expect("same histogram layout");
+        // A group's histograms start as a copy of its first member's (one pass over
+        // the memory instead of zeroing it and adding).
+        match (self.duration.as_mut(), o.duration.as_ref()) {
+            (Some(a), Some(b)) => a.0.add(&b.0).expect("same histogram layout"),
+            (None, Some(b)) => self.duration = Some(b.clone()),
+            _ => {}
         }
-        if let (Some(a), Some(b)) = (self.rpo.as_mut(), o.rpo.as_ref()) {
-            a.add(b);
+        match (self.rpo.as_mut(), o.rpo.as_ref()) {
+            (Some(a), Some(b)) => a.add(b),
+            (None, Some(b)) => self.rpo = Some(b.clone()),
+            _ => {}
         }
     }
 
     /// The group's metrics under `prefix` (`fleet.db`), named as the run-wide ones.
-    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>) {
+    /// `scratch` is any histogram of the standard layout, reused to read the RPO counts.
+    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>, scratch: &mut Latency) {
         let mut put = |k: &str, v: f64| m.insert(format!("{prefix}.{k}"), v);
         // In the order of GROUP_METRICS.
         let values = [
@@ -89,8 +96,9 @@ impl GroupStat {
             }
         }
         if let Some(r) = &self.rpo {
-            let mut h = Latency::default();
-            r.add_to(&mut h);
+            let h = scratch;
+            h.0.reset();
+            r.add_to(h);
             if h.count() > 0 {
                 let s = crate::model::metrics::stats(&h.0);
                 for st in GROUP_RPO_STATS {
@@ -397,31 +405,27 @@ impl Sim<'_, '_> {
 
     /// The per-group metrics (fleets, then their sums per vault, region and policy).
     pub(super) fn group_metrics(c: &Config, rep: &Reports, m: &mut BTreeMap<String, f64>) {
-        let hist = rep.fleets.first().is_some_and(|g| g.duration.is_some());
-        let blank = || {
-            if hist {
-                GroupStat::with_histograms()
-            } else {
-                GroupStat::default()
-            }
-        };
-        let mut vaults: Vec<GroupStat> = c.vaults.iter().map(|_| blank()).collect();
-        let mut regions: Vec<GroupStat> = c.regions.iter().map(|_| blank()).collect();
-        let mut policies: Vec<GroupStat> = c.policies.iter().map(|_| blank()).collect();
+        // Groups without histograms: a group takes a copy of its first fleet's in `add`
+        // (an empty group has no percentiles either way).
+        let blank = |n: usize| (0..n).map(|_| GroupStat::default()).collect::<Vec<_>>();
+        let mut vaults = blank(c.vaults.len());
+        let mut regions = blank(c.regions.len());
+        let mut policies = blank(c.policies.len());
+        let h = &mut Latency::default();
         for (f, g) in c.fleets.iter().zip(&rep.fleets) {
-            g.summarize(&format!("fleet.{}", f.name), m);
+            g.summarize(&format!("fleet.{}", f.name), m, h);
             vaults[c.policies[f.policy].vault].add(g);
             regions[f.region].add(g);
             policies[f.policy].add(g);
         }
         for (v, g) in c.vaults.iter().zip(&vaults) {
-            g.summarize(&format!("vault.{}", v.name), m);
+            g.summarize(&format!("vault.{}", v.name), m, h);
         }
         for (r, g) in c.regions.iter().zip(&regions) {
-            g.summarize(&format!("region.{r}"), m);
+            g.summarize(&format!("region.{r}"), m, h);
         }
         for (p, g) in c.policies.iter().zip(&policies) {
-            g.summarize(&format!("policy.{}", p.name), m);
+            g.summarize(&format!("policy.{}", p.name), m, h);
         }
     }
 
