@@ -12,6 +12,7 @@ pub mod metric_names;
 pub mod metrics;
 pub mod network;
 pub mod nights;
+pub mod partition;
 mod sim;
 pub mod vm;
 
