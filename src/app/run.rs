@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// Stop the run after this much wall-clock time, marked cut short and outside the
     /// determinism guarantee (`--run-max-wall`).
     pub max_wall: Option<std::time::Duration>,
+    /// The part of a partitioned run this is (`run --partition I/N`), recorded in
+    /// `partition.json`.
+    pub partition: Option<crate::outputs::results::partition::PartInfo>,
 }
 
 /// What a finished run reports back.
@@ -163,8 +166,9 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         &dir,
         jobs_on,
         opts.outputs.timeseries,
-        s.link.iter().map(|l| l.name.clone()).collect(),
-        s.vault.iter().map(|v| v.name.clone()).collect(),
+        // From the configuration: a part of a partitioned run has only its own.
+        loaded.config.links.iter().map(|l| l.name.clone()).collect(),
+        loaded.config.vaults.iter().map(|v| v.name.clone()).collect(),
         progress,
     )?;
     // The run's own options reach the model through its configuration.
@@ -225,6 +229,10 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     }
     if opts.outputs.nights {
         crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
+    }
+    if let Some(info) = &opts.partition {
+        let p = dir.join(crate::outputs::results::partition::PART_FILE);
+        io(&p, std::fs::write(&p, info.to_json()))?;
     }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;

@@ -124,3 +124,110 @@ fn each_fleet_draws_the_same_alone_as_in_the_whole_run() {
     }
     assert!(seen > 50, "{seen}");
 }
+
+/// The summary and histogram files of a results directory.
+fn results_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(dir)
+        .into_iter()
+        .filter(|(k, _)| k == "summary.json" || k.starts_with("histograms"))
+        .collect()
+}
+
+fn run_ok(args: &[&str]) {
+    let o = run_bin(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+}
+
+#[test]
+fn partitioned_runs_merge_into_the_whole_runs_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let sc = sc.to_str().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let quiet = ["--quiet", "--no-plots"];
+    run_ok(&[&["run", sc, "--out", &d("whole")][..], &quiet].concat());
+    run_ok(&[&["run", sc, "--out", &d("auto"), "--partition", "auto"][..], &quiet].concat());
+    for i in ["1/2", "2/2"] {
+        let out = d(&format!("part{}", &i[..1]));
+        run_ok(&[&["run", sc, "--out", &out, "--partition", i][..], &quiet].concat());
+    }
+    run_ok(&["merge", &d("part2"), &d("part1"), "--out", &d("merged"), "--quiet"]);
+    let whole = results_files(Path::new(&d("whole")));
+    assert!(whole.len() > 5, "{:?}", whole.keys());
+    for other in ["auto", "merged"] {
+        let got = results_files(Path::new(&d(other)));
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            whole.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &whole {
+            if k != "summary.json" {
+                assert!(&got[k] == v, "{other}: {k} differs");
+            }
+        }
+        let (a, b) = (
+            String::from_utf8_lossy(&whole["summary.json"]),
+            String::from_utf8_lossy(&got["summary.json"]),
+        );
+        // Only the keys listed as not determined by the parts may differ.
+        for (la, lb) in a.lines().zip(b.lines()) {
+            if la != lb {
+                let key = la.trim().split('"').nth(1).unwrap_or("");
+                assert!(
+                    backupsim::outputs::results::partition::not_identical(key),
+                    "{other}: {la} vs {lb}"
+                );
+            }
+        }
+        assert_eq!(a.lines().count(), b.lines().count());
+    }
+}
+
+#[test]
+fn bad_partitions_are_refused_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let out = tmp.path().join("out");
+    for bad in ["3/2", "0/2", "x", "1/0"] {
+        let o = run_bin(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--partition",
+            bad,
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("auto` or I/N"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let sc = sc.to_str().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let q = ["--quiet", "--no-plots", "--outputs", "histograms"];
+    run_ok(&[&["run", sc, "--out", &d("a1"), "--partition", "1/2"][..], &q].concat());
+    run_ok(&[&["run", sc, "--out", &d("b2"), "--partition", "2/2", "--seed", "5"][..], &q].concat());
+    for (dirs, says) in [
+        (vec![d("a1")], "part 2/2 of scenario regions is missing"),
+        (vec![d("a1"), d("b2")], "are not parts of one run"),
+        (vec![d("a1"), d("a1")], "given more than once"),
+    ] {
+        let mut args = vec!["merge".to_string()];
+        args.extend(dirs);
+        args.extend(["--out".into(), d("m"), "--quiet".into()]);
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let o = run_bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!Path::new(&d("m")).exists());
+    }
+}
