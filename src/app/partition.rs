@@ -172,9 +172,8 @@ pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
 /// Merges part directories into the results directory `dest` (summary, histograms, the
 /// resolved scenario, `run.json`), through a staging directory.
 pub fn merge_parts(dirs: &[PathBuf], dest: &Path) -> Result<RunReport> {
-    let infos = check_parts(dirs)?.ok_or_else(|| {
-        Error::Usage(format!("{}: not a part directory", dirs[0].display()))
-    })?;
+    let infos = check_parts(dirs)?
+        .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
     let mut order: Vec<usize> = (0..dirs.len()).collect();
     order.sort_by_key(|&k| infos[k].part);
     let parts = order
@@ -191,7 +190,10 @@ pub fn merge_parts(dirs: &[PathBuf], dest: &Path) -> Result<RunReport> {
     }
     let first = &dirs[order[0]];
     let resolved = "scenario.resolved.toml";
-    io(first, std::fs::copy(first.join(resolved), dir.join(resolved)))?;
+    io(
+        first,
+        std::fs::copy(first.join(resolved), dir.join(resolved)),
+    )?;
     let run = serde_json::json!({
         "scenario": infos[0].scenario,
         "seed": infos[0].seed,
@@ -203,7 +205,10 @@ pub fn merge_parts(dirs: &[PathBuf], dest: &Path) -> Result<RunReport> {
     let rp = dir.join("run.json");
     io(
         &rp,
-        std::fs::write(&rp, serde_json::to_string_pretty(&run).expect("json") + "\n"),
+        std::fs::write(
+            &rp,
+            serde_json::to_string_pretty(&run).expect("json") + "\n",
+        ),
     )?;
     staging.commit(dest, OutKind::Run)?;
     let notes = if merged.approximate.is_empty() {

@@ -168,7 +168,12 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         opts.outputs.timeseries,
         // From the configuration: a part of a partitioned run has only its own.
         loaded.config.links.iter().map(|l| l.name.clone()).collect(),
-        loaded.config.vaults.iter().map(|v| v.name.clone()).collect(),
+        loaded
+            .config
+            .vaults
+            .iter()
+            .map(|v| v.name.clone())
+            .collect(),
         progress,
     )?;
     // The run's own options reach the model through its configuration.

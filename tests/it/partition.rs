@@ -147,12 +147,25 @@ fn partitioned_runs_merge_into_the_whole_runs_files() {
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let quiet = ["--quiet", "--no-plots"];
     run_ok(&[&["run", sc, "--out", &d("whole")][..], &quiet].concat());
-    run_ok(&[&["run", sc, "--out", &d("auto"), "--partition", "auto"][..], &quiet].concat());
+    run_ok(
+        &[
+            &["run", sc, "--out", &d("auto"), "--partition", "auto"][..],
+            &quiet,
+        ]
+        .concat(),
+    );
     for i in ["1/2", "2/2"] {
         let out = d(&format!("part{}", &i[..1]));
         run_ok(&[&["run", sc, "--out", &out, "--partition", i][..], &quiet].concat());
     }
-    run_ok(&["merge", &d("part2"), &d("part1"), "--out", &d("merged"), "--quiet"]);
+    run_ok(&[
+        "merge",
+        &d("part2"),
+        &d("part1"),
+        "--out",
+        &d("merged"),
+        "--quiet",
+    ]);
     let whole = results_files(Path::new(&d("whole")));
     assert!(whole.len() > 5, "{:?}", whole.keys());
     for other in ["auto", "merged"] {
@@ -214,8 +227,29 @@ fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
     let sc = sc.to_str().unwrap();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let q = ["--quiet", "--no-plots", "--outputs", "histograms"];
-    run_ok(&[&["run", sc, "--out", &d("a1"), "--partition", "1/2"][..], &q].concat());
-    run_ok(&[&["run", sc, "--out", &d("b2"), "--partition", "2/2", "--seed", "5"][..], &q].concat());
+    run_ok(
+        &[
+            &["run", sc, "--out", &d("a1"), "--partition", "1/2"][..],
+            &q,
+        ]
+        .concat(),
+    );
+    run_ok(
+        &[
+            &[
+                "run",
+                sc,
+                "--out",
+                &d("b2"),
+                "--partition",
+                "2/2",
+                "--seed",
+                "5",
+            ][..],
+            &q,
+        ]
+        .concat(),
+    );
     for (dirs, says) in [
         (vec![d("a1")], "part 2/2 of scenario regions is missing"),
         (vec![d("a1"), d("b2")], "are not parts of one run"),

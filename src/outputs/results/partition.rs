@@ -111,7 +111,11 @@ pub fn merge(parts: &[PartResults]) -> Merged {
         parts.iter().flat_map(|p| p.summary.keys()).collect();
     let sum = |k: &str| -> f64 { parts.iter().filter_map(|p| p.summary.get(k)).sum() };
     for key in keys {
-        let held: Vec<f64> = parts.iter().filter_map(|p| p.summary.get(key)).copied().collect();
+        let held: Vec<f64> = parts
+            .iter()
+            .filter_map(|p| p.summary.get(key))
+            .copied()
+            .collect();
         let value = if held.len() == 1 {
             held[0]
         } else if let Some(v) = from_histogram(key, &out.histograms) {
@@ -164,10 +168,14 @@ fn approximate(key: &str, parts: &[PartResults]) -> (f64, bool) {
         .iter()
         .filter_map(|p| {
             let v = *p.summary.get(key)?;
-            let w: f64 = ["backup.jobs.succeeded", "backup.jobs.failed", "backup.jobs.in_flight"]
-                .iter()
-                .filter_map(|k| p.summary.get(&format!("{prefix}{k}")))
-                .sum();
+            let w: f64 = [
+                "backup.jobs.succeeded",
+                "backup.jobs.failed",
+                "backup.jobs.in_flight",
+            ]
+            .iter()
+            .filter_map(|k| p.summary.get(&format!("{prefix}{k}")))
+            .sum();
             Some((v, w))
         })
         .collect();
@@ -206,14 +214,21 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
             .collect();
         names.sort();
         for p in names {
-            let Some(name) = p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".hdr")) else {
+            let Some(name) = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".hdr"))
+            else {
                 continue;
             };
             let h = io(&p, super::histio::read_hdr(&p))?;
             histograms.insert(name.to_string(), h);
         }
     }
-    Ok(PartResults { summary, histograms })
+    Ok(PartResults {
+        summary,
+        histograms,
+    })
 }
 
 #[cfg(test)]
