@@ -48,6 +48,7 @@ fn part_of(loaded: &Loaded, i: usize, n: usize) -> (Loaded, PartInfo) {
         part: i,
         parts: n,
         fleets: config.fleets.iter().map(|f| f.name.clone()).collect(),
+        values: Default::default(),
     };
     let mut sub = loaded.clone();
     sub.config = config;

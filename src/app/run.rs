@@ -236,8 +236,14 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
     }
     if let Some(info) = &opts.partition {
-        let p = dir.join(crate::outputs::results::partition::PART_FILE);
+        use crate::outputs::results::partition::{PART_FILE, PART_HISTOGRAMS};
+        let info = crate::outputs::results::partition::PartInfo {
+            values: outcome.partials.values.clone(),
+            ..info.clone()
+        };
+        let p = dir.join(PART_FILE);
         io(&p, std::fs::write(&p, info.to_json()))?;
+        write_histograms(&dir.join(PART_HISTOGRAMS), &outcome.partials.histograms)?;
     }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;

@@ -23,7 +23,7 @@ use crate::model::metrics::{new_histogram, round6, Latency};
 pub const PART_FILE: &str = "partition.json";
 
 /// What a part directory records about the run it is part of.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PartInfo {
     /// The scenario's name.
     pub scenario: String,
@@ -35,6 +35,10 @@ pub struct PartInfo {
     pub parts: usize,
     /// Names of the fleets this part simulated.
     pub fleets: Vec<String>,
+    /// The part's `model::Partials` values (the denominators of ratios the summary does
+    /// not hold).
+    #[serde(default)]
+    pub values: BTreeMap<String, f64>,
 }
 
 impl PartInfo {
@@ -66,7 +70,13 @@ pub struct PartResults {
     pub summary: BTreeMap<String, f64>,
     /// Its histograms, by name.
     pub histograms: BTreeMap<String, Histogram<u64>>,
+    /// Its `model::Partials`: values from `partition.json`, histograms from
+    /// [`PART_HISTOGRAMS`].
+    pub partials: crate::model::Partials,
 }
+
+/// The directory of a part's per-region histograms.
+pub const PART_HISTOGRAMS: &str = "part-histograms";
 
 /// The merged results, and the keys approximated.
 #[derive(Clone, Debug, Default)]
@@ -110,6 +120,23 @@ pub fn merge(parts: &[PartResults]) -> Merged {
     let keys: std::collections::BTreeSet<&String> =
         parts.iter().flat_map(|p| p.summary.keys()).collect();
     let sum = |k: &str| -> f64 { parts.iter().filter_map(|p| p.summary.get(k)).sum() };
+    let mut group_hists: BTreeMap<&String, Histogram<u64>> = BTreeMap::new();
+    for p in parts {
+        for (name, h) in &p.partials.histograms {
+            group_hists
+                .entry(name)
+                .or_insert_with(new_histogram)
+                .add(h)
+                .expect("histograms of one layout");
+        }
+    }
+    // The parts' partials, when every part has them.
+    let partial = |k: &str| -> Option<f64> {
+        parts
+            .iter()
+            .map(|p| p.partials.values.get(k).copied())
+            .sum::<Option<f64>>()
+    };
     for key in keys {
         let held: Vec<f64> = parts
             .iter()
@@ -128,6 +155,8 @@ pub fn merge(parts: &[PartResults]) -> Merged {
             } else {
                 0.0
             }
+        } else if let Some(v) = from_partials(key, &sum, &partial, &group_hists) {
+            v
         } else if key.ends_with("in_flight.age.max") {
             held.iter().copied().fold(0.0, f64::max)
         } else if not_identical(key) {
@@ -142,6 +171,39 @@ pub fn merge(parts: &[PartResults]) -> Merged {
         out.summary.insert(key.clone(), value);
     }
     out
+}
+
+/// A ratio or group percentile from the parts' partials: window miss rates from the
+/// summed misses and scheduled jobs, mean ages in flight from the summed ages, a
+/// region's percentiles from its merged histograms.
+fn from_partials(
+    key: &str,
+    sum: &dyn Fn(&str) -> f64,
+    partial: &dyn Fn(&str) -> Option<f64>,
+    hists: &BTreeMap<&String, Histogram<u64>>,
+) -> Option<f64> {
+    if let Some(prefix) = key.strip_suffix("backup.window.miss_rate") {
+        let jobs = partial(&format!("{prefix}backup.window.jobs"))?;
+        let misses = sum(&format!("{prefix}backup.window.misses"));
+        return Some(if jobs > 0.0 {
+            round6(misses / jobs)
+        } else {
+            0.0
+        });
+    }
+    for kind in ["backup", "restore"] {
+        if key == format!("{kind}.in_flight.age.mean") {
+            let age = partial(&format!("{kind}.in_flight.age.sum"))?;
+            let n = sum(&format!("{kind}.jobs.in_flight"));
+            return Some(if n > 0.0 { round6(age / n / 1e6) } else { 0.0 });
+        }
+    }
+    if is_group_percentile(key) {
+        let (name, stat) = key.rsplit_once('.')?;
+        let h = hists.get(&name.to_string())?;
+        return Some(crate::model::metrics::stats(h)[stat]);
+    }
+    None
 }
 
 /// A histogram statistic (`backup.duration.p99`) from the merged histogram.
@@ -206,29 +268,43 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
             e.to_string(),
         )
     })?;
-    let mut histograms = BTreeMap::new();
     let hd = dir.join("histograms");
-    if hd.is_dir() {
-        let mut names: Vec<_> = io(&hd, std::fs::read_dir(&hd))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        names.sort();
-        for p in names {
-            let Some(name) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".hdr"))
-            else {
-                continue;
-            };
-            let h = io(&p, super::histio::read_hdr(&p))?;
-            histograms.insert(name.to_string(), h);
-        }
+    let histograms = if hd.is_dir() {
+        read_hdr_dir(&hd)?
+    } else {
+        BTreeMap::new()
+    };
+    let mut partials = crate::model::Partials::default();
+    if let Some(info) = PartInfo::read(dir)? {
+        partials.values = info.values;
+    }
+    let pd = dir.join(PART_HISTOGRAMS);
+    if pd.is_dir() {
+        partials.histograms = read_hdr_dir(&pd)?;
     }
     Ok(PartResults {
         summary,
         histograms,
+        partials,
     })
+}
+
+/// Every `NAME.hdr` of `dir`, by name.
+fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Histogram<u64>>> {
+    let mut out = BTreeMap::new();
+    let mut paths: Vec<_> = io(dir, std::fs::read_dir(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str());
+        let Some(name) = name.and_then(|n| n.strip_suffix(".hdr")) else {
+            continue;
+        };
+        let h = io(&p, super::histio::read_hdr(&p))?;
+        out.insert(name.to_string(), h);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -243,6 +319,7 @@ mod tests {
         PartResults {
             summary: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             histograms: BTreeMap::from([("backup.duration".to_string(), h)]),
+            ..PartResults::default()
         }
     }
 
