@@ -112,7 +112,7 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         .into_iter()
         .collect::<Result<Vec<_>>>()
         .and_then(|reports| {
-            let mut r = merge_parts(&dirs, dest)?;
+            let mut r = merge_parts(&dirs, dest, false)?;
             r.events = reports.iter().map(|p| p.events).sum();
             r.wall_seconds = start.elapsed().as_secs_f64();
             Ok(r)
@@ -171,8 +171,9 @@ pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
 }
 
 /// Merges part directories into the results directory `dest` (summary, histograms, the
-/// resolved scenario, `run.json`), through a staging directory.
-pub fn merge_parts(dirs: &[PathBuf], dest: &Path) -> Result<RunReport> {
+/// resolved scenario, `run.json`), through a staging directory. `run.json` names the part
+/// directories when `name_dirs` (not for `--partition auto`, whose parts are temporary).
+pub fn merge_parts(dirs: &[PathBuf], dest: &Path, name_dirs: bool) -> Result<RunReport> {
     let infos = check_parts(dirs)?
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
     let mut order: Vec<usize> = (0..dirs.len()).collect();
@@ -195,14 +196,20 @@ pub fn merge_parts(dirs: &[PathBuf], dest: &Path) -> Result<RunReport> {
         first,
         std::fs::copy(first.join(resolved), dir.join(resolved)),
     )?;
-    let run = serde_json::json!({
+    let mut run = serde_json::json!({
         "scenario": infos[0].scenario,
         "seed": infos[0].seed,
         "version": env!("CARGO_PKG_VERSION"),
         "model_version": crate::model::MODEL_VERSION,
-        "merged_parts": order.iter().map(|&k| dirs[k].display().to_string()).collect::<Vec<_>>(),
+        "parts": infos[0].parts,
         "approximate_metrics": merged.approximate,
     });
+    if name_dirs {
+        run["merged_parts"] = order
+            .iter()
+            .map(|&k| dirs[k].display().to_string())
+            .collect();
+    }
     let rp = dir.join("run.json");
     io(
         &rp,
