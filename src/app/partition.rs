@@ -68,6 +68,11 @@ pub fn run_partitioned(
             let (sub, info) = part_of(loaded, i, n);
             let opts = RunOptions {
                 partition: Some(info),
+                // The merge recomputes every statistic from the parts' histograms.
+                outputs: Outputs {
+                    histograms: true,
+                    ..opts.outputs
+                },
                 ..opts.clone()
             };
             run_to_dir(&sub, dest, &opts)
@@ -97,6 +102,10 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
                         partition: Some(info),
                         progress: false,
                         plots: false,
+                        outputs: Outputs {
+                            histograms: true,
+                            ..opts.outputs
+                        },
                         ..opts.clone()
                     };
                     run_to_dir(&sub, d, &opts)
@@ -112,7 +121,7 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         .into_iter()
         .collect::<Result<Vec<_>>>()
         .and_then(|reports| {
-            let mut r = merge_parts(&dirs, dest, false)?;
+            let mut r = merge_parts(&dirs, dest, false, opts.outputs.histograms)?;
             r.events = reports.iter().map(|p| p.events).sum();
             r.wall_seconds = start.elapsed().as_secs_f64();
             Ok(r)
@@ -172,8 +181,14 @@ pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
 
 /// Merges part directories into the results directory `dest` (summary, histograms, the
 /// resolved scenario, `run.json`), through a staging directory. `run.json` names the part
-/// directories when `name_dirs` (not for `--partition auto`, whose parts are temporary).
-pub fn merge_parts(dirs: &[PathBuf], dest: &Path, name_dirs: bool) -> Result<RunReport> {
+/// directories when `name_dirs` (not for `--partition auto`, whose parts are temporary);
+/// the histograms are written when `histograms`.
+pub fn merge_parts(
+    dirs: &[PathBuf],
+    dest: &Path,
+    name_dirs: bool,
+    histograms: bool,
+) -> Result<RunReport> {
     let infos = check_parts(dirs)?
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
     let mut order: Vec<usize> = (0..dirs.len()).collect();
@@ -187,7 +202,7 @@ pub fn merge_parts(dirs: &[PathBuf], dest: &Path, name_dirs: bool) -> Result<Run
     let staging = Staging::new(dest)?;
     let dir = staging.path();
     write_summary(&dir.join("summary.json"), &merged.summary)?;
-    if parts.iter().any(|p| !p.histograms.is_empty()) {
+    if histograms {
         write_histograms(&dir.join("histograms"), &merged.histograms)?;
     }
     let first = &dirs[order[0]];
