@@ -134,12 +134,10 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
 /// Checks that `dirs` are every part of one partitioned run: same scenario, seed and
 /// number of parts, each part once. `None` when the first is not a part directory.
 pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
-    let Some(first) = dirs.first() else {
+    // Parts when any directory is one: the others must then be parts too.
+    let Some(first) = dirs.iter().find(|d| d.join(PART_FILE).is_file()) else {
         return Ok(None);
     };
-    if PartInfo::read(first)?.is_none() {
-        return Ok(None);
-    }
     let mut infos = Vec::new();
     for d in dirs {
         let Some(info) = PartInfo::read(d)? else {

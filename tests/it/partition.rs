@@ -280,10 +280,13 @@ fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
         ]
         .concat(),
     );
+    // A whole run's results directory is no part.
+    run_ok(&[&["run", sc, "--out", &d("whole")][..], &q].concat());
     for (dirs, says) in [
         (vec![d("a1")], "part 2/2 of scenario regions is missing"),
         (vec![d("a1"), d("b2")], "are not parts of one run"),
         (vec![d("a1"), d("a1")], "given more than once"),
+        (vec![d("whole"), d("a1")], "not a part directory"),
     ] {
         let mut args = vec!["merge".to_string()];
         args.extend(dirs);
