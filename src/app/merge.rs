@@ -61,6 +61,20 @@ pub fn merge(
             "merge: expected at least one sweep directory".into(),
         ));
     }
+    // Parts of one partitioned run (`run --partition I/N`) merge into one run.
+    if super::partition::check_parts(dirs)?.is_some() {
+        let r = super::partition::merge_parts(dirs, out, true, true)?;
+        if !quiet {
+            for n in &r.notes {
+                crate::status!("note: {n}");
+            }
+        }
+        return Ok(MergeReport {
+            dir: r.dir,
+            runs: dirs.len(),
+            copied: 0,
+        });
+    }
     let mut def: Option<(PathBuf, Definition)> = None;
     for d in dirs {
         let Some(this) = read_definition(d)? else {

@@ -8,6 +8,7 @@ mod compare;
 mod init;
 mod interrupt;
 mod merge;
+mod partition;
 mod pin;
 mod run;
 mod solve;
@@ -18,6 +19,7 @@ pub use compare::{compare, CompareArgs, CompareReport};
 pub use init::{init, paired_region};
 pub use interrupt::handle_signals;
 pub use merge::{merge, MergeReport};
+pub use partition::{parse_partition, Partition};
 pub use pin::{pin, PinArgs, DEFAULT_PIN_METRICS};
 pub use run::{run_to_dir, RunOptions, RunReport};
 pub use solve::{solve, SolveArgs, SolveReport};
@@ -81,6 +83,11 @@ pub struct RunArgs {
     /// memory available now).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
+    /// Split the run into its independent parts (fleets sharing no vault, policy or link):
+    /// `auto` simulates them in parallel threads and merges them; `I/N` simulates only
+    /// part I of N into a part directory, for `backupsim merge` (docs/performance.md).
+    #[arg(long, value_name = "auto|I/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
 }
 
 /// `--memory-limit` values: sizes as in scenario files ("4 GiB", "512 MB").
@@ -195,8 +202,12 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         batches: a.batches.unwrap_or(0),
         max_events: a.run_max_events.unwrap_or(0),
         max_wall: a.run_max_wall,
+        partition: None,
     };
-    let report = run_to_dir(loaded, &out, &opts)?;
+    let report = match a.partition {
+        Some(how) => partition::run_partitioned(loaded, &out, &opts, how)?,
+        None => run_to_dir(loaded, &out, &opts)?,
+    };
     if !a.quiet {
         for n in &report.notes {
             crate::status!("note: {n}");

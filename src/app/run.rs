@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// Stop the run after this much wall-clock time, marked cut short and outside the
     /// determinism guarantee (`--run-max-wall`).
     pub max_wall: Option<std::time::Duration>,
+    /// The part of a partitioned run this is (`run --partition I/N`), recorded in
+    /// `partition.json`.
+    pub partition: Option<crate::outputs::results::partition::PartInfo>,
 }
 
 /// What a finished run reports back.
@@ -163,7 +166,8 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         &dir,
         jobs_on,
         opts.outputs.timeseries,
-        s.link.iter().map(|l| l.name.clone()).collect(),
+        // From the configuration: a part of a partitioned run has only its own.
+        loaded.config.links.iter().map(|l| l.name.clone()).collect(),
         loaded
             .config
             .vaults
@@ -236,6 +240,16 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     }
     if opts.outputs.nights {
         crate::outputs::results::nights::write_nights(&dir.join("nights.csv"), &outcome.nights)?;
+    }
+    if let Some(info) = &opts.partition {
+        use crate::outputs::results::partition::{PART_FILE, PART_HISTOGRAMS};
+        let info = crate::outputs::results::partition::PartInfo {
+            values: outcome.partials.values.clone(),
+            ..info.clone()
+        };
+        let p = dir.join(PART_FILE);
+        io(&p, std::fs::write(&p, info.to_json()))?;
+        write_histograms(&dir.join(PART_HISTOGRAMS), &outcome.partials.histograms)?;
     }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;

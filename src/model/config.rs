@@ -33,6 +33,11 @@ pub struct Config {
     pub support: Support,
     /// Prices, when the scenario states them (no cost metrics otherwise).
     pub cost: Option<Cost>,
+    /// Whether the per-group metrics carry percentiles (a duration and an RPO histogram
+    /// per fleet): when the scenario has at most `metric_names::GROUP_HISTOGRAM_FLEETS`
+    /// fleets. Decided for the whole scenario, so that a part of a partitioned run
+    /// (`partition::sub_config`) writes the same keys as the whole run.
+    pub group_histograms: bool,
 }
 
 impl Config {

@@ -13,6 +13,7 @@ pub mod metric_names;
 pub mod metrics;
 pub mod network;
 pub mod nights;
+pub mod partition;
 mod sim;
 pub mod vm;
 
@@ -137,6 +138,21 @@ pub struct Outcome {
     pub batches: BTreeMap<String, Vec<Option<f64>>>,
     /// Whether the run stopped at `simulation.max_events` before its end.
     pub cut_short: bool,
+    /// What a merge of partitioned runs needs beyond the summary and histograms (never
+    /// written by a whole run).
+    pub partials: Partials,
+}
+
+/// The numerators and denominators of the summary's ratios that the summary does not
+/// hold, and the per-region histograms: with them, the parts of a partitioned run merge
+/// into exactly the whole run's summary.
+#[derive(Clone, Debug, Default)]
+pub struct Partials {
+    /// `backup.window.jobs` (the miss rate's denominator), `region.<r>.backup.window.jobs`,
+    /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
+    pub values: BTreeMap<String, f64>,
+    /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
+    pub histograms: BTreeMap<String, Histogram<u64>>,
 }
 
 impl Outcome {

@@ -26,6 +26,7 @@ mod invariants;
 mod inventory;
 mod limits;
 mod mutants;
+mod partition;
 mod pin;
 mod reports;
 mod research;

@@ -3,13 +3,12 @@
 //! the per-night table, and first-wave onboarding.
 //!
 //! Memory stays bounded: counters per fleet always; the duration and RPO histograms per
-//! fleet only when the scenario has at most [`GROUP_HISTOGRAM_FLEETS`] fleets (each pair
+//! fleet only when the scenario has at most
+//! [`GROUP_HISTOGRAM_FLEETS`](crate::model::metric_names::GROUP_HISTOGRAM_FLEETS) fleets (each pair
 //! costs about 0.6 MB). With more fleets the group metrics carry no percentiles.
 
 use super::*;
-use crate::model::metric_names::{
-    GROUP_DURATION_STATS, GROUP_HISTOGRAM_FLEETS, GROUP_METRICS, GROUP_RPO_STATS,
-};
+use crate::model::metric_names::{GROUP_DURATION_STATS, GROUP_METRICS, GROUP_RPO_STATS};
 use crate::model::nights::Night;
 
 /// Statistics of one group of jobs (a fleet, or the sum of several).
@@ -109,6 +108,26 @@ impl GroupStat {
     }
 }
 
+impl GroupStat {
+    /// What merging the group over the parts of a partitioned run needs (a region's
+    /// fleets may be in several parts): the miss rate's denominator and the histograms.
+    fn partials(&self, prefix: &str, p: &mut crate::model::Partials) {
+        p.values.insert(
+            format!("{prefix}.backup.window.jobs"),
+            self.window_jobs as f64,
+        );
+        if let Some(d) = &self.duration {
+            p.histograms
+                .insert(format!("{prefix}.backup.duration"), d.0.clone());
+        }
+        if let Some(r) = &self.rpo {
+            let mut h = Latency::default();
+            r.add_to(&mut h);
+            p.histograms.insert(format!("{prefix}.rpo"), h.0);
+        }
+    }
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
     if b > 0 {
         round6(a as f64 / b as f64)
@@ -142,7 +161,7 @@ pub(super) struct Reports {
 
 impl Reports {
     pub(super) fn new(c: &Config) -> Reports {
-        let hist = c.fleets.len() <= GROUP_HISTOGRAM_FLEETS;
+        let hist = c.group_histograms;
         Reports {
             fleets: (0..c.fleets.len())
                 .map(|_| {
@@ -404,7 +423,12 @@ impl Sim<'_, '_> {
     }
 
     /// The per-group metrics (fleets, then their sums per vault, region and policy).
-    pub(super) fn group_metrics(c: &Config, rep: &Reports, m: &mut BTreeMap<String, f64>) {
+    pub(super) fn group_metrics(
+        c: &Config,
+        rep: &Reports,
+        m: &mut BTreeMap<String, f64>,
+        partials: &mut crate::model::Partials,
+    ) {
         // Groups without histograms: a group takes a copy of its first fleet's in `add`
         // (an empty group has no percentiles either way).
         let blank = |n: usize| (0..n).map(|_| GroupStat::default()).collect::<Vec<_>>();
@@ -423,6 +447,7 @@ impl Sim<'_, '_> {
         }
         for (r, g) in c.regions.iter().zip(&regions) {
             g.summarize(&format!("region.{r}"), m, h);
+            g.partials(&format!("region.{r}"), partials);
         }
         for (p, g) in c.policies.iter().zip(&policies) {
             g.summarize(&format!("policy.{}", p.name), m, h);

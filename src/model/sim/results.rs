@@ -174,7 +174,16 @@ impl Sim<'_, '_> {
                 st.rpo.add(r);
             }
         }
-        Sim::group_metrics(c, &rep, &mut m);
+        let mut partials = crate::model::Partials::default();
+        Sim::group_metrics(c, &rep, &mut m, &mut partials);
+        partials
+            .values
+            .insert("backup.window.jobs".into(), st.window_jobs as f64);
+        for (kind, w) in ["backup", "restore"].iter().zip(&st.in_flight) {
+            partials
+                .values
+                .insert(format!("{kind}.in_flight.age.sum"), w.age_sum as f64);
+        }
         let nights = Sim::nights_table(c, &rep, &policy_fleets);
         outcome_counts(&st, &mut m);
         zero_fill(&mut m, st.restore_bytes);
@@ -237,6 +246,7 @@ impl Sim<'_, '_> {
             nights,
             batches: st.batches.values(),
             cut_short,
+            partials,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod histio;
 pub mod nights;
+pub mod partition;
 pub mod read;
 mod select;
 

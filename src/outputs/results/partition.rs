@@ -1,0 +1,360 @@
+//! Parts of a partitioned run (`run --partition`): the `partition.json` marker of a part
+//! directory, and the merge of the parts' summaries and histograms into the whole run's.
+//!
+//! A part simulates whole components (fleets with their vaults, policies, links and
+//! restores, `model::partition`), so a metric of one entity (`fleet.`, `vault.`, `link.`,
+//! `policy.` keys, a region whose fleets are in one part) is in exactly one part and is
+//! copied. Counts and integer sums add. Histogram statistics are recomputed from the sum
+//! of the parts' histograms, success rates from the summed successes and failures, the
+//! oldest job in flight is the largest of the parts'. These are exactly the whole run's
+//! values. The keys of [`not_identical`] cannot be recomputed from the parts' summaries and
+//! are approximated (see docs/performance.md, "Partitioned runs").
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hdrhistogram::Histogram;
+
+use crate::error::{io_at as io, Error, Result};
+use crate::model::metric_names::{is_group_percentile, STATS};
+use crate::model::metrics::{new_histogram, round6, Latency};
+
+/// The marker file of a part directory.
+pub const PART_FILE: &str = "partition.json";
+
+/// What a part directory records about the run it is part of.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartInfo {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Its seed.
+    pub seed: u64,
+    /// This part, 1-based.
+    pub part: usize,
+    /// Parts in all.
+    pub parts: usize,
+    /// Names of the fleets this part simulated.
+    pub fleets: Vec<String>,
+    /// The part's `model::Partials` values (the denominators of ratios the summary does
+    /// not hold).
+    #[serde(default)]
+    pub values: BTreeMap<String, f64>,
+}
+
+impl PartInfo {
+    /// Reads `dir/partition.json` (`None` when there is none).
+    pub fn read(dir: &Path) -> Result<Option<PartInfo>> {
+        let p = dir.join(PART_FILE);
+        if !p.is_file() {
+            return Ok(None);
+        }
+        let text = io(&p, std::fs::read_to_string(&p))?;
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::input(
+                p.display().to_string(),
+                format!("not a part marker written by `run --partition`: {e}"),
+            )
+        })
+    }
+
+    /// The marker's text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("json") + "\n"
+    }
+}
+
+/// One part's results.
+#[derive(Clone, Debug, Default)]
+pub struct PartResults {
+    /// Its summary.
+    pub summary: BTreeMap<String, f64>,
+    /// Its histograms, by name.
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+    /// Its `model::Partials`: values from `partition.json`, histograms from
+    /// [`PART_HISTOGRAMS`].
+    pub partials: crate::model::Partials,
+}
+
+/// The directory of a part's per-region histograms.
+pub const PART_HISTOGRAMS: &str = "part-histograms";
+
+/// The merged results, and the keys approximated.
+#[derive(Clone, Debug, Default)]
+pub struct Merged {
+    /// The summary of the whole run.
+    pub summary: BTreeMap<String, f64>,
+    /// Its histograms.
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+    /// Keys held by several parts whose whole-run value the parts' summaries do not
+    /// determine: approximated, not identical to the unpartitioned run's.
+    pub approximate: Vec<String>,
+}
+
+/// Whether a key held by several parts is not determined by their summaries: the peak of
+/// a sum over time (`storage.stored_bytes.max`), window miss rates (their denominator,
+/// the scheduled jobs, is not in the summary), mean ages in flight, per-group percentiles
+/// (no histogram is written per group), costs (sums of prices in floating point) and
+/// batch-means statistics.
+pub fn not_identical(key: &str) -> bool {
+    key == "storage.stored_bytes.max"
+        || key.ends_with("window.miss_rate")
+        || key.ends_with("in_flight.age.mean")
+        || is_group_percentile(key)
+        || key.starts_with("cost.")
+        || key.contains(".cost.")
+        || key.starts_with("batch")
+}
+
+/// Merges the parts, in part order (so that every float sum is taken in one fixed order).
+pub fn merge(parts: &[PartResults]) -> Merged {
+    let mut out = Merged::default();
+    for p in parts {
+        for (name, h) in &p.histograms {
+            out.histograms
+                .entry(name.clone())
+                .or_insert_with(new_histogram)
+                .add(h)
+                .expect("histograms of one layout");
+        }
+    }
+    let keys: std::collections::BTreeSet<&String> =
+        parts.iter().flat_map(|p| p.summary.keys()).collect();
+    let sum = |k: &str| -> f64 { parts.iter().filter_map(|p| p.summary.get(k)).sum() };
+    let mut group_hists: BTreeMap<&String, Histogram<u64>> = BTreeMap::new();
+    for p in parts {
+        for (name, h) in &p.partials.histograms {
+            group_hists
+                .entry(name)
+                .or_insert_with(new_histogram)
+                .add(h)
+                .expect("histograms of one layout");
+        }
+    }
+    // The parts' partials, when every part has them.
+    let partial = |k: &str| -> Option<f64> {
+        parts
+            .iter()
+            .map(|p| p.partials.values.get(k).copied())
+            .sum::<Option<f64>>()
+    };
+    for key in keys {
+        let held: Vec<f64> = parts
+            .iter()
+            .filter_map(|p| p.summary.get(key))
+            .copied()
+            .collect();
+        let value = if held.len() == 1 {
+            held[0]
+        } else if let Some(v) = from_histogram(key, &out.histograms) {
+            v
+        } else if let Some(prefix) = key.strip_suffix("backup.success_rate") {
+            let s = sum(&format!("{prefix}backup.jobs.succeeded"));
+            let f = sum(&format!("{prefix}backup.jobs.failed"));
+            if s + f > 0.0 {
+                round6(s / (s + f))
+            } else {
+                0.0
+            }
+        } else if let Some(v) = from_partials(key, &sum, &partial, &group_hists) {
+            v
+        } else if key.ends_with("in_flight.age.max") {
+            held.iter().copied().fold(0.0, f64::max)
+        } else if not_identical(key) {
+            let (v, exact) = approximate(key, parts);
+            if !exact {
+                out.approximate.push(key.clone());
+            }
+            v
+        } else {
+            held.iter().sum()
+        };
+        out.summary.insert(key.clone(), value);
+    }
+    out
+}
+
+/// A ratio or group percentile from the parts' partials: window miss rates from the
+/// summed misses and scheduled jobs, mean ages in flight from the summed ages, a
+/// region's percentiles from its merged histograms.
+fn from_partials(
+    key: &str,
+    sum: &dyn Fn(&str) -> f64,
+    partial: &dyn Fn(&str) -> Option<f64>,
+    hists: &BTreeMap<&String, Histogram<u64>>,
+) -> Option<f64> {
+    if let Some(prefix) = key.strip_suffix("backup.window.miss_rate") {
+        let jobs = partial(&format!("{prefix}backup.window.jobs"))?;
+        let misses = sum(&format!("{prefix}backup.window.misses"));
+        return Some(if jobs > 0.0 {
+            round6(misses / jobs)
+        } else {
+            0.0
+        });
+    }
+    for kind in ["backup", "restore"] {
+        if key == format!("{kind}.in_flight.age.mean") {
+            let age = partial(&format!("{kind}.in_flight.age.sum"))?;
+            let n = sum(&format!("{kind}.jobs.in_flight"));
+            return Some(if n > 0.0 { round6(age / n / 1e6) } else { 0.0 });
+        }
+    }
+    if is_group_percentile(key) {
+        let (name, stat) = key.rsplit_once('.')?;
+        let h = hists.get(&name.to_string())?;
+        return Some(crate::model::metrics::stats(h)[stat]);
+    }
+    None
+}
+
+/// A histogram statistic (`backup.duration.p99`) from the merged histogram.
+fn from_histogram(key: &str, hists: &BTreeMap<String, Histogram<u64>>) -> Option<f64> {
+    let (name, stat) = key.rsplit_once('.')?;
+    let h = hists.get(name).filter(|_| STATS.contains(&stat))?;
+    let mut m = BTreeMap::new();
+    Latency(h.clone()).summarize(name, &mut m);
+    m.get(key).copied()
+}
+
+/// The stand-in of a key the parts do not determine, and whether it is exact (only one
+/// part has jobs of the key's group): the sum of the parts' peaks for the peak of a sum
+/// (an upper bound), sums for costs, the largest value for other maxima and percentiles
+/// (a lower bound), and otherwise the mean of the parts' values weighted by their jobs.
+fn approximate(key: &str, parts: &[PartResults]) -> (f64, bool) {
+    // The group of the key (`region.west.`, or "" for run-wide keys), and its jobs.
+    let prefix = ["backup.", "restore.", "rpo.", "storage.", "cost.", "batch"]
+        .iter()
+        .filter_map(|m| key.find(m))
+        .min()
+        .map_or("", |i| &key[..i]);
+    let held: Vec<(f64, f64)> = parts
+        .iter()
+        .filter_map(|p| {
+            let v = *p.summary.get(key)?;
+            let w: f64 = [
+                "backup.jobs.succeeded",
+                "backup.jobs.failed",
+                "backup.jobs.in_flight",
+            ]
+            .iter()
+            .filter_map(|k| p.summary.get(&format!("{prefix}{k}")))
+            .sum();
+            Some((v, w))
+        })
+        .collect();
+    let busy: Vec<&(f64, f64)> = held.iter().filter(|(_, w)| *w > 0.0).collect();
+    if busy.len() == 1 && !key.starts_with("storage.") && !key.contains("cost.") {
+        return (busy[0].0, true);
+    }
+    let v = if key == "storage.stored_bytes.max" || key.contains("cost.") {
+        held.iter().map(|(v, _)| v).sum()
+    } else if is_group_percentile(key) || key.ends_with(".max") {
+        held.iter().map(|(v, _)| *v).fold(0.0, f64::max)
+    } else {
+        let w: f64 = held.iter().map(|(_, w)| w).sum();
+        if w > 0.0 {
+            round6(held.iter().map(|(v, w)| v * w).sum::<f64>() / w)
+        } else {
+            0.0
+        }
+    };
+    (v, false)
+}
+
+/// Reads a run directory's summary and histograms.
+pub fn read_part(dir: &Path) -> Result<PartResults> {
+    let summary = super::read::read_summary(dir).map_err(|e| {
+        Error::input(
+            dir.join("summary.json").display().to_string(),
+            e.to_string(),
+        )
+    })?;
+    let hd = dir.join("histograms");
+    let histograms = if hd.is_dir() {
+        read_hdr_dir(&hd)?
+    } else {
+        BTreeMap::new()
+    };
+    let mut partials = crate::model::Partials::default();
+    if let Some(info) = PartInfo::read(dir)? {
+        partials.values = info.values;
+    }
+    let pd = dir.join(PART_HISTOGRAMS);
+    if pd.is_dir() {
+        partials.histograms = read_hdr_dir(&pd)?;
+    }
+    Ok(PartResults {
+        summary,
+        histograms,
+        partials,
+    })
+}
+
+/// Every `NAME.hdr` of `dir`, by name.
+fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Histogram<u64>>> {
+    let mut out = BTreeMap::new();
+    let mut paths: Vec<_> = io(dir, std::fs::read_dir(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str());
+        let Some(name) = name.and_then(|n| n.strip_suffix(".hdr")) else {
+            continue;
+        };
+        let h = io(&p, super::histio::read_hdr(&p))?;
+        out.insert(name.to_string(), h);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(kv: &[(&str, f64)], durations: &[u64]) -> PartResults {
+        let mut h = new_histogram();
+        for &d in durations {
+            h.record(d).unwrap();
+        }
+        PartResults {
+            summary: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            histograms: BTreeMap::from([("backup.duration".to_string(), h)]),
+            ..PartResults::default()
+        }
+    }
+
+    #[test]
+    fn counts_add_rates_and_percentiles_are_recomputed() {
+        let a = part(
+            &[
+                ("backup.jobs.succeeded", 3.0),
+                ("backup.jobs.failed", 1.0),
+                ("backup.success_rate", 0.75),
+                ("backup.duration.max", 3.0),
+                ("backup.duration.mean", 2.0),
+                ("fleet.a.vms", 4.0),
+            ],
+            &[1_000_000, 2_000_000, 3_000_000],
+        );
+        let b = part(
+            &[
+                ("backup.jobs.succeeded", 1.0),
+                ("backup.jobs.failed", 1.0),
+                ("backup.success_rate", 0.5),
+                ("backup.duration.max", 9.0),
+                ("backup.duration.mean", 9.0),
+                ("storage.stored_bytes.max", 5.0),
+            ],
+            &[9_000_000],
+        );
+        let m = merge(&[a, b]);
+        assert_eq!(m.summary["backup.jobs.succeeded"], 4.0);
+        assert_eq!(m.summary["backup.success_rate"], round6(4.0 / 6.0));
+        assert_eq!(m.summary["fleet.a.vms"], 4.0);
+        // The mean of 1, 2, 3 and 9 s, within the histogram's precision.
+        assert!((m.summary["backup.duration.mean"] - 3.75).abs() < 0.01);
+        assert!((m.summary["backup.duration.max"] - 9.0).abs() < 0.01);
+        // Held by one part: copied, not approximated.
+        assert!(m.approximate.is_empty());
+    }
+}
