@@ -125,3 +125,37 @@ fn path_heavy_bench_is_scale_100k_split_tenfold() {
     let paths: std::collections::BTreeSet<_> = h.fleets.iter().map(|f| f.path.clone()).collect();
     assert_eq!(paths.len(), 40);
 }
+
+/// scale-10m: ten million VMs in eight regions that share nothing, within the published
+/// limits; `--partition` splits it into one component per region, two regions to each
+/// of four parts with `I/4` (component k to part k mod 4).
+#[test]
+fn scale_10m_splits_into_one_component_per_region_within_the_limits() {
+    use backupsim::model::partition::{assign, components};
+    let l = load(Path::new("scenarios/scale-10m.toml"), &[]).expect("loads");
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let c = &l.config;
+    assert_eq!(
+        c.fleets.iter().map(|f| u64::from(f.count)).sum::<u64>(),
+        10_000_000
+    );
+    for f in &c.fleets {
+        let v = &c.vaults[c.policies[f.policy].vault];
+        assert!(f.count.div_ceil(v.count) <= 200, "{}", f.name);
+        assert_eq!(v.max_concurrent_jobs, Some(40));
+    }
+    let k = components(c);
+    assert_eq!(k.len(), 8);
+    for (i, comp) in k.iter().enumerate() {
+        assert_eq!(
+            comp.fleets,
+            vec![i],
+            "one fleet per component, in file order"
+        );
+        assert_eq!((comp.vaults.len(), comp.links.len()), (1, 1));
+    }
+    let parts = assign(&k, 4);
+    for (i, part) in parts.iter().enumerate() {
+        assert_eq!(part.fleets, vec![i, i + 4]);
+    }
+}
