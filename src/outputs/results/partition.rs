@@ -105,6 +105,18 @@ pub fn not_identical(key: &str) -> bool {
         || key.starts_with("batch")
 }
 
+/// The sum of counts as the whole run computes it: whole numbers (byte and job counts,
+/// each exact in its part) are added as integers and rounded to a float once, as the
+/// run rounds its integer total; anything else is added in part order.
+fn exact_sum(xs: &[f64]) -> f64 {
+    const LIMIT: f64 = 9.2e18;
+    if xs.iter().all(|x| x.fract() == 0.0 && x.abs() < LIMIT) {
+        xs.iter().map(|&x| x as i128).sum::<i128>() as f64
+    } else {
+        xs.iter().sum()
+    }
+}
+
 /// Merges the parts, in part order (so that every float sum is taken in one fixed order).
 pub fn merge(parts: &[PartResults]) -> Merged {
     let mut out = Merged::default();
@@ -119,7 +131,14 @@ pub fn merge(parts: &[PartResults]) -> Merged {
     }
     let keys: std::collections::BTreeSet<&String> =
         parts.iter().flat_map(|p| p.summary.keys()).collect();
-    let sum = |k: &str| -> f64 { parts.iter().filter_map(|p| p.summary.get(k)).sum() };
+    let sum = |k: &str| -> f64 {
+        exact_sum(
+            &parts
+                .iter()
+                .filter_map(|p| p.summary.get(k).copied())
+                .collect::<Vec<_>>(),
+        )
+    };
     let mut group_hists: BTreeMap<&String, Histogram<u64>> = BTreeMap::new();
     for p in parts {
         for (name, h) in &p.partials.histograms {
@@ -166,7 +185,7 @@ pub fn merge(parts: &[PartResults]) -> Merged {
             }
             v
         } else {
-            held.iter().sum()
+            exact_sum(&held)
         };
         out.summary.insert(key.clone(), value);
     }
@@ -310,6 +329,28 @@ fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Histogram<u64>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Byte counts past 2^53 added as floats part by part round differently from the whole
+    /// run's integer total rounded once (seen on a scaled-down scale-10m).
+    #[test]
+    fn byte_counts_past_2_pow_53_add_as_integers() {
+        let parts: [u64; 8] = [
+            2_281_730_487_366_133,
+            2_806_539_898_841_823,
+            1_142_106_568_342_468,
+            1_265_528_858_653_756,
+            2_713_535_165_191_547,
+            2_063_401_473_300_643,
+            1_854_817_254_591_515,
+            1_472_776_207_615_510,
+        ];
+        let whole = parts.iter().sum::<u64>() as f64;
+        let xs: Vec<f64> = parts.iter().map(|&x| x as f64).collect();
+        assert_eq!(exact_sum(&xs), whole);
+        // Added as floats, part by part, they round to another number.
+        assert_ne!(xs.iter().sum::<f64>(), whole);
+        assert_eq!(exact_sum(&[0.5, 0.25]), 0.75);
+    }
 
     fn part(kv: &[(&str, f64)], durations: &[u64]) -> PartResults {
         let mut h = new_histogram();
