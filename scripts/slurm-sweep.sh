@@ -3,7 +3,13 @@
 #
 # Usage:
 #   scripts/slurm-sweep.sh -n TASKS --out DIR [options] -- SCENARIO.toml [sweep flags...]
+#   scripts/slurm-sweep.sh --parts N --out DIR [options] -- SCENARIO.toml [run flags...]
 #   scripts/slurm-sweep.sh --status --out DIR [-w]
+#
+#       --parts N        instead of a sweep, one run split into N parts (`run
+#                        --partition I/N`, docs/performance.md "Partitioned runs"): array
+#                        task i runs part i+1 into DIR.parts/part-<i+1>, and the dependent
+#                        job merges them into DIR (byte-identical to the run in one process)
 #
 #   -n, --tasks N        array size: the sweep is split into N shards (default: sized
 #                        from the grid, see "Sizing" below)
@@ -61,11 +67,13 @@
 # SLURM_SWEEP_POLL sets how often -w asks squeue (seconds, default 10).
 set -euo pipefail
 
-tasks="" cpus=1 out="" bin="" wait=0 status_only=0 pilot="" task_minutes=30
+tasks="" cpus=1 out="" bin="" wait=0 status_only=0 pilot="" task_minutes=30 parts=""
+unit=shard
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -n|--tasks) tasks="$2"; shift 2 ;;
+        --parts) parts="$2"; unit=part; shift 2 ;;
         -c|--cpus) cpus="$2"; shift 2 ;;
         -p|--pilot) pilot="$2"; shift 2 ;;
         -t|--task-minutes) task_minutes="$2"; shift 2 ;;
@@ -112,6 +120,11 @@ slurm_state() {
     ${t[@]+"${t[@]}"} sacct -n -X -P -o State -j "$1" 2>/dev/null | head -n 1 | tr -d ' ' || true
 }
 
+# What array task $1 of $2 ran: "shard I/N" of a sweep, "part I+1 of N" of a run.
+task_label() {
+    if [ "$unit" = part ]; then echo "part $(($1 + 1)) of $2"; else echo "shard $1/$2"; fi
+}
+
 # Reports on array job $2 ($4 tasks) and merge job $3, whose files are in $1: prints which
 # jobs failed, with their logs, and returns 0 (all succeeded), 1 (one failed) or 3 (still
 # running: nothing is reported yet).
@@ -125,10 +138,10 @@ report() {
         if [ -s "$logs/shard-${array}_$i.status" ]; then
             rc=$(cat "$logs/shard-${array}_$i.status")
             [ "$rc" = 0 ] && continue
-            say "array task $i of job $array (shard $i/$n) failed with exit status $rc; log: $log"
+            say "array task $i of job $array ($(task_label "$i" "$n")) failed with exit status $rc; log: $log"
         else
             st=$(slurm_state "${array}_$i")
-            say "array task $i of job $array (shard $i/$n) ended without an exit status: cancelled, or killed at a time or memory limit or by a node failure${st:+ (Slurm: $st)}; log: $log"
+            say "array task $i of job $array ($(task_label "$i" "$n")) ended without an exit status: cancelled, or killed at a time or memory limit or by a node failure${st:+ (Slurm: $st)}; log: $log"
         fi
         failed=1
     done
@@ -147,7 +160,11 @@ report() {
         failed=1
     fi
     if [ "$failed" = 1 ]; then
-        say "the sweep in $(dirname "$logs")/$(basename "$logs" .slurm) is incomplete; complete runs are kept: submit the same command again to resume"
+        if [ "$unit" = part ]; then
+            say "the partitioned run $(dirname "$logs")/$(basename "$logs" .slurm) is incomplete: submit the same command again (every part runs again)"
+        else
+            say "the sweep in $(dirname "$logs")/$(basename "$logs" .slurm) is incomplete; complete runs are kept: submit the same command again to resume"
+        fi
         return 1
     fi
     echo "all $n array tasks of job $array and merge job $merge succeeded"
@@ -204,6 +221,54 @@ fi
 [ -x "$bin" ] || { say "$bin is not an executable backupsim (build it, or pass --bin)"; exit 2; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
+q() { printf '%q ' "$@"; }
+q1() { printf '%q' "$1"; }
+
+# One run split into parts: an array task per part, then the merge.
+if [ -n "$parts" ]; then
+    case "$parts" in *[!0-9]*|0) say "--parts: expected a positive integer, found '$parts'"; exit 2 ;; esac
+    [ ! -e "$out" ] || { say "$out exists: the merged run is written there; remove it or choose another --out"; exit 2; }
+    "$bin" validate "$1" >/dev/null || exit 2
+    mkdir -p "$(dirname "$out")"
+    out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+    logs="$out.slurm" partdir="$out.parts"
+    rm -rf "$partdir"
+    mkdir -p "$logs" "$partdir"
+    dirs=()
+    for ((i = 1; i <= parts; i++)); do dirs+=("$partdir/part-$i"); done
+    cat > "$logs/sweep.sbatch" <<SH
+#!/bin/bash
+i=\$((SLURM_ARRAY_TASK_ID + 1))
+$(q "$bin" run "$@" --quiet --no-plots --partition)"\$i/$parts" --out $(q1 "$partdir")/part-\$i
+rc=\$?
+echo "\$rc" > $(q1 "$logs")/shard-\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}.status
+exit "\$rc"
+SH
+    cat > "$logs/merge.sbatch" <<SH
+#!/bin/bash
+$(q "$bin" merge "${dirs[@]}" --out "$out" --quiet)
+rc=\$?
+echo "\$rc" > $(q1 "$logs")/merge-\${SLURM_JOB_ID}.status
+exit "\$rc"
+SH
+    tasks=$parts
+    array=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-part --array="0-$((tasks - 1))" \
+        --output="$logs/shard-%A_%a.out" ${extra[@]+"${extra[@]}"} "$logs/sweep.sbatch")
+    array=${array%%;*}
+    echo "array job $array: $tasks parts -> $partdir (logs: $logs/shard-${array}_<task>.out)"
+    merge=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-merge --dependency="afterok:$array" \
+        --kill-on-invalid-dep=yes --output="$logs/merge-%j.out" ${extra[@]+"${extra[@]}"} "$logs/merge.sbatch")
+    merge=${merge%%;*}
+    echo "merge job $merge (after $array; log: $logs/merge-$merge.out) -> $out"
+    printf 'array=%s\nmerge=%s\nn=%s\nunit=part\n' "$array" "$merge" "$tasks" > "$logs/last-submission"
+    if [ "$wait" = 1 ]; then
+        wait_and_report "$logs" "$array" "$merge" "$tasks"
+    else
+        echo "check with: $0 --status --out $(q1 "$out")"
+    fi
+    exit
+fi
+
 # Check the sweep now, on the login node, as every array task will run it (every point,
 # with the same flags), rather than in N failing tasks.
 # (Its report is on stderr; kept there, and read for the run count.)
@@ -247,8 +312,6 @@ out=$(cd "$out" && pwd)
 logs="$out.slurm"
 mkdir -p "$logs"
 
-q() { printf '%q ' "$@"; }
-q1() { printf '%q' "$1"; }
 cat > "$logs/sweep.sbatch" <<SH
 #!/bin/bash
 $(q "$bin" sweep "$@" --shard auto --threads "$cpus" --out "$out")

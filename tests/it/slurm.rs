@@ -562,3 +562,58 @@ fn array_is_sized_from_the_grid_and_a_pilot() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no costs.csv"));
 }
+
+/// `slurm-sweep.sh --parts 2`: one run split into two parts as a job array, merged by the
+/// dependent job into a directory whose summary and histograms are byte-identical to the
+/// run in one process.
+#[test]
+fn partitioned_run_as_an_array_merges_to_the_whole_run() {
+    if skip_without_slurm() {
+        return;
+    }
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let tmp = tempfile::tempdir_in(base).unwrap();
+    let scenario = tmp.path().join("regions.toml");
+    std::fs::write(&scenario, super::partition::regions_src()).unwrap();
+    let out = tmp.path().join("merged");
+    let o = script(
+        &[
+            "--parts",
+            "2",
+            "--wait",
+            "--bin",
+            BIN,
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            scenario.to_str().unwrap(),
+        ],
+        &[("SLURM_SWEEP_POLL", "1")],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}\nlogs:\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        all_logs(&tmp.path().join("merged.slurm"))
+    );
+    assert!(stdout.contains("all 2 array tasks of job"), "{stdout}");
+    let whole = tmp.path().join("whole");
+    let o = Command::new(BIN)
+        .args(["run", scenario.to_str().unwrap(), "--quiet", "--no-plots"])
+        .args(["--out", whole.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "summary.json",
+        "histograms/backup.duration.hdr",
+        "histograms/rpo.hdr",
+    ] {
+        assert!(
+            std::fs::read(whole.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
