@@ -266,14 +266,16 @@ impl Sim<'_, '_> {
 
     /// VM `vi`'s used bytes at `now` (growing from its join date in a growing fleet, at
     /// most its disks' size).
-    pub(super) fn used_now(&self, vi: usize, now: SimTime) -> u64 {
+    pub(super) fn used_now(&mut self, vi: usize, now: SimTime) -> u64 {
         let vm = &self.vms[vi];
         let f = &self.c.fleets[vm.fleet as usize];
         match f.growth.as_ref().filter(|g| g.used.is_some()) {
             None => vm.used_bytes,
             Some(g) => {
-                let mut sizes = Vec::new();
-                crate::model::vm::disk_sizes(self.seed, f, vm.index, &mut sizes);
+                // The disks' size caps the growth: replayed into the job's scratch buffer
+                // (no allocation per job).
+                let sizes = &mut self.disk_buf;
+                crate::model::vm::disk_sizes(self.seed, f, vm.index, sizes);
                 let cap = sizes.iter().sum();
                 g.used_at(vm.used_bytes, g.join_time(vm.index), now, cap)
             }
