@@ -14,6 +14,26 @@ fn run(args: &[&str]) -> std::process::Output {
     bin().arg("run").args(args).output().unwrap()
 }
 
+/// The tiny sweep scenario, written into a new temporary directory.
+fn tiny() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("tiny.toml");
+    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    (tmp, sc)
+}
+
+/// `backupsim sweep SCENARIO --no-plots --out OUT ARGS...`, which must succeed; its stderr.
+fn sweep_ok(sc: &Path, out: &Path, args: &[&str]) -> String {
+    let o = bin()
+        .args(["sweep", sc.to_str().unwrap(), "--no-plots", "--out"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stderr(&o)
+}
+
 #[test]
 fn run_batches_writes_batch_means_with_intervals() {
     let tmp = tempfile::tempdir().unwrap();
@@ -86,9 +106,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn run_outputs_pick_the_files_and_jobs_csv_stays_an_alias() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let go = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut a = vec![
@@ -132,9 +150,7 @@ fn run_outputs_pick_the_files_and_jobs_csv_stays_an_alias() {
 
 #[test]
 fn unknown_output_is_refused_with_the_valid_names() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let out = tmp.path().join("out");
     for cmd in ["run", "sweep"] {
         let o = bin()
@@ -154,24 +170,12 @@ fn unknown_output_is_refused_with_the_valid_names() {
 
 #[test]
 fn sweep_outputs_default_to_what_the_aggregates_read() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let sweep = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
-        let o = bin()
-            .args([
-                "sweep",
-                sc.to_str().unwrap(),
-                "--replications",
-                "2",
-                "--quiet",
-            ])
-            .args(["--no-plots", "--keep-runs", "--out", out.to_str().unwrap()])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
+        let mut args = vec!["--replications", "2", "--quiet", "--keep-runs"];
+        args.extend(extra);
+        sweep_ok(&sc, &out, &args);
         out
     };
     let d = sweep("default", &[]);
@@ -213,9 +217,7 @@ fn sweep_outputs_default_to_what_the_aggregates_read() {
 
 #[test]
 fn run_max_events_cuts_a_run_short_deterministically() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let go = |name: &str, n: &str| {
         let out = tmp.path().join(name);
         let o = run(&[
@@ -261,9 +263,7 @@ fn run_max_events_cuts_a_run_short_deterministically() {
 
 #[test]
 fn sweep_goes_on_past_runs_cut_short_and_marks_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let sweep = |name: &str, threads: &str| {
         let out = tmp.path().join(name);
         let o = bin()
@@ -317,25 +317,13 @@ fn bytes_under(dir: &Path) -> u64 {
 
 #[test]
 fn finished_sweep_keeps_its_aggregates_and_drops_its_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let sweep = |name: &str, reps: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
-        let o = bin()
-            .args(["sweep", sc.to_str().unwrap(), "--replications", reps])
-            .args([
-                "--no-plots",
-                "--threads",
-                "2",
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-        (out, stderr(&o))
+        let mut args = vec!["--replications", reps, "--threads", "2"];
+        args.extend(extra);
+        let err = sweep_ok(&sc, &out, &args);
+        (out, err)
     };
     let (kept, _) = sweep("kept", "4", &["--keep-runs", "--quiet"]);
     let (dropped, _) = sweep("dropped", "4", &["--quiet"]);
@@ -373,17 +361,10 @@ fn finished_sweep_keeps_its_aggregates_and_drops_its_runs() {
 /// a small scenario stay under 100 MB), per-fleet metrics included.
 #[test]
 fn a_finished_sweep_costs_under_10_kb_a_run() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("tiny.toml");
-    std::fs::write(&sc, super::common::TINY_SWEEP).unwrap();
+    let (tmp, sc) = tiny();
     let size = |reps: &str| {
         let out = tmp.path().join(reps);
-        let o = bin()
-            .args(["sweep", sc.to_str().unwrap(), "--replications", reps])
-            .args(["--no-plots", "--quiet", "--out", out.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
+        sweep_ok(&sc, &out, &["--replications", reps, "--quiet"]);
         let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
         assert!(runs
             .lines()
