@@ -224,6 +224,26 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 q() { printf '%q ' "$@"; }
 q1() { printf '%q' "$1"; }
 
+# Submits $logs/sweep.sbatch as an array of $tasks tasks named $1 (writing into $2) and
+# $logs/merge.sbatch after it, records the submission in $logs/last-submission, and with
+# -w waits and reports.
+submit() {
+    array=$(sbatch --parsable --chdir="$PWD" --job-name="$1" --array="0-$((tasks - 1))" \
+        --cpus-per-task="$cpus" --output="$logs/shard-%A_%a.out" ${extra[@]+"${extra[@]}"} "$logs/sweep.sbatch")
+    array=${array%%;*}
+    echo "array job $array: $tasks ${unit}s -> $2 (logs: $logs/shard-${array}_<task>.out)"
+    merge=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-merge --dependency="afterok:$array" \
+        --kill-on-invalid-dep=yes --output="$logs/merge-%j.out" ${extra[@]+"${extra[@]}"} "$logs/merge.sbatch")
+    merge=${merge%%;*}
+    echo "merge job $merge (after $array; log: $logs/merge-$merge.out) -> $out"
+    printf 'array=%s\nmerge=%s\nn=%s\nunit=%s\n' "$array" "$merge" "$tasks" "$unit" > "$logs/last-submission"
+    if [ "$wait" = 1 ]; then
+        wait_and_report "$logs" "$array" "$merge" "$tasks"
+    else
+        echo "check with: $0 --status --out $(q1 "$out")"
+    fi
+}
+
 # One run split into parts: an array task per part, then the merge.
 if [ -n "$parts" ]; then
     case "$parts" in *[!0-9]*|0) say "--parts: expected a positive integer, found '$parts'"; exit 2 ;; esac
@@ -252,20 +272,7 @@ echo "\$rc" > $(q1 "$logs")/merge-\${SLURM_JOB_ID}.status
 exit "\$rc"
 SH
     tasks=$parts
-    array=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-part --array="0-$((tasks - 1))" \
-        --output="$logs/shard-%A_%a.out" ${extra[@]+"${extra[@]}"} "$logs/sweep.sbatch")
-    array=${array%%;*}
-    echo "array job $array: $tasks parts -> $partdir (logs: $logs/shard-${array}_<task>.out)"
-    merge=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-merge --dependency="afterok:$array" \
-        --kill-on-invalid-dep=yes --output="$logs/merge-%j.out" ${extra[@]+"${extra[@]}"} "$logs/merge.sbatch")
-    merge=${merge%%;*}
-    echo "merge job $merge (after $array; log: $logs/merge-$merge.out) -> $out"
-    printf 'array=%s\nmerge=%s\nn=%s\nunit=part\n' "$array" "$merge" "$tasks" > "$logs/last-submission"
-    if [ "$wait" = 1 ]; then
-        wait_and_report "$logs" "$array" "$merge" "$tasks"
-    else
-        echo "check with: $0 --status --out $(q1 "$out")"
-    fi
+    submit backupsim-part "$partdir"
     exit
 fi
 
@@ -327,18 +334,4 @@ echo "\$rc" > $(q1 "$logs")/merge-\${SLURM_JOB_ID}.status
 exit "\$rc"
 SH
 
-array=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-sweep --array="0-$((tasks - 1))" \
-    --cpus-per-task="$cpus" --output="$logs/shard-%A_%a.out" ${extra[@]+"${extra[@]}"} "$logs/sweep.sbatch")
-array=${array%%;*}
-echo "array job $array: $tasks shards -> $out (logs: $logs/shard-${array}_<task>.out)"
-merge=$(sbatch --parsable --chdir="$PWD" --job-name=backupsim-merge --dependency="afterok:$array" \
-    --kill-on-invalid-dep=yes --output="$logs/merge-%j.out" ${extra[@]+"${extra[@]}"} "$logs/merge.sbatch")
-merge=${merge%%;*}
-echo "merge job $merge (after $array; log: $logs/merge-$merge.out)"
-printf 'array=%s\nmerge=%s\nn=%s\n' "$array" "$merge" "$tasks" > "$logs/last-submission"
-
-if [ "$wait" = 1 ]; then
-    wait_and_report "$logs" "$array" "$merge" "$tasks"
-else
-    echo "check with: $0 --status --out $(q1 "$out")"
-fi
+submit backupsim-sweep "$out"
