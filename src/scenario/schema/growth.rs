@@ -42,9 +42,10 @@ impl UsedPerMonth {
                 }
                 _ => Err(format!("expected {EXPECTED} (0% to 1000%), found \"{s}\"")),
             },
-            None => Size::parse(s)
-                .map(UsedPerMonth::Bytes)
-                .map_err(|e| format!("expected {EXPECTED}: {e}")),
+            None => Size::parse(s).map(UsedPerMonth::Bytes).map_err(|e| {
+                let size = e.trim_start_matches("expected ");
+                format!("expected a percentage per month such as \"2%\", or {size}")
+            }),
         }
     }
 }
