@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{io_at as io, Error, Result};
 use crate::model::partition::{assign, components, sub_config};
-use crate::outputs::results::partition::{merge, read_part, PartInfo, PART_FILE};
+use crate::outputs::results::partition::{merge, read_part, Layout, PartInfo, PART_FILE};
 use crate::outputs::results::*;
 use crate::scenario::Loaded;
 
@@ -49,6 +49,9 @@ fn part_of(loaded: &Loaded, i: usize, n: usize) -> (Loaded, PartInfo) {
         parts: n,
         fleets: config.fleets.iter().map(|f| f.name.clone()).collect(),
         values: Default::default(),
+        layout: Layout::of(&loaded.config),
+        costs: None,
+        batch_sums: Vec::new(),
     };
     let mut sub = loaded.clone();
     sub.config = config;
@@ -195,13 +198,35 @@ pub fn merge_parts(
         .iter()
         .map(|&k| read_part(&dirs[k]))
         .collect::<Result<Vec<_>>>()?;
-    let merged = merge(&parts);
+    let mut merged = merge(&parts)?;
+    if let Some(sums) = merged.batch_sums.take() {
+        // Batch means from the whole run's per-batch sums, as the whole run takes them.
+        let values = crate::model::metrics::Batches::from_sums(sums).values();
+        merged.summary.retain(|k, _| !k.starts_with("batches."));
+        merged
+            .summary
+            .extend(crate::outputs::sweeps::batch_summary(&values));
+        merged.approximate.retain(|k| !k.starts_with("batches."));
+    }
     let replacing = claim_out_dir(dest, OutKind::Run)?;
     let staging = Staging::new(dest)?;
     let dir = staging.path();
     write_summary(&dir.join("summary.json"), &merged.summary)?;
     if histograms {
         write_histograms(&dir.join("histograms"), &merged.histograms)?;
+    }
+    // The parts' files in part order, laid out as the whole run's.
+    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
+    let layout = &parts[0].layout;
+    let files = [
+        ("nights.csv", nights::merge_nights(&ordered, layout)?),
+        ("timeseries.csv", merge_series(&ordered, layout)?),
+    ];
+    for (name, text) in files {
+        if let Some(text) = text {
+            let p = dir.join(name);
+            io(&p, std::fs::write(&p, text))?;
+        }
     }
     let first = &dirs[order[0]];
     let resolved = "scenario.resolved.toml";

@@ -182,6 +182,9 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             .collect(),
         progress,
     )?;
+    if opts.partition.is_some() {
+        w.for_part()?;
+    }
     // The run's own options reach the model through its configuration.
     let config = if opts.batches > 0 || opts.max_events > 0 {
         let mut c = loaded.config.clone();
@@ -245,6 +248,8 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
         use crate::outputs::results::partition::{PART_FILE, PART_HISTOGRAMS};
         let info = crate::outputs::results::partition::PartInfo {
             values: outcome.partials.values.clone(),
+            costs: outcome.partials.costs.map(Into::into),
+            batch_sums: outcome.partials.batch_sums.clone(),
             ..info.clone()
         };
         let p = dir.join(PART_FILE);

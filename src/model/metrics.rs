@@ -226,6 +226,22 @@ impl Batches {
         }
     }
 
+    /// Batches with the given per-batch sums (the sum of a partitioned run's parts'
+    /// [`Batches::sums`]): their [`Batches::values`] are the whole run's.
+    pub fn from_sums(sums: Vec<[u128; 6]>) -> Batches {
+        Batches {
+            from: 0,
+            span: 0,
+            sums,
+        }
+    }
+
+    /// Per batch: `[duration sum µs, durations, succeeded, failed, rpo sum µs, rpo
+    /// samples]` (empty when off).
+    pub fn sums(&self) -> &[[u128; 6]] {
+        &self.sums
+    }
+
     /// The batch of time `t` (µs): `None` before the warm-up or when off; times at or
     /// after the end (a drained run) belong to the last batch.
     #[inline]

@@ -25,6 +25,7 @@ use crate::engine::dist::Kind;
 use crate::engine::{SimDuration, SimTime};
 
 pub use config::Config;
+pub use sim::CostSums;
 pub use sim::{simulate, simulate_checked, LIVENESS_BASE_EVENTS, LIVENESS_EVENTS_PER_VM};
 
 /// One backup or restore attempt (finished, or in flight at the end), as a row of
@@ -85,6 +86,9 @@ pub struct Sample<'a> {
     /// The monthly cost rate at `time`, when the scenario has prices: `[total,
     /// instances, storage]`.
     pub cost_monthly: Option<[f64; 3]>,
+    /// The exact sums behind `cost_monthly` (what a part of a partitioned run records so
+    /// that the merge prices the parts' total as the whole run does).
+    pub cost_now: Option<CostSums>,
 }
 
 /// Receives the model's per-job and per-sample output as the run goes.
@@ -103,6 +107,14 @@ pub trait Observer {
     fn keep_going(&mut self) -> bool {
         true
     }
+    /// Whether [`Observer::storage`] is wanted (a part of a partitioned run: the merge
+    /// finds the peak of the parts' summed stored bytes from them).
+    fn wants_storage(&self) -> bool {
+        false
+    }
+    /// The bytes stored over every vault from `at` on (after every change at `at`): once
+    /// for each time they change, in time order, up to the end of the run.
+    fn storage(&mut self, _at: SimTime, _bytes: u64) {}
 }
 
 /// How often (in events) a run asks its observer whether to go on: rare enough to cost
@@ -153,6 +165,11 @@ pub struct Partials {
     pub values: BTreeMap<String, f64>,
     /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
     pub histograms: BTreeMap<String, Histogram<u64>>,
+    /// The exact sums behind the run-wide cost metrics, when the scenario has prices.
+    pub costs: Option<CostSums>,
+    /// With `simulation.batches`: the per-batch sums behind the batch means
+    /// (`metrics::Batches::sums`).
+    pub batch_sums: Vec<[u128; 6]>,
 }
 
 impl Outcome {

@@ -59,12 +59,45 @@ pub(super) struct Books {
     egress: u64,
 }
 
-/// The bytes held over every vault: now, the peak so far, and both at `end`.
+/// The bytes held over every vault: now, the peak so far, and both at `end`. The peak is
+/// taken over the values held from each instant on (after every change at that instant),
+/// so that it is the peak of the sum of any split of the vaults: a partitioned run's parts
+/// report those values (`trace`) and the merge finds the same peak.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Storage {
     pub total: u64,
     pub max: u64,
     pub horizon: [u64; 2],
+    /// The instant of the last change.
+    pub at: SimTime,
+    /// Whether `total` changed at `at` and is not yet in `max`.
+    pub pending: bool,
+    /// Whether the observer wants each instant's value.
+    pub trace: bool,
+}
+
+impl Sim<'_, '_> {
+    /// Call before the stored bytes change at `now`: the value held since the previous
+    /// change is final once time has moved on.
+    pub(super) fn storage_changes(&mut self, now: SimTime) {
+        if now > self.storage.at {
+            self.storage_settle();
+            self.storage.at = now;
+        }
+        self.storage.pending = true;
+    }
+
+    /// The value held since the last change is final (time moved on, or the run ends).
+    pub(super) fn storage_settle(&mut self) {
+        let st = &mut self.storage;
+        if st.pending {
+            st.pending = false;
+            st.max = st.max.max(st.total);
+            if st.trace {
+                self.obs.storage(st.at, st.total);
+            }
+        }
+    }
 }
 
 /// One scope's costs (the run, a vault or a fleet).
@@ -150,60 +183,131 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// The monthly rate of every fleet's instances and storage now (the time series):
-    /// `[total, instances, storage]`.
-    pub(super) fn cost_monthly(&self) -> Option<[f64; 3]> {
-        let cost = self.c.cost.as_ref()?;
-        let (mut total, mut instances, mut storage) = (0.0, 0.0, 0.0);
+    /// The exact sums behind the monthly rate of every fleet's instances and storage now
+    /// (the time series), when the scenario has prices.
+    pub(super) fn cost_now(&self) -> Option<CostSums> {
+        self.c.cost.as_ref()?;
+        let mut now = CostSums::default();
         for (fi, b) in self.books.iter().enumerate() {
             let v = self.fleets[fi].vault as usize;
-            let price = cost.storage_price(self.c.vaults[v].redundancy);
-            let (i, s) = (
-                b.instances as f64 / NANO,
-                b.stored as f64 / BYTES_PER_PRICED_GB * price,
-            );
-            total += i + s;
-            instances += i;
-            storage += s;
+            let k = tier(self.c.vaults[v].redundancy);
+            now.instances = now.instances.saturating_add(b.instances);
+            now.stored[k] = now.stored[k].saturating_add(u128::from(b.stored));
         }
-        Some([round6(total), round6(instances), round6(storage)])
+        Some(now)
     }
 }
 
-/// Closes the books at `end` and writes the cost metrics of the run, of each vault and of
-/// each fleet.
+/// The exact integer sums behind the run-wide costs: the parts of a partitioned run add
+/// theirs (as integers, so in any order) and price the total as the whole run does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CostSums {
+    /// The integral of the protected instances' monthly price (nano-units × µs).
+    pub instances_area: u128,
+    /// The protected instances' monthly price (nano-units): now, or at the end.
+    pub instances: u128,
+    /// The integral of the stored bytes (byte × µs), geo-redundant vaults then locally
+    /// redundant ones.
+    pub stored_area: [u128; 2],
+    /// The stored bytes, geo-redundant then locally redundant: now, or at the end.
+    pub stored: [u128; 2],
+    /// Bytes restored from the vaults.
+    pub egress: u128,
+}
+
+/// The index of a redundancy in [`CostSums`]' pairs.
+fn tier(r: crate::model::config::Redundancy) -> usize {
+    match r {
+        crate::model::config::Redundancy::Grs => 0,
+        crate::model::config::Redundancy::Lrs => 1,
+    }
+}
+
+impl CostSums {
+    /// Adds `o` (saturating: sums of 16 EiB sizes do not wrap).
+    pub fn add(&mut self, o: &CostSums) {
+        self.instances_area = self.instances_area.saturating_add(o.instances_area);
+        self.instances = self.instances.saturating_add(o.instances);
+        for k in 0..2 {
+            self.stored_area[k] = self.stored_area[k].saturating_add(o.stored_area[k]);
+            self.stored[k] = self.stored[k].saturating_add(o.stored[k]);
+        }
+        self.egress = self.egress.saturating_add(o.egress);
+    }
+
+    /// The costs these sums come to at `cost`'s prices: integer division first
+    /// (byte-months and nano-unit months, exact but for the remainder below one), then
+    /// one price per redundancy.
+    fn costs(&self, cost: &Cost) -> Costs {
+        let month = u128::from(BILLING_MONTH.as_micros());
+        let prices = [cost.storage_grs, cost.storage_lrs];
+        let priced = |bytes: [u128; 2]| -> f64 {
+            bytes
+                .iter()
+                .zip(prices)
+                .map(|(&b, p)| b as f64 / BYTES_PER_PRICED_GB * p)
+                .sum()
+        };
+        Costs {
+            instances: (self.instances_area / month) as f64 / NANO,
+            instances_monthly: self.instances as f64 / NANO,
+            storage: priced(self.stored_area.map(|a| a / month)),
+            storage_monthly: priced(self.stored),
+            egress: self.egress as f64 / BYTES_PER_PRICED_GB * cost.restore_egress,
+        }
+    }
+
+    /// The run-wide cost metrics (`cost.*`) of these sums, into `m`.
+    pub fn put_metrics(&self, cost: &Cost, m: &mut BTreeMap<String, f64>) {
+        self.costs(cost).put("", m);
+    }
+
+    /// The monthly rate of these sums now (the time series): `[total, instances,
+    /// storage]`.
+    pub fn monthly(&self, cost: &Cost) -> [f64; 3] {
+        let c = self.costs(cost);
+        [
+            round6(c.instances_monthly + c.storage_monthly),
+            round6(c.instances_monthly),
+            round6(c.storage_monthly),
+        ]
+    }
+}
+
+/// Closes the books at `end` and writes the cost metrics of each fleet, of each vault
+/// and of the run (from the exact sums over every fleet, which it returns).
 pub(super) fn cost_metrics(
     c: &Config,
     cost: &Cost,
     books: &mut [Books],
     end: SimTime,
     m: &mut BTreeMap<String, f64>,
-) {
-    let month = u128::from(BILLING_MONTH.as_micros());
-    let mut total = Costs::default();
+) -> CostSums {
+    let mut total = CostSums::default();
     let mut vaults = vec![Costs::default(); c.vaults.len()];
     for (fi, b) in books.iter_mut().enumerate() {
         let v = c.policies[c.fleets[fi].policy].vault;
-        let price = cost.storage_price(c.vaults[v].redundancy);
+        let k = tier(c.vaults[v].redundancy);
         let (stored_area, stored_end) = b.stored_area.close(end, u128::from(b.stored));
         let (inst_area, inst_end) = b.instances_area.close(end, b.instances);
-        // Integer division first: byte-months and nano-unit months, exact but for the
-        // remainder below one byte-month or one nano-unit.
-        let f = Costs {
-            instances: (inst_area / month) as f64 / NANO,
-            instances_monthly: inst_end as f64 / NANO,
-            storage: (stored_area / month) as f64 / BYTES_PER_PRICED_GB * price,
-            storage_monthly: stored_end as f64 / BYTES_PER_PRICED_GB * price,
-            egress: b.egress as f64 / BYTES_PER_PRICED_GB * cost.restore_egress,
+        let mut sums = CostSums {
+            instances_area: inst_area,
+            instances: inst_end,
+            egress: u128::from(b.egress),
+            ..CostSums::default()
         };
+        sums.stored_area[k] = stored_area;
+        sums.stored[k] = stored_end;
+        let f = sums.costs(cost);
         f.put(&format!("fleet.{}.", c.fleets[fi].name), m);
         vaults[v].add(&f);
-        total.add(&f);
+        total.add(&sums);
     }
     for (v, costs) in c.vaults.iter().zip(&vaults) {
         costs.put(&format!("vault.{}.", v.name), m);
     }
-    total.put("", m);
+    total.put_metrics(cost, m);
+    total
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ mod schedule;
 mod setup;
 mod steps;
 
+pub use cost::CostSums;
+
 use restore::restore_kind_name;
 use retention::record_ages;
 
@@ -493,7 +495,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             .iter()
             .map(|v| [v.stored, v.points, v.stored_max, v.points_max])
             .collect();
+        self.storage_settle();
         self.storage.horizon = [self.storage.total, self.storage.max];
+        // Only changes up to the end are reported: the drain's are not in the metrics.
+        self.storage.trace = false;
         if self.drain && !self.cut_short {
             self.process(SimTime::NEVER, true)?;
         }

@@ -117,6 +117,7 @@ impl Sim<'_, '_> {
                     && now.as_micros() + p.window.as_micros() >= end.as_micros()
             })
             .count() as u64;
+        let cost_now = self.cost_now();
         let sample = Sample {
             time: now,
             running_jobs: self.running_backups,
@@ -125,7 +126,13 @@ impl Sim<'_, '_> {
             windows_open,
             links: &self.sample_buf_links,
             vaults: &self.sample_buf_vaults,
-            cost_monthly: self.cost_monthly(),
+            cost_monthly: self
+                .c
+                .cost
+                .as_ref()
+                .zip(cost_now)
+                .map(|(c, n)| n.monthly(c)),
+            cost_now,
         };
         self.obs.sample(&sample);
         self.night_sample(now);
@@ -220,7 +227,7 @@ impl Sim<'_, '_> {
             m.insert((*name).into(), x as f64);
         }
         if let Some(cost) = &c.cost {
-            super::cost::cost_metrics(c, cost, &mut books, end, &mut m);
+            partials.costs = Some(super::cost::cost_metrics(c, cost, &mut books, end, &mut m));
         }
         for (i, l) in c.links.iter().enumerate() {
             let ls = horizon_links[i];
@@ -236,6 +243,7 @@ impl Sim<'_, '_> {
                 m.insert(format!("link.{}.{name}", l.name), x);
             }
         }
+        partials.batch_sums = st.batches.sums().to_vec();
         Outcome {
             summary: m,
             histograms: hists,

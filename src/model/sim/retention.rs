@@ -65,6 +65,7 @@ impl Sim<'_, '_> {
         if full {
             vm.flags |= flag::HAS_BASE;
         }
+        self.storage_changes(arrived);
         let held = &mut self.held[vi];
         held.pts.push_back(Point::new(now, tier, bytes));
         let vs = &mut self.vaults[v];
@@ -90,7 +91,6 @@ impl Sim<'_, '_> {
         self.expire_points(vi, arrived);
         let vs = &mut self.vaults[v];
         vs.stored_max = vs.stored_max.max(vs.stored);
-        self.storage.max = self.storage.max.max(self.storage.total);
         vs.points_max = vs.points_max.max(vs.points);
         if vs.geo {
             // From the job's own stream: a global counter (the job id) would let other
@@ -138,6 +138,9 @@ impl Sim<'_, '_> {
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
         if arm {
             held.next_expiry = next;
+        }
+        if bytes > 0 {
+            self.storage_changes(now);
         }
         let vs = &mut self.vaults[v];
         vs.stored = vs.stored.saturating_sub(bytes);

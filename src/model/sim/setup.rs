@@ -56,7 +56,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             held: (0..vms.len()).map(|_| retention::Held::default()).collect(),
             vms,
             books: vec![cost::Books::default(); fleets.len()],
-            storage: cost::Storage::default(),
+            storage: cost::Storage {
+                trace: obs.wants_storage(),
+                ..cost::Storage::default()
+            },
             fleets,
             vaults: c.vaults.iter().map(vault_state).collect(),
             gates,

@@ -182,3 +182,54 @@ pub fn read_nights(dir: &Path) -> Result<Option<Vec<NightRow>>> {
     }
     Ok(Some(out))
 }
+
+/// The whole run's `nights.csv` from its parts' (`dirs`), `None` when the parts have
+/// none: each row is one fleet's, in the one part that simulated it, so rows are copied
+/// as written and put in the whole run's order (policy and fleet in scenario order,
+/// `layout`: by policy, then night, then fleet).
+pub fn merge_nights(
+    dirs: &[std::path::PathBuf],
+    layout: &super::partition::Layout,
+) -> Result<Option<Vec<u8>>> {
+    let pos = |names: &[String], x: &str| names.iter().position(|n| n == x);
+    let mut rows = Vec::new();
+    for d in dirs {
+        let path = d.join("nights.csv");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let bad = |what: String| {
+            Error::input(
+                path.display().to_string(),
+                format!("{what}; expected the nights.csv of a part written by `run --partition`"),
+            )
+        };
+        let mut r = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
+        let head = r.headers().map_err(|e| bad(e.to_string()))?;
+        if head.iter().ne(COLUMNS) {
+            return Err(bad("unexpected header".into()));
+        }
+        for rec in r.records() {
+            let rec = rec.map_err(|e| bad(e.to_string()))?;
+            let key = (
+                pos(&layout.policies, &rec[0]),
+                rec[2].parse::<u32>().ok(),
+                pos(&layout.fleets, &rec[1]),
+            );
+            let (Some(p), Some(n), Some(f)) = key else {
+                return Err(bad(format!(
+                    "a row of policy {} and fleet {} that the run does not have",
+                    &rec[0], &rec[1]
+                )));
+            };
+            rows.push(((p, n, f), rec));
+        }
+    }
+    rows.sort_by_key(|(k, _)| *k);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS).expect("in memory");
+    for (_, rec) in &rows {
+        w.write_record(rec).expect("in memory");
+    }
+    Ok(Some(w.into_inner().expect("in memory")))
+}

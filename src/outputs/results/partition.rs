@@ -7,8 +7,11 @@
 //! copied. Counts and integer sums add. Histogram statistics are recomputed from the sum
 //! of the parts' histograms, success rates from the summed successes and failures, the
 //! oldest job in flight is the largest of the parts'. These are exactly the whole run's
-//! values. The keys of [`not_identical`] cannot be recomputed from the parts' summaries and
-//! are approximated (see docs/performance.md, "Partitioned runs").
+//! values. The keys of [`not_identical`] cannot be recomputed from the parts' summaries:
+//! they come from the parts' records (the stored-bytes traces, the cost and batch sums of
+//! `partition.json`, window and in-flight partials, region histograms), exactly, and are
+//! approximated only for parts written without them (see docs/performance.md,
+//! "Partitioned runs").
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,6 +21,9 @@ use hdrhistogram::Histogram;
 use crate::error::{io_at as io, Error, Result};
 use crate::model::metric_names::{is_group_percentile, STATS};
 use crate::model::metrics::{new_histogram, round6, Latency};
+use crate::model::CostSums;
+
+use super::storage_trace::STORAGE_TRACE;
 
 /// The marker file of a part directory.
 pub const PART_FILE: &str = "partition.json";
@@ -39,6 +45,110 @@ pub struct PartInfo {
     /// not hold).
     #[serde(default)]
     pub values: BTreeMap<String, f64>,
+    /// The whole run's entities in scenario order (a part's files show only its own).
+    #[serde(default)]
+    pub layout: Layout,
+    /// The exact sums behind the part's run-wide costs, with `[cost]`.
+    #[serde(default)]
+    pub costs: Option<PartCosts>,
+    /// With `--batches`: the part's per-batch sums (`model::metrics::Batches::sums`).
+    #[serde(default)]
+    pub batch_sums: Vec<[u128; 6]>,
+}
+
+/// The whole run's entities in scenario order, and its prices: what the merge needs to
+/// lay out the whole run's files and price the parts' summed costs.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Layout {
+    /// Policy names.
+    pub policies: Vec<String>,
+    /// Fleet names.
+    pub fleets: Vec<String>,
+    /// Link names.
+    pub links: Vec<String>,
+    /// Vault names with their redundancy (`grs` or `lrs`).
+    pub vaults: Vec<(String, String)>,
+    /// With `[cost]`: storage per GB-month in GRS and LRS vaults, restore egress per GB.
+    pub prices: Option<[f64; 3]>,
+}
+
+/// `model::CostSums` as `partition.json` holds it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartCosts {
+    /// See `model::CostSums::instances_area`.
+    pub instances_area: u128,
+    /// See `model::CostSums::instances`.
+    pub instances: u128,
+    /// See `model::CostSums::stored_area`.
+    pub stored_area: [u128; 2],
+    /// See `model::CostSums::stored`.
+    pub stored: [u128; 2],
+    /// See `model::CostSums::egress`.
+    pub egress: u128,
+}
+
+impl From<CostSums> for PartCosts {
+    fn from(c: CostSums) -> PartCosts {
+        PartCosts {
+            instances_area: c.instances_area,
+            instances: c.instances,
+            stored_area: c.stored_area,
+            stored: c.stored,
+            egress: c.egress,
+        }
+    }
+}
+
+impl From<PartCosts> for CostSums {
+    fn from(c: PartCosts) -> CostSums {
+        CostSums {
+            instances_area: c.instances_area,
+            instances: c.instances,
+            stored_area: c.stored_area,
+            stored: c.stored,
+            egress: c.egress,
+        }
+    }
+}
+
+impl Layout {
+    /// The layout of the whole run `c`.
+    pub fn of(c: &crate::model::Config) -> Layout {
+        use crate::model::config::Redundancy;
+        Layout {
+            policies: c.policies.iter().map(|p| p.name.clone()).collect(),
+            fleets: c.fleets.iter().map(|f| f.name.clone()).collect(),
+            links: c.links.iter().map(|l| l.name.clone()).collect(),
+            vaults: c
+                .vaults
+                .iter()
+                .map(|v| {
+                    let t = match v.redundancy {
+                        Redundancy::Grs => "grs",
+                        Redundancy::Lrs => "lrs",
+                    };
+                    (v.name.clone(), t.to_string())
+                })
+                .collect(),
+            prices: c
+                .cost
+                .as_ref()
+                .map(|k| [k.storage_grs, k.storage_lrs, k.restore_egress]),
+        }
+    }
+
+    /// Prices as the model takes them (only the storage and egress prices are used).
+    pub fn cost(&self) -> Option<crate::model::config::Cost> {
+        let [grs, lrs, egress] = self.prices?;
+        Some(crate::model::config::Cost {
+            currency: String::new(),
+            instance_tiers: Vec::new(),
+            instance_per_started: None,
+            storage_lrs: lrs,
+            storage_grs: grs,
+            restore_egress: egress,
+        })
+    }
 }
 
 impl PartInfo {
@@ -70,9 +180,13 @@ pub struct PartResults {
     pub summary: BTreeMap<String, f64>,
     /// Its histograms, by name.
     pub histograms: BTreeMap<String, Histogram<u64>>,
-    /// Its `model::Partials`: values from `partition.json`, histograms from
-    /// [`PART_HISTOGRAMS`].
+    /// Its `model::Partials`: values, cost and batch sums from `partition.json`,
+    /// histograms from [`PART_HISTOGRAMS`].
     pub partials: crate::model::Partials,
+    /// The whole run's layout (from `partition.json`).
+    pub layout: Layout,
+    /// Its stored-bytes trace, when it has one ([`STORAGE_TRACE`]).
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// The directory of a part's per-region histograms.
@@ -88,6 +202,9 @@ pub struct Merged {
     /// Keys held by several parts whose whole-run value the parts' summaries do not
     /// determine: approximated, not identical to the unpartitioned run's.
     pub approximate: Vec<String>,
+    /// The per-batch sums of the whole run (`--batches`), when every part has them: the
+    /// `batches.*` keys follow from them.
+    pub batch_sums: Option<Vec<[u128; 6]>>,
 }
 
 /// Whether a key held by several parts is not determined by their summaries: the peak of
@@ -118,8 +235,10 @@ fn exact_sum(xs: &[f64]) -> f64 {
 }
 
 /// Merges the parts, in part order (so that every float sum is taken in one fixed order).
-pub fn merge(parts: &[PartResults]) -> Merged {
+pub fn merge(parts: &[PartResults]) -> Result<Merged> {
     let mut out = Merged::default();
+    let exact = exact_keys(parts)?;
+    out.batch_sums = batch_sums(parts);
     for p in parts {
         for (name, h) in &p.histograms {
             out.histograms
@@ -162,7 +281,9 @@ pub fn merge(parts: &[PartResults]) -> Merged {
             .filter_map(|p| p.summary.get(key))
             .copied()
             .collect();
-        let value = if held.len() == 1 {
+        let value = if let Some(&v) = exact.get(key) {
+            v
+        } else if held.len() == 1 {
             held[0]
         } else if let Some(v) = from_histogram(key, &out.histograms) {
             v
@@ -189,7 +310,47 @@ pub fn merge(parts: &[PartResults]) -> Merged {
         };
         out.summary.insert(key.clone(), value);
     }
-    out
+    Ok(out)
+}
+
+/// The run-wide keys the parts' summaries do not determine but their records do: the peak
+/// of the summed stored bytes from the parts' traces, the run-wide costs from their summed
+/// cost sums. A key is missing when a part lacks its record.
+fn exact_keys(parts: &[PartResults]) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    if parts.len() > 1 {
+        let traces: Option<Vec<&Path>> = parts.iter().map(|p| p.trace.as_deref()).collect();
+        if let Some(traces) = traces {
+            let peak = super::storage_trace::peak_of_sum(&traces)?;
+            out.insert("storage.stored_bytes.max".to_string(), peak as f64);
+        }
+    }
+    let costs: Option<Vec<CostSums>> = parts.iter().map(|p| p.partials.costs).collect();
+    if let (Some(costs), Some(cost)) = (costs, parts.first().and_then(|p| p.layout.cost())) {
+        let mut total = CostSums::default();
+        for c in &costs {
+            total.add(c);
+        }
+        total.put_metrics(&cost, &mut out);
+    }
+    Ok(out)
+}
+
+/// The sum of the parts' per-batch sums, when every part has them (all of one length).
+fn batch_sums(parts: &[PartResults]) -> Option<Vec<[u128; 6]>> {
+    let first = parts.first()?.partials.batch_sums.len();
+    if first == 0 || parts.iter().any(|p| p.partials.batch_sums.len() != first) {
+        return None;
+    }
+    let mut sums = vec![[0u128; 6]; first];
+    for p in parts {
+        for (s, b) in sums.iter_mut().zip(&p.partials.batch_sums) {
+            for k in 0..6 {
+                s[k] = s[k].saturating_add(b[k]);
+            }
+        }
+    }
+    Some(sums)
 }
 
 /// A ratio or group percentile from the parts' partials: window miss rates from the
@@ -294,9 +455,14 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
         BTreeMap::new()
     };
     let mut partials = crate::model::Partials::default();
+    let mut layout = Layout::default();
     if let Some(info) = PartInfo::read(dir)? {
         partials.values = info.values;
+        partials.costs = info.costs.map(Into::into);
+        partials.batch_sums = info.batch_sums;
+        layout = info.layout;
     }
+    let trace = Some(dir.join(STORAGE_TRACE)).filter(|p| p.is_file());
     let pd = dir.join(PART_HISTOGRAMS);
     if pd.is_dir() {
         partials.histograms = read_hdr_dir(&pd)?;
@@ -305,6 +471,8 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
         summary,
         histograms,
         partials,
+        layout,
+        trace,
     })
 }
 
@@ -388,7 +556,7 @@ mod tests {
             ],
             &[9_000_000],
         );
-        let m = merge(&[a, b]);
+        let m = merge(&[a, b]).unwrap();
         assert_eq!(m.summary["backup.jobs.succeeded"], 4.0);
         assert_eq!(m.summary["backup.success_rate"], round6(4.0 / 6.0));
         assert_eq!(m.summary["fleet.a.vms"], 4.0);

@@ -1,0 +1,226 @@
+//! `part-storage.bin`: the stored bytes of a part of a partitioned run over time, its one
+//! writer and its one reader, and the peak of the parts' sum the merge takes from them.
+//!
+//! The peak over time of a sum is not determined by each part's peak, so each part
+//! records the bytes it stores from every instant at which they change (after every change
+//! at that instant, as the model's peak counts them). The file is the 8 bytes
+//! [`MAGIC`], then one record per instant, in time order: the microseconds since the
+//! previous instant and the change of the bytes (zigzag-encoded), each as an LEB128
+//! varint, usually 5–8 bytes per record.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::error::{io_at as io, Error, Result};
+
+/// The file's name in a part directory.
+pub const STORAGE_TRACE: &str = "part-storage.bin";
+
+/// The file's first bytes (format version 1).
+pub const MAGIC: &[u8; 8] = b"BSSTOR01";
+
+/// Writes a trace as the run reports it.
+pub struct TraceWriter {
+    w: BufWriter<File>,
+    at: u64,
+    bytes: u64,
+}
+
+fn put_varint(w: &mut impl Write, mut x: u128) -> std::io::Result<()> {
+    let mut buf = [0u8; 19];
+    let mut n = 0;
+    loop {
+        let b = (x & 0x7f) as u8;
+        x >>= 7;
+        if x == 0 {
+            buf[n] = b;
+            n += 1;
+            break;
+        }
+        buf[n] = b | 0x80;
+        n += 1;
+    }
+    w.write_all(&buf[..n])
+}
+
+impl TraceWriter {
+    /// Creates the file at `path`.
+    pub fn create(path: &Path) -> Result<TraceWriter> {
+        let f = io(path, File::create(path))?;
+        let mut w = BufWriter::with_capacity(1 << 16, f);
+        io(path, w.write_all(MAGIC))?;
+        Ok(TraceWriter { w, at: 0, bytes: 0 })
+    }
+
+    /// The bytes stored from `at` (µs, not before the previous record's) on.
+    pub fn push(&mut self, at: u64, bytes: u64) -> std::io::Result<()> {
+        let dt = at.saturating_sub(self.at);
+        let delta = i128::from(bytes) - i128::from(self.bytes);
+        let zigzag = ((delta << 1) ^ (delta >> 127)) as u128;
+        self.at = at;
+        self.bytes = bytes;
+        put_varint(&mut self.w, u128::from(dt))?;
+        put_varint(&mut self.w, zigzag)
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Reads a trace record by record.
+pub struct TraceReader {
+    r: BufReader<File>,
+    at: u64,
+    bytes: u64,
+}
+
+impl TraceReader {
+    /// Opens the trace at `path`, checking its first bytes.
+    pub fn open(path: &Path) -> Result<TraceReader> {
+        let f = io(path, File::open(path))?;
+        let mut r = BufReader::with_capacity(1 << 16, f);
+        let mut magic = [0u8; 8];
+        if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
+            return Err(bad(path, "it does not start with the trace's marker"));
+        }
+        Ok(TraceReader { r, at: 0, bytes: 0 })
+    }
+
+    /// The next record `(µs, bytes)`, `None` at the end of the file.
+    pub fn next_record(&mut self, path: &Path) -> Result<Option<(u64, u64)>> {
+        let Some(dt) = self.varint(path, true)? else {
+            return Ok(None);
+        };
+        let z = self.varint(path, false)?.expect("not at the end");
+        let delta = (z >> 1) as i128 ^ -((z & 1) as i128);
+        let at = u64::try_from(dt)
+            .ok()
+            .and_then(|dt| self.at.checked_add(dt));
+        let bytes = u64::try_from(i128::from(self.bytes) + delta).ok();
+        match (at, bytes) {
+            (Some(at), Some(bytes)) => {
+                self.at = at;
+                self.bytes = bytes;
+                Ok(Some((at, bytes)))
+            }
+            _ => Err(bad(path, "a record is out of range")),
+        }
+    }
+
+    fn varint(&mut self, path: &Path, end_ok: bool) -> Result<Option<u128>> {
+        let mut x: u128 = 0;
+        for shift in (0..).step_by(7) {
+            let mut b = [0u8; 1];
+            match self.r.read(&mut b) {
+                Ok(0) if shift == 0 && end_ok => return Ok(None),
+                Ok(0) => return Err(bad(path, "it ends inside a record")),
+                Ok(_) => {}
+                Err(e) => return Err(Error::io(path.to_path_buf(), e)),
+            }
+            if shift > 126 {
+                return Err(bad(path, "a number is too long"));
+            }
+            x |= u128::from(b[0] & 0x7f) << shift;
+            if b[0] & 0x80 == 0 {
+                break;
+            }
+        }
+        Ok(Some(x))
+    }
+}
+
+fn bad(path: &Path, what: &str) -> Error {
+    Error::input(
+        path.display().to_string(),
+        format!(
+            "{what}: not a stored-bytes trace written by `run --partition`; run the part again"
+        ),
+    )
+}
+
+/// The peak over time of the sum of the parts' traces at `paths`: at each instant at
+/// which any part changes, the sum of every part's bytes from that instant on. Streams
+/// the files (a trace may hold a record per backup).
+pub fn peak_of_sum(paths: &[&Path]) -> Result<u64> {
+    let mut readers = paths
+        .iter()
+        .map(|p| TraceReader::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut next: Vec<Option<(u64, u64)>> = Vec::with_capacity(paths.len());
+    for (r, p) in readers.iter_mut().zip(paths) {
+        next.push(r.next_record(p)?);
+    }
+    let mut held = vec![0u128; paths.len()];
+    let mut peak: u128 = 0;
+    while let Some(t) = next.iter().flatten().map(|&(t, _)| t).min() {
+        for k in 0..paths.len() {
+            if let Some((at, bytes)) = next[k] {
+                if at == t {
+                    held[k] = u128::from(bytes);
+                    next[k] = readers[k].next_record(paths[k])?;
+                    if next[k].is_some_and(|(a, _)| a <= at) {
+                        return Err(bad(paths[k], "its instants are not in increasing order"));
+                    }
+                }
+            }
+        }
+        peak = peak.max(held.iter().sum());
+    }
+    Ok(u64::try_from(peak).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, records: &[(u64, u64)]) {
+        let mut w = TraceWriter::create(path).unwrap();
+        for &(t, b) in records {
+            w.push(t, b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(STORAGE_TRACE);
+        let recs = [(0, 5), (7, u64::MAX), (8, 0), (u64::MAX, 1 << 40)];
+        write(&p, &recs);
+        let mut r = TraceReader::open(&p).unwrap();
+        let mut got = Vec::new();
+        while let Some(x) = r.next_record(&p).unwrap() {
+            got.push(x);
+        }
+        assert_eq!(got, recs);
+    }
+
+    /// Part a holds 10 until 1 µs, part b 20 from 2 µs: the sum's peak is 20, not the 30 of
+    /// the parts' peaks added; at 3 µs both hold something: 5 + 20.
+    #[test]
+    fn the_peak_of_a_sum_is_taken_at_each_instant() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        write(&a, &[(0, 10), (1, 0), (3, 5)]);
+        write(&b, &[(2, 20), (4, 0)]);
+        assert_eq!(peak_of_sum(&[&a, &b]).unwrap(), 25);
+        write(&a, &[(0, 10), (1, 0)]);
+        assert_eq!(peak_of_sum(&[&a, &b]).unwrap(), 20);
+        assert_eq!(peak_of_sum(&[]).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_trace_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(STORAGE_TRACE);
+        std::fs::write(&p, b"BSSTOR01\x85").unwrap();
+        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("ends inside a record"), "{e}");
+        std::fs::write(&p, b"hello").unwrap();
+        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("marker"), "{e}");
+    }
+}

@@ -1,0 +1,443 @@
+//! The streaming writers of a run: `jobs.csv` and `timeseries.csv` as the model produces
+//! them (the model's [`Observer`]), and, in a part of a partitioned run, the stored-bytes
+//! trace the merge needs.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::error::{io_at as io, Error, Result};
+use crate::model::{JobRecord, Observer, Sample};
+
+use super::secs;
+use super::storage_trace::{TraceWriter, STORAGE_TRACE};
+
+/// The streaming writers of a run's `jobs.csv` and `timeseries.csv`: the model's
+/// [`Observer`], so rows go to disk as the run produces them, never held in memory.
+pub struct Writers {
+    jobs: Option<csv::Writer<BufWriter<File>>>,
+    series: Option<csv::Writer<BufWriter<File>>>,
+    series_header: bool,
+    link_names: Vec<String>,
+    vault_names: Vec<String>,
+    /// Each vault's redundancy ("grs" or "lrs"), for the per-redundancy storage columns.
+    vault_tiers: Vec<&'static str>,
+    error: Option<(PathBuf, std::io::Error)>,
+    dir: PathBuf,
+    progress: Option<indicatif::ProgressBar>,
+    row: Vec<String>,
+    /// `--run-max-wall`: the run is stopped once the clock passes it.
+    deadline: Option<std::time::Instant>,
+    timed_out: bool,
+    /// A part of a partitioned run: the cost sums go in the time series too.
+    part: bool,
+    /// A part's stored-bytes trace.
+    trace: Option<TraceWriter>,
+}
+
+impl Writers {
+    /// Creates `timeseries.csv` when `series` (and `jobs.csv` with its header when `jobs`)
+    /// in `dir`. `progress`, if any, follows the samples' simulated time.
+    pub fn create(
+        dir: &Path,
+        jobs: bool,
+        series: bool,
+        link_names: Vec<String>,
+        vaults: Vec<(String, &'static str)>,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> Result<Writers> {
+        let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
+            let p = dir.join(name);
+            let f = io(&p, File::create(&p))?;
+            Ok(csv::Writer::from_writer(BufWriter::with_capacity(
+                1 << 16,
+                f,
+            )))
+        };
+        let mut jobs = if jobs { Some(open("jobs.csv")?) } else { None };
+        if let Some(w) = jobs.as_mut() {
+            io(
+                &dir.join("jobs.csv"),
+                w.write_record(JOBS_HEADER).map_err(csv_err),
+            )?;
+        }
+        Ok(Writers {
+            jobs,
+            series: if series {
+                Some(open("timeseries.csv")?)
+            } else {
+                None
+            },
+            series_header: false,
+            link_names,
+            vault_names: vaults.iter().map(|(n, _)| n.clone()).collect(),
+            vault_tiers: vaults.iter().map(|&(_, t)| t).collect(),
+            error: None,
+            dir: dir.to_path_buf(),
+            progress,
+            row: Vec::with_capacity(JOBS_HEADER.len()),
+            deadline: None,
+            timed_out: false,
+            part: false,
+            trace: None,
+        })
+    }
+
+    /// Flushes both files; the first write error of the run, if any, naming its file.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(p) = &self.progress {
+            p.finish_and_clear();
+        }
+        if let Some((p, e)) = self.error.take() {
+            return Err(Error::io(p, e));
+        }
+        if let Some(j) = self.jobs.as_mut() {
+            io(&self.dir.join("jobs.csv"), j.flush())?;
+        }
+        if let Some(t) = self.trace.take() {
+            io(&self.dir.join(STORAGE_TRACE), t.finish())?;
+        }
+        match self.series.as_mut() {
+            Some(s) => io(&self.dir.join("timeseries.csv"), s.flush()),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what a part of a partitioned run adds for the merge: the stored-bytes trace
+    /// (`part-storage.bin`) and, with prices, the exact cost sums as the time series' last
+    /// columns ([`PART_COST_COLUMNS`]).
+    pub fn for_part(&mut self) -> Result<()> {
+        self.part = true;
+        self.trace = Some(TraceWriter::create(&self.dir.join(STORAGE_TRACE))?);
+        Ok(())
+    }
+
+    /// Stops the run (cut short) once the wall clock passes `deadline` (`--run-max-wall`).
+    pub fn stop_at(&mut self, deadline: std::time::Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// Whether the run was stopped at its wall-clock deadline.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    fn fail(&mut self, file: &str, e: impl Into<std::io::Error>) {
+        if self.error.is_none() {
+            self.error = Some((self.dir.join(file), e.into()));
+        }
+    }
+}
+
+fn csv_err(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// Columns of `jobs.csv`.
+pub const JOBS_HEADER: [&str; 20] = [
+    "id",
+    "kind",
+    "fleet",
+    "vm",
+    "vault",
+    "attempt",
+    "scheduled_s",
+    "started_s",
+    "finished_s",
+    "duration_s",
+    "queue_s",
+    "extension_s",
+    "snapshot_s",
+    "transfer_s",
+    "create_s",
+    "bytes",
+    "outcome",
+    "error_code",
+    "consistency",
+    "window_miss",
+];
+
+impl Observer for Writers {
+    fn wants_jobs(&self) -> bool {
+        self.jobs.is_some()
+    }
+
+    fn job(&mut self, r: &JobRecord<'_>) {
+        let Some(w) = self.jobs.as_mut() else { return };
+        let row = &mut self.row;
+        row.clear();
+        row.push(r.id.to_string());
+        row.push(r.kind.to_string());
+        row.push(r.fleet.to_string());
+        row.push(r.vm.to_string());
+        row.push(r.vault.to_string());
+        row.push(r.attempt.to_string());
+        row.push(secs(r.scheduled.as_micros()));
+        row.push(secs(r.started.as_micros()));
+        row.push(secs(r.finished.as_micros()));
+        row.push(secs(r.finished.since(r.started).as_micros()));
+        for p in r.phases {
+            row.push(secs(p.as_micros()));
+        }
+        row.push(r.bytes.to_string());
+        row.push(r.outcome.to_string());
+        row.push(r.error.to_string());
+        row.push(r.consistency.to_string());
+        row.push(if r.window_miss { "1" } else { "0" }.to_string());
+        if let Err(e) = w.write_record(&*row) {
+            self.fail("jobs.csv", csv_err(e));
+        }
+    }
+
+    fn wants_storage(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    fn storage(&mut self, at: crate::engine::SimTime, bytes: u64) {
+        if let Some(t) = self.trace.as_mut() {
+            if let Err(e) = t.push(at.as_micros(), bytes) {
+                self.fail(STORAGE_TRACE, e);
+            }
+        }
+    }
+
+    fn keep_going(&mut self) -> bool {
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            self.timed_out = true;
+        }
+        !self.timed_out
+    }
+
+    fn sample(&mut self, s: &Sample<'_>) {
+        if let Some(p) = &self.progress {
+            p.set_position(s.time.as_micros() / 1_000_000);
+        }
+        if self.series.is_none() {
+            return;
+        }
+        if !self.series_header {
+            self.series_header = true;
+            let tiers: Vec<&str> = self.tiers().collect();
+            let mut h = series_header(
+                &self.link_names,
+                &self.vault_names,
+                &tiers,
+                s.cost_monthly.is_some(),
+            );
+            if self.part && s.cost_now.is_some() {
+                h.extend(PART_COST_COLUMNS.map(String::from));
+            }
+            if let Err(e) = self.series.as_mut().expect("checked").write_record(&h) {
+                self.fail("timeseries.csv", csv_err(e));
+            }
+        }
+        let mut row = vec![
+            secs(s.time.as_micros()),
+            s.running_jobs.to_string(),
+            s.queued_jobs.to_string(),
+            s.running_restores.to_string(),
+            s.windows_open.to_string(),
+        ];
+        for (thr, util) in s.links {
+            row.push(format!("{:.3}", thr));
+            row.push(format!("{:.6}", util));
+        }
+        for (bytes, points) in s.vaults {
+            row.push(bytes.to_string());
+            row.push(points.to_string());
+        }
+        for t in self.tiers() {
+            let stored: u64 = s
+                .vaults
+                .iter()
+                .zip(&self.vault_tiers)
+                .filter(|(_, &vt)| vt == t)
+                .map(|((b, _), _)| b)
+                .sum();
+            row.push(stored.to_string());
+        }
+        for c in s.cost_monthly.into_iter().flatten() {
+            row.push(format!("{c:.6}"));
+        }
+        if let Some(n) = s.cost_now.filter(|_| self.part) {
+            row.extend([n.instances, n.stored[0], n.stored[1]].map(|x| x.to_string()));
+        }
+        if let Err(e) = self.series.as_mut().expect("checked").write_record(&row) {
+            self.fail("timeseries.csv", csv_err(e));
+        }
+    }
+}
+
+/// The cost columns of `timeseries.csv` (with `[cost]`): the monthly rate and its parts.
+pub const COST_COLUMNS: [&str; 3] = [
+    "cost.monthly",
+    "cost.monthly.instances",
+    "cost.monthly.storage",
+];
+
+/// The counts at the start of every `timeseries.csv` row after `time_s`, which the parts
+/// of a partitioned run add.
+const SERIES_COUNTS: [&str; 4] = [
+    "running_jobs",
+    "queued_jobs",
+    "running_restores",
+    "windows_open",
+];
+
+/// The header of `timeseries.csv` for these links, vaults and redundancies (`grs`,
+/// `lrs`, those the vaults have), with the cost columns when `cost`.
+fn series_header(links: &[String], vaults: &[String], tiers: &[&str], cost: bool) -> Vec<String> {
+    let mut h = vec!["time_s".to_string()];
+    h.extend(SERIES_COUNTS.map(String::from));
+    for l in links {
+        h.push(format!("link.{l}.throughput_Bps"));
+        h.push(format!("link.{l}.utilization"));
+    }
+    for v in vaults {
+        h.push(format!("vault.{v}.stored_bytes"));
+        h.push(format!("vault.{v}.recovery_points"));
+    }
+    for t in tiers {
+        h.push(format!("storage.{t}.stored_bytes"));
+    }
+    if cost {
+        h.extend(COST_COLUMNS.map(String::from));
+    }
+    h
+}
+
+/// One part's time series: its path, header and rows.
+type PartSeries = (PathBuf, Vec<String>, Vec<csv::StringRecord>);
+
+/// The parts' time series (`None` when a part has none).
+fn read_part_series(dirs: &[PathBuf]) -> Result<Option<Vec<PartSeries>>> {
+    let mut parts = Vec::new();
+    for d in dirs {
+        let p = d.join("timeseries.csv");
+        if !p.is_file() {
+            return Ok(None);
+        }
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::input(
+                p.display().to_string(),
+                format!("{e}; expected the time series of a part written by `run --partition`"),
+            )
+        };
+        let mut r = csv::Reader::from_path(&p).map_err(|e| bad(&e))?;
+        let head: Vec<String> = r
+            .headers()
+            .map_err(|e| bad(&e))?
+            .iter()
+            .map(String::from)
+            .collect();
+        let rows = r
+            .records()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(&e))?;
+        parts.push((p, head, rows));
+    }
+    Ok(Some(parts))
+}
+
+/// The whole run's `timeseries.csv` from its parts' (`dirs`, in part order), `None` when
+/// the parts have none: the counts and the stored bytes per redundancy added, each link's
+/// and vault's columns from the part that has them, the cost columns priced from the
+/// summed [`PART_COST_COLUMNS`], in the columns of the whole run (`layout`).
+pub fn merge_series(
+    dirs: &[PathBuf],
+    layout: &super::partition::Layout,
+) -> Result<Option<Vec<u8>>> {
+    let Some(parts) = read_part_series(dirs)? else {
+        return Ok(None);
+    };
+    let tiers: Vec<&str> = ["grs", "lrs"]
+        .into_iter()
+        .filter(|t| layout.vaults.iter().any(|(_, vt)| vt == t))
+        .collect();
+    let links: Vec<String> = layout.links.clone();
+    let vaults: Vec<String> = layout.vaults.iter().map(|(n, _)| n.clone()).collect();
+    let cost = layout.cost();
+    let header = series_header(&links, &vaults, &tiers, cost.is_some());
+    let n = parts.first().map_or(0, |p| p.2.len());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).expect("in memory");
+    let col = |head: &[String], name: &str| head.iter().position(|h| h == name);
+    for r in 0..n {
+        let mut row = Vec::with_capacity(header.len());
+        let mut sums = crate::model::CostSums::default();
+        for name in &header {
+            let mut held = Vec::new();
+            for (p, head, rows) in &parts {
+                let Some(rec) = rows.get(r) else {
+                    return Err(Error::input(p.display().to_string(), format!("{} rows where the first part has {n}: the parts of one run sample at the same times; run the part again", rows.len())));
+                };
+                if let Some(c) = col(head, name) {
+                    held.push((p, rec[c].to_string()));
+                }
+            }
+            let number = |(p, x): &(&PathBuf, String)| -> Result<u128> {
+                x.parse().map_err(|_| {
+                    Error::input(
+                        p.display().to_string(),
+                        format!("row {}: column {name} is not a whole number: {x}", r + 2),
+                    )
+                })
+            };
+            let value = if name == "time_s" {
+                let t = held.first().map(|h| h.1.clone()).unwrap_or_default();
+                if let Some((p, other)) = held.iter().find(|h| h.1 != t) {
+                    return Err(Error::input(p.display().to_string(), format!("row {}: sampled at {other} s where another part sampled at {t} s: not parts of one run", r + 2)));
+                }
+                t
+            } else if SERIES_COUNTS.contains(&name.as_str()) || name.starts_with("storage.") {
+                held.iter().map(number).sum::<Result<u128>>()?.to_string()
+            } else if COST_COLUMNS.contains(&name.as_str()) {
+                for (k, pc) in PART_COST_COLUMNS.iter().enumerate() {
+                    for (_, head, rows) in &parts {
+                        if let Some(c) = col(head, pc) {
+                            let x: u128 = rows[r][c].parse().unwrap_or(0);
+                            match k {
+                                0 => sums.instances += x,
+                                _ => sums.stored[k - 1] += x,
+                            }
+                        }
+                    }
+                }
+                let monthly = sums.monthly(cost.as_ref().expect("cost columns with prices"));
+                let k = COST_COLUMNS
+                    .iter()
+                    .position(|c| c == name)
+                    .expect("a cost column");
+                sums = crate::model::CostSums::default();
+                format!("{:.6}", monthly[k])
+            } else {
+                held.first().map(|h| h.1.clone()).unwrap_or_default()
+            };
+            row.push(value);
+        }
+        w.write_record(&row).expect("in memory");
+    }
+    Ok(Some(w.into_inner().expect("in memory")))
+}
+
+/// The columns a part of a partitioned run adds to its time series (with `[cost]`): the
+/// exact sums behind the cost columns (`model::CostSums`: the protected instances' monthly
+/// price in nano-units, the bytes stored in geo- and locally redundant vaults), which the
+/// merge adds and prices as the whole run does. Not in a whole run's time series.
+pub const PART_COST_COLUMNS: [&str; 3] = [
+    "part.cost.instances_nano",
+    "part.cost.stored_grs",
+    "part.cost.stored_lrs",
+];
+
+impl Writers {
+    /// The redundancies of the run's vaults, each once, in a fixed order.
+    fn tiers(&self) -> impl Iterator<Item = &'static str> + '_ {
+        ["grs", "lrs"]
+            .into_iter()
+            .filter(|t| self.vault_tiers.contains(t))
+    }
+}
