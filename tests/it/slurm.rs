@@ -564,8 +564,8 @@ fn array_is_sized_from_the_grid_and_a_pilot() {
 }
 
 /// `slurm-sweep.sh --parts 2`: one run split into two parts as a job array, merged by the
-/// dependent job into a directory whose summary and histograms are byte-identical to the
-/// run in one process.
+/// dependent job into a directory whose summary, histograms, nights and time series are
+/// byte-identical to the run in one process.
 #[test]
 fn partitioned_run_as_an_array_merges_to_the_whole_run() {
     if skip_without_slurm() {
@@ -610,6 +610,8 @@ fn partitioned_run_as_an_array_merges_to_the_whole_run() {
         "summary.json",
         "histograms/backup.duration.hdr",
         "histograms/rpo.hdr",
+        "nights.csv",
+        "timeseries.csv",
     ] {
         assert!(
             std::fs::read(whole.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(),
