@@ -342,3 +342,57 @@ fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
         assert!(!Path::new(&d("m")).exists());
     }
 }
+
+/// A part's files that do not fit the others (a time series cut short, a damaged
+/// stored-bytes trace) are errors naming the file, exit 2, and nothing is written.
+#[test]
+fn merge_refuses_damaged_part_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let sc = sc.to_str().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    let q = [
+        "--quiet",
+        "--no-plots",
+        "--outputs",
+        "histograms,timeseries",
+    ];
+    for i in ["1", "2"] {
+        let p = format!("{i}/2");
+        run_ok(
+            &[
+                &["run", sc, "--out", &d(&format!("p{i}")), "--partition", &p][..],
+                &q,
+            ]
+            .concat(),
+        );
+    }
+    let merge = || run_bin(&["merge", &d("p1"), &d("p2"), "--out", &d("m"), "--quiet"]);
+    let series = Path::new(&d("p2")).join("timeseries.csv");
+    let text = std::fs::read_to_string(&series).unwrap();
+    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&series, cut).unwrap();
+    let o = merge();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("p2/timeseries.csv: 4 rows where the first part has 72"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&d("m")).exists());
+    std::fs::write(&series, text).unwrap();
+    let trace = Path::new(&d("p1")).join("part-storage.bin");
+    let bytes = std::fs::read(&trace).unwrap();
+    std::fs::write(&trace, &bytes[..bytes.len() - 1]).unwrap();
+    let o = merge();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("part-storage.bin: it ends inside a record"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&d("m")).exists());
+    std::fs::write(&trace, &bytes).unwrap();
+    assert!(merge().status.success());
+}
