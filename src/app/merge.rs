@@ -63,7 +63,7 @@ pub fn merge(
     }
     // Parts of one partitioned run (`run --partition I/N`) merge into one run.
     if super::partition::check_parts(dirs)?.is_some() {
-        let r = super::partition::merge_parts(dirs, out, true, true)?;
+        let r = super::partition::merge_parts(dirs, out, true, true, plots)?;
         if !quiet {
             for n in &r.notes {
                 crate::status!("note: {n}");

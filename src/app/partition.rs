@@ -124,7 +124,8 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         .into_iter()
         .collect::<Result<Vec<_>>>()
         .and_then(|reports| {
-            let mut r = merge_parts(&dirs, dest, false, opts.outputs.histograms)?;
+            let plots = opts.plots && opts.outputs.histograms && opts.outputs.timeseries;
+            let mut r = merge_parts(&dirs, dest, false, opts.outputs.histograms, plots)?;
             r.events = reports.iter().map(|p| p.events).sum();
             r.wall_seconds = start.elapsed().as_secs_f64();
             Ok(r)
@@ -183,12 +184,14 @@ pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
 /// Merges part directories into the results directory `dest` (summary, histograms, the
 /// resolved scenario, `run.json`), through a staging directory. `run.json` names the part
 /// directories when `name_dirs` (not for `--partition auto`, whose parts are temporary);
-/// the histograms are written when `histograms`.
+/// the histograms are written when `histograms`, the plots drawn when `plots` and the
+/// merged results have what they are drawn from.
 pub fn merge_parts(
     dirs: &[PathBuf],
     dest: &Path,
     name_dirs: bool,
     histograms: bool,
+    plots: bool,
 ) -> Result<RunReport> {
     let infos = check_parts(dirs)?
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
@@ -256,6 +259,9 @@ pub fn merge_parts(
             serde_json::to_string_pretty(&run).expect("json") + "\n",
         ),
     )?;
+    if plots && histograms && dir.join("timeseries.csv").is_file() {
+        crate::outputs::plots::render_for_run(dir, &infos[0].scenario)?;
+    }
     staging.commit(dest, OutKind::Run)?;
     let notes = if merged.approximate.is_empty() {
         Vec::new()

@@ -396,3 +396,57 @@ fn merge_refuses_damaged_part_files() {
     std::fs::write(&trace, &bytes).unwrap();
     assert!(merge().status.success());
 }
+
+/// A partitioned run draws the plots a whole run draws, from its merged files.
+#[test]
+fn partitioned_runs_draw_the_whole_runs_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let sc = sc.to_str().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    let plots = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("plots"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    run_ok(&["run", sc, "--out", d("whole").to_str().unwrap(), "--quiet"]);
+    let args = ["--partition", "auto", "--quiet"];
+    run_ok(
+        &[
+            &["run", sc, "--out", d("auto").to_str().unwrap()][..],
+            &args,
+        ]
+        .concat(),
+    );
+    let whole = plots(&d("whole"));
+    assert!(whole.iter().any(|p| p == "timeline.png"), "{whole:?}");
+    assert_eq!(plots(&d("auto")), whole);
+    for i in ["1", "2"] {
+        let p = format!("{i}/2");
+        let out = d(&format!("p{i}"));
+        run_ok(&[
+            "run",
+            sc,
+            "--out",
+            out.to_str().unwrap(),
+            "--partition",
+            &p,
+            "--quiet",
+            "--no-plots",
+        ]);
+    }
+    let (p1, p2, m) = (d("p1"), d("p2"), d("m"));
+    run_ok(&[
+        "merge",
+        p1.to_str().unwrap(),
+        p2.to_str().unwrap(),
+        "--out",
+        m.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(plots(&m), whole);
+}
