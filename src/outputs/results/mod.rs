@@ -342,9 +342,10 @@ pub fn write_histograms(
     hists: &BTreeMap<String, hdrhistogram::Histogram<u64>>,
 ) -> Result<()> {
     io(dir, std::fs::create_dir_all(dir))?;
+    let mut w = crate::outputs::results::histio::HdrWriter::new();
     for (name, h) in hists {
         let path = dir.join(format!("{name}.hdr"));
-        io(&path, crate::outputs::results::histio::write_hdr(&path, h))?;
+        io(&path, w.write(&path, h))?;
     }
     Ok(())
 }
