@@ -69,7 +69,8 @@ impl HdrWriter {
             .serialize(h, &mut self.v2)
             .map_err(|e| io::Error::other(format!("encoding histogram: {e:?}")))?;
         self.out.clear();
-        self.out.extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
+        self.out
+            .extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
         self.out.extend_from_slice(&[0; 4]);
         self.z.reset();
         loop {
