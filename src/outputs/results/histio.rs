@@ -182,7 +182,7 @@ mod tests {
         for x in [&other, &h, &new_histogram(), &h] {
             let reused = w.encode(x).unwrap().to_vec();
             assert_eq!(reused, HdrWriter::new().encode(x).unwrap());
-            assert_eq!(unpack(&reused).len() > 0, true);
+            assert!(!unpack(&reused).is_empty());
         }
         assert_eq!(w.encode(&h).unwrap(), &ours[..]);
     }
