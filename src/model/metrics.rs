@@ -164,6 +164,13 @@ impl Latency {
         h
     }
 
+    /// The counts by bucket (HdrHistogram's index order) up to and including the highest
+    /// recorded bucket; just the first bucket's when nothing was recorded. This is the
+    /// span HdrHistogram's V2 encoding writes.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts[..=self.hi]
+    }
+
     /// The recorded buckets, lowest first, with their counts.
     fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         let range = if self.lo <= self.hi {

@@ -19,7 +19,7 @@ pub mod vm;
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
+use crate::model::metrics::Latency;
 
 use crate::engine::dist::Kind;
 use crate::engine::{SimDuration, SimTime};
@@ -119,7 +119,7 @@ pub struct Outcome {
     /// Every scalar metric by dotted name (the content of `summary.json`).
     pub summary: BTreeMap<String, f64>,
     /// Latency histograms by metric name (microseconds).
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, Latency>,
     /// Events processed.
     pub events: u64,
     /// Link names and vault names in scenario order (column order of the time series).
@@ -152,7 +152,7 @@ pub struct Partials {
     /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
     pub values: BTreeMap<String, f64>,
     /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, hdrhistogram::Histogram<u64>>,
 }
 
 impl Outcome {

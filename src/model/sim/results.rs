@@ -189,10 +189,10 @@ impl Sim<'_, '_> {
         zero_fill(&mut m, st.restore_bytes);
         in_flight_metrics(&st, &mut m);
         let total_secs = end.as_secs_f64();
-        let mut hists: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        let mut hists: BTreeMap<String, Latency> = BTreeMap::new();
         let mut put = |name: String, l: Latency, m: &mut BTreeMap<String, f64>| {
             l.summarize(&name, m);
-            hists.insert(name, l.to_histogram());
+            hists.insert(name, l);
         };
         put("backup.duration".into(), st.duration, &mut m);
         put("backup.failed_duration".into(), st.failed_duration, &mut m);
