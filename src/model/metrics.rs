@@ -58,13 +58,33 @@ pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
     ])
 }
 
-/// A latency histogram in microseconds (the project's standard range, [`new_histogram`]).
+/// A latency histogram in microseconds, in the exact bucket layout of [`new_histogram`]
+/// (1 µs to 2^45 µs, 3 significant digits), kept as a plain counts array.
+///
+/// Recording is a shift and an add (HdrHistogram's general path costs several times
+/// that, once per job and phase), and the statistics come from one pass over the counts
+/// between the lowest and highest recorded buckets, summed in the order HdrHistogram
+/// sums them, so every statistic is bit for bit HdrHistogram's ([`stats`] of
+/// [`Latency::to_histogram`]) and the `.hdr` file is the same. The counts are allocated
+/// zeroed by the system (`calloc`), so pages that are never recorded into are never
+/// touched.
 #[derive(Clone, Debug)]
-pub struct Latency(pub Histogram<u64>);
+pub struct Latency {
+    counts: Vec<u64>,
+    total: u64,
+    /// Lowest and highest recorded bucket (`lo > hi` while nothing was recorded).
+    lo: usize,
+    hi: usize,
+}
 
 impl Default for Latency {
     fn default() -> Self {
-        Latency(new_histogram())
+        Latency {
+            counts: vec![0; BulkCounts::index(HIST_MAX_MICROS) + 1],
+            total: 0,
+            lo: usize::MAX,
+            hi: 0,
+        }
     }
 }
 
@@ -78,27 +98,153 @@ impl Latency {
     /// Records `n` occurrences of one duration.
     #[inline]
     pub fn record_n(&mut self, d: SimDuration, n: u64) {
-        self.0
-            .saturating_record_n(d.as_micros().min(HIST_MAX_MICROS), n);
+        self.record_us_n(d.as_micros(), n);
+    }
+
+    /// Records `n` occurrences of `us` microseconds (clamped into the tracked range).
+    #[inline(always)]
+    fn record_us_n(&mut self, us: u64, n: u64) {
+        let i = BulkCounts::index(us);
+        let c = &mut self.counts[i];
+        *c = c.saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
     }
 
     /// Number of recorded values.
     pub fn count(&self) -> u64 {
-        self.0.len()
+        self.total
+    }
+
+    /// Adds every count of `other` to these (as [`Histogram::add`]).
+    pub fn add(&mut self, other: &Latency) {
+        if other.lo > other.hi {
+            return;
+        }
+        for (a, b) in self.counts[other.lo..=other.hi]
+            .iter_mut()
+            .zip(&other.counts[other.lo..=other.hi])
+        {
+            *a = a.saturating_add(*b);
+        }
+        self.total = self.total.saturating_add(other.total);
+        self.lo = self.lo.min(other.lo);
+        self.hi = self.hi.max(other.hi);
+    }
+
+    /// Empties the histogram, keeping its memory.
+    pub fn clear(&mut self) {
+        if self.lo <= self.hi {
+            self.counts[self.lo..=self.hi].fill(0);
+        }
+        self.total = 0;
+        self.lo = usize::MAX;
+        self.hi = 0;
+    }
+
+    /// The same counts read from an HdrHistogram of the standard layout (a merged or
+    /// read `.hdr` file).
+    pub fn from_histogram(h: &Histogram<u64>) -> Latency {
+        let mut l = Latency::default();
+        for v in h.iter_recorded() {
+            l.record_us_n(v.value_iterated_to(), v.count_at_value());
+        }
+        l
+    }
+
+    /// The HdrHistogram of these counts: each bucket's count recorded at its lowest
+    /// value, which gives the histogram that recording each value would have given
+    /// (counts, total, min, max, statistics and the `.hdr` bytes).
+    pub fn to_histogram(&self) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for (i, c) in self.nonzero() {
+            h.saturating_record_n(BulkCounts::lowest_value(i), c);
+        }
+        h
+    }
+
+    /// The counts by bucket (HdrHistogram's index order) up to and including the highest
+    /// recorded bucket; just the first bucket's when nothing was recorded. This is the
+    /// span HdrHistogram's V2 encoding writes.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts[..=self.hi]
+    }
+
+    /// The recorded buckets, lowest first, with their counts.
+    fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let range = if self.lo <= self.hi {
+            self.lo..self.hi + 1
+        } else {
+            0..0
+        };
+        range.map(|i| (i, self.counts[i])).filter(|&(_, c)| c > 0)
+    }
+
+    /// [`stats`] of these counts, bit for bit: the mean sums each recorded bucket's
+    /// middle value times its share in bucket order (as `Histogram::mean`), each
+    /// percentile is the highest value of the bucket where the running count reaches
+    /// `ceil(q × total)` (at least 1, as `Histogram::value_at_quantile`), and the maximum
+    /// is the highest value of the highest bucket. An empty histogram gives 0 for every key.
+    pub fn stats(&self) -> BTreeMap<&'static str, f64> {
+        const QS: [(&str, f64); 5] = [
+            ("p50", 0.50),
+            ("p90", 0.90),
+            ("p95", 0.95),
+            ("p99", 0.99),
+            ("p999", 0.999),
+        ];
+        let mut out = BTreeMap::new();
+        let total = self.total;
+        let (mut mean, mut max) = (0.0_f64, 0);
+        let mut qv = [0u64; 5];
+        if total > 0 {
+            let targets = QS.map(|(_, q)| ((q * total as f64).ceil() as u64).max(1));
+            let (mut run, mut k) = (0u64, 0);
+            for (i, c) in self.nonzero() {
+                let (low, width) = bucket_span(i);
+                mean += (low + (width >> 1)) as f64 * c as f64 / total as f64;
+                run = run.saturating_add(c);
+                while k < targets.len() && run >= targets[k] {
+                    qv[k] = low + width - 1;
+                    k += 1;
+                }
+            }
+            let (low, width) = bucket_span(self.hi);
+            max = low + width - 1;
+        }
+        out.insert("mean", mean / US_PER_S);
+        for ((name, _), v) in QS.iter().zip(qv) {
+            out.insert(*name, v as f64 / US_PER_S);
+        }
+        out.insert("max", max as f64 / US_PER_S);
+        out
     }
 
     /// Adds the summary statistics, in seconds, under `prefix.{mean,p50,...,max}`.
     /// An empty histogram adds nothing: a statistic of no value is not zero.
     pub fn summarize(&self, prefix: &str, out: &mut BTreeMap<String, f64>) {
-        if self.0.is_empty() {
+        if self.total == 0 {
             return;
         }
-        for (name, v) in stats(&self.0) {
+        for (name, v) in self.stats() {
             // The mean is rounded so that summing in another order (a merge) prints the same.
             let v = if name == "mean" { round6(v) } else { v };
             out.insert(format!("{prefix}.{name}"), v);
         }
     }
+}
+
+/// The lowest value of the bucket at `idx` and how many values it holds (HdrHistogram's
+/// `lowest_equivalent` and `equivalent_range` in the standard layout).
+fn bucket_span(idx: usize) -> (u64, u64) {
+    let half = 1usize << SUB_HALF_MAG;
+    let width = if idx < 2 * half {
+        1
+    } else {
+        1u64 << ((idx >> SUB_HALF_MAG) - 1)
+    };
+    (BulkCounts::lowest_value(idx), width)
 }
 
 /// A counts array in the exact bucket layout of [`new_histogram`] (1 µs to 2^45 µs, 3
@@ -163,7 +309,7 @@ impl BulkCounts {
     pub fn add_to(&self, h: &mut Latency) {
         for (i, &c) in self.counts.iter().enumerate() {
             if c > 0 {
-                h.0.saturating_record_n(Self::lowest_value(i), c);
+                h.record_us_n(Self::lowest_value(i), c);
             }
         }
     }
@@ -323,44 +469,128 @@ impl Batches {
 mod tests {
     use super::*;
 
-    #[test]
-    fn bulk_counts_equal_direct_recording() {
-        let mut direct = Latency::default();
-        let mut bulk = BulkCounts::default();
+    /// An HdrHistogram of the standard layout with each value recorded directly.
+    fn direct(values: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for &v in values {
+            h.saturating_record(v.min(HIST_MAX_MICROS));
+        }
+        h
+    }
+
+    /// `stats` as bits, to compare floats exactly.
+    fn bits(s: &BTreeMap<&'static str, f64>) -> Vec<(&'static str, u64)> {
+        s.iter().map(|(k, v)| (*k, v.to_bits())).collect()
+    }
+
+    fn log_uniform_values(n: usize) -> Vec<u64> {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut values: Vec<u64> = (0..5000u64).collect();
         values.extend([0, 1, 2047, 2048, 4095, 4096, HIST_MAX_MICROS, u64::MAX / 2]);
-        for _ in 0..200_000 {
+        for _ in 0..n {
             x = crate::engine::rng::mix64(x);
             // Log-uniform over the whole range.
-            let v = (x >> 20) >> (x % 46);
-            values.push(v);
+            values.push((x >> 20) >> (x % 46));
         }
+        values
+    }
+
+    #[test]
+    fn bulk_counts_equal_direct_recording() {
+        let values = log_uniform_values(200_000);
+        let direct = direct(&values);
+        let mut bulk = BulkCounts::default();
         for &v in &values {
-            direct.record(SimDuration(v));
             bulk.record(v);
             let i = BulkCounts::index(v);
             assert_eq!(
                 BulkCounts::lowest_value(i),
-                direct.0.lowest_equivalent(v.min(HIST_MAX_MICROS)),
+                direct.lowest_equivalent(v.min(HIST_MAX_MICROS)),
                 "{v}"
             );
         }
         let mut via = Latency::default();
         bulk.add_to(&mut via);
-        assert!(via.0 == direct.0);
-        assert_eq!(via.0.max(), direct.0.max());
-        assert_eq!(via.0.min(), direct.0.min());
-        assert_eq!(via.0.mean().to_bits(), direct.0.mean().to_bits());
+        let via = via.to_histogram();
+        assert!(via == direct);
+        assert_eq!(via.max(), direct.max());
+        assert_eq!(via.min(), direct.min());
+        assert_eq!(via.mean().to_bits(), direct.mean().to_bits());
         use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
         let (mut a, mut b) = (Vec::new(), Vec::new());
+        V2DeflateSerializer::new().serialize(&via, &mut a).unwrap();
         V2DeflateSerializer::new()
-            .serialize(&via.0, &mut a)
-            .unwrap();
-        V2DeflateSerializer::new()
-            .serialize(&direct.0, &mut b)
+            .serialize(&direct, &mut b)
             .unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn latency_stats_equal_hdrhistogram_bit_for_bit() {
+        let values = log_uniform_values(50_000);
+        let mut l = Latency::default();
+        for &v in &values {
+            l.record(SimDuration(v));
+        }
+        let h = direct(&values);
+        assert_eq!(l.count(), h.len());
+        assert_eq!(bits(&l.stats()), bits(&stats(&h)));
+        assert!(l.to_histogram() == h);
+        assert_eq!(bits(&Latency::from_histogram(&h).stats()), bits(&stats(&h)));
+        // Durations of a few minutes to hours, as job durations are.
+        let mins: Vec<u64> = (0..10_000u64)
+            .map(|i| 60_000_000 + crate::engine::rng::mix64(i) % 7_200_000_000)
+            .collect();
+        let mut m = Latency::default();
+        for &v in &mins {
+            m.record(SimDuration(v));
+        }
+        assert_eq!(bits(&m.stats()), bits(&stats(&direct(&mins))));
+        // Only zeros, and empty.
+        let mut z = Latency::default();
+        z.record_n(SimDuration(0), 3);
+        assert_eq!(bits(&z.stats()), bits(&stats(&direct(&[0, 0, 0]))));
+        assert_eq!(
+            bits(&Latency::default().stats()),
+            bits(&stats(&new_histogram()))
+        );
+    }
+
+    #[test]
+    fn latency_add_and_clear_equal_hdrhistogram() {
+        let a = [5u64, 70_000, 3_600_000_000];
+        let b = [1u64, 70_001, 9_000_000_000_000];
+        let (mut la, mut lb) = (Latency::default(), Latency::default());
+        a.iter().for_each(|&v| la.record(SimDuration(v)));
+        b.iter().for_each(|&v| lb.record(SimDuration(v)));
+        la.add(&lb);
+        let mut h = direct(&a);
+        h.add(direct(&b)).unwrap();
+        assert!(la.to_histogram() == h);
+        assert_eq!(bits(&la.stats()), bits(&stats(&h)));
+        la.clear();
+        assert_eq!(la.count(), 0);
+        assert!(la.to_histogram() == new_histogram());
+        la.record(SimDuration(42));
+        assert!(la.to_histogram() == direct(&[42]));
+        assert_eq!(bits(&la.stats()), bits(&stats(&direct(&[42]))));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn prop_latency_stats_equal_hdrhistogram(
+            v in proptest::collection::vec(0u64..=HIST_MAX_MICROS, 1..300),
+            shift in 0u32..40,
+        ) {
+            let v: Vec<u64> = v.iter().map(|x| x >> (shift % 40)).collect();
+            let mut l = Latency::default();
+            v.iter().for_each(|&x| l.record(SimDuration(x)));
+            let h = direct(&v);
+            proptest::prop_assert_eq!(bits(&l.stats()), bits(&stats(&h)));
+            proptest::prop_assert!(l.to_histogram() == h);
+        }
     }
 
     #[test]

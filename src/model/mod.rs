@@ -19,7 +19,7 @@ pub mod vm;
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
+use crate::model::metrics::Latency;
 
 use crate::engine::dist::Kind;
 use crate::engine::{SimDuration, SimTime};
@@ -131,7 +131,7 @@ pub struct Outcome {
     /// Every scalar metric by dotted name (the content of `summary.json`).
     pub summary: BTreeMap<String, f64>,
     /// Latency histograms by metric name (microseconds).
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, Latency>,
     /// Events processed.
     pub events: u64,
     /// Link names and vault names in scenario order (column order of the time series).
@@ -164,7 +164,7 @@ pub struct Partials {
     /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
     pub values: BTreeMap<String, f64>,
     /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, hdrhistogram::Histogram<u64>>,
     /// The exact sums behind the run-wide cost metrics, when the scenario has prices.
     pub costs: Option<CostSums>,
     /// With `simulation.batches`: the per-batch sums behind the batch means

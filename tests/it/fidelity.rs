@@ -146,7 +146,7 @@ fn the_transfer_queue_follows_the_snapshot() {
         second.finished_us - second.phases_us[3],
         rows[0].finished_us
     );
-    let ages = &out.histograms["restore.point_age"];
+    let ages = &out.histograms["restore.point_age"].to_histogram();
     assert_eq!(ages.len(), 2);
     assert!(ages.equivalent(ages.min(), 3 * HOUR - 3610 * SEC));
     assert!(ages.equivalent(ages.max(), 3 * HOUR - 3610 * SEC));

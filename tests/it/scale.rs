@@ -57,7 +57,7 @@ fn small_scale_run_completes_with_sane_counts() {
     let rate = get("backup.success_rate");
     assert!(rate > 0.7 && rate < 1.0, "success rate {rate}");
     // Every supported VM is sampled every hour for RPO.
-    let rpo = &out.histograms["rpo"];
+    let rpo = &out.histograms["rpo"].to_histogram();
     let hours = (days * 24) as f64;
     assert!(rpo.len() as f64 >= supported * (hours - 1.0));
     assert!(rpo.len() as f64 <= supported * (hours + 1.0));

@@ -50,7 +50,7 @@ impl GroupStat {
         // A group's histograms start as a copy of its first member's (one pass over
         // the memory instead of zeroing it and adding).
         match (self.duration.as_mut(), o.duration.as_ref()) {
-            (Some(a), Some(b)) => a.0.add(&b.0).expect("same histogram layout"),
+            (Some(a), Some(b)) => a.add(b),
             (None, Some(b)) => self.duration = Some(b.clone()),
             _ => {}
         }
@@ -89,17 +89,17 @@ impl GroupStat {
             }
         }
         if let Some(d) = self.duration.as_ref().filter(|d| d.count() > 0) {
-            let s = crate::model::metrics::stats(&d.0);
+            let s = d.stats();
             for st in GROUP_DURATION_STATS {
                 put(&format!("backup.duration.{st}"), s[st]);
             }
         }
         if let Some(r) = &self.rpo {
             let h = scratch;
-            h.0.reset();
+            h.clear();
             r.add_to(h);
             if h.count() > 0 {
-                let s = crate::model::metrics::stats(&h.0);
+                let s = h.stats();
                 for st in GROUP_RPO_STATS {
                     put(&format!("rpo.{st}"), s[st]);
                 }
@@ -118,12 +118,13 @@ impl GroupStat {
         );
         if let Some(d) = &self.duration {
             p.histograms
-                .insert(format!("{prefix}.backup.duration"), d.0.clone());
+                .insert(format!("{prefix}.backup.duration"), d.to_histogram());
         }
         if let Some(r) = &self.rpo {
             let mut h = Latency::default();
             r.add_to(&mut h);
-            p.histograms.insert(format!("{prefix}.rpo"), h.0);
+            p.histograms
+                .insert(format!("{prefix}.rpo"), h.to_histogram());
         }
     }
 }

@@ -196,12 +196,10 @@ impl Sim<'_, '_> {
         zero_fill(&mut m, st.restore_bytes);
         in_flight_metrics(&st, &mut m);
         let total_secs = end.as_secs_f64();
-        let mut hists: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-        // The histograms move into the outcome: a copy would touch every page of each
-        // (about 0.3 MB) once more, a large part of a small run's time.
+        let mut hists: BTreeMap<String, Latency> = BTreeMap::new();
         let mut put = |name: String, l: Latency, m: &mut BTreeMap<String, f64>| {
             l.summarize(&name, m);
-            hists.insert(name, l.0);
+            hists.insert(name, l);
         };
         put("backup.duration".into(), st.duration, &mut m);
         put("backup.failed_duration".into(), st.failed_duration, &mut m);

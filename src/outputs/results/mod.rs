@@ -80,15 +80,17 @@ pub fn write_summary(path: &Path, summary: &BTreeMap<String, f64>) -> Result<()>
     io(path, std::fs::write(path, text))
 }
 
-/// Writes each histogram to `dir/<name>.hdr` (V2, deflate-compressed).
-pub fn write_histograms(
+/// Writes each histogram (an HdrHistogram or a run's latency counts) to
+/// `dir/<name>.hdr` (V2, deflate-compressed).
+pub fn write_histograms<H: crate::outputs::results::histio::HdrSource>(
     dir: &Path,
-    hists: &BTreeMap<String, hdrhistogram::Histogram<u64>>,
+    hists: &BTreeMap<String, H>,
 ) -> Result<()> {
     io(dir, std::fs::create_dir_all(dir))?;
+    let mut w = crate::outputs::results::histio::HdrWriter::new();
     for (name, h) in hists {
         let path = dir.join(format!("{name}.hdr"));
-        io(&path, crate::outputs::results::histio::write_hdr(&path, h))?;
+        io(&path, w.write(&path, h))?;
     }
     Ok(())
 }

@@ -391,7 +391,7 @@ fn from_histogram(key: &str, hists: &BTreeMap<String, Histogram<u64>>) -> Option
     let (name, stat) = key.rsplit_once('.')?;
     let h = hists.get(name).filter(|_| STATS.contains(&stat))?;
     let mut m = BTreeMap::new();
-    Latency(h.clone()).summarize(name, &mut m);
+    Latency::from_histogram(h).summarize(name, &mut m);
     m.get(key).copied()
 }
 

@@ -278,7 +278,7 @@ fn merge_points(
         let mut summary = BTreeMap::new();
         for (name, h) in &merged {
             summary.insert(format!("{name}.count"), h.len() as f64);
-            Latency(h.clone()).summarize(name, &mut summary);
+            Latency::from_histogram(h).summarize(name, &mut summary);
         }
         write_histograms(&pdir.join("histograms"), &merged)?;
         write_summary(&pdir.join("summary.json"), &summary)?;

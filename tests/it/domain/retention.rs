@@ -72,8 +72,8 @@ fn latest_point_is_never_deleted() {
     );
     assert_eq!(get(&out.summary, "restore.jobs.succeeded"), 1.0);
     // Its age counts from its snapshot (01:00:10), not from its arrival in the vault.
-    let age = out.histograms["restore.point_age"].max();
-    assert!(out.histograms["restore.point_age"].equivalent(age, (6 * 24 + 12) * HOUR - 3610 * SEC));
+    let ages = out.histograms["restore.point_age"].to_histogram();
+    assert!(ages.equivalent(ages.max(), (6 * 24 + 12) * HOUR - 3610 * SEC));
 }
 
 /// A point whose snapshot completed at 22:00:10 with daily = 2 is held until exactly
@@ -124,7 +124,7 @@ fn oldest_restore_uses_a_held_point() {
         .expect("day 1's backup");
     // Ages count from the point's snapshot, 10 s after the job started.
     let expected = 60 * HOUR - (day1.started_us + 10 * SEC);
-    let h = &out.histograms["restore.point_age"];
+    let h = &out.histograms["restore.point_age"].to_histogram();
     assert_eq!(h.len(), 1);
     // The histogram keeps 3 significant digits: the recorded age is the expected one's
     // bucket, and not that of the 48 h the span rule gave.
@@ -136,7 +136,7 @@ fn oldest_restore_uses_a_held_point() {
         .iter()
         .find(|r| r.kind == "scheduled" && r.scheduled_us == 49 * HOUR)
         .expect("day 2's backup");
-    let h = &out.histograms["restore.point_age"];
+    let h = &out.histograms["restore.point_age"].to_histogram();
     assert!(h.equivalent(h.max(), 60 * HOUR - (day2.started_us + 10 * SEC)));
 }
 
