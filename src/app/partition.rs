@@ -15,7 +15,8 @@ use super::run::{run_to_dir, RunOptions, RunReport};
 /// How a run is split (`--partition`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partition {
-    /// Every component in its own thread, merged into one results directory.
+    /// Every component as a part, on as many threads as the machine has cores, merged
+    /// into one results directory.
     Auto,
     /// Only part `0` (1-based) of `1`, written as a part directory.
     Part(usize, usize),
@@ -84,42 +85,66 @@ pub fn run_partitioned(
     }
 }
 
-/// Every component in its own thread, into part directories beside `dest`, then merged.
+/// Every component as a part, into part directories beside `dest`, then merged. The parts
+/// run on as many threads as the machine has cores, the largest (most VMs) first: at most
+/// that many are in memory at once, and the longest do not start last.
 fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
     claim_out_dir(dest, OutKind::Run)?;
-    let n = components(&loaded.config).len();
+    let comps = components(&loaded.config);
+    let n = comps.len();
     let name = dest
         .file_name()
         .map_or("run".into(), |f| f.to_string_lossy().into_owned());
     let tmp = dest.with_file_name(format!(".{name}.parts-{}", std::process::id()));
     let dirs: Vec<PathBuf> = (1..=n).map(|i| tmp.join(format!("part-{i}"))).collect();
-    let start = std::time::Instant::now();
-    let results: Vec<Result<RunReport>> = std::thread::scope(|s| {
-        let handles: Vec<_> = dirs
+    // A growing fleet's count is its size at the end.
+    let vms = |c: &crate::model::partition::Component| -> u64 {
+        c.fleets
             .iter()
-            .enumerate()
-            .map(|(k, d)| {
-                s.spawn(move || {
-                    let (sub, info) = part_of(loaded, k + 1, n);
-                    let opts = RunOptions {
-                        partition: Some(info),
-                        progress: false,
-                        plots: false,
-                        outputs: Outputs {
-                            histograms: true,
-                            ..opts.outputs
-                        },
-                        ..opts.clone()
-                    };
-                    run_to_dir(&sub, d, &opts)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a part's thread does not panic"))
-            .collect()
+            .map(|&f| u64::from(loaded.config.fleets[f].count))
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&k| (std::cmp::Reverse(vms(&comps[k])), k));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .clamp(1, n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<RunReport>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let run_part = |k: usize| {
+        let (sub, info) = part_of(loaded, k + 1, n);
+        let opts = RunOptions {
+            partition: Some(info),
+            progress: false,
+            plots: false,
+            outputs: Outputs {
+                histograms: true,
+                ..opts.outputs
+            },
+            ..opts.clone()
+        };
+        run_to_dir(&sub, &dirs[k], &opts)
+    };
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&k) = order.get(i) else { break };
+                let r = run_part(k);
+                *slots[k].lock().expect("no part panics") = Some(r);
+            });
+        }
     });
+    let results: Vec<Result<RunReport>> = slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("no part panics")
+                .expect("every part ran")
+        })
+        .collect();
     let outcome = results
         .into_iter()
         .collect::<Result<Vec<_>>>()
