@@ -246,10 +246,15 @@ pub fn merge_parts(
     // The parts' files in part order, laid out as the whole run's.
     let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
     let layout = &parts[0].layout;
-    let files = [
-        ("nights.csv", nights::merge_nights(&ordered, layout)?),
-        ("timeseries.csv", merge_series(&ordered, layout)?),
-    ];
+    // Parts written before the layout was recorded merge without them.
+    let files = if layout.fleets.is_empty() {
+        [("nights.csv", None), ("timeseries.csv", None)]
+    } else {
+        [
+            ("nights.csv", nights::merge_nights(&ordered, layout)?),
+            ("timeseries.csv", merge_series(&ordered, layout)?),
+        ]
+    };
     for (name, text) in files {
         if let Some(text) = text {
             let p = dir.join(name);

@@ -450,3 +450,54 @@ fn partitioned_runs_draw_the_whole_runs_plots() {
     ]);
     assert_eq!(plots(&m), whole);
 }
+
+/// Part directories written before parts recorded the whole run's layout, their cost
+/// sums and their stored-bytes traces still merge: the summary and histograms, with the
+/// keys they cannot determine approximated and listed in `run.json`.
+#[test]
+fn parts_without_their_records_still_merge_approximately() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, regions_src()).unwrap();
+    let sc = sc.to_str().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    for i in ["1", "2"] {
+        let (out, p) = (d(&format!("p{i}")), format!("{i}/2"));
+        run_ok(&[
+            "run",
+            sc,
+            "--out",
+            out.to_str().unwrap(),
+            "--partition",
+            &p,
+            "--quiet",
+            "--no-plots",
+        ]);
+        let marker = out.join("partition.json");
+        let mut info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&marker).unwrap()).unwrap();
+        for k in ["layout", "costs", "batch_sums"] {
+            info.as_object_mut().unwrap().remove(k);
+        }
+        std::fs::write(&marker, info.to_string()).unwrap();
+        std::fs::remove_file(out.join("part-storage.bin")).unwrap();
+    }
+    let (p1, p2, m) = (d("p1"), d("p2"), d("m"));
+    run_ok(&[
+        "merge",
+        p1.to_str().unwrap(),
+        p2.to_str().unwrap(),
+        "--out",
+        m.to_str().unwrap(),
+        "--quiet",
+        "--no-plots",
+    ]);
+    assert!(m.join("summary.json").is_file());
+    assert!(!m.join("nights.csv").exists());
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(m.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        run["approximate_metrics"],
+        serde_json::json!(["storage.stored_bytes.max"])
+    );
+}
