@@ -176,6 +176,38 @@ fn run_ok(args: &[&str]) {
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
 }
 
+/// Runs parts 1/2 and 2/2 of `scenario` into `dir/p1` and `dir/p2` with `flags`.
+fn run_two_parts(scenario: &str, dir: &Path, flags: &[&str]) -> [std::path::PathBuf; 2] {
+    ["1", "2"].map(|i| {
+        let out = dir.join(format!("p{i}"));
+        let part = format!("{i}/2");
+        let head = [
+            "run",
+            scenario,
+            "--out",
+            out.to_str().unwrap(),
+            "--partition",
+            &part,
+        ];
+        run_ok(&[&head[..], flags].concat());
+        out
+    })
+}
+
+/// Merges `dir/p1` and `dir/p2` into `dir/m` with `flags`.
+fn merge_two_parts(dir: &Path, flags: &[&str]) -> std::path::PathBuf {
+    let [p1, p2, m] = ["p1", "p2", "m"].map(|n| dir.join(n));
+    let head = [
+        "merge",
+        p1.to_str().unwrap(),
+        p2.to_str().unwrap(),
+        "--out",
+        m.to_str().unwrap(),
+    ];
+    run_ok(&[&head[..], flags].concat());
+    m
+}
+
 #[test]
 fn partitioned_runs_merge_into_the_whole_runs_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -352,49 +384,43 @@ fn merge_refuses_damaged_part_files() {
     std::fs::write(&sc, regions_src()).unwrap();
     let sc = sc.to_str().unwrap();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
-    let q = [
+    let flags = [
         "--quiet",
         "--no-plots",
         "--outputs",
         "histograms,timeseries",
     ];
-    for i in ["1", "2"] {
-        let p = format!("{i}/2");
-        run_ok(
-            &[
-                &["run", sc, "--out", &d(&format!("p{i}")), "--partition", &p][..],
-                &q,
-            ]
-            .concat(),
-        );
-    }
-    let merge = || run_bin(&["merge", &d("p1"), &d("p2"), "--out", &d("m"), "--quiet"]);
-    let series = Path::new(&d("p2")).join("timeseries.csv");
-    let text = std::fs::read_to_string(&series).unwrap();
-    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&series, cut).unwrap();
-    let o = merge();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("p2/timeseries.csv: 4 rows where the first part has 72"),
-        "{}",
-        stderr(&o)
+    run_two_parts(sc, tmp.path(), &flags);
+    // Damages `file` with `damage`, checks that the merge refuses it saying `says` and
+    // writes nothing, then restores it.
+    let refused = |file: &Path, damage: &dyn Fn(&[u8]) -> Vec<u8>, says: &str| {
+        let good = std::fs::read(file).unwrap();
+        std::fs::write(file, damage(&good)).unwrap();
+        let o = run_bin(&["merge", &d("p1"), &d("p2"), "--out", &d("m"), "--quiet"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!Path::new(&d("m")).exists());
+        std::fs::write(file, good).unwrap();
+    };
+    let first_rows = |b: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8_lossy(b);
+        text.lines()
+            .take(5)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes()
+    };
+    refused(
+        &Path::new(&d("p2")).join("timeseries.csv"),
+        &first_rows,
+        "p2/timeseries.csv: 4 rows where the first part has 72",
     );
-    assert!(!Path::new(&d("m")).exists());
-    std::fs::write(&series, text).unwrap();
-    let trace = Path::new(&d("p1")).join("part-storage.bin");
-    let bytes = std::fs::read(&trace).unwrap();
-    std::fs::write(&trace, &bytes[..bytes.len() - 1]).unwrap();
-    let o = merge();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("part-storage.bin: it ends inside a record"),
-        "{}",
-        stderr(&o)
+    refused(
+        &Path::new(&d("p1")).join("part-storage.bin"),
+        &|b: &[u8]| b[..b.len() - 1].to_vec(),
+        "part-storage.bin: it ends inside a record",
     );
-    assert!(!Path::new(&d("m")).exists());
-    std::fs::write(&trace, &bytes).unwrap();
-    assert!(merge().status.success());
+    merge_two_parts(tmp.path(), &["--quiet"]);
 }
 
 /// A partitioned run draws the plots a whole run draws, from its merged files.
@@ -425,29 +451,8 @@ fn partitioned_runs_draw_the_whole_runs_plots() {
     let whole = plots(&d("whole"));
     assert!(whole.iter().any(|p| p == "timeline.png"), "{whole:?}");
     assert_eq!(plots(&d("auto")), whole);
-    for i in ["1", "2"] {
-        let p = format!("{i}/2");
-        let out = d(&format!("p{i}"));
-        run_ok(&[
-            "run",
-            sc,
-            "--out",
-            out.to_str().unwrap(),
-            "--partition",
-            &p,
-            "--quiet",
-            "--no-plots",
-        ]);
-    }
-    let (p1, p2, m) = (d("p1"), d("p2"), d("m"));
-    run_ok(&[
-        "merge",
-        p1.to_str().unwrap(),
-        p2.to_str().unwrap(),
-        "--out",
-        m.to_str().unwrap(),
-        "--quiet",
-    ]);
+    run_two_parts(sc, tmp.path(), &["--quiet", "--no-plots"]);
+    let m = merge_two_parts(tmp.path(), &["--quiet"]);
     assert_eq!(plots(&m), whole);
 }
 
@@ -460,19 +465,7 @@ fn parts_without_their_records_still_merge_approximately() {
     let sc = tmp.path().join("regions.toml");
     std::fs::write(&sc, regions_src()).unwrap();
     let sc = sc.to_str().unwrap();
-    let d = |n: &str| tmp.path().join(n);
-    for i in ["1", "2"] {
-        let (out, p) = (d(&format!("p{i}")), format!("{i}/2"));
-        run_ok(&[
-            "run",
-            sc,
-            "--out",
-            out.to_str().unwrap(),
-            "--partition",
-            &p,
-            "--quiet",
-            "--no-plots",
-        ]);
+    for out in run_two_parts(sc, tmp.path(), &["--quiet", "--no-plots"]) {
         let marker = out.join("partition.json");
         let mut info: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&marker).unwrap()).unwrap();
@@ -482,16 +475,7 @@ fn parts_without_their_records_still_merge_approximately() {
         std::fs::write(&marker, info.to_string()).unwrap();
         std::fs::remove_file(out.join("part-storage.bin")).unwrap();
     }
-    let (p1, p2, m) = (d("p1"), d("p2"), d("m"));
-    run_ok(&[
-        "merge",
-        p1.to_str().unwrap(),
-        p2.to_str().unwrap(),
-        "--out",
-        m.to_str().unwrap(),
-        "--quiet",
-        "--no-plots",
-    ]);
+    let m = merge_two_parts(tmp.path(), &["--quiet", "--no-plots"]);
     assert!(m.join("summary.json").is_file());
     assert!(!m.join("nights.csv").exists());
     let run: serde_json::Value =
