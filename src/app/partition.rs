@@ -127,12 +127,24 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         run_to_dir(&sub, &dirs[k], &opts)
     };
     let start = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&k) = order.get(i) else { break };
+                let t0 = std::time::Instant::now();
                 let r = run_part(k);
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if opts.progress && r.is_ok() {
+                    // A partitioned run is long: say how far it got (there is no bar).
+                    crate::status!(
+                        "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
+                        k + 1,
+                        vms(&comps[k]),
+                        crate::units::fmt_duration(t0.elapsed().as_secs_f64())
+                    );
+                }
                 *slots[k].lock().expect("no part panics") = Some(r);
             });
         }

@@ -440,14 +440,24 @@ fn partitioned_runs_draw_the_whole_runs_plots() {
         v
     };
     run_ok(&["run", sc, "--out", d("whole").to_str().unwrap(), "--quiet"]);
-    let args = ["--partition", "auto", "--quiet"];
-    run_ok(
-        &[
-            &["run", sc, "--out", d("auto").to_str().unwrap()][..],
-            &args,
-        ]
-        .concat(),
-    );
+    // Without --quiet it says how far it got, part by part (two components here).
+    let o = run_bin(&[
+        "run",
+        sc,
+        "--out",
+        d("auto").to_str().unwrap(),
+        "--partition",
+        "auto",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (part, vms) in [("1/2", 12), ("2/2", 21)] {
+        assert!(
+            stderr(&o).contains(&format!("part {part} ({vms} VMs) simulated in")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(stderr(&o).contains("2 of 2 done"), "{}", stderr(&o));
     let whole = plots(&d("whole"));
     assert!(whole.iter().any(|p| p == "timeline.png"), "{whole:?}");
     assert_eq!(plots(&d("auto")), whole);
