@@ -562,7 +562,28 @@ pub struct Cost {
     pub restore_egress: f64,
 }
 
+/// The prices of data stored and restored: with the exact sums of bytes and instance
+/// prices (`model::CostSums`), all the run-wide costs need.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DataPrices {
+    /// Storage per GB-month, geo-redundant vaults.
+    pub storage_grs: f64,
+    /// Storage per GB-month, locally redundant vaults.
+    pub storage_lrs: f64,
+    /// Restored data leaving the vault, per GB.
+    pub restore_egress: f64,
+}
+
 impl Cost {
+    /// The prices of data stored and restored.
+    pub fn data_prices(&self) -> DataPrices {
+        DataPrices {
+            storage_grs: self.storage_grs,
+            storage_lrs: self.storage_lrs,
+            restore_egress: self.restore_egress,
+        }
+    }
+
     /// Monthly price of one protected instance holding `used` bytes of data.
     pub fn instance_price(&self, used: u64) -> f64 {
         if let Some(&(_, p)) = self.instance_tiers.iter().find(|(up_to, _)| used <= *up_to) {

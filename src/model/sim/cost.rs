@@ -9,7 +9,7 @@
 //! included; the monthly rates are those at `end`.
 
 use super::*;
-use crate::model::config::{Cost, BILLING_MONTH, BYTES_PER_PRICED_GB};
+use crate::model::config::{Cost, DataPrices, BILLING_MONTH, BYTES_PER_PRICED_GB};
 
 /// Instance prices are summed in nano-units of the currency, as integers (exact).
 const NANO: f64 = 1e9;
@@ -235,12 +235,12 @@ impl CostSums {
         self.egress = self.egress.saturating_add(o.egress);
     }
 
-    /// The costs these sums come to at `cost`'s prices: integer division first
-    /// (byte-months and nano-unit months, exact but for the remainder below one), then
-    /// one price per redundancy.
-    fn costs(&self, cost: &Cost) -> Costs {
+    /// The costs these sums come to at `prices`: integer division first (byte-months and
+    /// nano-unit months, exact but for the remainder below one), then one price per
+    /// redundancy.
+    fn costs(&self, p: &DataPrices) -> Costs {
         let month = u128::from(BILLING_MONTH.as_micros());
-        let prices = [cost.storage_grs, cost.storage_lrs];
+        let prices = [p.storage_grs, p.storage_lrs];
         let priced = |bytes: [u128; 2]| -> f64 {
             bytes
                 .iter()
@@ -253,19 +253,19 @@ impl CostSums {
             instances_monthly: self.instances as f64 / NANO,
             storage: priced(self.stored_area.map(|a| a / month)),
             storage_monthly: priced(self.stored),
-            egress: self.egress as f64 / BYTES_PER_PRICED_GB * cost.restore_egress,
+            egress: self.egress as f64 / BYTES_PER_PRICED_GB * p.restore_egress,
         }
     }
 
     /// The run-wide cost metrics (`cost.*`) of these sums, into `m`.
-    pub fn put_metrics(&self, cost: &Cost, m: &mut BTreeMap<String, f64>) {
-        self.costs(cost).put("", m);
+    pub fn put_metrics(&self, prices: &DataPrices, m: &mut BTreeMap<String, f64>) {
+        self.costs(prices).put("", m);
     }
 
     /// The monthly rate of these sums now (the time series): `[total, instances,
     /// storage]`.
-    pub fn monthly(&self, cost: &Cost) -> [f64; 3] {
-        let c = self.costs(cost);
+    pub fn monthly(&self, prices: &DataPrices) -> [f64; 3] {
+        let c = self.costs(prices);
         [
             round6(c.instances_monthly + c.storage_monthly),
             round6(c.instances_monthly),
@@ -283,6 +283,7 @@ pub(super) fn cost_metrics(
     end: SimTime,
     m: &mut BTreeMap<String, f64>,
 ) -> CostSums {
+    let prices = cost.data_prices();
     let mut total = CostSums::default();
     let mut vaults = vec![Costs::default(); c.vaults.len()];
     for (fi, b) in books.iter_mut().enumerate() {
@@ -298,7 +299,7 @@ pub(super) fn cost_metrics(
         };
         sums.stored_area[k] = stored_area;
         sums.stored[k] = stored_end;
-        let f = sums.costs(cost);
+        let f = sums.costs(&prices);
         f.put(&format!("fleet.{}.", c.fleets[fi].name), m);
         vaults[v].add(&f);
         total.add(&sums);
@@ -306,7 +307,7 @@ pub(super) fn cost_metrics(
     for (v, costs) in c.vaults.iter().zip(&vaults) {
         costs.put(&format!("vault.{}.", v.name), m);
     }
-    total.put_metrics(cost, m);
+    total.put_metrics(&prices, m);
     total
 }
 

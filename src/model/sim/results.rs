@@ -131,7 +131,7 @@ impl Sim<'_, '_> {
                 .cost
                 .as_ref()
                 .zip(cost_now)
-                .map(|(c, n)| n.monthly(c)),
+                .map(|(c, n)| n.monthly(&c.data_prices())),
             cost_now,
         };
         self.obs.sample(&sample);

@@ -130,23 +130,20 @@ impl Layout {
                     (v.name.clone(), t.to_string())
                 })
                 .collect(),
-            prices: c
-                .cost
-                .as_ref()
-                .map(|k| [k.storage_grs, k.storage_lrs, k.restore_egress]),
+            prices: c.cost.as_ref().map(|k| {
+                let p = k.data_prices();
+                [p.storage_grs, p.storage_lrs, p.restore_egress]
+            }),
         }
     }
 
-    /// Prices as the model takes them (only the storage and egress prices are used).
-    pub fn cost(&self) -> Option<crate::model::config::Cost> {
-        let [grs, lrs, egress] = self.prices?;
-        Some(crate::model::config::Cost {
-            currency: String::new(),
-            instance_tiers: Vec::new(),
-            instance_per_started: None,
-            storage_lrs: lrs,
-            storage_grs: grs,
-            restore_egress: egress,
+    /// The prices of data stored and restored, with `[cost]`.
+    pub fn prices(&self) -> Option<crate::model::config::DataPrices> {
+        let [storage_grs, storage_lrs, restore_egress] = self.prices?;
+        Some(crate::model::config::DataPrices {
+            storage_grs,
+            storage_lrs,
+            restore_egress,
         })
     }
 }
@@ -326,12 +323,12 @@ fn exact_keys(parts: &[PartResults]) -> Result<BTreeMap<String, f64>> {
         }
     }
     let costs: Option<Vec<CostSums>> = parts.iter().map(|p| p.partials.costs).collect();
-    if let (Some(costs), Some(cost)) = (costs, parts.first().and_then(|p| p.layout.cost())) {
+    if let (Some(costs), Some(prices)) = (costs, parts.first().and_then(|p| p.layout.prices())) {
         let mut total = CostSums::default();
         for c in &costs {
             total.add(c);
         }
-        total.put_metrics(&cost, &mut out);
+        total.put_metrics(&prices, &mut out);
     }
     Ok(out)
 }

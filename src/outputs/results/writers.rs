@@ -309,37 +309,74 @@ fn series_header(links: &[String], vaults: &[String], tiers: &[&str], cost: bool
     h
 }
 
-/// One part's time series: its path, header and rows.
-type PartSeries = (PathBuf, Vec<String>, Vec<csv::StringRecord>);
+/// One part's time series.
+struct PartSeries {
+    path: PathBuf,
+    head: Vec<String>,
+    rows: Vec<csv::StringRecord>,
+}
 
-/// The parts' time series (`None` when a part has none).
-fn read_part_series(dirs: &[PathBuf]) -> Result<Option<Vec<PartSeries>>> {
-    let mut parts = Vec::new();
-    for d in dirs {
-        let p = d.join("timeseries.csv");
-        if !p.is_file() {
+impl PartSeries {
+    /// Reads `dir/timeseries.csv` (`None` when there is none).
+    fn read(dir: &Path) -> Result<Option<PartSeries>> {
+        let path = dir.join("timeseries.csv");
+        if !path.is_file() {
             return Ok(None);
         }
         let bad = |e: &dyn std::fmt::Display| {
             Error::input(
-                p.display().to_string(),
+                path.display().to_string(),
                 format!("{e}; expected the time series of a part written by `run --partition`"),
             )
         };
-        let mut r = csv::Reader::from_path(&p).map_err(|e| bad(&e))?;
-        let head: Vec<String> = r
-            .headers()
-            .map_err(|e| bad(&e))?
-            .iter()
-            .map(String::from)
-            .collect();
-        let rows = r
-            .records()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| bad(&e))?;
-        parts.push((p, head, rows));
+        let mut r = csv::Reader::from_path(&path).map_err(|e| bad(&e))?;
+        let head = r.headers().map_err(|e| bad(&e))?;
+        let head = head.iter().map(String::from).collect();
+        let rows = r.records().collect::<std::result::Result<Vec<_>, _>>();
+        let rows = rows.map_err(|e| bad(&e))?;
+        Ok(Some(PartSeries { path, head, rows }))
     }
-    Ok(Some(parts))
+
+    /// The index of column `name`, if the part has it.
+    fn col(&self, name: &str) -> Option<usize> {
+        self.head.iter().position(|h| h == name)
+    }
+
+    /// The whole number in row `r`, column `c`.
+    fn whole(&self, r: usize, c: usize) -> Result<u128> {
+        let x = &self.rows[r][c];
+        x.parse().map_err(|_| {
+            Error::input(
+                self.path.display().to_string(),
+                format!(
+                    "row {}: column {} is not a whole number: {x}",
+                    r + 2,
+                    self.head[c]
+                ),
+            )
+        })
+    }
+}
+
+/// The sum of the parts' exact cost columns (`cost_at`: where each part has them) in row
+/// `r`.
+fn part_costs(
+    parts: &[PartSeries],
+    cost_at: &[[Option<usize>; 3]],
+    r: usize,
+) -> Result<crate::model::CostSums> {
+    let mut sums = crate::model::CostSums::default();
+    for (p, cols) in parts.iter().zip(cost_at) {
+        for (k, c) in cols.iter().enumerate() {
+            let Some(c) = *c else { continue };
+            let x = p.whole(r, c)?;
+            match k {
+                0 => sums.instances += x,
+                _ => sums.stored[k - 1] += x,
+            }
+        }
+    }
+    Ok(sums)
 }
 
 /// The whole run's `timeseries.csv` from its parts' (`dirs`, in part order), `None` when
@@ -350,71 +387,65 @@ pub fn merge_series(
     dirs: &[PathBuf],
     layout: &super::partition::Layout,
 ) -> Result<Option<Vec<u8>>> {
-    let Some(parts) = read_part_series(dirs)? else {
-        return Ok(None);
-    };
+    let mut parts = Vec::new();
+    for d in dirs {
+        match PartSeries::read(d)? {
+            Some(p) => parts.push(p),
+            None => return Ok(None),
+        }
+    }
+    let n = parts.first().map_or(0, |p| p.rows.len());
+    if let Some(p) = parts.iter().find(|p| p.rows.len() != n) {
+        return Err(Error::input(
+            p.path.display().to_string(),
+            format!("{} rows where the first part has {n}: the parts of one run sample at the same times; run the part again", p.rows.len()),
+        ));
+    }
     let tiers: Vec<&str> = ["grs", "lrs"]
         .into_iter()
         .filter(|t| layout.vaults.iter().any(|(_, vt)| vt == t))
         .collect();
-    let links: Vec<String> = layout.links.clone();
     let vaults: Vec<String> = layout.vaults.iter().map(|(n, _)| n.clone()).collect();
-    let cost = layout.cost();
-    let header = series_header(&links, &vaults, &tiers, cost.is_some());
-    let n = parts.first().map_or(0, |p| p.2.len());
+    let prices = layout.prices();
+    let header = series_header(&layout.links, &vaults, &tiers, prices.is_some());
+    // Where each column of the whole run's, and each exact cost column, is in each part.
+    let at: Vec<Vec<Option<usize>>> = parts
+        .iter()
+        .map(|p| header.iter().map(|h| p.col(h)).collect())
+        .collect();
+    let cost_at: Vec<[Option<usize>; 3]> = parts
+        .iter()
+        .map(|p| PART_COST_COLUMNS.map(|c| p.col(c)))
+        .collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).expect("in memory");
-    let col = |head: &[String], name: &str| head.iter().position(|h| h == name);
     for r in 0..n {
+        let monthly = match &prices {
+            Some(prices) => Some(part_costs(&parts, &cost_at, r)?.monthly(prices)),
+            None => None,
+        };
         let mut row = Vec::with_capacity(header.len());
-        let mut sums = crate::model::CostSums::default();
-        for name in &header {
-            let mut held = Vec::new();
-            for (p, head, rows) in &parts {
-                let Some(rec) = rows.get(r) else {
-                    return Err(Error::input(p.display().to_string(), format!("{} rows where the first part has {n}: the parts of one run sample at the same times; run the part again", rows.len())));
-                };
-                if let Some(c) = col(head, name) {
-                    held.push((p, rec[c].to_string()));
-                }
-            }
-            let number = |(p, x): &(&PathBuf, String)| -> Result<u128> {
-                x.parse().map_err(|_| {
-                    Error::input(
-                        p.display().to_string(),
-                        format!("row {}: column {name} is not a whole number: {x}", r + 2),
-                    )
-                })
-            };
-            let value = if name == "time_s" {
-                let t = held.first().map(|h| h.1.clone()).unwrap_or_default();
-                if let Some((p, other)) = held.iter().find(|h| h.1 != t) {
-                    return Err(Error::input(p.display().to_string(), format!("row {}: sampled at {other} s where another part sampled at {t} s: not parts of one run", r + 2)));
-                }
-                t
-            } else if SERIES_COUNTS.contains(&name.as_str()) || name.starts_with("storage.") {
-                held.iter().map(number).sum::<Result<u128>>()?.to_string()
-            } else if COST_COLUMNS.contains(&name.as_str()) {
-                for (k, pc) in PART_COST_COLUMNS.iter().enumerate() {
-                    for (_, head, rows) in &parts {
-                        if let Some(c) = col(head, pc) {
-                            let x: u128 = rows[r][c].parse().unwrap_or(0);
-                            match k {
-                                0 => sums.instances += x,
-                                _ => sums.stored[k - 1] += x,
-                            }
-                        }
-                    }
-                }
-                let monthly = sums.monthly(cost.as_ref().expect("cost columns with prices"));
-                let k = COST_COLUMNS
+        for (i, name) in header.iter().enumerate() {
+            let held = || {
+                parts
                     .iter()
-                    .position(|c| c == name)
-                    .expect("a cost column");
-                sums = crate::model::CostSums::default();
-                format!("{:.6}", monthly[k])
+                    .zip(&at)
+                    .filter_map(move |(p, at)| Some((p, at[i]?)))
+            };
+            let value = if let Some(k) = COST_COLUMNS.iter().position(|c| c == name) {
+                format!("{:.6}", monthly.expect("cost columns with prices")[k])
+            } else if SERIES_COUNTS.contains(&name.as_str()) || name.starts_with("storage.") {
+                let sum = held().map(|(p, c)| p.whole(r, c)).sum::<Result<u128>>()?;
+                sum.to_string()
             } else {
-                held.first().map(|h| h.1.clone()).unwrap_or_default()
+                // The sample time (the same in every part) or one entity's column.
+                let mut values = held().map(|(p, c)| (p, &p.rows[r][c]));
+                let (_, first) = values.next().unwrap_or((&parts[0], ""));
+                let time = name == "time_s";
+                if let Some((p, other)) = values.find(|(_, v)| time && *v != first) {
+                    return Err(Error::input(p.path.display().to_string(), format!("row {}: sampled at {other} s where another part sampled at {first} s: not parts of one run", r + 2)));
+                }
+                first.to_string()
             };
             row.push(value);
         }
