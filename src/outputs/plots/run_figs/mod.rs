@@ -62,12 +62,7 @@ pub(super) fn figures(
     {
         figures.push((PLOT_NAMES[1], Figure::Phase(f)));
     }
-    if let Some(f) = timeseries
-        .as_ref()
-        .map(|t| TimelineFig::from_table(t, scenario, start))
-        .transpose()?
-        .flatten()
-    {
+    if let Some(f) = from_series(&timeseries, |t| TimelineFig::from_table(t, scenario, start))? {
         figures.push((PLOT_NAMES[2], Figure::Timeline(f)));
     }
     if let Some(f) = summary
@@ -76,12 +71,7 @@ pub(super) fn figures(
     {
         figures.push((PLOT_NAMES[3], Figure::Outcomes(f)));
     }
-    if let Some(f) = timeseries
-        .as_ref()
-        .map(|t| VaultFig::from_table(t, scenario, start))
-        .transpose()?
-        .flatten()
-    {
+    if let Some(f) = from_series(&timeseries, |t| VaultFig::from_table(t, scenario, start))? {
         figures.push((PLOT_NAMES[4], Figure::Vault(f)));
     }
     if let Some(h) = load_hist(&dir.join("histograms/rpo.hdr"))? {
@@ -97,15 +87,21 @@ pub(super) fn figures(
     {
         figures.push((PLOT_NAMES[6], Figure::Nights(f)));
     }
-    if let Some(f) = timeseries
-        .as_ref()
-        .map(|t| VaultFig::cost_from_table(t, scenario, start))
-        .transpose()?
-        .flatten()
-    {
+    if let Some(f) = from_series(&timeseries, |t| {
+        VaultFig::cost_from_table(t, scenario, start)
+    })? {
         figures.push((PLOT_NAMES[7], Figure::Vault(f)));
     }
     Ok(figures)
+}
+
+/// The figure `make` draws from the time series, if the run has one and `make` finds its
+/// columns in it.
+fn from_series<F>(
+    t: &Option<Table>,
+    make: impl FnOnce(&Table) -> Result<Option<F>, PlotError>,
+) -> Result<Option<F>, PlotError> {
+    Ok(t.as_ref().map(make).transpose()?.flatten())
 }
 
 /// Upper end of a linear axis showing values up to `max`.

@@ -49,14 +49,8 @@ impl VaultFig {
                 format!("vault {n}")
             }));
         }
-        Ok(Some(VaultFig(TimePanels {
-            title: format!("Vault storage and recovery points over time — {scenario}"),
-            x_desc: axis.label.clone(),
-            x_date0: axis.date0,
-            x_range: axis.range,
-            shaded: Vec::new(),
-            panels,
-        })))
+        let title = format!("Vault storage and recovery points over time — {scenario}");
+        Ok(Some(VaultFig::over(&axis, title, panels)))
     }
 
     /// The monthly cost rate over time and its parts (the `cost.monthly*` columns of
@@ -78,14 +72,21 @@ impl VaultFig {
             "cost.monthly" => "total".to_string(),
             other => other.trim_start_matches("cost.monthly.").to_string(),
         };
-        Ok(Some(VaultFig(TimePanels {
-            title: format!("Monthly cost rate over time — {scenario}"),
+        let title = format!("Monthly cost rate over time — {scenario}");
+        let panels = vec![panel(&axis, "rate (currency per month)", &cols, 1.0, label)];
+        Ok(Some(VaultFig::over(&axis, title, panels)))
+    }
+
+    /// The figure of `panels` over `axis`.
+    fn over(axis: &TimeAxis, title: String, panels: Vec<Panel>) -> VaultFig {
+        VaultFig(TimePanels {
+            title,
             x_desc: axis.label.clone(),
             x_date0: axis.date0,
             x_range: axis.range,
             shaded: Vec::new(),
-            panels: vec![panel(&axis, "rate (currency per month)", &cols, 1.0, label)],
-        })))
+            panels,
+        })
     }
 
     /// Draws the figure.
