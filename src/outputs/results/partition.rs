@@ -378,7 +378,7 @@ fn from_partials(
     if is_group_percentile(key) {
         let (name, stat) = key.rsplit_once('.')?;
         let h = hists.get(&name.to_string())?;
-        return Some(crate::model::metrics::stats(h)[stat]);
+        return Some(Latency::from_histogram(h).stats()[stat]);
     }
     None
 }
