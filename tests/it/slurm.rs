@@ -124,22 +124,21 @@ fn job_array_and_merge_equal_a_single_machine_sweep() {
     ];
 
     let out = tmp.path().join("slurm");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-sweep.sh");
-    let o = Command::new(&script)
-        .args([
-            "-n",
-            "4",
-            "--wait",
-            "--bin",
-            BIN,
-            "--out",
-            out.to_str().unwrap(),
-            "--",
-            scenario.to_str().unwrap(),
-        ])
-        .args(sweep_flags)
-        .output()
-        .unwrap();
+    let head = [
+        "-n",
+        "4",
+        "--wait",
+        "--bin",
+        BIN,
+        "--out",
+        out.to_str().unwrap(),
+        "--",
+    ];
+    let o = script(
+        &[&head[..], &[scenario.to_str().unwrap()], &sweep_flags].concat(),
+        &[],
+        None,
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     let logs = tmp.path().join("slurm.slurm");
     let log = |n: &str| std::fs::read_to_string(logs.join(n)).unwrap_or_default();
