@@ -176,6 +176,15 @@ fn run_ok(args: &[&str]) {
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
 }
 
+/// A temporary directory holding `src` as `regions.toml`, and the scenario's path.
+fn scenario_in_tmp(src: &str) -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("regions.toml");
+    std::fs::write(&sc, src).unwrap();
+    let sc = sc.to_string_lossy().into_owned();
+    (tmp, sc)
+}
+
 /// Runs parts 1/2 and 2/2 of `scenario` into `dir/p1` and `dir/p2` with `flags`.
 fn run_two_parts(scenario: &str, dir: &Path, flags: &[&str]) -> [std::path::PathBuf; 2] {
     ["1", "2"].map(|i| {
@@ -210,10 +219,8 @@ fn merge_two_parts(dir: &Path, flags: &[&str]) -> std::path::PathBuf {
 
 #[test]
 fn partitioned_runs_merge_into_the_whole_runs_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, priced_regions_src()).unwrap();
-    let sc = sc.to_str().unwrap();
+    let (tmp, sc) = scenario_in_tmp(&priced_regions_src());
+    let sc = sc.as_str();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let quiet = ["--quiet", "--no-plots", "--batches", "3"];
     run_ok(&[&["run", sc, "--out", &d("whole")][..], &quiet].concat());
@@ -305,14 +312,12 @@ fn partitioned_runs_merge_into_the_whole_runs_files() {
 
 #[test]
 fn bad_partitions_are_refused_and_write_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, regions_src()).unwrap();
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
     let out = tmp.path().join("out");
     for bad in ["3/2", "0/2", "x", "1/0"] {
         let o = run_bin(&[
             "run",
-            sc.to_str().unwrap(),
+            &sc,
             "--out",
             out.to_str().unwrap(),
             "--partition",
@@ -327,10 +332,8 @@ fn bad_partitions_are_refused_and_write_nothing() {
 
 #[test]
 fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, regions_src()).unwrap();
-    let sc = sc.to_str().unwrap();
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let sc = sc.as_str();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let q = ["--quiet", "--no-plots", "--outputs", "histograms"];
     run_ok(
@@ -379,10 +382,8 @@ fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
 /// stored-bytes trace) are errors naming the file, exit 2, and nothing is written.
 #[test]
 fn merge_refuses_damaged_part_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, regions_src()).unwrap();
-    let sc = sc.to_str().unwrap();
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let sc = sc.as_str();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let flags = [
         "--quiet",
@@ -426,10 +427,8 @@ fn merge_refuses_damaged_part_files() {
 /// A partitioned run draws the plots a whole run draws, from its merged files.
 #[test]
 fn partitioned_runs_draw_the_whole_runs_plots() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, regions_src()).unwrap();
-    let sc = sc.to_str().unwrap();
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let sc = sc.as_str();
     let d = |n: &str| tmp.path().join(n);
     let plots = |dir: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir.join("plots"))
@@ -471,10 +470,8 @@ fn partitioned_runs_draw_the_whole_runs_plots() {
 /// keys they cannot determine approximated and listed in `run.json`.
 #[test]
 fn parts_without_their_records_still_merge_approximately() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("regions.toml");
-    std::fs::write(&sc, regions_src()).unwrap();
-    let sc = sc.to_str().unwrap();
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let sc = sc.as_str();
     for out in run_two_parts(sc, tmp.path(), &["--quiet", "--no-plots"]) {
         let marker = out.join("partition.json");
         let mut info: serde_json::Value =
