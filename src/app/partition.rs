@@ -106,12 +106,6 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     };
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&k| (std::cmp::Reverse(vms(&comps[k])), k));
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |c| c.get())
-        .clamp(1, n.max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<RunReport>>>> =
-        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
     let run_part = |k: usize| {
         let (sub, info) = part_of(loaded, k + 1, n);
         let opts = RunOptions {
@@ -128,35 +122,21 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     };
     let start = std::time::Instant::now();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&k) = order.get(i) else { break };
-                let t0 = std::time::Instant::now();
-                let r = run_part(k);
-                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if opts.progress && r.is_ok() {
-                    // A partitioned run is long: say how far it got (there is no bar).
-                    crate::status!(
-                        "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
-                        k + 1,
-                        vms(&comps[k]),
-                        crate::units::fmt_duration(t0.elapsed().as_secs_f64())
-                    );
-                }
-                *slots[k].lock().expect("no part panics") = Some(r);
-            });
+    let results = in_order_on_every_core(&order, |k| {
+        let t0 = std::time::Instant::now();
+        let r = run_part(k);
+        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if opts.progress && r.is_ok() {
+            // A partitioned run is long: say how far it got (there is no bar).
+            crate::status!(
+                "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
+                k + 1,
+                vms(&comps[k]),
+                crate::units::fmt_duration(t0.elapsed().as_secs_f64())
+            );
         }
+        r
     });
-    let results: Vec<Result<RunReport>> = slots
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("no part panics")
-                .expect("every part ran")
-        })
-        .collect();
     let outcome = results
         .into_iter()
         .collect::<Result<Vec<_>>>()
@@ -170,6 +150,36 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     // The part directories are scaffolding: gone whether or not the merge worked.
     let _ = std::fs::remove_dir_all(&tmp);
     outcome
+}
+
+/// `job(k)` for every `k` in `order` (a permutation of `0..order.len()`), taken in that
+/// order by as many threads as the machine has cores; the results by `k`.
+fn in_order_on_every_core<T: Send>(order: &[usize], job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let n = order.len();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .clamp(1, n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<T>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&k) = order.get(i) else { break };
+                let r = job(k);
+                *slots[k].lock().expect("no job panics") = Some(r);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("no job panics")
+                .expect("every job ran")
+        })
+        .collect()
 }
 
 /// Checks that `dirs` are every part of one partitioned run: same scenario, seed and
