@@ -378,11 +378,11 @@ fn merge_refuses_a_missing_part_and_parts_of_other_seeds() {
     }
 }
 
-/// A part's files that do not fit the others (a time series cut short, a damaged
-/// stored-bytes trace) are errors naming the file, exit 2, and nothing is written.
+/// A part's files that do not fit the others (a time series cut short, a cost column
+/// that is not a number, a damaged stored-bytes trace) are errors naming the file, exit 2, and nothing is written.
 #[test]
 fn merge_refuses_damaged_part_files() {
-    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let (tmp, sc) = scenario_in_tmp(&priced_regions_src());
     let sc = sc.as_str();
     let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
     let flags = [
@@ -415,6 +415,19 @@ fn merge_refuses_damaged_part_files() {
         &Path::new(&d("p2")).join("timeseries.csv"),
         &first_rows,
         "p2/timeseries.csv: 4 rows where the first part has 72",
+    );
+    // The last column of a priced part's time series is an exact cost sum.
+    let last_cell = |b: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8_lossy(b);
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let (row, _) = lines[1].rsplit_once(',').unwrap();
+        lines[1] = format!("{row},x");
+        (lines.join("\n") + "\n").into_bytes()
+    };
+    refused(
+        &Path::new(&d("p1")).join("timeseries.csv"),
+        &last_cell,
+        "p1/timeseries.csv: row 2: column part.cost.stored_lrs is not a whole number: x",
     );
     refused(
         &Path::new(&d("p1")).join("part-storage.bin"),
