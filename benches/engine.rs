@@ -14,6 +14,8 @@
 //! `scripts/bench.sh` reports: at 1 000, 100 000 and 1 000 000 pending, five alternating
 //! rounds of each queue, the median throughput of each and the median of the five
 //! per-round ratios (the load of a shared machine moves both alike within a round).
+//! `HOLD_SIZES=2600,15000` measures those pending counts instead (the scale scenarios'
+//! mean pending events: what the queue alone can do at a model's size).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -144,7 +146,7 @@ fn hold(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(OPS));
-    for &n in &SIZES {
+    for n in sizes() {
         let mut q = HoldQueue::new(n, &inc);
         // Warm up into the steady-state time distribution.
         q.ops(2 * n as u64);
@@ -170,6 +172,21 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The ratio table (see the module doc): events/s of each queue and their ratio, median
 /// of five rounds of 2 000 000 operations each (after a warm-up of 2N).
+/// The pending counts of the ratio table: `HOLD_SIZES` (comma-separated) or [`SIZES`].
+fn sizes() -> Vec<usize> {
+    match std::env::var("HOLD_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("HOLD_SIZES: comma-separated counts")
+            })
+            .collect(),
+        Err(_) => SIZES.to_vec(),
+    }
+}
+
 fn ratio_table() {
     const ROUNDS: usize = 5;
     const N_OPS: u64 = 2_000_000;

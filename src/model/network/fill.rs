@@ -175,20 +175,12 @@ impl Network {
     /// Progressive filling over `links` and `classes` (whole components; `all`: every
     /// active one, so none is marked `seen`), then the classes' finish times.
     fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64, all: bool) {
-        // A link's fair share never decreases during progressive filling (flows leave it
-        // frozen at the global minimum, which is at most its share), so heap keys can only
-        // be stale from below: build the heap once in O(links), never push, and when the
-        // top is stale re-key it in place (sift-down) until a current one surfaces.
-        let mut heap = std::mem::take(&mut self.link_heap).into_vec();
-        heap.clear();
         for &l in links {
             let link = &mut self.links[l as usize];
             link.rem = link.capacity;
             link.unfrozen = link.n_flows;
             link.tp_acc = 0.0;
-            heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
         }
-        self.link_heap = BinaryHeap::from(heap);
         // The component's capped classes in (cap, class id) order: the network's sorted
         // list when the component is most of it (skipping the others as they come), else
         // sorted here.
@@ -204,51 +196,10 @@ impl Network {
         } else {
             std::mem::swap(&mut capped, &mut self.capped);
         }
-        let mut left = classes.len();
-        let mut cap_i = 0;
-        while left > 0 {
-            let link_top = loop {
-                let Some(mut top) = self.link_heap.peek_mut() else {
-                    break None;
-                };
-                let Reverse((key, l)) = *top;
-                let link = &self.links[l as usize];
-                if link.unfrozen == 0 {
-                    PeekMut::pop(top);
-                    continue;
-                }
-                let share = link.rem.max(0.0) / link.unfrozen as f64;
-                if share.to_bits() == key.0.to_bits() {
-                    break Some((share, l));
-                }
-                *top = Reverse((Share(share), l));
-            };
-            while cap_i < capped.len() && {
-                let class = &self.classes[capped[cap_i].1 as usize];
-                class.frozen == epoch || (!all && class.seen != epoch)
-            } {
-                cap_i += 1;
-            }
-            let cap_top = capped.get(cap_i).map(|&(b, c)| (f64::from_bits(b), c));
-            match (link_top, cap_top) {
-                (lt, Some((cap, c))) if lt.map_or(true, |(s, _)| cap <= s) => {
-                    self.freeze(c, cap, epoch);
-                    left -= 1;
-                }
-                (Some((s, l)), _) => {
-                    self.link_heap.pop();
-                    let mut i = 0;
-                    while i < self.links[l as usize].classes.len() {
-                        let c = self.links[l as usize].classes[i];
-                        if self.classes[c as usize].frozen != epoch {
-                            self.freeze(c, s, epoch);
-                            left -= 1;
-                        }
-                        i += 1;
-                    }
-                }
-                _ => unreachable!("an unfrozen class has neither a link nor a cap"),
-            }
+        if links.len() == 1 && !self.heap_fill() {
+            self.fill_one_link(links[0], classes.len(), &capped, epoch, all);
+        } else {
+            self.fill_links(links, classes.len(), &capped, epoch, all);
         }
         if !small {
             std::mem::swap(&mut capped, &mut self.capped);
@@ -267,6 +218,132 @@ impl Network {
                 wake_fix(&mut self.wake, &mut self.classes, c);
             }
         }
+    }
+
+    /// The first capped class from `*cap_i` on that is in the component and not yet
+    /// frozen, as (cap, class id).
+    #[inline]
+    fn next_cap(
+        &self,
+        capped: &[(u64, u32)],
+        cap_i: &mut usize,
+        epoch: u64,
+        all: bool,
+    ) -> Option<(f64, u32)> {
+        while *cap_i < capped.len() && {
+            let class = &self.classes[capped[*cap_i].1 as usize];
+            class.frozen == epoch || (!all && class.seen != epoch)
+        } {
+            *cap_i += 1;
+        }
+        capped.get(*cap_i).map(|&(b, c)| (f64::from_bits(b), c))
+    }
+
+    /// The progressive filling of a component of several links: a heap of the links by
+    /// `(share, link id)` against the caps in order.
+    fn fill_links(
+        &mut self,
+        links: &[u32],
+        n_classes: usize,
+        capped: &[(u64, u32)],
+        epoch: u64,
+        all: bool,
+    ) {
+        // A link's fair share never decreases during progressive filling (flows leave it
+        // frozen at the global minimum, which is at most its share), so heap keys can only
+        // be stale from below: build the heap once in O(links), never push, and when the
+        // top is stale re-key it in place (sift-down) until a current one surfaces.
+        let mut heap = std::mem::take(&mut self.link_heap).into_vec();
+        heap.clear();
+        for &l in links {
+            let link = &self.links[l as usize];
+            heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
+        }
+        self.link_heap = BinaryHeap::from(heap);
+        let mut left = n_classes;
+        let mut cap_i = 0;
+        while left > 0 {
+            let link_top = loop {
+                let Some(mut top) = self.link_heap.peek_mut() else {
+                    break None;
+                };
+                let Reverse((key, l)) = *top;
+                let link = &self.links[l as usize];
+                if link.unfrozen == 0 {
+                    PeekMut::pop(top);
+                    continue;
+                }
+                let share = link.rem.max(0.0) / link.unfrozen as f64;
+                if share.to_bits() == key.0.to_bits() {
+                    break Some((share, l));
+                }
+                *top = Reverse((Share(share), l));
+            };
+            match (link_top, self.next_cap(capped, &mut cap_i, epoch, all)) {
+                (lt, Some((cap, c))) if lt.map_or(true, |(s, _)| cap <= s) => {
+                    self.freeze(c, cap, epoch);
+                    left -= 1;
+                }
+                (Some((s, l)), _) => {
+                    self.link_heap.pop();
+                    left -= self.freeze_link(l, s, epoch);
+                }
+                _ => unreachable!("an unfrozen class has neither a link nor a cap"),
+            }
+        }
+    }
+
+    /// [`Network::fill_links`] for a component of one link (every class crosses it), as
+    /// most are: the same steps in the same order, without the heap. The share is
+    /// recomputed before each step, as the heap's re-keying does.
+    fn fill_one_link(
+        &mut self,
+        l: u32,
+        n_classes: usize,
+        capped: &[(u64, u32)],
+        epoch: u64,
+        all: bool,
+    ) {
+        let mut left = n_classes;
+        let mut cap_i = 0;
+        while left > 0 {
+            let link = &self.links[l as usize];
+            debug_assert!(link.unfrozen > 0, "an unfrozen class crosses the link");
+            let share = link.rem.max(0.0) / link.unfrozen as f64;
+            match self.next_cap(capped, &mut cap_i, epoch, all) {
+                Some((cap, c)) if cap <= share => {
+                    self.freeze(c, cap, epoch);
+                    left -= 1;
+                }
+                _ => left -= self.freeze_link(l, share, epoch),
+            }
+        }
+    }
+
+    /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;
+    /// returns how many.
+    fn freeze_link(&mut self, l: u32, share: f64, epoch: u64) -> usize {
+        let mut frozen = 0;
+        let mut i = 0;
+        while i < self.links[l as usize].classes.len() {
+            let c = self.links[l as usize].classes[i];
+            if self.classes[c as usize].frozen != epoch {
+                self.freeze(c, share, epoch);
+                frozen += 1;
+            }
+            i += 1;
+        }
+        frozen
+    }
+
+    /// Whether every filling must take the general (heap) way: set by the tests that
+    /// compare the one-link way with it.
+    #[inline]
+    fn heap_fill(&self) -> bool {
+        #[cfg(test)]
+        return self.heap_only;
+        #[cfg(not(test))]
+        false
     }
 
     fn freeze(&mut self, c: u32, rate: f64, epoch: u64) {

@@ -185,6 +185,9 @@ pub struct Network {
     comp_links: Vec<u32>,
     comp_classes: Vec<u32>,
     comp_capped: Vec<(u64, u32)>,
+    /// Tests only: fill one-link components the general way too (see `fill`).
+    #[cfg(test)]
+    heap_only: bool,
 }
 
 impl Default for Network {
@@ -221,6 +224,8 @@ impl Network {
             comp_links: Vec::new(),
             comp_classes: Vec::new(),
             comp_capped: Vec::new(),
+            #[cfg(test)]
+            heap_only: false,
         }
     }
 

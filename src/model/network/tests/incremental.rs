@@ -29,11 +29,14 @@ fn state(net: &Network) -> Vec<u64> {
     out
 }
 
-/// Asserts that refilling the whole network changes nothing.
+/// Asserts that refilling the whole network, every component the general (heap) way,
+/// changes nothing: the incremental recompute and the one-link way are both checked.
 fn assert_matches_full(net: &mut Network, step: usize) {
     let before = state(net);
+    net.heap_only = true;
     net.touch_all();
     net.recompute();
+    net.heap_only = false;
     assert_eq!(before, state(net), "after change {step}");
 }
 
@@ -83,40 +86,58 @@ fn topology(net: &mut Network) -> (Vec<LinkId>, Vec<PathId>) {
     (links, paths)
 }
 
+/// Applies `ops` to `net` (flows on `paths`, capacity changes on `links`), checking it
+/// against a full refill after every one.
+fn run_ops(net: &mut Network, links: &[LinkId], paths: &[PathId], ops: Vec<Op>) {
+    let caps = [f64::INFINITY, 2e5, 7e5, 1.5e6];
+    let levels = [0.0, 5e5, 1e6, 2.5e6];
+    let mut live: Vec<FlowId> = Vec::new();
+    let mut t = 0u64;
+    let mut done = Vec::new();
+    for (step, op) in ops.into_iter().enumerate() {
+        match op {
+            Op::Start { path, cap, bytes } => {
+                let path = path % paths.len();
+                // A flow on the empty path needs a finite cap.
+                let cap = if path == 9 && cap == 0 { 1 } else { cap };
+                let f = net.start_flow(SimTime(t), paths[path], caps[cap as usize], bytes);
+                live.push(f);
+            }
+            Op::Cancel(i) if !live.is_empty() => {
+                let f = live.swap_remove(i % live.len());
+                net.cancel_flow(SimTime(t), f);
+            }
+            Op::Cancel(_) => {}
+            Op::Capacity { link, level } => {
+                let link = links[link % links.len()];
+                net.set_capacity(SimTime(t), link, levels[level as usize]);
+            }
+            Op::Advance(dt) => {
+                t += dt;
+                done.clear();
+                net.advance_into(SimTime(t), &mut done);
+                live.retain(|f| !done.contains(f));
+            }
+        }
+        assert_matches_full(net, step);
+    }
+}
+
 proptest! {
+    /// One link crossed by five paths (up to twenty classes of four caps): the one-link
+    /// filling against the general one, including caps equal to the fair share.
+    #[test]
+    fn one_link_fill_equals_the_heap_fill(ops in prop::collection::vec(op(), 1..120)) {
+        let mut net = Network::new();
+        let link = net.add_link(1e6);
+        let paths: Vec<PathId> = (0..5).map(|_| net.add_path(&[link])).collect();
+        run_ops(&mut net, &[link], &paths, ops);
+    }
+
     #[test]
     fn incremental_equals_full_recompute(ops in prop::collection::vec(op(), 1..120)) {
         let mut net = Network::new();
         let (links, paths) = topology(&mut net);
-        let caps = [f64::INFINITY, 2e5, 7e5, 1.5e6];
-        let levels = [0.0, 5e5, 1e6, 2.5e6];
-        let mut live: Vec<FlowId> = Vec::new();
-        let mut t = 0u64;
-        let mut done = Vec::new();
-        for (step, op) in ops.into_iter().enumerate() {
-            match op {
-                Op::Start { path, cap, bytes } => {
-                    // A flow on the empty path needs a finite cap.
-                    let cap = if path == 9 && cap == 0 { 1 } else { cap };
-                    let f = net.start_flow(SimTime(t), paths[path], caps[cap as usize], bytes);
-                    live.push(f);
-                }
-                Op::Cancel(i) if !live.is_empty() => {
-                    let f = live.swap_remove(i % live.len());
-                    net.cancel_flow(SimTime(t), f);
-                }
-                Op::Cancel(_) => {}
-                Op::Capacity { link, level } => {
-                    net.set_capacity(SimTime(t), links[link], levels[level as usize]);
-                }
-                Op::Advance(dt) => {
-                    t += dt;
-                    done.clear();
-                    net.advance_into(SimTime(t), &mut done);
-                    live.retain(|f| !done.contains(f));
-                }
-            }
-            assert_matches_full(&mut net, step);
-        }
+        run_ops(&mut net, &links, &paths, ops);
     }
 }
