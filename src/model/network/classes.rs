@@ -32,6 +32,11 @@ pub(super) struct Class {
     pub(super) seen: u64,
     /// Position in `Network::wake`, or `NOT_LISTED`.
     pub(super) wake_pos: u32,
+    /// The links and classes of this class's component, found when `Network::shape` was
+    /// `comp_shape` (see `fill`).
+    pub(super) comp_links: Vec<u32>,
+    pub(super) comp_classes: Vec<u32>,
+    pub(super) comp_shape: u64,
 }
 
 impl Network {
@@ -88,12 +93,16 @@ impl Network {
                 frozen: 0,
                 seen: 0,
                 wake_pos: NOT_LISTED,
+                comp_links: Vec::new(),
+                comp_classes: Vec::new(),
+                comp_shape: 0,
             });
             c
         }
     }
 
     pub(super) fn activate(&mut self, c: u32) {
+        self.shape += 1;
         let class = &mut self.classes[c as usize];
         let (s, n) = self.paths[class.path as usize];
         for (i, &l) in self.path_links[s as usize..(s + n) as usize]
@@ -120,6 +129,7 @@ impl Network {
     }
 
     pub(super) fn deactivate(&mut self, c: u32) {
+        self.shape += 1;
         let (path, cap) = {
             let class = &self.classes[c as usize];
             debug_assert!(class.heap.is_empty());

@@ -19,6 +19,12 @@
 //! throughputs and finish times of their last filling, which a new filling would
 //! reproduce exactly. A test (`incremental_equals_full_recompute`) checks this after every
 //! random change.
+//!
+//! Finding a component is itself a search over links and classes. Components change only
+//! when a class becomes active or idle (`Network::shape` counts those changes), so a
+//! class keeps the component found for it and, when it alone changed and the shape has
+//! not, its next recompute skips the search. Most components are one link (a region's
+//! egress): those are filled without the link heap, in the same steps.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
@@ -105,6 +111,13 @@ impl Network {
 
     /// [`Network::recompute`] on the components of the touched classes and links.
     fn recompute_components(&mut self, epoch: u64) {
+        if let Some(c) = self.one_touched_class() {
+            if self.classes[c as usize].comp_shape == self.shape {
+                self.fill_cached(c, epoch);
+                return;
+            }
+        }
+        let seed = self.one_touched_class();
         let mut links = std::mem::take(&mut self.comp_links);
         let mut classes = std::mem::take(&mut self.comp_classes);
         links.clear();
@@ -159,8 +172,43 @@ impl Network {
             }
         }
         self.fill(&links, &classes, epoch, false);
+        if let Some(c) = seed {
+            // One class's component: kept for the next change of that class while the
+            // active classes stay the same (the common case: flows come and go in
+            // classes that stay active).
+            let class = &mut self.classes[c as usize];
+            class.comp_links.clone_from(&links);
+            class.comp_classes.clone_from(&classes);
+            class.comp_shape = self.shape;
+        }
         self.comp_links = links;
         self.comp_classes = classes;
+    }
+
+    /// The class touched since the last recompute if it is the only thing touched and is
+    /// active.
+    fn one_touched_class(&self) -> Option<u32> {
+        let &c = self.dirty_classes.first()?;
+        (self.dirty_links.is_empty()
+            && self.dirty_classes.iter().all(|&d| d == c)
+            && self.classes[c as usize].active_pos != NOT_LISTED)
+            .then_some(c)
+    }
+
+    /// Refills class `c`'s component as found by an earlier recompute at the same
+    /// [`Network::shape`]: the same links and classes the search would find (the filling
+    /// does not depend on their order in the lists).
+    fn fill_cached(&mut self, c: u32, epoch: u64) {
+        self.dirty_classes.clear();
+        let links = std::mem::take(&mut self.classes[c as usize].comp_links);
+        let classes = std::mem::take(&mut self.classes[c as usize].comp_classes);
+        for &k in &classes {
+            self.classes[k as usize].seen = epoch;
+        }
+        self.fill(&links, &classes, epoch, false);
+        let class = &mut self.classes[c as usize];
+        class.comp_links = links;
+        class.comp_classes = classes;
     }
 
     /// Marks every active class, so that the next recompute refills the whole network.

@@ -185,6 +185,9 @@ pub struct Network {
     comp_links: Vec<u32>,
     comp_classes: Vec<u32>,
     comp_capped: Vec<(u64, u32)>,
+    /// Counts the changes of the set of active classes, which alone decides the
+    /// components: a component found at one count is still the same at that count.
+    shape: u64,
     /// Tests only: fill one-link components the general way too (see `fill`).
     #[cfg(test)]
     heap_only: bool,
@@ -224,6 +227,7 @@ impl Network {
             comp_links: Vec::new(),
             comp_classes: Vec::new(),
             comp_capped: Vec::new(),
+            shape: 1,
             #[cfg(test)]
             heap_only: false,
         }
