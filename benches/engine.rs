@@ -146,7 +146,7 @@ fn hold(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(OPS));
-    for n in sizes() {
+    for &n in &SIZES {
         let mut q = HoldQueue::new(n, &inc);
         // Warm up into the steady-state time distribution.
         q.ops(2 * n as u64);
@@ -193,7 +193,7 @@ fn ratio_table() {
     let inc = increments();
     println!("| pending | EventQueue (M events/s) | BinaryHeap (M/s) | ratio |");
     println!("|---:|---:|---:|---:|");
-    for &n in &SIZES {
+    for n in sizes() {
         let mut q = HoldQueue::new(n, &inc);
         let mut s = HoldStd::new(n, &inc);
         q.ops(2 * n as u64);
