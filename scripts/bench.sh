@@ -2,7 +2,8 @@
 # Benchmarks, one table: the scale scenarios (10k, 100k; 1M with --1m), the path-heavy
 # variant of 100k (benches/scale-100k-paths.toml: 40 paths instead of 4), the
 # 2 000 VMs x 7 days case (window-2000, jobs.csv off) as a whole process, and the engine's
-# hold benchmark (ratio to BinaryHeap). Every number is a median (3 runs per scale
+# hold benchmark (ratio to BinaryHeap) at 1 k, 100 k and 1 M pending and at 15 k, the
+# mean pending events of scale-100k: what the queue alone allows there. Every number is a median (3 runs per scale
 # scenario, 5 for the small case and the hold rounds): the machine may be shared, so the
 # core count and the load average are printed with them.
 #
@@ -84,5 +85,5 @@ if [ "$engine" = 1 ]; then
     echo
     echo "Engine hold benchmark (median of 5 rounds), load average $(cut -d' ' -f1-3 /proc/loadavg):"
     echo
-    HOLD_RATIO=1 cargo bench --quiet --bench engine 2>/dev/null
+    HOLD_RATIO=1 HOLD_SIZES=1000,15000,100000,1000000 cargo bench --quiet --bench engine 2>/dev/null
 fi
