@@ -3,7 +3,7 @@
 //! the `network` module doc).
 
 use super::classes::Class;
-use super::heap::{heap_remove, sift_down, FlowSlot};
+use super::heap::{heap_remove, sift_down};
 use super::{FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
 use crate::engine::time::SimTime;
 
@@ -63,7 +63,7 @@ impl Class {
 /// Shifts a class's virtual clock back to 0 at `t` (see the `network` module doc).
 /// Subtraction is monotone but may create ties, so the heap is rebuilt to keep the (tag, id)
 /// order exact.
-pub(super) fn rebase(class: &mut Class, flows: &mut [FlowSlot], t: u64) {
+pub(super) fn rebase(class: &mut Class, t: u64) {
     let v = class.v_at(t);
     let mut sum = 0.0;
     for e in class.heap.iter_mut() {
@@ -74,11 +74,8 @@ pub(super) fn rebase(class: &mut Class, flows: &mut [FlowSlot], t: u64) {
     class.v_anchor = 0.0;
     class.t_anchor = t;
     let n = class.heap.len();
-    for (i, e) in class.heap.iter().enumerate() {
-        flows[e.flow as usize].pos = i as u32;
-    }
     for i in (0..n / 2).rev() {
-        sift_down(&mut class.heap, flows, i);
+        sift_down(&mut class.heap, i);
     }
 }
 
@@ -178,17 +175,17 @@ impl Network {
         for &c in &due {
             self.touch_class(c);
             let class = &mut self.classes[c as usize];
-            let top = heap_remove(&mut class.heap, &mut self.flows, 0);
+            let top = heap_remove(&mut class.heap, 0);
             let mut count = 1u64;
             let mut removed_tags = top.tag;
-            self.flows[top.flow as usize].class = FLOW_DONE;
+            self.flows[top.flow as usize] = FLOW_DONE;
             self.done.push((t, top.flow));
             while let Some(&e) = class.heap.first() {
                 if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
-                    heap_remove(&mut class.heap, &mut self.flows, 0);
+                    heap_remove(&mut class.heap, 0);
                     count += 1;
                     removed_tags += e.tag;
-                    self.flows[e.flow as usize].class = FLOW_DONE;
+                    self.flows[e.flow as usize] = FLOW_DONE;
                     self.done.push((t, e.flow));
                 } else {
                     break;
@@ -196,7 +193,7 @@ impl Network {
             }
             class.sum_tags -= removed_tags;
             if !class.heap.is_empty() && class.v_at(t) > REBASE_AT {
-                rebase(class, &mut self.flows, t);
+                rebase(class, t);
             }
             self.n_active -= count as usize;
             let (s, n) = self.paths[class.path as usize];
@@ -218,7 +215,7 @@ impl Network {
         // same instant can append two batches with equal times: sort the whole buffer.
         self.done.sort_unstable();
         for &(t, f) in &self.done {
-            self.flows[f as usize].class = FLOW_FREE;
+            self.flows[f as usize] = FLOW_FREE;
             self.free_flows.push(f);
             emit(SimTime(t), FlowId(f));
         }

@@ -1,7 +1,7 @@
 //! Starting and cancelling flows, and what a flow's rate and remaining bytes are.
 
 use super::clock::rebase;
-use super::heap::{heap_remove, sift_up, Entry, FlowSlot};
+use super::heap::{heap_remove, sift_up, Entry};
 use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
 use crate::engine::time::SimTime;
 
@@ -36,10 +36,7 @@ impl Network {
             None => {
                 let f = u32::try_from(self.flows.len()).expect("more than 2^32 flows");
                 assert!(f < FLOW_DONE, "too many flows");
-                self.flows.push(FlowSlot {
-                    class: FLOW_FREE,
-                    pos: 0,
-                });
+                self.flows.push(FLOW_FREE);
                 f
             }
         };
@@ -52,14 +49,14 @@ impl Network {
                 class.t_anchor = clock;
                 class.rate = 0.0;
             } else if class.v_at(clock) > REBASE_AT {
-                rebase(class, &mut self.flows, clock);
+                rebase(class, clock);
             }
             let tag = class.v_at(clock) + bytes as f64;
             class.sum_tags += tag;
-            self.flows[f as usize] = FlowSlot { class: c, pos: 0 };
+            self.flows[f as usize] = c;
             class.heap.push(Entry { tag, flow: f });
             let last = class.heap.len() - 1;
-            sift_up(&mut class.heap, &mut self.flows, last);
+            sift_up(&mut class.heap, last);
         }
         self.n_active += 1;
         let (s, n) = self.paths[p];
@@ -79,6 +76,9 @@ impl Network {
     /// Removes an unfinished flow at `now` and returns the bytes it had not yet transferred,
     /// rounded up. A flow that completed by `now` but was not yet reported by `advance`
     /// returns 0 and will not be reported. Panics on an id that is not in use.
+    ///
+    /// O(flows of its class): the flow is found by a scan of its class's heap (see the
+    /// `heap` module: the simulation never cancels a transfer).
     pub fn cancel_flow(&mut self, now: SimTime, flow: FlowId) -> u64 {
         self.progress(now.0);
         let f = flow.0 as usize;
@@ -86,7 +86,7 @@ impl Network {
             .flows
             .get(f)
             .unwrap_or_else(|| panic!("cancel_flow: unknown flow {flow:?}"));
-        match slot.class {
+        match slot {
             FLOW_FREE => panic!("cancel_flow: flow {flow:?} is not in use"),
             FLOW_DONE => {
                 let i = self
@@ -95,17 +95,22 @@ impl Network {
                     .position(|&(_, d)| d == flow.0)
                     .expect("done flow missing from the done buffer");
                 self.done.remove(i);
-                self.flows[f].class = FLOW_FREE;
+                self.flows[f] = FLOW_FREE;
                 self.free_flows.push(flow.0);
                 0
             }
             c => {
                 let clock = self.clock;
                 let class = &mut self.classes[c as usize];
-                let e = heap_remove(&mut class.heap, &mut self.flows, slot.pos as usize);
+                let pos = class
+                    .heap
+                    .iter()
+                    .position(|e| e.flow == flow.0)
+                    .expect("active flow missing from its class heap");
+                let e = heap_remove(&mut class.heap, pos);
                 let rem = e.tag - class.v_at(clock);
                 class.sum_tags -= e.tag;
-                self.flows[f].class = FLOW_FREE;
+                self.flows[f] = FLOW_FREE;
                 self.free_flows.push(flow.0);
                 self.n_active -= 1;
                 let (s, n) = self.paths[class.path as usize];
@@ -127,21 +132,38 @@ impl Network {
     /// The current rate of a flow in bytes/s (0 for a finished or unknown flow).
     pub fn flow_rate(&self, flow: FlowId) -> f64 {
         match self.flows.get(flow.0 as usize) {
-            Some(s) if s.class != FLOW_FREE && s.class != FLOW_DONE => {
-                self.classes[s.class as usize].rate
-            }
+            Some(&c) if c != FLOW_FREE && c != FLOW_DONE => self.classes[c as usize].rate,
             _ => 0.0,
         }
     }
 
     /// The bytes a flow still has to transfer (0 for a finished or unknown flow).
+    /// O(flows of its class); [`Network::remaining_by_flow`] gives every flow's at once.
     pub fn flow_remaining(&self, flow: FlowId) -> f64 {
         match self.flows.get(flow.0 as usize) {
-            Some(s) if s.class != FLOW_FREE && s.class != FLOW_DONE => {
-                let class = &self.classes[s.class as usize];
-                (class.heap[s.pos as usize].tag - class.v_at(self.clock)).max(0.0)
+            Some(&c) if c != FLOW_FREE && c != FLOW_DONE => {
+                let class = &self.classes[c as usize];
+                class
+                    .heap
+                    .iter()
+                    .find(|e| e.flow == flow.0)
+                    .map_or(0.0, |e| (e.tag - class.v_at(self.clock)).max(0.0))
             }
             _ => 0.0,
+        }
+    }
+
+    /// [`Network::flow_remaining`] of every flow, indexed by flow id (0 for ids not in
+    /// use), into `out` (cleared): one pass over the active classes.
+    pub fn remaining_by_flow(&self, out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(self.flows.len(), 0.0);
+        for &c in &self.active_classes {
+            let class = &self.classes[c as usize];
+            let v = class.v_at(self.clock);
+            for e in &class.heap {
+                out[e.flow as usize] = (e.tag - v).max(0.0);
+            }
         }
     }
 

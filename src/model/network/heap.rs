@@ -1,6 +1,11 @@
-//! The finish heaps of the classes: per class, an indexed binary min-heap of its flows'
-//! finish tags, ordered by (tag, flow id). Each flow's slot records its position, so that
-//! `cancel_flow` removes a flow from the middle in O(log n).
+//! The finish heaps of the classes: per class, a binary min-heap of its flows' finish
+//! tags, ordered by (tag, flow id).
+//!
+//! The heap does not keep each flow's position: that bookkeeping was a write to a random
+//! flow slot at every level an entry moves, on every arrival and completion, to make the
+//! removal of a flow from the middle O(log n). Only [`super::Network::cancel_flow`] needs
+//! that, and the simulation never cancels a transfer, so a cancel finds its flow by a scan
+//! of its class's heap instead. The heap's layout is the same either way.
 
 /// A flow in its class's heap.
 #[derive(Clone, Copy, Debug)]
@@ -14,19 +19,10 @@ fn before(a: &Entry, b: &Entry) -> bool {
     a.tag < b.tag || (a.tag == b.tag && a.flow < b.flow)
 }
 
-/// Where a flow is: its class and its position in the class's heap.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct FlowSlot {
-    /// Class id, or `FLOW_FREE` / `FLOW_DONE`.
-    pub(super) class: u32,
-    /// Position in the class heap (meaningful while active).
-    pub(super) pos: u32,
-}
-
 // The heap operations run on every arrival and completion, from the sibling modules
 // (which may land in other codegen units): `#[inline]` keeps them inlinable there.
 #[inline]
-pub(super) fn sift_up(heap: &mut [Entry], flows: &mut [FlowSlot], mut i: usize) {
+pub(super) fn sift_up(heap: &mut [Entry], mut i: usize) {
     let e = heap[i];
     while i > 0 {
         let p = (i - 1) / 2;
@@ -34,15 +30,13 @@ pub(super) fn sift_up(heap: &mut [Entry], flows: &mut [FlowSlot], mut i: usize) 
             break;
         }
         heap[i] = heap[p];
-        flows[heap[i].flow as usize].pos = i as u32;
         i = p;
     }
     heap[i] = e;
-    flows[e.flow as usize].pos = i as u32;
 }
 
 #[inline]
-pub(super) fn sift_down(heap: &mut [Entry], flows: &mut [FlowSlot], mut i: usize) {
+pub(super) fn sift_down(heap: &mut [Entry], mut i: usize) {
     let n = heap.len();
     let e = heap[i];
     loop {
@@ -59,16 +53,14 @@ pub(super) fn sift_down(heap: &mut [Entry], flows: &mut [FlowSlot], mut i: usize
             break;
         }
         heap[i] = heap[c];
-        flows[heap[i].flow as usize].pos = i as u32;
         i = c;
     }
     heap[i] = e;
-    flows[e.flow as usize].pos = i as u32;
 }
 
-/// Removes the entry at `pos`, keeping every moved flow's slot position current.
+/// Removes the entry at `pos`.
 #[inline]
-pub(super) fn heap_remove(heap: &mut Vec<Entry>, flows: &mut [FlowSlot], pos: usize) -> Entry {
+pub(super) fn heap_remove(heap: &mut Vec<Entry>, pos: usize) -> Entry {
     let last = heap.pop().expect("heap_remove on empty heap");
     if pos == heap.len() {
         return last;
@@ -76,9 +68,9 @@ pub(super) fn heap_remove(heap: &mut Vec<Entry>, flows: &mut [FlowSlot], pos: us
     let removed = heap[pos];
     heap[pos] = last;
     if pos > 0 && before(&last, &heap[(pos - 1) / 2]) {
-        sift_up(heap, flows, pos);
+        sift_up(heap, pos);
     } else {
-        sift_down(heap, flows, pos);
+        sift_down(heap, pos);
     }
     removed
 }

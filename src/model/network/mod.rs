@@ -28,8 +28,8 @@
 //! virtual time `v0` with `b` bytes gets the
 //! finish tag `v0 + b`; its remaining bytes are `tag − v`, and since all flows of the class
 //! progress at the same rate, the finish order inside a class is the tag order and never
-//! changes. The tags live in an indexed binary min-heap per class (indexed so that
-//! `cancel_flow` is O(log n)); a class's next finisher is its heap top.
+//! changes. The tags live in a binary min-heap per class; a class's next finisher is its
+//! heap top.
 //!
 //! # Invariants
 //!
@@ -87,7 +87,7 @@
 //! An arrival or departure costs O(log flows) in its class heap plus one recompute,
 //! O(Σ_active classes (path length × log links)) — independent of the number of flows. No
 //! allocation happens in the steady state (all scratch buffers are kept and reused).
-//! Memory per flow: a 16-byte heap entry and an 8-byte slot.
+//! Memory per flow: a 16-byte heap entry and a 4-byte slot.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -107,7 +107,6 @@ mod wake;
 
 use classes::Class;
 use fill::Share;
-use heap::FlowSlot;
 use links::Link;
 
 /// A link (a shared bottleneck with a capacity in bytes/s).
@@ -145,7 +144,7 @@ pub struct LinkStats {
 const REBASE_AT: f64 = (1u64 << 40) as f64;
 /// Sentinel for "no finish time".
 const NEVER: u64 = u64::MAX;
-/// Flow slot states (stored in `FlowSlot::class`).
+/// Flow slot states (a slot holds its flow's class id, or one of these).
 const FLOW_FREE: u32 = u32::MAX;
 const FLOW_DONE: u32 = u32::MAX - 1;
 const NOT_LISTED: u32 = u32::MAX;
@@ -167,7 +166,8 @@ pub struct Network {
     capped: Vec<(u64, u32)>,
     /// Active classes as a min-heap on `(next_finish, class id)` (see `wake`).
     wake: Vec<u32>,
-    flows: Vec<FlowSlot>,
+    /// Per flow id: its class, or `FLOW_FREE` / `FLOW_DONE`.
+    flows: Vec<u32>,
     free_flows: Vec<u32>,
     n_active: usize,
     /// Completed flows not yet reported by `advance`: (finish time, flow).

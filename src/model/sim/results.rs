@@ -30,10 +30,11 @@ impl Sim<'_, '_> {
         // Bytes each job's disk flows still have to move.
         let ahead = now.since(self.net.now()).as_secs_f64();
         let mut left = vec![0.0f64; self.jobs.len()];
+        let mut remaining = Vec::new();
+        self.net.remaining_by_flow(&mut remaining);
         for (f, &j) in self.flow_job.iter().enumerate() {
             if j != NONE {
-                let f = FlowId(f as u32);
-                let l = self.net.flow_remaining(f) - self.net.flow_rate(f) * ahead;
+                let l = remaining[f] - self.net.flow_rate(FlowId(f as u32)) * ahead;
                 left[j as usize] += l.max(0.0);
             }
         }

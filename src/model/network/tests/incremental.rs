@@ -120,6 +120,27 @@ fn run_ops(net: &mut Network, links: &[LinkId], paths: &[PathId], ops: Vec<Op>) 
             }
         }
         assert_matches_full(net, step);
+        assert_remaining_by_flow(net, &live);
+    }
+}
+
+/// Every flow's remaining bytes from the one pass equal the single lookups, bit for bit,
+/// and ids not in use have none.
+fn assert_remaining_by_flow(net: &Network, live: &[FlowId]) {
+    let mut all = vec![f64::NAN; 3];
+    net.remaining_by_flow(&mut all);
+    for (f, r) in all.iter().enumerate() {
+        let single = net.flow_remaining(FlowId(f as u32));
+        assert_eq!(r.to_bits(), single.to_bits(), "flow {f}");
+        if !live.contains(&FlowId(f as u32)) {
+            assert_eq!(*r, 0.0, "flow {f} is not in use");
+        }
+    }
+    for f in live {
+        assert!(
+            (f.0 as usize) < all.len(),
+            "live flow {f:?} has a remaining count"
+        );
     }
 }
 
