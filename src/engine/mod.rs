@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod dist;
 pub mod queue;
+pub mod radix;
 pub mod rng;
 pub mod time;
 

@@ -324,6 +324,8 @@ struct Sim<'s, 'o> {
     batch_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
     /// Emptied batch buffers, reused (no allocation per policy occurrence).
     spare_items: Vec<Vec<(u64, u32, u32)>>,
+    /// The second buffer of the arrivals' sort (`engine::radix`).
+    sort_scratch: Vec<(u64, u32, u32)>,
     /// Watches that simulated time keeps advancing.
     live: Liveness,
     /// Check every invariant after every event (`simulate_checked`).

@@ -46,7 +46,9 @@ impl Sim<'_, '_> {
         if items.is_empty() {
             self.spare_items.push(items);
         } else {
-            items.sort_unstable_by_key(|&(t, o, _)| (t, o));
+            // Appended in insertion order (`o` increases), so a stable sort by time is
+            // the (time, insertion) order.
+            crate::engine::radix::sort_by_key(&mut items, &mut self.sort_scratch, |x| x.0);
             let base = base.expect("items were added");
             let head = (SimTime(items[0].0), base + u64::from(items[0].1));
             let batch = Some(Batch {

@@ -104,6 +104,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             batches: Vec::new(),
             batch_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
+            sort_scratch: Vec::new(),
             live: Liveness::new(vm_count),
             checked: false,
             rep: groups::Reports::new(c),
