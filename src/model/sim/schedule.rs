@@ -80,7 +80,9 @@ impl Sim<'_, '_> {
         let (_, _, vm) = batch.items[batch.next];
         let scheduled = batch.scheduled;
         batch.next += 1;
-        if let Some(&(t, o, _)) = batch.items.get(batch.next) {
+        if let Some(&(t, o, next_vm)) = batch.items.get(batch.next) {
+            // The batch's next VM is usually needed a few events from now.
+            prefetch_at(&self.vms, next_vm as usize);
             let head = (SimTime(t), batch.base + u64::from(o), b);
             self.batch_heads.push(Reverse(head));
         } else {

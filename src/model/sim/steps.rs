@@ -277,7 +277,7 @@ impl Sim<'_, '_> {
             }
             self.flow_job[fi] = j;
         }
-        self.job(j).flows = u8::try_from(n).expect("at most 65 disks per VM");
+        self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
         self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
@@ -319,11 +319,19 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
-        let phase = self.job(j).phase;
+        let job = self.job(j);
+        let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
+        // Issued together, the loads of the VM, its held points and the job waiting next
+        // for the transfer slot it frees overlap instead of stalling one after the other.
+        prefetch_at(&self.vms, vi);
+        prefetch_at(&self.held, vi);
+        if let Some(&w) = self.gates[g].queue.front() {
+            prefetch_at(&self.jobs, w as usize);
+        }
         self.set_phase(j, phase, now);
         let mut job = self.jobs[j as usize].take().expect("live job");
         self.free_jobs.push(j);
-        let fi = self.vms[job.vm as usize].fleet as usize;
+        let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
         self.release(j, &job, fi, now);
         let duration = now.since(job.arrived);
@@ -354,7 +362,7 @@ impl Sim<'_, '_> {
     /// slot (admitting the next jobs: those waiting at the vault first, then the fleet's).
     fn release(&mut self, j: u32, job: &Job, fi: usize, now: SimTime) {
         let vi = job.vm as usize;
-        let g = self.vm_gate(vi);
+        let g = job.gate as usize;
         if self.vms[vi].busy == j {
             self.vms[vi].busy = NONE;
         }
@@ -415,7 +423,7 @@ impl Sim<'_, '_> {
         now: SimTime,
     ) -> bool {
         let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
+        let fi = job.fleet as usize;
         let v = self.fleets[fi].vault as usize;
         let pol = self.fleets[fi].policy as usize;
         let window_end = job.scheduled + self.c.policies[pol].window;
@@ -515,7 +523,7 @@ impl Sim<'_, '_> {
         now: SimTime,
     ) {
         let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
+        let fi = job.fleet as usize;
         let v = self.fleets[fi].vault as usize;
         let f = &self.c.fleets[fi];
         let kind = self.kind_name(job.kind);
