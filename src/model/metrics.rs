@@ -299,32 +299,40 @@ impl BulkCounts {
     }
 
     /// Records the arithmetic progression `first, first + step, …` below `end` (`step` > 0):
-    /// the same counts as recording each term, but a run of terms that falls in one bucket
-    /// is counted with one division. A term alone in its bucket costs no division.
+    /// the same counts as recording each term. Between two powers of two the buckets are
+    /// equally wide (`2^shift`), so a term's bucket is a shift away (no `index` per term),
+    /// and where the step is narrower than a bucket its run of terms there is counted with
+    /// one division.
     pub fn record_steps(&mut self, first: u64, step: u64, end: u64) {
         assert!(step > 0, "a progression with step 0");
         let last = self.counts.len() - 1;
         let mut v = first;
         while v < end {
-            let idx = Self::index(v);
-            if idx == last {
+            if Self::index(v) == last {
                 // Every later term is clamped into the last bucket too.
                 self.counts[last] += (end - v).div_ceil(step);
                 return;
             }
-            // The terms in `[v, upper)` land in bucket `idx` (buckets are contiguous).
-            let upper = Self::lowest_value(idx + 1).min(end);
-            let n = if v.saturating_add(step) >= upper {
-                1
+            // `v` is below the largest value: its range `[2^(shift+10), 2^(shift+11))`
+            // (`[0, 2048)` for shift 0) has buckets `base + (x >> shift)`, no clamping.
+            let shift = 53 - (v | 2047).leading_zeros();
+            let top = (1u64 << (shift + 11)).min(end);
+            let base = (shift as usize) << SUB_HALF_MAG;
+            if step >> shift != 0 {
+                // At most one term per bucket.
+                while v < top {
+                    self.counts[base + (v >> shift) as usize] += 1;
+                    // Saturated, `v` ends the progression: no `u64` is past it.
+                    v = v.saturating_add(step);
+                }
             } else {
-                (upper - v).div_ceil(step)
-            };
-            self.counts[idx] += n;
-            // `n × step` is below `upper − v + step`: only the step itself may overflow.
-            let Some(next) = v.checked_add(n * step) else {
-                return;
-            };
-            v = next;
+                while v < top {
+                    let bucket_end = (((v >> shift) + 1) << shift).min(top);
+                    let n = (bucket_end - v).div_ceil(step);
+                    self.counts[base + (v >> shift) as usize] += n;
+                    v += n * step;
+                }
+            }
         }
     }
 

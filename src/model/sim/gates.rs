@@ -98,6 +98,10 @@ impl Sim<'_, '_> {
             let Some(j) = vs.queue.pop_front() else {
                 return;
             };
+            // The job waiting next is admitted when a slot frees again: start its load.
+            if let Some(&w) = vs.queue.front() {
+                prefetch_at(&self.jobs, w as usize);
+            }
             self.queued -= 1;
             if !matches!(self.job(j).kind, Kind::Restore(_)) {
                 self.running_backups += 1;

@@ -13,7 +13,7 @@ use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{prefetch, prefetch_at, EventQueue, SimDuration, SimTime, Stream};
+use crate::engine::{prefetch_at, EventQueue, SimDuration, SimTime, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 
@@ -611,12 +611,8 @@ impl<'s, 'o> Sim<'s, 'o> {
     #[inline]
     fn prefetch_event(&self, ev: Ev) {
         match ev {
-            Ev::Step(j) => {
-                // A job slot spans up to three cache lines; its step and phase come first.
-                if let Some(Some(job)) = self.jobs.get(j as usize) {
-                    prefetch(job);
-                }
-            }
+            // The slot's address only: reading it (even its `Some`) would wait for it.
+            Ev::Step(j) => prefetch_at(&self.jobs, j as usize),
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
             Ev::Expire(vi) => {
                 prefetch_at(&self.vms, vi as usize);

@@ -5,6 +5,7 @@
 use super::groups::Fate;
 use super::*;
 use crate::model::config::Inventory;
+use crate::engine::prefetch;
 use crate::model::vm::{disk_sizes, split_bytes};
 
 impl Sim<'_, '_> {
@@ -333,6 +334,17 @@ impl Sim<'_, '_> {
         self.free_jobs.push(j);
         let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
+        if result.is_ok() && !is_restore {
+            // The new point goes after the VM's newest and the oldest may expire: their
+            // lines load while the slots are released.
+            let pts = &self.held[vi].pts;
+            if let Some(p) = pts.back() {
+                prefetch(p);
+            }
+            if let Some(p) = pts.front() {
+                prefetch(p);
+            }
+        }
         self.release(j, &job, fi, now);
         let duration = now.since(job.arrived);
         let consistency = if result.is_ok() && !is_restore {
