@@ -53,8 +53,9 @@ enum Ev {
     },
     /// The next on-demand request of a fleet.
     OnDemand(u32),
-    /// A job's current step finished.
-    Step(u32),
+    /// A job's current step finished: the job's slot, and its VM (carried so that the
+    /// VM's state can be prefetched with the slot before the step's end is handled).
+    Step { job: u32, vm: u32 },
     /// A link fails (`true`) or recovers (`false`).
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
@@ -424,7 +425,7 @@ impl Ev {
             Ev::PolicyRun(_) => 1,
             Ev::Arrive { .. } => 2,
             Ev::OnDemand(_) => 3,
-            Ev::Step(_) => 4,
+            Ev::Step { .. } => 4,
             Ev::Link { .. } => 5,
             Ev::Sample => 6,
             Ev::Expire(_) => 7,
@@ -592,7 +593,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     }
                     self.schedule_on_demand(fi, now);
                 }
-                Ev::Step(j) => self.step_done(j, now),
+                Ev::Step { job, .. } => self.step_done(job, now),
                 Ev::Link { link, down, random } => self.link_event(link, down, random, now),
                 Ev::Sample => self.sample(now),
                 Ev::Expire(vi) => self.expire_points(vi as usize, now),
@@ -612,7 +613,10 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn prefetch_event(&self, ev: Ev) {
         match ev {
             // The slot's address only: reading it (even its `Some`) would wait for it.
-            Ev::Step(j) => prefetch_at(&self.jobs, j as usize),
+            Ev::Step { job, vm } => {
+                prefetch_at(&self.jobs, job as usize);
+                prefetch_at(&self.vms, vm as usize);
+            }
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
             Ev::Expire(vi) => {
                 prefetch_at(&self.vms, vi as usize);
@@ -717,8 +721,10 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn wait(&mut self, j: u32, step: Step, d: SimDuration, now: SimTime) {
-        self.job(j).step = step;
-        self.q.schedule(now + d, Ev::Step(j));
+        let job = self.job(j);
+        job.step = step;
+        let vm = job.vm;
+        self.q.schedule(now + d, Ev::Step { job: j, vm });
     }
 }
 

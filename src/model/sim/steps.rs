@@ -334,9 +334,11 @@ impl Sim<'_, '_> {
         self.free_jobs.push(j);
         let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
+        self.release(j, &job, fi, now);
         if result.is_ok() && !is_restore {
             // The new point goes after the VM's newest and the oldest may expire: their
-            // lines load while the slots are released.
+            // lines load while the metrics are recorded (the held points' header, asked
+            // for above, arrived during the release).
             let pts = &self.held[vi].pts;
             if let Some(p) = pts.back() {
                 prefetch(p);
@@ -345,7 +347,6 @@ impl Sim<'_, '_> {
                 prefetch(p);
             }
         }
-        self.release(j, &job, fi, now);
         let duration = now.since(job.arrived);
         let consistency = if result.is_ok() && !is_restore {
             job.consistency.name()
