@@ -601,7 +601,10 @@ mod tests {
         let top = steps_in_bulk(HIST_MAX_MICROS - 5, 2, HIST_MAX_MICROS + 100);
         assert_eq!(top.counts[top.counts.len() - 1], 50);
         assert_eq!(top.counts[top.counts.len() - 2], 3);
-        assert_eq!(top, steps_one_by_one(HIST_MAX_MICROS - 5, 2, HIST_MAX_MICROS + 100));
+        assert_eq!(
+            top,
+            steps_one_by_one(HIST_MAX_MICROS - 5, 2, HIST_MAX_MICROS + 100)
+        );
         // Empty progressions, and a step that overflows past the first term.
         assert_eq!(steps_in_bulk(10, 3, 10), BulkCounts::default());
         assert_eq!(steps_in_bulk(11, 3, 10), BulkCounts::default());

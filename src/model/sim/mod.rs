@@ -764,7 +764,10 @@ mod tests {
             expect.record(age);
         }
         assert_eq!(ages_in_bulk(3 * h / 2, 2 * h, 5 * h, h), expect);
-        assert_eq!(ages_in_bulk(3 * h / 2, 2 * h, 2 * h, h), BulkCounts::default());
+        assert_eq!(
+            ages_in_bulk(3 * h / 2, 2 * h, 2 * h, h),
+            BulkCounts::default()
+        );
     }
 
     proptest::proptest! {

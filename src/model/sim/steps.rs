@@ -4,8 +4,8 @@
 
 use super::groups::Fate;
 use super::*;
-use crate::model::config::Inventory;
 use crate::engine::prefetch;
+use crate::model::config::Inventory;
 use crate::model::vm::{disk_sizes, split_bytes};
 
 impl Sim<'_, '_> {
