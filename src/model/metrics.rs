@@ -112,6 +112,13 @@ impl Latency {
         self.hi = self.hi.max(i);
     }
 
+    /// Hints that `d` will be recorded soon (see `engine::prefetch`): its count's cache
+    /// line loads meanwhile. Records nothing.
+    #[inline]
+    pub fn prefetch(&self, d: SimDuration) {
+        crate::engine::prefetch_at(&self.counts, BulkCounts::index(d.as_micros()));
+    }
+
     /// Number of recorded values.
     pub fn count(&self) -> u64 {
         self.total
