@@ -6,11 +6,13 @@
 
 pub mod calendar;
 pub mod dist;
+pub mod prefetch;
 pub mod queue;
 pub mod radix;
 pub mod rng;
 pub mod time;
 
+pub use prefetch::{prefetch, prefetch_at};
 pub use queue::{EventKey, EventQueue};
 pub use rng::{stream_key, Stream};
 pub use time::{SimDuration, SimTime};

@@ -167,6 +167,15 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|e| SimTime(e.time))
     }
 
+    /// The next live event, if any, without removing it: lets a caller start loading the
+    /// state that event will touch while it still handles the current one.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&E> {
+        self.skip_cancelled();
+        let top = *self.heap.first()?;
+        self.slots[top.slot() as usize].event.as_ref()
+    }
+
     /// Removes the earliest live event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
@@ -337,6 +346,22 @@ mod tests {
             assert_eq!(q.pop(), Some((SimTime(10), i)));
         }
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn peek_shows_the_next_live_event_without_removing_it() {
+        let mut q = EventQueue::new();
+        assert_eq!(q.peek(), None);
+        let a = q.schedule(SimTime(1), "a");
+        q.schedule(SimTime(2), "b");
+        q.schedule(SimTime(2), "c");
+        assert_eq!(q.peek(), Some(&"a"));
+        q.cancel(a);
+        assert_eq!(q.peek(), Some(&"b"), "a cancelled event is skipped");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop(), Some((SimTime(2), "b")));
+        assert_eq!(q.peek(), Some(&"c"));
+        assert_eq!(q.now(), SimTime(2));
     }
 
     #[test]

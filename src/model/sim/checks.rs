@@ -62,13 +62,14 @@ impl Sim<'_, '_> {
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
         let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
-        for job in self.jobs.iter().flatten() {
+        for (job, &n) in self.jobs.iter().zip(&self.job_flows) {
+            let Some(job) = job else { continue };
             let restore = matches!(job.kind, Kind::Restore(_));
             vault_slots += u64::from(job.vault_slot);
             fleet_slots += u64::from(job.fleet_slot);
             backups += u64::from(!restore && job.fleet_slot && job.step != Step::Queued);
             restores += u64::from(restore && job.vault_slot);
-            flows += u64::from(job.flows);
+            flows += u64::from(n);
         }
         let vaults_running: u64 = self.gates.iter().map(|v| u64::from(v.running)).sum();
         let fleets_running: u64 = self.fleets.iter().map(|f| u64::from(f.running)).sum();

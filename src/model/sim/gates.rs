@@ -7,8 +7,8 @@ use super::*;
 
 impl Sim<'_, '_> {
     pub(super) fn vault_of(&self, j: u32) -> u32 {
-        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        self.fleets[self.vms[vm as usize].fleet as usize].vault
+        let fi = self.jobs[j as usize].as_ref().expect("live").fleet;
+        self.fleets[fi as usize].vault
     }
 
     /// A job waits for its vault to be active, then passes its fleet's FIFO gate and
@@ -21,8 +21,8 @@ impl Sim<'_, '_> {
             self.queued += 1;
             return;
         }
-        let vm = self.jobs[j as usize].as_ref().expect("live").vm;
-        let f = &mut self.fleets[self.vms[vm as usize].fleet as usize];
+        let fi = self.jobs[j as usize].as_ref().expect("live").fleet;
+        let f = &mut self.fleets[fi as usize];
         if f.running < f.limit && f.queue.is_empty() {
             f.running += 1;
             self.fleet_start(j, now);
@@ -98,6 +98,10 @@ impl Sim<'_, '_> {
             let Some(j) = vs.queue.pop_front() else {
                 return;
             };
+            // The job waiting next is admitted when a slot frees again: start its load.
+            if let Some(&w) = vs.queue.front() {
+                prefetch_at(&self.jobs, w as usize);
+            }
             self.queued -= 1;
             if !matches!(self.job(j).kind, Kind::Restore(_)) {
                 self.running_backups += 1;

@@ -204,7 +204,7 @@ pub(super) enum Fate {
 impl Sim<'_, '_> {
     /// What becomes of a backup attempt of `job` failing with `code` at `now`.
     pub(super) fn fate(&self, job: &Job, code: Code, now: SimTime) -> Fate {
-        let fi = self.vms[job.vm as usize].fleet as usize;
+        let fi = job.fleet as usize;
         let retries = &self.c.policies[self.fleets[fi].policy as usize].retries;
         let retry_at = now + retries.delay;
         let retried = code.retryable() && job.attempt <= retries.max;
@@ -306,7 +306,7 @@ impl Sim<'_, '_> {
         window_miss: bool,
         now: SimTime,
     ) {
-        let fi = self.vms[job.vm as usize].fleet as usize;
+        let fi = job.fleet as usize;
         let counted = job.scheduled >= self.warmup;
         if let Kind::Restore(_) = job.kind {
             if counted {
@@ -379,7 +379,7 @@ impl Sim<'_, '_> {
         if matches!(job.kind, Kind::Restore(_)) {
             return;
         }
-        let fi = self.vms[job.vm as usize].fleet as usize;
+        let fi = job.fleet as usize;
         if job.scheduled >= self.warmup {
             let g = &mut self.rep.fleets[fi];
             g.in_flight += 1;

@@ -13,7 +13,7 @@ use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{EventQueue, SimDuration, SimTime, Stream};
+use crate::engine::{prefetch_at, EventQueue, SimDuration, SimTime, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 
@@ -29,6 +29,8 @@ mod retention;
 mod schedule;
 mod setup;
 mod steps;
+#[cfg(test)]
+mod tests_ages;
 
 pub use cost::CostSums;
 
@@ -53,8 +55,9 @@ enum Ev {
     },
     /// The next on-demand request of a fleet.
     OnDemand(u32),
-    /// A job's current step finished.
-    Step(u32),
+    /// A job's current step finished: the job's slot, and its VM (carried so that the
+    /// VM's state can be prefetched with the slot before the step's end is handled).
+    Step { job: u32, vm: u32 },
     /// A link fails (`true`) or recovers (`false`).
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
@@ -104,6 +107,10 @@ enum External {
 
 struct Job {
     vm: u32,
+    /// Its VM's fleet and vault gate, carried so that later steps need not load the VM
+    /// (a cache miss at fleet scale) to find them.
+    fleet: u32,
+    gate: u32,
     kind: Kind,
     attempt: u32,
     id: u64,
@@ -117,8 +124,6 @@ struct Job {
     consistency: Consistency,
     bytes: u64,
     full: bool,
-    /// Its disks' transfers still running (one flow per disk with bytes to move).
-    flows: u8,
     /// Holds a slot of its fleet's gate (from its start to its end).
     fleet_slot: bool,
     /// Holds a slot of its vault's transfer gate (from its transfer to its end).
@@ -282,6 +287,10 @@ struct Sim<'s, 'o> {
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
     jobs: Vec<Option<Job>>,
+    /// Each job slot's disk transfers still running (one flow per disk with bytes to
+    /// move), apart from the slots: a finished flow touches only this dense array unless
+    /// it is its job's last.
+    job_flows: Vec<u8>,
     free_jobs: Vec<u32>,
     next_job_id: u64,
     net: Network,
@@ -420,7 +429,7 @@ impl Ev {
             Ev::PolicyRun(_) => 1,
             Ev::Arrive { .. } => 2,
             Ev::OnDemand(_) => 3,
-            Ev::Step(_) => 4,
+            Ev::Step { .. } => 4,
             Ev::Link { .. } => 5,
             Ev::Sample => 6,
             Ev::Expire(_) => 7,
@@ -562,6 +571,9 @@ impl<'s, 'o> Sim<'s, 'o> {
                 break;
             };
             self.live.tick(now, ev.kind())?;
+            if let Some(&next) = self.q.peek() {
+                self.prefetch_event(next);
+            }
             match ev {
                 Ev::VaultActive(v) => self.vault_active(v),
                 Ev::PolicyRun(p) => self.policy_run(p, now),
@@ -585,7 +597,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                     }
                     self.schedule_on_demand(fi, now);
                 }
-                Ev::Step(j) => self.step_done(j, now),
+                Ev::Step { job, .. } => self.step_done(job, now),
                 Ev::Link { link, down, random } => self.link_event(link, down, random, now),
                 Ev::Sample => self.sample(now),
                 Ev::Expire(vi) => self.expire_points(vi as usize, now),
@@ -598,6 +610,26 @@ impl<'s, 'o> Sim<'s, 'o> {
         Ok(())
     }
 
+    /// Starts loading the per-VM or per-job state event `ev` will touch (see
+    /// `engine::prefetch`): at fleet scale it is rarely in cache, and it arrives while the
+    /// current event runs. Changes nothing the run computes.
+    #[inline]
+    fn prefetch_event(&self, ev: Ev) {
+        match ev {
+            // The slot's address only: reading it (even its `Some`) would wait for it.
+            Ev::Step { job, vm } => {
+                prefetch_at(&self.jobs, job as usize);
+                prefetch_at(&self.vms, vm as usize);
+            }
+            Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
+            Ev::Expire(vi) => {
+                prefetch_at(&self.vms, vi as usize);
+                prefetch_at(&self.held, vi as usize);
+            }
+            _ => {}
+        }
+    }
+
     // ---- policies and arrivals -----------------------------------------------------
 
     fn new_job(
@@ -608,8 +640,10 @@ impl<'s, 'o> Sim<'s, 'o> {
         attempt: u32,
         now: SimTime,
     ) -> u32 {
+        let gate = self.vm_gate(vm as usize) as u32;
         let v = &self.vms[vm as usize];
         let f = &self.fleets[v.fleet as usize];
+        let fleet = v.fleet;
         let kind_tag = match kind {
             Kind::Scheduled => 0,
             Kind::OnDemand => 1,
@@ -633,6 +667,8 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let job = Job {
             vm,
+            fleet,
+            gate,
             kind,
             attempt,
             id,
@@ -646,7 +682,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             consistency: Consistency::Crash,
             bytes: 0,
             full: false,
-            flows: 0,
             fleet_slot: false,
             vault_slot: false,
             snapshot_at: now,
@@ -656,10 +691,12 @@ impl<'s, 'o> Sim<'s, 'o> {
         match self.free_jobs.pop() {
             Some(j) => {
                 self.jobs[j as usize] = Some(job);
+                self.job_flows[j as usize] = 0;
                 j
             }
             None => {
                 self.jobs.push(Some(job));
+                self.job_flows.push(0);
                 self.jobs.len() as u32 - 1
             }
         }
@@ -688,8 +725,10 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     fn wait(&mut self, j: u32, step: Step, d: SimDuration, now: SimTime) {
-        self.job(j).step = step;
-        self.q.schedule(now + d, Ev::Step(j));
+        let job = self.job(j);
+        job.step = step;
+        let vm = job.vm;
+        self.q.schedule(now + d, Ev::Step { job: j, vm });
     }
 }
 

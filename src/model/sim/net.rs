@@ -16,10 +16,10 @@ impl Sim<'_, '_> {
                 .map(|f| std::mem::replace(&mut self.flow_job[f.0 as usize], NONE)),
         );
         for &j in &jobs {
-            let job = self.job(j);
-            job.flows -= 1;
+            let flows = &mut self.job_flows[j as usize];
+            *flows -= 1;
             // The VM's transfer ends when its last disk's does.
-            if job.flows == 0 {
+            if *flows == 0 {
                 self.transfer_done(j, now);
             }
         }

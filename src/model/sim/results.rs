@@ -40,7 +40,7 @@ impl Sim<'_, '_> {
         }
         for (_, j) in live {
             let job = self.jobs[j as usize].as_ref().expect("live job");
-            let fi = self.vms[job.vm as usize].fleet as usize;
+            let fi = job.fleet as usize;
             let pol = &self.c.policies[self.fleets[fi].policy as usize];
             let window_miss = job.kind == Kind::Scheduled && now > job.scheduled + pol.window;
             let is_restore = matches!(job.kind, Kind::Restore(_));

@@ -82,7 +82,11 @@ impl Sim<'_, '_> {
         let (_, _, vm) = batch.items[batch.next];
         let scheduled = batch.scheduled;
         batch.next += 1;
-        if let Some(&(t, o, _)) = batch.items.get(batch.next) {
+        if let Some(&(t, o, next_vm)) = batch.items.get(batch.next) {
+            // The batch's next VM is usually needed a few events from now; the items
+            // themselves are read in order, a few lines ahead.
+            prefetch_at(&self.vms, next_vm as usize);
+            prefetch_at(&batch.items, batch.next + 16);
             let head = (SimTime(t), batch.base + u64::from(o), b);
             self.batch_heads.push(Reverse(head));
         } else {

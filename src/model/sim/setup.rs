@@ -66,6 +66,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             policy_window_end: vec![SimTime::ZERO; c.policies.len()],
             policy_fleets,
             jobs: Vec::new(),
+            job_flows: Vec::new(),
             free_jobs: Vec::new(),
             next_job_id: 0,
             net,

@@ -4,6 +4,7 @@
 
 use super::groups::Fate;
 use super::*;
+use crate::engine::prefetch;
 use crate::model::config::Inventory;
 use crate::model::vm::{disk_sizes, split_bytes};
 
@@ -277,7 +278,7 @@ impl Sim<'_, '_> {
             }
             self.flow_job[fi] = j;
         }
-        self.job(j).flows = u8::try_from(n).expect("at most 65 disks per VM");
+        self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
         self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
@@ -319,13 +320,34 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
-        let phase = self.job(j).phase;
+        let job = self.job(j);
+        let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
+        // Issued together, the loads of the VM, its held points and the job waiting next
+        // for the transfer slot it frees overlap instead of stalling one after the other.
+        prefetch_at(&self.vms, vi);
+        prefetch_at(&self.held, vi);
+        if let Some(&w) = self.gates[g].queue.front() {
+            prefetch_at(&self.jobs, w as usize);
+        }
         self.set_phase(j, phase, now);
+        self.prefetch_metrics(j, result.is_ok(), now);
         let mut job = self.jobs[j as usize].take().expect("live job");
         self.free_jobs.push(j);
-        let fi = self.vms[job.vm as usize].fleet as usize;
+        let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
         self.release(j, &job, fi, now);
+        if result.is_ok() && !is_restore {
+            // The new point goes after the VM's newest and the oldest may expire: their
+            // lines load while the metrics are recorded (the held points' header, asked
+            // for above, arrived during the release).
+            let pts = &self.held[vi].pts;
+            if let Some(p) = pts.back() {
+                prefetch(p);
+            }
+            if let Some(p) = pts.front() {
+                prefetch(p);
+            }
+        }
         let duration = now.since(job.arrived);
         let consistency = if result.is_ok() && !is_restore {
             job.consistency.name()
@@ -350,11 +372,30 @@ impl Sim<'_, '_> {
         }
     }
 
+    /// Hints the counts a finished backup attempt of job `j` will record (its duration and
+    /// its phases): each histogram is far larger than the caches'
+    /// share of it, and the loads overlap the release of the job's slots.
+    fn prefetch_metrics(&self, j: u32, ok: bool, now: SimTime) {
+        let job = self.jobs[j as usize].as_ref().expect("live job");
+        if matches!(job.kind, Kind::Restore(_)) {
+            return;
+        }
+        let d = now.since(job.arrived);
+        if !ok {
+            self.st.failed_duration.prefetch(d);
+            return;
+        }
+        self.st.duration.prefetch(d);
+        for p in 0..4 {
+            self.st.phase[p].prefetch(job.phases[p]);
+        }
+    }
+
     /// Frees the VM and, when the job held them, its vault's transfer slot and its fleet's
     /// slot (admitting the next jobs: those waiting at the vault first, then the fleet's).
     fn release(&mut self, j: u32, job: &Job, fi: usize, now: SimTime) {
         let vi = job.vm as usize;
-        let g = self.vm_gate(vi);
+        let g = job.gate as usize;
         if self.vms[vi].busy == j {
             self.vms[vi].busy = NONE;
         }
@@ -415,7 +456,7 @@ impl Sim<'_, '_> {
         now: SimTime,
     ) -> bool {
         let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
+        let fi = job.fleet as usize;
         let v = self.fleets[fi].vault as usize;
         let pol = self.fleets[fi].policy as usize;
         let window_end = job.scheduled + self.c.policies[pol].window;
@@ -515,7 +556,7 @@ impl Sim<'_, '_> {
         now: SimTime,
     ) {
         let vi = job.vm as usize;
-        let fi = self.vms[vi].fleet as usize;
+        let fi = job.fleet as usize;
         let v = self.fleets[fi].vault as usize;
         let f = &self.c.fleets[fi];
         let kind = self.kind_name(job.kind);
