@@ -104,13 +104,20 @@ impl Network {
     /// [`Network::advance`] appending to a caller-provided buffer (not cleared).
     pub fn advance_into(&mut self, now: SimTime, out: &mut Vec<FlowId>) {
         self.progress(now.0);
-        self.drain_done(|_, f| out.push(f));
+        self.drain_done(|_, f, _| out.push(f));
+    }
+
+    /// [`Network::advance_into`] also giving each flow's owner (see
+    /// [`Network::start_owned_flow`]), appended to `out`.
+    pub fn advance_owned_into(&mut self, now: SimTime, out: &mut Vec<(FlowId, u32)>) {
+        self.progress(now.0);
+        self.drain_done(|_, f, owner| out.push((f, owner)));
     }
 
     /// [`Network::advance`] also giving each flow's finish time, appended to `out`.
     pub fn advance_timed_into(&mut self, now: SimTime, out: &mut Vec<(SimTime, FlowId)>) {
         self.progress(now.0);
-        self.drain_done(|t, f| out.push((t, f)));
+        self.drain_done(|t, f, _| out.push((t, f)));
     }
 
     /// Brings the clock to `now`, completing (into `done`) every flow finishing by then,
@@ -179,14 +186,14 @@ impl Network {
             let mut count = 1u64;
             let mut removed_tags = top.tag;
             self.flows[top.flow as usize] = FLOW_DONE;
-            self.done.push((t, top.flow));
+            self.done.push((t, top.flow, top.owner));
             while let Some(&e) = class.heap.first() {
                 if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
                     heap_remove(&mut class.heap, 0);
                     count += 1;
                     removed_tags += e.tag;
                     self.flows[e.flow as usize] = FLOW_DONE;
-                    self.done.push((t, e.flow));
+                    self.done.push((t, e.flow, e.owner));
                 } else {
                     break;
                 }
@@ -206,18 +213,18 @@ impl Network {
                 self.deactivate(c);
             }
         }
-        self.done[batch..].sort_unstable_by_key(|&(_, f)| f);
+        self.done[batch..].sort_unstable_by_key(|&(_, f, _)| f);
         self.scratch = due;
     }
 
-    fn drain_done(&mut self, mut emit: impl FnMut(SimTime, FlowId)) {
+    fn drain_done(&mut self, mut emit: impl FnMut(SimTime, FlowId, u32)) {
         // Batches are appended in time order and sorted by id, but separate calls at the
         // same instant can append two batches with equal times: sort the whole buffer.
         self.done.sort_unstable();
-        for &(t, f) in &self.done {
+        for &(t, f, owner) in &self.done {
             self.flows[f as usize] = FLOW_FREE;
             self.free_flows.push(f);
-            emit(SimTime(t), FlowId(f));
+            emit(SimTime(t), FlowId(f), owner);
         }
         self.done.clear();
     }

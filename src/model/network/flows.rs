@@ -13,6 +13,19 @@ impl Network {
     /// Panics if `cap` is infinite and the path is empty: such a flow would have an
     /// unbounded rate, which the caller must avoid.
     pub fn start_flow(&mut self, now: SimTime, path: PathId, cap: f64, bytes: u64) -> FlowId {
+        self.start_owned_flow(now, path, cap, bytes, 0)
+    }
+
+    /// [`Network::start_flow`] for a flow the caller knows by `owner` (any `u32`, say the
+    /// job it moves data for): [`Network::advance_owned_into`] reports it with the flow.
+    pub fn start_owned_flow(
+        &mut self,
+        now: SimTime,
+        path: PathId,
+        cap: f64,
+        bytes: u64,
+        owner: u32,
+    ) -> FlowId {
         assert!(cap > 0.0, "flow cap must be > 0, got {cap}");
         let p = path.0 as usize;
         assert!(p < self.paths.len(), "start_flow: unknown path {path:?}");
@@ -54,7 +67,11 @@ impl Network {
             let tag = class.v_at(clock) + bytes as f64;
             class.sum_tags += tag;
             self.flows[f as usize] = c;
-            class.heap.push(Entry { tag, flow: f });
+            class.heap.push(Entry {
+                tag,
+                flow: f,
+                owner,
+            });
             let last = class.heap.len() - 1;
             sift_up(&mut class.heap, last);
         }
@@ -92,7 +109,7 @@ impl Network {
                 let i = self
                     .done
                     .iter()
-                    .position(|&(_, d)| d == flow.0)
+                    .position(|&(_, d, _)| d == flow.0)
                     .expect("done flow missing from the done buffer");
                 self.done.remove(i);
                 self.flows[f] = FLOW_FREE;
@@ -153,18 +170,25 @@ impl Network {
         }
     }
 
-    /// [`Network::flow_remaining`] of every flow, indexed by flow id (0 for ids not in
-    /// use), into `out` (cleared): one pass over the active classes.
-    pub fn remaining_by_flow(&self, out: &mut Vec<f64>) {
+    /// [`Network::flow_remaining`] of every unfinished flow with its owner, indexed by
+    /// flow id (`None` for ids not in use or finished), into `out` (cleared): one pass
+    /// over the active classes.
+    pub fn remaining_by_flow(&self, out: &mut Vec<Option<(f64, u32)>>) {
         out.clear();
-        out.resize(self.flows.len(), 0.0);
+        out.resize(self.flows.len(), None);
         for &c in &self.active_classes {
             let class = &self.classes[c as usize];
             let v = class.v_at(self.clock);
             for e in &class.heap {
-                out[e.flow as usize] = (e.tag - v).max(0.0);
+                out[e.flow as usize] = Some(((e.tag - v).max(0.0), e.owner));
             }
         }
+    }
+
+    /// Flows started and not yet reported by an `advance` nor cancelled: the unfinished
+    /// ones and those finished but not collected.
+    pub fn flows_in_use(&self) -> usize {
+        self.n_active + self.done.len()
     }
 
     /// The number of unfinished flows.

@@ -12,6 +12,10 @@
 pub(super) struct Entry {
     pub(super) tag: f64,
     pub(super) flow: u32,
+    /// The caller's owner of the flow (see [`super::Network::start_owned_flow`]), in
+    /// what was padding: reported with the completion, so the caller need not look it
+    /// up in a table of its own.
+    pub(super) owner: u32,
 }
 
 #[inline]

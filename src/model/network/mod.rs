@@ -170,8 +170,8 @@ pub struct Network {
     flows: Vec<u32>,
     free_flows: Vec<u32>,
     n_active: usize,
-    /// Completed flows not yet reported by `advance`: (finish time, flow).
-    done: Vec<(u64, u32)>,
+    /// Completed flows not yet reported by `advance`: (finish time, flow, owner).
+    done: Vec<(u64, u32, u32)>,
     /// Min over active classes of `next_finish`.
     next: u64,
     epoch: u64,

@@ -84,11 +84,11 @@ impl Sim<'_, '_> {
                 self.running_backups, self.running_restores
             ));
         }
-        // (A flow that completed but whose completion was not handled yet is still mapped.)
-        let live_flows = self.flow_job.iter().filter(|&&j| j != NONE).count() as u64;
+        // (A flow that completed but whose completion was not collected yet is in use.)
+        let live_flows = self.net.flows_in_use() as u64;
         if flows != live_flows || live_flows < self.net.active_flows() as u64 {
             return Err(format!(
-                "jobs count {flows} disk flows, {live_flows} are mapped to jobs and the network runs {}",
+                "jobs count {flows} disk flows, the network has {live_flows} in use and runs {}",
                 self.net.active_flows()
             ));
         }

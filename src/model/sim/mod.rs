@@ -298,10 +298,6 @@ struct Sim<'s, 'o> {
     /// outside the queue (see `EventQueue::reserve_seq`) because it is re-armed at every
     /// flow start and end.
     net_wake: Option<(SimTime, u64)>,
-    /// The job of each flow (`NONE` for a finished one), by flow id.
-    flow_job: Vec<u32>,
-    /// The jobs of the flows finished at one instant (kept to reuse its allocation).
-    done_jobs: Vec<u32>,
     /// Scratch buffers of a job's disk sizes and per-disk bytes (no allocation per job).
     disk_buf: Vec<u64>,
     part_buf: Vec<u64>,
@@ -325,7 +321,8 @@ struct Sim<'s, 'o> {
     /// The event count at which the observer was last asked to go on.
     polled_at: u64,
     wants_jobs: bool,
-    done_buf: Vec<FlowId>,
+    /// The flows finished at one instant, with their jobs (kept to reuse its allocation).
+    done_buf: Vec<(FlowId, u32)>,
     /// Arrival batches by slot (`None`: free slot, reused).
     batches: Vec<Option<Batch>>,
     /// `(time, insertion number, slot)` of the head of every non-empty batch: many

@@ -1,21 +1,17 @@
-//! The network side of the run: the completion timer (kept outside the event heap),
-//! which job each finished flow belongs to, and link failures and recoveries.
+//! The network side of the run: the completion timer (kept outside the event heap), the
+//! jobs whose flows finished, and link failures and recoveries.
 
 use super::*;
 
 impl Sim<'_, '_> {
     /// The network's completion timer fired.
     pub(super) fn net_wake_up(&mut self, now: SimTime) {
+        // The network reports each finished flow with its job (its owner), all of them
+        // before any job moves on: a job admitted by one that finishes starts flows that
+        // may reuse the ids of the others finished now.
         let mut done = std::mem::take(&mut self.done_buf);
-        self.net.advance_into(now, &mut done);
-        // Every finished flow is unmapped before any job moves on: a job admitted by one
-        // that finishes starts flows that may reuse the ids of the others finished now.
-        let mut jobs = std::mem::take(&mut self.done_jobs);
-        jobs.extend(
-            done.drain(..)
-                .map(|f| std::mem::replace(&mut self.flow_job[f.0 as usize], NONE)),
-        );
-        for &j in &jobs {
+        self.net.advance_owned_into(now, &mut done);
+        for &(_, j) in &done {
             let flows = &mut self.job_flows[j as usize];
             *flows -= 1;
             // The VM's transfer ends when its last disk's does.
@@ -23,8 +19,7 @@ impl Sim<'_, '_> {
                 self.transfer_done(j, now);
             }
         }
-        jobs.clear();
-        self.done_jobs = jobs;
+        done.clear();
         self.done_buf = done;
         self.resched_net();
     }

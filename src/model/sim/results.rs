@@ -32,9 +32,11 @@ impl Sim<'_, '_> {
         let mut left = vec![0.0f64; self.jobs.len()];
         let mut remaining = Vec::new();
         self.net.remaining_by_flow(&mut remaining);
-        for (f, &j) in self.flow_job.iter().enumerate() {
-            if j != NONE {
-                let l = remaining[f] - self.net.flow_rate(FlowId(f as u32)) * ahead;
+        // By flow id, as the sums always were (a flow finished but not yet collected adds
+        // nothing).
+        for (f, r) in remaining.iter().enumerate() {
+            if let Some((r, j)) = *r {
+                let l = r - self.net.flow_rate(FlowId(f as u32)) * ahead;
                 left[j as usize] += l.max(0.0);
             }
         }

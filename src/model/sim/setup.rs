@@ -71,8 +71,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             next_job_id: 0,
             net,
             net_wake: None,
-            flow_job: Vec::new(),
-            done_jobs: Vec::new(),
             disk_buf: Vec::new(),
             part_buf: Vec::new(),
             link_down: vec![0; n_links],

@@ -271,12 +271,7 @@ impl Sim<'_, '_> {
         };
         let path = self.vm_path(vi);
         for &b in parts.iter().filter(|&&b| b > 0) {
-            let f = self.net.start_flow(now, path, cap, b);
-            let fi = f.0 as usize;
-            if self.flow_job.len() <= fi {
-                self.flow_job.resize(fi + 1, NONE);
-            }
-            self.flow_job[fi] = j;
+            self.net.start_owned_flow(now, path, cap, b, j);
         }
         self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
         self.disk_buf = sizes;
