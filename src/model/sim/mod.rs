@@ -23,6 +23,7 @@ mod cost;
 mod gates;
 mod groups;
 mod net;
+mod points;
 mod restore;
 mod results;
 mod retention;
@@ -270,7 +271,7 @@ struct Sim<'s, 'o> {
     horizon_vaults: Vec<[u64; 4]>,
     vms: Vec<Vm>,
     /// The recovery points each VM's vault holds, by VM index.
-    held: Vec<retention::Held>,
+    held: Vec<points::Held>,
     fleets: Vec<FleetRt>,
     /// Each fleet's stored bytes and protected instances over time (costs).
     books: Vec<cost::Books>,

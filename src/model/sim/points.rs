@@ -1,0 +1,513 @@
+//! The recovery points a VM's vault holds, packed into one small byte buffer per VM.
+//!
+//! At fleet scale the held points are most of a run's memory (about 27 per VM at
+//! scale-1m), so they are stored as variable-length records, exactly: each record is a
+//! length byte, then the time since the previous point in µs with the retention tier in
+//! its low three bits, then the point's bytes, both little-endian in as few bytes as they
+//! need (a daily point is about 10 bytes instead of a 16-byte [`Point`] in a ring rounded
+//! up to a power of two). Removing a point re-encodes the points after it in place (the
+//! next one's time delta grows by the removed one's); nothing is ever rounded.
+
+use crate::engine::time::MICROS_PER_DAY;
+use crate::engine::{SimDuration, SimTime};
+
+/// One recovery point held in the vault: its time in µs with its retention tier in the
+/// top three bits, and its bytes. The expiry is not stored: it is the point's time plus
+/// its tier's days of the VM's policy (the policy never changes during a run), so the same
+/// value as if it were.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Point {
+    stamp: u64,
+    /// The bytes it holds: the oldest held point holds the full base, each later one
+    /// its incremental.
+    pub bytes: u64,
+}
+
+/// The low 61 bits of `Point::stamp`: the time (73 000 years of µs).
+pub(super) const TIME_BITS: u64 = (1 << 61) - 1;
+
+/// Retention tiers: daily, weekly, monthly, yearly, and on-demand points' own.
+pub(super) const TIERS: usize = 5;
+
+/// The tier of an on-demand point kept by `retention.on_demand`.
+pub(super) const ON_DEMAND_TIER: usize = 4;
+
+impl Point {
+    /// A point made at `time` whose retention is tier `tier` of `retention::tier_days`.
+    pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
+        assert!(
+            time.as_micros() <= TIME_BITS && tier < TIERS,
+            "point out of range"
+        );
+        Point {
+            stamp: time.as_micros() | (tier as u64) << 61,
+            bytes,
+        }
+    }
+
+    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly, 4 on-demand.
+    pub fn tier(&self) -> usize {
+        (self.stamp >> 61) as usize
+    }
+
+    /// Its snapshot time.
+    pub fn time(&self) -> SimTime {
+        SimTime(self.stamp & TIME_BITS)
+    }
+
+    /// When retention lets it go (unless it is then the VM's newest point), given its
+    /// policy's tier days: its tier's days × 24 h after its time.
+    pub fn expires(&self, days: &[u64; TIERS]) -> SimTime {
+        days[self.tier()]
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| self.time().checked_add(SimDuration(d)))
+            .unwrap_or(SimTime::NEVER)
+    }
+}
+
+/// The longest record: the length byte and two full 8-byte fields.
+const MAX_RECORD: usize = 17;
+
+/// A VM's held points, oldest first, and the time its expiry event is armed for: 48
+/// bytes plus the records.
+#[derive(Debug)]
+pub(super) struct Held {
+    /// The records, `used` bytes of them; the rest is room to grow.
+    buf: Box<[u8]>,
+    /// The newest point's stamp (time and tier): the base of the next record's delta and
+    /// the point whose expiry becomes due when a newer one arrives.
+    newest: u64,
+    /// The earliest expiry of the points other than the newest (never if none), exact, or
+    /// `SimTime(0)` when a removal left it unknown: while it is in the future nothing can
+    /// expire, so most calls of [`Held::expire`] read no record.
+    min_expiry: SimTime,
+    /// The time the VM's expiry event is armed for.
+    pub next_expiry: SimTime,
+    used: u16,
+    len: u16,
+}
+
+impl Default for Held {
+    fn default() -> Held {
+        Held {
+            buf: Box::default(),
+            newest: 0,
+            min_expiry: SimTime::NEVER,
+            next_expiry: SimTime::NEVER,
+            used: 0,
+            len: 0,
+        }
+    }
+}
+
+/// How many bytes `v` needs (0 for 0).
+fn width(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(8)
+}
+
+/// Writes the record of a point `delta` µs after the previous one into `out`; returns
+/// its length.
+fn encode(out: &mut [u8; MAX_RECORD], delta: u64, tier: usize, bytes: u64) -> usize {
+    debug_assert!(delta <= TIME_BITS);
+    let t = delta << 3 | tier as u64;
+    let (tw, bw) = (width(t), width(bytes));
+    out[0] = (tw | bw << 4) as u8;
+    out[1..9].copy_from_slice(&t.to_le_bytes());
+    out[1 + tw..1 + tw + 8].copy_from_slice(&bytes.to_le_bytes());
+    1 + tw + bw
+}
+
+/// Reads `n` (at most 8) little-endian bytes at `at`.
+#[inline]
+fn read(buf: &[u8], at: usize, n: usize) -> u64 {
+    match buf.get(at..at + 8) {
+        Some(b) => {
+            let v = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            if n == 8 {
+                v
+            } else {
+                v & ((1u64 << (8 * n)) - 1)
+            }
+        }
+        None => buf[at..at + n]
+            .iter()
+            .rev()
+            .fold(0, |v, &b| v << 8 | u64::from(b)),
+    }
+}
+
+/// Reads the record at `at` of a point after one at `prev` µs: the point and the
+/// record's length.
+#[inline]
+fn decode(buf: &[u8], at: usize, prev: u64) -> (Point, usize) {
+    let h = buf[at] as usize;
+    let (tw, bw) = (h & 15, h >> 4);
+    let t = read(buf, at + 1, tw);
+    let bytes = read(buf, at + 1 + tw, bw);
+    let stamp = (prev + (t >> 3)) | (t & 7) << 61;
+    (Point { stamp, bytes }, 1 + tw + bw)
+}
+
+/// The held points in order, oldest first.
+pub(super) struct Iter<'a> {
+    /// The whole buffer: a field is read 8 bytes at a time where there are 8 to read.
+    buf: &'a [u8],
+    end: usize,
+    at: usize,
+    prev: u64,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Point;
+
+    #[inline]
+    fn next(&mut self) -> Option<Point> {
+        if self.at >= self.end {
+            return None;
+        }
+        let (p, n) = decode(self.buf, self.at, self.prev);
+        self.at += n;
+        self.prev = p.time().as_micros();
+        Some(p)
+    }
+}
+
+impl Held {
+    /// How many points it holds.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The points, oldest first.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            buf: &self.buf,
+            end: usize::from(self.used),
+            at: 0,
+            prev: 0,
+        }
+    }
+
+    /// The newest point's time, if any.
+    pub fn newest_time(&self) -> Option<SimTime> {
+        (self.len > 0).then_some(SimTime(self.newest & TIME_BITS))
+    }
+
+    /// Adds `p`, not older than the newest point, as the newest; `expires` gives a
+    /// point's expiry (the one of the point it succeeds as the newest becomes due).
+    pub fn push(&mut self, p: Point, expires: impl Fn(&Point) -> SimTime) {
+        let prev = SimTime(self.newest & TIME_BITS);
+        assert!(p.time() >= prev, "points are added in time order");
+        if self.len > 0 {
+            let was = Point {
+                stamp: self.newest,
+                bytes: 0,
+            };
+            self.min_expiry = self.min_expiry.min(expires(&was));
+        }
+        let mut rec = [0; MAX_RECORD];
+        let n = encode(&mut rec, p.time().since(prev).0, p.tier(), p.bytes);
+        let used = usize::from(self.used);
+        if used + n > self.buf.len() {
+            self.grow(used + n);
+        }
+        self.buf[used..used + n].copy_from_slice(&rec[..n]);
+        self.used = (used + n) as u16;
+        self.len += 1;
+        self.newest = p.stamp;
+    }
+
+    /// Reallocates the buffer for at least `need` bytes with room for a few more records
+    /// (an eighth more, at least 16 bytes), the allocation sized to the allocator's 16-byte
+    /// steps (its 8-byte header included) so that no byte it hands out is unused.
+    #[cold]
+    fn grow(&mut self, need: usize) {
+        let cap = (need + (need / 8).max(16) + 8).next_multiple_of(16) - 8;
+        assert!(cap <= usize::from(u16::MAX), "a VM's points fit in 64 KiB");
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.resize(cap, 0);
+        self.buf = v.into_boxed_slice();
+    }
+
+    /// Removes the point at `i` (never the newest) and returns the bytes that leave the
+    /// vault. The incremental chain: when the oldest goes, the next point absorbs the
+    /// base and its own incremental leaves; any other point takes its incremental along.
+    pub fn remove(&mut self, i: usize) -> u64 {
+        assert!(i + 1 < self.len(), "the newest point is never removed");
+        let (bytes, _) = self.retain(|k, _| k != i);
+        self.min_expiry = SimTime(0);
+        bytes
+    }
+
+    /// Removes the points (other than the newest) whose expiry by `expires` is at or
+    /// before `now`, as [`Held::remove`] would one by one from the oldest; returns the
+    /// bytes and points removed and the earliest expiry of the points left other than the
+    /// newest (never if none).
+    pub fn expire(
+        &mut self,
+        now: SimTime,
+        expires: impl Fn(&Point) -> SimTime,
+    ) -> (u64, u64, SimTime) {
+        if self.min_expiry > now {
+            return (0, 0, self.min_expiry);
+        }
+        let mut next = SimTime::NEVER;
+        let (bytes, points) = self.retain(|_, p| {
+            let e = expires(p);
+            if e > now {
+                next = next.min(e);
+            }
+            e > now
+        });
+        self.min_expiry = next;
+        (bytes, points, next)
+    }
+
+    /// Keeps the points other than the newest for which `keep(index, point)` holds (asked
+    /// once each, oldest first) and the newest, re-encoding the records after the first
+    /// removed one in place; returns the bytes leaving the vault (the incremental chain of
+    /// [`Held::remove`]) and the points removed.
+    fn retain(&mut self, mut keep: impl FnMut(usize, &Point) -> bool) -> (u64, u64) {
+        let n = self.len();
+        let (mut r, mut w) = (0, 0);
+        let (mut read_prev, mut write_prev) = (0u64, 0u64);
+        // The base of a removed oldest point, which the next point takes.
+        let mut carry = None;
+        let (mut bytes, mut points, mut kept) = (0u64, 0u64, 0usize);
+        let mut rec = [0; MAX_RECORD];
+        for k in 0..n {
+            let (p, len) = decode(&self.buf, r, read_prev);
+            r += len;
+            let time = p.time().as_micros();
+            read_prev = time;
+            let held = match carry.take() {
+                Some(base) => {
+                    bytes = bytes.saturating_add(p.bytes);
+                    base
+                }
+                None => p.bytes,
+            };
+            if k + 1 < n && !keep(k, &p) {
+                points += 1;
+                if kept == 0 {
+                    carry = Some(held);
+                } else {
+                    bytes = bytes.saturating_add(held);
+                }
+                continue;
+            }
+            kept += 1;
+            if points == 0 {
+                // Nothing removed yet: the record stays as it is.
+                w = r;
+            } else {
+                let m = encode(&mut rec, time - write_prev, p.tier(), held);
+                // A removed record frees at least what the delta and the carried base
+                // add to a later one.
+                debug_assert!(w + m <= r);
+                self.buf[w..w + m].copy_from_slice(&rec[..m]);
+                w += m;
+            }
+            write_prev = time;
+        }
+        self.used = w as u16;
+        self.len = kept as u16;
+        (bytes, points)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn point_packs_time_tier_and_bytes_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<Point>(), 16);
+        // daily 30, weekly 12, monthly 0, yearly 10, on-demand 45 (days: 30, 84, 0, 3650, 45).
+        let days = [30, 84, 0, 3650, 45];
+        let t = SimTime(3 * MICROS_PER_DAY + 7);
+        for (tier, d) in days.iter().enumerate() {
+            let p = Point::new(t, tier, u64::MAX - 1);
+            assert_eq!(p.time(), t);
+            assert_eq!(p.bytes, u64::MAX - 1);
+            assert_eq!(
+                p.expires(&days),
+                SimTime(t.as_micros() + d * MICROS_PER_DAY)
+            );
+        }
+        // The largest time that fits, and an expiry past u64 that saturates to never.
+        let last = SimTime(TIME_BITS);
+        let p = Point::new(last, ON_DEMAND_TIER, 0);
+        assert_eq!(p.time(), last);
+        assert_eq!(p.expires(&[0, 0, 0, 0, u64::MAX]), SimTime::NEVER);
+    }
+
+    /// The ring the store replaced, with the same removal: the model it must match.
+    fn model_remove(m: &mut VecDeque<Point>, i: usize) -> u64 {
+        let gone = if i == 0 {
+            let base = m[0].bytes;
+            std::mem::replace(&mut m[1].bytes, base)
+        } else {
+            m[i].bytes
+        };
+        m.remove(i);
+        gone
+    }
+
+    fn no_expiry(_: &Point) -> SimTime {
+        SimTime::NEVER
+    }
+
+    fn pts(h: &Held) -> Vec<Point> {
+        h.iter().collect()
+    }
+
+    #[test]
+    fn held_is_48_bytes_and_a_daily_point_takes_10() {
+        assert_eq!(std::mem::size_of::<Held>(), 48);
+        let mut h = Held::default();
+        h.push(Point::new(SimTime(0), 0, 1 << 36), no_expiry);
+        h.push(
+            Point::new(SimTime(MICROS_PER_DAY + 123_456_789), 1, 700 << 20),
+            no_expiry,
+        );
+        // 1 + 0 + 5, then 1 + 5 (a day and a bit, times 8, plus the tier) + 4.
+        assert_eq!(h.used, 6 + 10);
+    }
+
+    #[test]
+    fn round_trip_of_the_largest_time_and_bytes() {
+        let mut h = Held::default();
+        let ps = [
+            Point::new(SimTime(0), 0, 0),
+            Point::new(SimTime(0), 4, u64::MAX),
+            Point::new(SimTime(1), 3, 1),
+            Point::new(SimTime(TIME_BITS - 1), 2, 255),
+            Point::new(SimTime(TIME_BITS), 4, u64::MAX),
+        ];
+        for p in ps {
+            h.push(p, no_expiry);
+        }
+        assert_eq!(pts(&h), ps);
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.newest_time(), Some(SimTime(TIME_BITS)));
+        // The oldest goes: the next takes its base (0), its own u64::MAX leaves.
+        assert_eq!(h.remove(0), u64::MAX);
+        assert_eq!(pts(&h)[0], Point::new(SimTime(0), 4, 0));
+        // From the middle: the delta to TIME_BITS − 1 from 0 fills 8 bytes with the tier.
+        assert_eq!(h.remove(1), 1);
+        assert_eq!(pts(&h), [Point::new(SimTime(0), 4, 0), ps[3], ps[4]]);
+    }
+
+    #[test]
+    fn removal_in_the_middle_merges_the_deltas() {
+        let mut h = Held::default();
+        let day = MICROS_PER_DAY;
+        for d in 0..5 {
+            h.push(Point::new(SimTime(d * day + d), d as usize % 2, 100 + d), no_expiry);
+        }
+        assert_eq!(h.remove(2), 102);
+        assert_eq!(h.remove(2), 103);
+        let got: Vec<(u64, usize, u64)> = h
+            .iter()
+            .map(|p| (p.time().as_micros(), p.tier(), p.bytes))
+            .collect();
+        assert_eq!(got, [(0, 0, 100), (day + 1, 1, 101), (4 * day + 4, 0, 104)]);
+        // The newest is never removed.
+        assert!(std::panic::catch_unwind(move || h.remove(2)).is_err());
+    }
+
+    /// Expiry removes exactly the due points but the newest, reports the next expiry, and
+    /// afterwards answers from its cached earliest expiry without reading a record.
+    #[test]
+    fn expire_removes_the_due_points_and_reports_the_next() {
+        let day = MICROS_PER_DAY;
+        let days = [2, 7, 0, 0, 0];
+        let exp = |p: &Point| p.expires(&days);
+        let mut h = Held::default();
+        for d in 0..4 {
+            h.push(Point::new(SimTime(d * day), usize::from(d == 0), 10 + d), exp);
+        }
+        // Due at day 2: point 1 (daily from day 1 expires day 3: no), point 0 is weekly.
+        assert_eq!(h.expire(SimTime(2 * day), exp), (0, 0, SimTime(3 * day)));
+        // Day 4: points 1 and 2 (days 3 and 4) go, the weekly oldest stays.
+        assert_eq!(h.expire(SimTime(4 * day), exp), (11 + 12, 2, SimTime(7 * day)));
+        // Day 7: the oldest goes; the newest takes its base, its own 13 leaves.
+        assert_eq!(h.expire(SimTime(7 * day), exp), (13, 1, SimTime::NEVER));
+        assert_eq!(pts(&h), [Point::new(SimTime(3 * day), 0, 10)]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(u64, usize, u64),
+        PopFront,
+        Remove(usize),
+        Expire(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let big = prop_oneof![0..300u64, 0..1u64 << 40, any::<u64>()];
+        prop_oneof![
+            4 => (prop_oneof![0..3u64, 0..MICROS_PER_DAY * 2, 0..1u64 << 58], 0..TIERS, big)
+                .prop_map(|(d, t, b)| Op::Push(d, t, b)),
+            1 => Just(Op::PopFront),
+            2 => any::<usize>().prop_map(Op::Remove),
+            1 => (0..40u64).prop_map(Op::Expire),
+        ]
+    }
+
+    proptest! {
+        /// Against the ring it replaced: the same points in the same order, the same bytes
+        /// leaving, under pushes, removals from the front and the middle, and expiry.
+        #[test]
+        fn held_matches_a_ring_of_points(ops in proptest::collection::vec(op(), 0..120)) {
+            let days = [1, 7, 30, 365, 3];
+            let exp = |p: &Point| p.expires(&days);
+            let (mut h, mut m) = (Held::default(), VecDeque::<Point>::new());
+            let mut now = 0u64;
+            for o in ops {
+                match o {
+                    Op::Push(d, t, b) => {
+                        now = (now + d).min(TIME_BITS);
+                        let p = Point::new(SimTime(now), t, b);
+                        h.push(p, exp);
+                        m.push_back(p);
+                    }
+                    Op::PopFront if m.len() > 1 => {
+                        prop_assert_eq!(h.remove(0), model_remove(&mut m, 0));
+                    }
+                    Op::Remove(i) if m.len() > 1 => {
+                        let i = i % (m.len() - 1);
+                        prop_assert_eq!(h.remove(i), model_remove(&mut m, i));
+                    }
+                    Op::Expire(d) => {
+                        let at = SimTime(now.saturating_sub(d * MICROS_PER_DAY / 4));
+                        let (mut bytes, mut points, mut i) = (0u64, 0u64, 0);
+                        while i + 1 < m.len() {
+                            if exp(&m[i]) <= at {
+                                bytes = bytes.saturating_add(model_remove(&mut m, i));
+                                points += 1;
+                            } else {
+                                i += 1;
+                            }
+                        }
+                        let n = m.len().saturating_sub(1);
+                        let next = m.iter().take(n).map(exp).min().unwrap_or(SimTime::NEVER);
+                        prop_assert_eq!(h.expire(at, exp), (bytes, points, next));
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(pts(&h), m.iter().copied().collect::<Vec<_>>());
+                prop_assert_eq!(h.len(), m.len());
+                prop_assert_eq!(h.newest_time(), m.back().map(|p| p.time()));
+            }
+        }
+    }
+}
