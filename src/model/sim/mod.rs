@@ -271,7 +271,7 @@ struct Sim<'s, 'o> {
     horizon_vaults: Vec<[u64; 4]>,
     vms: Vec<Vm>,
     /// The recovery points each VM's vault holds, by VM index.
-    held: Vec<points::Held>,
+    held: points::PointStore,
     fleets: Vec<FleetRt>,
     /// Each fleet's stored bytes and protected instances over time (costs).
     books: Vec<cost::Books>,

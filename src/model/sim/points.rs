@@ -68,36 +68,51 @@ impl Point {
 /// The longest record: the length byte and two full 8-byte fields.
 const MAX_RECORD: usize = 17;
 
-/// A VM's held points, oldest first, and the time its expiry event is armed for: 48
-/// bytes plus the records.
+/// A VM's place in the [`PointStore`] and the time its expiry event is armed for: 40 bytes.
 #[derive(Debug)]
 pub(super) struct Held {
-    /// The records, `used` bytes of them; the rest is room to grow.
-    buf: Box<[u8]>,
+    /// Its records are `used` bytes of the arena from `at`, in a region of `cap` bytes.
+    at: usize,
+    cap: u16,
+    used: u16,
+    len: u16,
     /// The newest point's stamp (time and tier): the base of the next record's delta and
     /// the point whose expiry becomes due when a newer one arrives.
     newest: u64,
     /// The earliest expiry of the points other than the newest (never if none), exact, or
     /// `SimTime(0)` when a removal left it unknown: while it is in the future nothing can
-    /// expire, so most calls of [`Held::expire`] read no record.
+    /// expire, so most calls of [`PointStore::expire`] read no record.
     min_expiry: SimTime,
     /// The time the VM's expiry event is armed for.
     pub next_expiry: SimTime,
-    used: u16,
-    len: u16,
 }
 
 impl Default for Held {
     fn default() -> Held {
         Held {
-            buf: Box::default(),
+            at: 0,
+            cap: 0,
+            used: 0,
+            len: 0,
             newest: 0,
             min_expiry: SimTime::NEVER,
             next_expiry: SimTime::NEVER,
-            used: 0,
-            len: 0,
         }
     }
+}
+
+/// Every VM's held points, oldest first: one arena of records in which each VM has a
+/// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
+/// with room for a few more records; when the regions left behind add up to an eighth of
+/// the arena, the regions slide down over them in arena order. So the arena stays within
+/// about 9/8 of the records (an allocator would keep every size a growing buffer once had,
+/// and its own header per VM).
+#[derive(Debug)]
+pub(super) struct PointStore {
+    arena: Vec<u8>,
+    vms: Vec<Held>,
+    /// Bytes of the arena in no VM's region.
+    garbage: usize,
 }
 
 /// How many bytes `v` needs (0 for 0).
@@ -172,108 +187,158 @@ impl Iterator for Iter<'_> {
     }
 }
 
-impl Held {
-    /// How many points it holds.
-    pub fn len(&self) -> usize {
-        usize::from(self.len)
+impl PointStore {
+    /// The store of `vms` VMs holding no point.
+    pub fn new(vms: usize) -> PointStore {
+        PointStore {
+            arena: Vec::new(),
+            vms: (0..vms).map(|_| Held::default()).collect(),
+            garbage: 0,
+        }
     }
 
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    /// VM `vi`'s place, with its armed expiry.
+    pub fn vm(&mut self, vi: usize) -> &mut Held {
+        &mut self.vms[vi]
     }
 
-    /// The points, oldest first.
-    pub fn iter(&self) -> Iter<'_> {
+    /// How many points VM `vi` holds.
+    pub fn len(&self, vi: usize) -> usize {
+        usize::from(self.vms[vi].len)
+    }
+
+    /// Whether VM `vi` holds none.
+    pub fn is_empty(&self, vi: usize) -> bool {
+        self.vms[vi].len == 0
+    }
+
+    /// VM `vi`'s points, oldest first.
+    pub fn iter(&self, vi: usize) -> Iter<'_> {
+        let h = &self.vms[vi];
         Iter {
-            buf: &self.buf,
-            end: usize::from(self.used),
+            buf: &self.arena[h.at..],
+            end: usize::from(h.used),
             at: 0,
             prev: 0,
         }
     }
 
-    /// The newest point's time, if any.
-    pub fn newest_time(&self) -> Option<SimTime> {
-        (self.len > 0).then_some(SimTime(self.newest & TIME_BITS))
+    /// VM `vi`'s newest point's time, if any.
+    pub fn newest_time(&self, vi: usize) -> Option<SimTime> {
+        let h = &self.vms[vi];
+        (h.len > 0).then_some(SimTime(h.newest & TIME_BITS))
     }
 
-    /// Adds `p`, not older than the newest point, as the newest; `expires` gives a
+    /// Adds `p`, not older than VM `vi`'s newest point, as its newest; `expires` gives a
     /// point's expiry (the one of the point it succeeds as the newest becomes due).
-    pub fn push(&mut self, p: Point, expires: impl Fn(&Point) -> SimTime) {
-        let prev = SimTime(self.newest & TIME_BITS);
+    pub fn push(&mut self, vi: usize, p: Point, expires: impl Fn(&Point) -> SimTime) {
+        let h = &mut self.vms[vi];
+        let prev = SimTime(h.newest & TIME_BITS);
         assert!(p.time() >= prev, "points are added in time order");
-        if self.len > 0 {
+        if h.len > 0 {
             let was = Point {
-                stamp: self.newest,
+                stamp: h.newest,
                 bytes: 0,
             };
-            self.min_expiry = self.min_expiry.min(expires(&was));
+            h.min_expiry = h.min_expiry.min(expires(&was));
         }
         let mut rec = [0; MAX_RECORD];
         let n = encode(&mut rec, p.time().since(prev).0, p.tier(), p.bytes);
-        let used = usize::from(self.used);
-        if used + n > self.buf.len() {
-            self.grow(used + n);
+        let used = usize::from(h.used);
+        if used + n > usize::from(h.cap) {
+            self.grow(vi, used + n);
         }
-        self.buf[used..used + n].copy_from_slice(&rec[..n]);
-        self.used = (used + n) as u16;
-        self.len += 1;
-        self.newest = p.stamp;
+        let h = &mut self.vms[vi];
+        self.arena[h.at + used..h.at + used + n].copy_from_slice(&rec[..n]);
+        h.used = (used + n) as u16;
+        h.len += 1;
+        h.newest = p.stamp;
     }
 
-    /// Reallocates the buffer for at least `need` bytes with room for a few more records
-    /// (an eighth more, at least 16 bytes), the allocation sized to the allocator's 16-byte
-    /// steps (its 8-byte header included) so that no byte it hands out is unused.
+    /// Gives VM `vi` a region of at least `need` bytes with room for a few more records
+    /// (an eighth more, at least 16 bytes): in place when its region ends the arena, else
+    /// at the end of the arena.
     #[cold]
-    fn grow(&mut self, need: usize) {
-        let cap = (need + (need / 8).max(16) + 8).next_multiple_of(16) - 8;
+    fn grow(&mut self, vi: usize, need: usize) {
+        let cap = need + (need / 8).max(16);
         assert!(cap <= usize::from(u16::MAX), "a VM's points fit in 64 KiB");
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        v.resize(cap, 0);
-        self.buf = v.into_boxed_slice();
+        let h = &mut self.vms[vi];
+        let (at, used) = (h.at, usize::from(h.used));
+        if at + usize::from(h.cap) != self.arena.len() || h.cap == 0 {
+            self.garbage += usize::from(h.cap);
+            h.at = self.arena.len();
+            self.arena.extend_from_within(at..at + used);
+        }
+        h.cap = cap as u16;
+        self.arena.resize(h.at + cap, 0);
+        if self.garbage > self.arena.len() / 8 {
+            self.compact();
+        }
     }
 
-    /// Removes the point at `i` (never the newest) and returns the bytes that leave the
-    /// vault. The incremental chain: when the oldest goes, the next point absorbs the
+    /// Slides every VM's region down over the regions left behind, in arena order.
+    #[cold]
+    fn compact(&mut self) {
+        let mut order: Vec<(usize, u32)> = (self.vms.iter().enumerate())
+            .filter(|(_, h)| h.cap > 0)
+            .map(|(vi, h)| (h.at, vi as u32))
+            .collect();
+        order.sort_unstable();
+        let mut w = 0;
+        for (at, vi) in order {
+            let h = &mut self.vms[vi as usize];
+            self.arena.copy_within(at..at + usize::from(h.used), w);
+            h.at = w;
+            w += usize::from(h.cap);
+        }
+        self.arena.truncate(w);
+        self.garbage = 0;
+    }
+
+    /// Removes VM `vi`'s point at `i` (never the newest) and returns the bytes that leave
+    /// the vault. The incremental chain: when the oldest goes, the next point absorbs the
     /// base and its own incremental leaves; any other point takes its incremental along.
-    pub fn remove(&mut self, i: usize) -> u64 {
-        assert!(i + 1 < self.len(), "the newest point is never removed");
-        let (bytes, _) = self.retain(|k, _| k != i);
-        self.min_expiry = SimTime(0);
+    pub fn remove(&mut self, vi: usize, i: usize) -> u64 {
+        assert!(i + 1 < self.len(vi), "the newest point is never removed");
+        let (bytes, _) = self.retain(vi, |k, _| k != i);
+        self.vms[vi].min_expiry = SimTime(0);
         bytes
     }
 
-    /// Removes the points (other than the newest) whose expiry by `expires` is at or
-    /// before `now`, as [`Held::remove`] would one by one from the oldest; returns the
-    /// bytes and points removed and the earliest expiry of the points left other than the
-    /// newest (never if none).
+    /// Removes VM `vi`'s points (other than the newest) whose expiry by `expires` is at or
+    /// before `now`, as [`PointStore::remove`] would one by one from the oldest; returns
+    /// the bytes and points removed and the earliest expiry of the points left other than
+    /// the newest (never if none).
     pub fn expire(
         &mut self,
+        vi: usize,
         now: SimTime,
         expires: impl Fn(&Point) -> SimTime,
     ) -> (u64, u64, SimTime) {
-        if self.min_expiry > now {
-            return (0, 0, self.min_expiry);
+        let min = self.vms[vi].min_expiry;
+        if min > now {
+            return (0, 0, min);
         }
         let mut next = SimTime::NEVER;
-        let (bytes, points) = self.retain(|_, p| {
+        let (bytes, points) = self.retain(vi, |_, p| {
             let e = expires(p);
             if e > now {
                 next = next.min(e);
             }
             e > now
         });
-        self.min_expiry = next;
+        self.vms[vi].min_expiry = next;
         (bytes, points, next)
     }
 
-    /// Keeps the points other than the newest for which `keep(index, point)` holds (asked
-    /// once each, oldest first) and the newest, re-encoding the records after the first
-    /// removed one in place; returns the bytes leaving the vault (the incremental chain of
-    /// [`Held::remove`]) and the points removed.
-    fn retain(&mut self, mut keep: impl FnMut(usize, &Point) -> bool) -> (u64, u64) {
-        let n = self.len();
+    /// Keeps VM `vi`'s points other than the newest for which `keep(index, point)` holds
+    /// (asked once each, oldest first) and the newest, re-encoding the records after the
+    /// first removed one in place; returns the bytes leaving the vault (the incremental
+    /// chain of [`PointStore::remove`]) and the points removed.
+    fn retain(&mut self, vi: usize, mut keep: impl FnMut(usize, &Point) -> bool) -> (u64, u64) {
+        let h = &mut self.vms[vi];
+        let buf = &mut self.arena[h.at..];
+        let n = usize::from(h.len);
         let (mut r, mut w) = (0, 0);
         let (mut read_prev, mut write_prev) = (0u64, 0u64);
         // The base of a removed oldest point, which the next point takes.
@@ -281,7 +346,7 @@ impl Held {
         let (mut bytes, mut points, mut kept) = (0u64, 0u64, 0usize);
         let mut rec = [0; MAX_RECORD];
         for k in 0..n {
-            let (p, len) = decode(&self.buf, r, read_prev);
+            let (p, len) = decode(buf, r, read_prev);
             r += len;
             let time = p.time().as_micros();
             read_prev = time;
@@ -310,13 +375,13 @@ impl Held {
                 // A removed record frees at least what the delta and the carried base
                 // add to a later one.
                 debug_assert!(w + m <= r);
-                self.buf[w..w + m].copy_from_slice(&rec[..m]);
+                buf[w..w + m].copy_from_slice(&rec[..m]);
                 w += m;
             }
             write_prev = time;
         }
-        self.used = w as u16;
-        self.len = kept as u16;
+        h.used = w as u16;
+        h.len = kept as u16;
         (bytes, points)
     }
 }
@@ -365,26 +430,27 @@ mod tests {
         SimTime::NEVER
     }
 
-    fn pts(h: &Held) -> Vec<Point> {
-        h.iter().collect()
+    fn pts(s: &PointStore, vi: usize) -> Vec<Point> {
+        s.iter(vi).collect()
     }
 
     #[test]
-    fn held_is_48_bytes_and_a_daily_point_takes_10() {
-        assert_eq!(std::mem::size_of::<Held>(), 48);
-        let mut h = Held::default();
-        h.push(Point::new(SimTime(0), 0, 1 << 36), no_expiry);
-        h.push(
+    fn a_vm_takes_40_bytes_and_a_daily_point_10() {
+        assert_eq!(std::mem::size_of::<Held>(), 40);
+        let mut s = PointStore::new(1);
+        s.push(0, Point::new(SimTime(0), 0, 1 << 36), no_expiry);
+        s.push(
+            0,
             Point::new(SimTime(MICROS_PER_DAY + 123_456_789), 1, 700 << 20),
             no_expiry,
         );
         // 1 + 0 + 5, then 1 + 5 (a day and a bit, times 8, plus the tier) + 4.
-        assert_eq!(h.used, 6 + 10);
+        assert_eq!(s.vms[0].used, 6 + 10);
     }
 
     #[test]
     fn round_trip_of_the_largest_time_and_bytes() {
-        let mut h = Held::default();
+        let mut s = PointStore::new(1);
         let ps = [
             Point::new(SimTime(0), 0, 0),
             Point::new(SimTime(0), 4, u64::MAX),
@@ -393,120 +459,160 @@ mod tests {
             Point::new(SimTime(TIME_BITS), 4, u64::MAX),
         ];
         for p in ps {
-            h.push(p, no_expiry);
+            s.push(0, p, no_expiry);
         }
-        assert_eq!(pts(&h), ps);
-        assert_eq!(h.len(), 5);
-        assert_eq!(h.newest_time(), Some(SimTime(TIME_BITS)));
+        assert_eq!(pts(&s, 0), ps);
+        assert_eq!(s.len(0), 5);
+        assert_eq!(s.newest_time(0), Some(SimTime(TIME_BITS)));
         // The oldest goes: the next takes its base (0), its own u64::MAX leaves.
-        assert_eq!(h.remove(0), u64::MAX);
-        assert_eq!(pts(&h)[0], Point::new(SimTime(0), 4, 0));
+        assert_eq!(s.remove(0, 0), u64::MAX);
+        assert_eq!(pts(&s, 0)[0], Point::new(SimTime(0), 4, 0));
         // From the middle: the delta to TIME_BITS − 1 from 0 fills 8 bytes with the tier.
-        assert_eq!(h.remove(1), 1);
-        assert_eq!(pts(&h), [Point::new(SimTime(0), 4, 0), ps[3], ps[4]]);
+        assert_eq!(s.remove(0, 1), 1);
+        assert_eq!(pts(&s, 0), [Point::new(SimTime(0), 4, 0), ps[3], ps[4]]);
     }
 
     #[test]
     fn removal_in_the_middle_merges_the_deltas() {
-        let mut h = Held::default();
+        let mut s = PointStore::new(1);
         let day = MICROS_PER_DAY;
         for d in 0..5 {
-            h.push(Point::new(SimTime(d * day + d), d as usize % 2, 100 + d), no_expiry);
+            let p = Point::new(SimTime(d * day + d), d as usize % 2, 100 + d);
+            s.push(0, p, no_expiry);
         }
-        assert_eq!(h.remove(2), 102);
-        assert_eq!(h.remove(2), 103);
-        let got: Vec<(u64, usize, u64)> = h
-            .iter()
+        assert_eq!(s.remove(0, 2), 102);
+        assert_eq!(s.remove(0, 2), 103);
+        let got: Vec<(u64, usize, u64)> = s
+            .iter(0)
             .map(|p| (p.time().as_micros(), p.tier(), p.bytes))
             .collect();
         assert_eq!(got, [(0, 0, 100), (day + 1, 1, 101), (4 * day + 4, 0, 104)]);
         // The newest is never removed.
-        assert!(std::panic::catch_unwind(move || h.remove(2)).is_err());
+        assert!(std::panic::catch_unwind(move || s.remove(0, 2)).is_err());
     }
 
     /// Expiry removes exactly the due points but the newest, reports the next expiry, and
-    /// afterwards answers from its cached earliest expiry without reading a record.
+    /// answers from its cached earliest expiry while nothing is due.
     #[test]
     fn expire_removes_the_due_points_and_reports_the_next() {
         let day = MICROS_PER_DAY;
         let days = [2, 7, 0, 0, 0];
         let exp = |p: &Point| p.expires(&days);
-        let mut h = Held::default();
+        let mut s = PointStore::new(1);
         for d in 0..4 {
-            h.push(Point::new(SimTime(d * day), usize::from(d == 0), 10 + d), exp);
+            s.push(0, Point::new(SimTime(d * day), usize::from(d == 0), 10 + d), exp);
         }
-        // Due at day 2: point 1 (daily from day 1 expires day 3: no), point 0 is weekly.
-        assert_eq!(h.expire(SimTime(2 * day), exp), (0, 0, SimTime(3 * day)));
-        // Day 4: points 1 and 2 (days 3 and 4) go, the weekly oldest stays.
-        assert_eq!(h.expire(SimTime(4 * day), exp), (11 + 12, 2, SimTime(7 * day)));
+        // Day 2: the daily point of day 1 expires on day 3, the weekly oldest on day 7.
+        assert_eq!(s.expire(0, SimTime(2 * day), exp), (0, 0, SimTime(3 * day)));
+        // Day 4: the points of days 1 and 2 go, the weekly oldest stays.
+        let got = s.expire(0, SimTime(4 * day), exp);
+        assert_eq!(got, (11 + 12, 2, SimTime(7 * day)));
         // Day 7: the oldest goes; the newest takes its base, its own 13 leaves.
-        assert_eq!(h.expire(SimTime(7 * day), exp), (13, 1, SimTime::NEVER));
-        assert_eq!(pts(&h), [Point::new(SimTime(3 * day), 0, 10)]);
+        assert_eq!(s.expire(0, SimTime(7 * day), exp), (13, 1, SimTime::NEVER));
+        assert_eq!(pts(&s, 0), [Point::new(SimTime(3 * day), 0, 10)]);
+    }
+
+    /// VMs growing in turn move to the end of the arena; the regions they leave are
+    /// reclaimed, and every VM keeps its points.
+    #[test]
+    fn growing_vms_move_and_the_arena_is_compacted() {
+        let vms = 50;
+        let mut s = PointStore::new(vms);
+        let mut peak = 0;
+        for d in 0..60u64 {
+            for vi in 0..vms {
+                let p = Point::new(SimTime(d * MICROS_PER_DAY), 0, (1 << 30) + vi as u64);
+                s.push(vi, p, no_expiry);
+                peak = peak.max(s.arena.len());
+            }
+        }
+        for vi in 0..vms {
+            let want: Vec<_> = (0..60)
+                .map(|d| Point::new(SimTime(d * MICROS_PER_DAY), 0, (1 << 30) + vi as u64))
+                .collect();
+            let got: Vec<_> = s.iter(vi).collect();
+            assert_eq!(got, want);
+        }
+        // 60 records of 10 bytes (the first 5: no delta) per VM; the arena at most their
+        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (an eighth).
+        let records: usize = (0..vms).map(|vi| usize::from(s.vms[vi].used)).sum();
+        assert_eq!(records, vms * (5 + 59 * 10));
+        assert!(peak <= records * 9 / 8 * 9 / 8 + vms * 16, "{peak} of {records}");
     }
 
     #[derive(Debug, Clone)]
     enum Op {
-        Push(u64, usize, u64),
-        PopFront,
-        Remove(usize),
-        Expire(u64),
+        Push(usize, u64, usize, u64),
+        PopFront(usize),
+        Remove(usize, usize),
+        Expire(usize, u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
         let big = prop_oneof![0..300u64, 0..1u64 << 40, any::<u64>()];
+        let delta = prop_oneof![0..3u64, 0..MICROS_PER_DAY * 2, 0..1u64 << 58];
         prop_oneof![
-            4 => (prop_oneof![0..3u64, 0..MICROS_PER_DAY * 2, 0..1u64 << 58], 0..TIERS, big)
-                .prop_map(|(d, t, b)| Op::Push(d, t, b)),
-            1 => Just(Op::PopFront),
-            2 => any::<usize>().prop_map(Op::Remove),
-            1 => (0..40u64).prop_map(Op::Expire),
+            4 => (0..3usize, delta, 0..TIERS, big).prop_map(|(v, d, t, b)| Op::Push(v, d, t, b)),
+            1 => (0..3usize).prop_map(Op::PopFront),
+            2 => (0..3usize, any::<usize>()).prop_map(|(v, i)| Op::Remove(v, i)),
+            1 => (0..3usize, 0..40u64).prop_map(|(v, d)| Op::Expire(v, d)),
         ]
     }
 
+    /// Model expiry on the ring: remove due points one by one from the oldest.
+    fn model_expire(m: &mut VecDeque<Point>, at: SimTime, exp: impl Fn(&Point) -> SimTime) -> (u64, u64, SimTime) {
+        let (mut bytes, mut points, mut i) = (0u64, 0u64, 0);
+        while i + 1 < m.len() {
+            if exp(&m[i]) <= at {
+                bytes = bytes.saturating_add(model_remove(m, i));
+                points += 1;
+            } else {
+                i += 1;
+            }
+        }
+        let n = m.len().saturating_sub(1);
+        let next = m.iter().take(n).map(exp).min().unwrap_or(SimTime::NEVER);
+        (bytes, points, next)
+    }
+
     proptest! {
-        /// Against the ring it replaced: the same points in the same order, the same bytes
-        /// leaving, under pushes, removals from the front and the middle, and expiry.
+        /// Against the ring it replaced, for three VMs sharing the arena: the same points
+        /// in the same order, the same bytes leaving, under pushes, removals from the front
+        /// and the middle, and expiry.
         #[test]
-        fn held_matches_a_ring_of_points(ops in proptest::collection::vec(op(), 0..120)) {
+        fn store_matches_a_ring_of_points_per_vm(ops in proptest::collection::vec(op(), 0..150)) {
             let days = [1, 7, 30, 365, 3];
             let exp = |p: &Point| p.expires(&days);
-            let (mut h, mut m) = (Held::default(), VecDeque::<Point>::new());
-            let mut now = 0u64;
+            let mut s = PointStore::new(3);
+            let mut m = vec![VecDeque::<Point>::new(); 3];
+            let mut now = [0u64; 3];
             for o in ops {
                 match o {
-                    Op::Push(d, t, b) => {
-                        now = (now + d).min(TIME_BITS);
-                        let p = Point::new(SimTime(now), t, b);
-                        h.push(p, exp);
-                        m.push_back(p);
+                    Op::Push(v, d, t, b) => {
+                        now[v] = (now[v] + d).min(TIME_BITS);
+                        let p = Point::new(SimTime(now[v]), t, b);
+                        s.push(v, p, exp);
+                        m[v].push_back(p);
                     }
-                    Op::PopFront if m.len() > 1 => {
-                        prop_assert_eq!(h.remove(0), model_remove(&mut m, 0));
+                    Op::PopFront(v) if m[v].len() > 1 => {
+                        prop_assert_eq!(s.remove(v, 0), model_remove(&mut m[v], 0));
                     }
-                    Op::Remove(i) if m.len() > 1 => {
-                        let i = i % (m.len() - 1);
-                        prop_assert_eq!(h.remove(i), model_remove(&mut m, i));
+                    Op::Remove(v, i) if m[v].len() > 1 => {
+                        let i = i % (m[v].len() - 1);
+                        prop_assert_eq!(s.remove(v, i), model_remove(&mut m[v], i));
                     }
-                    Op::Expire(d) => {
-                        let at = SimTime(now.saturating_sub(d * MICROS_PER_DAY / 4));
-                        let (mut bytes, mut points, mut i) = (0u64, 0u64, 0);
-                        while i + 1 < m.len() {
-                            if exp(&m[i]) <= at {
-                                bytes = bytes.saturating_add(model_remove(&mut m, i));
-                                points += 1;
-                            } else {
-                                i += 1;
-                            }
-                        }
-                        let n = m.len().saturating_sub(1);
-                        let next = m.iter().take(n).map(exp).min().unwrap_or(SimTime::NEVER);
-                        prop_assert_eq!(h.expire(at, exp), (bytes, points, next));
+                    Op::Expire(v, d) => {
+                        let at = SimTime(now[v].saturating_sub(d * MICROS_PER_DAY / 4));
+                        let want = model_expire(&mut m[v], at, exp);
+                        prop_assert_eq!(s.expire(v, at, exp), want);
                     }
                     _ => {}
                 }
-                prop_assert_eq!(pts(&h), m.iter().copied().collect::<Vec<_>>());
-                prop_assert_eq!(h.len(), m.len());
-                prop_assert_eq!(h.newest_time(), m.back().map(|p| p.time()));
+                for (v, m) in m.iter().enumerate() {
+                    prop_assert_eq!(pts(&s, v), m.iter().copied().collect::<Vec<_>>());
+                    prop_assert_eq!(s.len(v), m.len());
+                    prop_assert_eq!(s.newest_time(v), m.back().map(|p| p.time()));
+                }
             }
         }
     }

@@ -69,8 +69,8 @@ impl Sim<'_, '_> {
         self.storage_changes(arrived);
         let c = self.c;
         let fixed = tier_days(pol);
-        let held = &mut self.held[vi];
-        held.push(Point::new(now, tier, bytes), |p| {
+        let held = &mut self.held;
+        held.push(vi, Point::new(now, tier, bytes), |p| {
             point_expiry(p, &c.simulation, pol, &fixed)
         });
         let vs = &mut self.vaults[v];
@@ -85,8 +85,8 @@ impl Sim<'_, '_> {
         let total = &mut self.storage.total;
         *total = total.saturating_add(bytes);
         // The service's limit: 366 points per VM; beyond it the oldest goes.
-        if held.len() > MAX_POINTS {
-            let b = held.remove(0);
+        if held.len(vi) > MAX_POINTS {
+            let b = held.remove(vi, 0);
             vs.stored = vs.stored.saturating_sub(b);
             vs.points -= 1;
             books.stored = books.stored.saturating_sub(b);
@@ -121,8 +121,8 @@ impl Sim<'_, '_> {
         let pol = &c.policies[self.fleets[fi].policy as usize].retention;
         let fixed = tier_days(pol);
         let expires = |p: &Point| point_expiry(p, &c.simulation, pol, &fixed);
-        let held = &mut self.held[vi];
-        let (bytes, points, next) = held.expire(now, expires);
+        let (bytes, points, next) = self.held.expire(vi, now, expires);
+        let held = self.held.vm(vi);
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
         if arm {
             held.next_expiry = next;
