@@ -68,10 +68,16 @@ impl Point {
 /// The longest record: the length byte and two full 8-byte fields.
 const MAX_RECORD: usize = 17;
 
-/// A VM's place in the [`PointStore`] and the time its expiry event is armed for: 40 bytes.
+/// Before each VM's region in the arena: the VM's index (4 bytes) and the region's size
+/// (2 bytes), so that compaction can walk the arena.
+const REGION_HEADER: usize = 6;
+
+/// A VM's place in the [`PointStore`] and the time its expiry event is armed for: 40 bytes
+/// (and a 6-byte header before its region in the arena).
 #[derive(Debug)]
 pub(super) struct Held {
-    /// Its records are `used` bytes of the arena from `at`, in a region of `cap` bytes.
+    /// Its records are `used` bytes of the arena from `at`, in a region of `cap` bytes (none
+    /// before its first point).
     at: usize,
     cap: u16,
     used: u16,
@@ -105,8 +111,8 @@ impl Default for Held {
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
 /// with room for a few more records; when the regions left behind add up to an eighth of
 /// the arena, the regions slide down over them in arena order. So the arena stays within
-/// about 9/8 of the records (an allocator would keep every size a growing buffer once had,
-/// and its own header per VM).
+/// about 9/8 of the regions, with no allocation (a buffer per VM would leave the allocator
+/// every size it once had, unused: all VMs grow on the same nights).
 #[derive(Debug)]
 pub(super) struct PointStore {
     arena: Vec<u8>,
@@ -264,32 +270,42 @@ impl PointStore {
         assert!(cap <= usize::from(u16::MAX), "a VM's points fit in 64 KiB");
         let h = &mut self.vms[vi];
         let (at, used) = (h.at, usize::from(h.used));
-        if at + usize::from(h.cap) != self.arena.len() || h.cap == 0 {
-            self.garbage += usize::from(h.cap);
+        if h.cap == 0 || at + usize::from(h.cap) != self.arena.len() {
+            if h.cap > 0 {
+                self.garbage += REGION_HEADER + usize::from(h.cap);
+            }
+            let vm = u32::try_from(vi).expect("VM indices fit in 32 bits");
+            self.arena.extend_from_slice(&vm.to_le_bytes());
+            self.arena.extend_from_slice(&[0, 0]);
             h.at = self.arena.len();
             self.arena.extend_from_within(at..at + used);
         }
         h.cap = cap as u16;
+        self.arena[h.at - 2..h.at].copy_from_slice(&h.cap.to_le_bytes());
         self.arena.resize(h.at + cap, 0);
         if self.garbage > self.arena.len() / 8 {
             self.compact();
         }
     }
 
-    /// Slides every VM's region down over the regions left behind, in arena order.
+    /// Slides every VM's region down over the regions left behind, in arena order: each
+    /// region's header names its VM, whose place says whether the region is still its own.
     #[cold]
     fn compact(&mut self) {
-        let mut order: Vec<(usize, u32)> = (self.vms.iter().enumerate())
-            .filter(|(_, h)| h.cap > 0)
-            .map(|(vi, h)| (h.at, vi as u32))
-            .collect();
-        order.sort_unstable();
-        let mut w = 0;
-        for (at, vi) in order {
-            let h = &mut self.vms[vi as usize];
-            self.arena.copy_within(at..at + usize::from(h.used), w);
-            h.at = w;
-            w += usize::from(h.cap);
+        let (mut x, mut w) = (0, 0);
+        while x < self.arena.len() {
+            let head = &self.arena[x..x + REGION_HEADER];
+            let vi = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+            let cap = usize::from(u16::from_le_bytes([head[4], head[5]]));
+            let start = x + REGION_HEADER;
+            let h = &mut self.vms[vi];
+            if h.at == start {
+                let end = start + usize::from(h.used);
+                self.arena.copy_within(x..end, w);
+                h.at = w + REGION_HEADER;
+                w += REGION_HEADER + cap;
+            }
+            x = start + cap;
         }
         self.arena.truncate(w);
         self.garbage = 0;
