@@ -516,7 +516,11 @@ mod tests {
         let exp = |p: &Point| p.expires(&days);
         let mut s = PointStore::new(1);
         for d in 0..4 {
-            s.push(0, Point::new(SimTime(d * day), usize::from(d == 0), 10 + d), exp);
+            s.push(
+                0,
+                Point::new(SimTime(d * day), usize::from(d == 0), 10 + d),
+                exp,
+            );
         }
         // Day 2: the daily point of day 1 expires on day 3, the weekly oldest on day 7.
         assert_eq!(s.expire(0, SimTime(2 * day), exp), (0, 0, SimTime(3 * day)));
@@ -553,7 +557,10 @@ mod tests {
         // room to grow (an eighth, at least 16 bytes) and the garbage allowed (an eighth).
         let records: usize = (0..vms).map(|vi| usize::from(s.vms[vi].used)).sum();
         assert_eq!(records, vms * (5 + 59 * 10));
-        assert!(peak <= records * 9 / 8 * 9 / 8 + vms * 16, "{peak} of {records}");
+        assert!(
+            peak <= records * 9 / 8 * 9 / 8 + vms * 16,
+            "{peak} of {records}"
+        );
     }
 
     #[derive(Debug, Clone)]
@@ -576,7 +583,11 @@ mod tests {
     }
 
     /// Model expiry on the ring: remove due points one by one from the oldest.
-    fn model_expire(m: &mut VecDeque<Point>, at: SimTime, exp: impl Fn(&Point) -> SimTime) -> (u64, u64, SimTime) {
+    fn model_expire(
+        m: &mut VecDeque<Point>,
+        at: SimTime,
+        exp: impl Fn(&Point) -> SimTime,
+    ) -> (u64, u64, SimTime) {
         let (mut bytes, mut points, mut i) = (0u64, 0u64, 0);
         while i + 1 < m.len() {
             if exp(&m[i]) <= at {
