@@ -1,12 +1,13 @@
-//! The recovery points a VM's vault holds, packed into one small byte buffer per VM.
+//! The recovery points each VM's vault holds, as variable-length records in one arena.
 //!
 //! At fleet scale the held points are most of a run's memory (about 27 per VM at
-//! scale-1m), so they are stored as variable-length records, exactly: each record is a
-//! length byte, then the time since the previous point in µs with the retention tier in
-//! its low three bits, then the point's bytes, both little-endian in as few bytes as they
-//! need (a daily point is about 10 bytes instead of a 16-byte [`Point`] in a ring rounded
-//! up to a power of two). Removing a point re-encodes the points after it in place (the
-//! next one's time delta grows by the removed one's); nothing is ever rounded.
+//! scale-1m), so they are stored exactly in as few bytes as they need: each record is a
+//! length byte, then the time since the VM's previous point in µs with the retention tier
+//! in its low three bits, then the point's bytes, both little-endian (a nightly point is
+//! 10 bytes instead of a 16-byte [`Point`] in a ring rounded up to a power of two).
+//! Removing a point re-encodes the records after it in place (the next one's time delta
+//! grows by the removed one's); nothing is ever rounded. Points are added in time order
+//! (a VM runs one job at a time).
 
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{SimDuration, SimTime};
@@ -111,8 +112,8 @@ impl Default for Held {
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
 /// with room for a few more records; when the regions left behind add up to an eighth of
 /// the arena, the regions slide down over them in arena order. So the arena stays within
-/// about 9/8 of the regions, with no allocation (a buffer per VM would leave the allocator
-/// every size it once had, unused: all VMs grow on the same nights).
+/// about 9/8 of the regions, and a point costs no allocation (a buffer per VM would leave
+/// the allocator every size it once had, unused: all VMs grow on the same nights).
 #[derive(Debug)]
 pub(super) struct PointStore {
     arena: Vec<u8>,
