@@ -1,10 +1,11 @@
 //! The recovery points each VM's vault holds, as variable-length records in one arena.
 //!
-//! At fleet scale the held points are most of a run's memory (about 27 per VM at
-//! scale-1m), so they are stored exactly in as few bytes as they need: each record is a
-//! length byte, then the time since the VM's previous point in µs with the retention tier
-//! in its low three bits, then the point's bytes, both little-endian (a nightly point is
-//! 10 bytes instead of a 16-byte [`Point`] in a ring rounded up to a power of two).
+//! At fleet scale the held points are much of a run's memory (tens per VM under a month
+//! of daily retention), so they are stored exactly in as few bytes as they need: a record
+//! is a length byte, then the time since the VM's previous point in µs with the retention
+//! tier in its low three bits, then the point's bytes, both little-endian (a nightly
+//! point is 10 bytes instead of a 16-byte [`Point`] in a ring rounded up to a power of
+//! two).
 //! Removing a point re-encodes the records after it in place (the next one's time delta
 //! grows by the removed one's); nothing is ever rounded. Points are added in time order
 //! (a VM runs one job at a time).
