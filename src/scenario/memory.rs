@@ -2,9 +2,8 @@
 //!
 //! A run's memory is dominated by what it keeps per VM: the VM itself, its place in the
 //! arrival batch of each policy occurrence in flight, and the job it may have in flight
-//! (queued or running: a slot, its events and its transfer). Recovery points cost nothing
-//! each (a vault keeps one byte and point total per expiry day), histograms are a fixed
-//! size, and `jobs.csv` and `timeseries.csv` are streamed to disk. The estimate adds these
+//! (queued or running: a slot, its events and its transfer), and its held recovery points
+//! (about 10 bytes each, see [`POINT_BYTES`]). Histograms are a fixed size, and `jobs.csv` and `timeseries.csv` are streamed to disk. The estimate adds these
 //! up with the sizes of the model's structures, rounded up; against the peaks measured in
 //! docs/performance.md (scale-10k, scale-100k, scale-1m) it is within a factor of 2,
 //! erring on the high side at scale. `run` and `sweep` refuse, before writing anything, a
@@ -28,8 +27,14 @@ pub const VM_BYTES: u64 = 64 + 16;
 pub const JOB_BYTES: u64 = 224;
 /// Per pending retry (an arrival event waiting for the policy's retry delay).
 pub const RETRY_BYTES: u64 = 48;
-/// Bytes per recovery point a VM holds (its time with its retention tier, its bytes).
-pub const POINT_BYTES: u64 = 16;
+/// Bytes per recovery point a VM holds: a record of about 10 bytes (a length byte, the
+/// time since the previous point with the retention tier, the bytes, each in as few bytes
+/// as it needs), with its region's room to grow and the arena's reclaimable garbage (up to
+/// an eighth each), rounded up.
+pub const POINT_BYTES: u64 = 14;
+/// Per VM, for its points: its place in the point arena (40 bytes) and its region's header
+/// (6 bytes).
+pub const HELD_BYTES: u64 = 46;
 /// The service's limit of recovery points per VM (2015).
 pub const MAX_POINTS: u64 = 366;
 /// Per run of a sweep, held while the aggregates are written: its summary (about 150
@@ -125,14 +130,9 @@ fn held_points(p: &super::schema::Policy, on_demand: f64, scheduled: bool, days:
     (daily + tiers).min(run).min(MAX_POINTS)
 }
 
-/// The memory of a VM's held points: its ring (a 40-byte header, a 16-byte allocation
-/// overhead, 16 bytes per slot, slots doubling from 4).
+/// The memory of a VM's held points.
 fn points_bytes(held: u64) -> u64 {
-    if held == 0 {
-        40
-    } else {
-        40 + 16 + POINT_BYTES * held.next_power_of_two().max(4)
-    }
+    HELD_BYTES + POINT_BYTES * held
 }
 
 /// Estimated peak memory of a sweep whose largest run needs `max_run_bytes`

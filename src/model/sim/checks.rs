@@ -149,13 +149,14 @@ impl Sim<'_, '_> {
         // Storage: each vault's totals are the sums over the points its VMs hold, and a
         // VM that ever had a point still holds one.
         let mut sums = vec![(0u128, 0u64); self.vaults.len()];
-        for (i, (vm, held)) in self.vms.iter().zip(&self.held).enumerate() {
-            if vm.first_point != SimTime::NEVER && held.pts.is_empty() {
+        let held = &self.held;
+        for (i, vm) in self.vms.iter().enumerate() {
+            if vm.first_point != SimTime::NEVER && held.is_empty(i) {
                 return Err(format!("VM #{i} had a recovery point but holds none"));
             }
             let s = &mut sums[self.fleets[vm.fleet as usize].vault as usize];
-            s.0 += held.pts.iter().map(|p| u128::from(p.bytes)).sum::<u128>();
-            s.1 += held.pts.len() as u64;
+            s.0 += held.iter(i).map(|p| u128::from(p.bytes)).sum::<u128>();
+            s.1 += held.len(i) as u64;
         }
         for (v, (vs, &(bytes, points))) in self.vaults.iter().zip(&sums).enumerate() {
             // Saturated byte counts (sizes drawn up to 16 EiB) are no longer exact.

@@ -23,6 +23,7 @@ mod cost;
 mod gates;
 mod groups;
 mod net;
+mod points;
 mod restore;
 mod results;
 mod retention;
@@ -275,7 +276,7 @@ struct Sim<'s, 'o> {
     horizon_vaults: Vec<[u64; 4]>,
     vms: Vec<Vm>,
     /// The recovery points each VM's vault holds, by VM index.
-    held: Vec<retention::Held>,
+    held: points::PointStore,
     fleets: Vec<FleetRt>,
     /// Each fleet's stored bytes and protected instances over time (costs).
     books: Vec<cost::Books>,
@@ -621,7 +622,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
             Ev::Expire(vi) => {
                 prefetch_at(&self.vms, vi as usize);
-                prefetch_at(&self.held, vi as usize);
+                self.held.prefetch_vm(vi as usize);
             }
             _ => {}
         }

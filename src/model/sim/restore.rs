@@ -102,18 +102,19 @@ impl Sim<'_, '_> {
         let j = self.new_job(vm, Kind::Restore(r as u32), now, 1, now);
         // The point used, among those the vault holds: the newest, the oldest, or one
         // drawn uniformly.
-        let held = &self.held[vm as usize].pts;
-        let Some(newest) = held.back().map(|p| p.time()) else {
+        let vi = vm as usize;
+        let Some(newest) = self.held.newest_time(vi) else {
             self.finish(j, now, Err(Code::NoRecoveryPoint));
             return;
         };
+        let nth = |held: &points::PointStore, k| held.iter(vi).nth(k).expect("held").time();
         let point = match spec.point {
             PointChoice::Latest => newest,
-            PointChoice::Oldest => held[0].time(),
+            PointChoice::Oldest => nth(&self.held, 0),
             PointChoice::Random => {
-                let n = held.len();
+                let n = self.held.len(vi);
                 let k = self.job(j).rng.gen_range(0..n);
-                self.held[vm as usize].pts[k].time()
+                nth(&self.held, k)
             }
         };
         if counted {

@@ -2,6 +2,7 @@
 //! each later one its incremental), retention expiry counted from each point's own time
 //! (the newest point is always kept), geo-replication lag and RPO ages.
 
+use super::points::{Point, ON_DEMAND_TIER, TIERS};
 use super::*;
 use crate::engine::calendar::Date;
 
@@ -66,8 +67,12 @@ impl Sim<'_, '_> {
             vm.flags |= flag::HAS_BASE;
         }
         self.storage_changes(arrived);
-        let held = &mut self.held[vi];
-        held.pts.push_back(Point::new(now, tier, bytes));
+        let c = self.c;
+        let fixed = tier_days(pol);
+        let held = &mut self.held;
+        held.push(vi, Point::new(now, tier, bytes), |p| {
+            point_expiry(p, &c.simulation, pol, &fixed)
+        });
         let vs = &mut self.vaults[v];
         // Byte counts saturate: sizes may be drawn up to 16 EiB.
         vs.stored = vs.stored.checked_add(bytes).unwrap_or_else(|| {
@@ -80,8 +85,8 @@ impl Sim<'_, '_> {
         let total = &mut self.storage.total;
         *total = total.saturating_add(bytes);
         // The service's limit: 366 points per VM; beyond it the oldest goes.
-        if held.pts.len() > MAX_POINTS {
-            let b = held.remove(0);
+        if held.len(vi) > MAX_POINTS {
+            let b = held.remove(vi, 0);
             vs.stored = vs.stored.saturating_sub(b);
             vs.points -= 1;
             books.stored = books.stored.saturating_sub(b);
@@ -116,25 +121,8 @@ impl Sim<'_, '_> {
         let pol = &c.policies[self.fleets[fi].policy as usize].retention;
         let fixed = tier_days(pol);
         let expires = |p: &Point| point_expiry(p, &c.simulation, pol, &fixed);
-        let held = &mut self.held[vi];
-        let (mut bytes, mut points) = (0u64, 0u64);
-        let mut i = 0;
-        while i + 1 < held.pts.len() {
-            if expires(&held.pts[i]) <= now {
-                bytes = bytes.saturating_add(held.remove(i));
-                points += 1;
-            } else {
-                i += 1;
-            }
-        }
-        let n = held.pts.len();
-        let next = held
-            .pts
-            .iter()
-            .take(n.saturating_sub(1))
-            .map(expires)
-            .min()
-            .unwrap_or(SimTime::NEVER);
+        let (bytes, points, next) = self.held.expire(vi, now, expires);
+        let held = self.held.vm(vi);
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
         if arm {
             held.next_expiry = next;
@@ -156,61 +144,6 @@ impl Sim<'_, '_> {
 
 /// The most recovery points the service keeps per VM (2015).
 pub(super) const MAX_POINTS: usize = 366;
-
-/// One recovery point held in the vault, in 16 bytes (there are tens of millions of
-/// them at fleet scale): its time in µs with its retention tier in the top three bits, and
-/// its bytes. The expiry is not stored: it is the point's time plus its tier's days of
-/// the VM's policy (the policy never changes during a run), so the same value as if it
-/// were.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Point {
-    stamp: u64,
-    /// The bytes it holds: the oldest held point holds the full base, each later one
-    /// its incremental.
-    pub bytes: u64,
-}
-
-/// The low 61 bits of `Point::stamp`: the time (73 000 years of µs).
-const TIME_BITS: u64 = (1 << 61) - 1;
-
-/// Retention tiers: daily, weekly, monthly, yearly, and on-demand points' own.
-pub(super) const TIERS: usize = 5;
-
-/// The tier of an on-demand point kept by `retention.on_demand`.
-pub(super) const ON_DEMAND_TIER: usize = 4;
-
-impl Point {
-    /// A point made at `time` whose retention is tier `tier` of [`tier_days`].
-    pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
-        assert!(
-            time.as_micros() <= TIME_BITS && tier < TIERS,
-            "point out of range"
-        );
-        Point {
-            stamp: time.as_micros() | (tier as u64) << 61,
-            bytes,
-        }
-    }
-
-    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly, 4 on-demand.
-    pub fn tier(&self) -> usize {
-        (self.stamp >> 61) as usize
-    }
-
-    /// Its snapshot time.
-    pub fn time(&self) -> SimTime {
-        SimTime(self.stamp & TIME_BITS)
-    }
-
-    /// When retention lets it go (unless it is then the VM's newest point), given its
-    /// policy's [`tier_days`]: its tier's days × 24 h after its time.
-    pub fn expires(&self, days: &[u64; TIERS]) -> SimTime {
-        days[self.tier()]
-            .checked_mul(MICROS_PER_DAY)
-            .and_then(|d| self.time().checked_add(SimDuration(d)))
-            .unwrap_or(SimTime::NEVER)
-    }
-}
 
 /// When retention lets point `p` of a VM under `pol` go: [`Point::expires`] with the
 /// policy's tier days `fixed`, except that with a calendar start a monthly or yearly point
@@ -238,39 +171,6 @@ pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; TIERS] {
         u64::from(r.yearly) * 365,
         u64::from(r.on_demand.unwrap_or(r.daily)),
     ]
-}
-
-/// A VM's held points, oldest first, and the time its expiry event is armed for.
-#[derive(Debug)]
-pub(super) struct Held {
-    pub pts: VecDeque<Point>,
-    pub next_expiry: SimTime,
-}
-
-impl Default for Held {
-    fn default() -> Held {
-        Held {
-            pts: VecDeque::new(),
-            next_expiry: SimTime::NEVER,
-        }
-    }
-}
-
-impl Held {
-    /// Removes the point at `i` (never the newest) and returns the bytes that leave the
-    /// vault. The incremental chain: when the oldest goes, the next point absorbs the
-    /// base and its own incremental leaves; any other point takes its incremental along.
-    pub fn remove(&mut self, i: usize) -> u64 {
-        debug_assert!(i + 1 < self.pts.len());
-        let gone = if i == 0 {
-            let base = self.pts[0].bytes;
-            std::mem::replace(&mut self.pts[1].bytes, base)
-        } else {
-            self.pts[i].bytes
-        };
-        self.pts.remove(i);
-        gone
-    }
 }
 
 /// Records the age of a point made at `since` at every multiple of `every` in
@@ -374,32 +274,5 @@ mod calendar_tests {
         assert_eq!(p1[1], p0[1] + 1, "February is a new month");
         assert_eq!(p1[2], p0[2], "same year");
         assert_eq!(tier_periods(&sim(None), 0, &r).1, [14, 30, 365]);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn point_packs_time_tier_and_bytes_in_16_bytes() {
-        assert_eq!(std::mem::size_of::<Point>(), 16);
-        // daily 30, weekly 12, monthly 0, yearly 10, on-demand 45 (days: 30, 84, 0, 3650, 45).
-        let days = [30, 84, 0, 3650, 45];
-        let t = SimTime(3 * MICROS_PER_DAY + 7);
-        for (tier, d) in days.iter().enumerate() {
-            let p = Point::new(t, tier, u64::MAX - 1);
-            assert_eq!(p.time(), t);
-            assert_eq!(p.bytes, u64::MAX - 1);
-            assert_eq!(
-                p.expires(&days),
-                SimTime(t.as_micros() + d * MICROS_PER_DAY)
-            );
-        }
-        // The largest time that fits, and an expiry past u64 that saturates to never.
-        let last = SimTime(TIME_BITS);
-        let p = Point::new(last, ON_DEMAND_TIER, 0);
-        assert_eq!(p.time(), last);
-        assert_eq!(p.expires(&[0, 0, 0, 0, u64::MAX]), SimTime::NEVER);
     }
 }

@@ -53,7 +53,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             drain: c.simulation.drain,
             horizon_links: Vec::new(),
             horizon_vaults: Vec::new(),
-            held: (0..vms.len()).map(|_| retention::Held::default()).collect(),
+            held: points::PointStore::new(vms.len()),
             vms,
             books: vec![cost::Books::default(); fleets.len()],
             storage: cost::Storage {

@@ -4,7 +4,6 @@
 
 use super::groups::Fate;
 use super::*;
-use crate::engine::prefetch;
 use crate::model::config::Inventory;
 use crate::model::vm::{disk_sizes, split_bytes};
 
@@ -320,7 +319,7 @@ impl Sim<'_, '_> {
         // Issued together, the loads of the VM, its held points and the job waiting next
         // for the transfer slot it frees overlap instead of stalling one after the other.
         prefetch_at(&self.vms, vi);
-        prefetch_at(&self.held, vi);
+        self.held.prefetch_vm(vi);
         if let Some(&w) = self.gates[g].queue.front() {
             prefetch_at(&self.jobs, w as usize);
         }
@@ -335,13 +334,7 @@ impl Sim<'_, '_> {
             // The new point goes after the VM's newest and the oldest may expire: their
             // lines load while the metrics are recorded (the held points' header, asked
             // for above, arrived during the release).
-            let pts = &self.held[vi].pts;
-            if let Some(p) = pts.back() {
-                prefetch(p);
-            }
-            if let Some(p) = pts.front() {
-                prefetch(p);
-            }
+            self.held.prefetch_records(vi);
         }
         let duration = now.since(job.arrived);
         let consistency = if result.is_ok() && !is_restore {

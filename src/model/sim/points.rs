@@ -1,0 +1,664 @@
+//! The recovery points each VM's vault holds, as variable-length records in one arena.
+//!
+//! At fleet scale the held points are much of a run's memory (tens per VM under a month
+//! of daily retention), so they are stored exactly in as few bytes as they need: a record
+//! is a length byte, then the time since the VM's previous point in µs with the retention
+//! tier in its low three bits, then the point's bytes, both little-endian (a nightly
+//! point is 10 bytes instead of a 16-byte [`Point`] in a ring rounded up to a power of
+//! two).
+//! Removing a point re-encodes the records after it in place (the next one's time delta
+//! grows by the removed one's); nothing is ever rounded. Points are added in time order
+//! (a VM runs one job at a time).
+
+use crate::engine::time::MICROS_PER_DAY;
+use crate::engine::{SimDuration, SimTime};
+
+/// One recovery point held in the vault: its time in µs with its retention tier in the
+/// top three bits, and its bytes. The expiry is not stored: it is the point's time plus
+/// its tier's days of the VM's policy (the policy never changes during a run), so the same
+/// value as if it were.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Point {
+    stamp: u64,
+    /// The bytes it holds: the oldest held point holds the full base, each later one
+    /// its incremental.
+    pub bytes: u64,
+}
+
+/// The low 61 bits of `Point::stamp`: the time (73 000 years of µs).
+pub(super) const TIME_BITS: u64 = (1 << 61) - 1;
+
+/// Retention tiers: daily, weekly, monthly, yearly, and on-demand points' own.
+pub(super) const TIERS: usize = 5;
+
+/// The tier of an on-demand point kept by `retention.on_demand`.
+pub(super) const ON_DEMAND_TIER: usize = 4;
+
+impl Point {
+    /// A point made at `time` whose retention is tier `tier` of `retention::tier_days`.
+    pub fn new(time: SimTime, tier: usize, bytes: u64) -> Point {
+        assert!(
+            time.as_micros() <= TIME_BITS && tier < TIERS,
+            "point out of range"
+        );
+        Point {
+            stamp: time.as_micros() | (tier as u64) << 61,
+            bytes,
+        }
+    }
+
+    /// Its retention tier: 0 daily, 1 weekly, 2 monthly, 3 yearly, 4 on-demand.
+    pub fn tier(&self) -> usize {
+        (self.stamp >> 61) as usize
+    }
+
+    /// Its snapshot time.
+    pub fn time(&self) -> SimTime {
+        SimTime(self.stamp & TIME_BITS)
+    }
+
+    /// When retention lets it go (unless it is then the VM's newest point), given its
+    /// policy's tier days: its tier's days × 24 h after its time.
+    pub fn expires(&self, days: &[u64; TIERS]) -> SimTime {
+        days[self.tier()]
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| self.time().checked_add(SimDuration(d)))
+            .unwrap_or(SimTime::NEVER)
+    }
+}
+
+/// The longest record: the length byte and two full 8-byte fields.
+const MAX_RECORD: usize = 17;
+
+/// Before each VM's region in the arena: the VM's index (4 bytes) and the region's size
+/// (2 bytes), so that compaction can walk the arena.
+const REGION_HEADER: usize = 6;
+
+/// A VM's place in the [`PointStore`] and the time its expiry event is armed for: 40 bytes
+/// (and a 6-byte header before its region in the arena).
+#[derive(Debug)]
+pub(super) struct Held {
+    /// Its records are `used` bytes of the arena from `at`, in a region of `cap` bytes (none
+    /// before its first point).
+    at: usize,
+    cap: u16,
+    used: u16,
+    len: u16,
+    /// The newest point's stamp (time and tier): the base of the next record's delta and
+    /// the point whose expiry becomes due when a newer one arrives.
+    newest: u64,
+    /// The earliest expiry of the points other than the newest (never if none), exact, or
+    /// `SimTime(0)` when a removal left it unknown: while it is in the future nothing can
+    /// expire, so most calls of [`PointStore::expire`] read no record.
+    min_expiry: SimTime,
+    /// The time the VM's expiry event is armed for.
+    pub next_expiry: SimTime,
+}
+
+impl Default for Held {
+    fn default() -> Held {
+        Held {
+            at: 0,
+            cap: 0,
+            used: 0,
+            len: 0,
+            newest: 0,
+            min_expiry: SimTime::NEVER,
+            next_expiry: SimTime::NEVER,
+        }
+    }
+}
+
+/// Every VM's held points, oldest first: one arena of records in which each VM has a
+/// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
+/// with room for a few more records; when the regions left behind add up to an eighth of
+/// the arena, the regions slide down over them in arena order. So the arena stays within
+/// about 9/8 of the regions, and a point costs no allocation (a buffer per VM would leave
+/// the allocator every size it once had, unused: all VMs grow on the same nights).
+#[derive(Debug)]
+pub(super) struct PointStore {
+    arena: Vec<u8>,
+    vms: Vec<Held>,
+    /// Bytes of the arena in no VM's region.
+    garbage: usize,
+}
+
+/// How many bytes `v` needs (0 for 0).
+fn width(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(8)
+}
+
+/// Writes the record of a point `delta` µs after the previous one into `out`; returns
+/// its length.
+fn encode(out: &mut [u8; MAX_RECORD], delta: u64, tier: usize, bytes: u64) -> usize {
+    debug_assert!(delta <= TIME_BITS);
+    let t = delta << 3 | tier as u64;
+    let (tw, bw) = (width(t), width(bytes));
+    out[0] = (tw | bw << 4) as u8;
+    out[1..9].copy_from_slice(&t.to_le_bytes());
+    out[1 + tw..1 + tw + 8].copy_from_slice(&bytes.to_le_bytes());
+    1 + tw + bw
+}
+
+/// Reads `n` (at most 8) little-endian bytes at `at`.
+#[inline]
+fn read(buf: &[u8], at: usize, n: usize) -> u64 {
+    match buf.get(at..at + 8) {
+        Some(b) => {
+            let v = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            if n == 8 {
+                v
+            } else {
+                v & ((1u64 << (8 * n)) - 1)
+            }
+        }
+        None => buf[at..at + n]
+            .iter()
+            .rev()
+            .fold(0, |v, &b| v << 8 | u64::from(b)),
+    }
+}
+
+/// Reads the record at `at` of a point after one at `prev` µs: the point and the
+/// record's length.
+#[inline]
+fn decode(buf: &[u8], at: usize, prev: u64) -> (Point, usize) {
+    let h = buf[at] as usize;
+    let (tw, bw) = (h & 15, h >> 4);
+    let t = read(buf, at + 1, tw);
+    let bytes = read(buf, at + 1 + tw, bw);
+    let stamp = (prev + (t >> 3)) | (t & 7) << 61;
+    (Point { stamp, bytes }, 1 + tw + bw)
+}
+
+/// The held points in order, oldest first.
+pub(super) struct Iter<'a> {
+    /// The whole buffer: a field is read 8 bytes at a time where there are 8 to read.
+    buf: &'a [u8],
+    end: usize,
+    at: usize,
+    prev: u64,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Point;
+
+    #[inline]
+    fn next(&mut self) -> Option<Point> {
+        if self.at >= self.end {
+            return None;
+        }
+        let (p, n) = decode(self.buf, self.at, self.prev);
+        self.at += n;
+        self.prev = p.time().as_micros();
+        Some(p)
+    }
+}
+
+impl PointStore {
+    /// The store of `vms` VMs holding no point.
+    pub fn new(vms: usize) -> PointStore {
+        PointStore {
+            arena: Vec::new(),
+            vms: (0..vms).map(|_| Held::default()).collect(),
+            garbage: 0,
+        }
+    }
+
+    /// Hints that VM `vi`'s place will be read soon (see `engine::prefetch`).
+    #[inline]
+    pub fn prefetch_vm(&self, vi: usize) {
+        crate::engine::prefetch::prefetch_at(&self.vms, vi);
+    }
+
+    /// Hints that VM `vi`'s records will be read soon: the first (the oldest, which may
+    /// expire) and the end of its region (where a new one goes). Reads its place, so
+    /// issue [`PointStore::prefetch_vm`] well before.
+    #[inline]
+    pub fn prefetch_records(&self, vi: usize) {
+        let h = &self.vms[vi];
+        crate::engine::prefetch::prefetch_at(&self.arena, h.at);
+        crate::engine::prefetch::prefetch_at(&self.arena, h.at + usize::from(h.used));
+    }
+
+    /// VM `vi`'s place, with its armed expiry.
+    pub fn vm(&mut self, vi: usize) -> &mut Held {
+        &mut self.vms[vi]
+    }
+
+    /// How many points VM `vi` holds.
+    pub fn len(&self, vi: usize) -> usize {
+        usize::from(self.vms[vi].len)
+    }
+
+    /// Whether VM `vi` holds none.
+    pub fn is_empty(&self, vi: usize) -> bool {
+        self.vms[vi].len == 0
+    }
+
+    /// VM `vi`'s points, oldest first.
+    pub fn iter(&self, vi: usize) -> Iter<'_> {
+        let h = &self.vms[vi];
+        Iter {
+            buf: &self.arena[h.at..],
+            end: usize::from(h.used),
+            at: 0,
+            prev: 0,
+        }
+    }
+
+    /// VM `vi`'s newest point's time, if any.
+    pub fn newest_time(&self, vi: usize) -> Option<SimTime> {
+        let h = &self.vms[vi];
+        (h.len > 0).then_some(SimTime(h.newest & TIME_BITS))
+    }
+
+    /// Adds `p`, not older than VM `vi`'s newest point, as its newest; `expires` gives a
+    /// point's expiry (the one of the point it succeeds as the newest becomes due).
+    pub fn push(&mut self, vi: usize, p: Point, expires: impl Fn(&Point) -> SimTime) {
+        let h = &mut self.vms[vi];
+        let prev = SimTime(h.newest & TIME_BITS);
+        assert!(p.time() >= prev, "points are added in time order");
+        if h.len > 0 {
+            let was = Point {
+                stamp: h.newest,
+                bytes: 0,
+            };
+            h.min_expiry = h.min_expiry.min(expires(&was));
+        }
+        let mut rec = [0; MAX_RECORD];
+        let n = encode(&mut rec, p.time().since(prev).0, p.tier(), p.bytes);
+        let used = usize::from(h.used);
+        if used + n > usize::from(h.cap) {
+            self.grow(vi, used + n);
+        }
+        let h = &mut self.vms[vi];
+        self.arena[h.at + used..h.at + used + n].copy_from_slice(&rec[..n]);
+        h.used = (used + n) as u16;
+        h.len += 1;
+        h.newest = p.stamp;
+    }
+
+    /// Gives VM `vi` a region of at least `need` bytes with room for a few more records
+    /// (an eighth more, at least 16 bytes): in place when its region ends the arena, else
+    /// at the end of the arena.
+    #[cold]
+    fn grow(&mut self, vi: usize, need: usize) {
+        let cap = need + (need / 8).max(16);
+        assert!(cap <= usize::from(u16::MAX), "a VM's points fit in 64 KiB");
+        let h = &mut self.vms[vi];
+        let (at, used) = (h.at, usize::from(h.used));
+        if h.cap == 0 || at + usize::from(h.cap) != self.arena.len() {
+            if h.cap > 0 {
+                self.garbage += REGION_HEADER + usize::from(h.cap);
+            }
+            let vm = u32::try_from(vi).expect("VM indices fit in 32 bits");
+            self.arena.extend_from_slice(&vm.to_le_bytes());
+            self.arena.extend_from_slice(&[0, 0]);
+            h.at = self.arena.len();
+            self.arena.extend_from_within(at..at + used);
+        }
+        h.cap = cap as u16;
+        self.arena[h.at - 2..h.at].copy_from_slice(&h.cap.to_le_bytes());
+        self.arena.resize(h.at + cap, 0);
+        if self.garbage > self.arena.len() / 8 {
+            self.compact();
+        }
+    }
+
+    /// Slides every VM's region down over the regions left behind, in arena order: each
+    /// region's header names its VM, whose place says whether the region is still its own.
+    #[cold]
+    fn compact(&mut self) {
+        let (mut x, mut w) = (0, 0);
+        while x < self.arena.len() {
+            let head = &self.arena[x..x + REGION_HEADER];
+            let vi = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+            let cap = usize::from(u16::from_le_bytes([head[4], head[5]]));
+            let start = x + REGION_HEADER;
+            let h = &mut self.vms[vi];
+            if h.at == start {
+                let end = start + usize::from(h.used);
+                self.arena.copy_within(x..end, w);
+                h.at = w + REGION_HEADER;
+                w += REGION_HEADER + cap;
+            }
+            x = start + cap;
+        }
+        self.arena.truncate(w);
+        self.garbage = 0;
+    }
+
+    /// Removes VM `vi`'s point at `i` (never the newest) and returns the bytes that leave
+    /// the vault. The incremental chain: when the oldest goes, the next point absorbs the
+    /// base and its own incremental leaves; any other point takes its incremental along.
+    pub fn remove(&mut self, vi: usize, i: usize) -> u64 {
+        assert!(i + 1 < self.len(vi), "the newest point is never removed");
+        let (bytes, _) = self.retain(vi, |k, _| k != i);
+        self.vms[vi].min_expiry = SimTime(0);
+        bytes
+    }
+
+    /// Removes VM `vi`'s points (other than the newest) whose expiry by `expires` is at or
+    /// before `now`, as [`PointStore::remove`] would one by one from the oldest; returns
+    /// the bytes and points removed and the earliest expiry of the points left other than
+    /// the newest (never if none).
+    pub fn expire(
+        &mut self,
+        vi: usize,
+        now: SimTime,
+        expires: impl Fn(&Point) -> SimTime,
+    ) -> (u64, u64, SimTime) {
+        let min = self.vms[vi].min_expiry;
+        if min > now {
+            return (0, 0, min);
+        }
+        let mut next = SimTime::NEVER;
+        let (bytes, points) = self.retain(vi, |_, p| {
+            let e = expires(p);
+            if e > now {
+                next = next.min(e);
+            }
+            e > now
+        });
+        self.vms[vi].min_expiry = next;
+        (bytes, points, next)
+    }
+
+    /// Keeps VM `vi`'s points other than the newest for which `keep(index, point)` holds
+    /// (asked once each, oldest first) and the newest, re-encoding the records after the
+    /// first removed one in place; returns the bytes leaving the vault (the incremental
+    /// chain of [`PointStore::remove`]) and the points removed.
+    fn retain(&mut self, vi: usize, mut keep: impl FnMut(usize, &Point) -> bool) -> (u64, u64) {
+        let h = &mut self.vms[vi];
+        let buf = &mut self.arena[h.at..];
+        let n = usize::from(h.len);
+        let (mut r, mut w) = (0, 0);
+        let (mut read_prev, mut write_prev) = (0u64, 0u64);
+        // The base of a removed oldest point, which the next point takes.
+        let mut carry = None;
+        let (mut bytes, mut points, mut kept) = (0u64, 0u64, 0usize);
+        let mut rec = [0; MAX_RECORD];
+        for k in 0..n {
+            let (p, len) = decode(buf, r, read_prev);
+            r += len;
+            let time = p.time().as_micros();
+            read_prev = time;
+            let held = match carry.take() {
+                Some(base) => {
+                    bytes = bytes.saturating_add(p.bytes);
+                    base
+                }
+                None => p.bytes,
+            };
+            if k + 1 < n && !keep(k, &p) {
+                points += 1;
+                if kept == 0 {
+                    carry = Some(held);
+                } else {
+                    bytes = bytes.saturating_add(held);
+                }
+                continue;
+            }
+            kept += 1;
+            if points == 0 {
+                // Nothing removed yet: the record stays as it is.
+                w = r;
+            } else {
+                let m = encode(&mut rec, time - write_prev, p.tier(), held);
+                // A removed record frees at least what the delta and the carried base
+                // add to a later one.
+                debug_assert!(w + m <= r);
+                buf[w..w + m].copy_from_slice(&rec[..m]);
+                w += m;
+            }
+            write_prev = time;
+        }
+        h.used = w as u16;
+        h.len = kept as u16;
+        (bytes, points)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn point_packs_time_tier_and_bytes_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<Point>(), 16);
+        // daily 30, weekly 12, monthly 0, yearly 10, on-demand 45 (days: 30, 84, 0, 3650, 45).
+        let days = [30, 84, 0, 3650, 45];
+        let t = SimTime(3 * MICROS_PER_DAY + 7);
+        for (tier, d) in days.iter().enumerate() {
+            let p = Point::new(t, tier, u64::MAX - 1);
+            assert_eq!(p.time(), t);
+            assert_eq!(p.bytes, u64::MAX - 1);
+            assert_eq!(
+                p.expires(&days),
+                SimTime(t.as_micros() + d * MICROS_PER_DAY)
+            );
+        }
+        // The largest time that fits, and an expiry past u64 that saturates to never.
+        let last = SimTime(TIME_BITS);
+        let p = Point::new(last, ON_DEMAND_TIER, 0);
+        assert_eq!(p.time(), last);
+        assert_eq!(p.expires(&[0, 0, 0, 0, u64::MAX]), SimTime::NEVER);
+    }
+
+    /// The ring the store replaced, with the same removal: the model it must match.
+    fn model_remove(m: &mut VecDeque<Point>, i: usize) -> u64 {
+        let gone = if i == 0 {
+            let base = m[0].bytes;
+            std::mem::replace(&mut m[1].bytes, base)
+        } else {
+            m[i].bytes
+        };
+        m.remove(i);
+        gone
+    }
+
+    fn no_expiry(_: &Point) -> SimTime {
+        SimTime::NEVER
+    }
+
+    fn pts(s: &PointStore, vi: usize) -> Vec<Point> {
+        s.iter(vi).collect()
+    }
+
+    #[test]
+    fn a_vm_takes_40_bytes_and_a_daily_point_10() {
+        assert_eq!(std::mem::size_of::<Held>(), 40);
+        let mut s = PointStore::new(1);
+        s.push(0, Point::new(SimTime(0), 0, 1 << 36), no_expiry);
+        s.push(
+            0,
+            Point::new(SimTime(MICROS_PER_DAY + 123_456_789), 1, 700 << 20),
+            no_expiry,
+        );
+        // 1 + 0 + 5, then 1 + 5 (a day and a bit, times 8, plus the tier) + 4.
+        assert_eq!(s.vms[0].used, 6 + 10);
+    }
+
+    #[test]
+    fn round_trip_of_the_largest_time_and_bytes() {
+        let mut s = PointStore::new(1);
+        let ps = [
+            Point::new(SimTime(0), 0, 0),
+            Point::new(SimTime(0), 4, u64::MAX),
+            Point::new(SimTime(1), 3, 1),
+            Point::new(SimTime(TIME_BITS - 1), 2, 255),
+            Point::new(SimTime(TIME_BITS), 4, u64::MAX),
+        ];
+        for p in ps {
+            s.push(0, p, no_expiry);
+        }
+        assert_eq!(pts(&s, 0), ps);
+        assert_eq!(s.len(0), 5);
+        assert_eq!(s.newest_time(0), Some(SimTime(TIME_BITS)));
+        // The oldest goes: the next takes its base (0), its own u64::MAX leaves.
+        assert_eq!(s.remove(0, 0), u64::MAX);
+        assert_eq!(pts(&s, 0)[0], Point::new(SimTime(0), 4, 0));
+        // From the middle: the delta to TIME_BITS − 1 from 0 fills 8 bytes with the tier.
+        assert_eq!(s.remove(0, 1), 1);
+        assert_eq!(pts(&s, 0), [Point::new(SimTime(0), 4, 0), ps[3], ps[4]]);
+    }
+
+    #[test]
+    fn removal_in_the_middle_merges_the_deltas() {
+        let mut s = PointStore::new(1);
+        let day = MICROS_PER_DAY;
+        for d in 0..5 {
+            let p = Point::new(SimTime(d * day + d), d as usize % 2, 100 + d);
+            s.push(0, p, no_expiry);
+        }
+        assert_eq!(s.remove(0, 2), 102);
+        assert_eq!(s.remove(0, 2), 103);
+        let got: Vec<(u64, usize, u64)> = s
+            .iter(0)
+            .map(|p| (p.time().as_micros(), p.tier(), p.bytes))
+            .collect();
+        assert_eq!(got, [(0, 0, 100), (day + 1, 1, 101), (4 * day + 4, 0, 104)]);
+        // The newest is never removed.
+        assert!(std::panic::catch_unwind(move || s.remove(0, 2)).is_err());
+    }
+
+    /// Expiry removes exactly the due points but the newest, reports the next expiry, and
+    /// answers from its cached earliest expiry while nothing is due.
+    #[test]
+    fn expire_removes_the_due_points_and_reports_the_next() {
+        let day = MICROS_PER_DAY;
+        let days = [2, 7, 0, 0, 0];
+        let exp = |p: &Point| p.expires(&days);
+        let mut s = PointStore::new(1);
+        for d in 0..4 {
+            s.push(
+                0,
+                Point::new(SimTime(d * day), usize::from(d == 0), 10 + d),
+                exp,
+            );
+        }
+        // Day 2: the daily point of day 1 expires on day 3, the weekly oldest on day 7.
+        assert_eq!(s.expire(0, SimTime(2 * day), exp), (0, 0, SimTime(3 * day)));
+        // Day 4: the points of days 1 and 2 go, the weekly oldest stays.
+        let got = s.expire(0, SimTime(4 * day), exp);
+        assert_eq!(got, (11 + 12, 2, SimTime(7 * day)));
+        // Day 7: the oldest goes; the newest takes its base, its own 13 leaves.
+        assert_eq!(s.expire(0, SimTime(7 * day), exp), (13, 1, SimTime::NEVER));
+        assert_eq!(pts(&s, 0), [Point::new(SimTime(3 * day), 0, 10)]);
+    }
+
+    /// VMs growing in turn move to the end of the arena; the regions they leave are
+    /// reclaimed, and every VM keeps its points.
+    #[test]
+    fn growing_vms_move_and_the_arena_is_compacted() {
+        let vms = 50;
+        let mut s = PointStore::new(vms);
+        let mut peak = 0;
+        for d in 0..60u64 {
+            for vi in 0..vms {
+                let p = Point::new(SimTime(d * MICROS_PER_DAY), 0, (1 << 30) + vi as u64);
+                s.push(vi, p, no_expiry);
+                peak = peak.max(s.arena.len());
+            }
+        }
+        for vi in 0..vms {
+            let want: Vec<_> = (0..60)
+                .map(|d| Point::new(SimTime(d * MICROS_PER_DAY), 0, (1 << 30) + vi as u64))
+                .collect();
+            let got: Vec<_> = s.iter(vi).collect();
+            assert_eq!(got, want);
+        }
+        // 60 records of 10 bytes (the first 5: no delta) per VM; the arena at most their
+        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (an eighth).
+        let records: usize = (0..vms).map(|vi| usize::from(s.vms[vi].used)).sum();
+        assert_eq!(records, vms * (5 + 59 * 10));
+        assert!(
+            peak <= records * 9 / 8 * 9 / 8 + vms * 16,
+            "{peak} of {records}"
+        );
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(usize, u64, usize, u64),
+        PopFront(usize),
+        Remove(usize, usize),
+        Expire(usize, u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let big = prop_oneof![0..300u64, 0..1u64 << 40, any::<u64>()];
+        let delta = prop_oneof![0..3u64, 0..MICROS_PER_DAY * 2, 0..1u64 << 58];
+        prop_oneof![
+            4 => (0..3usize, delta, 0..TIERS, big).prop_map(|(v, d, t, b)| Op::Push(v, d, t, b)),
+            1 => (0..3usize).prop_map(Op::PopFront),
+            2 => (0..3usize, any::<usize>()).prop_map(|(v, i)| Op::Remove(v, i)),
+            1 => (0..3usize, 0..40u64).prop_map(|(v, d)| Op::Expire(v, d)),
+        ]
+    }
+
+    /// Model expiry on the ring: remove due points one by one from the oldest.
+    fn model_expire(
+        m: &mut VecDeque<Point>,
+        at: SimTime,
+        exp: impl Fn(&Point) -> SimTime,
+    ) -> (u64, u64, SimTime) {
+        let (mut bytes, mut points, mut i) = (0u64, 0u64, 0);
+        while i + 1 < m.len() {
+            if exp(&m[i]) <= at {
+                bytes = bytes.saturating_add(model_remove(m, i));
+                points += 1;
+            } else {
+                i += 1;
+            }
+        }
+        let n = m.len().saturating_sub(1);
+        let next = m.iter().take(n).map(exp).min().unwrap_or(SimTime::NEVER);
+        (bytes, points, next)
+    }
+
+    proptest! {
+        /// Against the ring it replaced, for three VMs sharing the arena: the same points
+        /// in the same order, the same bytes leaving, under pushes, removals from the front
+        /// and the middle, and expiry.
+        #[test]
+        fn store_matches_a_ring_of_points_per_vm(ops in proptest::collection::vec(op(), 0..150)) {
+            let days = [1, 7, 30, 365, 3];
+            let exp = |p: &Point| p.expires(&days);
+            let mut s = PointStore::new(3);
+            let mut m = vec![VecDeque::<Point>::new(); 3];
+            let mut now = [0u64; 3];
+            for o in ops {
+                match o {
+                    Op::Push(v, d, t, b) => {
+                        now[v] = (now[v] + d).min(TIME_BITS);
+                        let p = Point::new(SimTime(now[v]), t, b);
+                        s.push(v, p, exp);
+                        m[v].push_back(p);
+                    }
+                    Op::PopFront(v) if m[v].len() > 1 => {
+                        prop_assert_eq!(s.remove(v, 0), model_remove(&mut m[v], 0));
+                    }
+                    Op::Remove(v, i) if m[v].len() > 1 => {
+                        let i = i % (m[v].len() - 1);
+                        prop_assert_eq!(s.remove(v, i), model_remove(&mut m[v], i));
+                    }
+                    Op::Expire(v, d) => {
+                        let at = SimTime(now[v].saturating_sub(d * MICROS_PER_DAY / 4));
+                        let want = model_expire(&mut m[v], at, exp);
+                        prop_assert_eq!(s.expire(v, at, exp), want);
+                    }
+                    _ => {}
+                }
+                for (v, m) in m.iter().enumerate() {
+                    prop_assert_eq!(pts(&s, v), m.iter().copied().collect::<Vec<_>>());
+                    prop_assert_eq!(s.len(v), m.len());
+                    prop_assert_eq!(s.newest_time(v), m.back().map(|p| p.time()));
+                }
+            }
+        }
+    }
+}
