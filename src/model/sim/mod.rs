@@ -572,40 +572,32 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some(&next) = self.q.peek() {
                 self.prefetch_event(next);
             }
-            match ev {
-                Ev::VaultActive(v) => self.vault_active(v),
-                Ev::PolicyRun(p) => self.policy_run(p, now),
-                Ev::Arrive {
-                    vm,
-                    kind,
-                    scheduled,
-                    attempt,
-                } => self.arrive(vm, kind, scheduled, attempt, now),
-                Ev::OnDemand(fi) => {
-                    let f = &mut self.fleets[fi as usize];
-                    let (first, count) = (f.first_vm, f.count);
-                    let pick = f.on_demand.as_mut().map(|(_, rng)| rng.gen_range(0..count));
-                    if let Some(i) = pick {
-                        let vm = first + i;
-                        if self.vms[vm as usize].has(flag::SUPPORTED)
-                            && !self.not_joined(fi as usize, i, now)
-                        {
-                            self.arrive(vm, Kind::OnDemand, now, 1, now);
-                        }
-                    }
-                    self.schedule_on_demand(fi, now);
-                }
-                Ev::Step { job, .. } => self.step_done(job, now),
-                Ev::Link { link, down, random } => self.link_event(link, down, random, now),
-                Ev::Sample => self.sample(now),
-                Ev::Expire(vi) => self.expire_points(vi as usize, now),
-                Ev::Restore(r) => self.restore_fire(r as usize, now),
-            }
+            self.dispatch(ev, now);
             if self.checked {
                 self.check_invariants(now)?;
             }
         }
         Ok(())
+    }
+
+    /// Handles one event of the queue.
+    fn dispatch(&mut self, ev: Ev, now: SimTime) {
+        match ev {
+            Ev::VaultActive(v) => self.vault_active(v),
+            Ev::PolicyRun(p) => self.policy_run(p, now),
+            Ev::Arrive {
+                vm,
+                kind,
+                scheduled,
+                attempt,
+            } => self.arrive(vm, kind, scheduled, attempt, now),
+            Ev::OnDemand(fi) => self.on_demand(fi, now),
+            Ev::Step { job, .. } => self.step_done(job, now),
+            Ev::Link { link, down, random } => self.link_event(link, down, random, now),
+            Ev::Sample => self.sample(now),
+            Ev::Expire(vi) => self.expire_points(vi as usize, now),
+            Ev::Restore(r) => self.restore_fire(r as usize, now),
+        }
     }
 
     /// Starts loading the per-VM or per-job state event `ev` will touch (see

@@ -112,6 +112,21 @@ impl Sim<'_, '_> {
         occurrence_at_or_after(sch, start_dow, t)
     }
 
+    /// Fleet `fi`'s next on-demand request: a VM picked at random asks for a backup (if
+    /// it is supported and has joined), and the next request is scheduled.
+    pub(super) fn on_demand(&mut self, fi: u32, now: SimTime) {
+        let f = &mut self.fleets[fi as usize];
+        let (first, count) = (f.first_vm, f.count);
+        let pick = f.on_demand.as_mut().map(|(_, rng)| rng.gen_range(0..count));
+        if let Some(i) = pick {
+            let vm = first + i;
+            if self.vms[vm as usize].has(flag::SUPPORTED) && !self.not_joined(fi as usize, i, now) {
+                self.arrive(vm, Kind::OnDemand, now, 1, now);
+            }
+        }
+        self.schedule_on_demand(fi, now);
+    }
+
     pub(super) fn schedule_on_demand(&mut self, fi: u32, now: SimTime) {
         if let Some((exp, rng)) = &mut self.fleets[fi as usize].on_demand {
             let gap = exp.sample(rng).ceil().max(1.0);
