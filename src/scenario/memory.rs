@@ -3,8 +3,9 @@
 //! A run's memory is dominated by what it keeps per VM: the VM itself, its place in the
 //! arrival batch of each policy occurrence in flight, and the job it may have in flight
 //! (queued or running: a slot, its events and its transfer), and its held recovery points
-//! (about 10 bytes each, see [`POINT_BYTES`]). Histograms are a fixed size, and `jobs.csv` and `timeseries.csv` are streamed to disk. The estimate adds these
-//! up with the sizes of the model's structures, rounded up; against the peaks measured in
+//! (about 10 bytes each, see [`POINT_BYTES`]). Histograms are a fixed size, and
+//! `jobs.csv` and `timeseries.csv` are streamed to disk. The estimate adds these up with
+//! the sizes of the model's structures, rounded up; against the peaks measured in
 //! docs/performance.md (scale-10k, scale-100k, scale-1m) it is within a factor of 2,
 //! erring on the high side at scale. `run` and `sweep` refuse, before writing anything, a
 //! scenario whose estimate exceeds `--memory-limit` (default: the memory available now).

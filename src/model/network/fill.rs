@@ -111,13 +111,11 @@ impl Network {
 
     /// [`Network::recompute`] on the components of the touched classes and links.
     fn recompute_components(&mut self, epoch: u64) {
-        if let Some(c) = self.one_touched_class() {
-            if self.classes[c as usize].comp_shape == self.shape {
-                self.fill_cached(c, epoch);
-                return;
-            }
-        }
         let seed = self.one_touched_class();
+        if let Some(c) = seed.filter(|&c| self.classes[c as usize].comp_shape == self.shape) {
+            self.fill_cached(c, epoch);
+            return;
+        }
         let mut links = std::mem::take(&mut self.comp_links);
         let mut classes = std::mem::take(&mut self.comp_classes);
         links.clear();

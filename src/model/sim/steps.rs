@@ -374,8 +374,8 @@ impl Sim<'_, '_> {
             return;
         }
         self.st.duration.prefetch(d);
-        for p in 0..4 {
-            self.st.phase[p].prefetch(job.phases[p]);
+        for (l, &p) in self.st.phase.iter().zip(&job.phases) {
+            l.prefetch(p);
         }
     }
 
