@@ -305,44 +305,6 @@ impl BulkCounts {
         self.counts[Self::index(us)] += 1;
     }
 
-    /// Records the arithmetic progression `first, first + step, …` below `end` (`step` > 0):
-    /// the same counts as recording each term. Between two powers of two the buckets are
-    /// equally wide (`2^shift`), so a term's bucket is a shift away (no `index` per term),
-    /// and where the step is narrower than a bucket its run of terms there is counted with
-    /// one division.
-    pub fn record_steps(&mut self, first: u64, step: u64, end: u64) {
-        assert!(step > 0, "a progression with step 0");
-        let last = self.counts.len() - 1;
-        let mut v = first;
-        while v < end {
-            if Self::index(v) == last {
-                // Every later term is clamped into the last bucket too.
-                self.counts[last] += (end - v).div_ceil(step);
-                return;
-            }
-            // `v` is below the largest value: its range `[2^(shift+10), 2^(shift+11))`
-            // (`[0, 2048)` for shift 0) has buckets `base + (x >> shift)`, no clamping.
-            let shift = 53 - (v | 2047).leading_zeros();
-            let top = (1u64 << (shift + 11)).min(end);
-            let base = (shift as usize) << SUB_HALF_MAG;
-            if step >> shift != 0 {
-                // At most one term per bucket.
-                while v < top {
-                    self.counts[base + (v >> shift) as usize] += 1;
-                    // Saturated, `v` ends the progression: no `u64` is past it.
-                    v = v.saturating_add(step);
-                }
-            } else {
-                while v < top {
-                    let bucket_end = (((v >> shift) + 1) << shift).min(top);
-                    let n = (bucket_end - v).div_ceil(step);
-                    self.counts[base + (v >> shift) as usize] += n;
-                    v += n * step;
-                }
-            }
-        }
-    }
-
     /// Adds every count of `other` (the same layout) to these.
     pub fn add(&mut self, other: &BulkCounts) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
@@ -568,86 +530,6 @@ mod tests {
             .serialize(&direct, &mut b)
             .unwrap();
         assert_eq!(a, b);
-    }
-
-    /// The progression recorded term by term: the reference for `record_steps`.
-    fn steps_one_by_one(first: u64, step: u64, end: u64) -> BulkCounts {
-        let mut h = BulkCounts::default();
-        let mut v = first;
-        while v < end {
-            h.record(v);
-            match v.checked_add(step) {
-                Some(x) => v = x,
-                None => break,
-            }
-        }
-        h
-    }
-
-    fn steps_in_bulk(first: u64, step: u64, end: u64) -> BulkCounts {
-        let mut h = BulkCounts::default();
-        h.record_steps(first, step, end);
-        h
-    }
-
-    /// Hand-computed: steps of 1 from 2040 to 2060 are 8 terms in the unit-wide buckets
-    /// below 2048, then 6 in the two-wide buckets 2048, 2050, ..., 2058 (2 each, 1 in the
-    /// last). The largest value, 2^45, opens the last bucket: of the steps of 2 from 2^45 − 5
-    /// to 2^45 + 100, the 3 below it go to the bucket before and the other 50 to the last.
-    #[test]
-    fn record_steps_hand_computed() {
-        let h = steps_in_bulk(2040, 1, 2061);
-        for v in 2040..2048 {
-            assert_eq!(h.counts[BulkCounts::index(v)], 1, "{v}");
-        }
-        for v in (2048..2060).step_by(2) {
-            assert_eq!(h.counts[BulkCounts::index(v)], 2, "{v}");
-        }
-        assert_eq!(h.counts[BulkCounts::index(2060)], 1);
-        assert_eq!(h.counts.iter().sum::<u64>(), 21);
-        let top = steps_in_bulk(HIST_MAX_MICROS - 5, 2, HIST_MAX_MICROS + 100);
-        assert_eq!(top.counts[top.counts.len() - 1], 50);
-        assert_eq!(top.counts[top.counts.len() - 2], 3);
-        assert_eq!(
-            top,
-            steps_one_by_one(HIST_MAX_MICROS - 5, 2, HIST_MAX_MICROS + 100)
-        );
-        // Empty progressions, and a step that overflows past the first term.
-        assert_eq!(steps_in_bulk(10, 3, 10), BulkCounts::default());
-        assert_eq!(steps_in_bulk(11, 3, 10), BulkCounts::default());
-        assert_eq!(
-            steps_in_bulk(u64::MAX - 1, u64::MAX, u64::MAX),
-            steps_one_by_one(u64::MAX - 1, u64::MAX, u64::MAX)
-        );
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
-
-        /// Bulk recording of a progression equals recording each of its terms, over
-        /// steps from 1 µs to days and spans up to the tracked maximum and past it.
-        #[test]
-        fn prop_record_steps_equals_one_by_one(
-            first in 0u64..=HIST_MAX_MICROS,
-            first_shift in 0u32..46,
-            step in 1u64..=1 << 40,
-            step_shift in 0u32..40,
-            terms in 0u64..5_000,
-        ) {
-            let first = first >> first_shift;
-            let step = (step >> step_shift).max(1);
-            let end = first.saturating_add(step.saturating_mul(terms));
-            proptest::prop_assert_eq!(
-                steps_in_bulk(first, step, end),
-                steps_one_by_one(first, step, end)
-            );
-            // An end between two terms.
-            let end = end.saturating_add(step / 2);
-            proptest::prop_assert_eq!(
-                steps_in_bulk(first, step, end),
-                steps_one_by_one(first, step, end)
-            );
-        }
     }
 
     #[test]

@@ -185,10 +185,12 @@ pub(super) fn record_ages(
     every: u64,
 ) {
     let (a, b) = (since.as_micros(), until.as_micros());
-    let age = a.max(from.as_micros()).div_ceil(every) * every - a;
+    let mut age = a.max(from.as_micros()).div_ceil(every) * every - a;
     let span = b.saturating_sub(a);
-    // Runs of ages that share a histogram bucket (old points) are counted at once.
-    h.record_steps(age, every, span);
+    while age < span {
+        h.record(age);
+        age += every;
+    }
 }
 
 /// The weekly, monthly and yearly period a point made on `day` falls in (a point is the
