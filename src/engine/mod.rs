@@ -10,9 +10,11 @@ pub mod prefetch;
 pub mod queue;
 pub mod radix;
 pub mod rng;
+pub mod slab;
 pub mod time;
 
 pub use prefetch::{prefetch, prefetch_at};
 pub use queue::{EventKey, EventQueue};
 pub use rng::{stream_key, Stream};
+pub use slab::Slab;
 pub use time::{SimDuration, SimTime};

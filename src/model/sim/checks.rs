@@ -62,7 +62,14 @@ impl Sim<'_, '_> {
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
         let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
-        for (job, &n) in self.jobs.iter().zip(&self.job_flows) {
+        if self.job_flows.len() != self.jobs.slots().len() {
+            return Err(format!(
+                "{} job slots but {} flow counts",
+                self.jobs.slots().len(),
+                self.job_flows.len()
+            ));
+        }
+        for (job, &n) in self.jobs.slots().iter().zip(&self.job_flows) {
             let Some(job) = job else { continue };
             let restore = matches!(job.kind, Kind::Restore(_));
             vault_slots += u64::from(job.vault_slot);
@@ -111,7 +118,7 @@ impl Sim<'_, '_> {
             .chain(self.fleets.iter().flat_map(|f| f.queue.iter()))
             .chain(self.fleets.iter().flat_map(|f| f.cs_queue.iter().flatten()));
         for &j in queues {
-            match self.jobs.get(j as usize).and_then(Option::as_ref) {
+            match self.jobs.get(j) {
                 None => return Err(format!("job slot {j} waits in a queue but is not live")),
                 Some(job) if job.phase != Q => {
                     return Err(format!(
@@ -131,7 +138,7 @@ impl Sim<'_, '_> {
             if vm.busy == NONE {
                 continue;
             }
-            match self.jobs.get(vm.busy as usize).and_then(Option::as_ref) {
+            match self.jobs.get(vm.busy) {
                 Some(job) if job.vm as usize == i => {}
                 Some(job) => {
                     return Err(format!(

@@ -9,7 +9,7 @@ use super::*;
 impl Sim<'_, '_> {
     /// The vault gate of job `j`'s VM.
     pub(super) fn gate_of(&self, j: u32) -> usize {
-        self.jobs[j as usize].as_ref().expect("live").gate as usize
+        self.jobs[j].gate as usize
     }
 
     /// The vault gate of VM `vi`: its fleet's VMs are spread over the vault's copies in

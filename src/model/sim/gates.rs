@@ -7,7 +7,7 @@ use super::*;
 
 impl Sim<'_, '_> {
     pub(super) fn vault_of(&self, j: u32) -> u32 {
-        let fi = self.jobs[j as usize].as_ref().expect("live").fleet;
+        let fi = self.jobs[j].fleet;
         self.fleets[fi as usize].vault
     }
 
@@ -21,7 +21,7 @@ impl Sim<'_, '_> {
             self.queued += 1;
             return;
         }
-        let fi = self.jobs[j as usize].as_ref().expect("live").fleet;
+        let fi = self.jobs[j].fleet;
         let f = &mut self.fleets[fi as usize];
         if f.running < f.limit && f.queue.is_empty() {
             f.running += 1;
@@ -100,7 +100,7 @@ impl Sim<'_, '_> {
             };
             // The job waiting next is admitted when a slot frees again: start its load.
             if let Some(&w) = vs.queue.front() {
-                prefetch_at(&self.jobs, w as usize);
+                prefetch_at(self.jobs.slots(), w as usize);
             }
             self.queued -= 1;
             if !matches!(self.job(j).kind, Kind::Restore(_)) {

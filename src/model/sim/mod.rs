@@ -13,7 +13,7 @@ use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{prefetch_at, EventQueue, SimDuration, SimTime, Stream};
+use crate::engine::{prefetch_at, EventQueue, SimDuration, SimTime, Slab, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 
@@ -287,12 +287,13 @@ struct Sim<'s, 'o> {
     gates: Vec<Gate>,
     policy_fleets: Vec<Vec<u32>>,
     policy_window_end: Vec<SimTime>,
-    jobs: Vec<Option<Job>>,
+    /// Jobs in flight by slot (the lowest free slot is reused first, so the store shrinks
+    /// back after a night with every VM in flight).
+    jobs: Slab<Job>,
     /// Each job slot's disk transfers still running (one flow per disk with bytes to
     /// move), apart from the slots: a finished flow touches only this dense array unless
     /// it is its job's last.
     job_flows: Vec<u8>,
-    free_jobs: Vec<u32>,
     next_job_id: u64,
     net: Network,
     /// The network's next transfer completion as `(time, insertion number)`: a timer kept
@@ -520,7 +521,7 @@ impl<'s, 'o> Sim<'s, 'o> {
     fn process(&mut self, limit: SimTime, until_idle: bool) -> Result<(), Failure> {
         let max_events = self.c.simulation.max_events;
         loop {
-            if until_idle && self.jobs.len() == self.free_jobs.len() {
+            if until_idle && self.jobs.is_empty() {
                 break;
             }
             // The event limit (`--run-max-events`): counted in events, so deterministic.
@@ -608,7 +609,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         match ev {
             // The slot's address only: reading it (even its `Some`) would wait for it.
             Ev::Step { job, vm } => {
-                prefetch_at(&self.jobs, job as usize);
+                prefetch_at(self.jobs.slots(), job as usize);
                 prefetch_at(&self.vms, vm as usize);
             }
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
@@ -678,22 +679,30 @@ impl<'s, 'o> Sim<'s, 'o> {
             cs_slot: false,
             rng,
         };
-        match self.free_jobs.pop() {
-            Some(j) => {
-                self.jobs[j as usize] = Some(job);
-                self.job_flows[j as usize] = 0;
-                j
-            }
-            None => {
-                self.jobs.push(Some(job));
-                self.job_flows.push(0);
-                self.jobs.len() as u32 - 1
+        let j = self.jobs.insert(job);
+        match self.job_flows.get_mut(j as usize) {
+            Some(n) => *n = 0,
+            None => self.job_flows.push(0),
+        }
+        j
+    }
+
+    /// Frees job `j`'s slot and returns the job.
+    fn free_job(&mut self, j: u32) -> Job {
+        let job = self.jobs.remove(j);
+        // The slab drops free slots at its top: the flow counts follow it.
+        let len = self.jobs.slots().len();
+        if len < self.job_flows.len() {
+            self.job_flows.truncate(len);
+            if self.job_flows.capacity() > 4096.max(2 * len) {
+                self.job_flows.shrink_to(len + len / 2);
             }
         }
+        job
     }
 
     fn job(&mut self, j: u32) -> &mut Job {
-        self.jobs[j as usize].as_mut().expect("live job")
+        &mut self.jobs[j]
     }
 
     fn arrive(&mut self, vm: u32, kind: Kind, scheduled: SimTime, attempt: u32, now: SimTime) {
@@ -723,7 +732,7 @@ impl<'s, 'o> Sim<'s, 'o> {
 }
 
 fn vm_idx(sim: &Sim<'_, '_>, j: u32) -> usize {
-    sim.jobs[j as usize].as_ref().expect("live job").vm as usize
+    sim.jobs[j].vm as usize
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ impl Sim<'_, '_> {
         let now = self.q.now();
         let mut live: Vec<(u64, u32)> = self
             .jobs
+            .slots()
             .iter()
             .enumerate()
             .filter_map(|(j, job)| job.as_ref().map(|job| (job.id, j as u32)))
@@ -29,7 +30,7 @@ impl Sim<'_, '_> {
         live.sort_unstable();
         // Bytes each job's disk flows still have to move.
         let ahead = now.since(self.net.now()).as_secs_f64();
-        let mut left = vec![0.0f64; self.jobs.len()];
+        let mut left = vec![0.0f64; self.jobs.slots().len()];
         let mut remaining = Vec::new();
         self.net.remaining_by_flow(&mut remaining);
         // By flow id, as the sums always were (a flow finished but not yet collected adds
@@ -40,8 +41,10 @@ impl Sim<'_, '_> {
                 left[j as usize] += l.max(0.0);
             }
         }
+        // Out of `self` while their records are made (which needs `self`); none is freed.
+        let jobs = std::mem::take(&mut self.jobs);
         for (_, j) in live {
-            let job = self.jobs[j as usize].as_ref().expect("live job");
+            let job = &jobs[j];
             let fi = job.fleet as usize;
             let pol = &self.c.policies[self.fleets[fi].policy as usize];
             let window_miss = job.kind == Kind::Scheduled && now > job.scheduled + pol.window;
@@ -56,13 +59,10 @@ impl Sim<'_, '_> {
                     }
                 }
             }
-            let job = self.jobs[j as usize].take().expect("live job");
-            self.report_in_flight(&job, window_miss);
-            self.jobs[j as usize] = Some(job);
+            self.report_in_flight(job, window_miss);
             if !self.wants_jobs {
                 continue;
             }
-            let job = self.jobs[j as usize].as_ref().expect("live job");
             let mut phases = job.phases;
             phases[job.phase] += now.since(job.phase_start);
             // Bytes moved so far: all of them once the transfer is over (a restore creating
@@ -91,6 +91,7 @@ impl Sim<'_, '_> {
             };
             self.obs.job(&rec);
         }
+        self.jobs = jobs;
     }
 
     pub(super) fn sample(&mut self, now: SimTime) {

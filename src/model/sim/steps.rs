@@ -14,7 +14,7 @@ impl Sim<'_, '_> {
         let t = &self.c.timing;
         let vm = self.vms[vm_idx(self, j)].clone();
         let fleet = &self.c.fleets[vm.fleet as usize];
-        let job = self.jobs[j as usize].as_mut().expect("live");
+        let job = &mut self.jobs[j];
         let r = &mut job.rng;
         let drawn = r.gen_bool(fleet.running);
         // An inventory's power state replaces the draw (made all the same: the job's
@@ -58,7 +58,7 @@ impl Sim<'_, '_> {
             self.install_extension(j, now);
             return;
         }
-        let job = self.jobs[j as usize].as_mut().expect("live");
+        let job = &mut self.jobs[j];
         let d = if job.rng.gen_bool(t.extension_upgrade) {
             self.st
                 .capped(t.extension_upgrade_time.draw(&mut job.rng), || {
@@ -81,7 +81,7 @@ impl Sim<'_, '_> {
     /// the storage endpoint need it); the agent kills an install after its timeout.
     fn install_extension(&mut self, j: u32, now: SimTime) {
         let t = &self.c.timing;
-        let job = self.jobs[j as usize].as_mut().expect("live");
+        let job = &mut self.jobs[j];
         let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
             "timing.extension_install".into()
         });
@@ -135,7 +135,7 @@ impl Sim<'_, '_> {
             );
             return;
         }
-        let job = self.jobs[j as usize].as_mut().expect("live");
+        let job = &mut self.jobs[j];
         // Disks are snapshotted in parallel: the phase lasts as long as the slowest.
         let mut d = SimDuration::ZERO;
         for _ in 0..=vm.data_disks {
@@ -181,12 +181,12 @@ impl Sim<'_, '_> {
         let vi = vm_idx(self, j);
         let vm = self.vms[vi].clone();
         // The VM's data as of the snapshot (a backup) or now (a restore).
-        let used = match self.jobs[j as usize].as_ref().expect("live") {
+        let used = match &self.jobs[j] {
             job if matches!(job.kind, Kind::Restore(_)) => self.used_now(vi, now),
             job => self.used_now(vi, job.snapshot_at),
         };
         let fleet = &self.c.fleets[vm.fleet as usize];
-        let job = self.jobs[j as usize].as_mut().expect("live");
+        let job = &mut self.jobs[j];
         let bytes = match job.kind {
             Kind::Restore(_) => used,
             _ => {
@@ -227,7 +227,7 @@ impl Sim<'_, '_> {
         job.bytes = bytes;
         if fleet.reduce_transfer && !matches!(job.kind, Kind::Restore(_)) {
             let reduced = self.reduced_bytes(vi, bytes);
-            self.jobs[j as usize].as_mut().expect("live").bytes = reduced;
+            self.jobs[j].bytes = reduced;
         }
         let latency = self.fleets[vm.fleet as usize].latency;
         if latency > SimDuration::ZERO {
@@ -247,7 +247,7 @@ impl Sim<'_, '_> {
         let (fleet_idx, index) = (self.vms[vi].fleet as usize, self.vms[vi].index);
         let fleet = &self.c.fleets[fleet_idx];
         let t = &self.c.timing;
-        let job = self.jobs[j as usize].as_ref().expect("live");
+        let job = &self.jobs[j];
         let per_disk = match job.kind {
             Kind::Restore(_) => t.restore_throughput_per_disk,
             _ if job.full => t.full_throughput_per_disk,
@@ -285,7 +285,7 @@ impl Sim<'_, '_> {
             let vm = self.vms[vm_idx(self, j)].clone();
             self.set_phase(j, CREATE, now);
             let t = &self.c.timing;
-            let job = self.jobs[j as usize].as_mut().expect("live");
+            let job = &mut self.jobs[j];
             let mut d = SimDuration::ZERO;
             if spec.kind != RestoreKind::RestoreDisks {
                 d += self
@@ -321,12 +321,11 @@ impl Sim<'_, '_> {
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
         if let Some(&w) = self.gates[g].queue.front() {
-            prefetch_at(&self.jobs, w as usize);
+            prefetch_at(self.jobs.slots(), w as usize);
         }
         self.set_phase(j, phase, now);
         self.prefetch_metrics(j, result.is_ok(), now);
-        let mut job = self.jobs[j as usize].take().expect("live job");
-        self.free_jobs.push(j);
+        let mut job = self.free_job(j);
         let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
         self.release(j, &job, fi, now);
@@ -364,7 +363,7 @@ impl Sim<'_, '_> {
     /// its phases): each histogram is far larger than the caches'
     /// share of it, and the loads overlap the release of the job's slots.
     fn prefetch_metrics(&self, j: u32, ok: bool, now: SimTime) {
-        let job = self.jobs[j as usize].as_ref().expect("live job");
+        let job = &self.jobs[j];
         if matches!(job.kind, Kind::Restore(_)) {
             return;
         }
