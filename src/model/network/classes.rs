@@ -7,6 +7,9 @@ use super::heap::Entry;
 use super::wake::{wake_push, wake_remove};
 use super::{LinkId, Network, PathId, NEVER, NOT_LISTED};
 
+/// Heap entries an emptied class keeps room for (64 KiB).
+const KEEP_HEAP: usize = 4096;
+
 /// The flows of one (path, cap) pair, interchangeable for max-min fairness.
 pub(super) struct Class {
     pub(super) path: u32,
@@ -128,6 +131,8 @@ impl Network {
         wake_push(&mut self.wake, &mut self.classes, c);
     }
 
+    /// Deactivates class `c` (its heap empty): off its links and the active lists, free
+    /// for reuse.
     pub(super) fn deactivate(&mut self, c: u32) {
         self.shape += 1;
         let (path, cap) = {
@@ -183,6 +188,10 @@ impl Network {
         class.sum_tags = 0.0;
         class.rate = 0.0;
         class.next_finish = NEVER;
+        // A fleet's first night can put a large share of its VMs' disks in one class;
+        // the heap's memory goes back when the class empties (small heaps keep theirs, so
+        // a steady run does not allocate).
+        class.heap.shrink_to(KEEP_HEAP);
         self.class_of.remove(&(path, cap.to_bits()));
         self.free_classes.push(c);
     }

@@ -5,6 +5,9 @@
 
 use super::*;
 
+/// Waiting jobs an emptied gate queue keeps room for.
+const KEEP_QUEUE: usize = 4096;
+
 impl Sim<'_, '_> {
     pub(super) fn vault_of(&self, j: u32) -> u32 {
         let fi = self.jobs[j].fleet;
@@ -39,6 +42,7 @@ impl Sim<'_, '_> {
                 return;
             }
             let Some(j) = f.queue.pop_front() else {
+                f.queue.shrink_to(KEEP_QUEUE);
                 return;
             };
             f.running += 1;
@@ -96,6 +100,8 @@ impl Sim<'_, '_> {
                 return;
             }
             let Some(j) = vs.queue.pop_front() else {
+                // A first night's backlog gives its room back once it has drained.
+                vs.queue.shrink_to(KEEP_QUEUE);
                 return;
             };
             // The job waiting next is admitted when a slot frees again: start its load.

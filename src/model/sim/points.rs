@@ -67,6 +67,11 @@ impl Point {
     }
 }
 
+/// The arena is compacted when more than one part in this many is garbage: at fleet scale
+/// the arena's peak is much of the run's, and a compaction (one pass over the arena) is
+/// rare next to the nights' work.
+const GARBAGE_SHARE: usize = 16;
+
 /// The longest record: the length byte and two full 8-byte fields.
 const MAX_RECORD: usize = 17;
 
@@ -111,9 +116,9 @@ impl Default for Held {
 
 /// Every VM's held points, oldest first: one arena of records in which each VM has a
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
-/// with room for a few more records; when the regions left behind add up to an eighth of
-/// the arena, the regions slide down over them in arena order. So the arena stays within
-/// about 9/8 of the regions, and a point costs no allocation (a buffer per VM would leave
+/// with room for a few more records; when the regions left behind add up to a sixteenth
+/// of the arena ([`GARBAGE_SHARE`]), the regions slide down over them in arena order. So
+/// the arena stays within about 16/15 of the regions, and a point costs no allocation (a buffer per VM would leave
 /// the allocator every size it once had, unused: all VMs grow on the same nights).
 #[derive(Debug)]
 pub(super) struct PointStore {
@@ -301,7 +306,7 @@ impl PointStore {
         h.cap = cap as u16;
         self.arena[h.at - 2..h.at].copy_from_slice(&h.cap.to_le_bytes());
         self.arena.resize(h.at + cap, 0);
-        if self.garbage > self.arena.len() / 8 {
+        if self.garbage > self.arena.len() / GARBAGE_SHARE {
             self.compact();
         }
     }
@@ -572,11 +577,11 @@ mod tests {
             assert_eq!(got, want);
         }
         // 60 records of 10 bytes (the first 5: no delta) per VM; the arena at most their
-        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (an eighth).
+        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (a sixteenth).
         let records: usize = (0..vms).map(|vi| usize::from(s.vms[vi].used)).sum();
         assert_eq!(records, vms * (5 + 59 * 10));
         assert!(
-            peak <= records * 9 / 8 * 9 / 8 + vms * 16,
+            peak <= records * 9 / 8 * GARBAGE_SHARE / (GARBAGE_SHARE - 1) + vms * 16,
             "{peak} of {records}"
         );
     }
