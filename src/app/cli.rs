@@ -155,6 +155,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    app::tune_allocator();
     app::handle_signals();
     let result: Result<i32> = match cli.command {
         Command::Run(mut a) => {

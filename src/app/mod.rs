@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod allocator;
 pub mod cli;
 mod compare;
 mod init;
@@ -15,6 +16,7 @@ mod solve;
 mod status;
 mod sweep;
 
+pub use allocator::tune_allocator;
 pub use compare::{compare, CompareArgs, CompareReport};
 pub use init::{init, paired_region};
 pub use interrupt::handle_signals;

@@ -57,6 +57,11 @@ pub struct EventQueue<E> {
     heap: Vec<Entry>,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
+    /// While a drained peak is given back: slots from `trim_at` on are not reused, and
+    /// `above` of them are still taken; when none is, the slots are cut to `trim_at`.
+    /// `u32::MAX` otherwise.
+    trim_at: u32,
+    above: u32,
     next_seq: u64,
     next_rank: u32,
     now: SimTime,
@@ -72,6 +77,10 @@ impl<E> Default for EventQueue<E> {
 
 const ARITY: usize = 4;
 
+/// Slots the queue keeps however few events are pending: a drained peak above this many
+/// is given back. (Small in unit tests, so that they give slots back.)
+const KEEP: usize = if cfg!(test) { 8 } else { 4096 };
+
 impl<E> EventQueue<E> {
     /// An empty queue at t = 0.
     pub fn new() -> Self {
@@ -79,6 +88,8 @@ impl<E> EventQueue<E> {
             heap: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
+            trim_at: u32::MAX,
+            above: 0,
             next_seq: 0,
             next_rank: 0,
             now: SimTime::ZERO,
@@ -127,6 +138,9 @@ impl<E> EventQueue<E> {
             }
             None => {
                 let s = u32::try_from(self.slots.len()).expect("more than 2^32 pending events");
+                if s >= self.trim_at {
+                    self.above += 1;
+                }
                 self.slots.push(Slot {
                     seq,
                     event: Some(event),
@@ -184,7 +198,7 @@ impl<E> EventQueue<E> {
             self.remove_top();
             let slot = &mut self.slots[top.slot() as usize];
             let ev = slot.event.take();
-            self.free.push(top.slot());
+            self.release(top.slot());
             if let Some(ev) = ev {
                 self.live -= 1;
                 self.popped += 1;
@@ -245,8 +259,52 @@ impl<E> EventQueue<E> {
                 return;
             }
             self.remove_top();
-            self.free.push(top.slot());
+            self.release(top.slot());
         }
+    }
+
+    /// Frees a slot whose heap entry was popped.
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        if slot < self.trim_at {
+            self.free.push(slot);
+            if self.live * 4 < self.slots.len()
+                && self.slots.len() > KEEP
+                && self.trim_at == u32::MAX
+            {
+                self.start_trim();
+            }
+        } else {
+            self.above -= 1;
+            if self.above == 0 {
+                self.trim();
+            }
+        }
+    }
+
+    /// A quarter of the slots are taken: from now on only the lowest `2 × taken` are
+    /// reused, and the rest are cut once their events have left.
+    #[cold]
+    fn start_trim(&mut self) {
+        let keep = KEEP.max(2 * self.live);
+        self.trim_at = u32::try_from(keep).expect("fewer than 2^32 slots");
+        let free_above = self.free.iter().filter(|&&s| s >= self.trim_at).count();
+        self.free.retain(|&s| s < keep as u32);
+        self.above = u32::try_from(self.slots.len() - keep - free_above).expect("2^32 slots");
+        if self.above == 0 {
+            self.trim();
+        }
+    }
+
+    /// Cuts the slots (and the heap's room) back to `trim_at`.
+    #[cold]
+    fn trim(&mut self) {
+        let keep = self.trim_at as usize;
+        self.slots.truncate(keep);
+        self.slots.shrink_to_fit();
+        self.free.shrink_to(keep);
+        self.heap.shrink_to(keep);
+        self.trim_at = u32::MAX;
     }
 
     /// Gives the pending entries ranks `0..n` in their current order (which a sorted
@@ -467,5 +525,83 @@ mod tests {
             }
         }
         let _ = SimDuration::ZERO;
+    }
+
+    #[test]
+    fn a_drained_peak_gives_its_slots_back() {
+        // A backlog of 10 000 (the earliest scheduled last, so that it drains from the
+        // top slots down) while one event in 100 schedules another 50 later, which reuses
+        // a low slot. A slot cannot move while its event is pending, so what can be given
+        // back is above the highest pending one.
+        let mut q = EventQueue::new();
+        let keys: Vec<_> = (0..10_000u64)
+            .map(|i| q.schedule(SimTime(9_999 - i), 9_999 - i))
+            .collect();
+        let mut popped = Vec::new();
+        let mut most = 0;
+        while q.len() > 3 {
+            let (t, e) = q.pop().expect("pending");
+            popped.push(e);
+            if e < 10_000 && e % 100 == 0 {
+                q.schedule(t + SimDuration(50), 20_000 + e);
+            }
+            most = most.max(q.slots.len());
+        }
+        assert_eq!(most, 10_000);
+        assert!(
+            q.slots.len() <= 2 * KEEP,
+            "{} slots for 3 events",
+            q.slots.len()
+        );
+        assert!(q.slots.capacity() <= 4 * KEEP && q.heap.capacity() <= 4 * KEEP);
+        // In time order, the late events among the others.
+        assert_eq!(popped[..51], (0..51).collect::<Vec<u64>>()[..]);
+        assert_eq!(popped[50..53], [50, 20_000, 51]);
+        // The handle of an event left still cancels it; that of an event gone does
+        // nothing, even where its slot was cut or reused.
+        assert_eq!(q.cancel(keys[1]), Some(9_998));
+        assert_eq!(q.cancel(keys[9_990]), None);
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(rest, [9_997, 9_999]);
+    }
+
+    proptest::proptest! {
+        /// Backlogs that build up and drain in waves (so that slots are cut and reused),
+        /// with cancels of live and of stale handles, against a sorted reference.
+        #[test]
+        fn waves_of_peaks_match_a_sorted_reference(
+            waves in proptest::collection::vec((1usize..400, 0usize..400), 1..8),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let mut q = EventQueue::new();
+            let mut reference = std::collections::BTreeSet::new();
+            let mut keys = Vec::new();
+            let mut x = seed | 1;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let mut seq = 0u64;
+            for (grow, drain) in waves {
+                for _ in 0..grow {
+                    let t = q.now().0 + next() % 100;
+                    keys.push((q.schedule(SimTime(t), seq), t, seq));
+                    reference.insert((t, seq));
+                    seq += 1;
+                    if next() % 4 == 0 {
+                        let (k, t, s) = keys[next() as usize % keys.len()];
+                        let live = reference.remove(&(t, s));
+                        proptest::prop_assert_eq!(q.cancel(k).is_some(), live);
+                    }
+                }
+                for _ in 0..drain {
+                    let want = reference.pop_first();
+                    proptest::prop_assert_eq!(q.pop().map(|(t, s)| (t.0, s)), want);
+                }
+                proptest::prop_assert_eq!(q.len(), reference.len());
+            }
+        }
     }
 }

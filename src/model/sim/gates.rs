@@ -42,9 +42,11 @@ impl Sim<'_, '_> {
                 return;
             }
             let Some(j) = f.queue.pop_front() else {
-                f.queue.shrink_to(KEEP_QUEUE);
                 return;
             };
+            if f.queue.is_empty() {
+                f.queue.shrink_to(KEEP_QUEUE);
+            }
             f.running += 1;
             self.queued -= 1;
             self.fleet_start(j, now);
@@ -100,10 +102,12 @@ impl Sim<'_, '_> {
                 return;
             }
             let Some(j) = vs.queue.pop_front() else {
-                // A first night's backlog gives its room back once it has drained.
-                vs.queue.shrink_to(KEEP_QUEUE);
                 return;
             };
+            if vs.queue.is_empty() {
+                // A first night's backlog gives its room back once it has drained.
+                vs.queue.shrink_to(KEEP_QUEUE);
+            }
             // The job waiting next is admitted when a slot frees again: start its load.
             if let Some(&w) = vs.queue.front() {
                 prefetch_at(self.jobs.slots(), w as usize);

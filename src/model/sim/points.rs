@@ -11,7 +11,7 @@
 //! (a VM runs one job at a time).
 
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{prefetch_at, SimDuration, SimTime};
 
 /// One recovery point held in the vault: its time in µs with its retention tier in the
 /// top three bits, and its bytes. The expiry is not stored: it is the point's time plus
@@ -68,9 +68,12 @@ impl Point {
 }
 
 /// The arena is compacted when more than one part in this many is garbage: at fleet scale
-/// the arena's peak is much of the run's, and a compaction (one pass over the arena) is
-/// rare next to the nights' work.
-const GARBAGE_SHARE: usize = 16;
+/// the arena is most of the run's peak (its pages, once touched, stay with the process),
+/// while a compaction is one pass over it with the VMs' places loaded ahead.
+const GARBAGE_SHARE: usize = 32;
+
+/// How many regions ahead compaction loads the VM's place.
+const COMPACT_AHEAD: usize = 8;
 
 /// The longest record: the length byte and two full 8-byte fields.
 const MAX_RECORD: usize = 17;
@@ -116,9 +119,9 @@ impl Default for Held {
 
 /// Every VM's held points, oldest first: one arena of records in which each VM has a
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
-/// with room for a few more records; when the regions left behind add up to a sixteenth
-/// of the arena ([`GARBAGE_SHARE`]), the regions slide down over them in arena order. So
-/// the arena stays within about 16/15 of the regions, and a point costs no allocation (a buffer per VM would leave
+/// with room for a few more records; when the regions left behind add up to a 32nd of the
+/// arena ([`GARBAGE_SHARE`]), the regions slide down over them in arena order. So the
+/// arena stays within about 32/31 of the regions, and a point costs no allocation (a buffer per VM would leave
 /// the allocator every size it once had, unused: all VMs grow on the same nights).
 #[derive(Debug)]
 pub(super) struct PointStore {
@@ -313,13 +316,17 @@ impl PointStore {
 
     /// Slides every VM's region down over the regions left behind, in arena order: each
     /// region's header names its VM, whose place says whether the region is still its own.
+    /// The regions are in arena order, their VMs' places anywhere: the place of the VM
+    /// [`COMPACT_AHEAD`] regions on is loaded while this one moves.
     #[cold]
     fn compact(&mut self) {
-        let (mut x, mut w) = (0, 0);
+        let (mut x, mut w, mut y) = (0, 0, 0);
+        for _ in 0..COMPACT_AHEAD {
+            y = self.prefetch_region(y);
+        }
         while x < self.arena.len() {
-            let head = &self.arena[x..x + REGION_HEADER];
-            let vi = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-            let cap = usize::from(u16::from_le_bytes([head[4], head[5]]));
+            y = self.prefetch_region(y);
+            let (vi, cap) = self.region_at(x);
             let start = x + REGION_HEADER;
             let h = &mut self.vms[vi];
             if h.at == start {
@@ -332,6 +339,27 @@ impl PointStore {
         }
         self.arena.truncate(w);
         self.garbage = 0;
+    }
+
+    /// The VM and size in the header of the region at `x`.
+    #[inline]
+    fn region_at(&self, x: usize) -> (usize, usize) {
+        let head = &self.arena[x..x + REGION_HEADER];
+        let vi = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+        (vi, usize::from(u16::from_le_bytes([head[4], head[5]])))
+    }
+
+    /// Starts loading the place of the VM whose region's header is at `y` (if any);
+    /// returns where the next region's header is. (Compaction writes only below the
+    /// region it moves, so the headers ahead are intact.)
+    #[inline]
+    fn prefetch_region(&self, y: usize) -> usize {
+        if y >= self.arena.len() {
+            return y;
+        }
+        let (vi, cap) = self.region_at(y);
+        prefetch_at(&self.vms, vi);
+        y + REGION_HEADER + cap
     }
 
     /// Removes VM `vi`'s point at `i` (never the newest) and returns the bytes that leave
@@ -577,7 +605,7 @@ mod tests {
             assert_eq!(got, want);
         }
         // 60 records of 10 bytes (the first 5: no delta) per VM; the arena at most their
-        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (a sixteenth).
+        // room to grow (an eighth, at least 16 bytes) and the garbage allowed (a 32nd).
         let records: usize = (0..vms).map(|vi| usize::from(s.vms[vi].used)).sum();
         assert_eq!(records, vms * (5 + 59 * 10));
         assert!(

@@ -4,6 +4,11 @@
 use super::*;
 use crate::model::config::Schedule;
 
+/// Arrivals a spent batch's (or the sort's) buffer may hold and still be kept for the
+/// next night (1 MiB): a fleet's larger buffers go back between its nights, at one
+/// allocation a night, instead of adding up with its recovery points in the run's peak.
+const KEEP_ITEMS: usize = 1 << 16;
+
 impl Sim<'_, '_> {
     pub(super) fn policy_run(&mut self, p: u32, now: SimTime) {
         let pol = &self.c.policies[p as usize];
@@ -49,6 +54,9 @@ impl Sim<'_, '_> {
             // Appended in insertion order (`o` increases), so a stable sort by time is
             // the (time, insertion) order.
             crate::engine::radix::sort_by_key(&mut items, &mut self.sort_scratch, |x| x.0);
+            if self.sort_scratch.capacity() > KEEP_ITEMS {
+                self.sort_scratch = Vec::new();
+            }
             let base = base.expect("items were added");
             let head = (SimTime(items[0].0), base + u64::from(items[0].1));
             let batch = Some(Batch {
@@ -91,7 +99,9 @@ impl Sim<'_, '_> {
             self.batch_heads.push(Reverse(head));
         } else {
             let done = slot.take().expect("live batch");
-            self.spare_items.push(done.items);
+            if done.items.capacity() <= KEEP_ITEMS {
+                self.spare_items.push(done.items);
+            }
         }
         self.night_arrival(vm, scheduled);
         self.arrive(vm, Kind::Scheduled, scheduled, 1, now);
