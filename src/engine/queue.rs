@@ -287,9 +287,12 @@ impl<E> EventQueue<E> {
     #[cold]
     fn start_trim(&mut self) {
         let keep = KEEP.max(2 * self.live);
-        self.trim_at = u32::try_from(keep).expect("fewer than 2^32 slots");
-        let free_above = self.free.iter().filter(|&&s| s >= self.trim_at).count();
-        self.free.retain(|&s| s < keep as u32);
+        let trim_at = u32::try_from(keep).expect("fewer than 2^32 slots");
+        let free = self.free.len();
+        self.free.retain(|&s| s < trim_at);
+        // The slots from `keep` on that were not free are taken.
+        let free_above = free - self.free.len();
+        self.trim_at = trim_at;
         self.above = u32::try_from(self.slots.len() - keep - free_above).expect("2^32 slots");
         if self.above == 0 {
             self.trim();

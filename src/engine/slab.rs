@@ -64,26 +64,39 @@ impl LowestFree {
     /// Drops the words of slots at or above `len` (all of which are absent).
     fn truncate(&mut self, len: usize) {
         let words = len.div_ceil(W);
-        if self.bits.len() > 2 * words + W {
-            self.bits.truncate(words);
-            self.bits.shrink_to(words + words / 2);
-            let sw = words.div_ceil(W);
-            self.summary.truncate(sw);
-            self.summary.shrink_to(sw + sw / 2);
-            self.floor = self.floor.min(sw);
-        }
+        self.bits.truncate(words);
+        give_back(&mut self.bits, W);
+        let sw = words.div_ceil(W);
+        self.summary.truncate(sw);
+        give_back(&mut self.summary, W);
+        self.floor = self.floor.min(sw);
     }
+}
+
+/// Slots whose room a [`Slab`] keeps however few are in use; also what a store kept beside
+/// a slab's slots (indexed by slot number) should keep.
+pub const KEEP: usize = 1024;
+
+/// Gives back most of `v`'s room when less than half of it is used, keeping room for half
+/// again its length (and for `keep` elements at least); returns whether it did. For a store
+/// that shrinks after a peak, as [`Slab`]'s does.
+pub fn give_back<T>(v: &mut Vec<T>, keep: usize) -> bool {
+    let len = v.len();
+    if v.capacity() <= keep.max(2 * len) {
+        return false;
+    }
+    v.shrink_to(keep.max(len + len / 2));
+    true
 }
 
 /// Values of type `T` in slots numbered from 0: [`Slab::insert`] takes the lowest free
 /// number, [`Slab::remove`] frees one. The storage is as long as the highest number in use
-/// and its capacity shrinks when it is less than half used (never below `keep` slots).
+/// and its room shrinks when it is less than half used ([`give_back`], never below [`KEEP`]).
 #[derive(Debug)]
 pub struct Slab<T> {
     slots: Vec<Option<T>>,
     free: LowestFree,
     live: usize,
-    keep: usize,
 }
 
 impl<T> Default for Slab<T> {
@@ -93,13 +106,12 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
-    /// An empty slab that keeps the capacity of up to 1 024 slots.
+    /// An empty slab (that keeps room for [`KEEP`] slots once it has had them).
     pub fn new() -> Self {
         Slab {
             slots: Vec::new(),
             free: LowestFree::default(),
             live: 0,
-            keep: 1024,
         }
     }
 
@@ -137,10 +149,8 @@ impl<T> Slab<T> {
             self.slots.pop();
             self.free.remove(self.slots.len());
         }
-        let len = self.slots.len();
-        if self.slots.capacity() > self.keep.max(2 * len) {
-            self.slots.shrink_to(self.keep.max(len + len / 2));
-            self.free.truncate(len);
+        if give_back(&mut self.slots, KEEP) {
+            self.free.truncate(self.slots.len());
         }
         v
     }
@@ -231,7 +241,7 @@ mod tests {
         }
         assert_eq!(s.len(), 500);
         assert_eq!(s.slots().len(), 500);
-        assert!(s.capacity() <= 1024, "capacity {}", s.capacity());
+        assert!(s.capacity() <= KEEP, "capacity {}", s.capacity());
         assert_eq!(s.insert(7), 500);
     }
 
@@ -265,7 +275,7 @@ mod tests {
                 prop_assert_eq!(s.len(), live.len());
                 let top = live.iter().next_back().map_or(0, |&n| n as usize + 1);
                 prop_assert_eq!(s.slots().len(), top);
-                prop_assert!(s.capacity() <= 1024.max(2 * top));
+                prop_assert!(s.capacity() <= KEEP.max(2 * top));
             }
         }
     }

@@ -13,7 +13,7 @@ use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{prefetch_at, EventQueue, SimDuration, SimTime, Slab, Stream};
+use crate::engine::{prefetch_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
 
@@ -694,9 +694,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         let len = self.jobs.slots().len();
         if len < self.job_flows.len() {
             self.job_flows.truncate(len);
-            if self.job_flows.capacity() > 4096.max(2 * len) {
-                self.job_flows.shrink_to(len + len / 2);
-            }
+            slab::give_back(&mut self.job_flows, slab::KEEP);
         }
         job
     }

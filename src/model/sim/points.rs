@@ -121,8 +121,9 @@ impl Default for Held {
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
 /// with room for a few more records; when the regions left behind add up to a 32nd of the
 /// arena ([`GARBAGE_SHARE`]), the regions slide down over them in arena order. So the
-/// arena stays within about 32/31 of the regions, and a point costs no allocation (a buffer per VM would leave
-/// the allocator every size it once had, unused: all VMs grow on the same nights).
+/// arena stays within about 32/31 of the regions, and a point costs no allocation (a
+/// buffer per VM would leave the allocator every size it once had, unused: all VMs grow
+/// on the same nights).
 #[derive(Debug)]
 pub(super) struct PointStore {
     arena: Vec<u8>,
