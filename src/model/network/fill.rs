@@ -24,7 +24,10 @@
 //! when a class becomes active or idle (`Network::shape` counts those changes), so a
 //! class keeps the component found for it and, when it alone changed and the shape has
 //! not, its next recompute skips the search. Most components are one link (a region's
-//! egress): those are filled without the link heap, in the same steps.
+//! egress): those are filled without the link heap, in the same steps. And in most
+//! refills no link is a bottleneck (the flows are held to their per-disk caps): a sum of
+//! the caps per link shows it, and every class then runs at its cap without the filling
+//! (see [`Network::fill_at_caps`] for why that is its result bit for bit).
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
@@ -242,7 +245,11 @@ impl Network {
         } else {
             std::mem::swap(&mut capped, &mut self.capped);
         }
-        if links.len() == 1 && !self.heap_fill() {
+        if self.heap_fill() {
+            self.fill_links(links, classes.len(), &capped, epoch, all);
+        } else if self.fill_at_caps(links, classes.len(), &capped, epoch, all) {
+            // Every class runs at its cap: the filling below would come to the same.
+        } else if links.len() == 1 {
             self.fill_one_link(links[0], classes.len(), &capped, epoch, all);
         } else {
             self.fill_links(links, classes.len(), &capped, epoch, all);
@@ -264,6 +271,70 @@ impl Network {
                 wake_fix(&mut self.wake, &mut self.classes, c);
             }
         }
+    }
+
+    /// The filling's result when no link is a bottleneck, as in most refills (a night's
+    /// transfers are mostly held to their per-disk caps): if every class of the component
+    /// is capped and on every link the flows' caps sum to at most `1 − HEADROOM` of its
+    /// capacity, every class runs at its cap. Returns whether it was so (the classes then
+    /// run at their caps and the links' throughputs are set); otherwise only the links'
+    /// filling state is reset, for the filling proper.
+    ///
+    /// # Why it is the filling's result, bit for bit
+    ///
+    /// Progressive filling freezes the capped classes in `(cap, class id)` order; a class
+    /// is frozen at its cap when the cap is at most every link's share
+    /// `rem / unfrozen`. With the caps summing to at most `(1 − HEADROOM) C` on a link of
+    /// capacity `C`, before the `k`-th class is frozen the link still has at least its
+    /// unfrozen flows' caps (each at least the `k`-th cap, by the order) plus
+    /// `HEADROOM × C`: the rounding of `k` subtractions and one division (below
+    /// `k × 2^-51 × C`) cannot take that margin for any `k` under 10^6, so the share stays
+    /// above the cap and every class is frozen by its cap, at its cap's very bits. A
+    /// link's throughput is the sum of its classes' `flows × rate` in the order the
+    /// filling freezes them, which is the order summed here.
+    fn fill_at_caps(
+        &mut self,
+        links: &[u32],
+        n_classes: usize,
+        capped: &[(u64, u32)],
+        epoch: u64,
+        all: bool,
+    ) -> bool {
+        /// Below 10^-9 of a link's capacity the margin is left to the filling proper.
+        const HEADROOM: f64 = 1e-9;
+        let mut n = 0;
+        for &(bits, c) in capped {
+            let class = &self.classes[c as usize];
+            if !all && class.seen != epoch {
+                continue;
+            }
+            n += 1;
+            let flow_caps = class.heap.len() as f64 * f64::from_bits(bits);
+            let (s, len) = self.paths[class.path as usize];
+            for &l in &self.path_links[s as usize..(s + len) as usize] {
+                self.links[l as usize].tp_acc += flow_caps;
+            }
+        }
+        let fits = n == n_classes
+            && links.iter().all(|&l| {
+                let link = &self.links[l as usize];
+                link.tp_acc <= link.capacity * (1.0 - HEADROOM)
+            });
+        if !fits {
+            for &l in links {
+                self.links[l as usize].tp_acc = 0.0;
+            }
+            return false;
+        }
+        let clock = self.clock;
+        for &(bits, c) in capped {
+            let class = &mut self.classes[c as usize];
+            if all || class.seen == epoch {
+                class.frozen = epoch;
+                class.set_rate(clock, f64::from_bits(bits));
+            }
+        }
+        true
     }
 
     /// The first capped class from `*cap_i` on that is in the component and not yet
@@ -383,7 +454,7 @@ impl Network {
     }
 
     /// Whether every filling must take the general (heap) way: set by the tests that
-    /// compare the one-link way with it.
+    /// compare the shortcuts (every class at its cap, one link) with it.
     #[inline]
     fn heap_fill(&self) -> bool {
         #[cfg(test)]

@@ -26,6 +26,42 @@ impl Network {
         bytes: u64,
         owner: u32,
     ) -> FlowId {
+        self.check_start(path, cap);
+        self.progress(now.0);
+        let f = self.add_flow(path.0, cap, bytes, owner);
+        self.recompute();
+        f
+    }
+
+    /// Starts one flow per entry of `bytes` at `now`, all on `path` with `cap` and owned by
+    /// `owner` (a VM's disks), ids in that order, with one recompute of the rates for all
+    /// of them (they share one class) instead of one each. The flows, finish times and
+    /// completions are those of one [`Network::start_owned_flow`] per entry; only a flow
+    /// finishing at `now` itself (zero bytes, or a few at more than a GB/s) is collected
+    /// by the next call at `now` instead of before the next entry starts, so rates asked
+    /// before that call still count it. An empty `bytes` starts nothing.
+    pub fn start_owned_flows(
+        &mut self,
+        now: SimTime,
+        path: PathId,
+        cap: f64,
+        bytes: impl IntoIterator<Item = u64>,
+        owner: u32,
+    ) {
+        self.check_start(path, cap);
+        self.progress(now.0);
+        let mut any = false;
+        for b in bytes {
+            self.add_flow(path.0, cap, b, owner);
+            any = true;
+        }
+        if any {
+            self.recompute();
+        }
+    }
+
+    /// The preconditions of a flow start (see [`Network::start_flow`]).
+    fn check_start(&self, path: PathId, cap: f64) {
         assert!(cap > 0.0, "flow cap must be > 0, got {cap}");
         let p = path.0 as usize;
         assert!(p < self.paths.len(), "start_flow: unknown path {path:?}");
@@ -33,13 +69,15 @@ impl Network {
             cap.is_finite() || self.paths[p].1 > 0,
             "start_flow: a flow on an empty path needs a finite cap"
         );
-        self.progress(now.0);
+    }
 
-        let key = (path.0, cap.to_bits());
+    /// Adds a flow to its class at the clock and marks the class for the next recompute.
+    fn add_flow(&mut self, path: u32, cap: f64, bytes: u64, owner: u32) -> FlowId {
+        let key = (path, cap.to_bits());
         let c = match self.class_of.get(&key) {
             Some(&c) => c,
             None => {
-                let c = self.new_class(path.0, cap);
+                let c = self.new_class(path, cap);
                 self.class_of.insert(key, c);
                 c
             }
@@ -76,7 +114,7 @@ impl Network {
             sift_up(&mut class.heap, last);
         }
         self.n_active += 1;
-        let (s, n) = self.paths[p];
+        let (s, n) = self.paths[path as usize];
         for &l in &self.path_links[s as usize..(s + n) as usize] {
             let link = &mut self.links[l as usize];
             link.touch_counts(clock);
@@ -86,7 +124,6 @@ impl Network {
             self.activate(c);
         }
         self.touch_class(c);
-        self.recompute();
         FlowId(f)
     }
 

@@ -188,7 +188,8 @@ pub struct Network {
     /// Counts the changes of the set of active classes, which alone decides the
     /// components: a component found at one count is still the same at that count.
     shape: u64,
-    /// Tests only: fill one-link components the general way too (see `fill`).
+    /// Tests only: fill every component the general way, without the shortcuts (see
+    /// `fill`).
     #[cfg(test)]
     heap_only: bool,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Network;
+use super::{FlowId, Network};
 use crate::engine::time::SimTime;
 
 mod incremental;
@@ -292,6 +292,82 @@ fn flow_seconds_single_link() {
     assert_eq!(st.flow_seconds, 5.0); // 2 s + 3 s
     assert_eq!(st.busy_seconds, 3.0);
     assert!(close(st.bytes, 3e6));
+}
+
+/// A VM's disks started together (one recompute) leave the network as one start per
+/// disk does: the same ids, rates, finish times and completions, bit for bit, once a
+/// flow finishing at the start itself has been collected.
+#[test]
+fn a_vms_disks_started_together_match_one_start_each() {
+    let build = || {
+        let mut net = Network::new();
+        let core = net.add_link(3e6);
+        let edge = net.add_link(1e6);
+        let p = net.add_path(&[core, edge]);
+        let q = net.add_path(&[core]);
+        net.start_owned_flow(SimTime::ZERO, q, 4e5, 5_000_000, 9);
+        (net, p)
+    };
+    let disks = [700_000, 1_300_000, 0, 2_100_000];
+    let (mut one_by_one, p) = build();
+    let t = SimTime(S / 3);
+    let ids: Vec<FlowId> = disks
+        .iter()
+        .map(|&b| one_by_one.start_owned_flow(t, p, 3e5, b, 4))
+        .collect();
+    let (mut together, p) = build();
+    together.start_owned_flows(t, p, 3e5, disks, 4);
+    // The empty disk's flow finishes at `t` itself: one by one, it was collected before
+    // the next disk started; together, by the next call at `t`.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    one_by_one.advance_timed_into(t, &mut a);
+    together.advance_timed_into(t, &mut b);
+    assert_eq!((&a, &b), (&vec![(t, ids[2])], &vec![(t, ids[2])]));
+    for f in &ids {
+        assert_eq!(
+            one_by_one.flow_rate(*f).to_bits(),
+            together.flow_rate(*f).to_bits()
+        );
+    }
+    assert_eq!(one_by_one.next_completion(), together.next_completion());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    one_by_one.advance_timed_into(SimTime(60 * S), &mut a);
+    together.advance_timed_into(SimTime(60 * S), &mut b);
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 4, "three disks and the other flow finish");
+}
+
+/// A link whose flows' caps sum to its capacity, to a hair under it and to a hair over
+/// it: the caps shortcut must leave each case to the filling proper, which gives the
+/// same rates (at the caps, or at the link's fair share just under them).
+#[test]
+fn caps_at_a_links_capacity_take_the_filling() {
+    for capacity in [
+        1e6,
+        1e6 * (1.0 - 1e-10),
+        1e6 * (1.0 + 1e-10),
+        1e6 * (1.0 + 2e-9),
+    ] {
+        let mut shortcut = Network::new();
+        let mut general = Network::new();
+        general.heap_only = true;
+        let mut rates = Vec::new();
+        for net in [&mut shortcut, &mut general] {
+            let l = net.add_link(capacity);
+            let p = net.add_path(&[l]);
+            let f: Vec<FlowId> = (0..5)
+                .map(|_| net.start_flow(SimTime::ZERO, p, 2e5, 1_000_000))
+                .collect();
+            rates.push(
+                f.iter()
+                    .map(|&f| net.flow_rate(f).to_bits())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(rates[0], rates[1], "capacity {capacity}");
+        let expect = (capacity / 5.0).min(2e5);
+        assert_eq!(f64::from_bits(rates[0][0]), expect, "capacity {capacity}");
+    }
 }
 
 /// A small deterministic generator for the randomized tests.

@@ -269,9 +269,8 @@ impl Sim<'_, '_> {
             None => per_disk,
         };
         let path = self.vm_path(vi);
-        for &b in parts.iter().filter(|&&b| b > 0) {
-            self.net.start_owned_flow(now, path, cap, b, j);
-        }
+        let disks = parts.iter().copied().filter(|&b| b > 0);
+        self.net.start_owned_flows(now, path, cap, disks, j);
         self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
         self.disk_buf = sizes;
         self.part_buf = parts;
