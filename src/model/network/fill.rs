@@ -25,9 +25,12 @@
 //! class keeps the component found for it and, when it alone changed and the shape has
 //! not, its next recompute skips the search. Most components are one link (a region's
 //! egress): those are filled without the link heap, in the same steps. And in most
-//! refills no link is a bottleneck (the flows are held to their per-disk caps): a sum of
-//! the caps per link shows it, and every class then runs at its cap without the filling
-//! (see [`Network::fill_at_caps`] for why that is its result bit for bit).
+//! refills no link is a bottleneck (the flows are held to their per-disk caps): in a
+//! component of several links a sum of the caps per link shows it, and every class then
+//! runs at its cap without the filling (see [`Network::fill_at_caps`] for why that is
+//! its result bit for bit). Whether the last filling left every class at its cap is
+//! kept (`at_caps`): a VM's further disks can then join without a refill each
+//! (see `flows`).
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
@@ -40,6 +43,11 @@ use super::{Network, NEVER, NOT_LISTED};
 /// times more capped classes. Both ways give the same order; the tests use a lower
 /// threshold so that their small networks take both ways.
 const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
+
+/// The share of a link's capacity its flows' caps must leave free for
+/// [`Network::fill_at_caps`] to run every class at its cap without the filling: below it
+/// the margin is left to the filling proper.
+pub(super) const HEADROOM: f64 = 1e-9;
 
 /// A link's fair share as a totally ordered heap key.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -245,15 +253,26 @@ impl Network {
         } else {
             std::mem::swap(&mut capped, &mut self.capped);
         }
-        if self.heap_fill() {
-            self.fill_links(links, classes.len(), &capped, epoch, all);
-        } else if self.fill_at_caps(links, classes.len(), &capped, epoch, all) {
-            // Every class runs at its cap: the filling below would come to the same.
+        // Components of one link take the filling itself: it is about as cheap as the
+        // shortcut's pass there, which would be lost whenever the link binds. Elsewhere
+        // the shortcut is tried when the component's last filling (as its first link
+        // remembers it) left every class at its cap: links bind for hours at a time
+        // (a fleet's first copies), during which the pass would be lost at every change.
+        self.at_caps = if self.heap_fill() {
+            self.fill_links(links, classes.len(), &capped, epoch, all)
         } else if links.len() == 1 {
-            self.fill_one_link(links[0], classes.len(), &capped, epoch, all);
+            self.fill_one_link(links[0], classes.len(), &capped, epoch, all)
         } else {
-            self.fill_links(links, classes.len(), &capped, epoch, all);
-        }
+            // (A component of no link: flows on the empty path, held to their caps.)
+            let first = links.first().map(|&l| l as usize);
+            let at_caps = (first.map_or(true, |l| self.links[l].last_at_caps)
+                && self.fill_at_caps(links, classes.len(), &capped, epoch, all))
+                || self.fill_links(links, classes.len(), &capped, epoch, all);
+            if let Some(l) = first {
+                self.links[l].last_at_caps = at_caps;
+            }
+            at_caps
+        };
         if !small {
             std::mem::swap(&mut capped, &mut self.capped);
         }
@@ -300,8 +319,6 @@ impl Network {
         epoch: u64,
         all: bool,
     ) -> bool {
-        /// Below 10^-9 of a link's capacity the margin is left to the filling proper.
-        const HEADROOM: f64 = 1e-9;
         let mut n = 0;
         for &(bits, c) in capped {
             let class = &self.classes[c as usize];
@@ -357,7 +374,8 @@ impl Network {
     }
 
     /// The progressive filling of a component of several links: a heap of the links by
-    /// `(share, link id)` against the caps in order.
+    /// `(share, link id)` against the caps in order. Returns whether every class was
+    /// frozen at its cap (no link was a bottleneck).
     fn fill_links(
         &mut self,
         links: &[u32],
@@ -365,7 +383,7 @@ impl Network {
         capped: &[(u64, u32)],
         epoch: u64,
         all: bool,
-    ) {
+    ) -> bool {
         // A link's fair share never decreases during progressive filling (flows leave it
         // frozen at the global minimum, which is at most its share), so heap keys can only
         // be stale from below: build the heap once in O(links), never push, and when the
@@ -379,6 +397,7 @@ impl Network {
         self.link_heap = BinaryHeap::from(heap);
         let mut left = n_classes;
         let mut cap_i = 0;
+        let mut at_caps = true;
         while left > 0 {
             let link_top = loop {
                 let Some(mut top) = self.link_heap.peek_mut() else {
@@ -404,15 +423,18 @@ impl Network {
                 (Some((s, l)), _) => {
                     self.link_heap.pop();
                     left -= self.freeze_link(l, s, epoch);
+                    at_caps = false;
                 }
                 _ => unreachable!("an unfrozen class has neither a link nor a cap"),
             }
         }
+        at_caps
     }
 
     /// [`Network::fill_links`] for a component of one link (every class crosses it), as
     /// most are: the same steps in the same order, without the heap. The share is
-    /// recomputed before each step, as the heap's re-keying does.
+    /// recomputed before each step, as the heap's re-keying does. Returns whether every
+    /// class was frozen at its cap.
     fn fill_one_link(
         &mut self,
         l: u32,
@@ -420,9 +442,10 @@ impl Network {
         capped: &[(u64, u32)],
         epoch: u64,
         all: bool,
-    ) {
+    ) -> bool {
         let mut left = n_classes;
         let mut cap_i = 0;
+        let mut at_caps = true;
         while left > 0 {
             let link = &self.links[l as usize];
             debug_assert!(link.unfrozen > 0, "an unfrozen class crosses the link");
@@ -432,9 +455,13 @@ impl Network {
                     self.freeze(c, cap, epoch);
                     left -= 1;
                 }
-                _ => left -= self.freeze_link(l, share, epoch),
+                _ => {
+                    left -= self.freeze_link(l, share, epoch);
+                    at_caps = false;
+                }
             }
         }
+        at_caps
     }
 
     /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;

@@ -1,6 +1,7 @@
 //! Starting and cancelling flows, and what a flow's rate and remaining bytes are.
 
 use super::clock::rebase;
+use super::fill::HEADROOM;
 use super::heap::{heap_remove, sift_up, Entry};
 use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
 use crate::engine::time::SimTime;
@@ -34,30 +35,56 @@ impl Network {
     }
 
     /// Starts one flow per entry of `bytes` at `now`, all on `path` with `cap` and owned by
-    /// `owner` (a VM's disks), ids in that order, with one recompute of the rates for all
-    /// of them (they share one class) instead of one each. The flows, finish times and
-    /// completions are those of one [`Network::start_owned_flow`] per entry; only a flow
-    /// finishing at `now` itself (zero bytes, or a few at more than a GB/s) is collected
-    /// by the next call at `now` instead of before the next entry starts, so rates asked
-    /// before that call still count it. An empty `bytes` starts nothing.
+    /// `owner` (a VM's disks), ids in that order: the same, bit for bit, as one
+    /// [`Network::start_owned_flow`] per entry. When no link binds, the flows after the
+    /// first join with one refill instead of one each (see [`Network::joins_at_caps`]).
     pub fn start_owned_flows(
         &mut self,
         now: SimTime,
         path: PathId,
         cap: f64,
-        bytes: impl IntoIterator<Item = u64>,
+        bytes: &[u64],
         owner: u32,
     ) {
         self.check_start(path, cap);
-        self.progress(now.0);
-        let mut any = false;
-        for b in bytes {
+        let mut rest = bytes;
+        while let Some((&b, tail)) = rest.split_first() {
+            self.progress(now.0);
             self.add_flow(path.0, cap, b, owner);
-            any = true;
-        }
-        if any {
+            rest = tail;
             self.recompute();
+            if !rest.is_empty() && self.joins_at_caps(path.0, cap, rest) {
+                for &b in rest {
+                    self.add_flow(path.0, cap, b, owner);
+                }
+                rest = &[];
+                self.recompute();
+            }
         }
+    }
+
+    /// Whether flows of `bytes` on `path` at `cap` can join (after a recompute that
+    /// touched only their class) with one refill for all, as one refill each would leave
+    /// them. It is so when the refill just made froze every class at its cap and the
+    /// links of `path` keep a margin of twice the filling's headroom with the new flows
+    /// at their caps: every state on the way then runs every class at its cap too (a
+    /// link's sum of caps only grows with its flows), so no rate or anchor moves but
+    /// those of the class itself, which end the same; and nothing completes on the way
+    /// (nothing is due now, and each new flow takes at least 2 µs at its cap), since a
+    /// completion between two starts would be collected with other rates.
+    fn joins_at_caps(&self, path: u32, cap: f64, bytes: &[u64]) -> bool {
+        if !self.at_caps || self.next <= self.clock || !cap.is_finite() {
+            return false;
+        }
+        let more = bytes.len() as f64 * cap;
+        let (s, n) = self.paths[path as usize];
+        bytes.iter().all(|&b| b as f64 * 1e6 / cap >= 2.0)
+            && self.path_links[s as usize..(s + n) as usize]
+                .iter()
+                .all(|&l| {
+                    let link = &self.links[l as usize];
+                    link.tp_acc + more <= link.capacity * (1.0 - 2.0 * HEADROOM)
+                })
     }
 
     /// The preconditions of a flow start (see [`Network::start_flow`]).

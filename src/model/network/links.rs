@@ -34,6 +34,9 @@ pub(super) struct Link {
     pub(super) tp_acc: f64,
     /// Recompute epoch at which the link was found in a changed component.
     pub(super) seen: u64,
+    /// Whether the last filling of a component listing this link first left every class
+    /// at its cap: the next one tries the shortcut first only then (see `fill`).
+    pub(super) last_at_caps: bool,
 }
 
 impl Link {
@@ -86,6 +89,7 @@ impl Network {
             unfrozen: 0,
             tp_acc: 0.0,
             seen: 0,
+            last_at_caps: true,
         });
         LinkId(id)
     }

@@ -185,6 +185,9 @@ pub struct Network {
     comp_links: Vec<u32>,
     comp_classes: Vec<u32>,
     comp_capped: Vec<(u64, u32)>,
+    /// Whether the last filling froze every class of its component(s) at its cap (no
+    /// link was a bottleneck); see `flows::start_owned_flows`.
+    at_caps: bool,
     /// Counts the changes of the set of active classes, which alone decides the
     /// components: a component found at one count is still the same at that count.
     shape: u64,
@@ -228,6 +231,7 @@ impl Network {
             comp_links: Vec::new(),
             comp_classes: Vec::new(),
             comp_capped: Vec::new(),
+            at_caps: false,
             shape: 1,
             #[cfg(test)]
             heap_only: false,

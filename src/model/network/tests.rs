@@ -294,47 +294,68 @@ fn flow_seconds_single_link() {
     assert!(close(st.bytes, 3e6));
 }
 
-/// A VM's disks started together (one recompute) leave the network as one start per
-/// disk does: the same ids, rates, finish times and completions, bit for bit, once a
-/// flow finishing at the start itself has been collected.
+/// A VM's disks started together leave the network as one start per disk does, bit for
+/// bit (ids, rates, anchors, finish times, completions, link bytes), whether they join
+/// with one refill (the caps fit the links) or take one each (a link binds, or a disk
+/// is empty and finishes at once).
 #[test]
 fn a_vms_disks_started_together_match_one_start_each() {
-    let build = || {
-        let mut net = Network::new();
-        let core = net.add_link(3e6);
-        let edge = net.add_link(1e6);
-        let p = net.add_path(&[core, edge]);
-        let q = net.add_path(&[core]);
-        net.start_owned_flow(SimTime::ZERO, q, 4e5, 5_000_000, 9);
-        (net, p)
-    };
-    let disks = [700_000, 1_300_000, 0, 2_100_000];
-    let (mut one_by_one, p) = build();
-    let t = SimTime(S / 3);
-    let ids: Vec<FlowId> = disks
-        .iter()
-        .map(|&b| one_by_one.start_owned_flow(t, p, 3e5, b, 4))
-        .collect();
-    let (mut together, p) = build();
-    together.start_owned_flows(t, p, 3e5, disks, 4);
-    // The empty disk's flow finishes at `t` itself: one by one, it was collected before
-    // the next disk started; together, by the next call at `t`.
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    one_by_one.advance_timed_into(t, &mut a);
-    together.advance_timed_into(t, &mut b);
-    assert_eq!((&a, &b), (&vec![(t, ids[2])], &vec![(t, ids[2])]));
-    for f in &ids {
+    // (edge capacity, the disks' bytes, whether they should join with one refill)
+    let cases: [(f64, &[u64], bool); 4] = [
+        (1e7, &[700_000, 1_300_000, 2_100_000, 90_000], true),
+        (1e6, &[700_000, 1_300_000, 2_100_000, 90_000], false),
+        (1e7, &[700_000, 0, 2_100_000], false),
+        (1e7, &[5_000_000], false),
+    ];
+    for (edge_capacity, disks, joins) in cases {
+        let build = || {
+            let mut net = Network::new();
+            let core = net.add_link(3e6);
+            let edge = net.add_link(edge_capacity);
+            let p = net.add_path(&[core, edge]);
+            let q = net.add_path(&[core]);
+            net.start_owned_flow(SimTime::ZERO, q, 4e5, 5_000_000, 9);
+            net.start_owned_flow(SimTime(S / 7), p, 3e5, 800_000, 8);
+            (net, p, [core, edge])
+        };
+        let t = SimTime(S / 3);
+        let (mut one_by_one, p, links) = build();
+        let ids: Vec<FlowId> = disks
+            .iter()
+            .map(|&b| one_by_one.start_owned_flow(t, p, 3e5, b, 4))
+            .collect();
+        let (mut together, _, _) = build();
+        let epoch = together.epoch;
+        together.start_owned_flows(t, p, 3e5, disks, 4);
+        let refills = together.epoch - epoch;
+        let case = format!("edge {edge_capacity}, disks {disks:?}");
         assert_eq!(
-            one_by_one.flow_rate(*f).to_bits(),
-            together.flow_rate(*f).to_bits()
+            refills < disks.len() as u64,
+            joins,
+            "{case}: {refills} refills"
         );
+        for f in &ids {
+            assert_eq!(
+                one_by_one.flow_rate(*f).to_bits(),
+                together.flow_rate(*f).to_bits(),
+                "{case}"
+            );
+        }
+        assert_eq!(one_by_one.next_completion(), together.next_completion());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        one_by_one.advance_timed_into(SimTime(60 * S), &mut a);
+        together.advance_timed_into(SimTime(60 * S), &mut b);
+        assert_eq!(a, b, "{case}");
+        assert_eq!(a.len(), disks.len() + 2, "{case}: every flow finishes");
+        for l in links {
+            let (x, y) = (
+                one_by_one.link_stats(l, SimTime(60 * S)),
+                together.link_stats(l, SimTime(60 * S)),
+            );
+            assert_eq!(x.bytes.to_bits(), y.bytes.to_bits(), "{case}");
+            assert_eq!(x.flow_seconds.to_bits(), y.flow_seconds.to_bits(), "{case}");
+        }
     }
-    assert_eq!(one_by_one.next_completion(), together.next_completion());
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    one_by_one.advance_timed_into(SimTime(60 * S), &mut a);
-    together.advance_timed_into(SimTime(60 * S), &mut b);
-    assert_eq!(a, b);
-    assert_eq!(a.len(), 4, "three disks and the other flow finish");
 }
 
 /// A link whose flows' caps sum to its capacity, to a hair under it and to a hair over
@@ -353,8 +374,10 @@ fn caps_at_a_links_capacity_take_the_filling() {
         general.heap_only = true;
         let mut rates = Vec::new();
         for net in [&mut shortcut, &mut general] {
+            // Two links: components of one link take the filling itself.
             let l = net.add_link(capacity);
-            let p = net.add_path(&[l]);
+            let wide = net.add_link(1e9);
+            let p = net.add_path(&[wide, l]);
             let f: Vec<FlowId> = (0..5)
                 .map(|_| net.start_flow(SimTime::ZERO, p, 2e5, 1_000_000))
                 .collect();

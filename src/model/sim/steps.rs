@@ -263,14 +263,14 @@ impl Sim<'_, '_> {
         let mut parts = std::mem::take(&mut self.part_buf);
         disk_sizes(self.seed, fleet, index, &mut sizes);
         split_bytes(bytes, &sizes, &mut parts);
-        let n = parts.iter().filter(|&&b| b > 0).count();
+        parts.retain(|&b| b > 0);
+        let n = parts.len();
         let cap = match fleet.max_throughput {
             Some(m) => per_disk.min(m / n as f64),
             None => per_disk,
         };
         let path = self.vm_path(vi);
-        let disks = parts.iter().copied().filter(|&b| b > 0);
-        self.net.start_owned_flows(now, path, cap, disks, j);
+        self.net.start_owned_flows(now, path, cap, &parts, j);
         self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
         self.disk_buf = sizes;
         self.part_buf = parts;
