@@ -49,6 +49,18 @@ const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
 /// the margin is left to the filling proper.
 pub(super) const HEADROOM: f64 = 1e-9;
 
+/// What one filling works on: a component's links, its number of classes, its capped
+/// classes in `(cap, class id)` order (possibly with others', skipped: see `in_comp`),
+/// the recompute's epoch, and whether the component is every active class.
+#[derive(Clone, Copy)]
+struct Comp<'a> {
+    links: &'a [u32],
+    n_classes: usize,
+    capped: &'a [(u64, u32)],
+    epoch: u64,
+    all: bool,
+}
+
 /// A link's fair share as a totally ordered heap key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Share(pub(super) f64);
@@ -258,16 +270,23 @@ impl Network {
         // the shortcut is tried when the component's last filling (as its first link
         // remembers it) left every class at its cap: links bind for hours at a time
         // (a fleet's first copies), during which the pass would be lost at every change.
+        let comp = Comp {
+            links,
+            n_classes: classes.len(),
+            capped: &capped,
+            epoch,
+            all,
+        };
         self.at_caps = if self.heap_fill() {
-            self.fill_links(links, classes.len(), &capped, epoch, all)
+            self.fill_links(comp)
         } else if links.len() == 1 {
-            self.fill_one_link(links[0], classes.len(), &capped, epoch, all)
+            self.fill_one_link(comp)
         } else {
             // (A component of no link: flows on the empty path, held to their caps.)
             let first = links.first().map(|&l| l as usize);
             let at_caps = (first.map_or(true, |l| self.links[l].last_at_caps)
-                && self.fill_at_caps(links, classes.len(), &capped, epoch, all))
-                || self.fill_links(links, classes.len(), &capped, epoch, all);
+                && self.fill_at_caps(comp))
+                || self.fill_links(comp);
             if let Some(l) = first {
                 self.links[l].last_at_caps = at_caps;
             }
@@ -311,20 +330,20 @@ impl Network {
     /// above the cap and every class is frozen by its cap, at its cap's very bits. A
     /// link's throughput is the sum of its classes' `flows × rate` in the order the
     /// filling freezes them, which is the order summed here.
-    fn fill_at_caps(
-        &mut self,
-        links: &[u32],
-        n_classes: usize,
-        capped: &[(u64, u32)],
-        epoch: u64,
-        all: bool,
-    ) -> bool {
+    fn fill_at_caps(&mut self, comp: Comp) -> bool {
+        let Comp {
+            links,
+            n_classes,
+            capped,
+            epoch,
+            ..
+        } = comp;
         let mut n = 0;
         for &(bits, c) in capped {
-            let class = &self.classes[c as usize];
-            if !all && class.seen != epoch {
+            if !self.in_comp(comp, c) {
                 continue;
             }
+            let class = &self.classes[c as usize];
             n += 1;
             let flow_caps = class.heap.len() as f64 * f64::from_bits(bits);
             let (s, len) = self.paths[class.path as usize];
@@ -345,8 +364,8 @@ impl Network {
         }
         let clock = self.clock;
         for &(bits, c) in capped {
-            let class = &mut self.classes[c as usize];
-            if all || class.seen == epoch {
+            if self.in_comp(comp, c) {
+                let class = &mut self.classes[c as usize];
                 class.frozen = epoch;
                 class.set_rate(clock, f64::from_bits(bits));
             }
@@ -357,33 +376,34 @@ impl Network {
     /// The first capped class from `*cap_i` on that is in the component and not yet
     /// frozen, as (cap, class id).
     #[inline]
-    fn next_cap(
-        &self,
-        capped: &[(u64, u32)],
-        cap_i: &mut usize,
-        epoch: u64,
-        all: bool,
-    ) -> Option<(f64, u32)> {
+    fn next_cap(&self, comp: Comp, cap_i: &mut usize) -> Option<(f64, u32)> {
+        let capped = comp.capped;
         while *cap_i < capped.len() && {
-            let class = &self.classes[capped[*cap_i].1 as usize];
-            class.frozen == epoch || (!all && class.seen != epoch)
+            let c = capped[*cap_i].1;
+            self.classes[c as usize].frozen == comp.epoch || !self.in_comp(comp, c)
         } {
             *cap_i += 1;
         }
         capped.get(*cap_i).map(|&(b, c)| (f64::from_bits(b), c))
     }
 
+    /// Whether class `c` of `comp.capped` belongs to the component (that list may be the
+    /// network's, with every capped class).
+    #[inline]
+    fn in_comp(&self, comp: Comp, c: u32) -> bool {
+        comp.all || self.classes[c as usize].seen == comp.epoch
+    }
+
     /// The progressive filling of a component of several links: a heap of the links by
     /// `(share, link id)` against the caps in order. Returns whether every class was
     /// frozen at its cap (no link was a bottleneck).
-    fn fill_links(
-        &mut self,
-        links: &[u32],
-        n_classes: usize,
-        capped: &[(u64, u32)],
-        epoch: u64,
-        all: bool,
-    ) -> bool {
+    fn fill_links(&mut self, comp: Comp) -> bool {
+        let Comp {
+            links,
+            n_classes,
+            epoch,
+            ..
+        } = comp;
         // A link's fair share never decreases during progressive filling (flows leave it
         // frozen at the global minimum, which is at most its share), so heap keys can only
         // be stale from below: build the heap once in O(links), never push, and when the
@@ -415,7 +435,7 @@ impl Network {
                 }
                 *top = Reverse((Share(share), l));
             };
-            match (link_top, self.next_cap(capped, &mut cap_i, epoch, all)) {
+            match (link_top, self.next_cap(comp, &mut cap_i)) {
                 (lt, Some((cap, c))) if lt.map_or(true, |(s, _)| cap <= s) => {
                     self.freeze(c, cap, epoch);
                     left -= 1;
@@ -435,22 +455,16 @@ impl Network {
     /// most are: the same steps in the same order, without the heap. The share is
     /// recomputed before each step, as the heap's re-keying does. Returns whether every
     /// class was frozen at its cap.
-    fn fill_one_link(
-        &mut self,
-        l: u32,
-        n_classes: usize,
-        capped: &[(u64, u32)],
-        epoch: u64,
-        all: bool,
-    ) -> bool {
-        let mut left = n_classes;
+    fn fill_one_link(&mut self, comp: Comp) -> bool {
+        let (l, epoch) = (comp.links[0], comp.epoch);
+        let mut left = comp.n_classes;
         let mut cap_i = 0;
         let mut at_caps = true;
         while left > 0 {
             let link = &self.links[l as usize];
             debug_assert!(link.unfrozen > 0, "an unfrozen class crosses the link");
             let share = link.rem.max(0.0) / link.unfrozen as f64;
-            match self.next_cap(capped, &mut cap_i, epoch, all) {
+            match self.next_cap(comp, &mut cap_i) {
                 Some((cap, c)) if cap <= share => {
                     self.freeze(c, cap, epoch);
                     left -= 1;
