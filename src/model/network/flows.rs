@@ -27,7 +27,13 @@ impl Network {
         bytes: u64,
         owner: u32,
     ) -> FlowId {
-        self.check_start(path, cap);
+        assert!(cap > 0.0, "flow cap must be > 0, got {cap}");
+        let p = path.0 as usize;
+        assert!(p < self.paths.len(), "start_flow: unknown path {path:?}");
+        assert!(
+            cap.is_finite() || self.paths[p].1 > 0,
+            "start_flow: a flow on an empty path needs a finite cap"
+        );
         self.progress(now.0);
         let f = self.add_flow(path.0, cap, bytes, owner);
         self.recompute();
@@ -46,13 +52,10 @@ impl Network {
         bytes: &[u64],
         owner: u32,
     ) {
-        self.check_start(path, cap);
         let mut rest = bytes;
         while let Some((&b, tail)) = rest.split_first() {
-            self.progress(now.0);
-            self.add_flow(path.0, cap, b, owner);
+            self.start_owned_flow(now, path, cap, b, owner);
             rest = tail;
-            self.recompute();
             if !rest.is_empty() && self.joins_at_caps(path.0, cap, rest) {
                 for &b in rest {
                     self.add_flow(path.0, cap, b, owner);
@@ -83,19 +86,8 @@ impl Network {
                 .iter()
                 .all(|&l| {
                     let link = &self.links[l as usize];
-                    link.tp_acc + more <= link.capacity * (1.0 - 2.0 * HEADROOM)
+                    link.throughput + more <= link.capacity * (1.0 - 2.0 * HEADROOM)
                 })
-    }
-
-    /// The preconditions of a flow start (see [`Network::start_flow`]).
-    fn check_start(&self, path: PathId, cap: f64) {
-        assert!(cap > 0.0, "flow cap must be > 0, got {cap}");
-        let p = path.0 as usize;
-        assert!(p < self.paths.len(), "start_flow: unknown path {path:?}");
-        assert!(
-            cap.is_finite() || self.paths[p].1 > 0,
-            "start_flow: a flow on an empty path needs a finite cap"
-        );
     }
 
     /// Adds a flow to its class at the clock and marks the class for the next recompute.
