@@ -10,6 +10,9 @@ use hdrhistogram::Histogram;
 
 use crate::engine::SimDuration;
 
+mod buckets;
+use buckets::Buckets;
+
 /// Highest value a latency histogram tracks.
 pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
 
@@ -66,24 +69,19 @@ pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
 /// between the lowest and highest recorded buckets, summed in the order HdrHistogram
 /// sums them, so every statistic is bit for bit HdrHistogram's ([`stats`] of
 /// [`Latency::to_histogram`]) and the `.hdr` file is the same. The counts are allocated
-/// zeroed by the system (`calloc`), so pages that are never recorded into are never
-/// touched.
+/// zeroed by the system (`calloc`), and reading, adding, copying or clearing them visits
+/// only the pages recorded into (see `buckets`): the others are never touched.
 #[derive(Clone, Debug)]
 pub struct Latency {
-    counts: Vec<u64>,
+    counts: Buckets,
     total: u64,
-    /// Lowest and highest recorded bucket (`lo > hi` while nothing was recorded).
-    lo: usize,
-    hi: usize,
 }
 
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            counts: vec![0; BulkCounts::index(HIST_MAX_MICROS) + 1],
+            counts: Buckets::new(BulkCounts::index(HIST_MAX_MICROS) + 1),
             total: 0,
-            lo: usize::MAX,
-            hi: 0,
         }
     }
 }
@@ -104,19 +102,15 @@ impl Latency {
     /// Records `n` occurrences of `us` microseconds (clamped into the tracked range).
     #[inline(always)]
     fn record_us_n(&mut self, us: u64, n: u64) {
-        let i = BulkCounts::index(us);
-        let c = &mut self.counts[i];
-        *c = c.saturating_add(n);
+        self.counts.bump(BulkCounts::index(us), n);
         self.total = self.total.saturating_add(n);
-        self.lo = self.lo.min(i);
-        self.hi = self.hi.max(i);
     }
 
     /// Hints that `d` will be recorded soon (see `engine::prefetch`): its count's cache
     /// line loads meanwhile. Records nothing.
     #[inline]
     pub fn prefetch(&self, d: SimDuration) {
-        crate::engine::prefetch_at(&self.counts, BulkCounts::index(d.as_micros()));
+        self.counts.prefetch(BulkCounts::index(d.as_micros()));
     }
 
     /// Number of recorded values.
@@ -126,28 +120,14 @@ impl Latency {
 
     /// Adds every count of `other` to these (as [`Histogram::add`]).
     pub fn add(&mut self, other: &Latency) {
-        if other.lo > other.hi {
-            return;
-        }
-        for (a, b) in self.counts[other.lo..=other.hi]
-            .iter_mut()
-            .zip(&other.counts[other.lo..=other.hi])
-        {
-            *a = a.saturating_add(*b);
-        }
+        self.counts.add(&other.counts);
         self.total = self.total.saturating_add(other.total);
-        self.lo = self.lo.min(other.lo);
-        self.hi = self.hi.max(other.hi);
     }
 
     /// Empties the histogram, keeping its memory.
     pub fn clear(&mut self) {
-        if self.lo <= self.hi {
-            self.counts[self.lo..=self.hi].fill(0);
-        }
+        self.counts.clear();
         self.total = 0;
-        self.lo = usize::MAX;
-        self.hi = 0;
     }
 
     /// The same counts read from an HdrHistogram of the standard layout (a merged or
@@ -173,19 +153,15 @@ impl Latency {
 
     /// The counts by bucket (HdrHistogram's index order) up to and including the highest
     /// recorded bucket; just the first bucket's when nothing was recorded. This is the
-    /// span HdrHistogram's V2 encoding writes.
-    pub fn counts(&self) -> &[u64] {
-        &self.counts[..=self.hi]
+    /// span HdrHistogram's V2 encoding writes. In consecutive slices (of zeros where
+    /// no page of the counts was recorded into).
+    pub fn counts(&self) -> impl Iterator<Item = &[u64]> + '_ {
+        self.counts.up_to(self.counts.highest().unwrap_or(0))
     }
 
     /// The recorded buckets, lowest first, with their counts.
     fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let range = if self.lo <= self.hi {
-            self.lo..self.hi + 1
-        } else {
-            0..0
-        };
-        range.map(|i| (i, self.counts[i])).filter(|&(_, c)| c > 0)
+        self.counts.nonzero()
     }
 
     /// [`stats`] of these counts, bit for bit: the mean sums each recorded bucket's
@@ -217,7 +193,8 @@ impl Latency {
                     k += 1;
                 }
             }
-            let (low, width) = bucket_span(self.hi);
+            let hi = self.counts.highest().unwrap_or(0);
+            let (low, width) = bucket_span(hi);
             max = low + width - 1;
         }
         out.insert("mean", mean / US_PER_S);
@@ -260,10 +237,10 @@ fn bucket_span(idx: usize) -> (u64, u64) {
 /// HdrHistogram path; [`BulkCounts::add_to`] then records each bucket's count at the
 /// bucket's lowest value, which lands every count in the bucket it would have had, so
 /// the result equals recording each value directly (counts, total, min, max, every
-/// statistic and the `.hdr` file).
+/// statistic and the `.hdr` file). Like [`Latency`]'s, its untouched pages stay untouched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BulkCounts {
-    counts: Vec<u64>,
+    counts: Buckets,
 }
 
 /// log2 of half the sub-buckets per bucket for 3 significant digits (2048 sub-buckets).
@@ -272,7 +249,7 @@ const SUB_HALF_MAG: u32 = 10;
 impl Default for BulkCounts {
     fn default() -> Self {
         BulkCounts {
-            counts: vec![0; Self::index(HIST_MAX_MICROS) + 1],
+            counts: Buckets::new(Self::index(HIST_MAX_MICROS) + 1),
         }
     }
 }
@@ -302,22 +279,30 @@ impl BulkCounts {
     /// Records one value in microseconds (clamped into the tracked range).
     #[inline(always)]
     pub fn record(&mut self, us: u64) {
-        self.counts[Self::index(us)] += 1;
+        self.counts.bump(Self::index(us), 1);
+    }
+
+    /// Records `first`, `first + step`, `first + 2 step`, … below `below` (µs; `step` >
+    /// 0): as many [`BulkCounts::record`]s.
+    #[inline]
+    pub fn record_every(&mut self, first: u64, step: u64, below: u64) {
+        self.counts.bump_every(first, step, below, Self::index);
     }
 
     /// Adds every count of `other` (the same layout) to these.
     pub fn add(&mut self, other: &BulkCounts) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
-        }
+        self.counts.add(&other.counts);
+    }
+
+    /// Empties the counts, keeping their memory.
+    pub fn clear(&mut self) {
+        self.counts.clear();
     }
 
     /// Adds every count to `h`.
     pub fn add_to(&self, h: &mut Latency) {
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c > 0 {
-                h.record_us_n(Self::lowest_value(i), c);
-            }
+        for (i, c) in self.counts.nonzero() {
+            h.record_us_n(Self::lowest_value(i), c);
         }
     }
 }

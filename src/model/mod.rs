@@ -164,7 +164,7 @@ pub struct Partials {
     /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
     pub values: BTreeMap<String, f64>,
     /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
-    pub histograms: BTreeMap<String, hdrhistogram::Histogram<u64>>,
+    pub histograms: BTreeMap<String, metrics::Latency>,
     /// The exact sums behind the run-wide cost metrics, when the scenario has prices.
     pub costs: Option<CostSums>,
     /// With `simulation.batches`: the per-batch sums behind the batch means

@@ -185,12 +185,8 @@ pub(super) fn record_ages(
     every: u64,
 ) {
     let (a, b) = (since.as_micros(), until.as_micros());
-    let mut age = a.max(from.as_micros()).div_ceil(every) * every - a;
-    let span = b.saturating_sub(a);
-    while age < span {
-        h.record(age);
-        age += every;
-    }
+    let age = a.max(from.as_micros()).div_ceil(every) * every - a;
+    h.record_every(age, every, b.saturating_sub(a));
 }
 
 /// The weekly, monthly and yearly period a point made on `day` falls in (a point is the

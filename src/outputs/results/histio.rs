@@ -140,7 +140,7 @@ const V2_COOKIE: u32 = 0x1c84_9313;
 /// payload length, normalizing offset 0, significant digits, lowest and highest
 /// trackable values, conversion ratio 1.0), then each count zig-zag LEB128-encoded, a
 /// run of two or more zeros as its negated length (as `V2Serializer`).
-fn v2_encode(counts: &[u64], out: &mut Vec<u8>) {
+fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
     out.extend_from_slice(&V2_COOKIE.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&0u32.to_be_bytes());
@@ -149,22 +149,26 @@ fn v2_encode(counts: &[u64], out: &mut Vec<u8>) {
     out.extend_from_slice(&HIGHEST_US.to_be_bytes());
     out.extend_from_slice(&1.0f64.to_be_bytes());
     let header = out.len();
-    let mut i = 0;
-    while i < counts.len() {
-        let c = counts[i];
-        i += 1;
-        let mut zeros = 0i64;
+    // Zig-zag LEB128 of a count or of a negated run length.
+    let put = |v: i64, out: &mut Vec<u8>| varint(((v << 1) ^ (v >> 63)) as u64, out);
+    // A single zero is written as the count 0, a run of several as its negated length.
+    let run = |zeros: i64, out: &mut Vec<u8>| match zeros {
+        0 => {}
+        1 => put(0, out),
+        n => put(-n, out),
+    };
+    let mut zeros = 0i64;
+    for &c in counts.flatten() {
         if c == 0 {
-            zeros = 1;
-            while i < counts.len() && counts[i] == 0 {
-                zeros += 1;
-                i += 1;
-            }
+            zeros += 1;
+        } else {
+            run(zeros, out);
+            zeros = 0;
+            // Counts past i64::MAX cannot occur (a run records far fewer values).
+            put(c as i64, out);
         }
-        // Counts past i64::MAX cannot occur (a run records far fewer values).
-        let v = if zeros > 1 { -zeros } else { c as i64 };
-        varint(((v << 1) ^ (v >> 63)) as u64, out);
     }
+    run(zeros, out);
     let len = (out.len() - header) as u32;
     out[4..8].copy_from_slice(&len.to_be_bytes());
 }
@@ -277,7 +281,9 @@ mod tests {
         use crate::engine::SimDuration;
         let mut w = HdrWriter::new();
         let mut x: u64 = 7;
+        // Counts in far apart chunks, with chunks never recorded into between them.
         let mut cases: Vec<Vec<u64>> = vec![vec![], vec![0], vec![0, 0, 5], vec![HIGHEST_US]];
+        cases.push(vec![3, 1 << 30, (1 << 30) + 1, HIGHEST_US]);
         // Runs of zeros of every length, counts needing 1 to 9 varint bytes.
         cases.push((0..5000).map(|i| i * 3).collect());
         cases.push(
@@ -294,6 +300,9 @@ mod tests {
             let h = l.to_histogram();
             let direct = w.encode_latency(&l).unwrap().to_vec();
             assert_eq!(direct, w.encode(&h).unwrap(), "{} values", values.len());
+            // A copy holds the same counts (it copies only the chunks recorded into).
+            let copy = w.encode_latency(&l.clone()).unwrap().to_vec();
+            assert_eq!(copy, direct, "copy of {} values", values.len());
         }
         // A large count (several varint bytes) in one bucket.
         let mut l = Latency::default();

@@ -255,14 +255,10 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
                 .collect::<Vec<_>>(),
         )
     };
-    let mut group_hists: BTreeMap<&String, Histogram<u64>> = BTreeMap::new();
+    let mut group_hists: BTreeMap<&String, Latency> = BTreeMap::new();
     for p in parts {
         for (name, h) in &p.partials.histograms {
-            group_hists
-                .entry(name)
-                .or_insert_with(new_histogram)
-                .add(h)
-                .expect("histograms of one layout");
+            group_hists.entry(name).or_default().add(h);
         }
     }
     // The parts' partials, when every part has them.
@@ -357,7 +353,7 @@ fn from_partials(
     key: &str,
     sum: &dyn Fn(&str) -> f64,
     partial: &dyn Fn(&str) -> Option<f64>,
-    hists: &BTreeMap<&String, Histogram<u64>>,
+    hists: &BTreeMap<&String, Latency>,
 ) -> Option<f64> {
     if let Some(prefix) = key.strip_suffix("backup.window.miss_rate") {
         let jobs = partial(&format!("{prefix}backup.window.jobs"))?;
@@ -378,7 +374,7 @@ fn from_partials(
     if is_group_percentile(key) {
         let (name, stat) = key.rsplit_once('.')?;
         let h = hists.get(&name.to_string())?;
-        return Some(Latency::from_histogram(h).stats()[stat]);
+        return Some(h.stats()[stat]);
     }
     None
 }
@@ -462,7 +458,10 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
     let trace = Some(dir.join(STORAGE_TRACE)).filter(|p| p.is_file());
     let pd = dir.join(PART_HISTOGRAMS);
     if pd.is_dir() {
-        partials.histograms = read_hdr_dir(&pd)?;
+        partials.histograms = read_hdr_dir(&pd)?
+            .into_iter()
+            .map(|(name, h)| (name, Latency::from_histogram(&h)))
+            .collect();
     }
     Ok(PartResults {
         summary,
