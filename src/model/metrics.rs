@@ -71,7 +71,7 @@ pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
 /// [`Latency::to_histogram`]) and the `.hdr` file is the same. The counts are allocated
 /// zeroed by the system (`calloc`), and reading, adding, copying or clearing them visits
 /// only the pages recorded into (see `buckets`): the others are never touched.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Latency {
     counts: Buckets,
     total: u64,
@@ -80,7 +80,7 @@ pub struct Latency {
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            counts: Buckets::new(BulkCounts::index(HIST_MAX_MICROS) + 1),
+            counts: Buckets::new(index(HIST_MAX_MICROS) + 1),
             total: 0,
         }
     }
@@ -102,7 +102,16 @@ impl Latency {
     /// Records `n` occurrences of `us` microseconds (clamped into the tracked range).
     #[inline(always)]
     fn record_us_n(&mut self, us: u64, n: u64) {
-        self.counts.bump(BulkCounts::index(us), n);
+        self.counts.bump(index(us), n);
+        self.total = self.total.saturating_add(n);
+    }
+
+    /// Records `first`, `first + step`, `first + 2 step`, … below `below` (µs, clamped
+    /// into the tracked range; `step` > 0): as many records of one value each, for values
+    /// recorded by the hundred million (RPO ages: one per protected VM per sample hour).
+    #[inline]
+    pub fn record_every(&mut self, first: u64, step: u64, below: u64) {
+        let n = self.counts.bump_every(first, step, below, index);
         self.total = self.total.saturating_add(n);
     }
 
@@ -110,7 +119,7 @@ impl Latency {
     /// line loads meanwhile. Records nothing.
     #[inline]
     pub fn prefetch(&self, d: SimDuration) {
-        self.counts.prefetch(BulkCounts::index(d.as_micros()));
+        self.counts.prefetch(index(d.as_micros()));
     }
 
     /// Number of recorded values.
@@ -146,7 +155,7 @@ impl Latency {
     pub fn to_histogram(&self) -> Histogram<u64> {
         let mut h = new_histogram();
         for (i, c) in self.nonzero() {
-            h.saturating_record_n(BulkCounts::lowest_value(i), c);
+            h.saturating_record_n(lowest_value(i), c);
         }
         h
     }
@@ -228,82 +237,30 @@ fn bucket_span(idx: usize) -> (u64, u64) {
     } else {
         1u64 << ((idx >> SUB_HALF_MAG) - 1)
     };
-    (BulkCounts::lowest_value(idx), width)
-}
-
-/// A counts array in the exact bucket layout of [`new_histogram`] (1 µs to 2^45 µs, 3
-/// significant digits), for values recorded by the hundred million (RPO ages: one per
-/// protected VM per sample hour). Recording is a shift and an add instead of the general
-/// HdrHistogram path; [`BulkCounts::add_to`] then records each bucket's count at the
-/// bucket's lowest value, which lands every count in the bucket it would have had, so
-/// the result equals recording each value directly (counts, total, min, max, every
-/// statistic and the `.hdr` file). Like [`Latency`]'s, its untouched pages stay untouched.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BulkCounts {
-    counts: Buckets,
+    (lowest_value(idx), width)
 }
 
 /// log2 of half the sub-buckets per bucket for 3 significant digits (2048 sub-buckets).
 const SUB_HALF_MAG: u32 = 10;
 
-impl Default for BulkCounts {
-    fn default() -> Self {
-        BulkCounts {
-            counts: Buckets::new(Self::index(HIST_MAX_MICROS) + 1),
-        }
-    }
+/// HdrHistogram's `index_for` specialised to the standard layout (unit 1, mask 2047).
+#[inline(always)]
+fn index(v: u64) -> usize {
+    let v = v.min(HIST_MAX_MICROS);
+    let bucket = 53 - (v | 2047).leading_zeros();
+    let sub = (v >> bucket) as usize;
+    (((bucket + 1) as usize) << SUB_HALF_MAG) + sub - (1 << SUB_HALF_MAG)
 }
 
-impl BulkCounts {
-    /// HdrHistogram's `index_for` specialised to the standard layout (unit 1, mask 2047).
-    #[inline(always)]
-    fn index(v: u64) -> usize {
-        let v = v.min(HIST_MAX_MICROS);
-        let bucket = 53 - (v | 2047).leading_zeros();
-        let sub = (v >> bucket) as usize;
-        (((bucket + 1) as usize) << SUB_HALF_MAG) + sub - (1 << SUB_HALF_MAG)
-    }
-
-    /// The lowest value of the bucket at `idx` (the inverse of [`Self::index`]).
-    fn lowest_value(idx: usize) -> u64 {
-        let half = 1usize << SUB_HALF_MAG;
-        if idx < 2 * half {
-            idx as u64
-        } else {
-            let bucket = (idx >> SUB_HALF_MAG) - 1;
-            let sub = (idx & (half - 1)) + half;
-            (sub as u64) << bucket
-        }
-    }
-
-    /// Records one value in microseconds (clamped into the tracked range).
-    #[inline(always)]
-    pub fn record(&mut self, us: u64) {
-        self.counts.bump(Self::index(us), 1);
-    }
-
-    /// Records `first`, `first + step`, `first + 2 step`, … below `below` (µs; `step` >
-    /// 0): as many [`BulkCounts::record`]s.
-    #[inline]
-    pub fn record_every(&mut self, first: u64, step: u64, below: u64) {
-        self.counts.bump_every(first, step, below, Self::index);
-    }
-
-    /// Adds every count of `other` (the same layout) to these.
-    pub fn add(&mut self, other: &BulkCounts) {
-        self.counts.add(&other.counts);
-    }
-
-    /// Empties the counts, keeping their memory.
-    pub fn clear(&mut self) {
-        self.counts.clear();
-    }
-
-    /// Adds every count to `h`.
-    pub fn add_to(&self, h: &mut Latency) {
-        for (i, c) in self.counts.nonzero() {
-            h.record_us_n(Self::lowest_value(i), c);
-        }
+/// The lowest value of the bucket at `idx` (the inverse of [`index`]).
+fn lowest_value(idx: usize) -> u64 {
+    let half = 1usize << SUB_HALF_MAG;
+    if idx < 2 * half {
+        idx as u64
+    } else {
+        let bucket = (idx >> SUB_HALF_MAG) - 1;
+        let sub = (idx & (half - 1)) + half;
+        (sub as u64) << bucket
     }
 }
 
@@ -487,23 +444,35 @@ mod tests {
         values
     }
 
+    /// Values recorded in progressions (`record_every`, as RPO ages are) give the
+    /// histogram HdrHistogram gets recording each: counts, total, min, max, mean, file.
     #[test]
-    fn bulk_counts_equal_direct_recording() {
+    fn progressions_equal_direct_recording() {
         let values = log_uniform_values(200_000);
-        let direct = direct(&values);
-        let mut bulk = BulkCounts::default();
+        let mut direct = direct(&values);
+        let mut bulk = Latency::default();
         for &v in &values {
-            bulk.record(v);
-            let i = BulkCounts::index(v);
+            // A progression of one value (`v + 1` saturates at the top of u64).
+            bulk.record_every(v, 1, v.saturating_add(1));
+            let i = index(v);
             assert_eq!(
-                BulkCounts::lowest_value(i),
+                lowest_value(i),
                 direct.lowest_equivalent(v.min(HIST_MAX_MICROS)),
                 "{v}"
             );
         }
-        let mut via = Latency::default();
-        bulk.add_to(&mut via);
-        let via = via.to_histogram();
+        // Hourly ages from 17 µs to 30 days, and progressions past the tracked range.
+        let hour = 3_600_000_000;
+        bulk.record_every(17, hour, 30 * 24 * hour);
+        bulk.record_every(HIST_MAX_MICROS - 5, 3, HIST_MAX_MICROS + 7);
+        for k in 0..30 * 24 {
+            direct.saturating_record(17 + k * hour);
+        }
+        for v in (HIST_MAX_MICROS - 5..HIST_MAX_MICROS + 7).step_by(3) {
+            direct.saturating_record(v.min(HIST_MAX_MICROS));
+        }
+        assert_eq!(bulk.count(), direct.len());
+        let via = bulk.to_histogram();
         assert!(via == direct);
         assert_eq!(via.max(), direct.max());
         assert_eq!(via.min(), direct.min());

@@ -1,4 +1,4 @@
-//! The counts array behind [`super::Latency`] and [`super::BulkCounts`]: one count per
+//! The counts array behind [`super::Latency`]: one count per
 //! bucket of the standard layout (about 37 000 buckets, 0.3 MB), of which a run records
 //! into a few pages.
 //!
@@ -54,8 +54,8 @@ impl Buckets {
     }
 
     /// Adds 1 to each bucket `index(v)` for `v` = `first`, `first + step`, … below
-    /// `below` (`step` > 0; `index` nondecreasing): the span is widened once, from
-    /// the first and last bucket.
+    /// `below` (`step` > 0; `index` nondecreasing), and returns how many: the span is
+    /// widened once, from the first and last bucket.
     #[inline]
     pub(super) fn bump_every(
         &mut self,
@@ -63,24 +63,26 @@ impl Buckets {
         step: u64,
         below: u64,
         index: impl Fn(u64) -> usize,
-    ) {
+    ) -> u64 {
         debug_assert!(step > 0);
         if first >= below {
-            return;
+            return 0;
         }
         // Locals, so that the stores to the counts need no reload of the fields.
-        let (mut v, mut last, mut chunks) = (first, 0, self.chunks);
+        let (mut v, mut last, mut chunks, mut n) = (first, 0, self.chunks, 0);
         let counts = &mut self.counts[..];
         while v < below {
             let i = index(v);
             counts[i] += 1;
             chunks |= 1 << (i >> CHUNK_SHIFT);
             last = i;
+            n += 1;
             v += step;
         }
         self.chunks = chunks;
         self.lo = self.lo.min(index(first));
         self.hi = self.hi.max(last);
+        n
     }
 
     /// Hints that bucket `i` will be bumped soon (see `engine::prefetch`).
@@ -196,7 +198,7 @@ mod tests {
             pa[*i] += k as u64 + 1;
         }
         // 0, 512, …, 8 704: one count in each half of 9 chunks.
-        b.bump_every(0, 512, 9_000, |v| v as usize);
+        assert_eq!(b.bump_every(0, 512, 9_000, |v| v as usize), 18);
         for i in (0..9_000).step_by(512) {
             pb[i] += 1;
         }

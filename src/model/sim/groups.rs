@@ -24,14 +24,14 @@ pub(super) struct GroupStat {
     bytes: u64,
     restores: [u64; 2],
     duration: Option<Latency>,
-    pub(super) rpo: Option<BulkCounts>,
+    pub(super) rpo: Option<Latency>,
 }
 
 impl GroupStat {
     fn with_histograms() -> GroupStat {
         GroupStat {
             duration: Some(Latency::default()),
-            rpo: Some(BulkCounts::default()),
+            rpo: Some(Latency::default()),
             ..GroupStat::default()
         }
     }
@@ -71,8 +71,7 @@ impl GroupStat {
     }
 
     /// The group's metrics under `prefix` (`fleet.db`), named as the run-wide ones.
-    /// `scratch` is any histogram of the standard layout, reused to read the RPO counts.
-    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>, scratch: &mut Latency) {
+    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>) {
         let mut put = |k: &str, v: f64| m.insert(format!("{prefix}.{k}"), v);
         // In the order of GROUP_METRICS.
         let values = [
@@ -103,15 +102,10 @@ impl GroupStat {
                 put(&format!("backup.duration.{st}"), s[st]);
             }
         }
-        if let Some(r) = &self.rpo {
-            let h = scratch;
-            h.clear();
-            r.add_to(h);
-            if h.count() > 0 {
-                let s = h.stats();
-                for st in GROUP_RPO_STATS {
-                    put(&format!("rpo.{st}"), s[st]);
-                }
+        if let Some(r) = self.rpo.as_ref().filter(|r| r.count() > 0) {
+            let s = r.stats();
+            for st in GROUP_RPO_STATS {
+                put(&format!("rpo.{st}"), s[st]);
             }
         }
     }
@@ -133,9 +127,7 @@ impl GroupStat {
                 .insert(format!("{prefix}.backup.duration"), d.clone());
         }
         if let Some(r) = &self.rpo {
-            let mut h = Latency::default();
-            r.add_to(&mut h);
-            p.histograms.insert(format!("{prefix}.rpo"), h);
+            p.histograms.insert(format!("{prefix}.rpo"), r.clone());
         }
     }
 }
@@ -443,9 +435,8 @@ impl Sim<'_, '_> {
         m: &mut BTreeMap<String, f64>,
         partials: &mut crate::model::Partials,
     ) {
-        let h = &mut Latency::default();
         for (f, g) in c.fleets.iter().zip(&rep.fleets) {
-            g.summarize(&format!("fleet.{}", f.name), m, h);
+            g.summarize(&format!("fleet.{}", f.name), m);
         }
         // A group of one fleet is that fleet's statistics (no copy of its histograms);
         // a group of several is summed into one reused scratch, whose histograms' pages
@@ -481,7 +472,7 @@ impl Sim<'_, '_> {
                     }
                 };
                 let prefix = format!("{kind}.{name}");
-                g.summarize(&prefix, m, h);
+                g.summarize(&prefix, m);
                 if kind == "region" {
                     g.partials(&prefix, c.group_histograms && !ms.is_empty(), partials);
                 }
@@ -543,14 +534,14 @@ mod tests {
                 .record(SimDuration::from_secs(d));
         }
         for &a in rpo_s {
-            g.rpo.as_mut().unwrap().record(a * 1_000_000);
+            g.rpo.as_mut().unwrap().record(SimDuration::from_secs(a));
         }
         g
     }
 
     fn summary(g: &GroupStat) -> BTreeMap<String, f64> {
         let mut m = BTreeMap::new();
-        g.summarize("g", &mut m, &mut Latency::default());
+        g.summarize("g", &mut m);
         m
     }
 

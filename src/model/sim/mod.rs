@@ -15,7 +15,7 @@ use crate::engine::rng::{name_key, stream};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{prefetch_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
-use crate::model::metrics::{round6, Batches, BulkCounts, Counters, Latency};
+use crate::model::metrics::{round6, Batches, Counters, Latency};
 
 mod checks;
 mod cloud_service;
@@ -222,7 +222,7 @@ struct Stats {
     restore_duration: Latency,
     restore_point_age: Latency,
     /// RPO ages: by far the most recorded values (one per protected VM per sample time).
-    rpo: BulkCounts,
+    rpo: Latency,
     counts: Counters,
     /// Per-job outcome counts indexed by `Code as usize` / `Consistency as usize`, named
     /// only in `into_outcome` (no string is built per job).

@@ -187,13 +187,19 @@ impl Sim<'_, '_> {
                     .rpo(since, rpo_end.as_micros(), from.as_micros(), every);
             }
         }
-        for g in &rep.fleets {
-            if let Some(r) = &g.rpo {
-                st.rpo.add(r);
-            }
-        }
         let mut partials = crate::model::Partials::default();
         Sim::group_metrics(c, &rep, &mut m, &mut partials);
+        // When the fleets keep their own RPO counts, the run's are their sum: the first
+        // fleet's are taken, not copied.
+        for g in &mut rep.fleets {
+            if let Some(r) = g.rpo.take() {
+                if st.rpo.count() == 0 {
+                    st.rpo = r;
+                } else {
+                    st.rpo.add(&r);
+                }
+            }
+        }
         partials
             .values
             .insert("backup.window.jobs".into(), st.window_jobs as f64);
@@ -219,9 +225,7 @@ impl Sim<'_, '_> {
         }
         put("restore.duration".into(), st.restore_duration, &mut m);
         put("restore.point_age".into(), st.restore_point_age, &mut m);
-        let mut rpo = Latency::default();
-        st.rpo.add_to(&mut rpo);
-        put("rpo".into(), rpo, &mut m);
+        put("rpo".into(), std::mem::take(&mut st.rpo), &mut m);
         for ((i, v), vs) in c.vaults.iter().enumerate().zip(vaults) {
             let [stored, points, stored_max, points_max] = horizon_vaults[i];
             let values = [stored, stored_max, points, points_max];

@@ -178,7 +178,7 @@ pub(super) fn tier_days(r: &crate::model::config::Retention) -> [u64; TIERS] {
 /// `from` (at least `since`) is when the point became the newest in the vault, or the end
 /// of the warm-up if later.
 pub(super) fn record_ages(
-    h: &mut BulkCounts,
+    h: &mut Latency,
     since: SimTime,
     from: SimTime,
     until: SimTime,

@@ -2,8 +2,8 @@
 
 use super::*;
 
-fn ages(since: u64, from: u64, until: u64, every: u64) -> BulkCounts {
-    let mut h = BulkCounts::default();
+fn ages(since: u64, from: u64, until: u64, every: u64) -> Latency {
+    let mut h = Latency::default();
     record_ages(&mut h, SimTime(since), SimTime(from), SimTime(until), every);
     h
 }
@@ -13,10 +13,10 @@ fn ages(since: u64, from: u64, until: u64, every: u64) -> BulkCounts {
 #[test]
 fn record_ages_hand_computed() {
     let h = 3_600_000_000u64;
-    let mut expect = BulkCounts::default();
+    let mut expect = Latency::default();
     for age in [h / 2, 3 * h / 2, 5 * h / 2] {
-        expect.record(age);
+        expect.record(SimDuration(age));
     }
     assert_eq!(ages(3 * h / 2, 2 * h, 5 * h, h), expect);
-    assert_eq!(ages(3 * h / 2, 2 * h, 2 * h, h), BulkCounts::default());
+    assert_eq!(ages(3 * h / 2, 2 * h, 2 * h, h), Latency::default());
 }
