@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use crate::engine::SimDuration;
 
 mod buckets;
-use buckets::Buckets;
+use buckets::{bucket_span, index, lowest_value, Buckets};
 
 /// Highest value a latency histogram tracks.
 pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
@@ -80,7 +80,7 @@ pub struct Latency {
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            counts: Buckets::new(index(HIST_MAX_MICROS) + 1),
+            counts: Buckets::new(),
             total: 0,
         }
     }
@@ -111,7 +111,7 @@ impl Latency {
     /// recorded by the hundred million (RPO ages: one per protected VM per sample hour).
     #[inline]
     pub fn record_every(&mut self, first: u64, step: u64, below: u64) {
-        let n = self.counts.bump_every(first, step, below, index);
+        let n = self.counts.bump_every(first, step, below);
         self.total = self.total.saturating_add(n);
     }
 
@@ -225,42 +225,6 @@ impl Latency {
             let v = if name == "mean" { round6(v) } else { v };
             out.insert(format!("{prefix}.{name}"), v);
         }
-    }
-}
-
-/// The lowest value of the bucket at `idx` and how many values it holds (HdrHistogram's
-/// `lowest_equivalent` and `equivalent_range` in the standard layout).
-fn bucket_span(idx: usize) -> (u64, u64) {
-    let half = 1usize << SUB_HALF_MAG;
-    let width = if idx < 2 * half {
-        1
-    } else {
-        1u64 << ((idx >> SUB_HALF_MAG) - 1)
-    };
-    (lowest_value(idx), width)
-}
-
-/// log2 of half the sub-buckets per bucket for 3 significant digits (2048 sub-buckets).
-const SUB_HALF_MAG: u32 = 10;
-
-/// HdrHistogram's `index_for` specialised to the standard layout (unit 1, mask 2047).
-#[inline(always)]
-fn index(v: u64) -> usize {
-    let v = v.min(HIST_MAX_MICROS);
-    let bucket = 53 - (v | 2047).leading_zeros();
-    let sub = (v >> bucket) as usize;
-    (((bucket + 1) as usize) << SUB_HALF_MAG) + sub - (1 << SUB_HALF_MAG)
-}
-
-/// The lowest value of the bucket at `idx` (the inverse of [`index`]).
-fn lowest_value(idx: usize) -> u64 {
-    let half = 1usize << SUB_HALF_MAG;
-    if idx < 2 * half {
-        idx as u64
-    } else {
-        let bucket = (idx >> SUB_HALF_MAG) - 1;
-        let sub = (idx & (half - 1)) + half;
-        (sub as u64) << bucket
     }
 }
 

@@ -10,6 +10,44 @@
 
 use std::ops::Range;
 
+use super::HIST_MAX_MICROS;
+
+/// The lowest value of the bucket at `idx` and how many values it holds (HdrHistogram's
+/// `lowest_equivalent` and `equivalent_range` in the standard layout).
+pub(super) fn bucket_span(idx: usize) -> (u64, u64) {
+    let half = 1usize << SUB_HALF_MAG;
+    let width = if idx < 2 * half {
+        1
+    } else {
+        1u64 << ((idx >> SUB_HALF_MAG) - 1)
+    };
+    (lowest_value(idx), width)
+}
+
+/// log2 of half the sub-buckets per bucket for 3 significant digits (2048 sub-buckets).
+const SUB_HALF_MAG: u32 = 10;
+
+/// HdrHistogram's `index_for` specialised to the standard layout (unit 1, mask 2047).
+#[inline(always)]
+pub(super) fn index(v: u64) -> usize {
+    let v = v.min(HIST_MAX_MICROS);
+    let bucket = 53 - (v | 2047).leading_zeros();
+    let sub = (v >> bucket) as usize;
+    (((bucket + 1) as usize) << SUB_HALF_MAG) + sub - (1 << SUB_HALF_MAG)
+}
+
+/// The lowest value of the bucket at `idx` (the inverse of [`index`]).
+pub(super) fn lowest_value(idx: usize) -> u64 {
+    let half = 1usize << SUB_HALF_MAG;
+    if idx < 2 * half {
+        idx as u64
+    } else {
+        let bucket = (idx >> SUB_HALF_MAG) - 1;
+        let sub = (idx & (half - 1)) + half;
+        (sub as u64) << bucket
+    }
+}
+
 /// log2 of the counts per chunk: 1 024 counts of 8 bytes, two 4 KiB pages. A `u64` of
 /// marks covers 64 chunks (the standard layout has 37), and marking is one shift and an
 /// or per record.
@@ -29,12 +67,10 @@ pub(super) struct Buckets {
 }
 
 impl Buckets {
-    /// `len` zero counts (at most 64 chunks).
-    pub(super) fn new(len: usize) -> Buckets {
-        assert!(
-            len <= 64 << CHUNK_SHIFT,
-            "{len} buckets exceed the chunk map"
-        );
+    /// Zero counts, one per bucket of the standard layout.
+    pub(super) fn new() -> Buckets {
+        let len = index(HIST_MAX_MICROS) + 1;
+        debug_assert!(len <= 64 << CHUNK_SHIFT, "the chunk map covers the layout");
         Buckets {
             counts: vec![0; len],
             lo: usize::MAX,
@@ -53,31 +89,26 @@ impl Buckets {
         self.hi = self.hi.max(i);
     }
 
-    /// Adds 1 to each bucket `index(v)` for `v` = `first`, `first + step`, … below
-    /// `below` (`step` > 0; `index` nondecreasing), and returns how many: the span is
-    /// widened once, from the first and last bucket.
+    /// Adds 1 to the bucket of each of `first`, `first + step`, … below `below` (a
+    /// positive `step`; values past the tracked range clamped into it), and returns how
+    /// many. The span is widened once, from the first and last value's buckets.
     #[inline]
-    pub(super) fn bump_every(
-        &mut self,
-        first: u64,
-        step: u64,
-        below: u64,
-        index: impl Fn(u64) -> usize,
-    ) -> u64 {
+    pub(super) fn bump_every(&mut self, first: u64, step: u64, below: u64) -> u64 {
         debug_assert!(step > 0);
         if first >= below {
             return 0;
         }
+        let n = (below - first).div_ceil(step);
         // Locals, so that the stores to the counts need no reload of the fields.
-        let (mut v, mut last, mut chunks, mut n) = (first, 0, self.chunks, 0);
+        let (mut v, mut last, mut chunks) = (first, 0, self.chunks);
         let counts = &mut self.counts[..];
-        while v < below {
+        for _ in 0..n {
             let i = index(v);
             counts[i] += 1;
             chunks |= 1 << (i >> CHUNK_SHIFT);
             last = i;
-            n += 1;
-            v += step;
+            // Past the last value this may wrap; it is not used then.
+            v = v.wrapping_add(step);
         }
         self.chunks = chunks;
         self.lo = self.lo.min(index(first));
@@ -159,7 +190,7 @@ impl Buckets {
 /// A copy touches only the marked chunks of the new array.
 impl Clone for Buckets {
     fn clone(&self) -> Self {
-        let mut out = Buckets::new(self.counts.len());
+        let mut out = Buckets::new();
         for r in self.marked() {
             out.counts[r.clone()].copy_from_slice(&self.counts[r]);
         }
@@ -187,20 +218,20 @@ mod tests {
     /// clear, the buckets read back equal a plain array given the same operations.
     #[test]
     fn marked_chunks_hold_every_count() {
-        let len = 37_000;
-        let (mut a, mut b) = (Buckets::new(len), Buckets::new(len));
+        let len = index(HIST_MAX_MICROS) + 1;
+        let (mut a, mut b) = (Buckets::new(), Buckets::new());
         let (mut pa, mut pb) = (vec![0u64; len], vec![0u64; len]);
-        for (k, i) in [3usize, 1_023, 1_024, 1_025, 20_000, 36_999, 4_096]
+        for (k, i) in [3usize, 1_023, 1_024, 1_025, 20_000, 36_864, 4_096]
             .iter()
             .enumerate()
         {
             a.bump(*i, k as u64 + 1);
             pa[*i] += k as u64 + 1;
         }
-        // 0, 512, …, 8 704: one count in each half of 9 chunks.
-        assert_eq!(b.bump_every(0, 512, 9_000, |v| v as usize), 18);
-        for i in (0..9_000).step_by(512) {
-            pb[i] += 1;
+        // 0, 512, …, 8 704: values in 4 chunks.
+        assert_eq!(b.bump_every(0, 512, 9_000), 18);
+        for v in (0..9_000).step_by(512) {
+            pb[index(v)] += 1;
         }
         a.add(&b);
         for (x, y) in pa.iter_mut().zip(&pb) {
@@ -215,13 +246,52 @@ mod tests {
         };
         assert_eq!(a.nonzero().collect::<Vec<_>>(), expect(&pa));
         assert_eq!(a.clone().nonzero().collect::<Vec<_>>(), expect(&pa));
-        assert_eq!(a.up_to(36_999).flatten().copied().collect::<Vec<_>>(), pa);
-        assert_eq!(a.highest(), Some(36_999));
+        assert_eq!(a.up_to(36_864).flatten().copied().collect::<Vec<_>>(), pa);
+        assert_eq!(a.highest(), Some(36_864));
         assert!(a.clone() == a && a != b);
         a.clear();
         assert_eq!(a.nonzero().count(), 0);
         assert_eq!(a.highest(), None);
-        assert!(a.up_to(36_999).flatten().all(|&c| c == 0));
-        assert!(a == Buckets::new(len));
+        assert!(a.up_to(36_864).flatten().all(|&c| c == 0));
+        assert!(a == Buckets::new());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// A progression bumps the buckets one record of each value would (values past
+        /// the range in the last bucket), marks every chunk it records into, and widens
+        /// the span to its first and last value's buckets.
+        #[test]
+        fn prop_progressions_equal_one_bump_each(
+            first in 0u64..1 << 47,
+            step_log in 0u32..46,
+            step_frac in 1u64..1024,
+            n in 1u64..3000,
+        ) {
+            let step = ((step_frac << step_log) >> 10).max(1);
+            let below = first.saturating_add(step.saturating_mul(n)).max(first + 1);
+            let (mut a, mut b) = (Buckets::new(), Buckets::new());
+            let count = a.bump_every(first, step, below);
+            let mut v = first;
+            let mut m = 0;
+            while v < below {
+                b.bump(index(v), 1);
+                m += 1;
+                v = match v.checked_add(step) {
+                    Some(x) => x,
+                    None => break,
+                };
+            }
+            proptest::prop_assert_eq!(count, m);
+            proptest::prop_assert!(a == b);
+            proptest::prop_assert_eq!(a.highest(), b.highest());
+            proptest::prop_assert_eq!(a.lo, b.lo);
+            // Every chunk recorded into is marked (marks may only be wider).
+            proptest::prop_assert_eq!(a.chunks & b.chunks, b.chunks);
+            let all: Vec<u64> = a.up_to(b.hi).flatten().copied().collect();
+            let expect: Vec<u64> = b.up_to(b.hi).flatten().copied().collect();
+            proptest::prop_assert_eq!(all, expect);
+        }
     }
 }
