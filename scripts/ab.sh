@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Before and after at the same load: runs two backupsim binaries in turn on one scenario,
+# N times each (A, B, A, B, ...), and prints each one's median wall time (whole process),
+# quartiles and page faults, then whether their outputs (all but run.json) are identical.
+# On a shared machine the load moves wall times more than most changes do; alternating
+# runs see the same load.
+#
+# Usage: scripts/ab.sh BIN_A BIN_B N SCENARIO [run options...]
+#   e.g. scripts/ab.sh /tmp/old/backupsim target/release/backupsim 40 \
+#          scenarios/window-2000.toml --set simulation.duration=7d
+# Every run is `BIN run SCENARIO --out DIR --quiet --no-plots --jobs-csv off [options]`;
+# outputs go to target/ab/ (not results/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ $# -lt 4 ]; then
+    echo "usage: scripts/ab.sh BIN_A BIN_B N SCENARIO [run options...]" >&2
+    exit 2
+fi
+a=$1 b=$2 n=$3 file=$4
+shift 4
+out=target/ab
+mkdir -p "$out"
+rows=$out/rows.tsv
+: > "$rows"
+
+# run LABEL BIN: one line in $rows: label, wall (µs), minor page faults.
+run() {
+    local label=$1 bin=$2 t0 t1 faults
+    shift 2
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%R" -o "$out/$label.time" "$bin" run "$file" --out "$out/$label" \
+        --quiet --no-plots --jobs-csv off "$@" > /dev/null
+    t1=$(date +%s%N)
+    faults=$(tail -n 1 "$out/$label.time")
+    printf '%s\t%s\t%s\n' "$label" "$(( (t1 - t0) / 1000 ))" "$faults" >> "$rows"
+}
+
+load0=$(cut -d' ' -f1 /proc/loadavg)
+for _ in $(seq 1 "$n"); do
+    run A "$a" "$@"
+    run B "$b" "$@"
+done
+echo "$n runs each of $file $*, $(nproc) cores, load average $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end"
+python3 - "$rows" "$a" "$b" <<'PY'
+import sys
+from statistics import median, quantiles
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+for label, binary in (("A", sys.argv[2]), ("B", sys.argv[3])):
+    ms = [int(us) / 1e3 for l, us, _ in rows if l == label]
+    faults = [int(f) for l, _, f in rows if l == label]
+    q = quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
+    print(f"{label} {binary}: median {median(ms):.1f} ms (quartiles {q[0]:.1f}–{q[2]:.1f}), "
+          f"{median(faults):.0f} page faults")
+PY
+if diff -r -x run.json "$out/A" "$out/B" > /dev/null; then
+    echo "outputs: identical (all but run.json)"
+else
+    echo "outputs: DIFFERENT (diff -r -x run.json $out/A $out/B)"
+fi
