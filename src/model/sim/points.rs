@@ -72,6 +72,12 @@ impl Point {
 /// while a compaction is one pass over it with the VMs' places loaded ahead.
 const GARBAGE_SHARE: usize = 32;
 
+/// Below this many bytes of garbage the arena is not compacted, whatever its share. A
+/// compaction is a pass over every VM's region: at a 32nd, a 100k-VM arena (tens of MB)
+/// was compacted every megabyte of garbage, 5 % of the run's time; 4 MiB more at most is
+/// little next to such a run's memory, and at 1M VMs a 32nd of the arena is more anyway.
+const GARBAGE_FLOOR: usize = 4 << 20;
+
 /// How many regions ahead compaction loads the VM's place.
 const COMPACT_AHEAD: usize = 8;
 
@@ -120,8 +126,9 @@ impl Default for Held {
 /// Every VM's held points, oldest first: one arena of records in which each VM has a
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
 /// with room for a few more records; when the regions left behind add up to a 32nd of the
-/// arena ([`GARBAGE_SHARE`]), the regions slide down over them in arena order. So the
-/// arena stays within about 32/31 of the regions, and a point costs no allocation (a
+/// arena ([`GARBAGE_SHARE`]) and more than 4 MiB ([`GARBAGE_FLOOR`]), the regions slide
+/// down over them in arena order. So the arena stays within about 32/31 of the regions
+/// (plus 4 MiB), and a point costs no allocation (a
 /// buffer per VM would leave the allocator every size it once had, unused: all VMs grow
 /// on the same nights).
 #[derive(Debug)]
@@ -130,6 +137,8 @@ pub(super) struct PointStore {
     vms: Vec<Held>,
     /// Bytes of the arena in no VM's region.
     garbage: usize,
+    /// Garbage below this is never compacted ([`GARBAGE_FLOOR`]; tests lower it).
+    floor: usize,
 }
 
 /// How many bytes `v` needs (0 for 0).
@@ -211,6 +220,7 @@ impl PointStore {
             arena: Vec::new(),
             vms: (0..vms).map(|_| Held::default()).collect(),
             garbage: 0,
+            floor: GARBAGE_FLOOR,
         }
     }
 
@@ -310,7 +320,7 @@ impl PointStore {
         h.cap = cap as u16;
         self.arena[h.at - 2..h.at].copy_from_slice(&h.cap.to_le_bytes());
         self.arena.resize(h.at + cap, 0);
-        if self.garbage > self.arena.len() / GARBAGE_SHARE {
+        if self.garbage > (self.arena.len() / GARBAGE_SHARE).max(self.floor) {
             self.compact();
         }
     }
@@ -590,6 +600,7 @@ mod tests {
     fn growing_vms_move_and_the_arena_is_compacted() {
         let vms = 50;
         let mut s = PointStore::new(vms);
+        s.floor = 0;
         let mut peak = 0;
         for d in 0..60u64 {
             for vi in 0..vms {
@@ -663,6 +674,7 @@ mod tests {
             let days = [1, 7, 30, 365, 3];
             let exp = |p: &Point| p.expires(&days);
             let mut s = PointStore::new(3);
+            s.floor = 0;
             let mut m = vec![VecDeque::<Point>::new(); 3];
             let mut now = [0u64; 3];
             for o in ops {
