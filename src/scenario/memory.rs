@@ -30,8 +30,9 @@ pub const JOB_BYTES: u64 = 224;
 pub const RETRY_BYTES: u64 = 48;
 /// Bytes per recovery point a VM holds: a record of about 10 bytes (a length byte, the
 /// time since the previous point with the retention tier, the bytes, each in as few bytes
-/// as it needs), with its region's room to grow and the arena's reclaimable garbage (up to
-/// an eighth each), rounded up.
+/// as it needs), with its region's room to grow (up to an eighth) and the arena's
+/// reclaimable garbage (a 32nd; at least 4 MiB may wait, which [`PROCESS_BYTES`] covers in
+/// small runs), rounded up.
 pub const POINT_BYTES: u64 = 14;
 /// Per VM, for its points: its place in the point arena (40 bytes) and its region's header
 /// (6 bytes).
