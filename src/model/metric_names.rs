@@ -437,7 +437,7 @@ impl MetricName {
         direction(&self.name)
     }
 
-    /// The metric's unit ([`unit`]).
+    /// The metric's unit ([`unit()`]).
     pub fn unit(&self) -> Unit {
         unit(&self.name)
     }

@@ -331,8 +331,8 @@ impl Batches {
         }
     }
 
-    /// The RPO samples [`BulkCounts`] gets for one VM between two points: the ages at the
-    /// sample times (multiples of `every`, from `from`) in `[since, until)`.
+    /// The RPO samples [`Latency::record_every`] gets for one VM between two points: the
+    /// ages at the sample times (multiples of `every`, from `from`) in `[since, until)`.
     pub fn rpo(&mut self, since: u64, until: u64, from: u64, every: u64) {
         if self.sums.is_empty() {
             return;

@@ -43,7 +43,7 @@ impl Network {
     /// Starts one flow per entry of `bytes` at `now`, all on `path` with `cap` and owned by
     /// `owner` (a VM's disks), ids in that order: the same, bit for bit, as one
     /// [`Network::start_owned_flow`] per entry. When no link binds, the flows after the
-    /// first join with one refill instead of one each (see [`Network::joins_at_caps`]).
+    /// first join with one refill instead of one each (see `Network::joins_at_caps`).
     pub fn start_owned_flows(
         &mut self,
         now: SimTime,

@@ -8,7 +8,7 @@
 //! * [`compare`] lists the metrics that changed by more than a tolerance
 //!   between a base run and a new run, plus metrics that appeared or
 //!   vanished, and classifies each change as a regression, an improvement or
-//!   neutral with the direction rule of [`direction`].
+//!   neutral with the direction rule of [`crate::model::metric_names::direction`].
 //!
 //! Both reports print as aligned plain-text tables (`Display`);
 //! [`Comparison::to_markdown`] also gives a GitHub Markdown table for pull
