@@ -9,7 +9,8 @@
 #   e.g. scripts/ab.sh /tmp/old/backupsim target/release/backupsim 40 \
 #          scenarios/window-2000.toml --set simulation.duration=7d
 # Every run is `BIN run SCENARIO --out DIR --quiet --no-plots --jobs-csv off [options]`;
-# outputs go to target/ab/ (not results/).
+# outputs go to target/ab/ (not results/), each build's last warnings to target/ab/A.err
+# and B.err.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ run() {
     shift 2
     t0=$(date +%s%N)
     /usr/bin/time -f "%R" -o "$out/$label.time" "$bin" run "$file" --out "$out/$label" \
-        --quiet --no-plots --jobs-csv off "$@" > /dev/null
+        --quiet --no-plots --jobs-csv off "$@" > /dev/null 2> "$out/$label.err"
     t1=$(date +%s%N)
     faults=$(tail -n 1 "$out/$label.time")
     printf '%s\t%s\t%s\n' "$label" "$(( (t1 - t0) / 1000 ))" "$faults" >> "$rows"

@@ -158,23 +158,21 @@ impl Network {
         if self
             .wake
             .first()
-            .is_some_and(|&c| self.classes[c as usize].next_finish <= t)
+            .is_some_and(|&(next_finish, _)| next_finish <= t)
         {
             due.push(0);
             let mut i = 0;
             while i < due.len() {
                 let pos = due[i] as usize;
                 for child in [2 * pos + 1, 2 * pos + 2] {
-                    if child < self.wake.len()
-                        && self.classes[self.wake[child] as usize].next_finish <= t
-                    {
+                    if child < self.wake.len() && self.wake[child].0 <= t {
                         due.push(child as u32);
                     }
                 }
                 i += 1;
             }
             for d in due.iter_mut() {
-                *d = self.wake[*d as usize];
+                *d = self.wake[*d as usize].1;
             }
             due.sort_unstable_by_key(|&c| self.classes[c as usize].active_pos);
         }

@@ -113,7 +113,7 @@ impl Network {
         self.next = self
             .wake
             .first()
-            .map_or(NEVER, |&c| self.classes[c as usize].next_finish);
+            .map_or(NEVER, |&(next_finish, _)| next_finish);
     }
 
     /// Whether a link touched since the last recompute is crossed by every active class,

@@ -165,7 +165,7 @@ pub struct Network {
     /// Active classes with a finite cap, sorted by (cap, class id).
     capped: Vec<(u64, u32)>,
     /// Active classes as a min-heap on `(next_finish, class id)` (see `wake`).
-    wake: Vec<u32>,
+    wake: Vec<wake::WakeEntry>,
     /// Per flow id: its class, or `FLOW_FREE` / `FLOW_DONE`.
     flows: Vec<u32>,
     free_flows: Vec<u32>,

@@ -2,26 +2,29 @@
 //! `(next_finish, class id)`, so that the network's next completion and the classes due
 //! at an instant are found without visiting every active class (a recompute touches only
 //! one component; see `fill`).
+//!
+//! Each entry holds its key, a copy of its class's `next_finish` (kept equal by
+//! [`wake_fix`], called whenever that changes): comparisons and the timer's reads stay in
+//! the heap's array instead of loading a class per step, and only a moved entry's
+//! position is written to its class.
 
 use super::classes::Class;
 use super::NOT_LISTED;
 
-#[inline]
-fn key(classes: &[Class], c: u32) -> (u64, u32) {
-    (classes[c as usize].next_finish, c)
-}
+/// A heap entry: the class's next finish time, then the class (the order of the key).
+pub(super) type WakeEntry = (u64, u32);
 
 /// Inserts class `c` (not yet in the heap).
-pub(super) fn wake_push(heap: &mut Vec<u32>, classes: &mut [Class], c: u32) {
+pub(super) fn wake_push(heap: &mut Vec<WakeEntry>, classes: &mut [Class], c: u32) {
     debug_assert_eq!(classes[c as usize].wake_pos, NOT_LISTED);
-    heap.push(c);
+    heap.push((classes[c as usize].next_finish, c));
     let i = heap.len() - 1;
     classes[c as usize].wake_pos = i as u32;
     sift_up(heap, classes, i);
 }
 
 /// Removes class `c` (in the heap).
-pub(super) fn wake_remove(heap: &mut Vec<u32>, classes: &mut [Class], c: u32) {
+pub(super) fn wake_remove(heap: &mut Vec<WakeEntry>, classes: &mut [Class], c: u32) {
     let pos = classes[c as usize].wake_pos as usize;
     classes[c as usize].wake_pos = NOT_LISTED;
     let last = heap.pop().expect("wake_remove on an empty heap");
@@ -29,58 +32,63 @@ pub(super) fn wake_remove(heap: &mut Vec<u32>, classes: &mut [Class], c: u32) {
         return;
     }
     heap[pos] = last;
-    classes[last as usize].wake_pos = pos as u32;
-    wake_fix(heap, classes, last);
+    classes[last.1 as usize].wake_pos = pos as u32;
+    restore(heap, classes, pos);
 }
 
-/// Restores the heap order after class `c`'s key changed.
+/// Restores the heap order after class `c`'s `next_finish` changed.
 #[inline]
-pub(super) fn wake_fix(heap: &mut [u32], classes: &mut [Class], c: u32) {
+pub(super) fn wake_fix(heap: &mut [WakeEntry], classes: &mut [Class], c: u32) {
     let i = classes[c as usize].wake_pos as usize;
-    if i > 0 && key(classes, c) < key(classes, heap[(i - 1) / 2]) {
+    heap[i].0 = classes[c as usize].next_finish;
+    restore(heap, classes, i);
+}
+
+/// Moves the entry at `i` up or down to its place.
+#[inline]
+fn restore(heap: &mut [WakeEntry], classes: &mut [Class], i: usize) {
+    if i > 0 && heap[i] < heap[(i - 1) / 2] {
         sift_up(heap, classes, i);
     } else {
         sift_down(heap, classes, i);
     }
 }
 
-fn sift_up(heap: &mut [u32], classes: &mut [Class], mut i: usize) {
-    let c = heap[i];
-    let k = key(classes, c);
+fn sift_up(heap: &mut [WakeEntry], classes: &mut [Class], mut i: usize) {
+    let e = heap[i];
     while i > 0 {
         let p = (i - 1) / 2;
-        if k >= key(classes, heap[p]) {
+        if e >= heap[p] {
             break;
         }
         heap[i] = heap[p];
-        classes[heap[i] as usize].wake_pos = i as u32;
+        classes[heap[i].1 as usize].wake_pos = i as u32;
         i = p;
     }
-    heap[i] = c;
-    classes[c as usize].wake_pos = i as u32;
+    heap[i] = e;
+    classes[e.1 as usize].wake_pos = i as u32;
 }
 
-fn sift_down(heap: &mut [u32], classes: &mut [Class], mut i: usize) {
+fn sift_down(heap: &mut [WakeEntry], classes: &mut [Class], mut i: usize) {
     let n = heap.len();
-    let c = heap[i];
-    let k = key(classes, c);
+    let e = heap[i];
     loop {
         let l = 2 * i + 1;
         if l >= n {
             break;
         }
-        let m = if l + 1 < n && key(classes, heap[l + 1]) < key(classes, heap[l]) {
+        let m = if l + 1 < n && heap[l + 1] < heap[l] {
             l + 1
         } else {
             l
         };
-        if key(classes, heap[m]) >= k {
+        if heap[m] >= e {
             break;
         }
         heap[i] = heap[m];
-        classes[heap[i] as usize].wake_pos = i as u32;
+        classes[heap[i].1 as usize].wake_pos = i as u32;
         i = m;
     }
-    heap[i] = c;
-    classes[c as usize].wake_pos = i as u32;
+    heap[i] = e;
+    classes[e.1 as usize].wake_pos = i as u32;
 }
