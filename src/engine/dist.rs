@@ -67,8 +67,14 @@ pub enum Dist {
     Exponential { mean: f64 },
     /// Normal truncated at 0 (negative draws are redrawn).
     Normal { mean: f64, sd: f64 },
-    /// Lognormal with the given mean and standard deviation *of the variate itself*.
-    LogNormal { mean: f64, sd: f64 },
+    /// Lognormal with the given mean and standard deviation *of the variate itself*
+    /// (build it with [`Dist::lognormal`], which derives `log`).
+    LogNormal {
+        mean: f64,
+        sd: f64,
+        /// The underlying normal's parameters, derived once from `mean` and `sd`.
+        log: LogParams,
+    },
     /// Gamma with shape k and scale θ (mean kθ).
     Gamma { shape: f64, scale: f64 },
     /// Weibull with shape k and scale λ.
@@ -91,7 +97,25 @@ pub enum Dist {
 /// The distribution names a scenario may write, for messages.
 pub const DIST_NAMES: &str = "constant, uniform, uniform-int, exponential, normal, lognormal, gamma, weibull, triangular, pareto, empirical";
 
+/// A lognormal's underlying normal: `σ² = ln(1 + sd² / mean²)`, `μ = ln(mean) − σ² / 2`.
+/// Derived once when the distribution is built, not at every draw (the same floats).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogParams {
+    mu: f64,
+    sigma: f64,
+}
+
 impl Dist {
+    /// The lognormal with the variate's own `mean` and `sd`.
+    pub fn lognormal(mean: f64, sd: f64) -> Dist {
+        let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
+        let log = LogParams {
+            mu: mean.ln() - s2 / 2.0,
+            sigma: s2.sqrt(),
+        };
+        Dist::LogNormal { mean, sd, log }
+    }
+
     /// Draws one value (in base units, never negative).
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         let v = match *self {
@@ -116,13 +140,11 @@ impl Dist {
                     .unwrap_or(0.0),
                 Err(_) => 0.0,
             },
-            Dist::LogNormal { mean, sd } => {
+            Dist::LogNormal { mean, sd, log } => {
                 if sd == 0.0 {
                     mean
                 } else {
-                    let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
-                    let mu = mean.ln() - s2 / 2.0;
-                    LogNormal::new(mu, s2.sqrt()).map_or(0.0, |d| d.sample(rng))
+                    LogNormal::new(log.mu, log.sigma).map_or(0.0, |d| d.sample(rng))
                 }
             }
             Dist::Gamma { shape, scale } => Gamma::new(shape, scale).map_or(0.0, |d| d.sample(rng)),
@@ -490,15 +512,7 @@ mod tests {
             Some(30_000.0),
         );
         // lognormal with the variate's own mean and sd
-        check(
-            Dist::LogNormal {
-                mean: 180.0,
-                sd: 60.0,
-            },
-            180.0,
-            3600.0,
-            None,
-        );
+        check(Dist::lognormal(180.0, 60.0), 180.0, 3600.0, None);
         // gamma k, θ: var kθ², m4 = 3k(k+2)θ⁴
         check(
             Dist::Gamma {
@@ -613,6 +627,22 @@ mod tests {
         }
     }
 
+    /// The parameters derived when a lognormal is built give the draws deriving them at
+    /// every draw gave, bit for bit (its draws are in every scenario's results).
+    #[test]
+    fn lognormal_params_derived_once_draw_the_same() {
+        for (mean, sd) in [(25.0, 7.5), (0.03, 0.02), (180.0, 60.0), (1e-6, 1.0)] {
+            let (mut a, mut b) = (stream(3, &[1]), stream(3, &[1]));
+            let d = Dist::lognormal(mean, sd);
+            let s2 = (1.0f64 + (sd * sd) / (mean * mean)).ln();
+            let direct = LogNormal::new(mean.ln() - s2 / 2.0, s2.sqrt()).unwrap();
+            for _ in 0..1000 {
+                let x: f64 = direct.sample(&mut b);
+                assert_eq!(d.sample(&mut a).to_bits(), x.max(0.0).to_bits());
+            }
+        }
+    }
+
     #[test]
     fn lognormal_tiny_mean_huge_sd_is_rejected() {
         for (mean, sd, kind) in [
@@ -621,7 +651,7 @@ mod tests {
             (1e-6, 86_400.0 * 1000.0, Kind::Duration),
             (1.0, 1e18, Kind::Size),
         ] {
-            let d = Dist::LogNormal { mean, sd };
+            let d = Dist::lognormal(mean, sd);
             let e = d.check(kind).unwrap_err();
             assert!(e.contains("sd at most 1e6 × mean"), "{e}");
             // Unchecked, it still never panics.
@@ -629,7 +659,7 @@ mod tests {
             assert!((0..100).all(|_| d.sample(&mut r) >= 0.0));
         }
         for (mean, sd) in [(40.0, 20.0), (1.0, 1e6), (5e-324, 5e-324)] {
-            assert_eq!(Dist::LogNormal { mean, sd }.check(Kind::Duration), Ok(()));
+            assert_eq!(Dist::lognormal(mean, sd).check(Kind::Duration), Ok(()));
         }
     }
 

@@ -33,7 +33,7 @@ impl Dist {
             Dist::Uniform { min, max } => vec![("min", min), ("max", max)],
             Dist::UniformInt { min, max } => vec![("min", min as f64), ("max", max as f64)],
             Dist::Exponential { mean } => vec![("mean", mean)],
-            Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd } => {
+            Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd, .. } => {
                 vec![("mean", mean), ("sd", sd)]
             }
             Dist::Gamma { shape, scale }
@@ -88,7 +88,7 @@ impl Dist {
             Dist::LogNormal { mean, .. } if mean <= 0.0 => {
                 Err("lognormal needs mean > 0, found 0".into())
             }
-            Dist::LogNormal { mean, sd } if sd / mean > MAX_LOGNORMAL_CV => Err(format!(
+            Dist::LogNormal { mean, sd, .. } if sd / mean > MAX_LOGNORMAL_CV => Err(format!(
                 "expected a lognormal with sd at most {MAX_LOGNORMAL_CV:e} × mean, found mean {} and sd {} (sd/mean = {:.1e}): \
                  almost every draw would be a tiny fraction of the mean, which only draws too rare to occur would carry; \
                  use a smaller sd, or a pareto or weibull for a heavy tail",
@@ -244,7 +244,7 @@ impl Dist {
                 if name == "normal" {
                     Dist::Normal { mean, sd }
                 } else {
-                    Dist::LogNormal { mean, sd }
+                    Dist::lognormal(mean, sd)
                 }
             }
             "gamma" | "weibull" | "pareto" => {
@@ -320,7 +320,7 @@ impl Dist {
                 put("mean", u(mean));
                 "exponential"
             }
-            Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd } => {
+            Dist::Normal { mean, sd } | Dist::LogNormal { mean, sd, .. } => {
                 put("mean", u(mean));
                 put("sd", u(sd));
                 if matches!(self, Dist::Normal { .. }) {

@@ -24,7 +24,7 @@ pub fn bounds(d: &Dist) -> (f64, f64) {
         Dist::Constant(v) => (*v, *v),
         Dist::Uniform { min, max } => (*min, max.max(*min)),
         Dist::UniformInt { min, max } => (*min as f64, *max as f64),
-        Dist::LogNormal { mean, sd } if *sd == 0.0 => (*mean, *mean),
+        Dist::LogNormal { mean, sd, .. } if *sd == 0.0 => (*mean, *mean),
         Dist::Exponential { .. }
         | Dist::Normal { .. }
         | Dist::LogNormal { .. }
@@ -79,7 +79,7 @@ pub fn below(d: &Dist, x: f64) -> Option<f64> {
             }
         }
         Dist::Normal { mean, .. } => f64::from(u8::from(mean.max(0.0) < x)),
-        Dist::LogNormal { mean, sd } => {
+        Dist::LogNormal { mean, sd, .. } => {
             if sd == 0.0 {
                 f64::from(u8::from(mean < x))
             } else if x <= 0.0 {

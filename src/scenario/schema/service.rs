@@ -82,7 +82,7 @@ impl Timing {
 }
 
 fn lognormal(mean: f64, sd: f64) -> DurationDist {
-    DurationDist(Dist::LogNormal { mean, sd })
+    DurationDist(Dist::lognormal(mean, sd))
 }
 
 impl Default for Timing {
