@@ -1,6 +1,5 @@
-//! The counts array behind [`super::Latency`]: one count per
-//! bucket of the standard layout (about 37 000 buckets, 0.3 MB), of which a run records
-//! into a few pages.
+//! The counts array behind [`super::Latency`]: one count per bucket of the standard
+//! layout (about 37 000 buckets, 0.3 MB), of which a run records into a few pages.
 //!
 //! The array is allocated zeroed by the system, so a page never recorded into is never
 //! touched; the array also keeps which chunks of 1 024 counts (two pages, one power of
