@@ -37,7 +37,7 @@ impl GroupStat {
     }
 
     /// Makes these statistics the sum of `members`' (in their order), keeping the
-    /// histograms' memory: counts are cleared over their recorded span and added.
+    /// histograms' memory: counts are cleared where they were recorded, then added.
     fn set_sum<'a>(&mut self, members: impl Iterator<Item = &'a GroupStat>) {
         let (mut duration, mut rpo) = (self.duration.take(), self.rpo.take());
         *self = GroupStat::default();
