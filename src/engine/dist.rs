@@ -105,6 +105,17 @@ pub struct LogParams {
     sigma: f64,
 }
 
+impl LogParams {
+    /// `μ`, the mean of the variate's logarithm.
+    pub fn mu(&self) -> f64 {
+        self.mu
+    }
+    /// `σ`, the standard deviation of the variate's logarithm.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+}
+
 impl Dist {
     /// The lognormal with the variate's own `mean` and `sd`.
     pub fn lognormal(mean: f64, sd: f64) -> Dist {

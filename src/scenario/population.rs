@@ -79,15 +79,13 @@ pub fn below(d: &Dist, x: f64) -> Option<f64> {
             }
         }
         Dist::Normal { mean, .. } => f64::from(u8::from(mean.max(0.0) < x)),
-        Dist::LogNormal { mean, sd, .. } => {
+        Dist::LogNormal { mean, sd, log } => {
             if sd == 0.0 {
                 f64::from(u8::from(mean < x))
             } else if x <= 0.0 {
                 0.0
             } else {
-                let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
-                let mu = mean.ln() - s2 / 2.0;
-                phi((x.ln() - mu) / s2.sqrt())
+                phi((x.ln() - log.mu()) / log.sigma())
             }
         }
         Dist::Weibull { shape, scale } => 1.0 - (-(x.max(0.0) / scale).powf(shape)).exp(),
