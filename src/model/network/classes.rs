@@ -5,7 +5,7 @@
 
 use super::heap::Entry;
 use super::wake::{wake_push, wake_remove};
-use super::{LinkId, Network, PathId, NEVER, NOT_LISTED};
+use super::{LinkId, Network, PathId, NOT_LISTED};
 
 /// Heap entries an emptied class keeps room for (64 KiB).
 const KEEP_HEAP: usize = 4096;
@@ -27,8 +27,6 @@ pub(super) struct Class {
     pub(super) link_pos: Vec<u32>,
     /// Position in `Network::active_classes`, or `NOT_LISTED`.
     pub(super) active_pos: u32,
-    /// Finish time of the heap top under the current rate, or `NEVER`.
-    pub(super) next_finish: u64,
     /// Water-filling epoch at which the class was frozen.
     pub(super) frozen: u64,
     /// Recompute epoch at which the class was found in a changed component.
@@ -92,7 +90,6 @@ impl Network {
                 rate: 0.0,
                 link_pos: vec![0; plen],
                 active_pos: NOT_LISTED,
-                next_finish: NEVER,
                 frozen: 0,
                 seen: 0,
                 wake_pos: NOT_LISTED,
@@ -121,7 +118,6 @@ impl Network {
             }
         }
         class.active_pos = self.active_classes.len() as u32;
-        class.next_finish = NEVER;
         self.active_classes.push(c);
         if class.cap.is_finite() {
             let key = (class.cap.to_bits(), c);
@@ -187,7 +183,6 @@ impl Network {
         class.v_anchor = 0.0;
         class.sum_tags = 0.0;
         class.rate = 0.0;
-        class.next_finish = NEVER;
         // A fleet's first night can put a large share of its VMs' disks in one class;
         // the heap's memory goes back when the class empties (small heaps keep theirs, so
         // a steady run does not allocate).

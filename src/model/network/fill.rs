@@ -36,7 +36,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
-use super::wake::wake_fix;
+use super::wake::wake_set;
 use super::{Network, NEVER, NOT_LISTED};
 
 /// A component's capped classes are sorted on their own when the network has this many
@@ -302,12 +302,9 @@ impl Network {
             link.set_throughput(clock, link.tp_acc);
         }
         for &c in classes {
-            let class = &mut self.classes[c as usize];
+            let class = &self.classes[c as usize];
             let next = class.finish_of(class.heap[0].tag, clock);
-            if next != class.next_finish {
-                class.next_finish = next;
-                wake_fix(&mut self.wake, &mut self.classes, c);
-            }
+            wake_set(&mut self.wake, &mut self.classes, c, next);
         }
     }
 

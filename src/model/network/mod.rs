@@ -164,7 +164,8 @@ pub struct Network {
     active_classes: Vec<u32>,
     /// Active classes with a finite cap, sorted by (cap, class id).
     capped: Vec<(u64, u32)>,
-    /// Active classes as a min-heap on `(next_finish, class id)` (see `wake`).
+    /// Active classes as a min-heap on `(next finish, class id)`: the one place a class's
+    /// next finish time is kept (see `wake`).
     wake: Vec<wake::WakeEntry>,
     /// Per flow id: its class, or `FLOW_FREE` / `FLOW_DONE`.
     flows: Vec<u32>,
@@ -172,7 +173,7 @@ pub struct Network {
     n_active: usize,
     /// Completed flows not yet reported by `advance`: (finish time, flow, owner).
     done: Vec<(u64, u32, u32)>,
-    /// Min over active classes of `next_finish`.
+    /// Min over active classes of their next finish time (the top of `wake`).
     next: u64,
     epoch: u64,
     link_heap: BinaryHeap<Reverse<(Share, u32)>>,

@@ -1,23 +1,23 @@
 //! The completion timer: an indexed binary min-heap of the active classes keyed by
-//! `(next_finish, class id)`, so that the network's next completion and the classes due
+//! `(next finish, class id)`, so that the network's next completion and the classes due
 //! at an instant are found without visiting every active class (a recompute touches only
 //! one component; see `fill`).
 //!
-//! Each entry holds its key, a copy of its class's `next_finish` (kept equal by
-//! [`wake_fix`], called whenever that changes): comparisons and the timer's reads stay in
-//! the heap's array instead of loading a class per step, and only a moved entry's
-//! position is written to its class.
+//! A class's next finish time (of its heap top at the current rate, or `NEVER`) lives
+//! only in its entry: comparisons and the timer's reads stay in the heap's array instead
+//! of loading a class per step, and only a moved entry's position is written to its
+//! class.
 
 use super::classes::Class;
-use super::NOT_LISTED;
+use super::{NEVER, NOT_LISTED};
 
 /// A heap entry: the class's next finish time, then the class (the order of the key).
 pub(super) type WakeEntry = (u64, u32);
 
-/// Inserts class `c` (not yet in the heap).
+/// Inserts class `c` (not yet in the heap), finishing never until its first filling.
 pub(super) fn wake_push(heap: &mut Vec<WakeEntry>, classes: &mut [Class], c: u32) {
     debug_assert_eq!(classes[c as usize].wake_pos, NOT_LISTED);
-    heap.push((classes[c as usize].next_finish, c));
+    heap.push((NEVER, c));
     let i = heap.len() - 1;
     classes[c as usize].wake_pos = i as u32;
     sift_up(heap, classes, i);
@@ -36,12 +36,15 @@ pub(super) fn wake_remove(heap: &mut Vec<WakeEntry>, classes: &mut [Class], c: u
     restore(heap, classes, pos);
 }
 
-/// Restores the heap order after class `c`'s `next_finish` changed.
+/// Sets class `c`'s next finish time (in the heap) to `next`, moving its entry if it
+/// changed.
 #[inline]
-pub(super) fn wake_fix(heap: &mut [WakeEntry], classes: &mut [Class], c: u32) {
+pub(super) fn wake_set(heap: &mut [WakeEntry], classes: &mut [Class], c: u32, next: u64) {
     let i = classes[c as usize].wake_pos as usize;
-    heap[i].0 = classes[c as usize].next_finish;
-    restore(heap, classes, i);
+    if heap[i].0 != next {
+        heap[i].0 = next;
+        restore(heap, classes, i);
+    }
 }
 
 /// Moves the entry at `i` up or down to its place.

@@ -19,7 +19,7 @@ fn state(net: &Network) -> Vec<u64> {
             class.rate.to_bits(),
             class.v_anchor.to_bits(),
             class.t_anchor,
-            class.next_finish,
+            net.wake[class.wake_pos as usize].0,
         ]);
     }
     for l in &net.links {
