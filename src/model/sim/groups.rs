@@ -114,14 +114,11 @@ impl GroupStat {
 impl GroupStat {
     /// What merging the group over the parts of a partitioned run needs (a region's
     /// fleets may be in several parts): the miss rate's denominator and the histograms.
-    fn partials(&self, prefix: &str, histograms: bool, p: &mut crate::model::Partials) {
+    fn partials(&self, prefix: &str, p: &mut crate::model::Partials) {
         p.values.insert(
             format!("{prefix}.backup.window.jobs"),
             self.window_jobs as f64,
         );
-        if !histograms {
-            return;
-        }
         if let Some(d) = &self.duration {
             p.histograms
                 .insert(format!("{prefix}.backup.duration"), d.clone());
@@ -164,17 +161,19 @@ pub(super) struct Reports {
 }
 
 impl Reports {
+    /// A fleet's empty statistics: with histograms when the scenario's groups keep them.
+    fn fleet_stat(c: &Config) -> GroupStat {
+        if c.group_histograms {
+            GroupStat::with_histograms()
+        } else {
+            GroupStat::default()
+        }
+    }
+
     pub(super) fn new(c: &Config) -> Reports {
-        let hist = c.group_histograms;
         Reports {
             fleets: (0..c.fleets.len())
-                .map(|_| {
-                    if hist {
-                        GroupStat::with_histograms()
-                    } else {
-                        GroupStat::default()
-                    }
-                })
+                .map(|_| Reports::fleet_stat(c))
                 .collect(),
             // Room for every night of the run up front (at most one occurrence a day), so
             // that a night's row never allocates while the run is under way.
@@ -440,20 +439,25 @@ impl Sim<'_, '_> {
         }
         // A group of one fleet is that fleet's statistics (no copy of its histograms);
         // a group of several is summed into one reused scratch, whose histograms' pages
-        // are touched once for all groups.
+        // are touched once for all groups. The scratch keeps histograms when the fleets
+        // do (and a group without fleets has none).
         let empty = GroupStat::default();
-        let mut sum = GroupStat::with_histograms();
+        let mut sum = Reports::fleet_stat(c);
         type Of = fn(&Config, &Fleet) -> usize;
-        let groups: [(&str, Vec<String>, Of); 3] = [
+        let groups: [(&str, Vec<&str>, Of); 3] = [
             (
                 "vault",
-                c.vaults.iter().map(|v| v.name.clone()).collect(),
+                c.vaults.iter().map(|v| v.name.as_str()).collect(),
                 |c, f| c.policies[f.policy].vault,
             ),
-            ("region", c.regions.clone(), |_, f| f.region),
+            (
+                "region",
+                c.regions.iter().map(String::as_str).collect(),
+                |_, f| f.region,
+            ),
             (
                 "policy",
-                c.policies.iter().map(|p| p.name.clone()).collect(),
+                c.policies.iter().map(|p| p.name.as_str()).collect(),
                 |_, f| f.policy,
             ),
         ];
@@ -474,7 +478,7 @@ impl Sim<'_, '_> {
                 let prefix = format!("{kind}.{name}");
                 g.summarize(&prefix, m);
                 if kind == "region" {
-                    g.partials(&prefix, c.group_histograms && !ms.is_empty(), partials);
+                    g.partials(&prefix, partials);
                 }
             }
         }
