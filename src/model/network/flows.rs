@@ -52,16 +52,15 @@ impl Network {
         bytes: &[u64],
         owner: u32,
     ) {
-        let mut rest = bytes;
-        while let Some((&b, tail)) = rest.split_first() {
+        for (i, &b) in bytes.iter().enumerate() {
             self.start_owned_flow(now, path, cap, b, owner);
-            rest = tail;
+            let rest = &bytes[i + 1..];
             if !rest.is_empty() && self.joins_at_caps(path.0, cap, rest) {
                 for &b in rest {
                     self.add_flow(path.0, cap, b, owner);
                 }
-                rest = &[];
                 self.recompute();
+                return;
             }
         }
     }
