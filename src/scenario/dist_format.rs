@@ -82,11 +82,11 @@ impl Dist {
         }
         match *self {
             Dist::Exponential { mean } if mean <= 0.0 => {
-                Err("exponential needs mean > 0, found 0".into())
+                Err(format!("exponential needs mean > 0, found {mean}"))
             }
-            Dist::Normal { sd, .. } if sd <= 0.0 => Err("normal needs sd > 0, found 0".into()),
+            Dist::Normal { sd, .. } if sd <= 0.0 => Err(format!("normal needs sd > 0, found {sd}")),
             Dist::LogNormal { mean, .. } if mean <= 0.0 => {
-                Err("lognormal needs mean > 0, found 0".into())
+                Err(format!("lognormal needs mean > 0, found {mean}"))
             }
             Dist::LogNormal { mean, sd, .. } if sd / mean > MAX_LOGNORMAL_CV => Err(format!(
                 "expected a lognormal with sd at most {MAX_LOGNORMAL_CV:e} × mean, found mean {} and sd {} (sd/mean = {:.1e}): \
@@ -229,17 +229,17 @@ impl Dist {
             "exponential" => {
                 let mean = p("mean")?;
                 if mean <= 0.0 {
-                    return Err("exponential needs mean > 0".into());
+                    return Err(format!("exponential needs mean > 0, found {mean}"));
                 }
                 Dist::Exponential { mean }
             }
             "normal" | "lognormal" => {
                 let (mean, sd) = (p("mean")?, p("sd")?);
                 if name == "lognormal" && mean <= 0.0 {
-                    return Err("lognormal needs mean > 0".into());
+                    return Err(format!("lognormal needs mean > 0, found {mean}"));
                 }
                 if name == "normal" && sd <= 0.0 {
-                    return Err("normal needs sd > 0".into());
+                    return Err(format!("normal needs sd > 0, found {sd}"));
                 }
                 if name == "normal" {
                     Dist::Normal { mean, sd }
@@ -250,7 +250,7 @@ impl Dist {
             "gamma" | "weibull" | "pareto" => {
                 let (shape, scale) = (shape()?, p("scale")?);
                 if scale <= 0.0 {
-                    return Err(format!("{name} needs scale > 0"));
+                    return Err(format!("{name} needs scale > 0, found {scale}"));
                 }
                 match name {
                     "gamma" => Dist::Gamma { shape, scale },

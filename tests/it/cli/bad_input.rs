@@ -213,6 +213,22 @@ fn lognormal_tiny_mean_huge_sd_is_rejected() {
     );
 }
 
+/// A lognormal of mean 0 says what was expected and what was found (it said only
+/// "lognormal needs mean > 0").
+#[test]
+fn a_zero_lognormal_mean_says_what_was_found() {
+    bad(
+        "lognormal-mean",
+        "daily_churn = { dist = \"lognormal\", mean = 0.03, sd = 0.02 }",
+        "daily_churn = { dist = \"lognormal\", mean = 0, sd = 0.02 }",
+        &[
+            &at("daily_churn = { dist = \"lognormal\", mean = 0.03", 15),
+            "key `fleet.web.daily_churn`",
+            "lognormal needs mean > 0, found 0",
+        ],
+    );
+}
+
 #[test]
 fn durations_beyond_the_cap_at_the_median_are_rejected() {
     for (dist, found) in [
