@@ -244,6 +244,12 @@ impl Network {
     /// Progressive filling over `links` and `classes` (whole components; `all`: every
     /// active one, so none is marked `seen`), then the classes' finish times.
     fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64, all: bool) {
+        if let (&[l], &[c]) = (links, classes) {
+            if !self.heap_fill() {
+                self.fill_alone(l, c, epoch);
+                return;
+            }
+        }
         for &l in links {
             let link = &mut self.links[l as usize];
             link.rem = link.capacity;
@@ -473,6 +479,38 @@ impl Network {
             }
         }
         at_caps
+    }
+
+    /// The filling of a component of one class on one link (a region's link that
+    /// carries one kind of copy, as through a night of incrementals): the class's rate
+    /// and the link's throughput by [`Network::one_class_fill`], without the filling's
+    /// set-up for components of any size.
+    fn fill_alone(&mut self, l: u32, c: u32, epoch: u64) {
+        let clock = self.clock;
+        let link = &mut self.links[l as usize];
+        let class = &mut self.classes[c as usize];
+        debug_assert_eq!(link.n_flows, class.heap.len() as u64);
+        let (rate, tp, at_cap) = Network::one_class_fill(link.capacity, link.n_flows, class.cap);
+        class.frozen = epoch;
+        class.set_rate(clock, rate);
+        link.set_throughput(clock, tp);
+        let next = class.finish_of(class.heap[0].tag, clock);
+        wake_set(&mut self.wake, &mut self.classes, c, next);
+        self.at_caps = at_cap;
+    }
+
+    /// The rate and the link's throughput that progressive filling gives the only class
+    /// of a component of one link, `n` flows capped at `cap` (`f64::INFINITY` for none) on
+    /// a link of `capacity`, and whether the cap froze it. These are
+    /// [`Network::fill_one_link`]'s steps for it, float for float (and `fill_links`'s,
+    /// which the tests compare): the share `capacity / n` unless the cap is at most that,
+    /// the throughput summed from 0.
+    #[inline]
+    pub(super) fn one_class_fill(capacity: f64, n: u64, cap: f64) -> (f64, f64, bool) {
+        let share = capacity.max(0.0) / n as f64;
+        let at_cap = cap <= share;
+        let rate = if at_cap { cap } else { share };
+        (rate, 0.0 + n as f64 * rate, at_cap)
     }
 
     /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;

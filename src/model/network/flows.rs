@@ -1,6 +1,6 @@
 //! Starting and cancelling flows, and what a flow's rate and remaining bytes are.
 
-use super::clock::rebase;
+use super::clock::{finish_time, rebase};
 use super::fill::HEADROOM;
 use super::heap::{heap_remove, sift_up, Entry};
 use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
@@ -42,8 +42,9 @@ impl Network {
 
     /// Starts one flow per entry of `bytes` at `now`, all on `path` with `cap` and owned by
     /// `owner` (a VM's disks), ids in that order: the same, bit for bit, as one
-    /// [`Network::start_owned_flow`] per entry. When no link binds, the flows after the
-    /// first join with one refill instead of one each (see `Network::joins_at_caps`).
+    /// [`Network::start_owned_flow`] per entry. The flows after the first join with one
+    /// refill instead of one each when no link binds (see `Network::joins_at_caps`) or
+    /// when their class is alone on the path's only link (see `Network::joins_alone`).
     pub fn start_owned_flows(
         &mut self,
         now: SimTime,
@@ -55,11 +56,18 @@ impl Network {
         for (i, &b) in bytes.iter().enumerate() {
             self.start_owned_flow(now, path, cap, b, owner);
             let rest = &bytes[i + 1..];
-            if !rest.is_empty() && self.joins_at_caps(path.0, cap, rest) {
+            if rest.is_empty() {
+                return;
+            }
+            if self.joins_at_caps(path.0, cap, rest) {
                 for &b in rest {
                     self.add_flow(path.0, cap, b, owner);
                 }
                 self.recompute();
+                return;
+            }
+            if let Some(tp_moved) = self.joins_alone(path.0, cap, rest) {
+                self.join_alone(path.0, cap, rest, owner, tp_moved);
                 return;
             }
         }
@@ -87,6 +95,75 @@ impl Network {
                     let link = &self.links[l as usize];
                     link.throughput + more <= link.capacity * (1.0 - 2.0 * HEADROOM)
                 })
+    }
+
+    /// Whether flows of `bytes` on `path` at `cap` can join with one refill when their
+    /// class (just started or active) is the only one on the path's only link, as on a
+    /// region's link through a night of incrementals; if so, whether one refill each
+    /// would have moved the link's throughput on the way.
+    ///
+    /// One refill each takes the class through `n + 1, …, n + k` flows, each state's rate
+    /// and throughput a function of its flow count alone ([`Network::one_class_fill`]):
+    /// the last state's are the one refill's. The states between leave a trace in two
+    /// ways only. A value that moves re-anchors its clock at this instant (and a clock
+    /// anchored at an instant stays put when anchored there again): the rate never moves
+    /// back (the share `capacity / n` does not grow with `n`, a correctly rounded
+    /// division is monotone, and so is the cap's test), so it moves in the last state if
+    /// at all; the throughput `n × rate` can come back to its bits (at a bound link, `n ×
+    /// (capacity / n)` is the capacity for most `n`, a hair off for some), so whether it
+    /// moved is reported for [`Network::join_alone`] to anchor it. And a flow falling due
+    /// now in a state between would be completed before the next flow joins: none may,
+    /// checked for every state with its rate, anchor and earliest tag, as the completion
+    /// timer would see them.
+    fn joins_alone(&self, path: u32, cap: f64, bytes: &[u64]) -> Option<bool> {
+        let (s, n) = self.paths[path as usize];
+        if n != 1 || self.next <= self.clock {
+            return None;
+        }
+        let link = &self.links[self.path_links[s as usize] as usize];
+        let &[c] = link.classes.as_slice() else {
+            return None;
+        };
+        let class = &self.classes[c as usize];
+        debug_assert!(class.path == path && class.cap.to_bits() == cap.to_bits());
+        let clock = self.clock;
+        let v = class.v_at(clock);
+        if v > REBASE_AT {
+            return None;
+        }
+        let mut top = class.heap[0].tag;
+        let mut flows = class.heap.len() as u64;
+        let (mut rate_moved, mut tp_moved) = (false, false);
+        for &b in bytes {
+            flows += 1;
+            top = top.min(v + b as f64);
+            let (rate, tp, _) = Network::one_class_fill(link.capacity, flows, cap);
+            rate_moved |= rate.to_bits() != class.rate.to_bits();
+            tp_moved |= tp.to_bits() != link.throughput.to_bits();
+            let (va, ta) = if rate_moved {
+                (v, clock)
+            } else {
+                (class.v_anchor, class.t_anchor)
+            };
+            if finish_time(ta, top - va, rate).max(clock) <= clock {
+                return None;
+            }
+        }
+        Some(tp_moved)
+    }
+
+    /// Adds flows of `bytes` to the class of `(path, cap)`, alone on the path's only link,
+    /// with one refill: the state one refill each would leave (see
+    /// [`Network::joins_alone`], which tells whether the throughput moved on the way).
+    fn join_alone(&mut self, path: u32, cap: f64, bytes: &[u64], owner: u32, tp_moved: bool) {
+        if tp_moved {
+            let l = self.path_links[self.paths[path as usize].0 as usize] as usize;
+            self.links[l].anchor_bytes(self.clock);
+        }
+        for &b in bytes {
+            self.add_flow(path, cap, b, owner);
+        }
+        self.recompute();
     }
 
     /// Adds a flow to its class at the clock and marks the class for the next recompute.

@@ -55,10 +55,18 @@ impl Link {
     #[inline]
     pub(super) fn set_throughput(&mut self, t: u64, tp: f64) {
         if tp.to_bits() != self.throughput.to_bits() {
-            self.bytes += self.throughput * (t - self.bytes_t) as f64 / 1e6;
-            self.bytes_t = t;
+            self.anchor_bytes(t);
             self.throughput = tp;
         }
+    }
+
+    /// Brings the byte count to `t` (>= `bytes_t`) at the current throughput. Once
+    /// anchored at an instant, anchoring there again changes nothing (`throughput × 0`
+    /// adds 0).
+    #[inline]
+    pub(super) fn anchor_bytes(&mut self, t: u64) {
+        self.bytes += self.throughput * (t - self.bytes_t) as f64 / 1e6;
+        self.bytes_t = t;
     }
 }
 
