@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Before and after at the same load: runs two backupsim binaries in turn on one scenario,
 # N times each (A, B, A, B, ...), and prints each one's median wall time (whole process),
-# quartiles and page faults, then whether their outputs (all but run.json) are identical.
+# quartiles, the page faults of one more run, then whether their outputs (all but
+# run.json) are identical.
 # On a shared machine the load moves wall times more than most changes do; alternating
 # runs see the same load.
 #
@@ -13,6 +14,10 @@
 # and B.err.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${EPOCHREALTIME:-}" ]; then
+    echo "scripts/ab.sh needs bash 5 or later (EPOCHREALTIME)" >&2
+    exit 2
+fi
 
 if [ $# -lt 4 ]; then
     echo "usage: scripts/ab.sh BIN_A BIN_B N SCENARIO [run options...]" >&2
@@ -25,16 +30,27 @@ mkdir -p "$out"
 rows=$out/rows.tsv
 : > "$rows"
 
-# run LABEL BIN: one line in $rows: label, wall (µs), minor page faults.
+# run LABEL BIN: one line in $rows: label, wall (µs). The wall time is read from bash's
+# clock right around the process (as scripts/bench.sh does), into a removed directory.
 run() {
-    local label=$1 bin=$2 t0 t1 faults
+    local label=$1 bin=$2 t0 t1
     shift 2
-    t0=$(date +%s%N)
+    rm -rf "${out:?}/$label"
+    t0=$EPOCHREALTIME
+    "$bin" run "$file" --out "$out/$label" --quiet --no-plots --jobs-csv off "$@" \
+        > /dev/null 2> "$out/$label.err"
+    t1=$EPOCHREALTIME
+    printf '%s\t%s\n' "$label" "$(( ${t1//[.,]/} - ${t0//[.,]/} ))" >> "$rows"
+}
+
+# faults LABEL BIN: the minor page faults of one more run (under /usr/bin/time).
+faults() {
+    local label=$1 bin=$2
+    shift 2
+    rm -rf "${out:?}/$label"
     /usr/bin/time -f "%R" -o "$out/$label.time" "$bin" run "$file" --out "$out/$label" \
         --quiet --no-plots --jobs-csv off "$@" > /dev/null 2> "$out/$label.err"
-    t1=$(date +%s%N)
-    faults=$(tail -n 1 "$out/$label.time")
-    printf '%s\t%s\t%s\n' "$label" "$(( (t1 - t0) / 1000 ))" "$faults" >> "$rows"
+    tail -n 1 "$out/$label.time"
 }
 
 load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -42,17 +58,19 @@ for _ in $(seq 1 "$n"); do
     run A "$a" "$@"
     run B "$b" "$@"
 done
-echo "$n runs each of $file $*, $(nproc) cores, load average $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end"
-python3 - "$rows" "$a" "$b" <<'PY'
+load1=$(cut -d' ' -f1 /proc/loadavg)
+fa=$(faults A "$a" "$@")
+fb=$(faults B "$b" "$@")
+echo "$n runs each of $file $*, $(nproc) cores, load average $load0 at the start, $load1 at the end"
+python3 - "$rows" "$a" "$b" "$fa" "$fb" <<'PY'
 import sys
 from statistics import median, quantiles
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-for label, binary in (("A", sys.argv[2]), ("B", sys.argv[3])):
-    ms = [int(us) / 1e3 for l, us, _ in rows if l == label]
-    faults = [int(f) for l, _, f in rows if l == label]
+for label, binary, faults in (("A", sys.argv[2], sys.argv[4]), ("B", sys.argv[3], sys.argv[5])):
+    ms = [int(us) / 1e3 for l, us in rows if l == label]
     q = quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
     print(f"{label} {binary}: median {median(ms):.1f} ms (quartiles {q[0]:.1f}–{q[2]:.1f}), "
-          f"{median(faults):.0f} page faults")
+          f"{faults} page faults")
 PY
 if diff -r -x run.json "$out/A" "$out/B" > /dev/null; then
     echo "outputs: identical (all but run.json)"

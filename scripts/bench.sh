@@ -11,6 +11,10 @@
 # Results of the runs go to target/bench/ (not results/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${EPOCHREALTIME:-}" ]; then
+    echo "scripts/bench.sh needs bash 5 or later (EPOCHREALTIME)" >&2
+    exit 2
+fi
 
 with_1m=0
 engine=1
@@ -30,21 +34,25 @@ rows=$out/rows.tsv
 : > "$rows"
 
 # bench NAME REPEAT SCENARIO [run options...]: one line per run in $rows:
-# name, events, wall (whole process, s), peak RSS (KiB), 1-minute load at the start.
+# name, events, wall (whole process, µs), peak RSS (KiB), 1-minute load at the start.
+# The wall time is read from bash's clock right around the process (no timing process
+# of its own, whose start would be counted: ~2 ms), into an output directory removed
+# beforehand (replacing an old one is work of its own); the peak is the process's
+# `VmHWM` as it reports it in run.json (`peak_memory_bytes`, which `/usr/bin/time -v`
+# agrees with).
 bench() {
     local name=$1 reps=$2 file=$3
     shift 3
     for r in $(seq 1 "$reps"); do
         local dir=$out/$name-$r load t0 t1
+        rm -rf "$dir"
         load=$(cut -d' ' -f1 /proc/loadavg)
-        t0=$(date +%s%N)
-        /usr/bin/time -v -o "$dir.time" "$bin" run "$file" --out "$dir" --quiet --no-plots \
-            --jobs-csv off "$@" > /dev/null
-        t1=$(date +%s%N)
-        local events rss
-        events=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['events'])" "$dir/run.json")
-        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$dir.time")
-        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$events" "$(( (t1 - t0) / 1000 ))" "$rss" "$load" >> "$rows"
+        t0=$EPOCHREALTIME
+        "$bin" run "$file" --out "$dir" --quiet --no-plots --jobs-csv off "$@" > /dev/null
+        t1=$EPOCHREALTIME
+        local fields
+        fields=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['events'], r['peak_memory_bytes'] // 1024)" "$dir/run.json")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "${fields% *}" "$(( ${t1//[.,]/} - ${t0//[.,]/} ))" "${fields#* }" "$load" >> "$rows"
         echo "  $name run $r: load $load" >&2
     done
 }
