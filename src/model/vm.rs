@@ -396,6 +396,63 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     }
 }
 
+/// Runs of at most this many VMs keep each VM's disk sizes after their first replay
+/// (4 bytes of index and 8 per disk a VM: about 2 MiB at this size); larger ones replay
+/// them at every job, as [`disk_sizes`] is built to: at 100 000 VMs the kept sizes'
+/// cache misses cost about what the replay does, for 4 MiB more.
+const KEEP_DISKS_UP_TO: usize = 1 << 16;
+
+/// VMs' disk sizes ([`disk_sizes`]) kept after their first replay in runs small enough
+/// to afford it: a VM backed up every night otherwise draws its attributes again at
+/// every job. The sizes are the replay's, so keeping them changes no result.
+#[derive(Debug, Default)]
+pub struct DiskSizes {
+    /// Per VM: where its disk count, then its sizes, start in `kept`, or `u32::MAX`
+    /// before its first replay. Empty when the run is too large to keep them.
+    at: Vec<u32>,
+    kept: Vec<u64>,
+}
+
+impl DiskSizes {
+    /// For a run of `vms` VMs: keeping sizes if there are at most [`KEEP_DISKS_UP_TO`].
+    pub fn new(vms: usize) -> Self {
+        let at = if vms <= KEEP_DISKS_UP_TO {
+            vec![u32::MAX; vms]
+        } else {
+            Vec::new()
+        };
+        DiskSizes {
+            at,
+            kept: Vec::new(),
+        }
+    }
+
+    /// [`disk_sizes`] of VM `index` of `fleet`, the run's VM `vi`, into `out`.
+    pub fn get(&mut self, seed: u64, fleet: &Fleet, index: u32, vi: usize, out: &mut Vec<u64>) {
+        let Some(at) = self.at.get_mut(vi) else {
+            disk_sizes(seed, fleet, index, out);
+            return;
+        };
+        if *at == u32::MAX {
+            disk_sizes(seed, fleet, index, out);
+            match u32::try_from(self.kept.len()) {
+                Ok(start) => {
+                    *at = start;
+                    self.kept.push(out.len() as u64);
+                    self.kept.extend_from_slice(out);
+                }
+                // Past 2^32 kept words (never at this size): replay the rest.
+                Err(_) => self.at = Vec::new(),
+            }
+            return;
+        }
+        let start = *at as usize;
+        let n = self.kept[start] as usize;
+        out.clear();
+        out.extend_from_slice(&self.kept[start + 1..start + 1 + n]);
+    }
+}
+
 /// Splits `bytes` over disks in proportion to `weights` (their sizes), into `out`: disk
 /// `i` gets `⌊bytes × W≤i / W⌋ − ⌊bytes × W<i / W⌋` with `W<i` the weights before it, so
 /// the parts add up to `bytes` exactly. All-zero weights put everything on the first disk.
@@ -466,6 +523,26 @@ mod tests {
             disk_sizes(3, &f, i, &mut sizes);
             assert_eq!(sizes.len(), vm.data_disks as usize + 1);
             assert_eq!(sizes.iter().sum::<u64>(), vm.used_bytes);
+        }
+    }
+
+    /// Kept sizes are the replay's, on the first job of a VM and on later ones, in any
+    /// order of VMs; a run too large to keep them replays every time.
+    #[test]
+    fn kept_disk_sizes_are_the_replay() {
+        let f = fleet(concat!(
+            "data_disks = { dist = \"uniform-int\", min = 0, max = 6 }\n",
+            "disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"900 GB\" }"
+        ));
+        for vms in [20, KEEP_DISKS_UP_TO + 1] {
+            let mut kept = DiskSizes::new(vms);
+            let (mut want, mut got) = (Vec::new(), vec![7]);
+            for i in [3u32, 0, 3, 19, 0, 7, 19, 3] {
+                disk_sizes(5, &f, i, &mut want);
+                kept.get(5, &f, i, i as usize, &mut got);
+                assert_eq!(got, want, "VM {i} of {vms}");
+            }
+            assert_eq!(kept.kept.is_empty(), vms > KEEP_DISKS_UP_TO);
         }
     }
 

@@ -278,7 +278,7 @@ impl Sim<'_, '_> {
                 // The disks' size caps the growth: replayed into the job's scratch buffer
                 // (no allocation per job).
                 let sizes = &mut self.disk_buf;
-                crate::model::vm::disk_sizes(self.seed, f, vm.index, sizes);
+                self.disks.get(self.seed, f, vm.index, vi, sizes);
                 let cap = sizes.iter().sum();
                 g.used_at(vm.used_bytes, g.join_time(vm.index), now, cap)
             }

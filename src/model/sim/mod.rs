@@ -300,6 +300,8 @@ struct Sim<'s, 'o> {
     /// outside the queue (see `EventQueue::reserve_seq`) because it is re-armed at every
     /// flow start and end.
     net_wake: Option<(SimTime, u64)>,
+    /// The VMs' disk sizes, kept after their first replay in small runs.
+    disks: crate::model::vm::DiskSizes,
     /// Scratch buffers of a job's disk sizes and per-disk bytes (no allocation per job).
     disk_buf: Vec<u64>,
     part_buf: Vec<u64>,

@@ -70,6 +70,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             next_job_id: 0,
             net,
             net_wake: None,
+            disks: crate::model::vm::DiskSizes::new(vm_count as usize),
             disk_buf: Vec::new(),
             part_buf: Vec::new(),
             link_down: vec![0; n_links],

@@ -5,7 +5,7 @@
 use super::groups::Fate;
 use super::*;
 use crate::model::config::Inventory;
-use crate::model::vm::{disk_sizes, split_bytes};
+use crate::model::vm::split_bytes;
 
 impl Sim<'_, '_> {
     /// A backup passed its fleet's gate: the extension step (agent, install or upgrade).
@@ -261,7 +261,7 @@ impl Sim<'_, '_> {
         }
         let mut sizes = std::mem::take(&mut self.disk_buf);
         let mut parts = std::mem::take(&mut self.part_buf);
-        disk_sizes(self.seed, fleet, index, &mut sizes);
+        self.disks.get(self.seed, fleet, index, vi, &mut sizes);
         split_bytes(bytes, &sizes, &mut parts);
         parts.retain(|&b| b > 0);
         let n = parts.len();
