@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{io_at as io, Error, Result};
 use crate::model::{JobRecord, Observer, Sample};
 
-use super::secs;
 use super::storage_trace::{TraceWriter, STORAGE_TRACE};
+use super::{push_secs, push_u64};
 
 /// The streaming writers of a run's `jobs.csv` and `timeseries.csv`: the model's
 /// [`Observer`], so rows go to disk as the run produces them, never held in memory.
@@ -25,7 +25,8 @@ pub struct Writers {
     error: Option<(PathBuf, std::io::Error)>,
     dir: PathBuf,
     progress: Option<indicatif::ProgressBar>,
-    row: Vec<String>,
+    /// The buffer each CSV field is formatted into.
+    field: Vec<u8>,
     /// `--run-max-wall`: the run is stopped once the clock passes it.
     deadline: Option<std::time::Instant>,
     timed_out: bool,
@@ -75,7 +76,7 @@ impl Writers {
             error: None,
             dir: dir.to_path_buf(),
             progress,
-            row: Vec::with_capacity(JOBS_HEADER.len()),
+            field: Vec::with_capacity(64),
             deadline: None,
             timed_out: false,
             part: false,
@@ -164,27 +165,26 @@ impl Observer for Writers {
 
     fn job(&mut self, r: &JobRecord<'_>) {
         let Some(w) = self.jobs.as_mut() else { return };
-        let row = &mut self.row;
-        row.clear();
-        row.push(r.id.to_string());
-        row.push(r.kind.to_string());
-        row.push(r.fleet.to_string());
-        row.push(r.vm.to_string());
-        row.push(r.vault.to_string());
-        row.push(r.attempt.to_string());
-        row.push(secs(r.scheduled.as_micros()));
-        row.push(secs(r.started.as_micros()));
-        row.push(secs(r.finished.as_micros()));
-        row.push(secs(r.finished.since(r.started).as_micros()));
+        let mut row = Fields::new(w, &mut self.field);
+        row.u64(r.id);
+        row.str(r.kind);
+        row.str(r.fleet);
+        row.u64(r.vm.into());
+        row.str(r.vault);
+        row.u64(r.attempt.into());
+        row.secs(r.scheduled.as_micros());
+        row.secs(r.started.as_micros());
+        row.secs(r.finished.as_micros());
+        row.secs(r.finished.since(r.started).as_micros());
         for p in r.phases {
-            row.push(secs(p.as_micros()));
+            row.secs(p.as_micros());
         }
-        row.push(r.bytes.to_string());
-        row.push(r.outcome.to_string());
-        row.push(r.error.to_string());
-        row.push(r.consistency.to_string());
-        row.push(if r.window_miss { "1" } else { "0" }.to_string());
-        if let Err(e) = w.write_record(&*row) {
+        row.u64(r.bytes);
+        row.str(r.outcome);
+        row.str(r.error);
+        row.str(r.consistency);
+        row.str(if r.window_miss { "1" } else { "0" });
+        if let Err(e) = row.end() {
             self.fail("jobs.csv", csv_err(e));
         }
     }
@@ -234,40 +234,102 @@ impl Observer for Writers {
                 self.fail("timeseries.csv", csv_err(e));
             }
         }
-        let mut row = vec![
-            secs(s.time.as_micros()),
-            s.running_jobs.to_string(),
-            s.queued_jobs.to_string(),
-            s.running_restores.to_string(),
-            s.windows_open.to_string(),
-        ];
-        for (thr, util) in s.links {
-            row.push(format!("{:.3}", thr));
-            row.push(format!("{:.6}", util));
+        let tiers: Vec<u64> = self
+            .tiers()
+            .map(|t| {
+                s.vaults
+                    .iter()
+                    .zip(&self.vault_tiers)
+                    .filter(|(_, &vt)| vt == t)
+                    .map(|((b, _), _)| b)
+                    .sum()
+            })
+            .collect();
+        let w = self.series.as_mut().expect("checked");
+        let mut row = Fields::new(w, &mut self.field);
+        row.secs(s.time.as_micros());
+        row.u64(s.running_jobs);
+        row.u64(s.queued_jobs);
+        row.u64(s.running_restores);
+        row.u64(s.windows_open);
+        for &(thr, util) in s.links {
+            row.fixed(thr, 3);
+            row.fixed(util, 6);
         }
-        for (bytes, points) in s.vaults {
-            row.push(bytes.to_string());
-            row.push(points.to_string());
+        for &(bytes, points) in s.vaults {
+            row.u64(bytes);
+            row.u64(points);
         }
-        for t in self.tiers() {
-            let stored: u64 = s
-                .vaults
-                .iter()
-                .zip(&self.vault_tiers)
-                .filter(|(_, &vt)| vt == t)
-                .map(|((b, _), _)| b)
-                .sum();
-            row.push(stored.to_string());
+        for stored in tiers {
+            row.u64(stored);
         }
         for c in s.cost_monthly.into_iter().flatten() {
-            row.push(format!("{c:.6}"));
+            row.fixed(c, 6);
         }
         if let Some(n) = s.cost_now.filter(|_| self.part) {
-            row.extend([n.instances, n.stored[0], n.stored[1]].map(|x| x.to_string()));
+            for x in [n.instances, n.stored[0], n.stored[1]] {
+                row.put(|b| {
+                    use std::io::Write;
+                    write!(b, "{x}").expect("writing to a Vec");
+                });
+            }
         }
-        if let Err(e) = self.series.as_mut().expect("checked").write_record(&row) {
+        if let Err(e) = row.end() {
             self.fail("timeseries.csv", csv_err(e));
         }
+    }
+}
+
+/// One CSV row written field by field, each formatted into one reused buffer: no
+/// allocation per field (a run writes a `jobs.csv` row per job).
+struct Fields<'w> {
+    w: &'w mut csv::Writer<BufWriter<File>>,
+    buf: &'w mut Vec<u8>,
+    err: Option<csv::Error>,
+}
+
+impl<'w> Fields<'w> {
+    fn new(w: &'w mut csv::Writer<BufWriter<File>>, buf: &'w mut Vec<u8>) -> Self {
+        Fields { w, buf, err: None }
+    }
+
+    /// Writes the field formatted into the buffer by `f`.
+    fn put(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        self.buf.clear();
+        f(self.buf);
+        if let Err(e) = self.w.write_field(&*self.buf) {
+            self.err.get_or_insert(e);
+        }
+    }
+
+    fn str(&mut self, s: &str) {
+        if let Err(e) = self.w.write_field(s) {
+            self.err.get_or_insert(e);
+        }
+    }
+
+    fn u64(&mut self, x: u64) {
+        self.put(|b| push_u64(b, x));
+    }
+
+    fn secs(&mut self, us: u64) {
+        self.put(|b| push_secs(b, us));
+    }
+
+    /// `x` with `decimals` decimals, as `format!("{x:.decimals$}")`.
+    fn fixed(&mut self, x: f64, decimals: usize) {
+        self.put(|b| {
+            use std::io::Write;
+            write!(b, "{x:.decimals$}").expect("writing to a Vec");
+        });
+    }
+
+    /// Ends the row; the first error of any field, if one failed.
+    fn end(mut self) -> csv::Result<()> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        self.w.write_record(None::<&[u8]>)
     }
 }
 
