@@ -38,6 +38,10 @@ pub struct Config {
     /// fleets. Decided for the whole scenario, so that a part of a partitioned run
     /// (`partition::sub_config`) writes the same keys as the whole run.
     pub group_histograms: bool,
+    /// Whether the run is a part of a partitioned run (set by `partition::sub_config`):
+    /// only then does its outcome carry the region histograms a merge needs
+    /// ([`crate::model::Partials::histograms`]), copies a whole run would discard.
+    pub part: bool,
 }
 
 impl Config {

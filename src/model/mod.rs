@@ -163,7 +163,8 @@ pub struct Partials {
     /// `backup.window.jobs` (the miss rate's denominator), `region.<r>.backup.window.jobs`,
     /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
     pub values: BTreeMap<String, f64>,
-    /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms.
+    /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms
+    /// and the run is a part of a partitioned run (`Config::part`).
     pub histograms: BTreeMap<String, metrics::Latency>,
     /// The exact sums behind the run-wide cost metrics, when the scenario has prices.
     pub costs: Option<CostSums>,

@@ -151,6 +151,7 @@ pub fn sub_config(c: &Config, part: &Component) -> Config {
             .expect("a part holds what its entities refer to")
     };
     let mut s = c.clone();
+    s.part = true;
     s.vaults = part.vaults.iter().map(|&v| c.vaults[v].clone()).collect();
     s.links = part.links.iter().map(|&l| c.links[l].clone()).collect();
     s.policies = part

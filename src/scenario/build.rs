@@ -29,6 +29,7 @@ pub fn build(s: &Scenario) -> Config {
         restores: s.restore.iter().map(|r| restore(s, r)).collect(),
         regions: s.region.iter().map(|r| r.name.clone()).collect(),
         group_histograms: s.fleet.len() <= crate::model::metric_names::GROUP_HISTOGRAM_FLEETS,
+        part: false,
         timing: timing(&s.timing),
         support: support(&s.support),
         cost: s.cost.as_ref().map(cost),
