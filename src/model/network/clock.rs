@@ -4,7 +4,7 @@
 
 use super::classes::Class;
 use super::heap::{heap_remove, sift_down};
-use super::{FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
+use super::{f64_of, FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
 use crate::engine::time::SimTime;
 
 /// Slack subtracted (in µs) before rounding a finish time up; see the `network` module doc.
@@ -29,9 +29,10 @@ pub(super) fn finish_time(clock: u64, rem: f64, rate: f64) -> u64 {
     if dt >= FAR {
         return NEVER;
     }
-    // ceil without a libm call (0 < dt < 2^62 here).
-    let whole = dt as u64;
-    let up = whole + u64::from((whole as f64) < dt);
+    // ceil without a libm call (0 < dt < 2^62 here, so the signed conversions, one
+    // instruction each, give the unsigned ones' values).
+    let whole = dt as i64 as u64;
+    let up = whole + u64::from(f64_of(whole) < dt);
     clock.saturating_add(up).min(NEVER - 1)
 }
 
@@ -39,7 +40,7 @@ impl Class {
     /// The virtual clock at `t` (>= `t_anchor`): bytes received by each flow.
     #[inline]
     pub(super) fn v_at(&self, t: u64) -> f64 {
-        self.v_anchor + self.rate * (t - self.t_anchor) as f64 / 1e6
+        self.v_anchor + self.rate * f64_of(t - self.t_anchor) / 1e6
     }
 
     /// The finish time of the flow with finish tag `tag`, at the current rate, computed

@@ -37,7 +37,7 @@ use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
 use super::wake::wake_set;
-use super::{Network, NEVER, NOT_LISTED};
+use super::{f64_of, Network, NEVER, NOT_LISTED};
 
 /// A component's capped classes are sorted on their own when the network has this many
 /// times more capped classes. Both ways give the same order; the tests use a lower
@@ -348,7 +348,7 @@ impl Network {
             }
             let class = &self.classes[c as usize];
             n += 1;
-            let flow_caps = class.heap.len() as f64 * f64::from_bits(bits);
+            let flow_caps = f64_of(class.heap.len() as u64) * f64::from_bits(bits);
             let (s, len) = self.paths[class.path as usize];
             for &l in &self.path_links[s as usize..(s + len) as usize] {
                 self.links[l as usize].tp_acc += flow_caps;
@@ -415,7 +415,7 @@ impl Network {
         heap.clear();
         for &l in links {
             let link = &self.links[l as usize];
-            heap.push(Reverse((Share(link.rem / link.unfrozen as f64), l)));
+            heap.push(Reverse((Share(link.rem / f64_of(link.unfrozen)), l)));
         }
         self.link_heap = BinaryHeap::from(heap);
         let mut left = n_classes;
@@ -432,7 +432,7 @@ impl Network {
                     PeekMut::pop(top);
                     continue;
                 }
-                let share = link.rem.max(0.0) / link.unfrozen as f64;
+                let share = link.rem.max(0.0) / f64_of(link.unfrozen);
                 if share.to_bits() == key.0.to_bits() {
                     break Some((share, l));
                 }
@@ -466,7 +466,7 @@ impl Network {
         while left > 0 {
             let link = &self.links[l as usize];
             debug_assert!(link.unfrozen > 0, "an unfrozen class crosses the link");
-            let share = link.rem.max(0.0) / link.unfrozen as f64;
+            let share = link.rem.max(0.0) / f64_of(link.unfrozen);
             match self.next_cap(comp, &mut cap_i) {
                 Some((cap, c)) if cap <= share => {
                     self.freeze(c, cap, epoch);
@@ -507,10 +507,10 @@ impl Network {
     /// the throughput summed from 0.
     #[inline]
     pub(super) fn one_class_fill(capacity: f64, n: u64, cap: f64) -> (f64, f64, bool) {
-        let share = capacity.max(0.0) / n as f64;
+        let share = capacity.max(0.0) / f64_of(n);
         let at_cap = cap <= share;
         let rate = if at_cap { cap } else { share };
-        (rate, 0.0 + n as f64 * rate, at_cap)
+        (rate, 0.0 + f64_of(n) * rate, at_cap)
     }
 
     /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;
@@ -545,7 +545,7 @@ impl Network {
         class.frozen = epoch;
         class.set_rate(clock, rate);
         let n = class.heap.len() as u64;
-        let nf = n as f64;
+        let nf = f64_of(n);
         let (s, len) = self.paths[class.path as usize];
         for &l in &self.path_links[s as usize..(s + len) as usize] {
             let link = &mut self.links[l as usize];

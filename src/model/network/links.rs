@@ -1,7 +1,7 @@
 //! Links: capacities, outages (capacity 0) and the statistics, anchored so that they
 //! move only when a link's throughput or flow count changes (see "Invariants").
 
-use super::{LinkId, LinkStats, Network, NOT_LISTED};
+use super::{f64_of, LinkId, LinkStats, Network, NOT_LISTED};
 use crate::engine::time::SimTime;
 
 /// A link's capacity, the active classes crossing it, its statistics and its
@@ -65,7 +65,7 @@ impl Link {
     /// adds 0).
     #[inline]
     pub(super) fn anchor_bytes(&mut self, t: u64) {
-        self.bytes += self.throughput * (t - self.bytes_t) as f64 / 1e6;
+        self.bytes += self.throughput * f64_of(t - self.bytes_t) / 1e6;
         self.bytes_t = t;
     }
 }
@@ -148,7 +148,7 @@ impl Network {
     pub fn link_stats(&self, link: LinkId, now: SimTime) -> LinkStats {
         assert!(now.0 >= self.clock, "link_stats: {now} is in the past");
         let l = &self.links[link.0 as usize];
-        let bytes = l.bytes + l.throughput * (now.0 - l.bytes_t) as f64 / 1e6;
+        let bytes = l.bytes + l.throughput * f64_of(now.0 - l.bytes_t) / 1e6;
         let dt = now.0 - l.stat_t;
         let (mut flow_us, mut busy_us) = (l.flow_us, l.busy_us);
         if l.n_flows > 0 {

@@ -140,6 +140,16 @@ pub struct LinkStats {
     pub stalled_bytes: f64,
 }
 
+/// `x as f64` for the network's flow counts and microsecond spans (far below 2^63; not
+/// for a flow's bytes, which may be any `u64`), by way of `i64`: the same value (both
+/// conversions round to nearest), in one instruction where the unsigned one takes a
+/// branch and several.
+#[inline]
+fn f64_of(x: u64) -> f64 {
+    debug_assert!(x < 1 << 63, "{x} is not below 2^63");
+    x as i64 as f64
+}
+
 /// A class's virtual clock is rebased past this many bytes; see the module doc.
 const REBASE_AT: f64 = (1u64 << 40) as f64;
 /// Sentinel for "no finish time".
