@@ -40,16 +40,26 @@ pub const fn name_key(name: &str) -> u64 {
 
 /// Folds key parts into one 64-bit stream key. Order matters: `[a, b] != [b, a]`.
 pub fn stream_key(seed: u64, parts: &[u64]) -> u64 {
-    let mut h = mix64(seed ^ 0x5851_f42d_4c95_7f2d);
+    fold_key(mix64(seed ^ 0x5851_f42d_4c95_7f2d), parts)
+}
+
+/// Folds more parts into a key: `fold_key(stream_key(seed, a), b)` is
+/// `stream_key(seed, a ++ b)`, so a caller drawing many streams under one prefix (a
+/// fleet's jobs) folds the prefix once.
+pub fn fold_key(mut key: u64, parts: &[u64]) -> u64 {
     for &p in parts {
-        h = mix64(h.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ mix64(p));
+        key = mix64(key.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ mix64(p));
     }
-    h
+    key
 }
 
 /// The stream for `(seed, parts...)`.
 pub fn stream(seed: u64, parts: &[u64]) -> Stream {
-    let k = stream_key(seed, parts);
+    stream_of_key(stream_key(seed, parts))
+}
+
+/// The stream of a key from [`stream_key`] or [`fold_key`].
+pub fn stream_of_key(k: u64) -> Stream {
     let hi = mix64(k ^ 0xa076_1d64_78bd_642f) as u128;
     let lo = mix64(k.wrapping_add(0xe703_7ed1_a0b4_28db)) as u128;
     Pcg64Mcg::from_seed(((hi << 64) | lo | 1).to_le_bytes())
@@ -59,6 +69,20 @@ pub fn stream(seed: u64, parts: &[u64]) -> Stream {
 mod tests {
     use super::*;
     use rand::Rng;
+
+    /// A prefix folded once and the rest folded on is the whole key, and its stream.
+    #[test]
+    fn a_folded_prefix_is_the_whole_key() {
+        let parts = [3, 1 << 40, 0, u64::MAX, 17];
+        for split in 0..=parts.len() {
+            let (a, b) = parts.split_at(split);
+            let k = fold_key(stream_key(9, a), b);
+            assert_eq!(k, stream_key(9, &parts), "split at {split}");
+            let x: u64 = stream_of_key(k).gen();
+            assert_eq!(x, stream(9, &parts).gen::<u64>());
+        }
+        assert_ne!(stream_key(9, &[1, 2]), stream_key(9, &[2, 1]));
+    }
 
     #[test]
     fn same_key_same_draws() {

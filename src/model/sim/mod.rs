@@ -11,7 +11,7 @@ use super::metric_names::PHASES;
 use super::network::{FlowId, LinkId, LinkStats, Network, PathId};
 use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
-use crate::engine::rng::{name_key, stream};
+use crate::engine::rng::{fold_key, name_key, stream, stream_key, stream_of_key};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{prefetch_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
@@ -177,6 +177,12 @@ struct FleetRt {
     first_vm: u32,
     count: u32,
     key: u64,
+    /// The stream keys of the fleet's jobs, daily churn and nightly start offsets up to
+    /// the fleet (`stream_key(seed, [purpose, key])`): each job's, VM's and night's
+    /// stream folds on from them (`fold_key`), the same streams for fewer mixes.
+    job_key: u64,
+    churn_key: u64,
+    start_key: u64,
     on_demand: Option<(Exp<f64>, Stream)>,
     /// The fleet's own concurrency gate: a job holds a slot from its start (before the
     /// extension and snapshot) to its end.
@@ -642,17 +648,15 @@ impl<'s, 'o> Sim<'s, 'o> {
             Kind::OnDemand => 1,
             Kind::Restore(r) => 2 + r as u64,
         };
-        let rng = stream(
-            self.seed,
+        let rng = stream_of_key(fold_key(
+            f.job_key,
             &[
-                purpose::JOB,
-                f.key,
                 v.index as u64,
                 scheduled.as_micros(),
                 kind_tag,
                 attempt as u64,
             ],
-        );
+        ));
         let id = self.next_job_id;
         self.next_job_id += 1;
         if attempt == 1 && !matches!(kind, Kind::Restore(_)) && scheduled >= self.warmup {

@@ -22,7 +22,7 @@ impl Sim<'_, '_> {
         for k in 0..self.policy_fleets[p as usize].len() {
             let fi = self.policy_fleets[p as usize][k];
             let f = &self.fleets[fi as usize];
-            let (first, count, key) = (f.first_vm, f.count, f.key);
+            let (first, count, key) = (f.first_vm, f.count, f.start_key);
             for i in 0..count {
                 let vm = first + i;
                 if self.onboard_waits(fi as usize, i, now) {
@@ -35,7 +35,7 @@ impl Sim<'_, '_> {
                     continue;
                 }
                 let offset = if within > 0 {
-                    stream(self.seed, &[purpose::START, key, i as u64, day]).gen_range(0..within)
+                    stream_of_key(fold_key(key, &[i as u64, day])).gen_range(0..within)
                 } else {
                     0
                 };

@@ -202,15 +202,10 @@ impl Sim<'_, '_> {
                     // the newest point's snapshot to this one's (at least one; at most all
                     // of the data).
                     let snap = job.snapshot_at;
-                    let mut cr = stream(
-                        self.seed,
-                        &[
-                            purpose::CHURN,
-                            self.fleets[vm.fleet as usize].key,
-                            vm.index as u64,
-                            day_of(snap),
-                        ],
-                    );
+                    let mut cr = stream_of_key(fold_key(
+                        self.fleets[vm.fleet as usize].churn_key,
+                        &[vm.index as u64, day_of(snap)],
+                    ));
                     let churn = match fleet
                         .inventory
                         .as_deref()
