@@ -44,6 +44,9 @@ pub struct HdrWriter {
     out: Vec<u8>,
     serializer: V2Serializer,
     z: Compress,
+    /// Whether `z` has compressed a file since it was made (it is reset before the next:
+    /// a reset clears some hundreds of KiB of tables, which a new one already has clear).
+    z_used: bool,
 }
 
 impl Default for HdrWriter {
@@ -60,6 +63,7 @@ impl HdrWriter {
             out: Vec::new(),
             serializer: V2Serializer::new(),
             z: Compress::new(Compression::fast(), true),
+            z_used: false,
         }
     }
 
@@ -87,7 +91,10 @@ impl HdrWriter {
         self.out
             .extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
         self.out.extend_from_slice(&[0; 4]);
-        self.z.reset();
+        if self.z_used {
+            self.z.reset();
+        }
+        self.z_used = true;
         loop {
             // A zlib stream is at most a few bytes per 16 KiB block longer than its input.
             self.out.reserve(self.v2.len() + 64);
