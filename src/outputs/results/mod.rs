@@ -9,6 +9,7 @@ pub mod histio;
 pub mod nights;
 pub mod partition;
 pub mod read;
+mod rows;
 mod select;
 pub mod storage_trace;
 mod writers;
@@ -45,7 +46,7 @@ pub fn secs(us: u64) -> String {
 
 /// [`secs`] appended to `out` (no allocation once `out` has room): the rows of
 /// `jobs.csv` and `timeseries.csv` are written from one reused buffer.
-pub fn push_secs(out: &mut Vec<u8>, us: u64) {
+fn push_secs(out: &mut Vec<u8>, us: u64) {
     push_u64(out, us / 1_000_000);
     let mut frac = us % 1_000_000;
     let mut digits = [b'0'; 7];
@@ -58,7 +59,7 @@ pub fn push_secs(out: &mut Vec<u8>, us: u64) {
 }
 
 /// `x` in decimal appended to `out`, as `x.to_string()` writes it.
-pub fn push_u64(out: &mut Vec<u8>, mut x: u64) {
+fn push_u64(out: &mut Vec<u8>, mut x: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

@@ -3,20 +3,20 @@
 //! trace the merge needs.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{io_at as io, Error, Result};
 use crate::model::{JobRecord, Observer, Sample};
 
+use super::rows::Row;
 use super::storage_trace::{TraceWriter, STORAGE_TRACE};
-use super::{push_secs, push_u64};
 
 /// The streaming writers of a run's `jobs.csv` and `timeseries.csv`: the model's
 /// [`Observer`], so rows go to disk as the run produces them, never held in memory.
 pub struct Writers {
-    jobs: Option<csv::Writer<BufWriter<File>>>,
-    series: Option<csv::Writer<BufWriter<File>>>,
+    jobs: Option<BufWriter<File>>,
+    series: Option<BufWriter<File>>,
     series_header: bool,
     link_names: Vec<String>,
     vault_names: Vec<String>,
@@ -47,20 +47,19 @@ impl Writers {
         vaults: Vec<(String, &'static str)>,
         progress: Option<indicatif::ProgressBar>,
     ) -> Result<Writers> {
-        let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
+        let open = |name: &str| -> Result<BufWriter<File>> {
             let p = dir.join(name);
             let f = io(&p, File::create(&p))?;
-            Ok(csv::Writer::from_writer(BufWriter::with_capacity(
-                1 << 16,
-                f,
-            )))
+            Ok(BufWriter::with_capacity(1 << 16, f))
         };
+        let mut field = Vec::with_capacity(256);
         let mut jobs = if jobs { Some(open("jobs.csv")?) } else { None };
         if let Some(w) = jobs.as_mut() {
-            io(
-                &dir.join("jobs.csv"),
-                w.write_record(JOBS_HEADER).map_err(csv_err),
-            )?;
+            let mut row = Row::new(&mut field);
+            for h in JOBS_HEADER {
+                row.str(h);
+            }
+            io(&dir.join("jobs.csv"), w.write_all(row.end()))?;
         }
         Ok(Writers {
             jobs,
@@ -76,7 +75,7 @@ impl Writers {
             error: None,
             dir: dir.to_path_buf(),
             progress,
-            field: Vec::with_capacity(64),
+            field,
             deadline: None,
             timed_out: false,
             part: false,
@@ -130,10 +129,6 @@ impl Writers {
     }
 }
 
-fn csv_err(e: csv::Error) -> std::io::Error {
-    std::io::Error::other(e)
-}
-
 /// Columns of `jobs.csv`.
 pub const JOBS_HEADER: [&str; 20] = [
     "id",
@@ -165,7 +160,7 @@ impl Observer for Writers {
 
     fn job(&mut self, r: &JobRecord<'_>) {
         let Some(w) = self.jobs.as_mut() else { return };
-        let mut row = Fields::new(w, &mut self.field);
+        let mut row = Row::new(&mut self.field);
         row.u64(r.id);
         row.str(r.kind);
         row.str(r.fleet);
@@ -184,8 +179,8 @@ impl Observer for Writers {
         row.str(r.error);
         row.str(r.consistency);
         row.str(if r.window_miss { "1" } else { "0" });
-        if let Err(e) = row.end() {
-            self.fail("jobs.csv", csv_err(e));
+        if let Err(e) = w.write_all(row.end()) {
+            self.fail("jobs.csv", e);
         }
     }
 
@@ -230,8 +225,12 @@ impl Observer for Writers {
             if self.part && s.cost_now.is_some() {
                 h.extend(PART_COST_COLUMNS.map(String::from));
             }
-            if let Err(e) = self.series.as_mut().expect("checked").write_record(&h) {
-                self.fail("timeseries.csv", csv_err(e));
+            let mut row = Row::new(&mut self.field);
+            for name in &h {
+                row.str(name);
+            }
+            if let Err(e) = self.series.as_mut().expect("checked").write_all(row.end()) {
+                self.fail("timeseries.csv", e);
             }
         }
         let tiers: Vec<u64> = self
@@ -245,16 +244,15 @@ impl Observer for Writers {
                     .sum()
             })
             .collect();
-        let w = self.series.as_mut().expect("checked");
-        let mut row = Fields::new(w, &mut self.field);
+        let mut row = Row::new(&mut self.field);
         row.secs(s.time.as_micros());
         row.u64(s.running_jobs);
         row.u64(s.queued_jobs);
         row.u64(s.running_restores);
         row.u64(s.windows_open);
         for &(thr, util) in s.links {
-            row.fixed(thr, 3);
-            row.fixed(util, 6);
+            row.display(format_args!("{thr:.3}"));
+            row.display(format_args!("{util:.6}"));
         }
         for &(bytes, points) in s.vaults {
             row.u64(bytes);
@@ -264,72 +262,17 @@ impl Observer for Writers {
             row.u64(stored);
         }
         for c in s.cost_monthly.into_iter().flatten() {
-            row.fixed(c, 6);
+            row.display(format_args!("{c:.6}"));
         }
         if let Some(n) = s.cost_now.filter(|_| self.part) {
             for x in [n.instances, n.stored[0], n.stored[1]] {
-                row.put(|b| {
-                    use std::io::Write;
-                    write!(b, "{x}").expect("writing to a Vec");
-                });
+                row.display(format_args!("{x}"));
             }
         }
-        if let Err(e) = row.end() {
-            self.fail("timeseries.csv", csv_err(e));
+        let w = self.series.as_mut().expect("checked");
+        if let Err(e) = w.write_all(row.end()) {
+            self.fail("timeseries.csv", e);
         }
-    }
-}
-
-/// One CSV row written field by field, each formatted into one reused buffer: no
-/// allocation per field (a run writes a `jobs.csv` row per job).
-struct Fields<'w> {
-    w: &'w mut csv::Writer<BufWriter<File>>,
-    buf: &'w mut Vec<u8>,
-    err: Option<csv::Error>,
-}
-
-impl<'w> Fields<'w> {
-    fn new(w: &'w mut csv::Writer<BufWriter<File>>, buf: &'w mut Vec<u8>) -> Self {
-        Fields { w, buf, err: None }
-    }
-
-    /// Writes the field formatted into the buffer by `f`.
-    fn put(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
-        self.buf.clear();
-        f(self.buf);
-        if let Err(e) = self.w.write_field(&*self.buf) {
-            self.err.get_or_insert(e);
-        }
-    }
-
-    fn str(&mut self, s: &str) {
-        if let Err(e) = self.w.write_field(s) {
-            self.err.get_or_insert(e);
-        }
-    }
-
-    fn u64(&mut self, x: u64) {
-        self.put(|b| push_u64(b, x));
-    }
-
-    fn secs(&mut self, us: u64) {
-        self.put(|b| push_secs(b, us));
-    }
-
-    /// `x` with `decimals` decimals, as `format!("{x:.decimals$}")`.
-    fn fixed(&mut self, x: f64, decimals: usize) {
-        self.put(|b| {
-            use std::io::Write;
-            write!(b, "{x:.decimals$}").expect("writing to a Vec");
-        });
-    }
-
-    /// Ends the row; the first error of any field, if one failed.
-    fn end(mut self) -> csv::Result<()> {
-        if let Some(e) = self.err.take() {
-            return Err(e);
-        }
-        self.w.write_record(None::<&[u8]>)
     }
 }
 
