@@ -57,19 +57,31 @@ impl Figure {
 
 /// Writes each figure as SVG and PNG into `out` (created when there is any figure) and
 /// returns the written paths in order, SVG before PNG for each figure.
-pub(super) fn write_figures<N: AsRef<str>>(
+///
+/// The figures are drawn in parallel (each file's bytes depend on its figure alone;
+/// rasterizing and compressing the PNGs doubled a small run's time); of several
+/// failures, the first figure's is reported.
+pub(super) fn write_figures<N: AsRef<str> + Sync>(
     out: &Path,
     figures: &[(N, Figure)],
 ) -> Result<Vec<PathBuf>, PlotError> {
+    use rayon::prelude::*;
     if !figures.is_empty() {
         std::fs::create_dir_all(out).map_err(|source| PlotError::Io {
             path: out.to_path_buf(),
             source,
         })?;
     }
+    let each: Vec<Result<Vec<PathBuf>, PlotError>> = figures
+        .par_iter()
+        .map(|(name, fig)| {
+            let mut written = Vec::new();
+            emit(fig, out, name.as_ref(), &mut written).map(|()| written)
+        })
+        .collect();
     let mut written = Vec::new();
-    for (name, fig) in figures {
-        emit(fig, out, name.as_ref(), &mut written)?;
+    for paths in each {
+        written.extend(paths?);
     }
     Ok(written)
 }
