@@ -25,8 +25,8 @@ pub struct Writers {
     error: Option<(PathBuf, std::io::Error)>,
     dir: PathBuf,
     progress: Option<indicatif::ProgressBar>,
-    /// The buffer each CSV field is formatted into.
-    field: Vec<u8>,
+    /// The buffer each CSV row is formatted into ([`Row`]).
+    row: Vec<u8>,
     /// `--run-max-wall`: the run is stopped once the clock passes it.
     deadline: Option<std::time::Instant>,
     timed_out: bool,
@@ -52,10 +52,10 @@ impl Writers {
             let f = io(&p, File::create(&p))?;
             Ok(BufWriter::with_capacity(1 << 16, f))
         };
-        let mut field = Vec::with_capacity(256);
+        let mut row_buf = Vec::with_capacity(256);
         let mut jobs = if jobs { Some(open("jobs.csv")?) } else { None };
         if let Some(w) = jobs.as_mut() {
-            let mut row = Row::new(&mut field);
+            let mut row = Row::new(&mut row_buf);
             for h in JOBS_HEADER {
                 row.str(h);
             }
@@ -75,7 +75,7 @@ impl Writers {
             error: None,
             dir: dir.to_path_buf(),
             progress,
-            field,
+            row: row_buf,
             deadline: None,
             timed_out: false,
             part: false,
@@ -160,7 +160,7 @@ impl Observer for Writers {
 
     fn job(&mut self, r: &JobRecord<'_>) {
         let Some(w) = self.jobs.as_mut() else { return };
-        let mut row = Row::new(&mut self.field);
+        let mut row = Row::new(&mut self.row);
         row.u64(r.id);
         row.str(r.kind);
         row.str(r.fleet);
@@ -225,7 +225,7 @@ impl Observer for Writers {
             if self.part && s.cost_now.is_some() {
                 h.extend(PART_COST_COLUMNS.map(String::from));
             }
-            let mut row = Row::new(&mut self.field);
+            let mut row = Row::new(&mut self.row);
             for name in &h {
                 row.str(name);
             }
@@ -233,18 +233,9 @@ impl Observer for Writers {
                 self.fail("timeseries.csv", e);
             }
         }
-        let tiers: Vec<u64> = self
-            .tiers()
-            .map(|t| {
-                s.vaults
-                    .iter()
-                    .zip(&self.vault_tiers)
-                    .filter(|(_, &vt)| vt == t)
-                    .map(|((b, _), _)| b)
-                    .sum()
-            })
-            .collect();
-        let mut row = Row::new(&mut self.field);
+        // The buffer is taken for the row so that the tiers can be read from `self`.
+        let mut buf = std::mem::take(&mut self.row);
+        let mut row = Row::new(&mut buf);
         row.secs(s.time.as_micros());
         row.u64(s.running_jobs);
         row.u64(s.queued_jobs);
@@ -258,7 +249,14 @@ impl Observer for Writers {
             row.u64(bytes);
             row.u64(points);
         }
-        for stored in tiers {
+        for t in self.tiers() {
+            let stored = s
+                .vaults
+                .iter()
+                .zip(&self.vault_tiers)
+                .filter(|(_, &vt)| vt == t)
+                .map(|((b, _), _)| b)
+                .sum();
             row.u64(stored);
         }
         for c in s.cost_monthly.into_iter().flatten() {
@@ -269,8 +267,9 @@ impl Observer for Writers {
                 row.display(format_args!("{x}"));
             }
         }
-        let w = self.series.as_mut().expect("checked");
-        if let Err(e) = w.write_all(row.end()) {
+        let written = self.series.as_mut().expect("checked").write_all(row.end());
+        self.row = buf;
+        if let Err(e) = written {
             self.fail("timeseries.csv", e);
         }
     }
