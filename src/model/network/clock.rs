@@ -36,6 +36,14 @@ pub(super) fn finish_time(clock: u64, rem: f64, rate: f64) -> u64 {
     clock.saturating_add(up).min(NEVER - 1)
 }
 
+/// The finish time of the flow with finish tag `tag` in a class anchored at
+/// `(v_anchor, t_anchor)` with `rate`, never before `clock` ([`Class::finish_of`], also
+/// for a state a class would pass through).
+#[inline]
+pub(super) fn finish_from(v_anchor: f64, t_anchor: u64, rate: f64, tag: f64, clock: u64) -> u64 {
+    finish_time(t_anchor, tag - v_anchor, rate).max(clock)
+}
+
 impl Class {
     /// The virtual clock at `t` (>= `t_anchor`): bytes received by each flow.
     #[inline]
@@ -47,7 +55,7 @@ impl Class {
     /// from the anchor (so independent of when it is asked), and never before `clock`.
     #[inline]
     pub(super) fn finish_of(&self, tag: f64, clock: u64) -> u64 {
-        finish_time(self.t_anchor, tag - self.v_anchor, self.rate).max(clock)
+        finish_from(self.v_anchor, self.t_anchor, self.rate, tag, clock)
     }
 
     /// Sets the rate from `t` on, re-anchoring only if it changed.

@@ -1,6 +1,6 @@
 //! Starting and cancelling flows, and what a flow's rate and remaining bytes are.
 
-use super::clock::{finish_time, rebase};
+use super::clock::{finish_from, rebase};
 use super::fill::HEADROOM;
 use super::heap::{heap_remove, sift_up, Entry};
 use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
@@ -145,7 +145,7 @@ impl Network {
             } else {
                 (class.v_anchor, class.t_anchor)
             };
-            if finish_time(ta, top - va, rate).max(clock) <= clock {
+            if finish_from(va, ta, rate, top, clock) <= clock {
                 return None;
             }
         }
