@@ -39,8 +39,9 @@ pub struct Config {
     /// (`partition::sub_config`) writes the same keys as the whole run.
     pub group_histograms: bool,
     /// Whether the run is a part of a partitioned run (set by `partition::sub_config`):
-    /// only then does its outcome carry the region histograms a merge needs
-    /// ([`crate::model::Partials::histograms`]), copies a whole run would discard.
+    /// only then does its outcome carry the per-region partials a merge needs (in
+    /// [`crate::model::Partials`]; the histograms among them are copies a whole run would
+    /// discard).
     pub part: bool,
 }
 

@@ -160,8 +160,9 @@ pub struct Outcome {
 /// into exactly the whole run's summary.
 #[derive(Clone, Debug, Default)]
 pub struct Partials {
-    /// `backup.window.jobs` (the miss rate's denominator), `region.<r>.backup.window.jobs`,
-    /// `backup.in_flight.age.sum` and `restore.in_flight.age.sum` (µs).
+    /// `backup.window.jobs` (the miss rate's denominator), `backup.in_flight.age.sum` and
+    /// `restore.in_flight.age.sum` (µs), and in a part of a partitioned run
+    /// (`Config::part`) `region.<r>.backup.window.jobs`.
     pub values: BTreeMap<String, f64>,
     /// `region.<r>.backup.duration` and `region.<r>.rpo`, when the groups keep histograms
     /// and the run is a part of a partitioned run (`Config::part`).

@@ -113,16 +113,12 @@ impl GroupStat {
 
 impl GroupStat {
     /// What merging the group over the parts of a partitioned run needs (a region's
-    /// fleets may be in several parts): the miss rate's denominator and, in a part
-    /// (`histograms`), the histograms.
-    fn partials(&self, prefix: &str, p: &mut crate::model::Partials, histograms: bool) {
+    /// fleets may be in several parts): the miss rate's denominator and the histograms.
+    fn partials(&self, prefix: &str, p: &mut crate::model::Partials) {
         p.values.insert(
             format!("{prefix}.backup.window.jobs"),
             self.window_jobs as f64,
         );
-        if !histograms {
-            return;
-        }
         if let Some(d) = &self.duration {
             p.histograms
                 .insert(format!("{prefix}.backup.duration"), d.clone());
@@ -481,8 +477,10 @@ impl Sim<'_, '_> {
                 };
                 let prefix = format!("{kind}.{name}");
                 g.summarize(&prefix, m);
-                if kind == "region" {
-                    g.partials(&prefix, partials, c.part);
+                // Only a part's are merged; a whole run would copy the histograms for
+                // nothing.
+                if kind == "region" && c.part {
+                    g.partials(&prefix, partials);
                 }
             }
         }
