@@ -119,6 +119,38 @@ fn advance_past_several_completions_orders_them() {
     );
 }
 
+/// The owner named ahead is the one reported next, step after step, including when a
+/// completion waits to be collected; none once every flow is reported.
+#[test]
+fn next_owner_is_the_next_reported() {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let q = net.add_path(&[]);
+    // Finishing at 2 s (owner 40), 3 s (10 and 30, tied: 10 has the lower flow id) and
+    // 4 s (20), as in the test above.
+    net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000, 10);
+    net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000, 20);
+    net.start_owned_flow(SimTime::ZERO, p, 5e5, 1_000_000, 30);
+    net.start_owned_flow(SimTime::ZERO, q, 1e3, 2_000, 40);
+    let mut seen = Vec::new();
+    while let Some(t) = net.next_completion() {
+        let ahead = net.next_owner();
+        let mut out = Vec::new();
+        net.advance_owned_into(t, &mut out);
+        assert_eq!(ahead, out.first().map(|&(_, o)| o), "at {t}");
+        seen.extend(out.iter().map(|&(_, o)| o));
+    }
+    assert_eq!(seen, [40, 10, 30, 20]);
+    assert_eq!(net.next_owner(), None);
+    // A completion found by another call waits in the buffer: it is the one named (7,
+    // done at 6 s, seen when 8 starts at 7 s), though 8 is the only flow still moving.
+    let f = net.start_owned_flow(SimTime(5 * S), q, 1e3, 1_000, 7);
+    net.start_owned_flow(SimTime(7 * S), q, 1e3, 1_000, 8);
+    assert_eq!(net.flow_rate(f), 0.0);
+    assert_eq!(net.next_owner(), Some(7));
+}
+
 #[test]
 fn outage_shifts_finish_exactly() {
     let mut net = Network::new();

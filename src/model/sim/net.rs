@@ -9,6 +9,12 @@ impl Sim<'_, '_> {
         // The network reports each finished flow with its job (its owner), all of them
         // before any job moves on: a job admitted by one that finishes starts flows that
         // may reuse the ids of the others finished now.
+        // The job finishing now (its slot loaded when the timer was armed): its VM and
+        // held points load while the network moves on.
+        if let Some(job) = self.net.next_owner().and_then(|j| self.jobs.get(j)) {
+            prefetch_at(&self.vms, job.vm as usize);
+            self.held.prefetch_vm(job.vm as usize);
+        }
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_owned_into(now, &mut done);
         for &(_, j) in &done {
@@ -32,6 +38,12 @@ impl Sim<'_, '_> {
             let t = t.max(self.q.now());
             if t <= self.end || self.drain {
                 self.net_wake = Some((t, self.q.reserve_seq()));
+            }
+            // The job whose transfer ends next: its count of flows and its slot load
+            // while other events run (see `engine::prefetch`).
+            if let Some(j) = self.net.next_owner() {
+                prefetch_at(&self.job_flows, j as usize);
+                prefetch_at(self.jobs.slots(), j as usize);
             }
         }
     }
