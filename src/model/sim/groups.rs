@@ -7,6 +7,8 @@
 //! [`GROUP_HISTOGRAM_FLEETS`](crate::model::metric_names::GROUP_HISTOGRAM_FLEETS) fleets (each pair
 //! costs about 0.6 MB). With more fleets the group metrics carry no percentiles.
 
+use std::borrow::Cow;
+
 use super::*;
 use crate::model::config::Fleet;
 use crate::model::metric_names::{GROUP_DURATION_STATS, GROUP_METRICS, GROUP_RPO_STATS};
@@ -70,9 +72,12 @@ impl GroupStat {
         self.rpo = rpo;
     }
 
-    /// The group's metrics under `prefix` (`fleet.db`), named as the run-wide ones.
-    fn summarize(&self, prefix: &str, m: &mut BTreeMap<String, f64>) {
-        let mut put = |k: &str, v: f64| m.insert(format!("{prefix}.{k}"), v);
+    /// The group's metrics, named as the run-wide ones (`backup.succeeded`, …), to be
+    /// put under a group's prefix with [`put_metrics`]: computed once for a fleet, they
+    /// serve every group of that one fleet (its vault, region or policy).
+    fn metrics(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let mut put = |k: &str, v: f64| out.push((k.to_string(), v));
         // In the order of GROUP_METRICS.
         let values = [
             self.succeeded as f64,
@@ -108,6 +113,14 @@ impl GroupStat {
                 put(&format!("rpo.{st}"), s[st]);
             }
         }
+        out
+    }
+}
+
+/// Puts a group's [`GroupStat::metrics`] under `prefix` (`fleet.db`).
+fn put_metrics(prefix: &str, metrics: &[(String, f64)], m: &mut BTreeMap<String, f64>) {
+    for (k, v) in metrics {
+        m.insert(format!("{prefix}.{k}"), *v);
     }
 }
 
@@ -434,11 +447,15 @@ impl Sim<'_, '_> {
         m: &mut BTreeMap<String, f64>,
         partials: &mut crate::model::Partials,
     ) {
-        for (f, g) in c.fleets.iter().zip(&rep.fleets) {
-            g.summarize(&format!("fleet.{}", f.name), m);
+        // A fleet's metrics (the statistics of its histograms) are computed once: a group
+        // of that one fleet has the same.
+        let fleet_metrics: Vec<Vec<(String, f64)>> =
+            rep.fleets.iter().map(GroupStat::metrics).collect();
+        for (f, fm) in c.fleets.iter().zip(&fleet_metrics) {
+            put_metrics(&format!("fleet.{}", f.name), fm, m);
         }
-        // A group of one fleet is that fleet's statistics (no copy of its histograms);
-        // a group of several is summed into one reused scratch, whose histograms' pages
+        // A group of one fleet is that fleet's metrics (no copy of its histograms); a
+        // group of several is summed into one reused scratch, whose histograms' pages
         // are touched once for all groups. The scratch keeps histograms when the fleets
         // do (and a group without fleets has none).
         let empty = GroupStat::default();
@@ -467,16 +484,16 @@ impl Sim<'_, '_> {
                 members[of(c, f)].push(fi);
             }
             for (name, ms) in names.iter().zip(&members) {
-                let g = match ms.as_slice() {
-                    [] => &empty,
-                    [one] => &rep.fleets[*one],
+                let (g, metrics) = match ms.as_slice() {
+                    [] => (&empty, Cow::Owned(empty.metrics())),
+                    [one] => (&rep.fleets[*one], Cow::Borrowed(&fleet_metrics[*one])),
                     many => {
                         sum.set_sum(many.iter().map(|&fi| &rep.fleets[fi]));
-                        &sum
+                        (&sum, Cow::Owned(sum.metrics()))
                     }
                 };
                 let prefix = format!("{kind}.{name}");
-                g.summarize(&prefix, m);
+                put_metrics(&prefix, &metrics, m);
                 // Only a part's are merged; a whole run would copy the histograms for
                 // nothing.
                 if kind == "region" && c.part {
@@ -547,7 +564,7 @@ mod tests {
 
     fn summary(g: &GroupStat) -> BTreeMap<String, f64> {
         let mut m = BTreeMap::new();
-        g.summarize("g", &mut m);
+        put_metrics("g", &g.metrics(), &mut m);
         m
     }
 
