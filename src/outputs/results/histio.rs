@@ -165,14 +165,31 @@ fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
         n => put(-n, out),
     };
     let mut zeros = 0i64;
-    for &c in counts.flatten() {
+    let one = |c: u64, zeros: &mut i64, out: &mut Vec<u8>| {
         if c == 0 {
-            zeros += 1;
+            *zeros += 1;
         } else {
-            run(zeros, out);
-            zeros = 0;
+            run(*zeros, out);
+            *zeros = 0;
             // Counts past i64::MAX cannot occur (a run records far fewer values).
             put(c as i64, out);
+        }
+    };
+    for slice in counts {
+        // Most of the layout's 37 000 counts are zero: eight at a time are skipped with
+        // one test (an OR of the eight).
+        let mut blocks = slice.chunks_exact(8);
+        for block in &mut blocks {
+            if block.iter().fold(0, |a, &c| a | c) == 0 {
+                zeros += 8;
+            } else {
+                for &c in block {
+                    one(c, &mut zeros, out);
+                }
+            }
+        }
+        for &c in blocks.remainder() {
+            one(c, &mut zeros, out);
         }
     }
     run(zeros, out);
