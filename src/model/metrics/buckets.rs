@@ -47,6 +47,23 @@ pub(super) fn lowest_value(idx: usize) -> u64 {
     }
 }
 
+/// For a value `v` within the tracked range: `(base, shift, end)` such that every value
+/// `w` in `v..end` has `index(w) == base + (w >> shift)`, `end` being the end of `v`'s
+/// power of two (values below 2 048 are their own bucket) or one past the range.
+#[inline]
+fn segment(v: u64) -> (usize, u32, u64) {
+    debug_assert!(v <= HIST_MAX_MICROS);
+    let end_of = |top: u64| top.min(HIST_MAX_MICROS + 1);
+    if v < 2048 {
+        return (0, 0, end_of(2048));
+    }
+    // v in [2^k, 2^(k+1)), k >= 11: HdrHistogram's bucket k - 10, sub-bucket v >> (k - 10).
+    let k = 63 - v.leading_zeros();
+    let base = ((k as usize - 9) << SUB_HALF_MAG) - (1 << SUB_HALF_MAG);
+    let top = 1u64.checked_shl(k + 1).unwrap_or(u64::MAX);
+    (base, k - 10, end_of(top))
+}
+
 /// log2 of the counts per chunk: 1 024 counts of 8 bytes, two 4 KiB pages. A `u64` of
 /// marks covers 64 chunks (the standard layout has 37), and marking is one shift and an
 /// or per record.
@@ -91,6 +108,10 @@ impl Buckets {
     /// Adds 1 to the bucket of each of `first`, `first + step`, … below `below` (a
     /// positive `step`; values past the tracked range clamped into it), and returns how
     /// many. The span is widened once, from the first and last value's buckets.
+    ///
+    /// The values are taken a power of two at a time: within `[2^k, 2^(k+1))` a value's
+    /// bucket is a fixed base plus the value shifted by a fixed amount, all in one chunk,
+    /// so each value costs a shift and an add (see [`segment`]).
     #[inline]
     pub(super) fn bump_every(&mut self, first: u64, step: u64, below: u64) -> u64 {
         debug_assert!(step > 0);
@@ -101,13 +122,34 @@ impl Buckets {
         // Locals, so that the stores to the counts need no reload of the fields.
         let (mut v, mut last, mut chunks) = (first, 0, self.chunks);
         let counts = &mut self.counts[..];
-        for _ in 0..n {
-            let i = index(v);
-            counts[i] += 1;
-            chunks |= 1 << (i >> CHUNK_SHIFT);
-            last = i;
-            // Past the last value this may wrap; it is not used then.
-            v = v.wrapping_add(step);
+        // Each pass takes the values below `below` in one segment (at least `v`).
+        'segments: while v < below {
+            if v > HIST_MAX_MICROS {
+                // Past the tracked range: the rest are all in the last bucket.
+                last = index(v);
+                counts[last] += (below - v).div_ceil(step);
+                chunks |= 1 << (last >> CHUNK_SHIFT);
+                break;
+            }
+            let (base, shift, end) = segment(v);
+            let stop = end.min(below);
+            // A segment lies in one chunk, but for the values below 2 048 (two).
+            chunks |= 1 << ((base + (v >> shift) as usize) >> CHUNK_SHIFT);
+            let mut at = v;
+            while v < stop {
+                at = v;
+                counts[base + (v >> shift) as usize] += 1;
+                match v.checked_add(step) {
+                    Some(next) => v = next,
+                    None => {
+                        last = base + (at >> shift) as usize;
+                        chunks |= 1 << (last >> CHUNK_SHIFT);
+                        break 'segments;
+                    }
+                }
+            }
+            last = base + (at >> shift) as usize;
+            chunks |= 1 << (last >> CHUNK_SHIFT);
         }
         self.chunks = chunks;
         self.lo = self.lo.min(index(first));
@@ -253,6 +295,48 @@ mod tests {
         assert_eq!(a.highest(), None);
         assert!(a.up_to(36_864).flatten().all(|&c| c == 0));
         assert!(a == Buckets::new());
+    }
+
+    /// Steps that would carry a value past `u64::MAX` end the progression: one record
+    /// for a step too large for a second value, and values near the top of `u64` all in
+    /// the last bucket.
+    #[test]
+    fn progressions_at_the_top_of_u64() {
+        let mut a = Buckets::new();
+        assert_eq!(a.bump_every(5, u64::MAX - 1, u64::MAX), 1);
+        assert_eq!(a.nonzero().collect::<Vec<_>>(), [(5, 1)]);
+        assert_eq!(a.highest(), Some(5));
+        let mut b = Buckets::new();
+        assert_eq!(b.bump_every(u64::MAX - 10, 4, u64::MAX), 3);
+        let top = index(HIST_MAX_MICROS);
+        assert_eq!(b.nonzero().collect::<Vec<_>>(), [(top, 3)]);
+        let mut c = Buckets::new();
+        // 2^45 − 1 (the range's last value but one), 2^45, then two past the range.
+        let first = HIST_MAX_MICROS - 1;
+        assert_eq!(c.bump_every(first, 1, first + 4), 4);
+        assert_eq!(
+            c.nonzero().collect::<Vec<_>>(),
+            [(index(first), 1), (top, 3)]
+        );
+    }
+
+    /// A segment's base and shift give `index` for its first and last values, and the
+    /// segments tile the range: each ends where the next begins.
+    #[test]
+    fn segments_are_index() {
+        let mut v = 0u64;
+        let mut segments = 0;
+        while v <= HIST_MAX_MICROS {
+            let (base, shift, end) = segment(v);
+            assert!(end > v);
+            for w in [v, v + 1, (v + end) / 2, end - 1] {
+                assert_eq!(base + (w >> shift) as usize, index(w), "value {w}");
+            }
+            v = end;
+            segments += 1;
+        }
+        // Below 2 048, then 2^11 .. 2^45, then the range's last value alone.
+        assert_eq!(segments, 1 + 34 + 1);
     }
 
     proptest::proptest! {
