@@ -405,25 +405,35 @@ impl Liveness {
         }
         self.count += 1;
         if self.count + LIVENESS_TALLY > self.bound {
-            self.kinds[kind] += 1;
-            if self.count > self.bound {
-                let mut kinds: Vec<String> = EVENT_KINDS
-                    .iter()
-                    .zip(self.kinds)
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(k, n)| format!("{k} ×{n}"))
-                    .collect();
-                kinds.sort();
-                return Err(Failure::Liveness(format!(
-                    "simulated time stopped advancing: {} events ran at t = {} µs ({:.3} days) without time moving (the bound is {}); the last {} were: {}",
-                    self.count,
-                    now.as_micros(),
-                    now.as_micros() as f64 / MICROS_PER_DAY as f64,
-                    self.bound,
-                    self.kinds.iter().sum::<u64>(),
-                    kinds.join(", ")
-                )));
-            }
+            return self.tally(now, kind);
+        }
+        Ok(())
+    }
+
+    /// The events near the bound at one instant: tallied by kind, and an error past it.
+    /// Apart from [`Liveness::tick`], which every event runs, so that it stays small
+    /// enough to be inlined.
+    #[cold]
+    #[inline(never)]
+    fn tally(&mut self, now: SimTime, kind: usize) -> Result<(), Failure> {
+        self.kinds[kind] += 1;
+        if self.count > self.bound {
+            let mut kinds: Vec<String> = EVENT_KINDS
+                .iter()
+                .zip(self.kinds)
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect();
+            kinds.sort();
+            return Err(Failure::Liveness(format!(
+                "simulated time stopped advancing: {} events ran at t = {} µs ({:.3} days) without time moving (the bound is {}); the last {} were: {}",
+                self.count,
+                now.as_micros(),
+                now.as_micros() as f64 / MICROS_PER_DAY as f64,
+                self.bound,
+                self.kinds.iter().sum::<u64>(),
+                kinds.join(", ")
+            )));
         }
         Ok(())
     }
