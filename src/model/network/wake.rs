@@ -43,7 +43,10 @@ pub(super) fn wake_set(heap: &mut [WakeEntry], classes: &mut [Class], c: u32, ne
     let i = classes[c as usize].wake_pos as usize;
     if heap[i].0 != next {
         heap[i].0 = next;
-        restore(heap, classes, i);
+        // One active class (a small run's usual case) has no order to restore.
+        if heap.len() > 1 {
+            restore(heap, classes, i);
+        }
     }
 }
 
