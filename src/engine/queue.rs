@@ -252,8 +252,19 @@ impl<E> EventQueue<E> {
         self.now = t;
     }
 
-    #[inline]
+    /// Drops cancelled entries from the top. Every peek runs it, and the top is nearly
+    /// always live: that test is inlined, the removals are not.
+    #[inline(always)]
     fn skip_cancelled(&mut self) {
+        if let Some(top) = self.heap.first() {
+            if self.slots[top.slot() as usize].event.is_none() {
+                self.drop_cancelled();
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn drop_cancelled(&mut self) {
         while let Some(top) = self.heap.first().copied() {
             if self.slots[top.slot() as usize].event.is_some() {
                 return;
