@@ -47,6 +47,9 @@ pub struct HdrWriter {
     /// Whether `z` has compressed a file since it was made (it is reset before the next:
     /// a reset clears some hundreds of KiB of tables, which a new one already has clear).
     z_used: bool,
+    /// The bytes of an empty [`Latency`] once encoded (empty until then): a run often
+    /// writes several (no restores, no failures), and each would cost a reset.
+    empty: Vec<u8>,
 }
 
 impl Default for HdrWriter {
@@ -64,6 +67,7 @@ impl HdrWriter {
             serializer: V2Serializer::new(),
             z: Compress::new(Compression::fast(), true),
             z_used: false,
+            empty: Vec::new(),
         }
     }
 
@@ -80,9 +84,17 @@ impl HdrWriter {
     /// [`Latency::to_histogram`], encoded from the counts directly (building the
     /// HdrHistogram would zero and fill another 0.3 MB array per file).
     pub fn encode_latency(&mut self, l: &Latency) -> io::Result<&[u8]> {
+        let empty = l.count() == 0;
+        if empty && !self.empty.is_empty() {
+            return Ok(&self.empty);
+        }
         self.v2.clear();
         v2_encode(l.counts(), &mut self.v2);
-        self.compress()
+        self.compress()?;
+        if empty {
+            self.empty = self.out.clone();
+        }
+        Ok(&self.out)
     }
 
     /// Compresses the V2 bytes in `self.v2` behind the V2 + DEFLATE header.
@@ -199,6 +211,7 @@ fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
 
 /// HdrHistogram's LEB128 variant: 7 bits per byte for the first 8 bytes, then a 9th
 /// byte with the last 8 bits.
+#[inline]
 fn varint(mut v: u64, out: &mut Vec<u8>) {
     for _ in 0..8 {
         if v < 0x80 {
@@ -318,6 +331,8 @@ mod tests {
                 })
                 .collect(),
         );
+        // An empty histogram again, after others: the bytes kept from the first.
+        cases.push(vec![]);
         for values in &cases {
             let mut l = Latency::default();
             values.iter().for_each(|&v| l.record(SimDuration(v)));
