@@ -115,6 +115,15 @@ impl<T> Slab<T> {
         }
     }
 
+    /// An empty slab with room for `n` slots: reserved, not touched, so that growing to
+    /// them moves nothing (a page is touched when its first slot is).
+    pub fn with_capacity(n: usize) -> Self {
+        Slab {
+            slots: Vec::with_capacity(n),
+            ..Slab::new()
+        }
+    }
+
     /// Stores `v` in the lowest free slot and returns its number.
     pub fn insert(&mut self, v: T) -> u32 {
         let i = match self.free.pop_lowest() {
@@ -208,6 +217,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
+
+    /// Reserved room holds no slot: the slab numbers and reuses as an empty one does,
+    /// and its slots do not move while they fit the reserve.
+    #[test]
+    fn reserved_room_is_an_empty_slab() {
+        let mut s = Slab::with_capacity(16);
+        assert!(s.is_empty() && s.slots().is_empty());
+        let first = s.insert(0u64);
+        let at = s.slots().as_ptr();
+        let ids: Vec<u32> = (1..16).map(|v| s.insert(v)).collect();
+        assert_eq!(first, 0);
+        assert_eq!(ids, (1..16).collect::<Vec<_>>());
+        assert_eq!(s.slots().as_ptr(), at, "the slots moved within the reserve");
+        assert_eq!(s.remove(3), 3);
+        assert_eq!(s.insert(30), 3);
+    }
 
     #[test]
     fn the_lowest_free_number_is_reused_first() {

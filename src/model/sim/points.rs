@@ -78,6 +78,17 @@ const GARBAGE_SHARE: usize = 32;
 /// little next to such a run's memory, and at 1M VMs a 32nd of the arena is more anyway.
 const GARBAGE_FLOOR: usize = 4 << 20;
 
+/// The arena's room reserved up front: per VM, within bounds. Reserved, not touched (a
+/// page is touched when the arena first grows into it), so that a small run's arena never
+/// moves: a block of at least 256 KiB gets its own mapping (see `app::tune_allocator`),
+/// which grows in place, where a smaller one would be copied at every doubling, each copy
+/// touching new pages. Large runs grow past the reserve as before.
+const ARENA_RESERVE_PER_VM: usize = 64;
+/// See [`ARENA_RESERVE_PER_VM`].
+const ARENA_RESERVE_MIN: usize = 256 << 10;
+/// See [`ARENA_RESERVE_PER_VM`].
+const ARENA_RESERVE_MAX: usize = 4 << 20;
+
 /// How many regions ahead compaction loads the VM's place.
 const COMPACT_AHEAD: usize = 8;
 
@@ -217,7 +228,11 @@ impl PointStore {
     /// The store of `vms` VMs holding no point.
     pub fn new(vms: usize) -> PointStore {
         PointStore {
-            arena: Vec::new(),
+            arena: Vec::with_capacity(
+                ARENA_RESERVE_PER_VM
+                    .saturating_mul(vms)
+                    .clamp(ARENA_RESERVE_MIN, ARENA_RESERVE_MAX),
+            ),
             vms: (0..vms).map(|_| Held::default()).collect(),
             garbage: 0,
             floor: GARBAGE_FLOOR,

@@ -4,6 +4,11 @@
 use super::*;
 use crate::model::config::{Fleet, RestoreWhen};
 
+/// Job slots reserved up front (at most one per VM): a small run's night fits, and its
+/// slots never move as they grow in number (each move would copy them into new pages).
+/// 16 384 slots are 2.3 MiB of address space, touched only as slots are used.
+const JOB_SLOTS_RESERVED: usize = 1 << 14;
+
 impl<'s, 'o> Sim<'s, 'o> {
     pub(super) fn new(c: &'s Config, obs: &'o mut dyn Observer) -> Result<Self, Failure> {
         let seed = c.simulation.seed;
@@ -44,6 +49,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
         let vm_count = vms.len() as u64;
+        let n_vms = vms.len();
         let mut sim = Sim {
             c,
             seed,
@@ -53,7 +59,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             drain: c.simulation.drain,
             horizon_links: Vec::new(),
             horizon_vaults: Vec::new(),
-            held: points::PointStore::new(vms.len()),
+            held: points::PointStore::new(n_vms),
             vms,
             books: vec![cost::Books::default(); fleets.len()],
             storage: cost::Storage {
@@ -65,7 +71,8 @@ impl<'s, 'o> Sim<'s, 'o> {
             gates,
             policy_window_end: vec![SimTime::ZERO; c.policies.len()],
             policy_fleets,
-            jobs: Slab::new(),
+            // Room for a small run's peak of jobs, reserved (see `Slab::with_capacity`).
+            jobs: Slab::with_capacity(n_vms.min(JOB_SLOTS_RESERVED)),
             job_flows: Vec::new(),
             next_job_id: 0,
             net,
