@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{FlowId, Network};
+use super::{FlowId, Network, PathId};
 use crate::engine::time::SimTime;
 
 mod incremental;
@@ -94,16 +94,26 @@ fn exact_completion_times() {
     assert_eq!(net.active_flows(), 0);
 }
 
-#[test]
-fn advance_past_several_completions_orders_them() {
+/// Four flows started at 0, owned by 10, 20, 30 and 40: on a 1 MB/s link, 1 MB uncapped,
+/// 2 MB uncapped and 1 MB capped at 0.5 MB/s; on the empty path, 2 kB capped at 1 kB/s.
+/// Returns the network, the empty path and the flows in that order.
+fn four_flows() -> (Network, PathId, [FlowId; 4]) {
     let mut net = Network::new();
     let l = net.add_link(1e6);
     let p = net.add_path(&[l]);
     let q = net.add_path(&[]);
-    let a = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
-    let b = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000);
-    let c = net.start_flow(SimTime::ZERO, p, 5e5, 1_000_000);
-    let d = net.start_flow(SimTime::ZERO, q, 1e3, 2_000);
+    let flows = [
+        net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000, 10),
+        net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000, 20),
+        net.start_owned_flow(SimTime::ZERO, p, 5e5, 1_000_000, 30),
+        net.start_owned_flow(SimTime::ZERO, q, 1e3, 2_000, 40),
+    ];
+    (net, q, flows)
+}
+
+#[test]
+fn advance_past_several_completions_orders_them() {
+    let (mut net, _, [a, b, c, d]) = four_flows();
     let mut out = Vec::new();
     net.advance_timed_into(SimTime(100 * S), &mut out);
     // d: 2 s alone. a, c: 1/3 MB/s each → both finish at 3 s (a has lower id); then
@@ -123,16 +133,9 @@ fn advance_past_several_completions_orders_them() {
 /// completion waits to be collected; none once every flow is reported.
 #[test]
 fn next_owner_is_the_next_reported() {
-    let mut net = Network::new();
-    let l = net.add_link(1e6);
-    let p = net.add_path(&[l]);
-    let q = net.add_path(&[]);
     // Finishing at 2 s (owner 40), 3 s (10 and 30, tied: 10 has the lower flow id) and
     // 4 s (20), as in the test above.
-    net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000, 10);
-    net.start_owned_flow(SimTime::ZERO, p, f64::INFINITY, 2_000_000, 20);
-    net.start_owned_flow(SimTime::ZERO, p, 5e5, 1_000_000, 30);
-    net.start_owned_flow(SimTime::ZERO, q, 1e3, 2_000, 40);
+    let (mut net, q, _) = four_flows();
     let mut seen = Vec::new();
     while let Some(t) = net.next_completion() {
         let ahead = net.next_owner();
