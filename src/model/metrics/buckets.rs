@@ -123,7 +123,7 @@ impl Buckets {
         let (mut v, mut last, mut chunks) = (first, 0, self.chunks);
         let counts = &mut self.counts[..];
         // Each pass takes the values below `below` in one segment (at least `v`).
-        'segments: while v < below {
+        while v < below {
             if v > HIST_MAX_MICROS {
                 // Past the tracked range: the rest are all in the last bucket.
                 last = index(v);
@@ -135,21 +135,24 @@ impl Buckets {
             let stop = end.min(below);
             // A segment lies in one chunk, but for the values below 2 048 (two).
             chunks |= 1 << ((base + (v >> shift) as usize) >> CHUNK_SHIFT);
-            let mut at = v;
+            let (mut at, mut overflow) = (v, false);
             while v < stop {
                 at = v;
                 counts[base + (v >> shift) as usize] += 1;
                 match v.checked_add(step) {
                     Some(next) => v = next,
                     None => {
-                        last = base + (at >> shift) as usize;
-                        chunks |= 1 << (last >> CHUNK_SHIFT);
-                        break 'segments;
+                        overflow = true;
+                        break;
                     }
                 }
             }
             last = base + (at >> shift) as usize;
             chunks |= 1 << (last >> CHUNK_SHIFT);
+            if overflow {
+                // The next value would pass `u64::MAX`: the progression ends here.
+                break;
+            }
         }
         self.chunks = chunks;
         self.lo = self.lo.min(index(first));
