@@ -459,6 +459,7 @@ impl Sim<'_, '_> {
         // are touched once for all groups. The scratch keeps histograms when the fleets
         // do (and a group without fleets has none).
         let empty = GroupStat::default();
+        let empty_metrics = empty.metrics();
         let mut sum = Reports::fleet_stat(c);
         type Of = fn(&Config, &Fleet) -> usize;
         let groups: [(&str, Vec<&str>, Of); 3] = [
@@ -485,7 +486,7 @@ impl Sim<'_, '_> {
             }
             for (name, ms) in names.iter().zip(&members) {
                 let (g, metrics) = match ms.as_slice() {
-                    [] => (&empty, Cow::Owned(empty.metrics())),
+                    [] => (&empty, Cow::Borrowed(&empty_metrics)),
                     [one] => (&rep.fleets[*one], Cow::Borrowed(&fleet_metrics[*one])),
                     many => {
                         sum.set_sum(many.iter().map(|&fi| &rep.fleets[fi]));

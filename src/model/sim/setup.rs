@@ -48,7 +48,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
-        let vm_count = vms.len() as u64;
         let n_vms = vms.len();
         let mut sim = Sim {
             c,
@@ -77,7 +76,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             next_job_id: 0,
             net,
             net_wake: None,
-            disks: crate::model::vm::DiskSizes::new(vm_count as usize),
+            disks: crate::model::vm::DiskSizes::new(n_vms),
             disk_buf: Vec::new(),
             part_buf: Vec::new(),
             link_down: vec![0; n_links],
@@ -111,7 +110,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             batch_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
             sort_scratch: Vec::new(),
-            live: Liveness::new(vm_count),
+            live: Liveness::new(n_vms as u64),
             checked: false,
             rep: groups::Reports::new(c),
             cut_short: false,
