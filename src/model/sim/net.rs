@@ -6,15 +6,15 @@ use super::*;
 impl Sim<'_, '_> {
     /// The network's completion timer fired.
     pub(super) fn net_wake_up(&mut self, now: SimTime) {
-        // The network reports each finished flow with its job (its owner), all of them
-        // before any job moves on: a job admitted by one that finishes starts flows that
-        // may reuse the ids of the others finished now.
         // The job finishing now (its slot loaded when the timer was armed): its VM and
         // held points load while the network moves on.
         if let Some(job) = self.net.next_owner().and_then(|j| self.jobs.get(j)) {
             prefetch_at(&self.vms, job.vm as usize);
             self.held.prefetch_vm(job.vm as usize);
         }
+        // The network reports each finished flow with its job (its owner), all of them
+        // before any job moves on: a job admitted by one that finishes starts flows that
+        // may reuse the ids of the others finished now.
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_owned_into(now, &mut done);
         for &(_, j) in &done {
