@@ -14,10 +14,8 @@
 # and B.err.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${EPOCHREALTIME:-}" ]; then
-    echo "scripts/ab.sh needs bash 5 or later (EPOCHREALTIME)" >&2
-    exit 2
-fi
+# shellcheck source=scripts/clock.sh
+. scripts/clock.sh
 
 if [ $# -lt 4 ]; then
     echo "usage: scripts/ab.sh BIN_A BIN_B N SCENARIO [run options...]" >&2
@@ -40,7 +38,7 @@ run() {
     "$bin" run "$file" --out "$out/$label" --quiet --no-plots --jobs-csv off "$@" \
         > /dev/null 2> "$out/$label.err"
     t1=$EPOCHREALTIME
-    printf '%s\t%s\n' "$label" "$(( ${t1//[.,]/} - ${t0//[.,]/} ))" >> "$rows"
+    printf '%s\t%s\n' "$label" "$(us_between "$t0" "$t1")" >> "$rows"
 }
 
 # faults LABEL BIN: the minor page faults of one more run (under /usr/bin/time).

@@ -11,10 +11,8 @@
 # Results of the runs go to target/bench/ (not results/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${EPOCHREALTIME:-}" ]; then
-    echo "scripts/bench.sh needs bash 5 or later (EPOCHREALTIME)" >&2
-    exit 2
-fi
+# shellcheck source=scripts/clock.sh
+. scripts/clock.sh
 
 with_1m=0
 engine=1
@@ -52,7 +50,7 @@ bench() {
         t1=$EPOCHREALTIME
         local fields
         fields=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['events'], r['peak_memory_bytes'] // 1024)" "$dir/run.json")
-        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "${fields% *}" "$(( ${t1//[.,]/} - ${t0//[.,]/} ))" "${fields#* }" "$load" >> "$rows"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "${fields% *}" "$(us_between "$t0" "$t1")" "${fields#* }" "$load" >> "$rows"
         echo "  $name run $r: load $load" >&2
     done
 }
