@@ -295,7 +295,7 @@ impl SizeDist {
     }
     /// As [`SizeDist::sample`], also saying whether the draw was saturated.
     pub fn draw(&self, rng: &mut Stream) -> (u64, bool) {
-        let v = self.0.sample(rng).round();
+        let v = super::num::round(self.0.sample(rng));
         if v >= MAX_DRAW_SIZE as f64 {
             (MAX_DRAW_SIZE, true)
         } else {
@@ -349,7 +349,7 @@ impl CountDist {
     }
     /// As [`CountDist::sample`], also saying whether the draw was saturated.
     pub fn draw(&self, rng: &mut Stream) -> (u32, bool) {
-        let v = self.0.sample(rng).round();
+        let v = super::num::round(self.0.sample(rng));
         if v >= MAX_DRAW_COUNT as f64 {
             (MAX_DRAW_COUNT, v > MAX_DRAW_COUNT as f64)
         } else {

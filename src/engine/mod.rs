@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod dist;
+pub mod num;
 pub mod prefetch;
 pub mod queue;
 pub mod radix;

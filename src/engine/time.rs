@@ -80,7 +80,7 @@ impl SimDuration {
     /// A span from fractional seconds, rounded to the nearest microsecond; negative and NaN
     /// inputs become zero, huge ones saturate (callers validate their inputs first).
     pub fn from_secs_f64(s: f64) -> SimDuration {
-        let us = (s * MICROS_PER_SEC as f64).round();
+        let us = super::num::round(s * MICROS_PER_SEC as f64);
         if us.is_nan() || us <= 0.0 {
             SimDuration::ZERO
         } else if us >= u64::MAX as f64 {

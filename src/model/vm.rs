@@ -1,6 +1,7 @@
 //! VMs: their drawn attributes, packed small, and the support rules of the seed.
 
 use super::config::{Fleet, Inventory, Support};
+use crate::engine::num::round;
 use crate::engine::rng::{name_key, stream};
 use crate::engine::SimTime;
 
@@ -278,7 +279,7 @@ pub fn draw_vm_counting(
     }
     let used_bytes = d
         .used_bytes
-        .unwrap_or_else(|| (d.total as f64 * used).round() as u64);
+        .unwrap_or_else(|| round(d.total as f64 * used) as u64);
     let os_class = classify_os(&d.os).unwrap_or(OsClass::Linux);
     let reasons = unsupported_reasons(
         &Attrs {

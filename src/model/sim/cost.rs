@@ -9,6 +9,7 @@
 //! included; the monthly rates are those at `end`.
 
 use super::*;
+use crate::engine::num::round;
 use crate::model::config::{Cost, DataPrices, BILLING_MONTH, BYTES_PER_PRICED_GB};
 
 /// Instance prices are summed in nano-units of the currency, as integers (exact).
@@ -149,7 +150,7 @@ impl Sim<'_, '_> {
     pub(super) fn books_protect(&mut self, vi: usize, now: SimTime) {
         let Some(cost) = &self.c.cost else { return };
         let fi = self.vms[vi].fleet as usize;
-        let price = (cost.instance_price(self.vms[vi].used_bytes) * NANO).round() as u128;
+        let price = round(cost.instance_price(self.vms[vi].used_bytes) * NANO) as u128;
         self.books_accrue(fi, now);
         let b = &mut self.books[fi];
         b.instances = b.instances.saturating_add(price);
@@ -177,7 +178,7 @@ impl Sim<'_, '_> {
             }
         };
         if factor > 1.0 {
-            (bytes as f64 / factor).round() as u64
+            round(bytes as f64 / factor) as u64
         } else {
             bytes
         }

@@ -4,6 +4,7 @@
 
 use super::groups::Fate;
 use super::*;
+use crate::engine::num::round;
 use crate::model::config::Inventory;
 use crate::model::vm::split_bytes;
 
@@ -215,7 +216,7 @@ impl Sim<'_, '_> {
                         None => fleet.daily_churn.sample(&mut cr),
                     };
                     let days = (day_of(snap) - day_of(vm.last_point)).max(1) as f64;
-                    (used as f64 * (churn * days).min(1.0)).round() as u64
+                    round(used as f64 * (churn * days).min(1.0)) as u64
                 }
             }
         };
