@@ -13,6 +13,9 @@ use crate::engine::SimDuration;
 mod buckets;
 use buckets::{bucket_span, index, lowest_value, Buckets};
 
+/// A count in [`Latency::counts`] that stands for a count of 2^32 − 1 or more.
+pub const WIDE_COUNT: u32 = buckets::WIDE;
+
 /// Highest value a latency histogram tracks.
 pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
 
@@ -74,14 +77,12 @@ pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Latency {
     counts: Buckets,
-    total: u64,
 }
 
 impl Default for Latency {
     fn default() -> Self {
         Latency {
             counts: Buckets::new(),
-            total: 0,
         }
     }
 }
@@ -103,7 +104,6 @@ impl Latency {
     #[inline(always)]
     fn record_us_n(&mut self, us: u64, n: u64) {
         self.counts.bump(index(us), n);
-        self.total = self.total.saturating_add(n);
     }
 
     /// Records `first`, `first + step`, `first + 2 step`, … below `below` (µs, clamped
@@ -111,8 +111,7 @@ impl Latency {
     /// recorded by the hundred million (RPO ages: one per protected VM per sample hour).
     #[inline]
     pub fn record_every(&mut self, first: u64, step: u64, below: u64) {
-        let n = self.counts.bump_every(first, step, below);
-        self.total = self.total.saturating_add(n);
+        self.counts.bump_every(first, step, below);
     }
 
     /// Hints that `d` will be recorded soon (see `engine::prefetch`): its count's cache
@@ -124,19 +123,17 @@ impl Latency {
 
     /// Number of recorded values.
     pub fn count(&self) -> u64 {
-        self.total
+        self.counts.total()
     }
 
     /// Adds every count of `other` to these (as [`Histogram::add`]).
     pub fn add(&mut self, other: &Latency) {
         self.counts.add(&other.counts);
-        self.total = self.total.saturating_add(other.total);
     }
 
     /// Empties the histogram, keeping its memory.
     pub fn clear(&mut self) {
         self.counts.clear();
-        self.total = 0;
     }
 
     /// The same counts read from an HdrHistogram of the standard layout (a merged or
@@ -163,9 +160,16 @@ impl Latency {
     /// The counts by bucket (HdrHistogram's index order) up to and including the highest
     /// recorded bucket; just the first bucket's when nothing was recorded. This is the
     /// span HdrHistogram's V2 encoding writes. In consecutive slices (of zeros where
-    /// no page of the counts was recorded into).
-    pub fn counts(&self) -> impl Iterator<Item = &[u64]> + '_ {
+    /// no page of the counts was recorded into), of 4-byte counts: a count of
+    /// [`WIDE_COUNT`] stands for one that does not fit them, read with
+    /// [`Latency::count_at`].
+    pub fn counts(&self) -> impl Iterator<Item = &[u32]> + '_ {
         self.counts.up_to(self.counts.highest().unwrap_or(0))
+    }
+
+    /// The count of the bucket at index `i` (HdrHistogram's index order).
+    pub fn count_at(&self, i: usize) -> u64 {
+        self.counts.get(i)
     }
 
     /// The recorded buckets, lowest first, with their counts.
@@ -187,13 +191,13 @@ impl Latency {
             ("p999", 0.999),
         ];
         let mut out = BTreeMap::new();
-        let total = self.total;
+        let total = self.count();
         let (mut mean, mut max) = (0.0_f64, 0);
         let mut qv = [0u64; 5];
         if total > 0 {
             let targets = QS.map(|(_, q)| ((q * total as f64).ceil() as u64).max(1));
             let (mut run, mut k) = (0u64, 0);
-            for (i, c) in self.nonzero() {
+            self.counts.for_each_nonzero(|i, c| {
                 let (low, width) = bucket_span(i);
                 mean += (low + (width >> 1)) as f64 * c as f64 / total as f64;
                 run = run.saturating_add(c);
@@ -201,7 +205,7 @@ impl Latency {
                     qv[k] = low + width - 1;
                     k += 1;
                 }
-            }
+            });
             let hi = self.counts.highest().unwrap_or(0);
             let (low, width) = bucket_span(hi);
             max = low + width - 1;
@@ -217,7 +221,7 @@ impl Latency {
     /// Adds the summary statistics, in seconds, under `prefix.{mean,p50,...,max}`.
     /// An empty histogram adds nothing: a statistic of no value is not zero.
     pub fn summarize(&self, prefix: &str, out: &mut BTreeMap<String, f64>) {
-        if self.total == 0 {
+        if self.count() == 0 {
             return;
         }
         for (name, v) in self.stats() {
@@ -499,6 +503,53 @@ mod tests {
         la.record(SimDuration(42));
         assert!(la.to_histogram() == direct(&[42]));
         assert_eq!(bits(&la.stats()), bits(&stats(&direct(&[42]))));
+    }
+
+    /// Counts past 32 bits (kept apart from the 4-byte counts) read back, add, copy,
+    /// clear and give the statistics as HdrHistogram's 8-byte counts do.
+    #[test]
+    fn latency_counts_past_32_bits_equal_hdrhistogram() {
+        let big = (1u64 << 32) + 7;
+        let mut la = Latency::default();
+        la.record_n(SimDuration(5), big);
+        la.record_n(SimDuration(70_000), u64::from(u32::MAX) - 3);
+        // Four more records take the second count to 2^32 exactly, one at a time.
+        la.record_every(70_000, 1 << 40, 70_001);
+        la.record_every(70_000, 1 << 40, 70_001);
+        (0..2).for_each(|_| la.record(SimDuration(70_000)));
+        la.record(SimDuration(3_600_000_000));
+        let mut h = new_histogram();
+        h.record_n(5, big).unwrap();
+        h.record_n(70_000, 1 << 32).unwrap();
+        h.record(3_600_000_000).unwrap();
+        assert!(la.to_histogram() == h);
+        assert_eq!(la.count(), h.len());
+        assert_eq!(bits(&la.stats()), bits(&stats(&h)));
+        let mut lb = la.clone();
+        assert!(lb == la);
+        lb.add(&la);
+        let mut h2 = h.clone();
+        h2.add(&h).unwrap();
+        assert!(lb.to_histogram() == h2);
+        assert_eq!(bits(&lb.stats()), bits(&stats(&h2)));
+        // Small histograms whose sum passes 2^32 records: counts summed one by one.
+        let (mut lc, mut ld) = (Latency::default(), Latency::default());
+        lc.record_n(SimDuration(9), 3 << 30);
+        ld.record_n(SimDuration(9), 3 << 30);
+        lc.add(&ld);
+        assert_eq!(lc.count_at(9), 6 << 30);
+        assert_eq!(lc.count(), 6 << 30);
+        lb.clear();
+        assert_eq!(lb.count(), 0);
+        assert!(lb.to_histogram() == new_histogram());
+        lb.record(SimDuration(70_000));
+        assert!(lb.to_histogram() == direct(&[70_000]));
+        // Counts saturate at u64::MAX, as HdrHistogram's saturating records do.
+        let mut le = Latency::default();
+        le.record_n(SimDuration(1), u64::MAX - 1);
+        le.record_n(SimDuration(1), 5);
+        assert_eq!(le.count_at(1), u64::MAX);
+        assert_eq!(le.count(), u64::MAX);
     }
 
     proptest::proptest! {

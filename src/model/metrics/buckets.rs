@@ -1,12 +1,14 @@
 //! The counts array behind [`super::Latency`]: one count per bucket of the standard
-//! layout (about 37 000 buckets, 0.3 MB), of which a run records into a few pages.
+//! layout (about 37 000 buckets of 4 bytes, 0.15 MB), of which a run records into a few
+//! pages.
 //!
 //! The array is allocated zeroed by the system, so a page never recorded into is never
-//! touched; the array also keeps which chunks of 1 024 counts (two pages, one power of
+//! touched; the array also keeps which chunks of 1 024 counts (one page, one power of
 //! two of values: the layout's buckets above the first) may hold a count, so that
 //! reading, adding, copying and clearing visit only those and never touch the others
 //! (where touching a page costs a page fault, it costs more than reading its counts).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::HIST_MAX_MICROS;
@@ -64,16 +66,32 @@ fn segment(v: u64) -> (usize, u32, u64) {
     (base, k - 10, end_of(top))
 }
 
-/// log2 of the counts per chunk: 1 024 counts of 8 bytes, two 4 KiB pages. A `u64` of
-/// marks covers 64 chunks (the standard layout has 37), and marking is one shift and an
-/// or per record.
+/// log2 of the counts per chunk: 1 024 counts of 4 bytes, one 4 KiB page, one power of
+/// two of values (the layout's buckets above the first). A `u64` of marks covers 64
+/// chunks (the standard layout has 37), and marking is one shift and an or per record.
 const CHUNK_SHIFT: u32 = 10;
+
+/// The counts array's length: the 64 chunks the marks cover, 256 KiB, which is at
+/// malloc's threshold for a mapping of its own (`app::tune_allocator`): the system
+/// gives it as zero pages, and pages past the layout's end are never touched.
+const COUNTS_LEN: usize = 64 << CHUNK_SHIFT;
+
+/// A count that stands for one of 2^32 − 1 or more, kept in [`Buckets::wide`]. Counts
+/// are 4 bytes, so that a run's records touch half the pages 8-byte counts would (a
+/// page touched is a page fault); counts that large take billions of records of one
+/// bucket.
+pub(super) const WIDE: u32 = u32::MAX;
 
 /// Counts by bucket, with the span of recorded buckets and the chunks that may hold
 /// counts.
 #[derive(Debug)]
 pub(super) struct Buckets {
-    counts: Vec<u64>,
+    counts: Vec<u32>,
+    /// The counts of the buckets whose count is [`WIDE`] in `counts`.
+    wide: BTreeMap<usize, u64>,
+    /// The number of records (saturating), a bound on every count: while it is below
+    /// [`WIDE`], no count can reach it and a record needs no check.
+    total: u64,
     /// Lowest and highest recorded bucket (`lo > hi` while nothing was recorded).
     lo: usize,
     hi: usize,
@@ -85,24 +103,67 @@ pub(super) struct Buckets {
 impl Buckets {
     /// Zero counts, one per bucket of the standard layout.
     pub(super) fn new() -> Buckets {
-        let len = index(HIST_MAX_MICROS) + 1;
-        debug_assert!(len <= 64 << CHUNK_SHIFT, "the chunk map covers the layout");
+        debug_assert!(
+            index(HIST_MAX_MICROS) < COUNTS_LEN,
+            "the chunk map covers the layout"
+        );
         Buckets {
-            counts: vec![0; len],
+            counts: vec![0; COUNTS_LEN],
+            wide: BTreeMap::new(),
+            total: 0,
             lo: usize::MAX,
             hi: 0,
             chunks: 0,
         }
     }
 
+    /// The number of records (saturating at `u64::MAX`).
+    pub(super) fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The count of bucket `i`.
+    pub(super) fn get(&self, i: usize) -> u64 {
+        self.read(i, self.counts[i])
+    }
+
+    /// The count of bucket `i` whose entry in `counts` is `c`.
+    #[inline]
+    fn read(&self, i: usize, c: u32) -> u64 {
+        if c == WIDE {
+            self.wide[&i]
+        } else {
+            u64::from(c)
+        }
+    }
+
     /// Adds `n` to bucket `i` (saturating), widening the span.
     #[inline(always)]
     pub(super) fn bump(&mut self, i: usize, n: u64) {
-        let c = &mut self.counts[i];
-        *c = c.saturating_add(n);
+        let total = self.total.saturating_add(n);
+        if total < u64::from(WIDE) {
+            // Every count is at most the total: this one stays below `WIDE`.
+            self.counts[i] += n as u32;
+        } else {
+            self.bump_checked(i, n);
+        }
+        self.total = total;
         self.chunks |= 1 << (i >> CHUNK_SHIFT);
         self.lo = self.lo.min(i);
         self.hi = self.hi.max(i);
+    }
+
+    /// Adds `n` to the count of bucket `i` (saturating), moving it to `wide` when it
+    /// reaches [`WIDE`]; leaves the total, marks and span to the caller.
+    #[cold]
+    fn bump_checked(&mut self, i: usize, n: u64) {
+        let c = self.get(i).saturating_add(n);
+        if c >= u64::from(WIDE) {
+            self.counts[i] = WIDE;
+            self.wide.insert(i, c);
+        } else {
+            self.counts[i] = c as u32;
+        }
     }
 
     /// Adds 1 to the bucket of each of `first`, `first + step`, … below `below` (a
@@ -118,7 +179,12 @@ impl Buckets {
         if first >= below {
             return 0;
         }
+        // Values below `below` (at most `u64::MAX`) are reached without overflow.
         let n = (below - first).div_ceil(step);
+        if self.total.saturating_add(n) >= u64::from(WIDE) {
+            return self.bump_every_checked(first, step, below);
+        }
+        self.total += n;
         // Locals, so that the stores to the counts need no reload of the fields.
         let (mut v, mut last, mut chunks) = (first, 0, self.chunks);
         let counts = &mut self.counts[..];
@@ -127,7 +193,7 @@ impl Buckets {
             if v > HIST_MAX_MICROS {
                 // Past the tracked range: the rest are all in the last bucket.
                 last = index(v);
-                counts[last] += (below - v).div_ceil(step);
+                counts[last] += (below - v).div_ceil(step) as u32;
                 chunks |= 1 << (last >> CHUNK_SHIFT);
                 break;
             }
@@ -160,6 +226,23 @@ impl Buckets {
         n
     }
 
+    /// [`Buckets::bump_every`] one record at a time, for a progression that takes the
+    /// total to [`WIDE`] or past it (some count may then reach it).
+    #[cold]
+    fn bump_every_checked(&mut self, first: u64, step: u64, below: u64) -> u64 {
+        let mut n = 0;
+        let mut v = first;
+        while v < below {
+            self.bump(index(v), 1);
+            n += 1;
+            v = match v.checked_add(step) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        n
+    }
+
     /// Hints that bucket `i` will be bumped soon (see `engine::prefetch`).
     #[inline]
     pub(super) fn prefetch(&self, i: usize) {
@@ -189,14 +272,30 @@ impl Buckets {
                 .iter()
                 .enumerate()
                 .filter(|&(_, &c)| c > 0)
-                .map(move |(j, &c)| (base + j, c))
+                .map(move |(j, &c)| (base + j, self.read(base + j, c)))
         })
     }
 
+    /// Calls `f` with each recorded bucket and its count, lowest first: as
+    /// [`Buckets::nonzero`], by a loop over each marked chunk (for the statistics, which
+    /// read every run's histograms).
+    #[inline]
+    pub(super) fn for_each_nonzero(&self, mut f: impl FnMut(usize, u64)) {
+        for r in self.marked() {
+            let base = r.start;
+            for (j, &c) in self.counts[r].iter().enumerate() {
+                if c != 0 {
+                    f(base + j, self.read(base + j, c));
+                }
+            }
+        }
+    }
+
     /// Every count from bucket 0 up to and including `hi`, zeros included, as
-    /// consecutive slices: an unmarked chunk's are zeros that are not read from it.
-    pub(super) fn up_to(&self, hi: usize) -> impl Iterator<Item = &[u64]> + '_ {
-        static ZEROS: [u64; 1 << CHUNK_SHIFT] = [0; 1 << CHUNK_SHIFT];
+    /// consecutive slices: an unmarked chunk's are zeros that are not read from it. A
+    /// count of [`WIDE`] is read with [`Buckets::get`].
+    pub(super) fn up_to(&self, hi: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        static ZEROS: [u32; 1 << CHUNK_SHIFT] = [0; 1 << CHUNK_SHIFT];
         (0..=hi >> CHUNK_SHIFT).map(move |k| {
             let r = k << CHUNK_SHIFT..((k + 1) << CHUNK_SHIFT).min(hi + 1);
             if self.chunks >> k & 1 == 1 {
@@ -207,13 +306,21 @@ impl Buckets {
         })
     }
 
-    /// Adds every count of `other` (the same length) to these (saturating).
+    /// Adds every count of `other` to these (saturating).
     pub(super) fn add(&mut self, other: &Buckets) {
-        for r in other.marked() {
-            for (a, b) in self.counts[r.clone()].iter_mut().zip(&other.counts[r]) {
-                *a = a.saturating_add(*b);
+        let total = self.total.saturating_add(other.total);
+        if total < u64::from(WIDE) {
+            for r in other.marked() {
+                for (a, b) in self.counts[r.clone()].iter_mut().zip(&other.counts[r]) {
+                    *a += *b;
+                }
+            }
+        } else {
+            for (i, c) in other.nonzero() {
+                self.bump_checked(i, c);
             }
         }
+        self.total = total;
         self.chunks |= other.chunks;
         self.lo = self.lo.min(other.lo);
         self.hi = self.hi.max(other.hi);
@@ -225,6 +332,8 @@ impl Buckets {
         for r in marked {
             self.counts[r].fill(0);
         }
+        self.wide.clear();
+        self.total = 0;
         self.chunks = 0;
         self.lo = usize::MAX;
         self.hi = 0;
@@ -238,6 +347,8 @@ impl Clone for Buckets {
         for r in self.marked() {
             out.counts[r.clone()].copy_from_slice(&self.counts[r]);
         }
+        out.wide = self.wide.clone();
+        out.total = self.total;
         out.chunks = self.chunks;
         out.lo = self.lo;
         out.hi = self.hi;
@@ -248,7 +359,7 @@ impl Clone for Buckets {
 /// Equal counts (the span and the marks follow from them, up to marks of zeros).
 impl PartialEq for Buckets {
     fn eq(&self, other: &Self) -> bool {
-        self.counts.len() == other.counts.len() && self.nonzero().eq(other.nonzero())
+        self.nonzero().eq(other.nonzero())
     }
 }
 
@@ -290,7 +401,8 @@ mod tests {
         };
         assert_eq!(a.nonzero().collect::<Vec<_>>(), expect(&pa));
         assert_eq!(a.clone().nonzero().collect::<Vec<_>>(), expect(&pa));
-        assert_eq!(a.up_to(36_864).flatten().copied().collect::<Vec<_>>(), pa);
+        let read: Vec<u64> = a.up_to(36_864).flatten().map(|&c| u64::from(c)).collect();
+        assert_eq!(read, pa);
         assert_eq!(a.highest(), Some(36_864));
         assert!(a.clone() == a && a != b);
         a.clear();
@@ -375,8 +487,8 @@ mod tests {
             proptest::prop_assert_eq!(a.lo, b.lo);
             // Every chunk recorded into is marked (marks may only be wider).
             proptest::prop_assert_eq!(a.chunks & b.chunks, b.chunks);
-            let all: Vec<u64> = a.up_to(b.hi).flatten().copied().collect();
-            let expect: Vec<u64> = b.up_to(b.hi).flatten().copied().collect();
+            let all: Vec<u32> = a.up_to(b.hi).flatten().copied().collect();
+            let expect: Vec<u32> = b.up_to(b.hi).flatten().copied().collect();
             proptest::prop_assert_eq!(all, expect);
         }
     }

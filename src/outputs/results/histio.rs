@@ -14,8 +14,8 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
-use crate::model::metrics::Latency;
 pub use crate::model::metrics::{new_histogram, stats, HIGHEST_US, LOWEST_US, SIGFIG};
+use crate::model::metrics::{Latency, WIDE_COUNT};
 
 /// The cookie of the V2 + DEFLATE encoding (HdrHistogram's V2 compressed cookie with the
 /// 8-byte word size), written big-endian first.
@@ -89,7 +89,7 @@ impl HdrWriter {
             return Ok(&self.empty);
         }
         self.v2.clear();
-        v2_encode(l.counts(), &mut self.v2);
+        v2_encode(l.counts(), |i| l.count_at(i), &mut self.v2);
         self.compress()?;
         if empty {
             self.empty = self.out.clone();
@@ -158,8 +158,13 @@ const V2_COOKIE: u32 = 0x1c84_9313;
 /// whose counts up to its highest recorded bucket are `counts`: a 40-byte header (cookie,
 /// payload length, normalizing offset 0, significant digits, lowest and highest
 /// trackable values, conversion ratio 1.0), then each count zig-zag LEB128-encoded, a
-/// run of two or more zeros as its negated length (as `V2Serializer`).
-fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
+/// run of two or more zeros as its negated length (as `V2Serializer`). A count of
+/// [`WIDE_COUNT`] is read by `wide` from its bucket's index.
+fn v2_encode<'a>(
+    counts: impl Iterator<Item = &'a [u32]>,
+    wide: impl Fn(usize) -> u64,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(&V2_COOKIE.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&0u32.to_be_bytes());
@@ -177,16 +182,23 @@ fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
         n => put(-n, out),
     };
     let mut zeros = 0i64;
-    let one = |c: u64, zeros: &mut i64, out: &mut Vec<u8>| {
+    // The count `c` of bucket `i`.
+    let one = |i: usize, c: u32, zeros: &mut i64, out: &mut Vec<u8>| {
         if c == 0 {
             *zeros += 1;
         } else {
             run(*zeros, out);
             *zeros = 0;
+            let c = if c == WIDE_COUNT {
+                wide(i)
+            } else {
+                u64::from(c)
+            };
             // Counts past i64::MAX cannot occur (a run records far fewer values).
             put(c as i64, out);
         }
     };
+    let mut at = 0;
     for slice in counts {
         // Most of the layout's 37 000 counts are zero: eight at a time are skipped with
         // one test (an OR of the eight).
@@ -195,13 +207,15 @@ fn v2_encode<'a>(counts: impl Iterator<Item = &'a [u64]>, out: &mut Vec<u8>) {
             if block.iter().fold(0, |a, &c| a | c) == 0 {
                 zeros += 8;
             } else {
-                for &c in block {
-                    one(c, &mut zeros, out);
+                for (j, &c) in block.iter().enumerate() {
+                    one(at + j, c, &mut zeros, out);
                 }
             }
+            at += 8;
         }
         for &c in blocks.remainder() {
-            one(c, &mut zeros, out);
+            one(at, c, &mut zeros, out);
+            at += 1;
         }
     }
     run(zeros, out);
@@ -343,9 +357,12 @@ mod tests {
             let copy = w.encode_latency(&l.clone()).unwrap().to_vec();
             assert_eq!(copy, direct, "copy of {} values", values.len());
         }
-        // A large count (several varint bytes) in one bucket.
+        // Large counts (past 32 bits, several varint bytes), beside small ones.
         let mut l = Latency::default();
         l.record_n(SimDuration(1_000), 1 << 50);
+        l.record_n(SimDuration(999), 3);
+        l.record_n(SimDuration(1_001), u64::from(u32::MAX));
+        l.record_n(SimDuration(2_000), u64::from(u32::MAX) - 1);
         let direct = w.encode_latency(&l).unwrap().to_vec();
         assert_eq!(direct, w.encode(&l.to_histogram()).unwrap());
     }
