@@ -71,9 +71,10 @@ pub fn stats(h: &Histogram<u64>) -> BTreeMap<&'static str, f64> {
 /// that, once per job and phase), and the statistics come from one pass over the counts
 /// between the lowest and highest recorded buckets, summed in the order HdrHistogram
 /// sums them, so every statistic is bit for bit HdrHistogram's ([`stats`] of
-/// [`Latency::to_histogram`]) and the `.hdr` file is the same. The counts are allocated
-/// zeroed by the system (`calloc`), and reading, adding, copying or clearing them visits
-/// only the pages recorded into (see `buckets`): the others are never touched.
+/// [`Latency::to_histogram`]) and the `.hdr` file is the same. The counts (4 bytes each;
+/// the rare wider ones kept apart) are allocated zeroed by the system (`calloc`), and
+/// reading, adding, copying or clearing them visits only the pages recorded into (see
+/// `buckets`): the others are never touched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Latency {
     counts: Buckets,
