@@ -18,9 +18,14 @@ pub(super) struct Entry {
     pub(super) owner: u32,
 }
 
+/// `(a.tag, a.flow) < (b.tag, b.flow)`, without a branch: which of two children is the
+/// smaller is a coin toss to the branch predictor, so the comparison is computed as flags
+/// (`|` and `&` on booleans evaluate both sides) for the caller to use as a number.
+/// Where `a.tag < b.tag` fails, `a.tag <= b.tag` holds exactly when the tags are equal
+/// (for NaN too: both fail), and it is one flag where `==` takes two.
 #[inline]
 fn before(a: &Entry, b: &Entry) -> bool {
-    a.tag < b.tag || (a.tag == b.tag && a.flow < b.flow)
+    (a.tag < b.tag) | ((a.tag <= b.tag) & (a.flow < b.flow))
 }
 
 // The heap operations run on every arrival and completion, from the sibling modules
@@ -48,8 +53,9 @@ pub(super) fn sift_down(heap: &mut [Entry], mut i: usize) {
         if l >= n {
             break;
         }
-        let c = if l + 1 < n && before(&heap[l + 1], &heap[l]) {
-            l + 1
+        // The smaller child, its index computed rather than branched on.
+        let c = if l + 1 < n {
+            l + usize::from(before(&heap[l + 1], &heap[l]))
         } else {
             l
         };
@@ -77,4 +83,34 @@ pub(super) fn heap_remove(heap: &mut Vec<Entry>, pos: usize) -> Entry {
         sift_down(heap, pos);
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The branch-free comparison is the (tag, flow) order's, for equal tags, signed
+    /// zeros, infinities and NaN (which is before nothing and after nothing).
+    #[test]
+    fn before_is_the_tag_then_flow_order() {
+        let tags = [-1.0, -0.0, 0.0, 0.5, 1.0, f64::INFINITY, f64::NAN];
+        for &ta in &tags {
+            for &tb in &tags {
+                for (fa, fb) in [(0, 1), (1, 0), (3, 3)] {
+                    let a = Entry {
+                        tag: ta,
+                        flow: fa,
+                        owner: 0,
+                    };
+                    let b = Entry {
+                        tag: tb,
+                        flow: fb,
+                        owner: 0,
+                    };
+                    let want = ta < tb || (ta == tb && fa < fb);
+                    assert_eq!(before(&a, &b), want, "({ta}, {fa}) < ({tb}, {fb})");
+                }
+            }
+        }
+    }
 }
