@@ -17,8 +17,9 @@ use crate::engine::time::MICROS_PER_DAY;
 /// The process itself before any scenario: code, runtime, I/O buffers.
 pub const PROCESS_BYTES: u64 = 6 << 20;
 /// One latency histogram (1 µs to 2^45 µs, 3 significant digits: 37 888 counts of 4
-/// bytes, all of them resident at worst). A run keeps 10 (backup and phase durations, restores, RPO) plus one per GRS
-/// vault, each twice at the end (the counts and the outcome's copy).
+/// bytes, all of them resident at worst). A run keeps 10 (backup and phase durations,
+/// restores, RPO) plus one per GRS vault, each twice at the end (the counts and the
+/// outcome's copy).
 pub const HISTOGRAM_BYTES: u64 = 37_888 * 4;
 /// Per VM: its attributes (64 bytes) and its entry in an arrival batch (16 bytes).
 pub const VM_BYTES: u64 = 64 + 16;
