@@ -13,9 +13,6 @@ use crate::engine::SimDuration;
 mod buckets;
 use buckets::{bucket_span, index, lowest_value, Buckets};
 
-/// A count in [`Latency::counts`] that stands for a count of 2^32 − 1 or more.
-pub const WIDE_COUNT: u32 = buckets::WIDE;
-
 /// Highest value a latency histogram tracks.
 pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
 
@@ -161,11 +158,17 @@ impl Latency {
     /// The counts by bucket (HdrHistogram's index order) up to and including the highest
     /// recorded bucket; just the first bucket's when nothing was recorded. This is the
     /// span HdrHistogram's V2 encoding writes. In consecutive slices (of zeros where
-    /// no page of the counts was recorded into), of 4-byte counts: a count of
-    /// [`WIDE_COUNT`] stands for one that does not fit them, read with
-    /// [`Latency::count_at`].
+    /// no page of the counts was recorded into), of 4-byte entries: zero is a zero count,
+    /// and a nonzero entry's count is [`Latency::count_of`] (the entry itself but for a
+    /// count too large for 4 bytes).
     pub fn counts(&self) -> impl Iterator<Item = &[u32]> + '_ {
         self.counts.up_to(self.counts.highest().unwrap_or(0))
+    }
+
+    /// The count of the bucket at index `i` whose entry in [`Latency::counts`] is `c`.
+    #[inline]
+    pub fn count_of(&self, i: usize, c: u32) -> u64 {
+        self.counts.read(i, c)
     }
 
     /// The count of the bucket at index `i` (HdrHistogram's index order).

@@ -80,7 +80,14 @@ const COUNTS_LEN: usize = 64 << CHUNK_SHIFT;
 /// are 4 bytes, so that a run's records touch half the pages 8-byte counts would (a
 /// page touched is a page fault); counts that large take billions of records of one
 /// bucket.
-pub(super) const WIDE: u32 = u32::MAX;
+const WIDE: u32 = u32::MAX;
+
+/// Whether `total` records leave every count below [`WIDE`] (each count is at most the
+/// total): then counts are added to without a check.
+#[inline(always)]
+fn narrow(total: u64) -> bool {
+    total < u64::from(WIDE)
+}
 
 /// Counts by bucket, with the span of recorded buckets and the chunks that may hold
 /// counts.
@@ -129,7 +136,7 @@ impl Buckets {
 
     /// The count of bucket `i` whose entry in `counts` is `c`.
     #[inline]
-    fn read(&self, i: usize, c: u32) -> u64 {
+    pub(super) fn read(&self, i: usize, c: u32) -> u64 {
         if c == WIDE {
             self.wide[&i]
         } else {
@@ -141,8 +148,7 @@ impl Buckets {
     #[inline(always)]
     pub(super) fn bump(&mut self, i: usize, n: u64) {
         let total = self.total.saturating_add(n);
-        if total < u64::from(WIDE) {
-            // Every count is at most the total: this one stays below `WIDE`.
+        if narrow(total) {
             self.counts[i] += n as u32;
         } else {
             self.bump_checked(i, n);
@@ -181,7 +187,7 @@ impl Buckets {
         }
         // Values below `below` (at most `u64::MAX`) are reached without overflow.
         let n = (below - first).div_ceil(step);
-        if self.total.saturating_add(n) >= u64::from(WIDE) {
+        if !narrow(self.total.saturating_add(n)) {
             return self.bump_every_checked(first, step, below);
         }
         self.total += n;
@@ -293,7 +299,7 @@ impl Buckets {
 
     /// Every count from bucket 0 up to and including `hi`, zeros included, as
     /// consecutive slices: an unmarked chunk's are zeros that are not read from it. A
-    /// count of [`WIDE`] is read with [`Buckets::get`].
+    /// nonzero entry's count is [`Buckets::read`].
     pub(super) fn up_to(&self, hi: usize) -> impl Iterator<Item = &[u32]> + '_ {
         static ZEROS: [u32; 1 << CHUNK_SHIFT] = [0; 1 << CHUNK_SHIFT];
         (0..=hi >> CHUNK_SHIFT).map(move |k| {
@@ -309,7 +315,7 @@ impl Buckets {
     /// Adds every count of `other` to these (saturating).
     pub(super) fn add(&mut self, other: &Buckets) {
         let total = self.total.saturating_add(other.total);
-        if total < u64::from(WIDE) {
+        if narrow(total) {
             for r in other.marked() {
                 for (a, b) in self.counts[r.clone()].iter_mut().zip(&other.counts[r]) {
                     *a += *b;

@@ -14,8 +14,8 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
+use crate::model::metrics::Latency;
 pub use crate::model::metrics::{new_histogram, stats, HIGHEST_US, LOWEST_US, SIGFIG};
-use crate::model::metrics::{Latency, WIDE_COUNT};
 
 /// The cookie of the V2 + DEFLATE encoding (HdrHistogram's V2 compressed cookie with the
 /// 8-byte word size), written big-endian first.
@@ -89,7 +89,7 @@ impl HdrWriter {
             return Ok(&self.empty);
         }
         self.v2.clear();
-        v2_encode(l.counts(), |i| l.count_at(i), &mut self.v2);
+        v2_encode(l.counts(), |i, c| l.count_of(i, c), &mut self.v2);
         self.compress()?;
         if empty {
             self.empty = self.out.clone();
@@ -158,11 +158,11 @@ const V2_COOKIE: u32 = 0x1c84_9313;
 /// whose counts up to its highest recorded bucket are `counts`: a 40-byte header (cookie,
 /// payload length, normalizing offset 0, significant digits, lowest and highest
 /// trackable values, conversion ratio 1.0), then each count zig-zag LEB128-encoded, a
-/// run of two or more zeros as its negated length (as `V2Serializer`). A count of
-/// [`WIDE_COUNT`] is read by `wide` from its bucket's index.
+/// run of two or more zeros as its negated length (as `V2Serializer`). A nonzero entry
+/// `c` of bucket `i` is the count `count(i, c)` ([`Latency::count_of`]).
 fn v2_encode<'a>(
     counts: impl Iterator<Item = &'a [u32]>,
-    wide: impl Fn(usize) -> u64,
+    count: impl Fn(usize, u32) -> u64,
     out: &mut Vec<u8>,
 ) {
     out.extend_from_slice(&V2_COOKIE.to_be_bytes());
@@ -182,20 +182,15 @@ fn v2_encode<'a>(
         n => put(-n, out),
     };
     let mut zeros = 0i64;
-    // The count `c` of bucket `i`.
+    // The entry `c` of bucket `i`.
     let one = |i: usize, c: u32, zeros: &mut i64, out: &mut Vec<u8>| {
         if c == 0 {
             *zeros += 1;
         } else {
             run(*zeros, out);
             *zeros = 0;
-            let c = if c == WIDE_COUNT {
-                wide(i)
-            } else {
-                u64::from(c)
-            };
             // Counts past i64::MAX cannot occur (a run records far fewer values).
-            put(c as i64, out);
+            put(count(i, c) as i64, out);
         }
     };
     let mut at = 0;
