@@ -16,6 +16,10 @@ use buckets::{bucket_span, index, lowest_value, Buckets};
 /// Highest value a latency histogram tracks.
 pub const HIST_MAX_MICROS: u64 = HIGHEST_US;
 
+/// Bytes a [`Latency`] keeps per bucket of the standard layout (its counts' width; the
+/// memory estimate's histogram size).
+pub const LATENCY_COUNT_BYTES: u64 = std::mem::size_of::<u32>() as u64;
+
 /// Lowest discernible value of the standard histogram: 1 µs.
 pub const LOWEST_US: u64 = 1;
 /// Highest trackable value of the standard histogram: 2^45 µs ≈ 35.2 million

@@ -13,14 +13,15 @@
 use super::schema::Scenario;
 use crate::engine::dist::Dist;
 use crate::engine::time::MICROS_PER_DAY;
+use crate::model::metrics::LATENCY_COUNT_BYTES;
 
 /// The process itself before any scenario: code, runtime, I/O buffers.
 pub const PROCESS_BYTES: u64 = 6 << 20;
-/// One latency histogram (1 µs to 2^45 µs, 3 significant digits: 37 888 counts of 4
-/// bytes, all of them resident at worst). A run keeps 10 (backup and phase durations,
+/// One latency histogram (1 µs to 2^45 µs, 3 significant digits: 37 888 counts of
+/// [`LATENCY_COUNT_BYTES`], all of them resident at worst). A run keeps 10 (backup and phase durations,
 /// restores, RPO) plus one per GRS vault, each twice at the end (the counts and the
 /// outcome's copy).
-pub const HISTOGRAM_BYTES: u64 = 37_888 * 4;
+pub const HISTOGRAM_BYTES: u64 = 37_888 * LATENCY_COUNT_BYTES;
 /// Per VM: its attributes (64 bytes) and its entry in an arrival batch (16 bytes).
 pub const VM_BYTES: u64 = 64 + 16;
 /// Per job in flight, at most one per VM: the job slot (136 bytes), its event in the
@@ -268,7 +269,8 @@ mod tests {
     fn histogram_size_is_the_standard_histogram() {
         assert_eq!(
             HISTOGRAM_BYTES,
-            crate::outputs::results::histio::new_histogram().distinct_values() as u64 * 4
+            crate::outputs::results::histio::new_histogram().distinct_values() as u64
+                * LATENCY_COUNT_BYTES
         );
     }
 

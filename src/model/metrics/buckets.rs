@@ -93,6 +93,7 @@ fn narrow(total: u64) -> bool {
 /// counts.
 #[derive(Debug)]
 pub(super) struct Buckets {
+    /// 4 bytes a count ([`super::LATENCY_COUNT_BYTES`]).
     counts: Vec<u32>,
     /// The counts of the buckets whose count is [`WIDE`] in `counts`.
     wide: BTreeMap<usize, u64>,
