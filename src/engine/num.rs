@@ -9,9 +9,10 @@ const INTEGRAL_FROM: f64 = 4_503_599_627_370_496.0;
 ///
 /// For `|x| < 2^52` the conversion through `i64` truncates, and `x − trunc(x)` is exact
 /// (the fraction of a number has no more bits than the number), and so is doubling it,
-/// so truncating twice the fraction gives the step away from zero exactly; the sign is copied back so that a negative fraction
-/// rounds to `-0.0`, as `f64::round` gives. Larger magnitudes, infinities and NaN are
-/// returned as they are, which is what `f64::round` returns for them.
+/// so truncating twice the fraction gives the step away from zero exactly; the sign is
+/// copied back so that a negative fraction rounds to `-0.0`, as `f64::round` gives.
+/// Larger magnitudes, infinities and NaN are returned as they are, which is what
+/// `f64::round` returns for them.
 #[inline]
 pub fn round(x: f64) -> f64 {
     if x.abs() < INTEGRAL_FROM {

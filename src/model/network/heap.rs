@@ -38,7 +38,8 @@ fn before_branchy(a: &Entry, b: &Entry) -> bool {
 
 /// Heaps of at most this many entries (128 KiB, within the second-level cache) choose
 /// the smaller child without a branch; larger ones, whose lower levels lie outside the
-/// caches, with one (measured: a million VMs' heaps were slower without).
+/// caches, with one, as before (at a million VMs the branch-free choice looked slower,
+/// in runs too noisy to settle it: see docs/performance.md).
 const BRANCH_FREE_UP_TO: usize = 1 << 13;
 
 // The heap operations run on every arrival and completion, from the sibling modules
