@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks, one table: the scale scenarios (10k, 100k; 1M with --1m), the path-heavy
+# Benchmarks, one table: the scale scenarios (10k, 100k; 1M with --1m) as `run` runs them
+# (split into their four independent regions on every core: docs/performance.md,
+# "Partitioned runs"), scale-100k again as one simulation (`--partition off`: what one
+# core does), the path-heavy
 # variant of 100k (benches/scale-100k-paths.toml: 40 paths instead of 4), the
 # 2 000 VMs x 7 days case (window-2000, jobs.csv off) as a whole process, and the engine's
 # hold benchmark (ratio to BinaryHeap) at 1 k, 100 k and 1 M pending and at 15 k, the
@@ -57,6 +60,7 @@ bench() {
 
 bench scale-10k 3 scenarios/scale-10k.toml
 bench scale-100k 3 scenarios/scale-100k.toml
+bench scale-100k-one 3 scenarios/scale-100k.toml --partition off
 bench scale-100k-paths 3 benches/scale-100k-paths.toml
 [ "$with_1m" = 1 ] && bench scale-1m 3 scenarios/scale-1m.toml
 bench window-2000-7d 5 scenarios/window-2000.toml --set simulation.duration=7d

@@ -237,7 +237,7 @@ pub fn main() -> ExitCode {
             no_plots,
             keep_runs,
             quiet,
-        } => app::merge(&dirs, &out, quiet, !no_plots, keep_runs).map(|_| 0),
+        } => app::merge(&dirs, &out, quiet, !no_plots, keep_runs, &argv).map(|_| 0),
         Command::Status { dirs } => {
             app::status(&dirs).and_then(|r| emit(r.text.trim_end()).map(|_| 0))
         }

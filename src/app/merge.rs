@@ -55,6 +55,7 @@ pub fn merge(
     quiet: bool,
     plots: bool,
     keep_runs: bool,
+    command_line: &[String],
 ) -> Result<MergeReport> {
     if dirs.is_empty() {
         return Err(Error::Usage(
@@ -63,7 +64,15 @@ pub fn merge(
     }
     // Parts of one partitioned run (`run --partition I/N`) merge into one run.
     if super::partition::check_parts(dirs)?.is_some() {
-        let r = super::partition::merge_parts(dirs, out, true, true, plots)?;
+        let o = super::partition::MergeOptions {
+            name_dirs: true,
+            histograms: true,
+            plots,
+            command_line,
+            started: std::time::Instant::now(),
+            jobs_csv_note: "jobs.csv not written: a merge of a partitioned run's parts has none (each part directory keeps its own)".into(),
+        };
+        let r = super::partition::merge_parts(dirs, out, &o)?;
         if !quiet {
             for n in &r.notes {
                 crate::status!("note: {n}");

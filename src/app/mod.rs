@@ -86,9 +86,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// Split the run into its independent parts (fleets sharing no vault, policy or link):
-    /// `auto` simulates them in parallel threads and merges them; `I/N` simulates only
-    /// part I of N into a part directory, for `backupsim merge` (docs/performance.md).
-    #[arg(long, value_name = "auto|I/N", value_parser = parse_partition)]
+    /// `auto` simulates them in parallel threads and merges them (byte-identical to one
+    /// run); `off` simulates the scenario as one run; `I/N` simulates only part I of N
+    /// into a part directory, for `backupsim merge` (docs/performance.md). Default: `auto`
+    /// when it pays (more than one core, at least 100 000 jobs expected, no jobs.csv, no
+    /// run limit), else `off`.
+    #[arg(long, value_name = "off|auto|I/N", value_parser = parse_partition)]
     pub partition: Option<Partition>,
 }
 
@@ -162,6 +165,30 @@ pub fn run(a: &RunArgs) -> Result<RunReport> {
 /// `backupsim run` on a scenario already loaded with `a`'s overrides.
 fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     crate::scenario::warnings::report(loaded, a.deny_warnings)?;
+    let opts = RunOptions {
+        // --jobs-csv is an alias of jobs in --outputs, and wins when both are given.
+        jobs_csv: a.jobs_csv.or(a.outputs.map(|o| o.jobs)),
+        outputs: a.outputs.unwrap_or_default(),
+        outputs_without_jobs: a.jobs_csv.is_none() && a.outputs.is_some_and(|o| !o.jobs),
+        command_line: a.command_line.clone(),
+        progress: !a.quiet,
+        plots: !a.no_plots,
+        in_sweep: false,
+        batches: a.batches.unwrap_or(0),
+        max_events: a.run_max_events.unwrap_or(0),
+        max_wall: a.run_max_wall,
+        partition: None,
+    };
+    // Independent parts on every core when that pays (`--partition` unset): the same
+    // files, byte for byte, sooner.
+    let how = match a.partition {
+        Some(Partition::Off) => None,
+        Some(how) => Some(how),
+        None => partition::split_pays(loaded, &opts).then_some(Partition::Auto),
+    };
+    if how == Some(Partition::Auto) {
+        partition::auto_refusals(loaded, &opts)?;
+    }
     use crate::scenario::memory;
     let s = &loaded.scenario;
     memory::check(
@@ -192,21 +219,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
     for note in crate::outputs::results::clean_staging(&out, cleanup) {
         crate::status!("note: {note}");
     }
-    let opts = RunOptions {
-        // --jobs-csv is an alias of jobs in --outputs, and wins when both are given.
-        jobs_csv: a.jobs_csv.or(a.outputs.map(|o| o.jobs)),
-        outputs: a.outputs.unwrap_or_default(),
-        outputs_without_jobs: a.jobs_csv.is_none() && a.outputs.is_some_and(|o| !o.jobs),
-        command_line: a.command_line.clone(),
-        progress: !a.quiet,
-        plots: !a.no_plots,
-        in_sweep: false,
-        batches: a.batches.unwrap_or(0),
-        max_events: a.run_max_events.unwrap_or(0),
-        max_wall: a.run_max_wall,
-        partition: None,
-    };
-    let report = match a.partition {
+    let report = match how {
         Some(how) => partition::run_partitioned(loaded, &out, &opts, how)?,
         None => run_to_dir(loaded, &out, &opts)?,
     };

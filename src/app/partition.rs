@@ -6,15 +6,17 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{io_at as io, Error, Result};
 use crate::model::partition::{assign, components, sub_config};
-use crate::outputs::results::partition::{merge, read_part, Layout, PartInfo, PART_FILE};
+use crate::outputs::results::partition::{merge, read_part, Layout, Merged, PartInfo, PART_FILE};
 use crate::outputs::results::*;
 use crate::scenario::Loaded;
 
-use super::run::{run_to_dir, RunOptions, RunReport};
+use super::run::{run_to_dir, RunOptions, RunRecord, RunReport};
 
 /// How a run is split (`--partition`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partition {
+    /// One simulation of the whole scenario, however it splits.
+    Off,
     /// Every component as a part, on as many threads as the machine has cores, merged
     /// into one results directory.
     Auto,
@@ -22,12 +24,14 @@ pub enum Partition {
     Part(usize, usize),
 }
 
-/// Parses `auto` or `I/N` (1 ≤ I ≤ N).
+/// Parses `off`, `auto` or `I/N` (1 ≤ I ≤ N).
 pub fn parse_partition(s: &str) -> std::result::Result<Partition, String> {
-    if s == "auto" {
-        return Ok(Partition::Auto);
+    match s {
+        "off" => return Ok(Partition::Off),
+        "auto" => return Ok(Partition::Auto),
+        _ => {}
     }
-    let bad = || format!("expected `auto` or I/N with 1 <= I <= N (e.g. 1/4), found `{s}`");
+    let bad = || format!("expected `off`, `auto` or I/N with 1 <= I <= N (e.g. 1/4), found `{s}`");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (
         i.trim().parse().map_err(|_| bad())?,
@@ -53,6 +57,10 @@ fn part_of(loaded: &Loaded, i: usize, n: usize) -> (Loaded, PartInfo) {
         layout: Layout::of(&loaded.config),
         costs: None,
         batch_sums: Vec::new(),
+        events: 0,
+        saturated: Default::default(),
+        notes: loaded.notes.clone(),
+        simulated: loaded.scenario.simulation.duration.to_string(),
     };
     let mut sub = loaded.clone();
     sub.config = config;
@@ -82,20 +90,47 @@ pub fn run_partitioned(
             run_to_dir(&sub, dest, &opts)
         }
         Partition::Auto => run_auto(loaded, dest, opts),
+        Partition::Off => run_to_dir(loaded, dest, opts),
     }
+}
+
+/// The jobs a run must expect before a split pays for its threads and its parts' files:
+/// below it the run takes about a tenth of a second (docs/performance.md, "Partitioned
+/// runs").
+pub const SPLIT_FROM_JOBS: u64 = 100_000;
+
+/// Whether `run` without `--partition` splits `loaded` (`--partition auto`): it has
+/// independent parts, the machine more than one core, the run at least
+/// [`SPLIT_FROM_JOBS`] jobs, and nothing that a split cannot do (`jobs.csv`, stopping at
+/// an event count or a wall-clock time).
+pub fn split_pays(loaded: &Loaded, opts: &RunOptions) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    split_pays_on(loaded, opts, cores)
+}
+
+/// [`split_pays`] on a machine of `cores` cores.
+fn split_pays_on(loaded: &Loaded, opts: &RunOptions, cores: usize) -> bool {
+    cores > 1
+        && opts.max_events == 0
+        && opts.max_wall.is_none()
+        && super::run::jobs_csv_off_reason(&loaded.scenario, opts).is_some()
+        && expected_jobs(&loaded.scenario) >= SPLIT_FROM_JOBS
+        && components(&loaded.config).len() > 1
 }
 
 /// Every component as a part, into part directories beside `dest`, then merged. The parts
 /// run on as many threads as the machine has cores, the largest (most VMs) first: at most
 /// that many are in memory at once, and the longest do not start last.
 fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let start = std::time::Instant::now();
+    let jobs_csv_note = auto_refusals(loaded, opts)?;
     claim_out_dir(dest, OutKind::Run)?;
     let comps = components(&loaded.config);
     let n = comps.len();
-    let name = dest
-        .file_name()
-        .map_or("run".into(), |f| f.to_string_lossy().into_owned());
-    let tmp = dest.with_file_name(format!(".{name}.parts-{}", std::process::id()));
+    // The parts' directories are scaffolding in a staging directory of `dest`: removed
+    // at the end, on an interrupt, or by a later run if this process is killed.
+    let scaffold = Staging::new(dest)?;
+    let tmp = scaffold.path().to_path_buf();
     let dirs: Vec<PathBuf> = (1..=n).map(|i| tmp.join(format!("part-{i}"))).collect();
     // A growing fleet's count is its size at the end.
     let vms = |c: &crate::model::partition::Component| -> u64 {
@@ -116,11 +151,18 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
                 histograms: true,
                 ..opts.outputs
             },
+            jobs_csv: Some(false),
             ..opts.clone()
         };
         run_to_dir(&sub, &dirs[k], &opts)
     };
-    let start = std::time::Instant::now();
+    if opts.progress {
+        let threads = std::thread::available_parallelism().map_or(1, |c| c.get());
+        crate::status!(
+            "simulating {n} independent parts on {} threads, merged into the files of one run (--partition off to simulate it as one)",
+            threads.min(n)
+        );
+    }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let results = in_order_on_every_core(&order, |k| {
         let t0 = std::time::Instant::now();
@@ -140,16 +182,47 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     let outcome = results
         .into_iter()
         .collect::<Result<Vec<_>>>()
-        .and_then(|reports| {
-            let plots = opts.plots && opts.outputs.histograms && opts.outputs.timeseries;
-            let mut r = merge_parts(&dirs, dest, false, opts.outputs.histograms, plots)?;
-            r.events = reports.iter().map(|p| p.events).sum();
-            r.wall_seconds = start.elapsed().as_secs_f64();
-            Ok(r)
+        .and_then(|_| {
+            let o = MergeOptions {
+                name_dirs: false,
+                histograms: opts.outputs.histograms,
+                plots: opts.plots && opts.outputs.histograms && opts.outputs.timeseries,
+                command_line: &opts.command_line,
+                started: start,
+                jobs_csv_note: jobs_csv_note.clone(),
+            };
+            merge_parts(&dirs, dest, &o)
         });
     // The part directories are scaffolding: gone whether or not the merge worked.
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(scaffold);
     outcome
+}
+
+/// What a run split into parts in one process cannot do, refused before anything runs
+/// (usage errors: the parts' limits or rows would not be the whole run's); otherwise why
+/// its results have no `jobs.csv`.
+pub(crate) fn auto_refusals(loaded: &Loaded, opts: &RunOptions) -> Result<String> {
+    let refuse = |what: &str| {
+        Err(Error::Usage(format!(
+            "--partition auto cannot {what}: give --partition off to simulate the scenario as one run"
+        )))
+    };
+    if opts.max_events > 0 {
+        return refuse("stop at --run-max-events: each part would count its own events");
+    }
+    if opts.max_wall.is_some() {
+        return refuse("stop at --run-max-wall: each part would stop at its own point");
+    }
+    match super::run::jobs_csv_off_reason(&loaded.scenario, opts) {
+        Some(reason) => Ok(reason),
+        None if opts.jobs_csv == Some(true) => refuse(
+            "write jobs.csv (--jobs-csv on): the parts' rows cannot be put in the whole run's order",
+        ),
+        None => Ok(
+            "jobs.csv not written: the run was split into parts (--partition auto), whose rows cannot be put in the whole run's order (give --partition off to write it)"
+                .into(),
+        ),
+    }
 }
 
 /// `job(k)` for every `k` in `order` (a permutation of `0..order.len()`), taken in that
@@ -228,18 +301,27 @@ pub fn check_parts(dirs: &[PathBuf]) -> Result<Option<Vec<PartInfo>>> {
     Ok(Some(infos))
 }
 
-/// Merges part directories into the results directory `dest` (summary, histograms, the
-/// resolved scenario, `run.json`), through a staging directory. `run.json` names the part
-/// directories when `name_dirs` (not for `--partition auto`, whose parts are temporary);
-/// the histograms are written when `histograms`, the plots drawn when `plots` and the
-/// merged results have what they are drawn from.
-pub fn merge_parts(
-    dirs: &[PathBuf],
-    dest: &Path,
-    name_dirs: bool,
-    histograms: bool,
-    plots: bool,
-) -> Result<RunReport> {
+/// How parts are merged, and what the merged `run.json` says of the command.
+pub(crate) struct MergeOptions<'a> {
+    /// Name the part directories in `run.json` (not for `--partition auto`, whose parts
+    /// are temporary).
+    pub name_dirs: bool,
+    /// Write the merged histograms.
+    pub histograms: bool,
+    /// Draw the plots (when the merged results have what they are drawn from).
+    pub plots: bool,
+    /// The command line, for `run.json`.
+    pub command_line: &'a [String],
+    /// When the command started: the merged run's wall time runs from it.
+    pub started: std::time::Instant,
+    /// Why the merged directory has no `jobs.csv`.
+    pub jobs_csv_note: String,
+}
+
+/// Merges part directories into the results directory `dest` (summary, histograms,
+/// nights and time series, the resolved scenario, `run.json`), through a staging
+/// directory.
+pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Result<RunReport> {
     let infos = check_parts(dirs)?
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
     let mut order: Vec<usize> = (0..dirs.len()).collect();
@@ -249,6 +331,7 @@ pub fn merge_parts(
         .map(|&k| read_part(&dirs[k]))
         .collect::<Result<Vec<_>>>()?;
     let mut merged = merge(&parts)?;
+    let batches = merged.batch_sums.as_ref().map_or(0, |b| b.len() as u32);
     if let Some(sums) = merged.batch_sums.take() {
         // Batch means from the whole run's per-batch sums, as the whole run takes them.
         let values = crate::model::metrics::Batches::from_sums(sums).values();
@@ -262,7 +345,7 @@ pub fn merge_parts(
     let staging = Staging::new(dest)?;
     let dir = staging.path();
     write_summary(&dir.join("summary.json"), &merged.summary)?;
-    if histograms {
+    if o.histograms {
         write_histograms(&dir.join("histograms"), &merged.histograms)?;
     }
     // The parts' files in part order, laid out as the whole run's.
@@ -289,51 +372,136 @@ pub fn merge_parts(
         first,
         std::fs::copy(first.join(resolved), dir.join(resolved)),
     )?;
-    let mut run = serde_json::json!({
-        "scenario": infos[0].scenario,
-        "seed": infos[0].seed,
-        "version": env!("CARGO_PKG_VERSION"),
-        "model_version": crate::model::MODEL_VERSION,
-        "parts": infos[0].parts,
-        "approximate_metrics": merged.approximate,
-    });
-    if name_dirs {
-        run["merged_parts"] = order
+    let notes = merged_notes(&merged, parts.len());
+    let mut extra = serde_json::Map::new();
+    extra.insert("parts".into(), infos[0].parts.into());
+    extra.insert(
+        "approximate_metrics".into(),
+        merged.approximate.clone().into(),
+    );
+    if o.name_dirs {
+        let names: Vec<String> = order
             .iter()
             .map(|&k| dirs[k].display().to_string())
             .collect();
+        extra.insert("merged_parts".into(), names.into());
     }
-    let rp = dir.join("run.json");
-    io(
-        &rp,
-        std::fs::write(
-            &rp,
-            serde_json::to_string_pretty(&run).expect("json") + "\n",
-        ),
-    )?;
-    if plots && histograms && dir.join("timeseries.csv").is_file() {
+    let (cut, cut_wall) = &merged.cut_short;
+    let wall_seconds = o.started.elapsed().as_secs_f64();
+    RunRecord {
+        scenario: &infos[0].scenario,
+        seed: infos[0].seed,
+        command_line: o.command_line,
+        wall_seconds,
+        events: merged.events,
+        jobs_csv_note: Some(o.jobs_csv_note.clone()),
+        outputs: Outputs {
+            histograms: o.histograms,
+            timeseries: dir.join("timeseries.csv").is_file(),
+            jobs: false,
+            nights: dir.join("nights.csv").is_file(),
+        },
+        batches,
+        max_events: 0,
+        cut_short: !cut.is_empty(),
+        max_wall: None,
+        deterministic: cut_wall.is_empty(),
+        notes: parts[0].notes.iter().chain(&notes).cloned().collect(),
+        simulated: parts[0].simulated.clone(),
+    }
+    .write(&dir.join("run.json"), extra)?;
+    if o.plots && o.histograms && dir.join("timeseries.csv").is_file() {
         crate::outputs::plots::render_for_run(dir, &infos[0].scenario)?;
     }
     staging.commit(dest, OutKind::Run)?;
-    let notes = if merged.approximate.is_empty() {
-        Vec::new()
-    } else {
-        vec![format!(
-            "merged from {} parts; not determined by the parts and approximated: {}",
-            parts.len(),
-            merged.approximate.join(", ")
-        )]
-    };
     Ok(RunReport {
         dir: dest.to_path_buf(),
         summary: merged.summary,
-        events: 0,
-        wall_seconds: 0.0,
+        events: merged.events,
+        wall_seconds,
         jobs_csv: false,
         replacing,
         notes,
         nights: Vec::new(),
-        cut_short: false,
-        cut_short_wall: false,
+        cut_short: !cut.is_empty(),
+        cut_short_wall: !cut_wall.is_empty(),
     })
+}
+
+/// The merged run's own notes: the parts' saturated draws as the whole run words them,
+/// parts cut short, keys approximated.
+fn merged_notes(merged: &Merged, parts: usize) -> Vec<String> {
+    let mut notes = crate::model::saturation_notes(&merged.saturated);
+    let list = |ps: &[usize]| {
+        let names: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+        format!(
+            "part{} {}",
+            if ps.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    };
+    let (cut, cut_wall) = &merged.cut_short;
+    if !cut.is_empty() {
+        let mut n = format!(
+            "cut short: {} of {parts} stopped before the end of the simulated time (--run-max-events or --run-max-wall); the merged metrics describe only what happened until then",
+            list(cut)
+        );
+        if !cut_wall.is_empty() {
+            n += &format!(
+                ", and where {} stopped at the wall-clock limit depends on the machine's speed: they are outside the determinism guarantee",
+                list(cut_wall)
+            );
+        }
+        notes.push(n);
+    }
+    if !merged.approximate.is_empty() {
+        notes.push(format!(
+            "merged from {parts} parts; not determined by the parts and approximated: {}",
+            merged.approximate.join(", ")
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped(name: &str, sets: &[&str]) -> Loaded {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(name);
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        crate::scenario::load(&path, &sets).unwrap()
+    }
+
+    #[test]
+    fn a_run_splits_by_default_only_where_it_pays_and_can() {
+        // Four regions, 300 000 jobs expected, jobs.csv off.
+        let big = shipped("scale-10k.toml", &[]);
+        let opts = RunOptions::default();
+        assert!(split_pays_on(&big, &opts, 2));
+        assert!(!split_pays_on(&big, &opts, 1), "one core");
+        let limited = RunOptions {
+            max_events: 1_000,
+            ..RunOptions::default()
+        };
+        assert!(!split_pays_on(&big, &limited, 2), "an event limit");
+        let rows = RunOptions {
+            jobs_csv: Some(true),
+            ..RunOptions::default()
+        };
+        assert!(!split_pays_on(&big, &rows, 2), "jobs.csv");
+        // 3 days: 30 000 jobs, below the threshold.
+        let short = shipped("scale-10k.toml", &["simulation.duration=3d"]);
+        assert!(expected_jobs(&short.scenario) < SPLIT_FROM_JOBS);
+        assert!(!split_pays_on(&short, &opts, 2), "too short to pay");
+        // One component (one vault and link for all): nothing to split.
+        let one = shipped(
+            "window-2000.toml",
+            &["simulation.duration=400d", "simulation.jobs_csv=off"],
+        );
+        assert!(expected_jobs(&one.scenario) >= SPLIT_FROM_JOBS);
+        assert!(!split_pays_on(&one, &opts, 2), "one component");
+    }
 }

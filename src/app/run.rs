@@ -11,12 +11,6 @@ use crate::outputs::results::*;
 use crate::scenario::schema::{JobsCsv, JOBS_CSV_AUTO_LIMIT};
 use crate::scenario::{Loaded, Scenario};
 
-/// The summary key of a run stopped at `--run-max-events` (value 1; absent otherwise).
-pub const CUT_SHORT_KEY: &str = "run.cut_short";
-/// Summary key of a run stopped at its wall-clock limit (`--run-max-wall`): where it
-/// stopped depends on the machine, so its metrics are outside the determinism guarantee.
-pub const CUT_SHORT_WALL_KEY: &str = "run.cut_short_wall";
-
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -93,6 +87,78 @@ pub fn jobs_csv_off_reason(s: &Scenario, opts: &RunOptions) -> Option<String> {
             let n = expected_jobs(s);
             (n > JOBS_CSV_AUTO_LIMIT).then(|| format!("jobs.csv not written: about {n} jobs expected, over the automatic limit of {JOBS_CSV_AUTO_LIMIT} (use --jobs-csv on)"))
         }
+    }
+}
+
+/// What `run.json` records about a run: one writer for a whole run and for one merged
+/// from its parts (`run --partition`, `merge`).
+pub(crate) struct RunRecord<'a> {
+    /// The scenario's name.
+    pub scenario: &'a str,
+    /// Its seed.
+    pub seed: u64,
+    /// The command line.
+    pub command_line: &'a [String],
+    /// Wall-clock seconds: of the simulation, or of a partitioned run from start to end.
+    pub wall_seconds: f64,
+    /// Events processed (of every part).
+    pub events: u64,
+    /// Why `jobs.csv` was not written, `None` when it was.
+    pub jobs_csv_note: Option<String>,
+    /// The files written (`jobs` from `jobs_csv_note`).
+    pub outputs: Outputs,
+    /// `--batches` (0: off).
+    pub batches: u32,
+    /// `--run-max-events` (0: no limit).
+    pub max_events: u64,
+    /// Whether the run stopped before the end of its simulated time.
+    pub cut_short: bool,
+    /// `--run-max-wall`.
+    pub max_wall: Option<std::time::Duration>,
+    /// Whether the results are within the determinism guarantee (not cut by the clock).
+    pub deterministic: bool,
+    /// The scenario's notes, then the run's.
+    pub notes: Vec<String>,
+    /// The simulated time ("30d").
+    pub simulated: String,
+}
+
+impl RunRecord<'_> {
+    /// Writes `run.json` at `path`, with the keys of `extra` besides (a merged run's
+    /// parts), keys sorted.
+    pub(crate) fn write(
+        &self,
+        path: &Path,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<()> {
+        let jobs_on = self.jobs_csv_note.is_none();
+        let wall = self.wall_seconds;
+        let mut run = serde_json::json!({
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "version": env!("CARGO_PKG_VERSION"),
+            "model_version": crate::model::MODEL_VERSION,
+            "command_line": self.command_line,
+            "wall_seconds": wall,
+            "events": self.events,
+            "events_per_second": if wall > 0.0 { self.events as f64 / wall } else { 0.0 },
+            "peak_memory_bytes": peak_memory_bytes(),
+            "jobs_csv": jobs_on,
+            "jobs_csv_note": self.jobs_csv_note,
+            "outputs": Outputs { jobs: jobs_on, ..self.outputs }.names(),
+            "batches": self.batches,
+            "max_events": self.max_events,
+            "cut_short": self.cut_short,
+            "max_wall_seconds": self.max_wall.map(|d| d.as_secs_f64()),
+            "deterministic": self.deterministic,
+            "notes": self.notes,
+            "simulated": self.simulated,
+        });
+        if let Some(map) = run.as_object_mut() {
+            map.extend(extra);
+        }
+        let text = serde_json::to_string_pretty(&run).expect("json") + "\n";
+        io(path, std::fs::write(path, text))
     }
 }
 
@@ -216,9 +282,9 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     summary.extend(crate::outputs::sweeps::batch_summary(&outcome.batches));
     if outcome.cut_short {
         // Present only then: a run that reached its end has no such key.
-        summary.insert(CUT_SHORT_KEY.into(), 1.0);
+        summary.insert(CUT_SHORT.into(), 1.0);
         if wall_cut {
-            summary.insert(CUT_SHORT_WALL_KEY.into(), 1.0);
+            summary.insert(CUT_SHORT_WALL.into(), 1.0);
             run_notes.push(format!(
                 "cut short: the run stopped at its wall-clock limit (--run-max-wall) after {} events, before the end of its simulated time; its metrics describe only what happened until then, and where it stopped depends on this machine's speed: they are outside the determinism guarantee",
                 outcome.events
@@ -250,6 +316,8 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             values: outcome.partials.values.clone(),
             costs: outcome.partials.costs.map(Into::into),
             batch_sums: outcome.partials.batch_sums.clone(),
+            events: outcome.events,
+            saturated: outcome.saturated.clone(),
             ..info.clone()
         };
         let p = dir.join(PART_FILE);
@@ -258,35 +326,23 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     }
     let resolved = dir.join("scenario.resolved.toml");
     io(&resolved, std::fs::write(&resolved, s.to_resolved_toml()))?;
-    let run = serde_json::json!({
-        "scenario": s.simulation.name,
-        "seed": s.simulation.seed,
-        "version": env!("CARGO_PKG_VERSION"),
-        "model_version": crate::model::MODEL_VERSION,
-        "command_line": opts.command_line,
-        "wall_seconds": wall,
-        "events": outcome.events,
-        "events_per_second": if wall > 0.0 { outcome.events as f64 / wall } else { 0.0 },
-        "peak_memory_bytes": peak_memory_bytes(),
-        "jobs_csv": jobs_on,
-        "jobs_csv_note": jobs_off,
-        "outputs": Outputs { jobs: jobs_on, ..opts.outputs }.names(),
-        "batches": opts.batches,
-        "max_events": opts.max_events,
-        "cut_short": outcome.cut_short,
-        "max_wall_seconds": opts.max_wall.map(|d| d.as_secs_f64()),
-        "deterministic": !wall_cut,
-        "notes": loaded.notes.iter().chain(&run_notes).collect::<Vec<_>>(),
-        "simulated": s.simulation.duration.to_string(),
-    });
-    let rp = dir.join("run.json");
-    io(
-        &rp,
-        std::fs::write(
-            &rp,
-            serde_json::to_string_pretty(&run).expect("json") + "\n",
-        ),
-    )?;
+    RunRecord {
+        scenario: &s.simulation.name,
+        seed: s.simulation.seed,
+        command_line: &opts.command_line,
+        wall_seconds: wall,
+        events: outcome.events,
+        jobs_csv_note: jobs_off,
+        outputs: opts.outputs,
+        batches: opts.batches,
+        max_events: opts.max_events,
+        cut_short: outcome.cut_short,
+        max_wall: opts.max_wall,
+        deterministic: !wall_cut,
+        notes: loaded.notes.iter().chain(&run_notes).cloned().collect(),
+        simulated: s.simulation.duration.to_string(),
+    }
+    .write(&dir.join("run.json"), serde_json::Map::new())?;
     if plots {
         crate::outputs::plots::render_for_run(&dir, &s.simulation.name)?;
     }

@@ -176,24 +176,32 @@ pub struct Partials {
 
 impl Outcome {
     /// One note per distribution some of whose draws were saturated at their type's cap,
-    /// for `run.json` (empty in almost every run).
+    /// for `run.json` (empty in almost every run): [`saturation_notes`] of
+    /// [`Outcome::saturated`].
     pub fn saturation_notes(&self) -> Vec<String> {
-        self.saturated
-            .iter()
-            .map(|(key, n)| {
-                let cap = match draw_kind(key) {
-                    Kind::Duration => "1000 years (the longest duration the simulator represents)",
-                    Kind::Size => "16 EiB (the largest size the simulator represents)",
-                    _ => "4294967295 (the largest count the simulator represents)",
-                };
-                format!(
-                    "{key}: {n} draw{} exceeded {cap} and {} saturated to it (see docs/scenario.md, \"Caps\")",
-                    if *n == 1 { "" } else { "s" },
-                    if *n == 1 { "was" } else { "were" }
-                )
-            })
-            .collect()
+        saturation_notes(&self.saturated)
     }
+}
+
+/// One note per distribution of `saturated` (draws saturated at their type's cap, by the
+/// dotted key of their distribution, as [`Outcome::saturated`]), in key order. A merge of
+/// partitioned runs sums the parts' counts and words them here, as the whole run does.
+pub fn saturation_notes(saturated: &BTreeMap<String, u64>) -> Vec<String> {
+    saturated
+        .iter()
+        .map(|(key, n)| {
+            let cap = match draw_kind(key) {
+                Kind::Duration => "1000 years (the longest duration the simulator represents)",
+                Kind::Size => "16 EiB (the largest size the simulator represents)",
+                _ => "4294967295 (the largest count the simulator represents)",
+            };
+            format!(
+                "{key}: {n} draw{} exceeded {cap} and {} saturated to it (see docs/scenario.md, \"Caps\")",
+                if *n == 1 { "" } else { "s" },
+                if *n == 1 { "was" } else { "were" }
+            )
+        })
+        .collect()
 }
 
 /// The unit of the distribution a saturated draw came from, by its dotted key: the

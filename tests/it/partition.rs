@@ -505,3 +505,135 @@ fn parts_without_their_records_still_merge_approximately() {
         serde_json::json!(["storage.stored_bytes.max"])
     );
 }
+
+/// The `run.json` of a run split into parts, as `run --partition auto` and `merge` wrote
+/// it, had only the scenario, seed and number of parts: no events, no outputs, and the
+/// notes of the parts' runs (a distribution's draws saturated at their cap) were lost.
+#[test]
+fn partitioned_run_json_says_what_the_whole_runs_says() {
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let sc = sc.as_str();
+    let d = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    // Heavy-tailed snapshot times: both parts saturate draws of this one distribution.
+    let heavy = "timing.snapshot_per_disk={ dist = \"pareto\", scale = \"1m\", shape = 0.1 }";
+    let flags = ["--quiet", "--no-plots", "--jobs-csv", "off", "--set", heavy];
+    let whole = ["run", sc, "--out", &d("whole"), "--partition", "off"];
+    run_ok(&[&whole[..], &flags].concat());
+    run_ok(
+        &[
+            &["run", sc, "--out", &d("auto"), "--partition", "auto"][..],
+            &flags,
+        ]
+        .concat(),
+    );
+    run_two_parts(sc, tmp.path(), &flags);
+    merge_two_parts(tmp.path(), &["--quiet", "--no-plots"]);
+    let json = |n: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(Path::new(&d(n)).join("run.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let whole = json("whole");
+    let notes = whole["notes"].as_array().unwrap();
+    assert!(
+        notes.len() == 1 && notes[0].as_str().unwrap().contains("saturated to it"),
+        "{notes:?}"
+    );
+    for other in ["auto", "m"] {
+        let got = json(other);
+        for (k, v) in whole.as_object().unwrap() {
+            assert!(got.get(k).is_some(), "{other}: run.json lacks {k}");
+            if [
+                "notes",
+                "outputs",
+                "cut_short",
+                "deterministic",
+                "simulated",
+                "seed",
+            ]
+            .contains(&k.as_str())
+            {
+                assert_eq!(&got[k], v, "{other}: {k}");
+            }
+        }
+        // Every part samples its own time series: a few more events than the one run.
+        let (events, parts) = (
+            got["events"].as_u64().unwrap(),
+            whole["events"].as_u64().unwrap(),
+        );
+        assert!(
+            events >= parts && events < parts + parts / 2,
+            "{other}: {events} vs {parts}"
+        );
+    }
+    assert_eq!(json("auto")["jobs_csv_note"], whole["jobs_csv_note"]);
+}
+
+/// `--partition auto` dropped `--jobs-csv on` without a word (the parts' files are
+/// scaffolding), and a run stopped at `--run-max-events` lost its cut-short flag in the
+/// merge: both are refused before anything runs.
+#[test]
+fn partition_auto_refuses_what_a_split_cannot_do() {
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    for (flag, value) in [
+        ("--jobs-csv", "on"),
+        ("--run-max-events", "1000"),
+        ("--run-max-wall", "1h"),
+    ] {
+        let r = run_bin(&["run", &sc, "--out", o, "--partition", "auto", flag, value]);
+        let e = stderr(&r);
+        assert_eq!(r.status.code(), Some(2), "{flag}: {e}");
+        assert!(
+            e.contains("--partition auto cannot") && e.contains("--partition off"),
+            "{flag}: {e}"
+        );
+        assert!(
+            !e.contains("capacity estimate"),
+            "refused before the run's report: {e}"
+        );
+        assert!(!out.exists(), "{flag}");
+    }
+    // The scenario's own jobs.csv setting (written below the automatic limit): the split
+    // runs, and says why there is no jobs.csv.
+    run_ok(&[
+        "run",
+        &sc,
+        "--out",
+        o,
+        "--partition",
+        "auto",
+        "--quiet",
+        "--no-plots",
+    ]);
+    assert!(!out.join("jobs.csv").exists());
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let note = run["jobs_csv_note"].as_str().unwrap();
+    assert!(note.contains("--partition off"), "{note}");
+}
+
+/// Parts stopped at `--run-max-events` merged into a summary whose `run.cut_short` was
+/// the number of parts cut short (2), and a `run.json` that said nothing of it.
+#[test]
+fn merged_parts_cut_short_stay_cut_short() {
+    let (tmp, sc) = scenario_in_tmp(&regions_src());
+    let flags = ["--quiet", "--no-plots", "--run-max-events", "300"];
+    run_two_parts(&sc, tmp.path(), &flags);
+    let m = merge_two_parts(tmp.path(), &["--quiet", "--no-plots"]);
+    let summary = backupsim::outputs::results::read::read_summary(&m).unwrap();
+    assert_eq!(summary.get("run.cut_short"), Some(&1.0));
+    assert_eq!(summary.get("run.cut_short_wall"), None);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(m.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["cut_short"], true);
+    assert_eq!(run["deterministic"], true);
+    let notes = run["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("cut short: parts 1, 2 of 2 stopped")),
+        "{notes:?}"
+    );
+}

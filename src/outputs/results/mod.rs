@@ -98,6 +98,13 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The summary key of a run stopped at `--run-max-events` or `--run-max-wall` before the
+/// end of its simulated time (value 1; absent otherwise).
+pub const CUT_SHORT: &str = "run.cut_short";
+/// The summary key of a run stopped at its wall-clock limit (`--run-max-wall`): where it
+/// stopped depends on the machine, so its metrics are outside the determinism guarantee.
+pub const CUT_SHORT_WALL: &str = "run.cut_short_wall";
+
 /// The key of `summary.json` that records the model version (not a metric: metric names
 /// have dots).
 pub const MODEL_VERSION_KEY: &str = "model_version";

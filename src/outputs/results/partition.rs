@@ -24,6 +24,7 @@ use crate::model::metrics::{new_histogram, round6, Latency};
 use crate::model::CostSums;
 
 use super::storage_trace::STORAGE_TRACE;
+use super::{CUT_SHORT, CUT_SHORT_WALL};
 
 /// The marker file of a part directory.
 pub const PART_FILE: &str = "partition.json";
@@ -54,6 +55,19 @@ pub struct PartInfo {
     /// With `--batches`: the part's per-batch sums (`model::metrics::Batches::sums`).
     #[serde(default)]
     pub batch_sums: Vec<[u128; 6]>,
+    /// Events the part processed.
+    #[serde(default)]
+    pub events: u64,
+    /// The part's draws saturated at their type's cap, by distribution
+    /// (`model::Outcome::saturated`): the merge sums them into the whole run's notes.
+    #[serde(default)]
+    pub saturated: BTreeMap<String, u64>,
+    /// The scenario's notes (the same in every part), for the merged `run.json`.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// The simulated time, as `run.json` shows it ("30d").
+    #[serde(default)]
+    pub simulated: String,
 }
 
 /// The whole run's entities in scenario order, and its prices: what the merge needs to
@@ -184,6 +198,15 @@ pub struct PartResults {
     pub layout: Layout,
     /// Its stored-bytes trace, when it has one ([`STORAGE_TRACE`]).
     pub trace: Option<std::path::PathBuf>,
+    /// Events it processed, saturated draws, the scenario's notes and the simulated time
+    /// (from `partition.json`).
+    pub events: u64,
+    /// See [`PartInfo::saturated`].
+    pub saturated: BTreeMap<String, u64>,
+    /// See [`PartInfo::notes`].
+    pub notes: Vec<String>,
+    /// See [`PartInfo::simulated`].
+    pub simulated: String,
 }
 
 /// The directory of a part's per-region histograms.
@@ -202,6 +225,14 @@ pub struct Merged {
     /// The per-batch sums of the whole run (`--batches`), when every part has them: the
     /// `batches.*` keys follow from them.
     pub batch_sums: Option<Vec<[u128; 6]>>,
+    /// Events of all parts.
+    pub events: u64,
+    /// The parts' saturated draws, summed by distribution (the whole run's).
+    pub saturated: BTreeMap<String, u64>,
+    /// The parts (1-based, in part order) that stopped before the end of their simulated
+    /// time (`run.cut_short`), and those of them stopped by the wall clock
+    /// (`run.cut_short_wall`).
+    pub cut_short: (Vec<usize>, Vec<usize>),
 }
 
 /// Whether a key held by several parts is not determined by their summaries: the peak of
@@ -236,6 +267,19 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
     let mut out = Merged::default();
     let exact = exact_keys(parts)?;
     out.batch_sums = batch_sums(parts);
+    for (i, p) in parts.iter().enumerate() {
+        out.events += p.events;
+        for (k, n) in &p.saturated {
+            *out.saturated.entry(k.clone()).or_default() += n;
+        }
+        let flag = |k: &str| p.summary.get(k).is_some_and(|&v| v > 0.0);
+        if flag(CUT_SHORT) {
+            out.cut_short.0.push(i + 1);
+        }
+        if flag(CUT_SHORT_WALL) {
+            out.cut_short.1.push(i + 1);
+        }
+    }
     for p in parts {
         for (name, h) in &p.histograms {
             out.histograms
@@ -290,6 +334,9 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
             }
         } else if let Some(v) = from_partials(key, &sum, &partial, &group_hists) {
             v
+        } else if key == CUT_SHORT || key == CUT_SHORT_WALL {
+            // A flag: set when any part's is.
+            held.iter().copied().fold(0.0, f64::max)
         } else if key.ends_with("in_flight.age.max") {
             held.iter().copied().fold(0.0, f64::max)
         } else if not_identical(key) {
@@ -449,11 +496,16 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
     };
     let mut partials = crate::model::Partials::default();
     let mut layout = Layout::default();
+    let mut part = PartResults::default();
     if let Some(info) = PartInfo::read(dir)? {
         partials.values = info.values;
         partials.costs = info.costs.map(Into::into);
         partials.batch_sums = info.batch_sums;
         layout = info.layout;
+        part.events = info.events;
+        part.saturated = info.saturated;
+        part.notes = info.notes;
+        part.simulated = info.simulated;
     }
     let trace = Some(dir.join(STORAGE_TRACE)).filter(|p| p.is_file());
     let pd = dir.join(PART_HISTOGRAMS);
@@ -469,6 +521,7 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
         partials,
         layout,
         trace,
+        ..part
     })
 }
 
