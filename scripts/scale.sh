@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fleet-scale benchmark: builds the release binary, runs the scale scenarios (10k, 100k
 # and 1M VMs, 30 days each) and prints a Markdown table of events, wall time, events per
-# second and peak memory, read from each run's run.json.
+# second and peak memory, read from each run's run.json. Each is one simulation on one
+# thread (`--partition off`): the model's cost per VM-day; `run` itself splits these
+# scenarios into their regions on every core (scripts/bench.sh times that).
 #
 # Usage: scripts/scale.sh [10k 100k 1m]     (default: all three)
 #        REPEAT=3 scripts/scale.sh 100k      (best of N runs: wall clock is noisy on a
@@ -25,7 +27,7 @@ for s in "${sizes[@]}"; do
     [ -f "$f" ] || { echo "no scenario $f" >&2; exit 2; }
     for r in $(seq 1 "$repeat"); do
         echo "running $f (run $r of $repeat; load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-        "$bin" run "$f" --out "$out/scale-$s-$r" --quiet --no-plots --jobs-csv off
+        "$bin" run "$f" --out "$out/scale-$s-$r" --quiet --no-plots --jobs-csv off --partition off
         runs+=("$f" "$out/scale-$s-$r")
     done
 done

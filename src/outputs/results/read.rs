@@ -196,4 +196,33 @@ mod tests {
         std::fs::write(dir.path().join("run.json"), r#"{"model_version": 2}"#).unwrap();
         assert_eq!(model_version(dir.path()), Some(2));
     }
+
+    /// A vault's stored bytes of scale-100k (4 176 520 354 676 450, where doubles are
+    /// half a byte apart) came back from `summary.json` half a byte short: the JSON
+    /// parser's fast float path is not correctly rounded. A run split into parts merges
+    /// the parts' summaries as read back, so its `summary.json` differed from one run's.
+    #[test]
+    fn summary_values_read_back_bit_for_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        let x = 4_176_520_354_676_450.0;
+        crate::outputs::results::write_summary(&p, &map(&[("v", x)])).unwrap();
+        assert_eq!(
+            read_summary(dir.path()).unwrap()["v"].to_bits(),
+            x.to_bits()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_finite_value_reads_back_bit_for_bit(bits in proptest::prelude::any::<u64>()) {
+            let x = f64::from_bits(bits);
+            proptest::prop_assume!(x.is_finite());
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("summary.json");
+            crate::outputs::results::write_summary(&p, &map(&[("v", x)])).unwrap();
+            let back = read_summary(dir.path()).unwrap()["v"];
+            proptest::prop_assert_eq!(back.to_bits(), x.to_bits(), "{} read back as {}", x, back);
+        }
+    }
 }
