@@ -178,6 +178,7 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         max_events: a.run_max_events.unwrap_or(0),
         max_wall: a.run_max_wall,
         partition: None,
+        bars: None,
     };
     // Independent parts on every core when that pays (`--partition` unset): the same
     // files, byte for byte, sooner.

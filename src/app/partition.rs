@@ -141,11 +141,15 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     };
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&k| (std::cmp::Reverse(vms(&comps[k])), k));
+    // One progress bar per part being simulated, on a terminal.
+    let bars = (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(indicatif::MultiProgress::new);
     let run_part = |k: usize| {
         let (sub, info) = part_of(loaded, k + 1, n);
         let opts = RunOptions {
             partition: Some(info),
             progress: false,
+            bars: bars.clone(),
             plots: false,
             outputs: Outputs {
                 histograms: true,
@@ -169,13 +173,17 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         let r = run_part(k);
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if opts.progress && r.is_ok() {
-            // A partitioned run is long: say how far it got (there is no bar).
-            crate::status!(
+            // Above the bars of the parts still running, if any.
+            let line = format!(
                 "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
                 k + 1,
                 vms(&comps[k]),
                 crate::units::fmt_duration(t0.elapsed().as_secs_f64())
             );
+            match &bars {
+                Some(b) => b.suspend(|| crate::status!("{line}")),
+                None => crate::status!("{line}"),
+            }
         }
         r
     });

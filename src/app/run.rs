@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// The part of a partitioned run this is (`run --partition I/N`), recorded in
     /// `partition.json`.
     pub partition: Option<crate::outputs::results::partition::PartInfo>,
+    /// Draw the progress bar among these (the parts of a split run, one bar each), when
+    /// stderr is a terminal.
+    pub bars: Option<indicatif::MultiProgress>,
 }
 
 /// What a finished run reports back.
@@ -214,20 +217,26 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
     let dir = dir.to_path_buf();
     let jobs_off = jobs_csv_off_reason(s, opts);
     let jobs_on = jobs_off.is_none();
-    let progress =
-        (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let total = s.simulation.duration.0.as_micros() / 1_000_000;
-            let pb = indicatif::ProgressBar::new(total);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
-            );
-            pb.set_message(s.simulation.name.clone());
-            pb
+    let shown = opts.progress || opts.bars.is_some();
+    let progress = (shown && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let total = s.simulation.duration.0.as_micros() / 1_000_000;
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} simulated {msg} [{bar:30}] {percent}% eta {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        pb.set_message(match &opts.partition {
+            Some(p) => format!("{} part {}/{}", s.simulation.name, p.part, p.parts),
+            None => s.simulation.name.clone(),
         });
+        match &opts.bars {
+            Some(bars) => bars.add(pb),
+            None => pb,
+        }
+    });
     let mut w = Writers::create(
         &dir,
         jobs_on,
