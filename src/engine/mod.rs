@@ -14,7 +14,7 @@ pub mod rng;
 pub mod slab;
 pub mod time;
 
-pub use prefetch::{prefetch, prefetch_at};
+pub use prefetch::{prefetch, prefetch_at, prefetch_lines_at};
 pub use queue::{EventKey, EventQueue};
 pub use rng::{stream_key, Stream};
 pub use slab::Slab;

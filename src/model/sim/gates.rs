@@ -110,7 +110,7 @@ impl Sim<'_, '_> {
             }
             // The job waiting next is admitted when a slot frees again: start its load.
             if let Some(&w) = vs.queue.front() {
-                prefetch_at(self.jobs.slots(), w as usize);
+                prefetch_lines_at(self.jobs.slots(), w as usize);
             }
             self.queued -= 1;
             if !matches!(self.job(j).kind, Kind::Restore(_)) {

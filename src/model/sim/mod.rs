@@ -13,7 +13,9 @@ use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{fold_key, name_key, stream, stream_key, stream_of_key};
 use crate::engine::time::MICROS_PER_DAY;
-use crate::engine::{prefetch_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream};
+use crate::engine::{
+    prefetch_at, prefetch_lines_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream,
+};
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, Counters, Latency};
 
@@ -627,7 +629,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         match ev {
             // The slot's address only: reading it (even its `Some`) would wait for it.
             Ev::Step { job, vm } => {
-                prefetch_at(self.jobs.slots(), job as usize);
+                prefetch_lines_at(self.jobs.slots(), job as usize);
                 prefetch_at(&self.vms, vm as usize);
             }
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),

@@ -43,7 +43,7 @@ impl Sim<'_, '_> {
             // while other events run (see `engine::prefetch`).
             if let Some(j) = self.net.next_owner() {
                 prefetch_at(&self.job_flows, j as usize);
-                prefetch_at(self.jobs.slots(), j as usize);
+                prefetch_lines_at(self.jobs.slots(), j as usize);
             }
         }
     }

@@ -316,7 +316,7 @@ impl Sim<'_, '_> {
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
         if let Some(&w) = self.gates[g].queue.front() {
-            prefetch_at(self.jobs.slots(), w as usize);
+            prefetch_lines_at(self.jobs.slots(), w as usize);
         }
         self.set_phase(j, phase, now);
         self.prefetch_metrics(j, result.is_ok(), now);
