@@ -9,7 +9,7 @@
 //! varint, usually 5–8 bytes per record.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::error::{io_at as io, Error, Result};
@@ -70,6 +70,9 @@ impl TraceWriter {
     }
 }
 
+/// The longest number a trace holds, in bytes: 19 of 7 bits cover 128.
+const MAX_VARINT: usize = 19;
+
 /// Reads a trace record by record.
 pub struct TraceReader {
     r: BufReader<File>,
@@ -96,9 +99,12 @@ impl TraceReader {
         };
         let z = self.varint(path, false)?.expect("not at the end");
         let delta = (z >> 1) as i128 ^ -((z & 1) as i128);
+        // `u64::MAX` marks a part's end in `peak_of_sum`: no instant (1 000 years are
+        // far below it).
         let at = u64::try_from(dt)
             .ok()
-            .and_then(|dt| self.at.checked_add(dt));
+            .and_then(|dt| self.at.checked_add(dt))
+            .filter(|&at| at < u64::MAX);
         let bytes = u64::try_from(i128::from(self.bytes) + delta).ok();
         match (at, bytes) {
             (Some(at), Some(bytes)) => {
@@ -111,6 +117,27 @@ impl TraceReader {
     }
 
     fn varint(&mut self, path: &Path, end_ok: bool) -> Result<Option<u128>> {
+        // A whole number in the buffer (all but one in 65 536 bytes): decoded in place,
+        // without a read call per byte.
+        let buf = self.r.buffer();
+        if let Some(last) = buf.iter().take(MAX_VARINT).position(|b| b & 0x80 == 0) {
+            // Up to 9 bytes (63 bits: every time step and nearly every change) in 64-bit
+            // arithmetic.
+            let x = if last < 9 {
+                let x = buf[..=last]
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |x, (i, &b)| x | u64::from(b & 0x7f) << (7 * i));
+                u128::from(x)
+            } else {
+                buf[..=last]
+                    .iter()
+                    .enumerate()
+                    .fold(0u128, |x, (i, &b)| x | u128::from(b & 0x7f) << (7 * i))
+            };
+            self.r.consume(last + 1);
+            return Ok(Some(x));
+        }
         let mut x: u128 = 0;
         for shift in (0..).step_by(7) {
             let mut b = [0u8; 1];
@@ -120,7 +147,7 @@ impl TraceReader {
                 Ok(_) => {}
                 Err(e) => return Err(Error::io(path.to_path_buf(), e)),
             }
-            if shift > 126 {
+            if shift >= 7 * MAX_VARINT {
                 return Err(bad(path, "a number is too long"));
             }
             x |= u128::from(b[0] & 0x7f) << shift;
@@ -149,25 +176,34 @@ pub fn peak_of_sum(paths: &[&Path]) -> Result<u64> {
         .iter()
         .map(|p| TraceReader::open(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut next: Vec<Option<(u64, u64)>> = Vec::with_capacity(paths.len());
-    for (r, p) in readers.iter_mut().zip(paths) {
-        next.push(r.next_record(p)?);
+    // Each part's next instant (`u64::MAX` past its end) and the bytes from it on.
+    let (mut at, mut next) = (vec![u64::MAX; paths.len()], vec![0u128; paths.len()]);
+    for (k, (r, p)) in readers.iter_mut().zip(paths).enumerate() {
+        if let Some((t, b)) = r.next_record(p)? {
+            (at[k], next[k]) = (t, u128::from(b));
+        }
     }
     let mut held = vec![0u128; paths.len()];
-    let mut peak: u128 = 0;
-    while let Some(t) = next.iter().flatten().map(|&(t, _)| t).min() {
+    let (mut total, mut peak): (u128, u128) = (0, 0);
+    loop {
+        let t = at.iter().copied().min().unwrap_or(u64::MAX);
+        if t == u64::MAX {
+            break;
+        }
         for k in 0..paths.len() {
-            if let Some((at, bytes)) = next[k] {
-                if at == t {
-                    held[k] = u128::from(bytes);
-                    next[k] = readers[k].next_record(paths[k])?;
-                    if next[k].is_some_and(|(a, _)| a <= at) {
-                        return Err(bad(paths[k], "its instants are not in increasing order"));
+            if at[k] == t {
+                total = total - held[k] + next[k];
+                held[k] = next[k];
+                match readers[k].next_record(paths[k])? {
+                    Some((a, _)) if a <= t => {
+                        return Err(bad(paths[k], "its instants are not in increasing order"))
                     }
+                    Some((a, b)) => (at[k], next[k]) = (a, u128::from(b)),
+                    None => at[k] = u64::MAX,
                 }
             }
         }
-        peak = peak.max(held.iter().sum());
+        peak = peak.max(total);
     }
     Ok(u64::try_from(peak).unwrap_or(u64::MAX))
 }
@@ -188,14 +224,23 @@ mod tests {
     fn records_read_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(STORAGE_TRACE);
-        let recs = [(0, 5), (7, u64::MAX), (8, 0), (u64::MAX, 1 << 40)];
-        write(&p, &recs);
-        let mut r = TraceReader::open(&p).unwrap();
-        let mut got = Vec::new();
-        while let Some(x) = r.next_record(&p).unwrap() {
-            got.push(x);
+        // Numbers of 1 to 10 bytes, and at the end of a buffer (read byte by byte).
+        let mut recs = vec![(0, 5), (7, u64::MAX), (8, 0), (u64::MAX - 1, 1 << 40)];
+        let many: Vec<(u64, u64)> = (0..30_000u64).map(|i| (i, i * i * 977)).collect();
+        for recs in [&recs[..], &many[..]] {
+            write(&p, recs);
+            let mut r = TraceReader::open(&p).unwrap();
+            let mut got = Vec::new();
+            while let Some(x) = r.next_record(&p).unwrap() {
+                got.push(x);
+            }
+            assert_eq!(got, recs);
         }
-        assert_eq!(got, recs);
+        // The end marker of `peak_of_sum` is no instant.
+        recs.push((u64::MAX, 0));
+        write(&p, &recs);
+        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("out of range"), "{e}");
     }
 
     /// Part a holds 10 until 1 µs, part b 20 from 2 µs: the sum's peak is 20, not the 30 of
