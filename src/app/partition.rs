@@ -334,9 +334,11 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
     let mut order: Vec<usize> = (0..dirs.len()).collect();
     order.sort_by_key(|&k| infos[k].part);
-    let parts = order
+    // The parts' directories in part order.
+    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
+    let parts = ordered
         .iter()
-        .map(|&k| read_part(&dirs[k]))
+        .map(|d| read_part(d))
         .collect::<Result<Vec<_>>>()?;
     let mut merged = merge(&parts)?;
     let batches = merged.batch_sums.as_ref().map_or(0, |b| b.len() as u32);
@@ -352,34 +354,7 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
     let replacing = claim_out_dir(dest, OutKind::Run)?;
     let staging = Staging::new(dest)?;
     let dir = staging.path();
-    write_summary(&dir.join("summary.json"), &merged.summary)?;
-    if o.histograms {
-        write_histograms(&dir.join("histograms"), &merged.histograms)?;
-    }
-    // The parts' files in part order, laid out as the whole run's.
-    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
-    let layout = &parts[0].layout;
-    // Parts written before the layout was recorded merge without them.
-    let files = if layout.fleets.is_empty() {
-        [("nights.csv", None), ("timeseries.csv", None)]
-    } else {
-        [
-            ("nights.csv", nights::merge_nights(&ordered, layout)?),
-            ("timeseries.csv", merge_series(&ordered, layout)?),
-        ]
-    };
-    for (name, text) in files {
-        if let Some(text) = text {
-            let p = dir.join(name);
-            io(&p, std::fs::write(&p, text))?;
-        }
-    }
-    let first = &dirs[order[0]];
-    let resolved = "scenario.resolved.toml";
-    io(
-        first,
-        std::fs::copy(first.join(resolved), dir.join(resolved)),
-    )?;
+    write_merged_files(dir, &ordered, &parts, &merged, o.histograms)?;
     let notes = merged_notes(&merged, parts.len());
     let mut extra = serde_json::Map::new();
     extra.insert("parts".into(), infos[0].parts.into());
@@ -388,10 +363,7 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         merged.approximate.clone().into(),
     );
     if o.name_dirs {
-        let names: Vec<String> = order
-            .iter()
-            .map(|&k| dirs[k].display().to_string())
-            .collect();
+        let names: Vec<String> = ordered.iter().map(|d| d.display().to_string()).collect();
         extra.insert("merged_parts".into(), names.into());
     }
     let (cut, cut_wall) = &merged.cut_short;
@@ -434,6 +406,45 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         cut_short: !cut.is_empty(),
         cut_short_wall: !cut_wall.is_empty(),
     })
+}
+
+/// Writes the merged summary, histograms (when `histograms`), nights and time series
+/// into `dir`, laid out as the whole run's from the parts' directories `ordered` (in
+/// part order), and the resolved scenario of the first.
+fn write_merged_files(
+    dir: &Path,
+    ordered: &[PathBuf],
+    parts: &[crate::outputs::results::partition::PartResults],
+    merged: &Merged,
+    histograms: bool,
+) -> Result<()> {
+    write_summary(&dir.join("summary.json"), &merged.summary)?;
+    if histograms {
+        write_histograms(&dir.join("histograms"), &merged.histograms)?;
+    }
+    let layout = &parts[0].layout;
+    // Parts written before the layout was recorded merge without them.
+    let files = if layout.fleets.is_empty() {
+        [("nights.csv", None), ("timeseries.csv", None)]
+    } else {
+        [
+            ("nights.csv", nights::merge_nights(ordered, layout)?),
+            ("timeseries.csv", merge_series(ordered, layout)?),
+        ]
+    };
+    for (name, text) in files {
+        if let Some(text) = text {
+            let p = dir.join(name);
+            io(&p, std::fs::write(&p, text))?;
+        }
+    }
+    let first = &ordered[0];
+    let resolved = "scenario.resolved.toml";
+    io(
+        first,
+        std::fs::copy(first.join(resolved), dir.join(resolved)),
+    )
+    .map(|_| ())
 }
 
 /// The merged run's own notes: the parts' saturated draws as the whole run words them,
