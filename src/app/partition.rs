@@ -132,15 +132,9 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     let scaffold = Staging::new(dest)?;
     let tmp = scaffold.path().to_path_buf();
     let dirs: Vec<PathBuf> = (1..=n).map(|i| tmp.join(format!("part-{i}"))).collect();
-    // A growing fleet's count is its size at the end.
-    let vms = |c: &crate::model::partition::Component| -> u64 {
-        c.fleets
-            .iter()
-            .map(|&f| u64::from(loaded.config.fleets[f].count))
-            .sum()
-    };
+    let vms = |k: usize| vms_of(loaded, &comps[k]);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&k| (std::cmp::Reverse(vms(&comps[k])), k));
+    order.sort_by_key(|&k| (std::cmp::Reverse(vms(k)), k));
     // One progress bar per part being simulated, on a terminal.
     let bars = (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(indicatif::MultiProgress::new);
@@ -161,10 +155,9 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         run_to_dir(&sub, &dirs[k], &opts)
     };
     if opts.progress {
-        let threads = std::thread::available_parallelism().map_or(1, |c| c.get());
         crate::status!(
             "simulating {n} independent parts on {} threads, merged into the files of one run (--partition off to simulate it as one)",
-            threads.min(n)
+            workers(n)
         );
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -177,7 +170,7 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
             let line = format!(
                 "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
                 k + 1,
-                vms(&comps[k]),
+                vms(k),
                 crate::units::fmt_duration(t0.elapsed().as_secs_f64())
             );
             match &bars {
@@ -233,13 +226,26 @@ pub(crate) fn auto_refusals(loaded: &Loaded, opts: &RunOptions) -> Result<String
     }
 }
 
+/// The VMs of component `c` of `loaded` (a growing fleet's count is its size at the end).
+fn vms_of(loaded: &Loaded, c: &crate::model::partition::Component) -> u64 {
+    c.fleets
+        .iter()
+        .map(|&f| u64::from(loaded.config.fleets[f].count))
+        .sum()
+}
+
+/// The threads that simulate `n` parts: as many as the machine has cores, at most `n`.
+fn workers(n: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .clamp(1, n.max(1))
+}
+
 /// `job(k)` for every `k` in `order` (a permutation of `0..order.len()`), taken in that
 /// order by as many threads as the machine has cores; the results by `k`.
 fn in_order_on_every_core<T: Send>(order: &[usize], job: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let n = order.len();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |c| c.get())
-        .clamp(1, n.max(1));
+    let workers = workers(n);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<T>>> =
         (0..n).map(|_| std::sync::Mutex::new(None)).collect();
