@@ -9,7 +9,7 @@
 //! varint, usually 5–8 bytes per record.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use crate::error::{io_at as io, Error, Result};
@@ -22,35 +22,37 @@ pub const MAGIC: &[u8; 8] = b"BSSTOR01";
 
 /// Writes a trace as the run reports it.
 pub struct TraceWriter {
-    w: BufWriter<File>,
+    file: File,
+    /// Records not yet written: encoded here byte by byte (a record per change of the
+    /// stored bytes, at fleet scale millions), written out a block at a time.
+    buf: Vec<u8>,
     at: u64,
     bytes: u64,
 }
 
-fn put_varint(w: &mut impl Write, mut x: u128) -> std::io::Result<()> {
-    let mut buf = [0u8; 19];
-    let mut n = 0;
-    loop {
-        let b = (x & 0x7f) as u8;
+/// The bytes [`TraceWriter`] gathers before a write.
+const BLOCK: usize = 1 << 16;
+
+fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
+    while x >= 0x80 {
+        buf.push((x & 0x7f) as u8 | 0x80);
         x >>= 7;
-        if x == 0 {
-            buf[n] = b;
-            n += 1;
-            break;
-        }
-        buf[n] = b | 0x80;
-        n += 1;
     }
-    w.write_all(&buf[..n])
+    buf.push(x as u8);
 }
 
 impl TraceWriter {
     /// Creates the file at `path`.
     pub fn create(path: &Path) -> Result<TraceWriter> {
-        let f = io(path, File::create(path))?;
-        let mut w = BufWriter::with_capacity(1 << 16, f);
-        io(path, w.write_all(MAGIC))?;
-        Ok(TraceWriter { w, at: 0, bytes: 0 })
+        let file = io(path, File::create(path))?;
+        let mut buf = Vec::with_capacity(BLOCK + 2 * MAX_VARINT);
+        buf.extend_from_slice(MAGIC);
+        Ok(TraceWriter {
+            file,
+            buf,
+            at: 0,
+            bytes: 0,
+        })
     }
 
     /// The bytes stored from `at` (µs, not before the previous record's) on.
@@ -60,13 +62,19 @@ impl TraceWriter {
         let zigzag = ((delta << 1) ^ (delta >> 127)) as u128;
         self.at = at;
         self.bytes = bytes;
-        put_varint(&mut self.w, u128::from(dt))?;
-        put_varint(&mut self.w, zigzag)
+        put_varint(&mut self.buf, u128::from(dt));
+        put_varint(&mut self.buf, zigzag);
+        if self.buf.len() >= BLOCK {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
-    /// Flushes the file.
+    /// Writes what is left and flushes the file.
     pub fn finish(mut self) -> std::io::Result<()> {
-        self.w.flush()
+        self.file.write_all(&self.buf)?;
+        self.file.flush()
     }
 }
 
