@@ -62,14 +62,14 @@ impl Sim<'_, '_> {
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
         let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
-        if self.job_flows.len() != self.jobs.slots().len() {
+        if self.job_net.len() != self.jobs.slots().len() {
             return Err(format!(
                 "{} job slots but {} flow counts",
                 self.jobs.slots().len(),
-                self.job_flows.len()
+                self.job_net.len()
             ));
         }
-        for (job, &n) in self.jobs.slots().iter().zip(&self.job_flows) {
+        for (job, &JobNet { flows: n, .. }) in self.jobs.slots().iter().zip(&self.job_net) {
             let Some(job) = job else { continue };
             let restore = matches!(job.kind, Kind::Restore(_));
             vault_slots += u64::from(job.vault_slot);

@@ -154,6 +154,15 @@ struct Gate {
     queue: VecDeque<u32>,
 }
 
+/// What the network's side of the simulation keeps of a job slot (see `Sim::job_net`).
+#[derive(Clone, Copy, Debug)]
+struct JobNet {
+    /// Disk transfers still running (one flow per disk with bytes to move).
+    flows: u32,
+    /// The job's VM.
+    vm: u32,
+}
+
 /// A vault's activation and storage (over all its copies).
 struct VaultState {
     /// Whether the vault exists yet (all its copies are created together).
@@ -298,10 +307,10 @@ struct Sim<'s, 'o> {
     /// Jobs in flight by slot (the lowest free slot is reused first, so the store shrinks
     /// back after a night with every VM in flight).
     jobs: Slab<Job>,
-    /// Each job slot's disk transfers still running (one flow per disk with bytes to
-    /// move), apart from the slots: a finished flow touches only this dense array unless
-    /// it is its job's last.
-    job_flows: Vec<u8>,
+    /// Each job slot's disk transfers still running and its VM, apart from the slots: a
+    /// finished flow touches only this dense array unless it is its job's last, and the
+    /// VM of the job whose flow ends next is found here without waiting for its slot.
+    job_net: Vec<JobNet>,
     next_job_id: u64,
     net: Network,
     /// The network's next transfer completion as `(time, insertion number)`: a timer kept
@@ -698,9 +707,10 @@ impl<'s, 'o> Sim<'s, 'o> {
             rng,
         };
         let j = self.jobs.insert(job);
-        match self.job_flows.get_mut(j as usize) {
-            Some(n) => *n = 0,
-            None => self.job_flows.push(0),
+        let net = JobNet { flows: 0, vm };
+        match self.job_net.get_mut(j as usize) {
+            Some(n) => *n = net,
+            None => self.job_net.push(net),
         }
         j
     }
@@ -710,9 +720,9 @@ impl<'s, 'o> Sim<'s, 'o> {
         let job = self.jobs.remove(j);
         // The slab drops free slots at its top: the flow counts follow it.
         let len = self.jobs.slots().len();
-        if len < self.job_flows.len() {
-            self.job_flows.truncate(len);
-            slab::give_back(&mut self.job_flows, slab::KEEP);
+        if len < self.job_net.len() {
+            self.job_net.truncate(len);
+            slab::give_back(&mut self.job_net, slab::KEEP);
         }
         job
     }

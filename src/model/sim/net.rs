@@ -6,11 +6,15 @@ use super::*;
 impl Sim<'_, '_> {
     /// The network's completion timer fired.
     pub(super) fn net_wake_up(&mut self, now: SimTime) {
-        // The job finishing now (its slot loaded when the timer was armed): its VM and
-        // held points load while the network moves on.
-        if let Some(job) = self.net.next_owner().and_then(|j| self.jobs.get(j)) {
-            prefetch_at(&self.vms, job.vm as usize);
-            self.held.prefetch_vm(job.vm as usize);
+        // The job finishing now: its VM and held points load while the network moves on
+        // (hinted already when the timer was armed, if the same job finishes first).
+        if let Some(n) = self
+            .net
+            .next_owner()
+            .and_then(|j| self.job_net.get(j as usize))
+        {
+            prefetch_at(&self.vms, n.vm as usize);
+            self.held.prefetch_vm(n.vm as usize);
         }
         // The network reports each finished flow with its job (its owner), all of them
         // before any job moves on: a job admitted by one that finishes starts flows that
@@ -18,7 +22,7 @@ impl Sim<'_, '_> {
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_owned_into(now, &mut done);
         for &(_, j) in &done {
-            let flows = &mut self.job_flows[j as usize];
+            let flows = &mut self.job_net[j as usize].flows;
             *flows -= 1;
             // The VM's transfer ends when its last disk's does.
             if *flows == 0 {
@@ -39,11 +43,15 @@ impl Sim<'_, '_> {
             if t <= self.end || self.drain {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
-            // The job whose transfer ends next: its count of flows and its slot load
-            // while other events run (see `engine::prefetch`).
+            // The job whose transfer ends next: its slot, its VM and its held points load
+            // while other events run (see `engine::prefetch`); its entry of the dense
+            // `job_net` is read now, for the VM.
             if let Some(j) = self.net.next_owner() {
-                prefetch_at(&self.job_flows, j as usize);
                 prefetch_lines_at(self.jobs.slots(), j as usize);
+                if let Some(n) = self.job_net.get(j as usize) {
+                    prefetch_at(&self.vms, n.vm as usize);
+                    self.held.prefetch_vm(n.vm as usize);
+                }
             }
         }
     }

@@ -267,7 +267,7 @@ impl Sim<'_, '_> {
         };
         let path = self.vm_path(vi);
         self.net.start_owned_flows(now, path, cap, &parts, j);
-        self.job_flows[j as usize] = u8::try_from(n).expect("at most 65 disks per VM");
+        self.job_net[j as usize].flows = n as u32;
         self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
