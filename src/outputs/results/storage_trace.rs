@@ -125,26 +125,17 @@ impl TraceReader {
     }
 
     fn varint(&mut self, path: &Path, end_ok: bool) -> Result<Option<u128>> {
-        // A whole number in the buffer (all but one in 65 536 bytes): decoded in place,
-        // without a read call per byte.
+        // A number of up to 9 bytes (63 bits: every time step and nearly every change)
+        // whole in the buffer (all but one in 65 536 bytes): decoded in place, without a
+        // read call per byte; longer ones, and one across the buffer's end, byte by byte.
         let buf = self.r.buffer();
-        if let Some(last) = buf.iter().take(MAX_VARINT).position(|b| b & 0x80 == 0) {
-            // Up to 9 bytes (63 bits: every time step and nearly every change) in 64-bit
-            // arithmetic.
-            let x = if last < 9 {
-                let x = buf[..=last]
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |x, (i, &b)| x | u64::from(b & 0x7f) << (7 * i));
-                u128::from(x)
-            } else {
-                buf[..=last]
-                    .iter()
-                    .enumerate()
-                    .fold(0u128, |x, (i, &b)| x | u128::from(b & 0x7f) << (7 * i))
-            };
+        if let Some(last) = buf.iter().take(9).position(|b| b & 0x80 == 0) {
+            let x = buf[..=last]
+                .iter()
+                .enumerate()
+                .fold(0u64, |x, (i, &b)| x | u64::from(b & 0x7f) << (7 * i));
             self.r.consume(last + 1);
-            return Ok(Some(x));
+            return Ok(Some(u128::from(x)));
         }
         let mut x: u128 = 0;
         for shift in (0..).step_by(7) {
