@@ -187,7 +187,8 @@ fn run_loaded(loaded: &Loaded, a: &RunArgs) -> Result<RunReport> {
         Some(how) => Some(how),
         None => partition::split_pays(loaded, &opts).then_some(Partition::Auto),
     };
-    if how == Some(Partition::Auto) {
+    // Refused before the run's report (a split by default never is: `split_pays`).
+    if a.partition == Some(Partition::Auto) {
         partition::auto_refusals(loaded, &opts)?;
     }
     use crate::scenario::memory;

@@ -110,9 +110,9 @@ pub fn split_pays(loaded: &Loaded, opts: &RunOptions) -> bool {
 
 /// [`split_pays`] on a machine of `cores` cores.
 fn split_pays_on(loaded: &Loaded, opts: &RunOptions, cores: usize) -> bool {
+    // Never instead of a jobs.csv the run would write (a split would drop it with a note).
     cores > 1
-        && opts.max_events == 0
-        && opts.max_wall.is_none()
+        && auto_refusals(loaded, opts).is_ok()
         && super::run::jobs_csv_off_reason(&loaded.scenario, opts).is_some()
         && expected_jobs(&loaded.scenario) >= SPLIT_FROM_JOBS
         && components(&loaded.config).len() > 1
@@ -372,7 +372,10 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         let names: Vec<String> = ordered.iter().map(|d| d.display().to_string()).collect();
         extra.insert("merged_parts".into(), names.into());
     }
-    let (cut, cut_wall) = &merged.cut_short;
+    let (cut, cut_wall) = (
+        !merged.cut_parts.is_empty(),
+        !merged.wall_cut_parts.is_empty(),
+    );
     let wall_seconds = o.started.elapsed().as_secs_f64();
     RunRecord {
         scenario: &infos[0].scenario,
@@ -389,9 +392,9 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         },
         batches,
         max_events: 0,
-        cut_short: !cut.is_empty(),
+        cut_short: cut,
         max_wall: None,
-        deterministic: cut_wall.is_empty(),
+        deterministic: !cut_wall,
         notes: parts[0].notes.iter().chain(&notes).cloned().collect(),
         simulated: parts[0].simulated.clone(),
     }
@@ -409,8 +412,8 @@ pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Re
         replacing,
         notes,
         nights: Vec::new(),
-        cut_short: !cut.is_empty(),
-        cut_short_wall: !cut_wall.is_empty(),
+        cut_short: cut,
+        cut_short_wall: cut_wall,
     })
 }
 
@@ -465,7 +468,7 @@ fn merged_notes(merged: &Merged, parts: usize) -> Vec<String> {
             names.join(", ")
         )
     };
-    let (cut, cut_wall) = &merged.cut_short;
+    let (cut, cut_wall) = (&merged.cut_parts, &merged.wall_cut_parts);
     if !cut.is_empty() {
         let mut n = format!(
             "cut short: {} of {parts} stopped before the end of the simulated time (--run-max-events or --run-max-wall); the merged metrics describe only what happened until then",

@@ -283,7 +283,7 @@ fn write_run(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<RunReport
             )
         }
     })?;
-    let mut run_notes = outcome.saturation_notes();
+    let mut run_notes = crate::model::saturation_notes(&outcome.saturated);
     let wall = start.elapsed().as_secs_f64();
     let wall_cut = w.timed_out();
     w.finish()?;

@@ -174,18 +174,10 @@ pub struct Partials {
     pub batch_sums: Vec<[u128; 6]>,
 }
 
-impl Outcome {
-    /// One note per distribution some of whose draws were saturated at their type's cap,
-    /// for `run.json` (empty in almost every run): [`saturation_notes`] of
-    /// [`Outcome::saturated`].
-    pub fn saturation_notes(&self) -> Vec<String> {
-        saturation_notes(&self.saturated)
-    }
-}
-
 /// One note per distribution of `saturated` (draws saturated at their type's cap, by the
-/// dotted key of their distribution, as [`Outcome::saturated`]), in key order. A merge of
-/// partitioned runs sums the parts' counts and words them here, as the whole run does.
+/// dotted key of their distribution, as [`Outcome::saturated`]), in key order, for
+/// `run.json` (empty in almost every run). A merge of partitioned runs sums the parts'
+/// counts and words them here, as the whole run does.
 pub fn saturation_notes(saturated: &BTreeMap<String, u64>) -> Vec<String> {
     saturated
         .iter()

@@ -230,9 +230,10 @@ pub struct Merged {
     /// The parts' saturated draws, summed by distribution (the whole run's).
     pub saturated: BTreeMap<String, u64>,
     /// The parts (1-based, in part order) that stopped before the end of their simulated
-    /// time (`run.cut_short`), and those of them stopped by the wall clock
-    /// (`run.cut_short_wall`).
-    pub cut_short: (Vec<usize>, Vec<usize>),
+    /// time (`run.cut_short`).
+    pub cut_parts: Vec<usize>,
+    /// Those of them stopped by the wall clock (`run.cut_short_wall`).
+    pub wall_cut_parts: Vec<usize>,
 }
 
 /// Whether a key held by several parts is not determined by their summaries: the peak of
@@ -274,10 +275,10 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
         }
         let flag = |k: &str| p.summary.get(k).is_some_and(|&v| v > 0.0);
         if flag(CUT_SHORT) {
-            out.cut_short.0.push(i + 1);
+            out.cut_parts.push(i + 1);
         }
         if flag(CUT_SHORT_WALL) {
-            out.cut_short.1.push(i + 1);
+            out.wall_cut_parts.push(i + 1);
         }
     }
     for p in parts {
