@@ -57,7 +57,8 @@ impl Sim<'_, '_> {
         Ok(queued)
     }
 
-    /// The counters agree with the slots the live jobs hold, their flows, and `queued`.
+    /// The counters agree with the slots the live jobs hold, their flows, and `queued`;
+    /// each slot's entry of `job_net` names its job's VM.
     fn check_counters(&self, queued: u64) -> Result<(), String> {
         // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
@@ -69,8 +70,14 @@ impl Sim<'_, '_> {
                 self.job_net.len()
             ));
         }
-        for (job, &JobNet { flows: n, .. }) in self.jobs.slots().iter().zip(&self.job_net) {
+        for (job, &JobNet { flows: n, vm }) in self.jobs.slots().iter().zip(&self.job_net) {
             let Some(job) = job else { continue };
+            if vm != job.vm {
+                return Err(format!(
+                    "job {} of VM {} has VM {vm} beside its slot",
+                    job.id, job.vm
+                ));
+            }
             let restore = matches!(job.kind, Kind::Restore(_));
             vault_slots += u64::from(job.vault_slot);
             fleet_slots += u64::from(job.fleet_slot);

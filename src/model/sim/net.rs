@@ -8,13 +8,8 @@ impl Sim<'_, '_> {
     pub(super) fn net_wake_up(&mut self, now: SimTime) {
         // The job finishing now: its VM and held points load while the network moves on
         // (hinted already when the timer was armed, if the same job finishes first).
-        if let Some(n) = self
-            .net
-            .next_owner()
-            .and_then(|j| self.job_net.get(j as usize))
-        {
-            prefetch_at(&self.vms, n.vm as usize);
-            self.held.prefetch_vm(n.vm as usize);
+        if let Some(j) = self.net.next_owner() {
+            self.prefetch_vm_of(j);
         }
         // The network reports each finished flow with its job (its owner), all of them
         // before any job moves on: a job admitted by one that finishes starts flows that
@@ -48,11 +43,18 @@ impl Sim<'_, '_> {
             // `job_net` is read now, for the VM.
             if let Some(j) = self.net.next_owner() {
                 prefetch_lines_at(self.jobs.slots(), j as usize);
-                if let Some(n) = self.job_net.get(j as usize) {
-                    prefetch_at(&self.vms, n.vm as usize);
-                    self.held.prefetch_vm(n.vm as usize);
-                }
+                self.prefetch_vm_of(j);
             }
+        }
+    }
+
+    /// Hints job `j`'s VM and held points, the VM read from the dense `job_net` (not
+    /// from the job's slot, which may not have arrived).
+    #[inline]
+    fn prefetch_vm_of(&self, j: u32) {
+        if let Some(n) = self.job_net.get(j as usize) {
+            prefetch_at(&self.vms, n.vm as usize);
+            self.held.prefetch_vm(n.vm as usize);
         }
     }
 
