@@ -24,8 +24,9 @@
 //! when a class becomes active or idle (`Network::shape` counts those changes), so a
 //! class keeps the component found for it and, when it alone changed and the shape has
 //! not, its next recompute skips the search. Most components are one link (a region's
-//! egress): those are filled without the link heap, in the same steps. And in most
-//! refills no link is a bottleneck (the flows are held to their per-disk caps): in a
+//! egress): those are filled without the link heap, in the same steps, and those of a
+//! few classes (full and incremental copies) with the filling's state in locals. And in
+//! most refills no link is a bottleneck (the flows are held to their per-disk caps): in a
 //! component of several links a sum of the caps per link shows it, and every class then
 //! runs at its cap without the filling (see [`Network::fill_at_caps`] for why that is
 //! its result bit for bit). Whether the last filling left every class at its cap is
@@ -43,6 +44,11 @@ use super::{f64_of, Network, NEVER, NOT_LISTED};
 /// times more capped classes. Both ways give the same order; the tests use a lower
 /// threshold so that their small networks take both ways.
 const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
+
+/// Components of one link and at most this many classes are filled by
+/// [`Network::fill_few`], larger ones by [`Network::fill_one_link`] (the tests use a
+/// lower threshold so that their small networks take both ways).
+const FEW_CLASSES: usize = if cfg!(test) { 3 } else { 8 };
 
 /// The share of a link's capacity its flows' caps must leave free for
 /// [`Network::fill_at_caps`] to run every class at its cap without the filling: below it
@@ -244,10 +250,16 @@ impl Network {
     /// Progressive filling over `links` and `classes` (whole components; `all`: every
     /// active one, so none is marked `seen`), then the classes' finish times.
     fn fill(&mut self, links: &[u32], classes: &[u32], epoch: u64, all: bool) {
-        if let (&[l], &[c]) = (links, classes) {
+        if let &[l] = links {
             if !self.heap_fill() {
-                self.fill_alone(l, c, epoch);
-                return;
+                if let &[c] = classes {
+                    self.fill_alone(l, c, epoch);
+                    return;
+                }
+                if classes.len() <= FEW_CLASSES {
+                    self.fill_few(l, classes, epoch);
+                    return;
+                }
             }
         }
         for &l in links {
@@ -513,6 +525,69 @@ impl Network {
         (rate, 0.0 + f64_of(n) * rate, at_cap)
     }
 
+    /// [`Network::fill_one_link`] and the finish times for a component of one link and
+    /// at most [`FEW_CLASSES`] classes (a region's link carrying full and incremental
+    /// copies): the same freezes in the same order, float for float, with the filling's
+    /// state in locals instead of the component's lists. The caps are sorted here by
+    /// `(cap, class id)`, the order of the network's list; a link's share binding freezes
+    /// the rest in the order of its class list, as `freeze_link` does.
+    fn fill_few(&mut self, l: u32, classes: &[u32], epoch: u64) {
+        let mut capped = [(0u64, 0u32); FEW_CLASSES];
+        let mut n_capped = 0;
+        for &c in classes {
+            let cap = self.classes[c as usize].cap;
+            if cap.is_finite() {
+                capped[n_capped] = (cap.to_bits(), c);
+                n_capped += 1;
+            }
+        }
+        let capped = &mut capped[..n_capped];
+        capped.sort_unstable();
+        let clock = self.clock;
+        let link = &self.links[l as usize];
+        let (mut rem, mut unfrozen, mut tp) = (link.capacity, link.n_flows, 0.0);
+        let mut at_caps = true;
+        let mut next = 0;
+        let mut left = classes.len();
+        while left > 0 {
+            debug_assert!(unfrozen > 0, "an unfrozen class crosses the link");
+            let share = rem.max(0.0) / f64_of(unfrozen);
+            match capped.get(next) {
+                Some(&(bits, c)) if f64::from_bits(bits) <= share => {
+                    next += 1;
+                    let rate = f64::from_bits(bits);
+                    let (n, sum) = self.classes[c as usize].freeze_at(clock, epoch, rate);
+                    rem -= sum;
+                    tp += sum;
+                    unfrozen -= n;
+                    left -= 1;
+                }
+                _ => {
+                    // `freeze_link`: every unfrozen class at the share, in the list's order.
+                    at_caps = false;
+                    for i in 0..self.links[l as usize].classes.len() {
+                        let c = self.links[l as usize].classes[i];
+                        let class = &mut self.classes[c as usize];
+                        if class.frozen != epoch {
+                            tp += class.freeze_at(clock, epoch, share).1;
+                            left -= 1;
+                        }
+                    }
+                    debug_assert_eq!(left, 0, "the link's list holds the component's classes");
+                    break;
+                }
+            }
+        }
+        let link = &mut self.links[l as usize];
+        link.set_throughput(clock, tp);
+        for &c in classes {
+            let class = &self.classes[c as usize];
+            let next = class.finish_of(class.heap[0].tag, clock);
+            wake_set(&mut self.wake, &mut self.classes, c, next);
+        }
+        self.at_caps = at_caps;
+    }
+
     /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;
     /// returns how many.
     fn freeze_link(&mut self, l: u32, share: f64, epoch: u64) -> usize {
@@ -540,6 +615,7 @@ impl Network {
     }
 
     fn freeze(&mut self, c: u32, rate: f64, epoch: u64) {
+        // (`Class::freeze_at`'s steps, and the link's share of them on every link.)
         let clock = self.clock;
         let class = &mut self.classes[c as usize];
         class.frozen = epoch;
@@ -553,5 +629,18 @@ impl Network {
             link.tp_acc += nf * rate;
             link.unfrozen -= n;
         }
+    }
+}
+
+impl super::classes::Class {
+    /// Freezes the class at `rate` from `clock` on, in filling `epoch`: returns its flow
+    /// count and their summed rate (`flows × rate`, the amount a link's remaining capacity
+    /// and throughput move by).
+    #[inline]
+    fn freeze_at(&mut self, clock: u64, epoch: u64, rate: f64) -> (u64, f64) {
+        self.frozen = epoch;
+        self.set_rate(clock, rate);
+        let n = self.heap.len() as u64;
+        (n, f64_of(n) * rate)
     }
 }

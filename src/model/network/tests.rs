@@ -70,6 +70,33 @@ fn hand_computed_max_min() {
     assert!(close(net.flow_rate(a), 5.0));
 }
 
+/// A cap exactly equal to the link's share freezes its class at the cap, as the
+/// filling's `cap <= share` says (not the link: which leaves the rates the same but
+/// not whether the filling left every class at its cap, which lets a VM's later disks
+/// join without a refill). 100 B/s shared by flows capped at 40 and 60: after the first
+/// is frozen at 40 the share is 60. Both the filling of a few classes and the heap's.
+#[test]
+fn a_cap_equal_to_the_share_holds_its_class_at_the_cap() {
+    for heap_only in [false, true] {
+        let mut net = Network::new();
+        net.heap_only = heap_only;
+        let l = net.add_link(100.0);
+        let p = net.add_path(&[l]);
+        let t = SimTime::ZERO;
+        let a = net.start_flow(t, p, 40.0, 1 << 30);
+        let b = net.start_flow(t, p, 60.0, 1 << 30);
+        assert_eq!((net.flow_rate(a), net.flow_rate(b)), (40.0, 60.0));
+        assert!(net.at_caps, "heap only: {heap_only}");
+        assert_eq!(net.link_throughput(l), 100.0);
+        // A third flow (cap 70) makes the link bind: a third of it each.
+        let c = net.start_flow(t, p, 70.0, 1 << 30);
+        for f in [a, b, c] {
+            assert_eq!(net.flow_rate(f), 100.0 / 3.0);
+        }
+        assert!(!net.at_caps, "heap only: {heap_only}");
+    }
+}
+
 #[test]
 fn exact_completion_times() {
     let mut net = Network::new();
