@@ -116,6 +116,9 @@ pub struct Vm {
     pub flags: u8,
     /// Data disks (the OS disk comes on top).
     pub data_disks: u8,
+    /// Where its disk count, then its disks' sizes, start in the run's [`DiskSizes`]
+    /// (`u32::MAX` where they are not kept); in what was padding.
+    pub disks_at: u32,
     /// Bytes in use over all its disks.
     pub used_bytes: u64,
     /// Time of its newest recovery point, its snapshot's (or the origin of RPO
@@ -314,6 +317,7 @@ pub fn draw_vm_counting(
         index,
         flags,
         data_disks: d.data_disks.min(255) as u8,
+        disks_at: u32::MAX,
         used_bytes,
         last_point: SimTime::ZERO,
         point_arrived: SimTime::ZERO,
@@ -397,57 +401,62 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     }
 }
 
-/// Runs of at most this many VMs keep each VM's disk sizes after their first replay
-/// (4 bytes of index and 8 per disk a VM: about half a MiB at this size); larger ones
-/// replay them at every job, as [`disk_sizes`] is built to: from about 20 000 VMs the
-/// kept sizes' cache misses cost what the replay does or more (measured on scale-100k's
-/// regions of 20 000 to 40 000 VMs, and at 100 000), below it the replay costs more
-/// (scale-10k, 10 000 VMs: 390 against 405 ms).
-const KEEP_DISKS_UP_TO: usize = 1 << 14;
+/// Runs of at most this many VMs keep every VM's disk sizes, replayed once when the run
+/// is set up (8 bytes a disk and one for the count: about 12 MiB for 400 000 VMs of
+/// three disks); larger ones replay a VM's sizes at each of its jobs, as [`disk_sizes`]
+/// is built to, which keeps a million VMs within their memory (see docs/performance.md).
+pub const KEEP_DISKS_UP_TO: usize = 1 << 19;
 
-/// VMs' disk sizes ([`disk_sizes`]) kept after their first replay in runs small enough
-/// to afford it: a VM backed up every night otherwise draws its attributes again at
-/// every job. The sizes are the replay's, so keeping them changes no result.
+/// VMs' disk sizes ([`disk_sizes`]), kept in runs small enough to afford it: a VM backed
+/// up every night would otherwise draw its attributes again at every job (several
+/// hundred instructions). The sizes are the replay's, in VM order, each VM's found from
+/// its [`Vm::disks_at`]; keeping them changes no result.
 #[derive(Debug, Default)]
 pub struct DiskSizes {
-    /// Per VM: where its disk count, then its sizes, start in `kept`, or `u32::MAX`
-    /// before its first replay. Empty when the run is too large to keep them.
-    at: Vec<u32>,
+    /// Per kept VM, its disk count, then its sizes.
     kept: Vec<u64>,
 }
 
 impl DiskSizes {
-    /// For a run of `vms` VMs: keeping sizes if there are at most [`KEEP_DISKS_UP_TO`].
-    pub fn new(vms: usize) -> Self {
-        let at = if vms <= KEEP_DISKS_UP_TO {
-            vec![u32::MAX; vms]
-        } else {
-            Vec::new()
-        };
-        DiskSizes {
-            at,
-            kept: Vec::new(),
+    /// The sizes of `vms` (drawn for `fleets` with `seed`), kept if there are at most
+    /// [`KEEP_DISKS_UP_TO`] VMs; each VM's [`Vm::disks_at`] is set to where its are.
+    pub fn new(seed: u64, fleets: &[Fleet], vms: &mut [Vm]) -> Self {
+        Self::kept_up_to(KEEP_DISKS_UP_TO, seed, fleets, vms)
+    }
+
+    /// [`DiskSizes::new`] keeping them for at most `up_to` VMs.
+    fn kept_up_to(up_to: usize, seed: u64, fleets: &[Fleet], vms: &mut [Vm]) -> Self {
+        let mut kept = Vec::new();
+        if vms.len() <= up_to {
+            let mut sizes = Vec::new();
+            for vm in vms.iter_mut() {
+                disk_sizes(seed, &fleets[vm.fleet as usize], vm.index, &mut sizes);
+                // At most 2^19 VMs of at most 65 disks: far below 2^32 words.
+                vm.disks_at = u32::try_from(kept.len()).expect("kept sizes fit 32-bit offsets");
+                kept.push(sizes.len() as u64);
+                kept.extend_from_slice(&sizes);
+            }
+        }
+        DiskSizes { kept }
+    }
+
+    /// [`disk_sizes`] of `vm`, of `fleet`, into `out` (cleared first).
+    #[inline]
+    pub fn get(&self, seed: u64, fleet: &Fleet, vm: &Vm, out: &mut Vec<u64>) {
+        match self.kept.get(vm.disks_at as usize) {
+            Some(&n) => {
+                let start = vm.disks_at as usize + 1;
+                out.clear();
+                out.extend_from_slice(&self.kept[start..start + n as usize]);
+            }
+            None => disk_sizes(seed, fleet, vm.index, out),
         }
     }
 
-    /// [`disk_sizes`] of VM `index` of `fleet`, the run's VM `vi`, into `out`.
-    pub fn get(&mut self, seed: u64, fleet: &Fleet, index: u32, vi: usize, out: &mut Vec<u64>) {
-        let Some(at) = self.at.get_mut(vi) else {
-            disk_sizes(seed, fleet, index, out);
-            return;
-        };
-        if *at == u32::MAX {
-            disk_sizes(seed, fleet, index, out);
-            // At most 2^14 VMs of a bounded number of disks: far below 2^32 words.
-            *at = u32::try_from(self.kept.len()).expect("kept sizes fit 32-bit offsets");
-            self.kept.push(out.len() as u64);
-            self.kept.extend_from_slice(out);
-            return;
-        }
-        let start = *at as usize;
-        let n = self.kept[start] as usize;
-        out.clear();
-        out.extend_from_slice(&self.kept[start + 1..start + 1 + n]);
+    /// Hints that `vm`'s sizes will be read soon (see `engine::prefetch`).
+    #[inline]
+    pub fn prefetch(&self, vm: &Vm) {
+        crate::engine::prefetch::prefetch_at(&self.kept, vm.disks_at as usize);
     }
 }
 
@@ -524,23 +533,25 @@ mod tests {
         }
     }
 
-    /// Kept sizes are the replay's, on the first job of a VM and on later ones, in any
-    /// order of VMs; a run too large to keep them replays every time.
+    /// Kept sizes are the replay's, for every VM in any order of reading; a run too
+    /// large to keep them replays every time.
     #[test]
     fn kept_disk_sizes_are_the_replay() {
         let f = fleet(concat!(
             "data_disks = { dist = \"uniform-int\", min = 0, max = 6 }\n",
             "disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"900 GB\" }"
         ));
-        for vms in [20, KEEP_DISKS_UP_TO + 1] {
-            let mut kept = DiskSizes::new(vms);
+        let s = crate::scenario::build::support(&Default::default());
+        let mut vms: Vec<Vm> = (0..20).map(|i| draw_vm(5, 0, &f, i, &s, 0).0).collect();
+        for up_to in [20, 19] {
+            let kept = DiskSizes::kept_up_to(up_to, 5, std::slice::from_ref(&f), &mut vms);
             let (mut want, mut got) = (Vec::new(), vec![7]);
             for i in [3u32, 0, 3, 19, 0, 7, 19, 3] {
                 disk_sizes(5, &f, i, &mut want);
-                kept.get(5, &f, i, i as usize, &mut got);
-                assert_eq!(got, want, "VM {i} of {vms}");
+                kept.get(5, &f, &vms[i as usize], &mut got);
+                assert_eq!(got, want, "VM {i}, kept up to {up_to}");
             }
-            assert_eq!(kept.kept.is_empty(), vms > KEEP_DISKS_UP_TO);
+            assert_eq!(kept.kept.is_empty(), up_to < 20);
         }
     }
 

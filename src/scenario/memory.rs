@@ -69,6 +69,7 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         .filter(|v| v.redundancy == super::schema::Redundancy::Grs)
         .count() as u64;
     let mut per_vms = 0u64;
+    let all_vms: u64 = s.fleet.iter().map(|f| u64::from(f.count_at_end(sim))).sum();
     let mut total = (10 + grs) * 2 * HISTOGRAM_BYTES;
     for f in &s.fleet {
         let vms = u64::from(f.count_at_end(sim));
@@ -93,6 +94,12 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         });
         let per_vm = 64 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
         per_vms = per_vms.saturating_add(vms.saturating_mul(per_vm));
+        if all_vms <= crate::model::vm::KEEP_DISKS_UP_TO as u64 {
+            // Its disk sizes, kept: a count and one size per disk, 8 bytes each.
+            let disks = super::population::expected(s, f).map_or(1.0, |e| e.data_disks + 1.0);
+            let kept = (vms as f64 * 8.0 * (disks + 1.0)).ceil() as u64;
+            per_vms = per_vms.saturating_add(kept);
+        }
     }
     // Group reports: per fleet a duration and an RPO histogram when there are few fleets
     // (`GROUP_HISTOGRAM_FLEETS`), and the groups summed at the end (as many again); one

@@ -291,7 +291,7 @@ impl Sim<'_, '_> {
                 // The disks' size caps the growth: replayed into the job's scratch buffer
                 // (no allocation per job).
                 let sizes = &mut self.disk_buf;
-                self.disks.get(self.seed, f, vm.index, vi, sizes);
+                self.disks.get(self.seed, f, vm, sizes);
                 let cap = sizes.iter().sum();
                 g.used_at(vm.used_bytes, g.join_time(vm.index), now, cap)
             }

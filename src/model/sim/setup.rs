@@ -49,6 +49,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
         let n_vms = vms.len();
+        let disks = crate::model::vm::DiskSizes::new(seed, &c.fleets, &mut vms);
         let mut sim = Sim {
             c,
             seed,
@@ -76,7 +77,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             next_job_id: 0,
             net,
             net_wake: None,
-            disks: crate::model::vm::DiskSizes::new(n_vms),
+            disks,
             disk_buf: Vec::new(),
             part_buf: Vec::new(),
             link_down: vec![0; n_links],

@@ -227,6 +227,8 @@ impl Sim<'_, '_> {
         }
         let latency = self.fleets[vm.fleet as usize].latency;
         if latency > SimDuration::ZERO {
+            // The disks' sizes are read when the latency has passed: start their load.
+            self.disks.prefetch(&vm);
             self.wait(j, Step::Latency, latency, now);
         } else {
             self.start_flow(j, now);
@@ -240,7 +242,7 @@ impl Sim<'_, '_> {
     /// flows. The transfer ends when the last flow does.
     pub(super) fn start_flow(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
-        let (fleet_idx, index) = (self.vms[vi].fleet as usize, self.vms[vi].index);
+        let fleet_idx = self.vms[vi].fleet as usize;
         let fleet = &self.c.fleets[fleet_idx];
         let t = &self.c.timing;
         let job = &self.jobs[j];
@@ -257,7 +259,7 @@ impl Sim<'_, '_> {
         }
         let mut sizes = std::mem::take(&mut self.disk_buf);
         let mut parts = std::mem::take(&mut self.part_buf);
-        self.disks.get(self.seed, fleet, index, vi, &mut sizes);
+        self.disks.get(self.seed, fleet, &self.vms[vi], &mut sizes);
         split_bytes(bytes, &sizes, &mut parts);
         parts.retain(|&b| b > 0);
         let n = parts.len();
