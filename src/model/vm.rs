@@ -402,10 +402,12 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
 }
 
 /// Runs of at most this many VMs keep every VM's disk sizes, replayed once when the run
-/// is set up (8 bytes a disk and one for the count: about 12 MiB for 400 000 VMs of
-/// three disks); larger ones replay a VM's sizes at each of its jobs, as [`disk_sizes`]
-/// is built to, which keeps a million VMs within their memory (see docs/performance.md).
-pub const KEEP_DISKS_UP_TO: usize = 1 << 19;
+/// is set up (8 bytes a disk and one for the count: about 4 MiB for 131 072 VMs of three
+/// disks); larger ones replay a VM's sizes at each of its jobs, as [`disk_sizes`] is
+/// built to. Kept, scale-100k's regions (up to 40 000 VMs) run 3–5 % faster; at 400 000
+/// VMs (scale-1m's largest region) the kept sizes' cache misses cost what the replay
+/// does (see docs/performance.md), and a million VMs keep their memory.
+pub const KEEP_DISKS_UP_TO: usize = 1 << 17;
 
 /// VMs' disk sizes ([`disk_sizes`]), kept in runs small enough to afford it: a VM backed
 /// up every night would otherwise draw its attributes again at every job (several
@@ -431,7 +433,7 @@ impl DiskSizes {
             let mut sizes = Vec::new();
             for vm in vms.iter_mut() {
                 disk_sizes(seed, &fleets[vm.fleet as usize], vm.index, &mut sizes);
-                // At most 2^19 VMs of at most 65 disks: far below 2^32 words.
+                // At most 2^17 VMs of at most 65 disks: far below 2^32 words.
                 vm.disks_at = u32::try_from(kept.len()).expect("kept sizes fit 32-bit offsets");
                 kept.push(sizes.len() as u64);
                 kept.extend_from_slice(&sizes);
