@@ -741,6 +741,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         self.enqueue(j, now);
     }
 
+    #[inline]
     fn set_phase(&mut self, j: u32, phase: usize, now: SimTime) {
         let job = self.job(j);
         let spent = now.since(job.phase_start);
