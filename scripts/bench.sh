@@ -5,10 +5,11 @@
 # core does), the path-heavy
 # variant of 100k (benches/scale-100k-paths.toml: 40 paths instead of 4), the
 # 2 000 VMs x 7 days case (window-2000, jobs.csv off) as a whole process, and the engine's
-# hold benchmark (ratio to BinaryHeap) at 1 k, 100 k and 1 M pending and at 15 k, the
-# mean pending events of scale-100k: what the queue alone allows there. Every number is a median (3 runs per scale
-# scenario, 5 for the small case and the hold rounds): the machine may be shared, so the
-# core count and the load average are printed with them.
+# hold benchmark (ratio to BinaryHeap) at 1 k, 100 k and 1 M pending and at 15 k (the
+# events scale-100k's heap held before a VM's next expiry moved out of it; it holds about
+# 340 now, the 1 k row). Every number is a median (3 runs per scale scenario, 5 for the
+# small case and the hold rounds): the machine may be shared, so the core count and the
+# load average are printed with them.
 #
 # Usage: scripts/bench.sh [--1m] [--no-engine]
 # Results of the runs go to target/bench/ (not results/).
