@@ -228,11 +228,15 @@ pub fn draw_vm(
         support,
         vault_region,
         &mut Vec::new(),
+        &mut Vec::new(),
     )
 }
 
 /// As [`draw_vm`], appending to `capped` the fleet key (`"disk_size"`, ...) of every draw
-/// that exceeded its type's range and was saturated.
+/// that exceeded its type's range and was saturated, and setting `sizes` to the VM's
+/// disk sizes as [`disk_sizes`] gives them (the OS disk first; an inventory's when its
+/// row lists them).
+#[allow(clippy::too_many_arguments)]
 pub fn draw_vm_counting(
     seed: u64,
     fleet_idx: u32,
@@ -241,6 +245,7 @@ pub fn draw_vm_counting(
     support: &Support,
     vault_region: usize,
     capped: &mut Vec<&'static str>,
+    sizes: &mut Vec<u64>,
 ) -> (Vm, Vec<Unsupported>) {
     fn note<T>(capped: &mut Vec<&'static str>, (v, hit): (T, bool), key: &'static str) -> T {
         if hit {
@@ -251,8 +256,8 @@ pub fn draw_vm_counting(
     let mut r = attr_stream(seed, fleet, index);
     use rand::Rng;
     // Draw order is part of the results format: append new attributes at the end.
-    let os = fleet.os.sample(&mut r).to_string();
-    let deployment = fleet.deployment.sample(&mut r).to_string();
+    let os = fleet.os.sample(&mut r);
+    let deployment = fleet.deployment.sample(&mut r);
     let agent = r.gen_bool(fleet.agent_installed);
     let blocked = r.gen_bool(fleet.connectivity_blocked);
     let extension = r.gen_bool(fleet.extension_installed);
@@ -261,10 +266,13 @@ pub fn draw_vm_counting(
     let os_disk = note(capped, fleet.os_disk.draw(&mut r), "os_disk");
     let mut total = os_disk;
     let mut largest = os_disk;
+    sizes.clear();
+    sizes.push(os_disk);
     for _ in 0..data_disks.min(MAX_DRAWN_DATA_DISKS) {
         let s = note(capped, fleet.disk_size.draw(&mut r), "disk_size");
         total = total.saturating_add(s);
         largest = largest.max(s);
+        sizes.push(s);
     }
     let storage = fleet.storage.sample(&mut r);
     let nics = note(capped, fleet.nics.draw(&mut r), "nics");
@@ -278,22 +286,22 @@ pub fn draw_vm_counting(
     #[rustfmt::skip]
     let mut d = Listed { os, agent, blocked, data_disks, total, largest, used_bytes: None };
     if let Some(inv) = fleet.inventory.as_deref() {
-        d.replace(inv, index);
+        d.replace(inv, index, sizes);
     }
     let used_bytes = d
         .used_bytes
         .unwrap_or_else(|| round(d.total as f64 * used) as u64);
-    let os_class = classify_os(&d.os).unwrap_or(OsClass::Linux);
+    let os_class = classify_os(d.os).unwrap_or(OsClass::Linux);
     let reasons = unsupported_reasons(
         &Attrs {
-            deployment: &deployment,
+            deployment,
             data_disks: d.data_disks,
             storage,
             reserved_ips,
             endpoints,
             nics,
             load_balanced,
-            os: &d.os,
+            os: d.os,
             other_region: fleet.region != vault_region,
         },
         support,
@@ -332,8 +340,8 @@ pub fn draw_vm_counting(
 const MAX_DRAWN_DATA_DISKS: u32 = 64;
 
 /// The attributes of a VM that an inventory row may give, drawn first.
-struct Listed {
-    os: String,
+struct Listed<'a> {
+    os: &'a str,
     agent: bool,
     blocked: bool,
     data_disks: u32,
@@ -344,11 +352,12 @@ struct Listed {
     used_bytes: Option<u64>,
 }
 
-impl Listed {
-    /// Replaces the draws with VM `index`'s cells of `inv` that are not blank.
-    fn replace(&mut self, inv: &Inventory, index: u32) {
+impl<'a> Listed<'a> {
+    /// Replaces the draws with VM `index`'s cells of `inv` that are not blank (its disks'
+    /// sizes into `sizes`).
+    fn replace(&mut self, inv: &'a Inventory, index: u32, sizes: &mut Vec<u64>) {
         if let Some(os) = Inventory::cell(&inv.os, index) {
-            self.os = os.to_string();
+            self.os = os;
         }
         if let Some(&a) = Inventory::cell(&inv.agent, index) {
             self.agent = a;
@@ -357,6 +366,8 @@ impl Listed {
             self.blocked = b;
         }
         if let Some(d) = Inventory::cell(&inv.disks, index) {
+            sizes.clear();
+            sizes.extend_from_slice(d);
             self.data_disks = d.len().saturating_sub(1) as u32;
             self.total = d.iter().fold(0u64, |a, &s| a.saturating_add(s));
             self.largest = d.iter().copied().max().unwrap_or(0);
@@ -401,8 +412,8 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     }
 }
 
-/// Runs of at most this many VMs keep every VM's disk sizes, replayed once when the run
-/// is set up (8 bytes a disk and one for the count: about 4 MiB for 131 072 VMs of three
+/// Runs of at most this many VMs keep every VM's disk sizes, as drawn when the run is
+/// set up (8 bytes a disk and one for the count: about 4 MiB for 131 072 VMs of three
 /// disks); larger ones replay a VM's sizes at each of its jobs, as [`disk_sizes`] is
 /// built to. Kept, scale-100k's regions (up to 40 000 VMs) run 3–5 % faster; at 400 000
 /// VMs (scale-1m's largest region) the kept sizes' cache misses cost what the replay
@@ -411,35 +422,40 @@ pub const KEEP_DISKS_UP_TO: usize = 1 << 17;
 
 /// VMs' disk sizes ([`disk_sizes`]), kept in runs small enough to afford it: a VM backed
 /// up every night would otherwise draw its attributes again at every job (several
-/// hundred instructions). The sizes are the replay's, in VM order, each VM's found from
-/// its [`Vm::disks_at`]; keeping them changes no result.
+/// hundred instructions). The sizes are the draws' (which the replay repeats), in VM
+/// order, each VM's found from its [`Vm::disks_at`]; keeping them changes no result.
 #[derive(Debug, Default)]
 pub struct DiskSizes {
+    /// Whether the run keeps them.
+    keep: bool,
     /// Per kept VM, its disk count, then its sizes.
     kept: Vec<u64>,
 }
 
 impl DiskSizes {
-    /// The sizes of `vms` (drawn for `fleets` with `seed`), kept if there are at most
-    /// [`KEEP_DISKS_UP_TO`] VMs; each VM's [`Vm::disks_at`] is set to where its are.
-    pub fn new(seed: u64, fleets: &[Fleet], vms: &mut [Vm]) -> Self {
-        Self::kept_up_to(KEEP_DISKS_UP_TO, seed, fleets, vms)
+    /// For a run of `vms` VMs: keeping their sizes if there are at most
+    /// [`KEEP_DISKS_UP_TO`].
+    pub fn for_run(vms: usize) -> Self {
+        Self::kept_up_to(KEEP_DISKS_UP_TO, vms)
     }
 
-    /// [`DiskSizes::new`] keeping them for at most `up_to` VMs.
-    fn kept_up_to(up_to: usize, seed: u64, fleets: &[Fleet], vms: &mut [Vm]) -> Self {
-        let mut kept = Vec::new();
-        if vms.len() <= up_to {
-            let mut sizes = Vec::new();
-            for vm in vms.iter_mut() {
-                disk_sizes(seed, &fleets[vm.fleet as usize], vm.index, &mut sizes);
-                // At most 2^17 VMs of at most 65 disks: far below 2^32 words.
-                vm.disks_at = u32::try_from(kept.len()).expect("kept sizes fit 32-bit offsets");
-                kept.push(sizes.len() as u64);
-                kept.extend_from_slice(&sizes);
-            }
+    /// [`DiskSizes::for_run`] keeping them for at most `up_to` VMs.
+    fn kept_up_to(up_to: usize, vms: usize) -> Self {
+        DiskSizes {
+            keep: vms <= up_to,
+            kept: Vec::new(),
         }
-        DiskSizes { kept }
+    }
+
+    /// Keeps `sizes`, the sizes of `vm`'s disks (from [`draw_vm_counting`]), if the run
+    /// keeps them, setting its [`Vm::disks_at`].
+    pub fn keep(&mut self, vm: &mut Vm, sizes: &[u64]) {
+        if self.keep {
+            // At most 2^17 VMs of at most 65 disks: far below 2^32 words.
+            vm.disks_at = u32::try_from(self.kept.len()).expect("kept sizes fit 32-bit offsets");
+            self.kept.push(sizes.len() as u64);
+            self.kept.extend_from_slice(sizes);
+        }
     }
 
     /// [`disk_sizes`] of `vm`, of `fleet`, into `out` (cleared first).
@@ -535,8 +551,8 @@ mod tests {
         }
     }
 
-    /// Kept sizes are the replay's, for every VM in any order of reading; a run too
-    /// large to keep them replays every time.
+    /// Kept sizes (the draws') are the replay's, for every VM in any order of reading;
+    /// a run too large to keep them replays every time.
     #[test]
     fn kept_disk_sizes_are_the_replay() {
         let f = fleet(concat!(
@@ -544,9 +560,17 @@ mod tests {
             "disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"900 GB\" }"
         ));
         let s = crate::scenario::build::support(&Default::default());
-        let mut vms: Vec<Vm> = (0..20).map(|i| draw_vm(5, 0, &f, i, &s, 0).0).collect();
         for up_to in [20, 19] {
-            let kept = DiskSizes::kept_up_to(up_to, 5, std::slice::from_ref(&f), &mut vms);
+            let mut kept = DiskSizes::kept_up_to(up_to, 20);
+            let mut sizes = vec![9];
+            let vms: Vec<Vm> = (0..20)
+                .map(|i| {
+                    let (mut vm, _) =
+                        draw_vm_counting(5, 0, &f, i, &s, 0, &mut Vec::new(), &mut sizes);
+                    kept.keep(&mut vm, &sizes);
+                    vm
+                })
+                .collect();
             let (mut want, mut got) = (Vec::new(), vec![7]);
             for i in [3u32, 0, 3, 19, 0, 7, 19, 3] {
                 disk_sizes(5, &f, i, &mut want);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::config::{Fleet, RestoreWhen};
+use crate::model::vm::DiskSizes;
 
 /// Job slots reserved up front (at most one per VM): a small run's night fits, and its
 /// slots never move as they grow in number (each move would copy them into new pages).
@@ -23,6 +24,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             ..Stats::default()
         };
         let mut vms = reserve_vms(c)?;
+        let mut disks = DiskSizes::for_run(c.fleets.iter().map(|f| f.count as usize).sum());
         let mut fleets = Vec::with_capacity(c.fleets.len());
         let mut policy_fleets = vec![Vec::new(); c.policies.len()];
         let mut gates = Vec::new();
@@ -37,7 +39,7 @@ impl<'s, 'o> Sim<'s, 'o> {
         }
         for (fi, f) in c.fleets.iter().enumerate() {
             let first_vm = vms.len() as u32;
-            draw_fleet(c, fi, &mut vms, &mut st);
+            draw_fleet(c, fi, &mut vms, &mut disks, &mut st);
             policy_fleets[f.policy].push(fi as u32);
             let mut rt = fleet_state(c, f, first_vm, &mut net, &link_ids);
             rt.gate = vault_gate[f_vault(c, f)];
@@ -49,7 +51,6 @@ impl<'s, 'o> Sim<'s, 'o> {
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
         let n_vms = vms.len();
-        let disks = crate::model::vm::DiskSizes::new(seed, &c.fleets, &mut vms);
         let mut sim = Sim {
             c,
             seed,
@@ -209,10 +210,11 @@ fn reserve_vms(c: &Config) -> Result<Vec<Vm>, Failure> {
 
 /// Draws the VMs of fleet `fi` onto `vms`, counting saturated draws and the VMs the
 /// support rules exclude.
-fn draw_fleet(c: &Config, fi: usize, vms: &mut Vec<Vm>, st: &mut Stats) {
+fn draw_fleet(c: &Config, fi: usize, vms: &mut Vec<Vm>, disks: &mut DiskSizes, st: &mut Stats) {
     let f = &c.fleets[fi];
     let vault_region = c.vaults[c.policies[f.policy].vault].region;
     let mut capped = Vec::new();
+    let mut sizes = Vec::new();
     let mut unsupported = 0u64;
     for i in 0..f.count {
         let (vm, reasons) = draw_vm_counting(
@@ -223,12 +225,14 @@ fn draw_fleet(c: &Config, fi: usize, vms: &mut Vec<Vm>, st: &mut Stats) {
             &c.support,
             vault_region,
             &mut capped,
+            &mut sizes,
         );
         for key in capped.drain(..) {
             st.capped(((), true), || format!("fleet.{}.{key}", f.name));
         }
         // A VM that joins later counts its RPO from the day it joins.
         let mut vm = vm;
+        disks.keep(&mut vm, &sizes);
         if let Some(g) = &f.growth {
             vm.last_point = g.join_time(i);
             vm.point_arrived = vm.last_point;
