@@ -74,7 +74,8 @@ pub struct EventQueue<E> {
     run_first: bool,
     /// The entries at or after `horizon`, unordered.
     far: Vec<Entry>,
-    /// Where the heap's entries end: the end of the bucket last moved into the heap.
+    /// Where the heap's and the run's entries end: the end of the bucket last made the
+    /// run.
     horizon: u64,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
@@ -217,11 +218,17 @@ impl<E> EventQueue<E> {
         let Some(first) = self.far.iter().map(|e| e.time).min() else {
             return false;
         };
-        let horizon = ((first >> FAR_SHIFT) + 1) << FAR_SHIFT;
-        self.horizon = horizon;
+        let bucket = first >> FAR_SHIFT;
+        // The end of the bucket; the last bucket of time ends at the end of time (its
+        // entries are moved by their bucket, so those at `u64::MAX` too).
+        self.horizon = if bucket == u64::MAX >> FAR_SHIFT {
+            u64::MAX
+        } else {
+            (bucket + 1) << FAR_SHIFT
+        };
         let run = &mut self.run;
         self.far.retain(|&e| {
-            let near = e.time < horizon;
+            let near = e.time >> FAR_SHIFT == bucket;
             if near {
                 run.push(e);
             }
@@ -591,6 +598,30 @@ mod tests {
         assert_eq!(q.events_processed(), 2);
         assert_eq!(q.pop(), Some((SimTime(5), "b")));
         assert_eq!(q.peek_key(), None);
+    }
+
+    /// The last bucket of time (events at and just before `u64::MAX`) is reached and
+    /// popped in order, including an event scheduled there after the bucket was reached.
+    #[test]
+    fn the_end_of_time_is_a_bucket_too() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(u64::MAX), 1);
+        q.schedule(SimTime(u64::MAX - 1), 2);
+        q.schedule(SimTime(5), 3);
+        q.schedule(SimTime(u64::MAX), 4);
+        assert_eq!(q.pop(), Some((SimTime(5), 3)));
+        assert_eq!(q.pop(), Some((SimTime(u64::MAX - 1), 2)));
+        q.schedule(SimTime(u64::MAX), 5);
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            rest,
+            [
+                (SimTime(u64::MAX), 1),
+                (SimTime(u64::MAX), 4),
+                (SimTime(u64::MAX), 5)
+            ]
+        );
+        assert!(q.is_empty());
     }
 
     #[test]
