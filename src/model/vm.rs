@@ -450,9 +450,14 @@ impl DiskSizes {
     /// Keeps `sizes`, the sizes of `vm`'s disks (from [`draw_vm_counting`]), if the run
     /// keeps them, setting its [`Vm::disks_at`].
     pub fn keep(&mut self, vm: &mut Vm, sizes: &[u64]) {
-        if self.keep {
-            // At most 2^17 VMs of at most 65 disks: far below 2^32 words.
-            vm.disks_at = u32::try_from(self.kept.len()).expect("kept sizes fit 32-bit offsets");
+        // At most 2^17 VMs of at most 65 drawn disks is far below 2^32 words; should an
+        // inventory list more, the VMs past that offset (`u32::MAX` says "not kept")
+        // replay theirs.
+        let at = u32::try_from(self.kept.len())
+            .ok()
+            .filter(|&a| a != u32::MAX);
+        if let (true, Some(at)) = (self.keep, at) {
+            vm.disks_at = at;
             self.kept.push(sizes.len() as u64);
             self.kept.extend_from_slice(sizes);
         }
