@@ -25,7 +25,7 @@
 //! class keeps the component found for it and, when it alone changed and the shape has
 //! not, its next recompute skips the search. Most components are one link (a region's
 //! egress): those are filled without the link heap, in the same steps, and those of a
-//! few classes (full and incremental copies) with the filling's state in locals. And in
+//! few classes (full and incremental copies) sort their own caps. And in
 //! most refills no link is a bottleneck (the flows are held to their per-disk caps): in a
 //! component of several links a sum of the caps per link shows it, and every class then
 //! runs at its cap without the filling (see [`Network::fill_at_caps`] for why that is
@@ -45,9 +45,9 @@ use super::{f64_of, Network, NEVER, NOT_LISTED};
 /// threshold so that their small networks take both ways.
 const SORT_BELOW: usize = if cfg!(test) { 2 } else { 8 };
 
-/// Components of one link and at most this many classes are filled by
-/// [`Network::fill_few`], larger ones by [`Network::fill_one_link`] (the tests use a
-/// lower threshold so that their small networks take both ways).
+/// Components of one link and at most this many classes sort their caps themselves
+/// instead of taking the component's list (the tests use a lower threshold so that
+/// their small networks take both ways).
 const FEW_CLASSES: usize = if cfg!(test) { 3 } else { 8 };
 
 /// The share of a link's capacity its flows' caps must leave free for
@@ -257,7 +257,20 @@ impl Network {
                     return;
                 }
                 if classes.len() <= FEW_CLASSES {
-                    self.fill_few(l, classes, epoch);
+                    // The caps in `(cap, class id)` order, sorted here: no list to take.
+                    let mut caps = [(0u64, 0u32); FEW_CLASSES];
+                    let mut n = 0;
+                    for &c in classes {
+                        let cap = self.classes[c as usize].cap;
+                        if cap.is_finite() {
+                            caps[n] = (cap.to_bits(), c);
+                            n += 1;
+                        }
+                    }
+                    caps[..n].sort_unstable();
+                    self.at_caps =
+                        self.fill_one_link(l, &caps[..n], classes.len(), epoch, |_, _| true);
+                    self.set_finishes(links, classes);
                     return;
                 }
             }
@@ -297,8 +310,10 @@ impl Network {
         };
         self.at_caps = if self.heap_fill() {
             self.fill_links(comp)
-        } else if links.len() == 1 {
-            self.fill_one_link(comp)
+        } else if let &[l] = links {
+            self.fill_one_link(l, comp.capped, comp.n_classes, epoch, |net, c| {
+                net.in_comp(comp, c)
+            })
         } else {
             // (A component of no link: flows on the empty path, held to their caps.)
             let first = links.first().map(|&l| l as usize);
@@ -314,6 +329,13 @@ impl Network {
             std::mem::swap(&mut capped, &mut self.capped);
         }
         self.comp_capped = capped;
+        self.set_finishes(links, classes);
+    }
+
+    /// After a filling: the links' throughputs (summed into `tp_acc`) and the classes'
+    /// next finish times at their new rates.
+    #[inline(always)]
+    fn set_finishes(&mut self, links: &[u32], classes: &[u32]) {
         let clock = self.clock;
         for &l in links {
             let link = &mut self.links[l as usize];
@@ -466,30 +488,67 @@ impl Network {
         at_caps
     }
 
-    /// [`Network::fill_links`] for a component of one link (every class crosses it), as
-    /// most are: the same steps in the same order, without the heap. The share is
-    /// recomputed before each step, as the heap's re-keying does. Returns whether every
+    /// [`Network::fill_links`] for a component of one link `l` (every class crosses it),
+    /// as most are: the same steps in the same order, without the heap, the link's
+    /// remaining capacity, unfrozen flows and throughput kept in locals (the throughput
+    /// left in its `tp_acc`). `capped` lists the capped classes in `(cap, class id)`
+    /// order, those of other components among them where `in_comp` says so; the
+    /// component has `n_classes` classes. The share is recomputed before each step, as
+    /// the heap's re-keying does; when it binds, the rest are frozen at it in the order
+    /// of the link's class list, as [`Network::freeze_link`] does. Returns whether every
     /// class was frozen at its cap.
-    fn fill_one_link(&mut self, comp: Comp) -> bool {
-        let (l, epoch) = (comp.links[0], comp.epoch);
-        let mut left = comp.n_classes;
-        let mut cap_i = 0;
+    fn fill_one_link(
+        &mut self,
+        l: u32,
+        capped: &[(u64, u32)],
+        n_classes: usize,
+        epoch: u64,
+        in_comp: impl Fn(&Self, u32) -> bool,
+    ) -> bool {
+        let clock = self.clock;
+        let link = &self.links[l as usize];
+        let (mut rem, mut unfrozen, mut tp) = (link.capacity, link.n_flows, 0.0);
+        // The next capped class of the component, from `capped[*i]` on.
+        let next_in = |net: &Self, i: &mut usize| {
+            while *i < capped.len() && !in_comp(net, capped[*i].1) {
+                *i += 1;
+            }
+            capped.get(*i).copied()
+        };
+        let mut i = 0;
+        let mut next = next_in(self, &mut i);
+        let mut left = n_classes;
         let mut at_caps = true;
         while left > 0 {
-            let link = &self.links[l as usize];
-            debug_assert!(link.unfrozen > 0, "an unfrozen class crosses the link");
-            let share = link.rem.max(0.0) / f64_of(link.unfrozen);
-            match self.next_cap(comp, &mut cap_i) {
-                Some((cap, c)) if cap <= share => {
-                    self.freeze(c, cap, epoch);
+            debug_assert!(unfrozen > 0, "an unfrozen class crosses the link");
+            let share = rem.max(0.0) / f64_of(unfrozen);
+            match next {
+                Some((bits, c)) if f64::from_bits(bits) <= share => {
+                    let (n, sum) =
+                        self.classes[c as usize].freeze_at(clock, epoch, f64::from_bits(bits));
+                    rem -= sum;
+                    tp += sum;
+                    unfrozen -= n;
                     left -= 1;
+                    i += 1;
+                    next = next_in(self, &mut i);
                 }
                 _ => {
-                    left -= self.freeze_link(l, share, epoch);
                     at_caps = false;
+                    for i in 0..self.links[l as usize].classes.len() {
+                        let c = self.links[l as usize].classes[i];
+                        let class = &mut self.classes[c as usize];
+                        if class.frozen != epoch {
+                            tp += class.freeze_at(clock, epoch, share).1;
+                            left -= 1;
+                        }
+                    }
+                    debug_assert_eq!(left, 0, "the link's list holds the component's classes");
+                    break;
                 }
             }
         }
+        self.links[l as usize].tp_acc = tp;
         at_caps
     }
 
@@ -523,69 +582,6 @@ impl Network {
         let at_cap = cap <= share;
         let rate = if at_cap { cap } else { share };
         (rate, 0.0 + f64_of(n) * rate, at_cap)
-    }
-
-    /// [`Network::fill_one_link`] and the finish times for a component of one link and
-    /// at most [`FEW_CLASSES`] classes (a region's link carrying full and incremental
-    /// copies): the same freezes in the same order, float for float, with the filling's
-    /// state in locals instead of the component's lists. The caps are sorted here by
-    /// `(cap, class id)`, the order of the network's list; a link's share binding freezes
-    /// the rest in the order of its class list, as `freeze_link` does.
-    fn fill_few(&mut self, l: u32, classes: &[u32], epoch: u64) {
-        let mut capped = [(0u64, 0u32); FEW_CLASSES];
-        let mut n_capped = 0;
-        for &c in classes {
-            let cap = self.classes[c as usize].cap;
-            if cap.is_finite() {
-                capped[n_capped] = (cap.to_bits(), c);
-                n_capped += 1;
-            }
-        }
-        let capped = &mut capped[..n_capped];
-        capped.sort_unstable();
-        let clock = self.clock;
-        let link = &self.links[l as usize];
-        let (mut rem, mut unfrozen, mut tp) = (link.capacity, link.n_flows, 0.0);
-        let mut at_caps = true;
-        let mut next = 0;
-        let mut left = classes.len();
-        while left > 0 {
-            debug_assert!(unfrozen > 0, "an unfrozen class crosses the link");
-            let share = rem.max(0.0) / f64_of(unfrozen);
-            match capped.get(next) {
-                Some(&(bits, c)) if f64::from_bits(bits) <= share => {
-                    next += 1;
-                    let rate = f64::from_bits(bits);
-                    let (n, sum) = self.classes[c as usize].freeze_at(clock, epoch, rate);
-                    rem -= sum;
-                    tp += sum;
-                    unfrozen -= n;
-                    left -= 1;
-                }
-                _ => {
-                    // `freeze_link`: every unfrozen class at the share, in the list's order.
-                    at_caps = false;
-                    for i in 0..self.links[l as usize].classes.len() {
-                        let c = self.links[l as usize].classes[i];
-                        let class = &mut self.classes[c as usize];
-                        if class.frozen != epoch {
-                            tp += class.freeze_at(clock, epoch, share).1;
-                            left -= 1;
-                        }
-                    }
-                    debug_assert_eq!(left, 0, "the link's list holds the component's classes");
-                    break;
-                }
-            }
-        }
-        let link = &mut self.links[l as usize];
-        link.set_throughput(clock, tp);
-        for &c in classes {
-            let class = &self.classes[c as usize];
-            let next = class.finish_of(class.heap[0].tag, clock);
-            wake_set(&mut self.wake, &mut self.classes, c, next);
-        }
-        self.at_caps = at_caps;
     }
 
     /// Freezes every unfrozen class of link `l` at `share`, in the order of its list;
