@@ -198,16 +198,10 @@ impl<E> EventQueue<E> {
                 self.choose_first();
             }
         } else {
-            self.push_far(entry);
+            self.far.push(entry);
         }
         self.live += 1;
         EventKey { slot, seq }
-    }
-
-    /// Puts an entry at or after the horizon with the others.
-    #[inline]
-    fn push_far(&mut self, entry: Entry) {
-        self.far.push(entry);
     }
 
     /// Makes the earliest bucket's entries the run, once the heap and the run are empty;
