@@ -3,7 +3,7 @@
 //! active classes, in the completion timer and (if capped) among the capped ones only
 //! while it has flows.
 
-use super::heap::Entry;
+use super::heap::FinishHeap;
 use super::wake::{wake_push, wake_remove};
 use super::{LinkId, Network, PathId, NOT_LISTED};
 
@@ -14,7 +14,7 @@ const KEEP_HEAP: usize = 4096;
 pub(super) struct Class {
     pub(super) path: u32,
     pub(super) cap: f64,
-    pub(super) heap: Vec<Entry>,
+    pub(super) heap: FinishHeap,
     /// Bytes received by each flow of the class since activation (or the last rebase), at
     /// `t_anchor`; see [`Class::v_at`].
     pub(super) v_anchor: f64,
@@ -83,7 +83,7 @@ impl Network {
             self.classes.push(Class {
                 path,
                 cap,
-                heap: Vec::new(),
+                heap: FinishHeap::default(),
                 v_anchor: 0.0,
                 t_anchor: 0,
                 sum_tags: 0.0,

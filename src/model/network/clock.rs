@@ -3,7 +3,6 @@
 //! the `network` module doc).
 
 use super::classes::Class;
-use super::heap::{heap_remove, sift_down};
 use super::{f64_of, FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
 use crate::engine::time::SimTime;
 
@@ -70,22 +69,11 @@ impl Class {
 }
 
 /// Shifts a class's virtual clock back to 0 at `t` (see the `network` module doc).
-/// Subtraction is monotone but may create ties, so the heap is rebuilt to keep the (tag, id)
-/// order exact.
 pub(super) fn rebase(class: &mut Class, t: u64) {
     let v = class.v_at(t);
-    let mut sum = 0.0;
-    for e in class.heap.iter_mut() {
-        e.tag -= v;
-        sum += e.tag;
-    }
-    class.sum_tags = sum;
+    class.sum_tags = class.heap.rebase(v);
     class.v_anchor = 0.0;
     class.t_anchor = t;
-    let n = class.heap.len();
-    for i in (0..n / 2).rev() {
-        sift_down(&mut class.heap, i);
-    }
 }
 
 impl Network {
@@ -205,14 +193,14 @@ impl Network {
         for &c in &due {
             self.touch_class(c);
             let class = &mut self.classes[c as usize];
-            let top = heap_remove(&mut class.heap, 0);
+            let top = class.heap.pop();
             let mut count = 1u64;
             let mut removed_tags = top.tag;
             self.flows[top.flow as usize] = FLOW_DONE;
             self.done.push((t, top.flow, top.owner));
             while let Some(&e) = class.heap.first() {
                 if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
-                    heap_remove(&mut class.heap, 0);
+                    class.heap.pop();
                     count += 1;
                     removed_tags += e.tag;
                     self.flows[e.flow as usize] = FLOW_DONE;

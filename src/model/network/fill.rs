@@ -343,7 +343,7 @@ impl Network {
         }
         for &c in classes {
             let class = &self.classes[c as usize];
-            let next = class.finish_of(class.heap[0].tag, clock);
+            let next = class.finish_of(class.heap.top().tag, clock);
             wake_set(&mut self.wake, &mut self.classes, c, next);
         }
     }
@@ -565,7 +565,7 @@ impl Network {
         class.frozen = epoch;
         class.set_rate(clock, rate);
         link.set_throughput(clock, tp);
-        let next = class.finish_of(class.heap[0].tag, clock);
+        let next = class.finish_of(class.heap.top().tag, clock);
         wake_set(&mut self.wake, &mut self.classes, c, next);
         self.at_caps = at_cap;
     }

@@ -2,7 +2,7 @@
 
 use super::clock::{finish_from, rebase};
 use super::fill::HEADROOM;
-use super::heap::{heap_remove, sift_up, Entry};
+use super::heap::Entry;
 use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
 use crate::engine::time::SimTime;
 
@@ -131,7 +131,7 @@ impl Network {
         if v > REBASE_AT {
             return None;
         }
-        let mut top = class.heap[0].tag;
+        let mut top = class.heap.top().tag;
         let mut flows = class.heap.len() as u64;
         let (mut rate_moved, mut tp_moved) = (false, false);
         for &b in bytes {
@@ -205,8 +205,6 @@ impl Network {
                 flow: f,
                 owner,
             });
-            let last = class.heap.len() - 1;
-            sift_up(&mut class.heap, last);
         }
         self.n_active += 1;
         let (s, n) = self.paths[path as usize];
@@ -251,12 +249,10 @@ impl Network {
             c => {
                 let clock = self.clock;
                 let class = &mut self.classes[c as usize];
-                let pos = class
+                let e = class
                     .heap
-                    .iter()
-                    .position(|e| e.flow == flow.0)
+                    .remove_flow(flow.0)
                     .expect("active flow missing from its class heap");
-                let e = heap_remove(&mut class.heap, pos);
                 let rem = e.tag - class.v_at(clock);
                 class.sum_tags -= e.tag;
                 self.flows[f] = FLOW_FREE;
@@ -311,7 +307,7 @@ impl Network {
         for &c in &self.active_classes {
             let class = &self.classes[c as usize];
             let v = class.v_at(self.clock);
-            for e in &class.heap {
+            for e in class.heap.iter() {
                 out[e.flow as usize] = Some(((e.tag - v).max(0.0), e.owner));
             }
         }

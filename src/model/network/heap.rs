@@ -28,6 +28,15 @@ fn before(a: &Entry, b: &Entry) -> bool {
     (a.tag < b.tag) | ((a.tag <= b.tag) & (a.flow < b.flow))
 }
 
+/// The (tag, flow) order as an [`Ordering`](std::cmp::Ordering), [`before`]'s (equal tags,
+/// and tags that do not compare, by flow): a slice sorted by it is a heap.
+fn order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    a.tag
+        .partial_cmp(&b.tag)
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then(a.flow.cmp(&b.flow))
+}
+
 /// [`before`] as branches: where the children lie outside the caches, a predicted branch
 /// lets the processor load the next level while the comparison waits for its operands,
 /// where a computed index makes the next load wait for the comparison.
@@ -103,9 +112,225 @@ pub(super) fn heap_remove(heap: &mut Vec<Entry>, pos: usize) -> Entry {
     removed
 }
 
+/// Entries a class's heap keeps in its ordered tier however many it holds; more spill to
+/// the unordered tier, down to [`NEAR_KEEP`] (a heap of 16 384 entries, 256 KiB, lies
+/// within a core's second-level cache). The tests' bounds are small, so that every test
+/// crosses them.
+#[cfg(not(test))]
+const NEAR_SPILL: usize = 1 << 14;
+#[cfg(test)]
+const NEAR_SPILL: usize = 16;
+/// Entries a spill keeps in the ordered tier.
+#[cfg(not(test))]
+const NEAR_KEEP: usize = 1 << 12;
+#[cfg(test)]
+const NEAR_KEEP: usize = 4;
+/// A far tier of at most this many entries moves whole when the near heap empties.
+#[cfg(not(test))]
+const NEAR_MIN: usize = 1 << 10;
+#[cfg(test)]
+const NEAR_MIN: usize = 8;
+/// Entries of the far tier a refill samples for its pivot.
+#[cfg(not(test))]
+const SAMPLE: usize = 64;
+#[cfg(test)]
+const SAMPLE: usize = 8;
+/// A refill moves about this share of the far tier (`1 / REFILL_SHARE` of it) at most,
+/// so that its pass over the far tier costs a few entries per pop.
+const REFILL_SHARE: usize = 8;
+// A refill samples at most the far tier's entries, and moves at least one sampled entry.
+const _: () = assert!(SAMPLE <= NEAR_MIN && SAMPLE / REFILL_SHARE >= 1 && NEAR_KEEP < NEAR_SPILL);
+
+/// A class's flows by (finish tag, flow id), in two tiers: the smallest entries in a
+/// binary min-heap (`near`), the rest unordered (`far`), every one of them at or after
+/// `pivot`, which every near entry precedes. A pop takes the near heap's top; when it
+/// empties, the far tier's entries before a new pivot (one pass) become the near heap.
+/// At a million VMs a class holds a hundred thousand flows: as one heap, most levels of
+/// every pop lay outside the second-level cache; as two tiers, a pop stays within it, and
+/// a new flow (whose tag, its bytes ahead of the class's clock, is larger than most)
+/// costs one push to the unordered tier.
+///
+/// Which entries lie where depends only on the operations' order; what any caller sees
+/// (the top, the length, the entries as a set) does not depend on it at all, and a
+/// [`FinishHeap::rebase`] sums the tags in (tag, id) order.
+#[derive(Debug, Default)]
+pub(super) struct FinishHeap {
+    near: Vec<Entry>,
+    far: Vec<Entry>,
+    /// At or before every far entry, after every near one (while `far` has any).
+    pivot: Entry,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            tag: 0.0,
+            flow: 0,
+            owner: 0,
+        }
+    }
+}
+
+impl FinishHeap {
+    /// How many flows it holds.
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.near.len() + self.far.len()
+    }
+
+    /// Whether it holds none (the near tier is empty only when both are).
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.near.is_empty()
+    }
+
+    /// The entry first in (tag, flow) order, if any.
+    #[inline]
+    pub(super) fn first(&self) -> Option<&Entry> {
+        self.near.first()
+    }
+
+    /// The entry first in (tag, flow) order.
+    ///
+    /// # Panics
+    /// If it is empty.
+    #[inline]
+    pub(super) fn top(&self) -> &Entry {
+        &self.near[0]
+    }
+
+    /// Every entry, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.near.iter().chain(&self.far)
+    }
+
+    /// Adds an entry.
+    #[inline]
+    pub(super) fn push(&mut self, e: Entry) {
+        if !self.far.is_empty() && !before(&e, &self.pivot) {
+            self.far.push(e);
+            return;
+        }
+        self.near.push(e);
+        let last = self.near.len() - 1;
+        sift_up(&mut self.near, last);
+        if self.near.len() > NEAR_SPILL {
+            self.spill();
+        }
+    }
+
+    /// Removes the first entry.
+    ///
+    /// # Panics
+    /// If it is empty.
+    #[inline]
+    pub(super) fn pop(&mut self) -> Entry {
+        let e = heap_remove(&mut self.near, 0);
+        if self.near.is_empty() && !self.far.is_empty() {
+            self.refill();
+        }
+        e
+    }
+
+    /// Removes flow `flow`'s entry (a scan: see the module doc), if it holds one.
+    pub(super) fn remove_flow(&mut self, flow: u32) -> Option<Entry> {
+        if let Some(pos) = self.near.iter().position(|e| e.flow == flow) {
+            let e = heap_remove(&mut self.near, pos);
+            if self.near.is_empty() && !self.far.is_empty() {
+                self.refill();
+            }
+            return Some(e);
+        }
+        let pos = self.far.iter().position(|e| e.flow == flow)?;
+        Some(self.far.swap_remove(pos))
+    }
+
+    /// Subtracts `v` from every tag and returns the tags' sum, taken in (tag, flow) order
+    /// (a float sum's rounding depends on its order; this one's on nothing else).
+    /// Subtraction is monotone but may create ties, so the tiers are rebuilt: sorted in
+    /// that order, which is a heap.
+    pub(super) fn rebase(&mut self, v: f64) -> f64 {
+        let mut all = std::mem::take(&mut self.near);
+        all.append(&mut self.far);
+        for e in all.iter_mut() {
+            e.tag -= v;
+        }
+        all.sort_unstable_by(order);
+        let sum = all.iter().fold(0.0, |s, e| s + e.tag);
+        if all.len() > NEAR_KEEP {
+            self.far = all.split_off(NEAR_KEEP);
+            self.pivot = self.far[0];
+        }
+        self.near = all;
+        sum
+    }
+
+    /// Gives back the room of tiers larger than `keep` entries.
+    pub(super) fn shrink_to(&mut self, keep: usize) {
+        self.near.shrink_to(keep);
+        self.far.shrink_to(keep);
+    }
+
+    /// The near heap has outgrown its bound: its [`NEAR_KEEP`] first entries stay, the
+    /// rest join the far tier, the first of them the new pivot (before the old one, so
+    /// still at or before every far entry).
+    #[cold]
+    fn spill(&mut self) {
+        self.near.select_nth_unstable_by(NEAR_KEEP, order);
+        self.pivot = self.near[NEAR_KEEP];
+        self.far.extend_from_slice(&self.near[NEAR_KEEP..]);
+        self.near.truncate(NEAR_KEEP);
+        heapify(&mut self.near);
+    }
+
+    /// The near heap emptied: the far tier's first entries become it (all of them when
+    /// few wait). Which ones: those before a pivot that a sample of the far tier puts near
+    /// its first [`REFILL_SHARE`]th, so that one pass over it moves them (the pivot
+    /// stays, the first of what stays at or after it).
+    fn refill(&mut self) {
+        let n = self.far.len();
+        if n <= NEAR_MIN {
+            std::mem::swap(&mut self.near, &mut self.far);
+        } else {
+            let mut sample = [Entry::default(); SAMPLE];
+            let stride = n / SAMPLE;
+            for (k, s) in sample.iter_mut().enumerate() {
+                *s = self.far[k * stride];
+            }
+            sample.sort_unstable_by(order);
+            // About a `REFILL_SHARE`th of the far tier, at most about half a near heap's
+            // bound; at least the sample's first entry moves, so the near tier is never
+            // left empty.
+            let at = (SAMPLE * (NEAR_SPILL / 2) / n).clamp(1, SAMPLE / REFILL_SHARE);
+            self.pivot = sample[at];
+            let pivot = self.pivot;
+            let mut kept = 0;
+            for i in 0..n {
+                let e = self.far[i];
+                if before(&e, &pivot) {
+                    self.near.push(e);
+                } else {
+                    self.far[kept] = e;
+                    kept += 1;
+                }
+            }
+            self.far.truncate(kept);
+        }
+        heapify(&mut self.near);
+    }
+}
+
+/// Orders `heap` as a heap (bottom-up).
+fn heapify(heap: &mut [Entry]) {
+    for i in (0..heap.len() / 2).rev() {
+        sift_down(heap, i);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::cmp::Ordering;
 
     /// Both comparisons are the (tag, flow) order's (the tuples' `partial_cmp`), for equal
@@ -130,6 +355,72 @@ mod tests {
                     assert_eq!(before(&a, &b), want, "({ta}, {fa}) < ({tb}, {fb})");
                     assert_eq!(before_branchy(&a, &b), want);
                 }
+            }
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push(u8),
+        Pop,
+        Remove(u32),
+        Rebase(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            5 => (0u8..40).prop_map(Op::Push),
+            3 => Just(Op::Pop),
+            1 => (0u32..200).prop_map(Op::Remove),
+            1 => (0u8..4).prop_map(Op::Rebase),
+        ]
+    }
+
+    proptest! {
+        /// Under any mix of pushes (many tied tags), pops, removals and rebases, the
+        /// tiered heap holds what a sorted set of (tag, flow) holds, its top that set's
+        /// first, and a rebase's sum is the set's tags summed in its order: its tiers
+        /// spill and refill many times (the tests' bounds are 16 and 8 entries).
+        #[test]
+        fn the_finish_heap_is_a_sorted_set(ops in proptest::collection::vec(op(), 1..400)) {
+            let mut h = FinishHeap::default();
+            let mut want: Vec<(f64, u32)> = Vec::new();
+            let mut next = 0u32;
+            for op in ops {
+                match op {
+                    Op::Push(t) => {
+                        h.push(Entry { tag: f64::from(t), flow: next, owner: next + 1 });
+                        want.push((f64::from(t), next));
+                        next += 1;
+                    }
+                    Op::Pop if !want.is_empty() => {
+                        let e = h.pop();
+                        let w = want.remove(0);
+                        prop_assert_eq!((e.tag, e.flow, e.owner), (w.0, w.1, w.1 + 1));
+                    }
+                    Op::Pop => {}
+                    Op::Remove(f) => {
+                        let i = want.iter().position(|w| w.1 == f);
+                        let got = h.remove_flow(f).map(|e| (e.tag, e.flow));
+                        prop_assert_eq!(got, i.map(|i| want.remove(i)));
+                    }
+                    Op::Rebase(v) => {
+                        let v = f64::from(v) * 0.5;
+                        for w in want.iter_mut() {
+                            w.0 -= v;
+                        }
+                        want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                        let sum = want.iter().fold(0.0, |s, w| s + w.0);
+                        prop_assert_eq!(h.rebase(v).to_bits(), sum.to_bits());
+                    }
+                }
+                want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                prop_assert_eq!(h.len(), want.len());
+                prop_assert_eq!(h.is_empty(), want.is_empty());
+                prop_assert_eq!(h.first().map(|e| (e.tag, e.flow)), want.first().copied());
+                let mut all: Vec<(f64, u32)> = h.iter().map(|e| (e.tag, e.flow)).collect();
+                all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                prop_assert_eq!(all, want.clone());
             }
         }
     }

@@ -715,6 +715,14 @@ impl<'s, 'o> Sim<'s, 'o> {
         j
     }
 
+    /// Hints job `j`'s VM, named by the dense `job_net` (its slot may not have arrived).
+    #[inline]
+    fn prefetch_job_vm(&self, j: u32) {
+        if let Some(n) = self.job_net.get(j as usize) {
+            prefetch_at(&self.vms, n.vm as usize);
+        }
+    }
+
     /// Frees job `j`'s slot and returns the job.
     fn free_job(&mut self, j: u32) -> Job {
         let job = self.jobs.remove(j);

@@ -38,12 +38,13 @@ impl Sim<'_, '_> {
             if t <= self.end || self.drain {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
-            // The job whose transfer ends next: its slot, its VM and its held points load
-            // while other events run (see `engine::prefetch`); its entry of the dense
-            // `job_net` is read now, for the VM.
+            // The job whose transfer ends next: its slot and its entry of the dense
+            // `job_net` load while other events run (see `engine::prefetch`); the timer,
+            // when it fires, reads that entry for the VM and its held points, which load
+            // while the network moves on. Reading the entry here would wait for it.
             if let Some(j) = self.net.next_owner() {
                 prefetch_lines_at(self.jobs.slots(), j as usize);
-                self.prefetch_vm_of(j);
+                prefetch_at(&self.job_net, j as usize);
             }
         }
     }
