@@ -101,6 +101,15 @@ struct Batch {
     next: usize,
 }
 
+/// How far the state of the job the network's timer names has been hinted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NetHint {
+    /// Its entry of `job_net` and its slot.
+    Entry,
+    /// Its VM and held points too.
+    Vm,
+}
+
 /// Which timer kept outside the heap fires next.
 #[derive(Clone, Copy)]
 enum External {
@@ -341,6 +350,9 @@ struct Sim<'s, 'o> {
     obs: &'o mut dyn Observer,
     /// The event count at which the observer was last asked to go on.
     polled_at: u64,
+    /// The job whose transfer ends at the network's timer, and how far its state has been
+    /// hinted (see `Sim::hint_net_owner`).
+    net_hint: (u32, NetHint),
     wants_jobs: bool,
     /// The flows finished at one instant, with their jobs (kept to reuse its allocation).
     done_buf: Vec<(FlowId, u32)>,
@@ -602,6 +614,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some(&next) = self.q.peek() {
                 self.prefetch_event(next);
             }
+            self.hint_net_owner();
             self.dispatch(ev, now);
             if self.checked {
                 self.check_invariants(now)?;

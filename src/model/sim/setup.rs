@@ -106,6 +106,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             st,
             obs,
             polled_at: 0,
+            net_hint: (NONE, NetHint::Entry),
             wants_jobs,
             done_buf: Vec::new(),
             batches: Vec::new(),
