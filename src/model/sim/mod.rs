@@ -101,15 +101,6 @@ struct Batch {
     next: usize,
 }
 
-/// How far the state of the job the network's timer names has been hinted.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum NetHint {
-    /// Its entry of `job_net` and its slot.
-    Entry,
-    /// Its VM and held points too.
-    Vm,
-}
-
 /// Which timer kept outside the heap fires next.
 #[derive(Clone, Copy)]
 enum External {
@@ -350,9 +341,6 @@ struct Sim<'s, 'o> {
     obs: &'o mut dyn Observer,
     /// The event count at which the observer was last asked to go on.
     polled_at: u64,
-    /// The job whose transfer ends at the network's timer, and how far its state has been
-    /// hinted (see `Sim::hint_net_owner`).
-    net_hint: (u32, NetHint),
     wants_jobs: bool,
     /// The flows finished at one instant, with their jobs (kept to reuse its allocation).
     done_buf: Vec<(FlowId, u32)>,
@@ -614,7 +602,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some(&next) = self.q.peek() {
                 self.prefetch_event(next);
             }
-            self.hint_net_owner();
             self.dispatch(ev, now);
             if self.checked {
                 self.check_invariants(now)?;
@@ -726,14 +713,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             None => self.job_net.push(net),
         }
         j
-    }
-
-    /// Hints job `j`'s VM, named by the dense `job_net` (its slot may not have arrived).
-    #[inline]
-    fn prefetch_job_vm(&self, j: u32) {
-        if let Some(n) = self.job_net.get(j as usize) {
-            prefetch_at(&self.vms, n.vm as usize);
-        }
     }
 
     /// Frees job `j`'s slot and returns the job.

@@ -49,33 +49,6 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// Hints the state of the job whose transfer ends at the network's timer, a step per
-    /// event: first its `job_net` entry and its slot, one event later (the entry arrived)
-    /// its VM and held points, read from that entry. At fleet scale the timer fires many
-    /// events after it was armed, by when a hint given then may have left the caches;
-    /// reading the entry in the same event as its hint would wait for it.
-    #[inline]
-    pub(super) fn hint_net_owner(&mut self) {
-        if self.net_wake.is_none() {
-            return;
-        }
-        let Some(j) = self.net.next_owner() else {
-            return;
-        };
-        match self.net_hint {
-            (h, NetHint::Vm) if h == j => {}
-            (h, NetHint::Entry) if h == j => {
-                self.prefetch_vm_of(j);
-                self.net_hint.1 = NetHint::Vm;
-            }
-            _ => {
-                prefetch_lines_at(self.jobs.slots(), j as usize);
-                prefetch_at(&self.job_net, j as usize);
-                self.net_hint = (j, NetHint::Entry);
-            }
-        }
-    }
-
     /// Hints job `j`'s VM and held points, the VM read from the dense `job_net` (not
     /// from the job's slot, which may not have arrived).
     #[inline]

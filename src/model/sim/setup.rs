@@ -106,7 +106,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             st,
             obs,
             polled_at: 0,
-            net_hint: (NONE, NetHint::Entry),
             wants_jobs,
             done_buf: Vec::new(),
             batches: Vec::new(),

@@ -312,21 +312,13 @@ impl Sim<'_, '_> {
 
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
         let job = self.job(j);
-        let (phase, vi, g, fi) = (job.phase, job.vm as usize, job.gate as usize, job.fleet);
+        let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
         // Issued together, the loads of the VM, its held points and the job waiting next
         // for the transfer slot it frees overlap instead of stalling one after the other.
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
-        // The job waiting next at the vault's gate (its transfer starts from its VM's state)
-        // and at the fleet's (its extension step reads its VM), when this one frees
-        // their slots: their VMs named by the dense `job_net`, not by their slots.
         if let Some(&w) = self.gates[g].queue.front() {
             prefetch_lines_at(self.jobs.slots(), w as usize);
-            self.prefetch_job_vm(w);
-        }
-        if let Some(&w) = self.fleets[fi as usize].queue.front() {
-            prefetch_lines_at(self.jobs.slots(), w as usize);
-            self.prefetch_job_vm(w);
         }
         self.set_phase(j, phase, now);
         self.prefetch_metrics(j, result.is_ok(), now);
