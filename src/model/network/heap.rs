@@ -1,11 +1,12 @@
-//! The finish heaps of the classes: per class, a binary min-heap of its flows' finish
-//! tags, ordered by (tag, flow id).
+//! The finish heaps of the classes: per class, its flows' finish tags ordered by (tag,
+//! flow id), in a binary min-heap of the first ones and, past a bound, the rest unordered
+//! ([`FinishHeap`]).
 //!
 //! The heap does not keep each flow's position: that bookkeeping was a write to a random
 //! flow slot at every level an entry moves, on every arrival and completion, to make the
 //! removal of a flow from the middle O(log n). Only [`super::Network::cancel_flow`] needs
 //! that, and the simulation never cancels a transfer, so a cancel finds its flow by a scan
-//! of its class's heap instead. The heap's layout is the same either way.
+//! of its class's heap instead.
 
 /// A flow in its class's heap.
 #[derive(Clone, Copy, Debug)]

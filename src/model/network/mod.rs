@@ -28,8 +28,9 @@
 //! virtual time `v0` with `b` bytes gets the
 //! finish tag `v0 + b`; its remaining bytes are `tag − v`, and since all flows of the class
 //! progress at the same rate, the finish order inside a class is the tag order and never
-//! changes. The tags live in a binary min-heap per class; a class's next finisher is its
-//! heap top.
+//! changes. The tags live in a finish heap per class (`heap::FinishHeap`: a binary min-heap,
+//! whose later entries wait unordered once a class holds more than 16 384 flows); a
+//! class's next finisher is its top.
 //!
 //! # Invariants
 //!
@@ -84,7 +85,8 @@
 //!
 //! # Costs
 //!
-//! An arrival or departure costs O(log flows) in its class heap plus one recompute,
+//! An arrival or departure costs O(log flows) in its class heap (amortised: the unordered
+//! tier of a large class is passed over once per few thousand pops) plus one recompute,
 //! O(Σ_active classes (path length × log links)) — independent of the number of flows. No
 //! allocation happens in the steady state (all scratch buffers are kept and reused).
 //! Memory per flow: a 16-byte heap entry and a 4-byte slot.
