@@ -113,6 +113,41 @@ pub(super) fn heap_remove(heap: &mut Vec<Entry>, pos: usize) -> Entry {
     removed
 }
 
+/// Removes the least entry: the hole at the root descends along the smaller children to
+/// a leaf (one comparison a level, where sifting the last entry down from the root takes
+/// two), then the last entry rises from there; it came from the bottom, so it seldom
+/// rises far.
+#[inline]
+pub(super) fn pop_least(heap: &mut Vec<Entry>) -> Entry {
+    let last = heap.pop().expect("pop_least on empty heap");
+    let n = heap.len();
+    if n == 0 {
+        return last;
+    }
+    let least = heap[0];
+    let mut i = 0;
+    let mut l = 1;
+    while l + 1 < n {
+        let c = if n <= BRANCH_FREE_UP_TO {
+            l + usize::from(before(&heap[l + 1], &heap[l]))
+        } else if before_branchy(&heap[l + 1], &heap[l]) {
+            l + 1
+        } else {
+            l
+        };
+        heap[i] = heap[c];
+        i = c;
+        l = 2 * i + 1;
+    }
+    if l < n {
+        heap[i] = heap[l];
+        i = l;
+    }
+    heap[i] = last;
+    sift_up(heap, i);
+    least
+}
+
 /// Entries a class's heap keeps in its ordered tier however many it holds; more spill to
 /// the unordered tier, down to [`NEAR_KEEP`] (a heap of 16 384 entries, 256 KiB, lies
 /// within a core's second-level cache). The tests' bounds are small, so that every test
@@ -226,7 +261,7 @@ impl FinishHeap {
     /// If it is empty.
     #[inline]
     pub(super) fn pop(&mut self) -> Entry {
-        let e = heap_remove(&mut self.near, 0);
+        let e = pop_least(&mut self.near);
         if self.near.is_empty() && !self.far.is_empty() {
             self.refill();
         }
