@@ -341,7 +341,7 @@ impl Sim<'_, '_> {
                     g.succeeded += 1;
                     g.bytes = g.bytes.saturating_add(job.bytes);
                     if let Some(d) = g.duration.as_mut() {
-                        d.record(now.since(job.arrived));
+                        d.record(now.since(job.arrived()));
                     }
                 }
                 Some((_, Fate::Retry(_))) => {}
@@ -366,7 +366,7 @@ impl Sim<'_, '_> {
         if !scheduled {
             return;
         }
-        let first = job.attempt == 1 && job.phase != Q;
+        let first = job.attempt == 1 && usize::from(job.phase) != Q;
         let Some(n) = self.night(fi, job.scheduled) else {
             return;
         };

@@ -64,7 +64,7 @@ impl Sim<'_, '_> {
                 continue;
             }
             let mut phases = job.phases;
-            phases[job.phase] += now.since(job.phase_start);
+            phases[usize::from(job.phase)] += now.since(job.phase_start);
             // Bytes moved so far: all of them once the transfer is over (a restore creating
             // its VM), its flows' progress during it.
             let bytes = match job.step {
@@ -80,7 +80,7 @@ impl Sim<'_, '_> {
                 vault: &self.c.vaults[self.fleets[fi].vault as usize].name,
                 attempt: job.attempt,
                 scheduled: job.scheduled,
-                started: job.arrived,
+                started: job.arrived(),
                 finished: now,
                 phases,
                 bytes: bytes.min(job.bytes),

@@ -312,7 +312,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
         let job = self.job(j);
-        let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
+        let (phase, vi, g) = (usize::from(job.phase), job.vm as usize, job.gate as usize);
         // Issued together, the loads of the VM, its held points and the job waiting next
         // for the transfer slot it frees overlap instead of stalling one after the other.
         prefetch_at(&self.vms, vi);
@@ -332,7 +332,7 @@ impl Sim<'_, '_> {
             // for above, arrived during the release).
             self.held.prefetch_records(vi);
         }
-        let duration = now.since(job.arrived);
+        let duration = now.since(job.arrived());
         let consistency = if result.is_ok() && !is_restore {
             job.consistency.name()
         } else {
@@ -364,7 +364,7 @@ impl Sim<'_, '_> {
         if matches!(job.kind, Kind::Restore(_)) {
             return;
         }
-        let d = now.since(job.arrived);
+        let d = now.since(job.arrived());
         if !ok {
             self.st.failed_duration.prefetch(d);
             return;
@@ -552,7 +552,7 @@ impl Sim<'_, '_> {
             vault: &self.c.vaults[v].name,
             attempt: job.attempt,
             scheduled: job.scheduled,
-            started: job.arrived,
+            started: job.arrived(),
             finished: now,
             phases: job.phases,
             bytes: job.bytes,
