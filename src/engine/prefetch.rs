@@ -24,8 +24,8 @@ pub fn prefetch_at<T>(items: &[T], i: usize) {
 const LINE: usize = 64;
 
 /// [`prefetch`] of every cache line `items[i]` covers, when there is such an element: for
-/// values larger than a line that are read at their far end too (a job's slot, 144 bytes
-/// over three lines, whose tag is its last field).
+/// values larger than a line that are read at their far end too (a job's slot, 128 bytes
+/// over two or three lines).
 #[inline(always)]
 pub fn prefetch_lines_at<T>(items: &[T], i: usize) {
     let Some(v) = items.get(i) else { return };
@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn every_line_a_value_covers_is_hinted() {
-        // A 144-byte job slot covers three lines at 16-byte alignment, four from late in
-        // a line.
+        // A 144-byte value covers three lines at 16-byte alignment, four from late in a
+        // line.
         for (addr, n) in [(0, 3), (16, 3), (48, 3), (64 + 32, 3), (60, 4)] {
             assert_eq!(lines_of(addr, 144), n, "at {addr}");
         }
