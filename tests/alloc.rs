@@ -122,11 +122,14 @@ fn steady_state_allocates_nothing_per_event() {
     assert!(events > 20_000, "the window is busy: {events} events");
     println!("steady state: {allocs} allocations over {events} events");
     // A few buffers may still find a new high-water mark (a longer queue on one night, a
-    // deeper event heap), and the longer run's summary may name a failure code the shorter
-    // one never saw (per fleet, vault, region and policy): a handful in all (22 when this
-    // was written, over about 47 000 events), never one per event, per job or per night.
+    // deeper event heap, a class heap's bucket first reached: the lowest buckets hold
+    // tags a few ulps apart, which a run meets ever more rarely), and the longer run's
+    // summary may name a failure code the shorter one never saw (per fleet, vault, region
+    // and policy): a few dozen in all (22 when this was written, 34 since the class heaps
+    // are radix heaps, six of their buckets first reached in the second week; over about
+    // 47 000 events), never one per event, per job or per night (8 nights more).
     assert!(
-        allocs <= 24,
+        allocs <= 36,
         "{allocs} allocations over {events} steady-state events ({ev_a} events and {alloc_a} allocations in the first 8 days)"
     );
 }

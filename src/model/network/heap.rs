@@ -1,6 +1,7 @@
 //! The finish heaps of the classes: per class, its flows' finish tags ordered by (tag,
-//! flow id), in a binary min-heap of the first ones and, past a bound, the rest unordered
-//! ([`FinishHeap`]).
+//! flow id), in a radix heap ([`FinishHeap`]): a class's tags only grow, which is what a
+//! radix heap needs, and its buckets are passed over in sequence where a binary heap's
+//! pop waits on one load a level.
 //!
 //! The heap does not keep each flow's position: that bookkeeping was a write to a random
 //! flow slot at every level an entry moves, on every arrival and completion, to make the
@@ -19,18 +20,8 @@ pub(super) struct Entry {
     pub(super) owner: u32,
 }
 
-/// `(a.tag, a.flow) < (b.tag, b.flow)`, without a branch: which of two children is the
-/// smaller is a coin toss to the branch predictor, so the comparison is computed as flags
-/// (`|` and `&` on booleans evaluate both sides) for the caller to use as a number.
-/// Where `a.tag < b.tag` fails, `a.tag <= b.tag` holds exactly when the tags are equal
-/// (for NaN too: both fail), and it is one flag where `==` takes two.
-#[inline]
-fn before(a: &Entry, b: &Entry) -> bool {
-    (a.tag < b.tag) | ((a.tag <= b.tag) & (a.flow < b.flow))
-}
-
-/// The (tag, flow) order as an [`Ordering`](std::cmp::Ordering), [`before`]'s (equal tags,
-/// and tags that do not compare, by flow): a slice sorted by it is a heap.
+/// The (tag, flow) order as an [`Ordering`](std::cmp::Ordering) (equal tags, and tags
+/// that do not compare, by flow).
 fn order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
     a.tag
         .partial_cmp(&b.tag)
@@ -38,171 +29,61 @@ fn order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
         .then(a.flow.cmp(&b.flow))
 }
 
-/// [`before`] as branches: where the children lie outside the caches, a predicted branch
-/// lets the processor load the next level while the comparison waits for its operands,
-/// where a computed index makes the next load wait for the comparison.
+/// A tag as an integer of the same order (negative tags below positive ones, both zeros
+/// one key, as `<` on the tags has them).
 #[inline]
-fn before_branchy(a: &Entry, b: &Entry) -> bool {
-    a.tag < b.tag || (a.tag == b.tag && a.flow < b.flow)
-}
-
-/// Heaps of at most this many entries (128 KiB, within the second-level cache) choose
-/// the smaller child without a branch; larger ones, whose lower levels lie outside the
-/// caches, with one, as before (at a million VMs the branch-free choice looked slower,
-/// in runs too noisy to settle it: see docs/performance.md).
-const BRANCH_FREE_UP_TO: usize = 1 << 13;
-
-// The heap operations run on every arrival and completion, from the sibling modules
-// (which may land in other codegen units): `#[inline]` keeps them inlinable there.
-#[inline]
-pub(super) fn sift_up(heap: &mut [Entry], mut i: usize) {
-    let e = heap[i];
-    while i > 0 {
-        let p = (i - 1) / 2;
-        if !before(&e, &heap[p]) {
-            break;
-        }
-        heap[i] = heap[p];
-        i = p;
-    }
-    heap[i] = e;
-}
-
-#[inline]
-pub(super) fn sift_down(heap: &mut [Entry], mut i: usize) {
-    let n = heap.len();
-    let e = heap[i];
-    loop {
-        let l = 2 * i + 1;
-        if l >= n {
-            break;
-        }
-        // The smaller child: its index computed in a small heap, branched on in a large.
-        let c = if l + 1 >= n {
-            l
-        } else if n <= BRANCH_FREE_UP_TO {
-            l + usize::from(before(&heap[l + 1], &heap[l]))
-        } else if before_branchy(&heap[l + 1], &heap[l]) {
-            l + 1
-        } else {
-            l
-        };
-        if !before(&heap[c], &e) {
-            break;
-        }
-        heap[i] = heap[c];
-        i = c;
-    }
-    heap[i] = e;
-}
-
-/// Removes the entry at `pos`.
-#[inline]
-pub(super) fn heap_remove(heap: &mut Vec<Entry>, pos: usize) -> Entry {
-    let last = heap.pop().expect("heap_remove on empty heap");
-    if pos == heap.len() {
-        return last;
-    }
-    let removed = heap[pos];
-    heap[pos] = last;
-    if pos > 0 && before(&last, &heap[(pos - 1) / 2]) {
-        sift_up(heap, pos);
+fn key(tag: f64) -> u64 {
+    let bits = if tag == 0.0 { 0 } else { tag.to_bits() };
+    if bits >> 63 == 1 {
+        !bits
     } else {
-        sift_down(heap, pos);
+        bits | 1 << 63
     }
-    removed
 }
 
-/// Removes the least entry: the hole at the root descends along the smaller children to
-/// a leaf (one comparison a level, where sifting the last entry down from the root takes
-/// two), then the last entry rises from there; it came from the bottom, so it seldom
-/// rises far.
+/// The bucket of a key against the least key: 0 if equal, else one past its highest bit
+/// that differs (1..=64).
 #[inline]
-pub(super) fn pop_least(heap: &mut Vec<Entry>) -> Entry {
-    let last = heap.pop().expect("pop_least on empty heap");
-    let n = heap.len();
-    if n == 0 {
-        return last;
-    }
-    let least = heap[0];
-    let mut i = 0;
-    let mut l = 1;
-    while l + 1 < n {
-        let c = if n <= BRANCH_FREE_UP_TO {
-            l + usize::from(before(&heap[l + 1], &heap[l]))
-        } else if before_branchy(&heap[l + 1], &heap[l]) {
-            l + 1
-        } else {
-            l
-        };
-        heap[i] = heap[c];
-        i = c;
-        l = 2 * i + 1;
-    }
-    if l < n {
-        heap[i] = heap[l];
-        i = l;
-    }
-    heap[i] = last;
-    sift_up(heap, i);
-    least
+fn bucket(k: u64, least: u64) -> usize {
+    64 - (k ^ least).leading_zeros() as usize
 }
 
-/// Entries a class's heap keeps in its ordered tier however many it holds; more spill to
-/// the unordered tier, down to [`NEAR_KEEP`] (a heap of 16 384 entries, 256 KiB, lies
-/// within a core's second-level cache). The tests' bounds are small, so that every test
-/// crosses them.
-#[cfg(not(test))]
-const NEAR_SPILL: usize = 1 << 14;
-#[cfg(test)]
-const NEAR_SPILL: usize = 16;
-/// Entries a spill keeps in the ordered tier.
-#[cfg(not(test))]
-const NEAR_KEEP: usize = 1 << 12;
-#[cfg(test)]
-const NEAR_KEEP: usize = 4;
-/// A far tier of at most this many entries moves whole when the near heap empties.
-#[cfg(not(test))]
-const NEAR_MIN: usize = 1 << 10;
-#[cfg(test)]
-const NEAR_MIN: usize = 8;
-/// Entries of the far tier a refill samples for its pivot.
-#[cfg(not(test))]
-const SAMPLE: usize = 64;
-#[cfg(test)]
-const SAMPLE: usize = 8;
-/// A refill moves about this share of the far tier (`1 / REFILL_SHARE` of it) at most,
-/// so that its pass over the far tier costs a few entries per pop.
-const REFILL_SHARE: usize = 8;
-// A refill samples at most the far tier's entries, and moves at least one sampled entry.
-const _: () = assert!(SAMPLE <= NEAR_MIN && SAMPLE / REFILL_SHARE >= 1 && NEAR_KEEP < NEAR_SPILL);
+/// Entries of room a bucket keeps when it empties (64 KiB).
+const KEEP_BUCKET: usize = 1 << 12;
 
-/// A class's flows by (finish tag, flow id), in two tiers: the smallest entries in a
-/// binary min-heap (`near`), the rest unordered (`far`), every one of them at or after
-/// `pivot`, which every near entry precedes. A pop takes the near heap's top; when it
-/// empties, the far tier's entries before a new pivot (one pass) become the near heap.
-/// At a million VMs a class holds a hundred thousand flows: as one heap, most levels of
-/// every pop lay outside the second-level cache; as two tiers, a pop stays within it, and
-/// a new flow (whose tag, its bytes ahead of the class's clock, is larger than most)
-/// costs one push to the unordered tier.
+/// A class's flows by (finish tag, flow id): a radix heap. A class's tags only grow
+/// (a new flow's tag is the class's clock plus its bytes, and a flow leaves when the
+/// clock reaches its tag), so each entry is kept in the bucket of the highest bit in
+/// which its tag's key differs from the least key: `first` holds the entries of the
+/// least key itself, in flow order (the last is the least); an entry moves to a lower
+/// bucket only when its bucket becomes the lowest, a few times in its life, and every
+/// move is a sequential pass. A push before the least key (a completion rounded to the
+/// microsecond can take a tag just past the clock) re-buckets everything, rarely.
 ///
 /// Which entries lie where depends only on the operations' order; what any caller sees
 /// (the top, the length, the entries as a set) does not depend on it at all, and a
-/// [`FinishHeap::rebase`] sums the tags in (tag, id) order.
-#[derive(Debug, Default)]
+/// [`FinishHeap::rebase`] sums the tags in (tag, flow) order.
+#[derive(Debug)]
 pub(super) struct FinishHeap {
-    near: Vec<Entry>,
-    far: Vec<Entry>,
-    /// At or before every far entry, after every near one (while `far` has any).
-    pivot: Entry,
+    /// The entries of key `least`, by flow from the greatest to the least.
+    first: Vec<Entry>,
+    /// Buckets 1..=64 (index 0..=63).
+    rest: Vec<Vec<Entry>>,
+    /// Bit `b` set iff `rest[b]` holds an entry.
+    occupied: u64,
+    /// The least key held (meaningless when empty).
+    least: u64,
+    len: usize,
 }
 
-impl Default for Entry {
+impl Default for FinishHeap {
     fn default() -> Self {
-        Entry {
-            tag: 0.0,
-            flow: 0,
-            owner: 0,
+        FinishHeap {
+            first: Vec::new(),
+            rest: (0..64).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            least: 0,
+            len: 0,
         }
     }
 }
@@ -211,19 +92,19 @@ impl FinishHeap {
     /// How many flows it holds.
     #[inline]
     pub(super) fn len(&self) -> usize {
-        self.near.len() + self.far.len()
+        self.len
     }
 
-    /// Whether it holds none (the near tier is empty only when both are).
+    /// Whether it holds none.
     #[inline]
     pub(super) fn is_empty(&self) -> bool {
-        self.near.is_empty()
+        self.len == 0
     }
 
     /// The entry first in (tag, flow) order, if any.
     #[inline]
     pub(super) fn first(&self) -> Option<&Entry> {
-        self.near.first()
+        self.first.last()
     }
 
     /// The entry first in (tag, flow) order.
@@ -232,27 +113,42 @@ impl FinishHeap {
     /// If it is empty.
     #[inline]
     pub(super) fn top(&self) -> &Entry {
-        &self.near[0]
+        self.first.last().expect("top of an empty finish heap")
     }
 
     /// Every entry, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.near.iter().chain(&self.far)
+        self.first.iter().chain(self.rest.iter().flatten())
     }
 
     /// Adds an entry.
     #[inline]
     pub(super) fn push(&mut self, e: Entry) {
-        if !self.far.is_empty() && !before(&e, &self.pivot) {
-            self.far.push(e);
+        let k = key(e.tag);
+        if self.len == 0 {
+            self.least = k;
+            self.first.push(e);
+            self.len = 1;
             return;
         }
-        self.near.push(e);
-        let last = self.near.len() - 1;
-        sift_up(&mut self.near, last);
-        if self.near.len() > NEAR_SPILL {
-            self.spill();
+        if k < self.least {
+            self.push_before_least(e);
+            return;
         }
+        self.len += 1;
+        match bucket(k, self.least) {
+            0 => {
+                let at = self.first.partition_point(|x| x.flow > e.flow);
+                self.first.insert(at, e);
+            }
+            b => self.put(b, e),
+        }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, b: usize, e: Entry) {
+        self.rest[b - 1].push(e);
+        self.occupied |= 1 << (b - 1);
     }
 
     /// Removes the first entry.
@@ -261,105 +157,128 @@ impl FinishHeap {
     /// If it is empty.
     #[inline]
     pub(super) fn pop(&mut self) -> Entry {
-        let e = pop_least(&mut self.near);
-        if self.near.is_empty() && !self.far.is_empty() {
-            self.refill();
+        let e = self.first.pop().expect("pop of an empty finish heap");
+        self.len -= 1;
+        if self.first.is_empty() && self.len > 0 {
+            self.advance();
         }
         e
     }
 
+    /// `first` emptied: the lowest occupied bucket's least key becomes the least, and
+    /// that bucket's entries move down (to `first` those of that key).
+    fn advance(&mut self) {
+        let b = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << b);
+        let mut moving = std::mem::take(&mut self.rest[b]);
+        let least = moving.iter().fold(u64::MAX, |m, e| m.min(key(e.tag)));
+        self.least = least;
+        for &e in &moving {
+            match bucket(key(e.tag), least) {
+                0 => self.first.push(e),
+                c => self.put(c, e),
+            }
+        }
+        self.order_first();
+        // A small bucket's room is kept for its next entries; a large one's is given
+        // back (with every bucket keeping its peak, scale-1m's largest region peaked at
+        // 179 MB instead of 159).
+        if moving.capacity() <= KEEP_BUCKET {
+            moving.clear();
+            self.rest[b] = moving;
+        }
+    }
+
+    /// Puts `first` (entries of one key) in its order: by flow, the least last.
+    #[inline]
+    fn order_first(&mut self) {
+        if self.first.len() > 1 {
+            self.first
+                .sort_unstable_by_key(|e| std::cmp::Reverse(e.flow));
+        }
+    }
+
+    /// A push before the least key: every entry is bucketed again around it.
+    #[cold]
+    fn push_before_least(&mut self, e: Entry) {
+        let mut all = self.drain_all();
+        all.push(e);
+        self.refill_from(all);
+    }
+
+    /// Removes and returns every entry, leaving it empty (its buckets' room kept).
+    fn drain_all(&mut self) -> Vec<Entry> {
+        let mut all = std::mem::take(&mut self.first);
+        for r in self.rest.iter_mut() {
+            all.append(r);
+        }
+        self.occupied = 0;
+        self.len = 0;
+        all
+    }
+
+    /// Buckets `all` (this heap empty), whose room becomes `first`'s.
+    fn refill_from(&mut self, mut all: Vec<Entry>) {
+        debug_assert!(self.is_empty());
+        let least = all.iter().fold(u64::MAX, |m, e| m.min(key(e.tag)));
+        self.least = least;
+        self.len = all.len();
+        all.retain(|&e| match bucket(key(e.tag), least) {
+            0 => true,
+            b => {
+                self.put(b, e);
+                false
+            }
+        });
+        self.first = all;
+        self.order_first();
+    }
+
     /// Removes flow `flow`'s entry (a scan: see the module doc), if it holds one.
     pub(super) fn remove_flow(&mut self, flow: u32) -> Option<Entry> {
-        if let Some(pos) = self.near.iter().position(|e| e.flow == flow) {
-            let e = heap_remove(&mut self.near, pos);
-            if self.near.is_empty() && !self.far.is_empty() {
-                self.refill();
+        if let Some(pos) = self.first.iter().position(|e| e.flow == flow) {
+            let e = self.first.remove(pos);
+            self.len -= 1;
+            if self.first.is_empty() && self.len > 0 {
+                self.advance();
             }
             return Some(e);
         }
-        let pos = self.far.iter().position(|e| e.flow == flow)?;
-        Some(self.far.swap_remove(pos))
+        for (b, r) in self.rest.iter_mut().enumerate() {
+            if let Some(pos) = r.iter().position(|e| e.flow == flow) {
+                let e = r.swap_remove(pos);
+                if r.is_empty() {
+                    self.occupied &= !(1 << b);
+                }
+                self.len -= 1;
+                return Some(e);
+            }
+        }
+        None
     }
 
     /// Subtracts `v` from every tag and returns the tags' sum, taken in (tag, flow) order
     /// (a float sum's rounding depends on its order; this one's on nothing else).
-    /// Subtraction is monotone but may create ties, so the tiers are rebuilt: sorted in
-    /// that order, which is a heap.
+    /// Subtraction is monotone but may create ties, so the buckets are rebuilt.
     pub(super) fn rebase(&mut self, v: f64) -> f64 {
-        let mut all = std::mem::take(&mut self.near);
-        all.append(&mut self.far);
+        let mut all = self.drain_all();
         for e in all.iter_mut() {
             e.tag -= v;
         }
         all.sort_unstable_by(order);
         let sum = all.iter().fold(0.0, |s, e| s + e.tag);
-        if all.len() > NEAR_KEEP {
-            self.far = all.split_off(NEAR_KEEP);
-            self.pivot = self.far[0];
+        if !all.is_empty() {
+            self.refill_from(all);
         }
-        self.near = all;
         sum
     }
 
-    /// Gives back the room of tiers larger than `keep` entries.
+    /// Gives back the room of buckets larger than `keep` entries.
     pub(super) fn shrink_to(&mut self, keep: usize) {
-        self.near.shrink_to(keep);
-        self.far.shrink_to(keep);
-    }
-
-    /// The near heap has outgrown its bound: its [`NEAR_KEEP`] first entries stay, the
-    /// rest join the far tier, the first of them the new pivot (before the old one, so
-    /// still at or before every far entry).
-    #[cold]
-    fn spill(&mut self) {
-        self.near.select_nth_unstable_by(NEAR_KEEP, order);
-        self.pivot = self.near[NEAR_KEEP];
-        self.far.extend_from_slice(&self.near[NEAR_KEEP..]);
-        self.near.truncate(NEAR_KEEP);
-        heapify(&mut self.near);
-    }
-
-    /// The near heap emptied: the far tier's first entries become it (all of them when
-    /// few wait). Which ones: those before a pivot that a sample of the far tier puts near
-    /// its first [`REFILL_SHARE`]th, so that one pass over it moves them (the pivot
-    /// stays, the first of what stays at or after it).
-    fn refill(&mut self) {
-        let n = self.far.len();
-        if n <= NEAR_MIN {
-            std::mem::swap(&mut self.near, &mut self.far);
-        } else {
-            let mut sample = [Entry::default(); SAMPLE];
-            let stride = n / SAMPLE;
-            for (k, s) in sample.iter_mut().enumerate() {
-                *s = self.far[k * stride];
-            }
-            sample.sort_unstable_by(order);
-            // About a `REFILL_SHARE`th of the far tier, at most about half a near heap's
-            // bound; at least the sample's first entry moves, so the near tier is never
-            // left empty.
-            let at = (SAMPLE * (NEAR_SPILL / 2) / n).clamp(1, SAMPLE / REFILL_SHARE);
-            self.pivot = sample[at];
-            let pivot = self.pivot;
-            let mut kept = 0;
-            for i in 0..n {
-                let e = self.far[i];
-                if before(&e, &pivot) {
-                    self.near.push(e);
-                } else {
-                    self.far[kept] = e;
-                    kept += 1;
-                }
-            }
-            self.far.truncate(kept);
+        self.first.shrink_to(keep);
+        for r in self.rest.iter_mut() {
+            r.shrink_to(keep);
         }
-        heapify(&mut self.near);
-    }
-}
-
-/// Orders `heap` as a heap (bottom-up).
-fn heapify(heap: &mut [Entry]) {
-    for i in (0..heap.len() / 2).rev() {
-        sift_down(heap, i);
     }
 }
 
@@ -367,30 +286,27 @@ fn heapify(heap: &mut [Entry]) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::cmp::Ordering;
 
-    /// Both comparisons are the (tag, flow) order's (the tuples' `partial_cmp`), for equal
-    /// tags, signed zeros, infinities and NaN (which is before nothing and after nothing).
+    /// Keys are in the tags' order (`<`), for signed zeros, infinities and subnormals.
     #[test]
-    fn before_is_the_tag_then_flow_order() {
-        let tags = [-1.0, -0.0, 0.0, 0.5, 1.0, f64::INFINITY, f64::NAN];
-        for &ta in &tags {
-            for &tb in &tags {
-                for (fa, fb) in [(0, 1), (1, 0), (3, 3)] {
-                    let a = Entry {
-                        tag: ta,
-                        flow: fa,
-                        owner: 0,
-                    };
-                    let b = Entry {
-                        tag: tb,
-                        flow: fb,
-                        owner: 0,
-                    };
-                    let want = (ta, fa).partial_cmp(&(tb, fb)) == Some(Ordering::Less);
-                    assert_eq!(before(&a, &b), want, "({ta}, {fa}) < ({tb}, {fb})");
-                    assert_eq!(before_branchy(&a, &b), want);
-                }
+    fn keys_are_in_the_tags_order() {
+        let tags = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -f64::MIN_POSITIVE / 4.0,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE / 4.0,
+            0.5,
+            1.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for &a in &tags {
+            for &b in &tags {
+                assert_eq!(a < b, key(a) < key(b), "{a} < {b}");
+                assert_eq!(a == b, key(a) == key(b), "{a} == {b}");
             }
         }
     }
@@ -398,6 +314,8 @@ mod tests {
     #[derive(Clone, Debug)]
     enum Op {
         Push(u8),
+        /// A tag this far (in 64ths) after the least held, as a class's new flows have.
+        PushAhead(u16),
         Pop,
         Remove(u32),
         Rebase(u8),
@@ -405,7 +323,8 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            5 => (0u8..40).prop_map(Op::Push),
+            3 => (0u8..40).prop_map(Op::Push),
+            4 => (0u16..4096).prop_map(Op::PushAhead),
             3 => Just(Op::Pop),
             1 => (0u32..200).prop_map(Op::Remove),
             1 => (0u8..4).prop_map(Op::Rebase),
@@ -413,10 +332,10 @@ mod tests {
     }
 
     proptest! {
-        /// Under any mix of pushes (many tied tags), pops, removals and rebases, the
-        /// tiered heap holds what a sorted set of (tag, flow) holds, its top that set's
-        /// first, and a rebase's sum is the set's tags summed in its order: its tiers
-        /// spill and refill many times (the tests' bounds are 16 and 8 entries).
+        /// Under any mix of pushes (many tied tags, and tags before the least held),
+        /// pops, removals and rebases, the heap holds what a sorted set of (tag, flow)
+        /// holds, its top that set's first, and a rebase's sum is the set's tags summed
+        /// in its order.
         #[test]
         fn the_finish_heap_is_a_sorted_set(ops in proptest::collection::vec(op(), 1..400)) {
             let mut h = FinishHeap::default();
@@ -427,6 +346,12 @@ mod tests {
                     Op::Push(t) => {
                         h.push(Entry { tag: f64::from(t), flow: next, owner: next + 1 });
                         want.push((f64::from(t), next));
+                        next += 1;
+                    }
+                    Op::PushAhead(d) => {
+                        let t = want.first().map_or(0.0, |w| w.0) + f64::from(d) / 64.0;
+                        h.push(Entry { tag: t, flow: next, owner: next + 1 });
+                        want.push((t, next));
                         next += 1;
                     }
                     Op::Pop if !want.is_empty() => {

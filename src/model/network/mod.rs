@@ -28,9 +28,8 @@
 //! virtual time `v0` with `b` bytes gets the
 //! finish tag `v0 + b`; its remaining bytes are `tag − v`, and since all flows of the class
 //! progress at the same rate, the finish order inside a class is the tag order and never
-//! changes. The tags live in a finish heap per class (`heap::FinishHeap`: a binary min-heap,
-//! whose later entries wait unordered once a class holds more than 16 384 flows); a
-//! class's next finisher is its top.
+//! changes. The tags live in a finish heap per class (`heap::FinishHeap`: a radix heap,
+//! since a class's tags only grow); a class's next finisher is its top.
 //!
 //! # Invariants
 //!
