@@ -69,6 +69,9 @@ pub(super) struct FinishHeap {
     first: Vec<Entry>,
     /// Buckets 1..=64 (index 0..=63).
     rest: Vec<Vec<Entry>>,
+    /// At or below the least key in each bucket (`u64::MAX` when empty; below it only
+    /// after a removal), so that a bucket's least need not be searched for.
+    mins: Vec<u64>,
     /// Bit `b` set iff `rest[b]` holds an entry.
     occupied: u64,
     /// The least key held (meaningless when empty).
@@ -81,6 +84,7 @@ impl Default for FinishHeap {
         FinishHeap {
             first: Vec::new(),
             rest: (0..64).map(|_| Vec::new()).collect(),
+            mins: vec![u64::MAX; 64],
             occupied: 0,
             least: 0,
             len: 0,
@@ -141,13 +145,14 @@ impl FinishHeap {
                 let at = self.first.partition_point(|x| x.flow > e.flow);
                 self.first.insert(at, e);
             }
-            b => self.put(b, e),
+            b => self.put(b, k, e),
         }
     }
 
     #[inline(always)]
-    fn put(&mut self, b: usize, e: Entry) {
+    fn put(&mut self, b: usize, k: u64, e: Entry) {
         self.rest[b - 1].push(e);
+        self.mins[b - 1] = self.mins[b - 1].min(k);
         self.occupied |= 1 << (b - 1);
     }
 
@@ -168,25 +173,30 @@ impl FinishHeap {
     /// `first` emptied: the lowest occupied bucket's least key becomes the least, and
     /// that bucket's entries move down (to `first` those of that key).
     fn advance(&mut self) {
-        let b = self.occupied.trailing_zeros() as usize;
-        self.occupied &= !(1 << b);
-        let mut moving = std::mem::take(&mut self.rest[b]);
-        let least = moving.iter().fold(u64::MAX, |m, e| m.min(key(e.tag)));
-        self.least = least;
-        for &e in &moving {
-            match bucket(key(e.tag), least) {
-                0 => self.first.push(e),
-                c => self.put(c, e),
+        // A bucket's recorded least may lie below its entries after a removal: its
+        // entries then all move down and the next bucket is taken.
+        while self.first.is_empty() {
+            let b = self.occupied.trailing_zeros() as usize;
+            self.occupied &= !(1 << b);
+            let least = std::mem::replace(&mut self.mins[b], u64::MAX);
+            self.least = least;
+            let mut moving = std::mem::take(&mut self.rest[b]);
+            for &e in &moving {
+                let k = key(e.tag);
+                match bucket(k, least) {
+                    0 => self.first.push(e),
+                    c => self.put(c, k, e),
+                }
+            }
+            // A small bucket's room is kept for its next entries; a large one's is given
+            // back (with every bucket keeping its peak, scale-1m's largest region peaked
+            // at 179 MB instead of 159).
+            if moving.capacity() <= KEEP_BUCKET {
+                moving.clear();
+                self.rest[b] = moving;
             }
         }
         self.order_first();
-        // A small bucket's room is kept for its next entries; a large one's is given
-        // back (with every bucket keeping its peak, scale-1m's largest region peaked at
-        // 179 MB instead of 159).
-        if moving.capacity() <= KEEP_BUCKET {
-            moving.clear();
-            self.rest[b] = moving;
-        }
     }
 
     /// Puts `first` (entries of one key) in its order: by flow, the least last.
@@ -212,6 +222,7 @@ impl FinishHeap {
         for r in self.rest.iter_mut() {
             all.append(r);
         }
+        self.mins.fill(u64::MAX);
         self.occupied = 0;
         self.len = 0;
         all
@@ -223,11 +234,14 @@ impl FinishHeap {
         let least = all.iter().fold(u64::MAX, |m, e| m.min(key(e.tag)));
         self.least = least;
         self.len = all.len();
-        all.retain(|&e| match bucket(key(e.tag), least) {
-            0 => true,
-            b => {
-                self.put(b, e);
-                false
+        all.retain(|&e| {
+            let k = key(e.tag);
+            match bucket(k, least) {
+                0 => true,
+                b => {
+                    self.put(b, k, e);
+                    false
+                }
             }
         });
         self.first = all;
@@ -249,6 +263,7 @@ impl FinishHeap {
                 let e = r.swap_remove(pos);
                 if r.is_empty() {
                     self.occupied &= !(1 << b);
+                    self.mins[b] = u64::MAX;
                 }
                 self.len -= 1;
                 return Some(e);
