@@ -127,7 +127,7 @@ impl Sim<'_, '_> {
         for &j in queues {
             match self.jobs.get(j) {
                 None => return Err(format!("job slot {j} waits in a queue but is not live")),
-                Some(job) if usize::from(job.phase) != Q => {
+                Some(job) if job.phase != Q => {
                     return Err(format!(
                         "job {} waits in a queue in phase {}",
                         job.id, job.phase

@@ -366,7 +366,7 @@ impl Sim<'_, '_> {
         if !scheduled {
             return;
         }
-        let first = job.attempt == 1 && usize::from(job.phase) != Q;
+        let first = job.attempt == 1 && job.phase != Q;
         let Some(n) = self.night(fi, job.scheduled) else {
             return;
         };

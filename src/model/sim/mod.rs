@@ -156,11 +156,12 @@ impl Job {
     }
 }
 
-const Q: usize = 0;
-const EXT: usize = 1;
-const SNAP: usize = 2;
-const XFER: usize = 3;
-const CREATE: usize = 4;
+// A job's phases, its index into `Job::phases` and `Stats::phase` (stored in a byte).
+const Q: u8 = 0;
+const EXT: u8 = 1;
+const SNAP: u8 = 2;
+const XFER: u8 = 3;
+const CREATE: u8 = 4;
 
 /// One vault's concurrency gate (a vault with `count` copies has one per copy).
 struct Gate {
@@ -710,7 +711,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             id,
             scheduled,
             phase_start: now,
-            phase: Q as u8,
+            phase: Q,
             phases: [SimDuration::ZERO; 5],
             step: Step::Queued,
             running: true,
@@ -759,11 +760,11 @@ impl<'s, 'o> Sim<'s, 'o> {
     }
 
     #[inline]
-    fn set_phase(&mut self, j: u32, phase: usize, now: SimTime) {
+    fn set_phase(&mut self, j: u32, phase: u8, now: SimTime) {
         let job = self.job(j);
         let spent = now.since(job.phase_start);
         job.phases[usize::from(job.phase)] += spent;
-        job.phase = phase as u8;
+        job.phase = phase;
         job.phase_start = now;
     }
 

@@ -312,7 +312,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
         let job = self.job(j);
-        let (phase, vi, g) = (usize::from(job.phase), job.vm as usize, job.gate as usize);
+        let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
         // Issued together, the loads of the VM, its held points and the job waiting next
         // for the transfer slot it frees overlap instead of stalling one after the other.
         prefetch_at(&self.vms, vi);
