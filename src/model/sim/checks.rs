@@ -17,8 +17,8 @@ impl Sim<'_, '_> {
         checks.map_err(|what| Failure::Invariant(format!("{what} (at t = {} µs)", now.as_micros())))
     }
 
-    /// No vault, fleet or cloud service runs more jobs than its limit; returns the jobs
-    /// waiting in their queues.
+    /// No vault, fleet or cloud service runs more jobs than its limit, and no cloud service
+    /// keeps jobs waiting with a slot free; returns the jobs waiting in their queues.
     fn check_gates(&self) -> Result<u64, String> {
         // Gates: no vault or fleet runs more jobs than its limit.
         let mut queued = 0u64;
@@ -49,6 +49,12 @@ impl Sim<'_, '_> {
                     return Err(format!(
                         "cloud service #{g} of fleet #{f} runs {n} jobs, above its limit {}",
                         fr.cs_limit
+                    ));
+                }
+                if !q.is_empty() && n < fr.cs_limit {
+                    return Err(format!(
+                        "cloud service #{g} of fleet #{f} has {} jobs waiting with a slot free",
+                        q.len()
                     ));
                 }
                 queued += q.len() as u64;

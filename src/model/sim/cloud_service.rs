@@ -45,7 +45,11 @@ impl Sim<'_, '_> {
             self.snapshot(j, now);
             return;
         }
-        if f.cs_running[g] < f.cs_limit && f.cs_queue[g].is_empty() {
+        // Jobs wait here only while every slot is taken (a freed slot goes to the next
+        // waiting job at once: `check_gates`), so a free slot means nobody waits, and the
+        // queue's line is not loaded: at fleet scale it is a cache miss a job.
+        if f.cs_running[g] < f.cs_limit {
+            debug_assert!(f.cs_queue[g].is_empty());
             f.cs_running[g] += 1;
             self.job(j).cs_slot = true;
             self.snapshot(j, now);
@@ -65,7 +69,12 @@ impl Sim<'_, '_> {
         let vm = &self.vms[vi];
         let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
         let f = &mut self.fleets[vm.fleet as usize];
+        // Only a full cloud service can have jobs waiting (see `cloud_service_enter`).
+        let was_full = f.cs_running[g] == f.cs_limit;
         f.cs_running[g] -= 1;
+        if !was_full {
+            return;
+        }
         if let Some(next) = f.cs_queue[g].pop_front() {
             f.cs_running[g] += 1;
             self.queued -= 1;
