@@ -45,9 +45,10 @@ impl Sim<'_, '_> {
             self.snapshot(j, now);
             return;
         }
-        // Jobs wait here only while every slot is taken (a freed slot goes to the next
-        // waiting job at once: `check_gates`), so a free slot means nobody waits, and the
-        // queue's line is not loaded: at fleet scale it is a cache miss a job.
+        // Jobs wait here only while every slot is taken (`cloud_service_release` hands a
+        // freed slot to the next waiting job at once; `check_gates` asserts it), so a free
+        // slot means nobody waits and the queue is not read: at fleet scale it is a cache
+        // miss a job.
         if f.cs_running[g] < f.cs_limit {
             debug_assert!(f.cs_queue[g].is_empty());
             f.cs_running[g] += 1;
