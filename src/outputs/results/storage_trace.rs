@@ -159,27 +159,36 @@ impl TraceReader {
         out.clear();
         while out.len() < BLOCK_RECORDS {
             self.fill(path, 2 * MAX_VARINT)?;
-            // Records whole before `limit` need no check of the bytes' end.
+            // Records whole before `limit` need no check of the bytes' end; those of two
+            // numbers of at most 9 bytes and in range (all but the rarest) are decoded in
+            // 64 bits, the rest one at a time the long way (`next_record`), which also
+            // reports what is wrong with a record.
             let limit = self.buf.len().saturating_sub(2 * MAX_VARINT);
-            if self.pos >= limit {
+            let (mut pos, mut at, mut bytes) = (self.pos, self.at, self.bytes);
+            while pos < limit && out.len() < BLOCK_RECORDS {
+                let Some((dt, p)) = short(&self.buf, pos) else {
+                    break;
+                };
+                let Some((z, p)) = short(&self.buf, p) else {
+                    break;
+                };
+                // The change is `z / 2` for an even `z`, `−(z / 2 + 1)` for an odd one.
+                let next = match z & 1 {
+                    0 => bytes.checked_add(z >> 1),
+                    _ => bytes.checked_sub((z >> 1) + 1),
+                };
+                match (at.checked_add(dt).filter(|&a| a < u64::MAX), next) {
+                    (Some(a), Some(b)) => (pos, at, bytes) = (p, a, b),
+                    _ => break,
+                }
+                out.push((at, bytes));
+            }
+            (self.pos, self.at, self.bytes) = (pos, at, bytes);
+            if out.len() < BLOCK_RECORDS {
                 match self.next_record(path)? {
                     Some(r) => out.push(r),
                     None => break,
                 }
-                continue;
-            }
-            while self.pos < limit && out.len() < BLOCK_RECORDS {
-                let start = self.pos;
-                let (dt, z) = match (self.short(), self.short()) {
-                    (Some(dt), Some(z)) => (u128::from(dt), u128::from(z)),
-                    // A number of more than 9 bytes: the record again, the long way.
-                    _ => {
-                        self.pos = start;
-                        (self.varint(path)?, self.varint(path)?)
-                    }
-                };
-                let r = self.apply(path, dt, z)?;
-                out.push(r);
             }
         }
         Ok(())
@@ -206,23 +215,6 @@ impl TraceReader {
         }
     }
 
-    /// The number at `pos` if it takes at most 9 bytes (63 bits: every time step and
-    /// nearly every change), with at least that many bytes left; else `None`, `pos`
-    /// unmoved or past the first number of a record.
-    #[inline(always)]
-    fn short(&mut self) -> Option<u64> {
-        let rest = &self.buf[self.pos..self.pos + 9];
-        let mut x = 0u64;
-        for (i, &b) in rest.iter().enumerate() {
-            x |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                self.pos += i + 1;
-                return Some(x);
-            }
-        }
-        None
-    }
-
     /// The number at `pos`, from the bytes already read (`fill` keeps a record's worth).
     #[inline]
     fn varint(&mut self, path: &Path) -> Result<u128> {
@@ -243,6 +235,20 @@ impl TraceReader {
         }
         Err(bad(path, "it ends inside a record"))
     }
+}
+
+/// The number at `buf[pos..]` and the place after it, if it takes at most 9 bytes (63
+/// bits: every time step and nearly every change) and `buf` holds them.
+#[inline(always)]
+fn short(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let mut x = 0u64;
+    for (i, &b) in buf.get(pos..pos + 9)?.iter().enumerate() {
+        x |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((x, pos + i + 1));
+        }
+    }
+    None
 }
 
 /// The records [`TraceReader::next_block`] decodes at a time (64 KiB of them).
@@ -405,15 +411,29 @@ mod tests {
     fn records_read_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(STORAGE_TRACE);
-        // Numbers of 1 to 10 bytes, and at the end of a buffer (read byte by byte).
+        // Numbers of 1 to 10 bytes (among many records, so that long ones also come in
+        // the middle of a block), and at the end of a buffer (read byte by byte).
         let mut recs = vec![(0, 5), (7, u64::MAX), (8, 0), (u64::MAX - 1, 1 << 40)];
-        let many: Vec<(u64, u64)> = (0..30_000u64).map(|i| (i, i * i * 977)).collect();
+        let mut many: Vec<(u64, u64)> = (0..30_000u64).map(|i| (i, i * i * 977)).collect();
+        many[1000].1 = u64::MAX;
+        many[20_000].1 = u64::MAX - 1;
         for recs in [&recs[..], &many[..]] {
             write(&p, recs);
             let mut r = TraceReader::open(&p).unwrap();
             let mut got = Vec::new();
             while let Some(x) = r.next_record(&p).unwrap() {
                 got.push(x);
+            }
+            assert_eq!(got, recs);
+            // A block at a time.
+            let (mut r, mut block) = (TraceReader::open(&p).unwrap(), Vec::new());
+            got.clear();
+            loop {
+                r.next_block(&p, &mut block).unwrap();
+                if block.is_empty() {
+                    break;
+                }
+                got.extend_from_slice(&block);
             }
             assert_eq!(got, recs);
         }
