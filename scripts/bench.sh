@@ -8,8 +8,8 @@
 # hold benchmark (ratio to BinaryHeap) at 1 k, 100 k and 1 M pending and at 15 k (the
 # events scale-100k's heap held before a VM's next expiry moved out of it; it holds about
 # 340 now, the 1 k row). Every number is a median (3 runs per scale scenario, 5 for the
-# small case and the hold rounds): the machine may be shared, so the core count and the
-# load average are printed with them.
+# small case and the hold rounds), with the runs' range: the machine may be shared, so
+# the core count and the load average are printed with them.
 #
 # Usage: scripts/bench.sh [--1m] [--no-engine]
 # Results of the runs go to target/bench/ (not results/).
@@ -80,17 +80,22 @@ for name, ev, us, rss, load in rows:
         order.append(name)
         runs[name] = []
     runs[name].append((int(ev), int(us) / 1e6, int(rss), float(load)))
-print("| scenario | runs | events | wall (median) | events/s | peak memory | load (1 min) |")
-print("|---|---:|---:|---:|---:|---:|---|")
+def shown(wall):
+    # Under a second in milliseconds to a tenth: the small case's target is 20 ms.
+    return f"{wall * 1e3:.1f} ms" if wall < 1 else f"{wall:.3f} s"
+print("| scenario | runs | events | wall (median) | wall (range) | events/s | peak memory | load (1 min) |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
 for name in order:
     r = runs[name]
     ev = r[0][0]
     wall = median(x[1] for x in r)
     rss = max(x[2] for x in r) / 1024
     loads = [x[3] for x in r]
-    # Under a second in milliseconds to a tenth: the small case's target is 20 ms.
-    shown = f"{wall * 1e3:.1f} ms" if wall < 1 else f"{wall:.3f} s"
-    print(f"| `{name}` | {len(r)} | {ev:,} | {shown} | {ev / wall / 1e6:.2f} M | "
+    walls = [x[1] for x in r]
+    # The runs' spread next to their median: on a shared machine it is often larger than
+    # a change being measured.
+    spread = f"{shown(min(walls))}–{shown(max(walls))}"
+    print(f"| `{name}` | {len(r)} | {ev:,} | {shown(wall)} | {spread} | {ev / wall / 1e6:.2f} M | "
           f"{rss:.0f} MiB | {min(loads):.1f}–{max(loads):.1f} |")
 PY
 
