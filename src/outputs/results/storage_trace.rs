@@ -124,14 +124,10 @@ impl TraceReader {
         self.buf.drain(..self.pos);
         self.pos = 0;
         while self.buf.len() < want && !self.eof {
-            let have = self.buf.len();
-            self.buf.resize(have + READ_BLOCK, 0);
-            match self.file.read(&mut self.buf[have..]) {
-                Ok(n) => {
-                    self.buf.truncate(have + n);
-                    self.eof = n == 0;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(have),
+            // Appended to the buffer's room as read, without zeroing it first.
+            let limit = READ_BLOCK as u64;
+            match (&mut self.file).take(limit).read_to_end(&mut self.buf) {
+                Ok(n) => self.eof = n == 0,
                 Err(e) => return Err(Error::io(path.to_path_buf(), e)),
             }
         }
