@@ -176,6 +176,46 @@ fn offline_vm_without_extension_reports_azure_vm_offline() {
     assert_eq!(get(&out.summary, "backup.failures.AzureVmOffline"), 1.0);
 }
 
+/// The order of what happens at one instant: a step that ends the instant it begins (an
+/// offline VM's retry failing at once) ends after the events already due at that instant.
+/// The retry of the 01:00 failure arrives at 01:30 (scheduled at 01:00); the sample of
+/// 01:30 was scheduled at 01:15, after it, and the failure at 01:30, after both: the
+/// sample sees the retry running. Those steps wait outside the event heap (`Sim::wait`),
+/// in the order the heap would give them.
+#[test]
+fn a_step_ending_as_it_begins_runs_after_the_events_already_due() {
+    struct Running(Vec<(u64, u64)>);
+    impl backupsim::model::Observer for Running {
+        fn sample(&mut self, s: &backupsim::model::Sample<'_>) {
+            self.0.push((s.time.as_micros(), s.running_jobs));
+        }
+    }
+    let src = vms(1, "running = 0.0", "")
+        .replace("extension = { installed = 1.0 }\n", "")
+        .replace(
+            "duration = \"1d\"\n",
+            "duration = \"1d\"\nsample_every = \"15m\"\n",
+        )
+        .replace(
+            "start_within = \"0s\"\n",
+            "start_within = \"0s\"\nretries = { max = 1, delay = \"30m\" }\n",
+        );
+    let loaded = load_str(&src, Path::new("test.toml"), &[]).expect("loads");
+    let mut samples = Running(Vec::new());
+    backupsim::model::simulate_checked(&loaded.config, &mut samples).expect("checks pass");
+    let at = |t: u64| samples.0.iter().find(|s| s.0 == t).map(|s| s.1);
+    // The first attempt arrives and fails at 01:00, after that instant's sample.
+    assert_eq!(at(HOUR), Some(0));
+    assert_eq!(at(HOUR + 1800 * SEC), Some(1));
+    assert_eq!(at(HOUR + 2700 * SEC), Some(0));
+    let (_, rows) = run_src(&src);
+    let times: Vec<(u64, u64)> = rows.iter().map(|r| (r.started_us, r.finished_us)).collect();
+    assert_eq!(
+        times,
+        [(HOUR, HOUR), (HOUR + 1800 * SEC, HOUR + 1800 * SEC)]
+    );
+}
+
 /// An installed agent that does not answer reports no status:
 /// `VMAgentStatusCommunicationError` after the status wait (5 min); a missing agent is
 /// `UserErrorGuestAgentStatusUnavailable` (`domain::missing_agent_fails_after_the_status_wait`).

@@ -109,6 +109,8 @@ struct Batch {
 enum External {
     Net,
     Batch(u32),
+    /// The first of [`Sim::now_steps`]: a job's step ending now.
+    Step(u32),
 }
 
 /// An in-flight job.
@@ -371,6 +373,11 @@ struct Sim<'s, 'o> {
     /// `(time, insertion number, slot)` of the head of every non-empty batch: many
     /// policies may overlap, so the earliest head is found in O(log batches).
     batch_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    /// Steps that end the instant they begin (an extension already installed, an offline
+    /// VM's immediate failure): `(insertion number, job)`, all at the current time, in
+    /// order. Kept outside the event heap, where each would be sifted to the top and
+    /// popped at once; they fire exactly when a queued event would (see `process`).
+    now_steps: std::collections::VecDeque<(u64, u32)>,
     /// Emptied batch buffers, reused (no allocation per policy occurrence).
     spare_items: Vec<Vec<(u64, u32, u32)>>,
     /// The second buffer of the arrivals' sort (`engine::radix`).
@@ -487,18 +494,15 @@ impl<'s, 'o> Sim<'s, 'o> {
                 }
             }
             // The earliest of the timers kept outside the heap, if it precedes the heap's.
-            let mut ext = self.net_wake.map(|w| (w, External::Net));
-            if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
-                if ext.map_or(true, |(e, _)| (t, seq) < e) {
-                    ext = Some(((t, seq), External::Batch(b)));
-                }
-            }
+            let ext = self.next_external();
             if let Some((k, src)) = ext.filter(|((t, _), _)| *t <= limit) {
                 if self.q.peek_key().map_or(true, |top| k < top) {
                     self.q.fire_external(k.0);
                     let kind = match src {
                         External::Net => 9,
                         External::Batch(_) => 10,
+                        // Counted as the queued step it stands for.
+                        External::Step(_) => 4,
                     };
                     self.live.tick(k.0, kind)?;
                     match src {
@@ -507,6 +511,10 @@ impl<'s, 'o> Sim<'s, 'o> {
                             self.net_wake_up(k.0);
                         }
                         External::Batch(b) => self.batch_arrival(b, k.0),
+                        External::Step(j) => {
+                            self.now_steps.pop_front();
+                            self.step_done(j, k.0);
+                        }
                     }
                     if self.checked {
                         self.check_invariants(k.0)?;
@@ -527,6 +535,26 @@ impl<'s, 'o> Sim<'s, 'o> {
             }
         }
         Ok(())
+    }
+
+    /// The earliest of the timers kept outside the event heap, by `(time, insertion
+    /// number)`: the network's completion, the arrival batches' heads, the steps ending
+    /// now.
+    #[inline]
+    fn next_external(&self) -> Option<((SimTime, u64), External)> {
+        let mut ext = self.net_wake.map(|w| (w, External::Net));
+        if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
+            if ext.map_or(true, |(e, _)| (t, seq) < e) {
+                ext = Some(((t, seq), External::Batch(b)));
+            }
+        }
+        if let Some(&(seq, j)) = self.now_steps.front() {
+            let k = (self.q.now(), seq);
+            if ext.map_or(true, |(e, _)| k < e) {
+                ext = Some((k, External::Step(j)));
+            }
+        }
+        ext
     }
 
     /// Handles one event of the queue.
@@ -672,6 +700,14 @@ impl<'s, 'o> Sim<'s, 'o> {
         let job = self.job(j);
         job.step = step;
         let vm = job.vm;
+        if d == SimDuration::ZERO {
+            // Its insertion number taken as `schedule` would take it, so that it runs
+            // after the events already due now and before those scheduled after it.
+            debug_assert_eq!(now, self.q.now());
+            let seq = self.q.reserve_seq();
+            self.now_steps.push_back((seq, j));
+            return;
+        }
         self.q.schedule(now + d, Ev::Step { job: j, vm });
     }
 }

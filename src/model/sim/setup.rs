@@ -110,6 +110,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             done_buf: Vec::new(),
             batches: Vec::new(),
             batch_heads: BinaryHeap::new(),
+            now_steps: Default::default(),
             spare_items: Vec::new(),
             sort_scratch: Vec::new(),
             live: Liveness::new(n_vms as u64),
