@@ -216,6 +216,39 @@ fn a_step_ending_as_it_begins_runs_after_the_events_already_due() {
     );
 }
 
+/// Two jobs whose path latencies (50 s and 40 s, each its fleet's constant) end at the
+/// same instant start their transfers in the order their latencies began, as two queued
+/// events at one instant would run: fleet `a` (snapshot done 01:00:10) before fleet `b`
+/// (01:00:20), though `b` comes first in the file. Their disks' flows then finish at one
+/// instant (01:01:00 + 2 500 s: 50 GB at 20 MB/s), in the order they started, so `a`'s
+/// job ends first. Those latencies wait in per-fleet lanes outside the event heap.
+#[test]
+fn latencies_ending_at_one_instant_end_in_the_order_they_began() {
+    let fleet = |name: &str, policy: &str, link: &str| {
+        format!(
+            "[[fleet]]\nname = \"{name}\"\ncount = 1\nregion = \"r1\"\npolicy = \"{policy}\"\n\
+             path = [\"{link}\"]\nos = \"windows-2012r2\"\nextension = {{ installed = 1.0 }}\n\
+             data_disks = 1\ndisk_size = \"100 GB\"\nos_disk = \"100 GB\"\nused = 0.5\n"
+        )
+    };
+    let src = base("1d", "", "", "")
+        .replace("[[fleet]]\nname = \"f\"", "[[fleet]]\nname = \"unused\"")
+        .replace("count = 1\nregion", "count = 0\nregion")
+        + "[[link]]\nname = \"la\"\nbandwidth = \"1 GB/s\"\nlatency = \"50s\"\n"
+        + "[[link]]\nname = \"lb\"\nbandwidth = \"1 GB/s\"\nlatency = \"40s\"\n"
+        + "[[policy]]\nname = \"pb\"\nvault = \"v\"\nschedule = { daily = \"01:00:10\" }\n\
+           start_within = \"0s\"\nretention = { daily = 30 }\n"
+        + &fleet("b", "pb", "lb")
+        + &fleet("a", "p", "la");
+    let (_, rows, _) = run_sampled(&src);
+    let got: Vec<(&str, u64, u64)> = rows
+        .iter()
+        .map(|r| (r.fleet.as_str(), r.started_us, r.finished_us))
+        .collect();
+    let end = HOUR + 60 * SEC + 2500 * SEC;
+    assert_eq!(got, [("a", HOUR, end), ("b", HOUR + 10 * SEC, end)]);
+}
+
 /// An installed agent that does not answer reports no status:
 /// `VMAgentStatusCommunicationError` after the status wait (5 min); a missing agent is
 /// `UserErrorGuestAgentStatusUnavailable` (`domain::missing_agent_fails_after_the_status_wait`).

@@ -13,7 +13,8 @@ impl Sim<'_, '_> {
             .and_then(|q| self.check_counters(q))
             .and_then(|()| self.check_queues())
             .and_then(|()| self.check_vm_owners())
-            .and_then(|()| self.check_storage());
+            .and_then(|()| self.check_storage())
+            .and_then(|()| self.check_lanes(now));
         checks.map_err(|what| Failure::Invariant(format!("{what} (at t = {} µs)", now.as_micros())))
     }
 

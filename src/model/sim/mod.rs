@@ -24,6 +24,7 @@ mod cloud_service;
 mod cost;
 mod gates;
 mod groups;
+mod lanes;
 mod liveness;
 mod net;
 mod points;
@@ -111,6 +112,8 @@ enum External {
     Batch(u32),
     /// The first of [`Sim::now_steps`]: a job's step ending now.
     Step(u32),
+    /// The first of a fleet's [`Sim::latency_lanes`]: a job's path latency passed.
+    Lane(u32),
 }
 
 /// An in-flight job.
@@ -378,6 +381,12 @@ struct Sim<'s, 'o> {
     /// order. Kept outside the event heap, where each would be sifted to the top and
     /// popped at once; they fire exactly when a queued event would (see `process`).
     now_steps: std::collections::VecDeque<(u64, u32)>,
+    /// Per fleet, the jobs waiting out its path's latency (a constant of the fleet, so
+    /// they end in the order they began): `(end, insertion number, job, VM)`. Kept
+    /// outside the event heap as `now_steps` are, one a backup.
+    latency_lanes: Vec<std::collections::VecDeque<(SimTime, u64, u32, u32)>>,
+    /// `(end, insertion number, fleet)` of the first of every non-empty latency lane.
+    lane_heads: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
     /// Emptied batch buffers, reused (no allocation per policy occurrence).
     spare_items: Vec<Vec<(u64, u32, u32)>>,
     /// The second buffer of the arrivals' sort (`engine::radix`).
@@ -502,7 +511,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                         External::Net => 9,
                         External::Batch(_) => 10,
                         // Counted as the queued step it stands for.
-                        External::Step(_) => 4,
+                        External::Step(_) | External::Lane(_) => 4,
                     };
                     self.live.tick(k.0, kind)?;
                     match src {
@@ -513,6 +522,10 @@ impl<'s, 'o> Sim<'s, 'o> {
                         External::Batch(b) => self.batch_arrival(b, k.0),
                         External::Step(j) => {
                             self.now_steps.pop_front();
+                            self.step_done(j, k.0);
+                        }
+                        External::Lane(f) => {
+                            let j = self.lane_pop(f);
                             self.step_done(j, k.0);
                         }
                     }
@@ -535,26 +548,6 @@ impl<'s, 'o> Sim<'s, 'o> {
             }
         }
         Ok(())
-    }
-
-    /// The earliest of the timers kept outside the event heap, by `(time, insertion
-    /// number)`: the network's completion, the arrival batches' heads, the steps ending
-    /// now.
-    #[inline]
-    fn next_external(&self) -> Option<((SimTime, u64), External)> {
-        let mut ext = self.net_wake.map(|w| (w, External::Net));
-        if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
-            if ext.map_or(true, |(e, _)| (t, seq) < e) {
-                ext = Some(((t, seq), External::Batch(b)));
-            }
-        }
-        if let Some(&(seq, j)) = self.now_steps.front() {
-            let k = (self.q.now(), seq);
-            if ext.map_or(true, |(e, _)| k < e) {
-                ext = Some((k, External::Step(j)));
-            }
-        }
-        ext
     }
 
     /// Handles one event of the queue.

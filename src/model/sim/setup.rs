@@ -111,6 +111,8 @@ impl<'s, 'o> Sim<'s, 'o> {
             batches: Vec::new(),
             batch_heads: BinaryHeap::new(),
             now_steps: Default::default(),
+            latency_lanes: vec![Default::default(); c.fleets.len()],
+            lane_heads: BinaryHeap::new(),
             spare_items: Vec::new(),
             sort_scratch: Vec::new(),
             live: Liveness::new(n_vms as u64),

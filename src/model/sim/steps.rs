@@ -229,7 +229,7 @@ impl Sim<'_, '_> {
         if latency > SimDuration::ZERO {
             // The disks' sizes are read when the latency has passed: start their load.
             self.disks.prefetch(&vm);
-            self.wait(j, Step::Latency, latency, now);
+            self.wait_latency(j, vm.fleet, latency, now);
         } else {
             self.start_flow(j, now);
         }
