@@ -14,21 +14,19 @@ impl Sim<'_, '_> {
     #[inline]
     pub(super) fn next_external(&self) -> Option<((SimTime, u64), External)> {
         let mut ext = self.net_wake.map(|w| (w, External::Net));
+        let mut earliest = |k: (SimTime, u64), src: External| {
+            if ext.map_or(true, |(e, _)| k < e) {
+                ext = Some((k, src));
+            }
+        };
         if let Some(&Reverse((t, seq, b))) = self.batch_heads.peek() {
-            if ext.map_or(true, |(e, _)| (t, seq) < e) {
-                ext = Some(((t, seq), External::Batch(b)));
-            }
+            earliest((t, seq), External::Batch(b));
         }
-        if let Some(&Reverse((t, seq, f))) = self.lane_heads.peek() {
-            if ext.map_or(true, |(e, _)| (t, seq) < e) {
-                ext = Some(((t, seq), External::Lane(f)));
-            }
+        if let Some(&Reverse((t, seq, _))) = self.lane_heads.peek() {
+            earliest((t, seq), External::Lane);
         }
         if let Some(&(seq, j)) = self.now_steps.front() {
-            let k = (self.q.now(), seq);
-            if ext.map_or(true, |(e, _)| k < e) {
-                ext = Some((k, External::Step(j)));
-            }
+            earliest((self.q.now(), seq), External::Step(j));
         }
         ext
     }
@@ -47,9 +45,10 @@ impl Sim<'_, '_> {
         lane.push_back((now + d, seq, j, vm));
     }
 
-    /// Takes the first job of fleet `f`'s latency lane; hints the next one's slot and VM.
-    pub(super) fn lane_pop(&mut self, f: u32) -> u32 {
-        self.lane_heads.pop();
+    /// Takes the first job of the lane whose first is the earliest; hints the next one's
+    /// slot and VM.
+    pub(super) fn lane_pop(&mut self) -> u32 {
+        let Reverse((_, _, f)) = self.lane_heads.pop().expect("a lane's head");
         let lane = &mut self.latency_lanes[f as usize];
         let (_, _, j, _) = lane.pop_front().expect("a lane's head");
         if let Some(&(t, seq, next, vm)) = lane.front() {
@@ -60,16 +59,13 @@ impl Sim<'_, '_> {
         j
     }
 
-    /// The timers kept outside the heap are each in `(time, insertion number)` order,
-    /// none before the clock (the steps ending now all at it), and every non-empty lane's
-    /// first is among the lanes' heads, once.
+    /// The timers kept outside the heap are each in `(time, insertion number)` order, no
+    /// lane's first before the clock, and every non-empty lane's first is among the
+    /// lanes' heads, once.
     pub(super) fn check_lanes(&self, now: SimTime) -> Result<(), String> {
-        let in_order = |a: (SimTime, u64), b: (SimTime, u64)| a < b;
         for (f, lane) in self.latency_lanes.iter().enumerate() {
             let keys: Vec<(SimTime, u64)> = lane.iter().map(|e| (e.0, e.1)).collect();
-            if keys.windows(2).any(|w| !in_order(w[0], w[1]))
-                || keys.first().is_some_and(|k| k.0 < now)
-            {
+            if keys.windows(2).any(|w| w[0] >= w[1]) || keys.first().is_some_and(|k| k.0 < now) {
                 return Err(format!("fleet #{f}'s latency lane is out of order"));
             }
         }

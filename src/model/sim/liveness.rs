@@ -2,7 +2,7 @@
 //! re-firing at one instant) fails with a message naming the event kinds that kept it
 //! there, instead of hanging.
 
-use super::Ev;
+use super::{Ev, External};
 use crate::engine::time::{SimTime, MICROS_PER_DAY};
 use crate::model::Failure;
 
@@ -107,6 +107,18 @@ impl Ev {
             Ev::Sample => 6,
             Ev::Expire(_) => 7,
             Ev::Restore(_) => 8,
+        }
+    }
+}
+
+impl External {
+    /// Its index in [`EVENT_KINDS`]: a step kept outside the heap counts as the queued
+    /// step it stands for.
+    pub(super) fn kind(&self) -> usize {
+        match self {
+            External::Step(_) | External::Lane => 4,
+            External::Net => 9,
+            External::Batch(_) => 10,
         }
     }
 }

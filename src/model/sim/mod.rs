@@ -112,8 +112,9 @@ enum External {
     Batch(u32),
     /// The first of [`Sim::now_steps`]: a job's step ending now.
     Step(u32),
-    /// The first of a fleet's [`Sim::latency_lanes`]: a job's path latency passed.
-    Lane(u32),
+    /// The first of the latency lane whose first is the earliest ([`Sim::lane_heads`]):
+    /// a job's path latency passed.
+    Lane,
 }
 
 /// An in-flight job.
@@ -507,13 +508,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             if let Some((k, src)) = ext.filter(|((t, _), _)| *t <= limit) {
                 if self.q.peek_key().map_or(true, |top| k < top) {
                     self.q.fire_external(k.0);
-                    let kind = match src {
-                        External::Net => 9,
-                        External::Batch(_) => 10,
-                        // Counted as the queued step it stands for.
-                        External::Step(_) | External::Lane(_) => 4,
-                    };
-                    self.live.tick(k.0, kind)?;
+                    self.live.tick(k.0, src.kind())?;
                     match src {
                         External::Net => {
                             self.net_wake = None;
@@ -524,8 +519,8 @@ impl<'s, 'o> Sim<'s, 'o> {
                             self.now_steps.pop_front();
                             self.step_done(j, k.0);
                         }
-                        External::Lane(f) => {
-                            let j = self.lane_pop(f);
+                        External::Lane => {
+                            let j = self.lane_pop();
                             self.step_done(j, k.0);
                         }
                     }
@@ -689,6 +684,8 @@ impl<'s, 'o> Sim<'s, 'o> {
         job.phase_start = now;
     }
 
+    /// Job `j` is in `step` until `d` from `now`: an event of the heap, or, for a step
+    /// that ends as it begins, one of `now_steps` (see `lanes`).
     fn wait(&mut self, j: u32, step: Step, d: SimDuration, now: SimTime) {
         let job = self.job(j);
         job.step = step;
