@@ -161,7 +161,7 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         );
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let results = in_order_on_every_core(&order, |k| {
+    let simulate = |k: usize| {
         let t0 = std::time::Instant::now();
         let r = run_part(k);
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -179,11 +179,16 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
             }
         }
         r
+    };
+    // A part is read back as soon as a thread has no part left to start: the reading of
+    // the parts done first fills the time that thread would wait for the last one.
+    let results = in_order_on_every_core(&order, simulate, |k, r: Result<RunReport>| {
+        r.and_then(|_| read_part(&dirs[k]))
     });
     let outcome = results
         .into_iter()
         .collect::<Result<Vec<_>>>()
-        .and_then(|_| {
+        .and_then(|parts| {
             let o = MergeOptions {
                 name_dirs: false,
                 histograms: opts.outputs.histograms,
@@ -192,7 +197,10 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
                 started: start,
                 jobs_csv_note: jobs_csv_note.clone(),
             };
-            merge_parts(&dirs, dest, &o)
+            let infos = check_parts(&dirs)?.ok_or_else(|| {
+                Error::Usage(format!("{}: not a part directory", dirs[0].display()))
+            })?;
+            merge_read_parts(&dirs, &infos, parts, dest, &o)
         });
     // The part directories are scaffolding: gone whether or not the merge worked.
     drop(scaffold);
@@ -242,20 +250,38 @@ fn workers(n: usize) -> usize {
 }
 
 /// `job(k)` for every `k` in `order` (a permutation of `0..order.len()`), taken in that
-/// order by as many threads as the machine has cores; the results by `k`.
-fn in_order_on_every_core<T: Send>(order: &[usize], job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// order by as many threads as the machine has cores, then `after(k, job(k))`; the latter
+/// by k. A thread runs `after` only once no `job` is left to start (on the results
+/// finished by then, its own or those of threads that went on to another job), so that
+/// it fills the time the thread would otherwise wait for the last job: every result is
+/// taken up by the thread that produced it, at the latest, when it finds nothing left.
+fn in_order_on_every_core<T: Send, U: Send>(
+    order: &[usize],
+    job: impl Fn(usize) -> T + Sync,
+    after: impl Fn(usize, T) -> U + Sync,
+) -> Vec<U> {
     let n = order.len();
     let workers = workers(n);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<T>>> =
+    let finished: std::sync::Mutex<Vec<(usize, T)>> = std::sync::Mutex::new(Vec::new());
+    let slots: Vec<std::sync::Mutex<Option<U>>> =
         (0..n).map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&k) = order.get(i) else { break };
-                let r = job(k);
-                *slots[k].lock().expect("no job panics") = Some(r);
+            s.spawn(|| {
+                while let Some(&k) =
+                    order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let r = job(k);
+                    finished.lock().expect("no job panics").push((k, r));
+                }
+                loop {
+                    // The lock is released before `after` runs.
+                    let taken = finished.lock().expect("no job panics").pop();
+                    let Some((k, r)) = taken else { break };
+                    let u = after(k, r);
+                    *slots[k].lock().expect("no job panics") = Some(u);
+                }
             });
         }
     });
@@ -338,14 +364,31 @@ pub(crate) struct MergeOptions<'a> {
 pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Result<RunReport> {
     let infos = check_parts(dirs)?
         .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
-    let mut order: Vec<usize> = (0..dirs.len()).collect();
-    order.sort_by_key(|&k| infos[k].part);
-    // The parts' directories in part order.
-    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
-    let parts = ordered
+    let parts = dirs
         .iter()
         .map(|d| read_part(d))
         .collect::<Result<Vec<_>>>()?;
+    merge_read_parts(dirs, &infos, parts, dest, o)
+}
+
+/// [`merge_parts`] of parts already read (`parts[k]` from `dirs[k]`, `infos[k]` its
+/// [`PartInfo`], as [`check_parts`] gives them), in any order.
+fn merge_read_parts(
+    dirs: &[PathBuf],
+    infos: &[PartInfo],
+    parts: Vec<crate::outputs::results::partition::PartResults>,
+    dest: &Path,
+    o: &MergeOptions,
+) -> Result<RunReport> {
+    let mut order: Vec<usize> = (0..dirs.len()).collect();
+    order.sort_by_key(|&k| infos[k].part);
+    // The parts' directories, and the parts, in part order.
+    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
+    let mut parts: Vec<Option<_>> = parts.into_iter().map(Some).collect();
+    let parts: Vec<_> = order
+        .iter()
+        .map(|&k| parts[k].take().expect("each part once"))
+        .collect();
     let mut merged = merge(&parts)?;
     let batches = merged.batch_sums.as_ref().map_or(0, |b| b.len() as u32);
     if let Some(sums) = merged.batch_sums.take() {
@@ -501,6 +544,41 @@ mod tests {
             .join(name);
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
         crate::scenario::load(&path, &sets).unwrap()
+    }
+
+    /// Every part is simulated once and read back once, its result by its index; with two
+    /// threads or more, parts done first are read while the last one still runs (its
+    /// simulation takes 100 ms, the others' 1 ms).
+    #[test]
+    fn parts_are_read_back_while_the_last_part_runs() {
+        use std::sync::Mutex;
+        let log: Mutex<Vec<(char, usize)>> = Mutex::new(Vec::new());
+        let order = [3, 0, 4, 1, 2];
+        let out = in_order_on_every_core(
+            &order,
+            |k| {
+                let ms = if k == 2 { 100 } else { 1 };
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                log.lock().unwrap().push(('s', k));
+                k * 10
+            },
+            |k, r| {
+                log.lock().unwrap().push(('r', k));
+                (k, r)
+            },
+        );
+        assert_eq!(out, (0..5).map(|k| (k, k * 10)).collect::<Vec<_>>());
+        let log = log.into_inner().unwrap();
+        for what in ['s', 'r'] {
+            let mut ks: Vec<usize> = log.iter().filter(|e| e.0 == what).map(|e| e.1).collect();
+            ks.sort_unstable();
+            assert_eq!(ks, [0, 1, 2, 3, 4], "{what}: {log:?}");
+        }
+        if workers(order.len()) > 1 {
+            let last_done = log.iter().position(|&e| e == ('s', 2)).unwrap();
+            let first_read = log.iter().position(|e| e.0 == 'r').unwrap();
+            assert!(first_read < last_done, "{log:?}");
+        }
     }
 
     #[test]
