@@ -432,7 +432,7 @@ fn merge_refuses_damaged_part_files() {
     refused(
         &Path::new(&d("p1")).join("part-storage.bin"),
         &|b: &[u8]| b[..b.len() - 1].to_vec(),
-        "part-storage.bin: it ends inside a record",
+        "part-storage.bin: its index is cut short or damaged",
     );
     merge_two_parts(tmp.path(), &["--quiet"]);
 }

@@ -3,13 +3,24 @@
 //!
 //! The peak over time of a sum is not determined by each part's peak, so each part
 //! records the bytes it stores from every instant at which they change (after every change
-//! at that instant, as the model's peak counts them). The file is the 8 bytes
-//! [`MAGIC`], then one record per instant, in time order: the microseconds since the
-//! previous instant and the change of the bytes (zigzag-encoded), each as an LEB128
-//! varint, usually 5–8 bytes per record.
+//! at that instant, as the model's peak counts them). The records are grouped by window of
+//! simulated time (an hour; the same grid in every part of a run), and an index at the
+//! end of the file gives each window's place, the bytes it starts from, ends with and
+//! holds at most. The merge adds the parts' most bytes window by window, an upper bound of
+//! the sum's peak in that window, and decodes only the windows whose bound passes the
+//! largest sum found so far, highest bound first: stored bytes mostly grow, so that is
+//! usually the last night's windows, whatever the run's length.
+//!
+//! The file: the 8 bytes [`MAGIC`]; each window's records in time order, each the
+//! microseconds since the previous record (the window's start for the first) and the
+//! change of the bytes (from the window's starting bytes for the first; zigzag-encoded),
+//! as LEB128 varints; the index, [`ENTRY_WORDS`] little-endian `u64` per window with
+//! records (its number, its records' place, length and count, its starting, most and last
+//! bytes); then the window's width in µs, the number of entries, the index's place, and
+//! [`END`].
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::{io_at as io, Error, Result};
@@ -17,21 +28,59 @@ use crate::error::{io_at as io, Error, Result};
 /// The file's name in a part directory.
 pub const STORAGE_TRACE: &str = "part-storage.bin";
 
-/// The file's first bytes (format version 1).
-pub const MAGIC: &[u8; 8] = b"BSSTOR01";
+/// The file's first bytes (format version 2: windows and an index).
+pub const MAGIC: &[u8; 8] = b"BSSTOR02";
+
+/// The file's last bytes.
+const END: &[u8; 8] = b"BSSTEND2";
+
+/// The windows' width: an hour of simulated time, in µs.
+pub const WINDOW_MICROS: u64 = 3_600_000_000;
+
+/// `u64` words per index entry: window number, place, length, records, first, most, last.
+const ENTRY_WORDS: usize = 7;
+
+/// The footer's bytes: width, entries, index place, [`END`].
+const FOOTER: usize = 32;
+
+/// The bytes [`TraceWriter`] gathers before a write.
+const BLOCK: usize = 1 << 16;
+
+/// The longest number a trace holds, in bytes: 19 of 7 bits cover 128.
+const MAX_VARINT: usize = 19;
+
+/// One window's entry in the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Window {
+    /// Its number: it covers `[number × width, (number + 1) × width)` µs.
+    number: u64,
+    /// Where its records are in the file, and their bytes.
+    at: u64,
+    len: u64,
+    /// How many records it has (at least one).
+    records: u64,
+    /// The bytes stored before its first record, the most at its start or after any of its
+    /// records, and after its last.
+    first: u64,
+    most: u64,
+    last: u64,
+}
 
 /// Writes a trace as the run reports it.
 pub struct TraceWriter {
     file: File,
+    width: u64,
     /// Records not yet written: encoded here byte by byte (a record per change of the
     /// stored bytes, at fleet scale millions), written out a block at a time.
     buf: Vec<u8>,
+    /// Bytes written to the file before `buf`.
+    written: u64,
+    /// The window being written, if any.
+    open: Option<Window>,
+    index: Vec<Window>,
     at: u64,
     bytes: u64,
 }
-
-/// The bytes [`TraceWriter`] gathers before a write.
-const BLOCK: usize = 1 << 16;
 
 fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
     while x >= 0x80 {
@@ -42,21 +91,45 @@ fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
 }
 
 impl TraceWriter {
-    /// Creates the file at `path`.
+    /// Creates the file at `path`, windows of [`WINDOW_MICROS`].
     pub fn create(path: &Path) -> Result<TraceWriter> {
+        TraceWriter::with_width(path, WINDOW_MICROS)
+    }
+
+    /// Creates the file at `path`, windows of `width` µs (> 0).
+    fn with_width(path: &Path, width: u64) -> Result<TraceWriter> {
+        assert!(width > 0, "windows have a width");
         let file = io(path, File::create(path))?;
         let mut buf = Vec::with_capacity(BLOCK + 2 * MAX_VARINT);
         buf.extend_from_slice(MAGIC);
         Ok(TraceWriter {
             file,
+            width,
             buf,
+            written: 0,
+            open: None,
+            index: Vec::new(),
             at: 0,
             bytes: 0,
         })
     }
 
-    /// The bytes stored from `at` (µs, not before the previous record's) on.
+    /// The bytes stored from `at` (µs, after the previous record's) on.
     pub fn push(&mut self, at: u64, bytes: u64) -> std::io::Result<()> {
+        let number = at / self.width;
+        if self.open.map_or(true, |w| w.number != number) {
+            self.close();
+            self.open = Some(Window {
+                number,
+                at: self.written + self.buf.len() as u64,
+                len: 0,
+                records: 0,
+                first: self.bytes,
+                most: self.bytes,
+                last: self.bytes,
+            });
+            self.at = number * self.width;
+        }
         let dt = at.saturating_sub(self.at);
         let delta = i128::from(bytes) - i128::from(self.bytes);
         let zigzag = ((delta << 1) ^ (delta >> 127)) as u128;
@@ -64,179 +137,167 @@ impl TraceWriter {
         self.bytes = bytes;
         put_varint(&mut self.buf, u128::from(dt));
         put_varint(&mut self.buf, zigzag);
+        if let Some(w) = self.open.as_mut() {
+            w.records += 1;
+            w.most = w.most.max(bytes);
+            w.last = bytes;
+        }
         if self.buf.len() >= BLOCK {
+            self.written += self.buf.len() as u64;
             self.file.write_all(&self.buf)?;
             self.buf.clear();
         }
         Ok(())
     }
 
-    /// Writes what is left and flushes the file.
+    /// Ends the window being written (if any) in the index.
+    fn close(&mut self) {
+        if let Some(mut w) = self.open.take() {
+            w.len = self.written + self.buf.len() as u64 - w.at;
+            self.index.push(w);
+        }
+    }
+
+    /// Writes what is left, the index and the footer, and flushes the file.
     pub fn finish(mut self) -> std::io::Result<()> {
+        self.close();
+        let index_at = self.written + self.buf.len() as u64;
+        for w in &self.index {
+            for x in [w.number, w.at, w.len, w.records, w.first, w.most, w.last] {
+                self.buf.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        for x in [self.width, self.index.len() as u64, index_at] {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+        self.buf.extend_from_slice(END);
         self.file.write_all(&self.buf)?;
         self.file.flush()
     }
 }
 
-/// The longest number a trace holds, in bytes: 19 of 7 bits cover 128.
-const MAX_VARINT: usize = 19;
-
-/// The bytes [`TraceReader`] reads at a time.
-const READ_BLOCK: usize = 1 << 16;
-
-/// Reads a trace record by record, or a block of records at a time.
-pub struct TraceReader {
+/// A part's trace as the merge reads it: its index, and its windows' records on demand.
+struct Trace<'a> {
+    path: &'a Path,
     file: File,
-    /// Bytes read, `buf[pos..]` not yet decoded.
-    buf: Vec<u8>,
-    pos: usize,
-    /// Whether the file's end has been read.
-    eof: bool,
-    at: u64,
-    bytes: u64,
+    width: u64,
+    windows: Vec<Window>,
 }
 
-impl TraceReader {
-    /// Opens the trace at `path`, checking its first bytes.
-    pub fn open(path: &Path) -> Result<TraceReader> {
-        let file = io(path, File::open(path))?;
-        let mut r = TraceReader {
-            file,
-            buf: Vec::with_capacity(READ_BLOCK + 2 * MAX_VARINT),
-            pos: 0,
-            eof: false,
-            at: 0,
-            bytes: 0,
+impl<'a> Trace<'a> {
+    /// Opens the trace at `path` and reads its index, checking that it describes records
+    /// that fit the file and follow on from each other.
+    fn open(path: &'a Path) -> Result<Trace<'a>> {
+        let mut file = io(path, File::open(path))?;
+        let size = io(path, file.metadata())?.len();
+        let mut head = [0u8; 8];
+        let short = size < (MAGIC.len() + FOOTER) as u64;
+        if short || io(path, file.read_exact(&mut head)).is_err() || &head != MAGIC {
+            return Err(bad(
+                path,
+                "it does not start with the marker of this version's traces",
+            ));
+        }
+        let mut foot = [0u8; FOOTER];
+        io(path, file.seek(SeekFrom::End(-(FOOTER as i64))))?;
+        io(path, file.read_exact(&mut foot))?;
+        let word = |b: &[u8], i: usize| {
+            u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"))
         };
-        r.fill(path, MAGIC.len())?;
-        if r.buf.len() < MAGIC.len() || &r.buf[..MAGIC.len()] != MAGIC {
-            return Err(bad(path, "it does not start with the trace's marker"));
+        let (width, n, index_at) = (word(&foot, 0), word(&foot, 1), word(&foot, 2));
+        let entry = (8 * ENTRY_WORDS) as u64;
+        let fits = n
+            .checked_mul(entry)
+            .and_then(|b| b.checked_add(index_at))
+            .is_some_and(|end| end == size - FOOTER as u64);
+        if &foot[24..] != END || width == 0 || index_at < MAGIC.len() as u64 || !fits {
+            return Err(bad(path, "its index is cut short or damaged"));
         }
-        r.pos = MAGIC.len();
-        Ok(r)
+        let mut raw = vec![0u8; (n * entry) as usize];
+        io(path, file.seek(SeekFrom::Start(index_at)))?;
+        io(path, file.read_exact(&mut raw))?;
+        let windows: Vec<Window> = raw
+            .chunks_exact(8 * ENTRY_WORDS)
+            .map(|e| Window {
+                number: word(e, 0),
+                at: word(e, 1),
+                len: word(e, 2),
+                records: word(e, 3),
+                first: word(e, 4),
+                most: word(e, 5),
+                last: word(e, 6),
+            })
+            .collect();
+        let (mut end, mut bytes, mut number) = (MAGIC.len() as u64, 0, None);
+        for w in &windows {
+            let follows = w.at == end
+                && number.map_or(true, |n| w.number > n)
+                && w.first == bytes
+                && w.records > 0
+                && w.most >= w.first.max(w.last)
+                && w.number.checked_mul(width).is_some();
+            if !follows {
+                return Err(bad(path, "its index does not describe its records"));
+            }
+            (end, bytes, number) = (w.at + w.len, w.last, Some(w.number));
+        }
+        if end != index_at {
+            return Err(bad(path, "its index does not describe its records"));
+        }
+        Ok(Trace {
+            path,
+            file,
+            width,
+            windows,
+        })
     }
 
-    /// Reads until at least `want` bytes are left to decode or the file ends.
-    fn fill(&mut self, path: &Path, want: usize) -> Result<()> {
-        if self.buf.len() - self.pos >= want || self.eof {
-            return Ok(());
-        }
-        self.buf.drain(..self.pos);
-        self.pos = 0;
-        while self.buf.len() < want && !self.eof {
-            // Appended to the buffer's room as read, without zeroing it first.
-            let limit = READ_BLOCK as u64;
-            match (&mut self.file).take(limit).read_to_end(&mut self.buf) {
-                Ok(n) => self.eof = n == 0,
-                Err(e) => return Err(Error::io(path.to_path_buf(), e)),
+    /// The records `(µs, bytes)` of window `i`, checked against its entry: instants
+    /// increasing inside the window, the count, the bytes it ends with and holds at most.
+    fn records(&mut self, i: usize) -> Result<Vec<(u64, u64)>> {
+        let w = self.windows[i];
+        let mut buf = vec![0u8; w.len as usize];
+        io(self.path, self.file.seek(SeekFrom::Start(w.at)))?;
+        io(self.path, self.file.read_exact(&mut buf))?;
+        let start = w.number * self.width;
+        let end = start.saturating_add(self.width);
+        let (mut pos, mut at, mut bytes, mut most) = (0, start, w.first, w.first);
+        let mut out = Vec::with_capacity(w.records.min(1 << 20) as usize);
+        while pos < buf.len() {
+            let (dt, p) = varint(&buf, pos).ok_or_else(|| self.bad_record())?;
+            let (z, p) = varint(&buf, p).ok_or_else(|| self.bad_record())?;
+            pos = p;
+            let delta = (z >> 1) as i128 ^ -((z & 1) as i128);
+            let next_at = u64::try_from(dt).ok().and_then(|dt| at.checked_add(dt));
+            let next_bytes = u64::try_from(i128::from(bytes) + delta).ok();
+            let (Some(a), Some(b)) = (next_at, next_bytes) else {
+                return Err(bad(self.path, "a record is out of range"));
+            };
+            let first = out.is_empty();
+            if a >= end || (!first && a <= at) {
+                return Err(bad(self.path, "its instants are not in increasing order"));
             }
+            (at, bytes, most) = (a, b, most.max(b));
+            out.push((at, bytes));
         }
-        Ok(())
+        if out.len() as u64 != w.records || bytes != w.last || most != w.most {
+            return Err(bad(self.path, "a window's records do not match its index"));
+        }
+        Ok(out)
     }
 
-    /// The next record `(µs, bytes)`, `None` at the end of the file.
-    pub fn next_record(&mut self, path: &Path) -> Result<Option<(u64, u64)>> {
-        // Two numbers of at most `MAX_VARINT` bytes each: with that many left (all but the
-        // last few records), decoded without a check of the file's end per byte.
-        self.fill(path, 2 * MAX_VARINT)?;
-        if self.pos == self.buf.len() {
-            return Ok(None);
-        }
-        let dt = self.varint(path)?;
-        let z = self.varint(path)?;
-        self.apply(path, dt, z).map(Some)
-    }
-
-    /// Replaces `out` with the next records, up to [`BLOCK_RECORDS`] of them; none at the
-    /// end of the file. The records a merge walks: decoded here in one loop over the bytes
-    /// read, where a call per record cost the merge (a serial step after the parts' runs)
-    /// three times as much.
-    pub fn next_block(&mut self, path: &Path, out: &mut Vec<(u64, u64)>) -> Result<()> {
-        out.clear();
-        while out.len() < BLOCK_RECORDS {
-            self.fill(path, 2 * MAX_VARINT)?;
-            // Records whole before `limit` need no check of the bytes' end; those of two
-            // numbers of at most 9 bytes and in range (all but the rarest) are decoded in
-            // 64 bits, the rest one at a time the long way (`next_record`), which also
-            // reports what is wrong with a record.
-            let limit = self.buf.len().saturating_sub(2 * MAX_VARINT);
-            let (mut pos, mut at, mut bytes) = (self.pos, self.at, self.bytes);
-            while pos < limit && out.len() < BLOCK_RECORDS {
-                let Some((dt, p)) = short(&self.buf, pos) else {
-                    break;
-                };
-                let Some((z, p)) = short(&self.buf, p) else {
-                    break;
-                };
-                // The change is `z / 2` for an even `z`, `−(z / 2 + 1)` for an odd one.
-                let next = match z & 1 {
-                    0 => bytes.checked_add(z >> 1),
-                    _ => bytes.checked_sub((z >> 1) + 1),
-                };
-                match (at.checked_add(dt).filter(|&a| a < u64::MAX), next) {
-                    (Some(a), Some(b)) => (pos, at, bytes) = (p, a, b),
-                    _ => break,
-                }
-                out.push((at, bytes));
-            }
-            (self.pos, self.at, self.bytes) = (pos, at, bytes);
-            if out.len() < BLOCK_RECORDS {
-                match self.next_record(path)? {
-                    Some(r) => out.push(r),
-                    None => break,
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The record of a time step `dt` and a zigzag-encoded change `z`.
-    #[inline]
-    fn apply(&mut self, path: &Path, dt: u128, z: u128) -> Result<(u64, u64)> {
-        let delta = (z >> 1) as i128 ^ -((z & 1) as i128);
-        // `u64::MAX` marks a part's end in `peak_of_sum`: no instant (1 000 years are
-        // far below it).
-        let at = u64::try_from(dt)
-            .ok()
-            .and_then(|dt| self.at.checked_add(dt))
-            .filter(|&at| at < u64::MAX);
-        let bytes = u64::try_from(i128::from(self.bytes) + delta).ok();
-        match (at, bytes) {
-            (Some(at), Some(bytes)) => {
-                self.at = at;
-                self.bytes = bytes;
-                Ok((at, bytes))
-            }
-            _ => Err(bad(path, "a record is out of range")),
-        }
-    }
-
-    /// The number at `pos`, from the bytes already read (`fill` keeps a record's worth).
-    #[inline]
-    fn varint(&mut self, path: &Path) -> Result<u128> {
-        let rest = &self.buf[self.pos..];
-        let mut x: u128 = 0;
-        for (i, &b) in rest.iter().take(MAX_VARINT).enumerate() {
-            x |= u128::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                self.pos += i + 1;
-                return Ok(x);
-            }
-        }
-        if rest.len() >= MAX_VARINT {
-            return Err(bad(path, "a number is too long"));
-        }
-        Err(bad(path, "it ends inside a record"))
+    fn bad_record(&self) -> Error {
+        bad(self.path, "a record is cut short or too long")
     }
 }
 
-/// The number at `buf[pos..]` and the place after it, if it takes at most 9 bytes (63
-/// bits: every time step and nearly every change) and `buf` holds them.
-#[inline(always)]
-fn short(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
-    let mut x = 0u64;
-    for (i, &b) in buf.get(pos..pos + 9)?.iter().enumerate() {
-        x |= u64::from(b & 0x7f) << (7 * i);
+/// The number at `buf[pos..]` and the place after it, if it ends within the buffer and
+/// [`MAX_VARINT`] bytes.
+#[inline]
+fn varint(buf: &[u8], pos: usize) -> Option<(u128, usize)> {
+    let mut x: u128 = 0;
+    for (i, &b) in buf.get(pos..)?.iter().take(MAX_VARINT).enumerate() {
+        x |= u128::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             return Some((x, pos + i + 1));
         }
@@ -244,299 +305,104 @@ fn short(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
     None
 }
 
-/// The records [`TraceReader::next_block`] decodes at a time (64 KiB of them).
-pub const BLOCK_RECORDS: usize = 1 << 12;
-
 fn bad(path: &Path, what: &str) -> Error {
     Error::input(
         path.display().to_string(),
         format!(
-            "{what}: not a stored-bytes trace written by `run --partition`; run the part again"
+            "{what}: not a stored-bytes trace written by this version's `run --partition`; run the part again"
         ),
     )
 }
 
 /// The peak over time of the sum of the parts' traces at `paths`: at each instant at
-/// which any part changes, the sum of every part's bytes from that instant on. Streams
-/// the files a block at a time (a trace may hold a record per backup). It runs after the
-/// parts, alone, so its cost is wall time: where one part changes alone until another's
-/// next instant (most of a trace), its records are passed over in one loop that keeps
-/// their largest bytes, instead of a merge step each.
+/// which any part changes, the sum of every part's bytes from that instant on.
+///
+/// Window by window (the windows any part has records in), the parts' most bytes added
+/// bound the sum's peak there; the windows are taken highest bound first, each decoded
+/// and walked exactly, until the next bound is no more than the largest sum found. (A
+/// window left out cannot hold the peak: its sums are at most its bound.)
 pub fn peak_of_sum(paths: &[&Path]) -> Result<u64> {
     let mut parts = paths
         .iter()
-        .map(|&path| Part::open(path))
+        .map(|&path| Trace::open(path))
         .collect::<Result<Vec<_>>>()?;
-    // Each part's bytes from its last instant passed on, and their sum.
-    let mut held = vec![0u128; parts.len()];
-    let (mut total, mut peak): (u128, u128) = (0, 0);
-    loop {
-        // The part whose next instant comes first (the first of equals), and the next
-        // instant of any other.
-        let (mut k, mut t, mut t2) = (0, u64::MAX, u64::MAX);
-        for (j, p) in parts.iter().enumerate() {
-            let a = p.at();
-            if a < t {
-                (k, t, t2) = (j, a, t);
-            } else if a < t2 {
-                t2 = a;
+    if let Some(p) = parts.iter().find(|p| p.width != parts[0].width) {
+        return Err(bad(p.path, "its windows are not those of the other parts"));
+    }
+    let mut numbers: Vec<u64> = parts
+        .iter()
+        .flat_map(|p| p.windows.iter().map(|w| w.number))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    // For each part, window by window of `numbers`: its entry there, if any, and the
+    // bytes it carries into it.
+    let mut places: Vec<Vec<(Option<usize>, u64)>> = Vec::with_capacity(parts.len());
+    let mut bounds: Vec<(u128, usize)> = numbers.iter().map(|_| (0, 0)).collect();
+    for p in &parts {
+        let (mut next, mut carried) = (0, 0);
+        let mut row = Vec::with_capacity(numbers.len());
+        for (k, &n) in numbers.iter().enumerate() {
+            let mine = p.windows.get(next).filter(|w| w.number == n);
+            let (place, most) = match mine {
+                Some(w) => (Some(next), w.most),
+                None => (None, carried),
+            };
+            row.push((place, carried));
+            bounds[k] = (bounds[k].0 + u128::from(most), k);
+            if let Some(w) = mine {
+                (next, carried) = (next + 1, w.last);
             }
         }
-        if t == u64::MAX {
+        places.push(row);
+    }
+    // Highest bound first; among equals the earliest window (any order gives the peak).
+    bounds.sort_unstable_by_key(|&(b, k)| (std::cmp::Reverse(b), k));
+    let mut peak: u128 = 0;
+    for (bound, k) in bounds {
+        if bound <= peak {
             break;
         }
-        if t < t2 {
-            // Part `k` alone changes before `t2`: the sum is the others' bytes plus its
-            // own, which need no merge step per record.
-            let others = total - held[k];
-            let (last, most) = parts[k].run_before(t2)?;
-            held[k] = u128::from(last);
-            total = others + held[k];
-            peak = peak.max(others + u128::from(most));
-            continue;
-        }
-        for (j, p) in parts.iter_mut().enumerate() {
-            if p.at() == t {
-                let b = u128::from(p.bytes());
-                total = total - held[j] + b;
-                held[j] = b;
-                p.step()?;
-            }
-        }
-        peak = peak.max(total);
+        peak = peak.max(window_peak(&mut parts, &places, k)?);
     }
     Ok(u64::try_from(peak).unwrap_or(u64::MAX))
 }
 
-/// A part's trace as [`peak_of_sum`] walks it: a block of records and the place of the
-/// next one.
-struct Part<'a> {
-    path: &'a Path,
-    reader: TraceReader,
-    block: Vec<(u64, u64)>,
-    next: usize,
-}
-
-impl<'a> Part<'a> {
-    fn open(path: &'a Path) -> Result<Part<'a>> {
-        let mut p = Part {
-            path,
-            reader: TraceReader::open(path)?,
-            block: Vec::with_capacity(BLOCK_RECORDS),
-            next: 0,
-        };
-        p.reader.next_block(path, &mut p.block)?;
-        Ok(p)
+/// The largest sum of the parts' bytes after an instant of the `k`-th window of
+/// [`peak_of_sum`], each part starting from the bytes it carries into the window.
+fn window_peak(
+    parts: &mut [Trace],
+    places: &[Vec<(Option<usize>, u64)>],
+    k: usize,
+) -> Result<u128> {
+    let mut held: Vec<u128> = places.iter().map(|row| u128::from(row[k].1)).collect();
+    let mut records = Vec::with_capacity(parts.len());
+    for (p, row) in parts.iter_mut().zip(places) {
+        records.push(match row[k].0 {
+            Some(i) => p.records(i)?,
+            None => Vec::new(),
+        });
     }
-
-    /// The next record's instant, `u64::MAX` past the end.
-    #[inline]
-    fn at(&self) -> u64 {
-        self.block.get(self.next).map_or(u64::MAX, |r| r.0)
-    }
-
-    /// The next record's bytes (with one left).
-    #[inline]
-    fn bytes(&self) -> u64 {
-        self.block[self.next].1
-    }
-
-    /// Moves past the next record, checking that the one after comes later.
-    #[inline]
-    fn step(&mut self) -> Result<()> {
-        let t = self.block[self.next].0;
-        self.next += 1;
-        if self.next == self.block.len() {
-            self.reader.next_block(self.path, &mut self.block)?;
-            self.next = 0;
-        }
-        match self.block.get(self.next) {
-            Some(&(a, _)) if a <= t => {
-                Err(bad(self.path, "its instants are not in increasing order"))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Moves past every record before `end` (at least the next one): the bytes of the
-    /// last of them and the most bytes among them.
-    fn run_before(&mut self, end: u64) -> Result<(u64, u64)> {
-        let (mut last, mut most) = (0, 0);
-        loop {
-            let mut prev = 0;
-            let mut i = self.next;
-            while let Some(&(a, b)) = self.block.get(i) {
-                // (The next record was checked against its predecessor when it became
-                // the next; each after it is checked here, the one at `end` too.)
-                if i > self.next && a <= prev {
-                    return Err(bad(self.path, "its instants are not in increasing order"));
+    let mut next = vec![0usize; parts.len()];
+    let (mut total, mut peak): (u128, u128) = (held.iter().sum(), 0);
+    loop {
+        let t = (0..parts.len())
+            .filter_map(|j| records[j].get(next[j]).map(|r| r.0))
+            .min();
+        let Some(t) = t else { break };
+        for j in 0..parts.len() {
+            if let Some(&(a, b)) = records[j].get(next[j]) {
+                if a == t {
+                    total = total - held[j] + u128::from(b);
+                    held[j] = u128::from(b);
+                    next[j] += 1;
                 }
-                if a >= end {
-                    break;
-                }
-                (prev, last, most) = (a, b, most.max(b));
-                i += 1;
             }
-            if i < self.block.len() || i == self.next {
-                self.next = i;
-                return Ok((last, most));
-            }
-            // The block ran out before `end`: the records of the next.
-            self.next = i - 1;
-            self.step()?;
         }
+        peak = peak.max(total);
     }
+    Ok(peak)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(path: &Path, records: &[(u64, u64)]) {
-        let mut w = TraceWriter::create(path).unwrap();
-        for &(t, b) in records {
-            w.push(t, b).unwrap();
-        }
-        w.finish().unwrap();
-    }
-
-    #[test]
-    fn records_read_back_as_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join(STORAGE_TRACE);
-        // Numbers of 1 to 10 bytes (among many records, so that long ones also come in
-        // the middle of a block), and at the end of a buffer (read byte by byte).
-        let mut recs = vec![(0, 5), (7, u64::MAX), (8, 0), (u64::MAX - 1, 1 << 40)];
-        let mut many: Vec<(u64, u64)> = (0..30_000u64).map(|i| (i, i * i * 977)).collect();
-        many[1000].1 = u64::MAX;
-        many[20_000].1 = u64::MAX - 1;
-        for recs in [&recs[..], &many[..]] {
-            write(&p, recs);
-            let mut r = TraceReader::open(&p).unwrap();
-            let mut got = Vec::new();
-            while let Some(x) = r.next_record(&p).unwrap() {
-                got.push(x);
-            }
-            assert_eq!(got, recs);
-            // A block at a time.
-            let (mut r, mut block) = (TraceReader::open(&p).unwrap(), Vec::new());
-            got.clear();
-            loop {
-                r.next_block(&p, &mut block).unwrap();
-                if block.is_empty() {
-                    break;
-                }
-                got.extend_from_slice(&block);
-            }
-            assert_eq!(got, recs);
-        }
-        // The end marker of `peak_of_sum` is no instant.
-        recs.push((u64::MAX, 0));
-        write(&p, &recs);
-        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
-        assert!(e.contains("out of range"), "{e}");
-    }
-
-    /// Part a holds 10 until 1 µs, part b 20 from 2 µs: the sum's peak is 20, not the 30 of
-    /// the parts' peaks added; at 3 µs both hold something: 5 + 20.
-    #[test]
-    fn the_peak_of_a_sum_is_taken_at_each_instant() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        write(&a, &[(0, 10), (1, 0), (3, 5)]);
-        write(&b, &[(2, 20), (4, 0)]);
-        assert_eq!(peak_of_sum(&[&a, &b]).unwrap(), 25);
-        write(&a, &[(0, 10), (1, 0)]);
-        assert_eq!(peak_of_sum(&[&a, &b]).unwrap(), 20);
-        assert_eq!(peak_of_sum(&[]).unwrap(), 0);
-    }
-
-    /// The peak of the sum the slow way: every part's bytes at every instant any changes.
-    fn naive_peak(parts: &[Vec<(u64, u64)>]) -> u64 {
-        let mut instants: Vec<u64> = parts.iter().flatten().map(|r| r.0).collect();
-        instants.sort_unstable();
-        instants.dedup();
-        let maps: Vec<std::collections::BTreeMap<u64, u64>> =
-            parts.iter().map(|p| p.iter().copied().collect()).collect();
-        let held = |m: &std::collections::BTreeMap<u64, u64>, t| {
-            m.range(..=t).next_back().map_or(0, |r| *r.1)
-        };
-        instants
-            .iter()
-            .map(|&t| maps.iter().map(|m| held(m, t)).sum::<u64>())
-            .max()
-            .unwrap_or(0)
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
-        /// Parts of up to three blocks of records, stored bytes walking up and down, part
-        /// `k` changing every 1..4 × 16^k µs (so that one part often changes many times
-        /// between two changes of another, and instants often coincide): the merge's peak
-        /// is the slow way's.
-        #[test]
-        fn the_peak_of_a_sum_across_blocks_is_the_slow_ways(
-            parts in proptest::collection::vec(
-                proptest::collection::vec((1u64..4, -(1i64 << 20)..1 << 20), 0..3 * BLOCK_RECORDS),
-                1..4,
-            )
-        ) {
-            let dir = tempfile::tempdir().unwrap();
-            let mut traces = Vec::new();
-            for (k, steps) in parts.iter().enumerate() {
-                let mut t = 0;
-                // Stored bytes as they go: a walk up and down from 1 TB.
-                let mut b = 1u64 << 40;
-                let recs: Vec<(u64, u64)> = steps
-                    .iter()
-                    .map(|&(dt, db)| {
-                        t += dt << (4 * k);
-                        b = b.saturating_add_signed(db);
-                        (t, b)
-                    })
-                    .collect();
-                write(&dir.path().join(k.to_string()), &recs);
-                traces.push(recs);
-            }
-            let paths: Vec<_> = (0..parts.len()).map(|k| dir.path().join(k.to_string())).collect();
-            let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-            proptest::prop_assert_eq!(peak_of_sum(&paths).unwrap(), naive_peak(&traces));
-        }
-    }
-
-    /// An instant out of order is refused wherever it lies: inside a part's run of
-    /// records, at a block's start, and where two parts' records interleave.
-    #[test]
-    fn instants_out_of_order_are_refused_across_blocks() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        for at in [10, BLOCK_RECORDS, BLOCK_RECORDS + 1] {
-            let mut recs: Vec<(u64, u64)> =
-                (0..2 * BLOCK_RECORDS as u64).map(|i| (10 * i, i)).collect();
-            recs[at].0 = recs[at - 1].0;
-            write(&a, &recs);
-            let e = peak_of_sum(&[&a]).unwrap_err().to_string();
-            assert!(e.contains("increasing order"), "{at}: {e}");
-            write(
-                &b,
-                &(0..2 * BLOCK_RECORDS as u64)
-                    .map(|i| (10 * i + 5, i))
-                    .collect::<Vec<_>>(),
-            );
-            let e = peak_of_sum(&[&a, &b]).unwrap_err().to_string();
-            assert!(e.contains("increasing order"), "{at}, two parts: {e}");
-        }
-    }
-
-    #[test]
-    fn a_file_that_is_not_a_trace_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join(STORAGE_TRACE);
-        std::fs::write(&p, b"BSSTOR01\x85").unwrap();
-        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
-        assert!(e.contains("ends inside a record"), "{e}");
-        std::fs::write(&p, b"hello").unwrap();
-        let e = peak_of_sum(&[&p]).unwrap_err().to_string();
-        assert!(e.contains("marker"), "{e}");
-    }
-}
+mod tests;
