@@ -16,11 +16,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hdrhistogram::Histogram;
-
 use crate::error::{io_at as io, Error, Result};
 use crate::model::metric_names::{is_group_percentile, STATS};
-use crate::model::metrics::{new_histogram, round6, Latency};
+use crate::model::metrics::{round6, Latency};
 use crate::model::CostSums;
 
 use super::storage_trace::STORAGE_TRACE;
@@ -190,7 +188,7 @@ pub struct PartResults {
     /// Its summary.
     pub summary: BTreeMap<String, f64>,
     /// Its histograms, by name.
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, Latency>,
     /// Its `model::Partials`: values, cost and batch sums from `partition.json`,
     /// histograms from [`PART_HISTOGRAMS`].
     pub partials: crate::model::Partials,
@@ -218,7 +216,7 @@ pub struct Merged {
     /// The summary of the whole run.
     pub summary: BTreeMap<String, f64>,
     /// Its histograms.
-    pub histograms: BTreeMap<String, Histogram<u64>>,
+    pub histograms: BTreeMap<String, Latency>,
     /// Keys held by several parts whose whole-run value the parts' summaries do not
     /// determine: approximated, not identical to the unpartitioned run's.
     pub approximate: Vec<String>,
@@ -283,12 +281,13 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
     }
     for p in parts {
         for (name, h) in &p.histograms {
-            out.histograms
-                .entry(name.clone())
-                .or_insert_with(new_histogram)
-                .add(h)
-                .expect("histograms of one layout");
+            out.histograms.entry(name.clone()).or_default().add(h);
         }
+    }
+    // Every merged histogram's statistics, each computed once (many keys read them).
+    let mut hist_stats = BTreeMap::new();
+    for (name, h) in &out.histograms {
+        h.summarize(name, &mut hist_stats);
     }
     let keys: std::collections::BTreeSet<&String> =
         parts.iter().flat_map(|p| p.summary.keys()).collect();
@@ -323,7 +322,7 @@ pub fn merge(parts: &[PartResults]) -> Result<Merged> {
             v
         } else if held.len() == 1 {
             held[0]
-        } else if let Some(v) = from_histogram(key, &out.histograms) {
+        } else if let Some(v) = from_histogram(key, &hist_stats) {
             v
         } else if let Some(prefix) = key.strip_suffix("backup.success_rate") {
             let s = sum(&format!("{prefix}backup.jobs.succeeded"));
@@ -427,13 +426,13 @@ fn from_partials(
     None
 }
 
-/// A histogram statistic (`backup.duration.p99`) from the merged histogram.
-fn from_histogram(key: &str, hists: &BTreeMap<String, Histogram<u64>>) -> Option<f64> {
-    let (name, stat) = key.rsplit_once('.')?;
-    let h = hists.get(name).filter(|_| STATS.contains(&stat))?;
-    let mut m = BTreeMap::new();
-    Latency::from_histogram(h).summarize(name, &mut m);
-    m.get(key).copied()
+/// A histogram statistic (`backup.duration.p99`) from the merged histograms' statistics.
+fn from_histogram(key: &str, hist_stats: &BTreeMap<String, f64>) -> Option<f64> {
+    let (_, stat) = key.rsplit_once('.')?;
+    STATS
+        .contains(&stat)
+        .then(|| hist_stats.get(key).copied())
+        .flatten()
 }
 
 /// The stand-in of a key the parts do not determine, and whether it is exact (only one
@@ -511,10 +510,7 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
     let trace = Some(dir.join(STORAGE_TRACE)).filter(|p| p.is_file());
     let pd = dir.join(PART_HISTOGRAMS);
     if pd.is_dir() {
-        partials.histograms = read_hdr_dir(&pd)?
-            .into_iter()
-            .map(|(name, h)| (name, Latency::from_histogram(&h)))
-            .collect();
+        partials.histograms = read_hdr_dir(&pd)?;
     }
     Ok(PartResults {
         summary,
@@ -527,7 +523,7 @@ pub fn read_part(dir: &Path) -> Result<PartResults> {
 }
 
 /// Every `NAME.hdr` of `dir`, by name.
-fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Histogram<u64>>> {
+fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Latency>> {
     let mut out = BTreeMap::new();
     let mut paths: Vec<_> = io(dir, std::fs::read_dir(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -539,7 +535,7 @@ fn read_hdr_dir(dir: &Path) -> Result<BTreeMap<String, Histogram<u64>>> {
             continue;
         };
         let h = io(&p, super::histio::read_hdr(&p))?;
-        out.insert(name.to_string(), h);
+        out.insert(name.to_string(), Latency::from_histogram(&h));
     }
     Ok(out)
 }
@@ -571,9 +567,9 @@ mod tests {
     }
 
     fn part(kv: &[(&str, f64)], durations: &[u64]) -> PartResults {
-        let mut h = new_histogram();
+        let mut h = Latency::default();
         for &d in durations {
-            h.record(d).unwrap();
+            h.record(crate::engine::SimDuration(d));
         }
         PartResults {
             summary: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
