@@ -31,6 +31,9 @@ pub(super) struct Class {
     pub(super) frozen: u64,
     /// Recompute epoch at which the class was found in a changed component.
     pub(super) seen: u64,
+    /// The recompute epoch after its flows last changed (see `Network::touch_class`):
+    /// that recompute sets its finish time even if its rate stays.
+    pub(super) touched: u64,
     /// Position in `Network::wake`, or `NOT_LISTED`.
     pub(super) wake_pos: u32,
     /// The links and classes of this class's component, found when `Network::shape` was
@@ -92,6 +95,7 @@ impl Network {
                 active_pos: NOT_LISTED,
                 frozen: 0,
                 seen: 0,
+                touched: 0,
                 wake_pos: NOT_LISTED,
                 comp_links: Vec::new(),
                 comp_classes: Vec::new(),

@@ -90,6 +90,7 @@ impl Network {
     /// [`Network::recompute`]; an inactive class marks the links of its path instead.
     #[inline]
     pub(super) fn touch_class(&mut self, c: u32) {
+        self.classes[c as usize].touched = self.epoch + 1;
         self.dirty_classes.push(c);
     }
 
@@ -270,7 +271,7 @@ impl Network {
                     caps[..n].sort_unstable();
                     self.at_caps =
                         self.fill_one_link(l, &caps[..n], classes.len(), epoch, |_, _| true);
-                    self.set_finishes(links, classes);
+                    self.set_finishes(links, classes, epoch);
                     return;
                 }
             }
@@ -329,13 +330,20 @@ impl Network {
             std::mem::swap(&mut capped, &mut self.capped);
         }
         self.comp_capped = capped;
-        self.set_finishes(links, classes);
+        self.set_finishes(links, classes, epoch);
     }
 
     /// After a filling: the links' throughputs (summed into `tp_acc`) and the classes'
     /// next finish times at their new rates.
+    ///
+    /// A class whose flows did not change since the last recompute (`touched`) and whose
+    /// rate did not either (a new rate re-anchors it at the clock: `set_rate`) keeps its
+    /// finish time: it is a function of the anchor, the rate and the first tag alone, and
+    /// not before the clock (a flow due by the clock was completed before any change), so
+    /// computing it again would give its very bits. In a component of many classes held
+    /// to their caps, most refills change one.
     #[inline(always)]
-    fn set_finishes(&mut self, links: &[u32], classes: &[u32]) {
+    fn set_finishes(&mut self, links: &[u32], classes: &[u32], epoch: u64) {
         let clock = self.clock;
         for &l in links {
             let link = &mut self.links[l as usize];
@@ -343,6 +351,14 @@ impl Network {
         }
         for &c in classes {
             let class = &self.classes[c as usize];
+            if class.touched != epoch && class.t_anchor != clock {
+                debug_assert_eq!(
+                    self.wake[class.wake_pos as usize].0,
+                    class.finish_of(class.heap.top().tag, clock),
+                    "an unchanged class keeps its finish time"
+                );
+                continue;
+            }
             let next = class.finish_of(class.heap.top().tag, clock);
             wake_set(&mut self.wake, &mut self.classes, c, next);
         }
