@@ -23,6 +23,8 @@ pub(super) struct Class {
     pub(super) sum_tags: f64,
     /// Current per-flow rate.
     pub(super) rate: f64,
+    /// Its cap as a whole number below 2^53, if it is one (`links::exact_cap`).
+    pub(super) whole_cap: Option<u64>,
     /// For each link of the path, this class's position in that link's `classes`.
     pub(super) link_pos: Vec<u32>,
     /// Position in `Network::active_classes`, or `NOT_LISTED`.
@@ -78,6 +80,7 @@ impl Network {
             let class = &mut self.classes[c as usize];
             class.path = path;
             class.cap = cap;
+            class.whole_cap = super::links::exact_cap(cap);
             class.link_pos.clear();
             class.link_pos.resize(plen, 0);
             c
@@ -91,6 +94,7 @@ impl Network {
                 t_anchor: 0,
                 sum_tags: 0.0,
                 rate: 0.0,
+                whole_cap: super::links::exact_cap(cap),
                 link_pos: vec![0; plen],
                 active_pos: NOT_LISTED,
                 frozen: 0,

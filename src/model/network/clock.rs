@@ -215,10 +215,13 @@ impl Network {
             }
             self.n_active -= count as usize;
             let (s, n) = self.paths[class.path as usize];
-            for &l in &self.path_links[s as usize..(s + n) as usize] {
-                let link = &mut self.links[l as usize];
+            let cap = class.whole_cap;
+            for i in s..s + n {
+                let l = self.path_links[i as usize] as usize;
+                let link = &mut self.links[l];
                 link.touch_counts(t);
                 link.n_flows -= count;
+                self.account(l, cap, count, -1);
             }
             if self.classes[c as usize].heap.is_empty() {
                 self.deactivate(c);

@@ -32,6 +32,13 @@
 //! its result bit for bit). Whether the last filling left every class at its cap is
 //! kept (`at_caps`): a VM's further disks can then join without a refill each
 //! (see `flows`).
+//!
+//! Each link also keeps the exact sum of its flows' caps (whole numbers of bytes/s, as the
+//! per-disk rates are) and whether it could bind (`Link::binds`); the network counts
+//! those that could. While none could, nor could any after the last recompute, every
+//! class runs at its cap and a refill sets only the classes touched and the links on
+//! their paths ([`Network::refill_at_caps`]): a change costs its path's length, not its
+//! component's classes.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
@@ -105,7 +112,9 @@ impl Network {
     pub(super) fn recompute(&mut self) {
         self.epoch += 1;
         let epoch = self.epoch;
-        if self.spans_all() {
+        if self.binding == 0 && self.all_at_caps && !self.heap_fill() {
+            self.refill_at_caps(epoch);
+        } else if self.spans_all() {
             // One component: the whole network, without growing it class by class.
             self.dirty_classes.clear();
             self.dirty_links.clear();
@@ -117,10 +126,57 @@ impl Network {
         } else {
             self.recompute_components(epoch);
         }
+        self.all_at_caps = self.binding == 0;
         self.next = self
             .wake
             .first()
             .map_or(NEVER, |&(next_finish, _)| next_finish);
+    }
+
+    /// The refill when no link binds now nor did after the last recompute: every class
+    /// ran at its cap and runs at it still, so only what changed is set: the rates and
+    /// finish times of the classes touched (a new class takes its cap), and the
+    /// throughputs of the links on their paths, each its exact sum of caps.
+    ///
+    /// # Why it is the filling's result, bit for bit
+    ///
+    /// With no link binding (`Link::binds`: whole-number caps, summing below 2^53 and to
+    /// within `1 − HEADROOM` of each link's capacity), the filling freezes every class at
+    /// its cap, at its cap's bits (see [`Network::fill_at_caps`]), and sums a link's
+    /// throughput from `flows × cap` terms that are whole numbers below 2^53: every
+    /// partial sum is exact, so any order gives the exact sum. After a recompute with no
+    /// link binding, every class is at its cap: a component refilled then was at caps,
+    /// and one not refilled has not changed since its last refill, when its links' sums
+    /// were what they are now, so it was at caps too. The classes not touched keep their
+    /// rates and so their finish times (see `set_finishes`); so do links off the touched
+    /// paths, whose sums did not move.
+    fn refill_at_caps(&mut self, epoch: u64) {
+        let clock = self.clock;
+        let dirty = std::mem::take(&mut self.dirty_classes);
+        self.dirty_links.clear();
+        for &c in &dirty {
+            let class = &mut self.classes[c as usize];
+            if class.active_pos != NOT_LISTED {
+                class.set_rate(clock, class.cap);
+            }
+            let (s, n) = self.paths[class.path as usize];
+            for &l in &self.path_links[s as usize..(s + n) as usize] {
+                let link = &mut self.links[l as usize];
+                if link.active_pos != NOT_LISTED {
+                    link.set_throughput(clock, link.cap_sum as f64);
+                }
+            }
+        }
+        for &c in &dirty {
+            let class = &self.classes[c as usize];
+            if class.active_pos != NOT_LISTED && class.touched == epoch {
+                let next = class.finish_of(class.heap.top().tag, clock);
+                wake_set(&mut self.wake, &mut self.classes, c, next);
+            }
+        }
+        self.at_caps = true;
+        self.dirty_classes = dirty;
+        self.dirty_classes.clear();
     }
 
     /// Whether a link touched since the last recompute is crossed by every active class,

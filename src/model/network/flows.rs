@@ -208,10 +208,13 @@ impl Network {
         }
         self.n_active += 1;
         let (s, n) = self.paths[path as usize];
-        for &l in &self.path_links[s as usize..(s + n) as usize] {
-            let link = &mut self.links[l as usize];
+        let whole = self.classes[c as usize].whole_cap;
+        for i in s..s + n {
+            let l = self.path_links[i as usize] as usize;
+            let link = &mut self.links[l];
             link.touch_counts(clock);
             link.n_flows += 1;
+            self.account(l, whole, 1, 1);
         }
         if was_empty {
             self.activate(c);
@@ -259,10 +262,13 @@ impl Network {
                 self.free_flows.push(flow.0);
                 self.n_active -= 1;
                 let (s, n) = self.paths[class.path as usize];
-                for &l in &self.path_links[s as usize..(s + n) as usize] {
-                    let link = &mut self.links[l as usize];
+                let cap = class.whole_cap;
+                for i in s..s + n {
+                    let l = self.path_links[i as usize] as usize;
+                    let link = &mut self.links[l];
                     link.touch_counts(clock);
                     link.n_flows -= 1;
+                    self.account(l, cap, 1, -1);
                 }
                 if self.classes[c as usize].heap.is_empty() {
                     self.deactivate(c);

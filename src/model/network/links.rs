@@ -37,9 +37,51 @@ pub(super) struct Link {
     /// Whether the last filling of a component listing this link first left every class
     /// at its cap: the next one tries the shortcut first only then (see `fill`).
     pub(super) last_at_caps: bool,
+    /// The caps of its flows whose cap is a whole number below 2^53, summed exactly, and
+    /// how many others it carries (see [`Link::binds`]).
+    pub(super) cap_sum: u128,
+    pub(super) inexact: u64,
+    /// The most `cap_sum` may be for its flows to run at their caps: `capacity × (1 −
+    /// HEADROOM)` rounded down, below 2^53 (see [`Link::binds`]).
+    pub(super) limit: u128,
+    /// [`Link::binds`] as last counted in `Network::binding`.
+    pub(super) counted: bool,
+}
+
+/// Caps below this are whole numbers of bytes/s added exactly in `f64`.
+const EXACT_BELOW: u128 = 1 << 53;
+
+/// A cap as a whole number below 2^53, if it is one (the per-disk rates are).
+#[inline]
+pub(super) fn exact_cap(cap: f64) -> Option<u64> {
+    (cap.is_finite() && cap.fract() == 0.0 && cap >= 0.0 && cap < EXACT_BELOW as f64)
+        .then_some(cap as u64)
 }
 
 impl Link {
+    /// Whether its flows' caps might not all be met: unless every one of its flows has a
+    /// whole-number cap, their sum below 2^53 (so that `f64` adds them exactly, in any
+    /// order) and within `1 − HEADROOM` of its capacity, as `Network::fill_at_caps`
+    /// asks. A link without flows binds nothing.
+    ///
+    /// A whole `cap_sum` below 2^53 converts to `f64` exactly, so it is at most `capacity
+    /// × (1 − HEADROOM)` exactly when it is at most that product rounded down (`limit`).
+    #[inline]
+    pub(super) fn binds(&self) -> bool {
+        self.inexact > 0 || self.cap_sum > self.limit
+    }
+
+    /// Sets the capacity and the `limit` that goes with it.
+    pub(super) fn set_limit(&mut self, capacity: f64) {
+        self.capacity = capacity;
+        let most = (capacity * (1.0 - super::fill::HEADROOM)).floor();
+        self.limit = if most < (EXACT_BELOW - 1) as f64 {
+            most as u128
+        } else {
+            EXACT_BELOW - 1
+        };
+    }
+
     /// Brings the integer statistics to `t`; call before `n_flows` changes.
     #[inline]
     pub(super) fn touch_counts(&mut self, t: u64) {
@@ -98,8 +140,43 @@ impl Network {
             tp_acc: 0.0,
             seen: 0,
             last_at_caps: true,
+            cap_sum: 0,
+            inexact: 0,
+            limit: 0,
+            counted: false,
         });
+        self.links[id as usize].set_limit(capacity);
         LinkId(id)
+    }
+
+    /// Adds (`sign` 1) or removes (−1) `count` flows of whole cap `cap` (`None`: another
+    /// cap; see [`exact_cap`]) to the caps summed on
+    /// link `l` (with its `n_flows` already changed), and recounts whether it binds.
+    #[inline]
+    pub(super) fn account(&mut self, l: usize, cap: Option<u64>, count: u64, sign: i8) {
+        let link = &mut self.links[l];
+        match cap {
+            Some(x) if sign > 0 => link.cap_sum += u128::from(x) * u128::from(count),
+            Some(x) => link.cap_sum -= u128::from(x) * u128::from(count),
+            None if sign > 0 => link.inexact += count,
+            None => link.inexact -= count,
+        }
+        self.recount(l);
+    }
+
+    /// Brings `binding` up to date with link `l`'s [`Link::binds`].
+    #[inline]
+    pub(super) fn recount(&mut self, l: usize) {
+        let link = &mut self.links[l];
+        let binds = link.binds();
+        if binds != link.counted {
+            link.counted = binds;
+            if binds {
+                self.binding += 1;
+            } else {
+                self.binding -= 1;
+            }
+        }
     }
 
     /// Sets a link's capacity at `now` (finite, >= 0; 0 is an outage: flows crossing the
@@ -126,7 +203,8 @@ impl Network {
             let link = &mut self.links[l];
             link.down_us += clock - link.down_since;
         }
-        self.links[l].capacity = capacity;
+        self.links[l].set_limit(capacity);
+        self.recount(l);
         if self.links[l].active_pos != NOT_LISTED && old != capacity {
             self.touch_link(link.0);
             self.recompute();

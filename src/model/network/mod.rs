@@ -203,6 +203,11 @@ pub struct Network {
     /// Counts the changes of the set of active classes, which alone decides the
     /// components: a component found at one count is still the same at that count.
     shape: u64,
+    /// Active links on which the flows' caps may not all be met (`Link::binds`): while
+    /// there are none, every class runs at its cap (see `fill::refill_at_caps`).
+    binding: u64,
+    /// Whether `binding` was 0 after the last recompute (every class then at its cap).
+    all_at_caps: bool,
     /// Tests only: fill every component the general way, without the shortcuts (see
     /// `fill`).
     #[cfg(test)]
@@ -245,6 +250,8 @@ impl Network {
             comp_capped: Vec::new(),
             at_caps: false,
             shape: 1,
+            binding: 0,
+            all_at_caps: true,
             #[cfg(test)]
             heap_only: false,
         }

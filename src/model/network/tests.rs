@@ -15,6 +15,35 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
+/// A link binds exactly where the float test of `fill_at_caps` says its flows' whole caps
+/// do not fit: a sum at its `limit` fits, one more does not (below 2^53; above, every
+/// sum is left to the filling).
+#[test]
+fn a_links_limit_is_the_float_tests_bound() {
+    let mut net = Network::new();
+    let big = (1u128 << 53) - 1;
+    let down = net.add_link(1e6);
+    net.set_capacity(SimTime(0), down, 0.0);
+    assert_eq!(net.links[down.0 as usize].limit, 0);
+    for c in [
+        1e6,
+        3e6 / 7.0,
+        1.25e9,
+        0.5,
+        2f64.powi(52) + 3.0,
+        2f64.powi(60),
+    ] {
+        let l = net.add_link(c);
+        let link = &net.links[l.0 as usize];
+        let bound = c * (1.0 - super::fill::HEADROOM);
+        assert!(link.limit as f64 <= bound, "capacity {c}");
+        if link.limit < big {
+            assert!((link.limit + 1) as f64 > bound, "capacity {c}");
+        }
+    }
+    assert_eq!(net.links.last().unwrap().limit, big);
+}
+
 #[test]
 fn hand_computed_max_min() {
     let mut net = Network::new();
