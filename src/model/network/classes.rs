@@ -23,7 +23,7 @@ pub(super) struct Class {
     pub(super) sum_tags: f64,
     /// Current per-flow rate.
     pub(super) rate: f64,
-    /// Its cap as a whole number below 2^53, if it is one (`links::exact_cap`).
+    /// Its cap as a whole number below 2^32, if it is one (`links::exact_cap`).
     pub(super) whole_cap: Option<u64>,
     /// For each link of the path, this class's position in that link's `classes`.
     pub(super) link_pos: Vec<u32>,

@@ -215,14 +215,14 @@ impl Network {
             }
             self.n_active -= count as usize;
             let (s, n) = self.paths[class.path as usize];
-            let cap = class.whole_cap;
-            for i in s..s + n {
-                let l = self.path_links[i as usize] as usize;
-                let link = &mut self.links[l];
+            let mut binding = 0;
+            for &l in &self.path_links[s as usize..(s + n) as usize] {
+                let link = &mut self.links[l as usize];
                 link.touch_counts(t);
                 link.n_flows -= count;
-                self.account(l, cap, count, -1);
+                binding += link.account(class.whole_cap, count, false);
             }
+            self.binding = self.binding.wrapping_add_signed(binding);
             if self.classes[c as usize].heap.is_empty() {
                 self.deactivate(c);
             }

@@ -209,13 +209,14 @@ impl Network {
         self.n_active += 1;
         let (s, n) = self.paths[path as usize];
         let whole = self.classes[c as usize].whole_cap;
-        for i in s..s + n {
-            let l = self.path_links[i as usize] as usize;
-            let link = &mut self.links[l];
+        let mut binding = 0;
+        for &l in &self.path_links[s as usize..(s + n) as usize] {
+            let link = &mut self.links[l as usize];
             link.touch_counts(clock);
             link.n_flows += 1;
-            self.account(l, whole, 1, 1);
+            binding += link.account(whole, 1, true);
         }
+        self.binding = self.binding.wrapping_add_signed(binding);
         if was_empty {
             self.activate(c);
         }
@@ -262,14 +263,14 @@ impl Network {
                 self.free_flows.push(flow.0);
                 self.n_active -= 1;
                 let (s, n) = self.paths[class.path as usize];
-                let cap = class.whole_cap;
-                for i in s..s + n {
-                    let l = self.path_links[i as usize] as usize;
-                    let link = &mut self.links[l];
+                let mut binding = 0;
+                for &l in &self.path_links[s as usize..(s + n) as usize] {
+                    let link = &mut self.links[l as usize];
                     link.touch_counts(clock);
                     link.n_flows -= 1;
-                    self.account(l, cap, 1, -1);
+                    binding += link.account(class.whole_cap, 1, false);
                 }
+                self.binding = self.binding.wrapping_add_signed(binding);
                 if self.classes[c as usize].heap.is_empty() {
                     self.deactivate(c);
                 }

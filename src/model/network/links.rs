@@ -37,30 +37,31 @@ pub(super) struct Link {
     /// Whether the last filling of a component listing this link first left every class
     /// at its cap: the next one tries the shortcut first only then (see `fill`).
     pub(super) last_at_caps: bool,
-    /// The caps of its flows whose cap is a whole number below 2^53, summed exactly, and
-    /// how many others it carries (see [`Link::binds`]).
-    pub(super) cap_sum: u128,
+    /// The caps of its flows whose cap is a whole number below 2^32, summed exactly (below
+    /// 2^64 for its at most 2^32 flows), and how many others it carries (see
+    /// [`Link::binds`]).
+    pub(super) cap_sum: u64,
     pub(super) inexact: u64,
     /// The most `cap_sum` may be for its flows to run at their caps: `capacity × (1 −
     /// HEADROOM)` rounded down, below 2^53 (see [`Link::binds`]).
-    pub(super) limit: u128,
+    pub(super) limit: u64,
     /// [`Link::binds`] as last counted in `Network::binding`.
     pub(super) counted: bool,
 }
 
-/// Caps below this are whole numbers of bytes/s added exactly in `f64`.
-const EXACT_BELOW: u128 = 1 << 53;
+/// Sums of whole numbers below this are exact in `f64`.
+const EXACT_BELOW: u64 = 1 << 53;
 
-/// A cap as a whole number below 2^53, if it is one (the per-disk rates are).
+/// A cap as a whole number of bytes/s below 2^32 (4 GB/s, far above a disk's copy rate),
+/// if it is one (the per-disk rates are).
 #[inline]
 pub(super) fn exact_cap(cap: f64) -> Option<u64> {
-    (cap.is_finite() && cap.fract() == 0.0 && cap >= 0.0 && cap < EXACT_BELOW as f64)
-        .then_some(cap as u64)
+    (cap.fract() == 0.0 && (0.0..4_294_967_296.0).contains(&cap)).then_some(cap as u64)
 }
 
 impl Link {
     /// Whether its flows' caps might not all be met: unless every one of its flows has a
-    /// whole-number cap, their sum below 2^53 (so that `f64` adds them exactly, in any
+    /// whole-number cap (below 2^32), their sum below 2^53 (so that `f64` adds them exactly, in any
     /// order) and within `1 − HEADROOM` of its capacity, as `Network::fill_at_caps`
     /// asks. A link without flows binds nothing.
     ///
@@ -71,12 +72,35 @@ impl Link {
         self.inexact > 0 || self.cap_sum > self.limit
     }
 
+    /// Adds (`add`) or removes `count` flows of whole cap `cap` (`None`: another cap; see
+    /// [`exact_cap`]) to the caps summed (its `n_flows` changed apart); returns the change
+    /// of `Network::binding` it makes (see [`Link::recount`]).
+    #[inline]
+    pub(super) fn account(&mut self, cap: Option<u64>, count: u64, add: bool) -> i64 {
+        match (cap, add) {
+            (Some(x), true) => self.cap_sum += x * count,
+            (Some(x), false) => self.cap_sum -= x * count,
+            (None, true) => self.inexact += count,
+            (None, false) => self.inexact -= count,
+        }
+        self.recount()
+    }
+
+    /// Notes whether it binds now; returns the change of `Network::binding` (−1, 0 or 1).
+    #[inline]
+    pub(super) fn recount(&mut self) -> i64 {
+        let binds = self.binds();
+        let d = i64::from(binds) - i64::from(self.counted);
+        self.counted = binds;
+        d
+    }
+
     /// Sets the capacity and the `limit` that goes with it.
     pub(super) fn set_limit(&mut self, capacity: f64) {
         self.capacity = capacity;
         let most = (capacity * (1.0 - super::fill::HEADROOM)).floor();
         self.limit = if most < (EXACT_BELOW - 1) as f64 {
-            most as u128
+            most as u64
         } else {
             EXACT_BELOW - 1
         };
@@ -149,34 +173,11 @@ impl Network {
         LinkId(id)
     }
 
-    /// Adds (`sign` 1) or removes (−1) `count` flows of whole cap `cap` (`None`: another
-    /// cap; see [`exact_cap`]) to the caps summed on
-    /// link `l` (with its `n_flows` already changed), and recounts whether it binds.
-    #[inline]
-    pub(super) fn account(&mut self, l: usize, cap: Option<u64>, count: u64, sign: i8) {
-        let link = &mut self.links[l];
-        match cap {
-            Some(x) if sign > 0 => link.cap_sum += u128::from(x) * u128::from(count),
-            Some(x) => link.cap_sum -= u128::from(x) * u128::from(count),
-            None if sign > 0 => link.inexact += count,
-            None => link.inexact -= count,
-        }
-        self.recount(l);
-    }
-
     /// Brings `binding` up to date with link `l`'s [`Link::binds`].
     #[inline]
     pub(super) fn recount(&mut self, l: usize) {
-        let link = &mut self.links[l];
-        let binds = link.binds();
-        if binds != link.counted {
-            link.counted = binds;
-            if binds {
-                self.binding += 1;
-            } else {
-                self.binding -= 1;
-            }
-        }
+        let d = self.links[l].recount();
+        self.binding = self.binding.wrapping_add_signed(d);
     }
 
     /// Sets a link's capacity at `now` (finite, >= 0; 0 is an outage: flows crossing the

@@ -21,7 +21,7 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn a_links_limit_is_the_float_tests_bound() {
     let mut net = Network::new();
-    let big = (1u128 << 53) - 1;
+    let big = (1u64 << 53) - 1;
     let down = net.add_link(1e6);
     net.set_capacity(SimTime(0), down, 0.0);
     assert_eq!(net.links[down.0 as usize].limit, 0);

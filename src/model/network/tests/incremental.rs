@@ -32,6 +32,9 @@ fn state(net: &Network) -> Vec<u64> {
 /// Asserts that refilling the whole network, every component the general (heap) way,
 /// changes nothing: the incremental recompute and the one-link way are both checked.
 fn assert_matches_full(net: &mut Network, step: usize) {
+    // The links counted as binding are those that bind.
+    let binds = net.links.iter().filter(|l| l.binds()).count() as u64;
+    assert_eq!(net.binding, binds, "binding links after change {step}");
     let before = state(net);
     net.heap_only = true;
     net.touch_all();
