@@ -166,17 +166,13 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
         let r = run_part(k);
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if opts.progress && r.is_ok() {
-            // Above the bars of the parts still running, if any.
+            let took = crate::units::fmt_duration(t0.elapsed().as_secs_f64());
             let line = format!(
-                "part {}/{n} ({} VMs) simulated in {}; {d} of {n} done",
+                "part {}/{n} ({} VMs) simulated in {took}; {d} of {n} done",
                 k + 1,
-                vms(k),
-                crate::units::fmt_duration(t0.elapsed().as_secs_f64())
+                vms(k)
             );
-            match &bars {
-                Some(b) => b.suspend(|| crate::status!("{line}")),
-                None => crate::status!("{line}"),
-            }
+            status_above(bars.as_ref(), &line);
         }
         r
     };
@@ -205,6 +201,15 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
     // The part directories are scaffolding: gone whether or not the merge worked.
     drop(scaffold);
     outcome
+}
+
+/// Prints `line` as a status line, above the progress bars of the parts still running if
+/// there are any.
+fn status_above(bars: Option<&indicatif::MultiProgress>, line: &str) {
+    match bars {
+        Some(b) => b.suspend(|| crate::status!("{line}")),
+        None => crate::status!("{line}"),
+    }
 }
 
 /// What a run split into parts in one process cannot do, refused before anything runs
