@@ -128,7 +128,7 @@ impl Sim<'_, '_> {
         let pol = &c.policies[self.fleets[fi].policy as usize].retention;
         let fixed = tier_days(pol);
         let expires = |p: &Point| point_expiry(p, &c.simulation, pol, &fixed);
-        let (bytes, points, next) = self.held.expire(vi, now, expires);
+        let (bytes, points, next) = self.held.expire(vi, now, expires, one_span(pol));
         let held = self.held.vm(vi);
         let arm = next != SimTime::NEVER && (held.next_expiry <= now || next < held.next_expiry);
         if arm {
@@ -166,6 +166,16 @@ fn point_expiry(
     }
     let (_, spans) = tier_periods(sim, day_of(p.time()), pol);
     p.expires(&[fixed[0], spans[0], spans[1], spans[2], fixed[4]])
+}
+
+/// Whether every point of a VM under `pol` is kept one span (only daily retention, and
+/// on-demand points kept as long): its points then expire oldest first. (A point takes a
+/// weekly, monthly or yearly tier only when that tier keeps it longer: see `new_point`.)
+fn one_span(pol: &crate::model::config::Retention) -> bool {
+    pol.weekly == 0
+        && pol.monthly == 0
+        && pol.yearly == 0
+        && pol.on_demand.map_or(true, |d| d == pol.daily)
 }
 
 /// Days a point is kept by retention tier: daily, weekly, monthly, yearly, on-demand
