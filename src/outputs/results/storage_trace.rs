@@ -236,10 +236,11 @@ impl<'a> Trace<'a> {
                 && w.records > 0
                 && w.most >= w.first.max(w.last)
                 && w.number.checked_mul(width).is_some();
-            if !follows {
+            let next = w.at.checked_add(w.len);
+            let (true, Some(next)) = (follows, next) else {
                 return Err(bad(path, "its index does not describe its records"));
-            }
-            (end, bytes, number) = (w.at + w.len, w.last, Some(w.number));
+            };
+            (end, bytes, number) = (next, w.last, Some(w.number));
         }
         if end != index_at {
             return Err(bad(path, "its index does not describe its records"));

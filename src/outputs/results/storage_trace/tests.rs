@@ -191,10 +191,42 @@ fn a_file_that_is_not_a_trace_is_refused() {
     std::fs::write(&p, &bytes).unwrap();
     let e = peak_of_sum(&[&p]).unwrap_err().to_string();
     assert!(e.contains("cut short or too long"), "{e}");
+    // An index whose lengths run past the end of numbers.
+    write(&p, &[(1, 5), (2, 3)]);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let len_at = bytes.len() - FOOTER - 8 * ENTRY_WORDS + 16;
+    bytes[len_at..len_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    assert!(e.contains("does not describe its records"), "{e}");
     // Parts of windows of different widths are not one run's.
     write_with(&p, 10, &[(1, 5)]);
     let q = dir.path().join("q");
     write(&q, &[(1, 5)]);
     let e = peak_of_sum(&[&q, &p]).unwrap_err().to_string();
     assert!(e.contains("windows are not those"), "{e}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// A trace with any of its bytes changed is refused or read, never a panic: the index
+    /// is checked before it is followed.
+    #[test]
+    fn a_damaged_trace_is_refused_not_a_panic(
+        at in proptest::collection::vec((0usize..1000, proptest::prelude::any::<u8>()), 1..6),
+        cut in 0usize..8,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a");
+        let recs: Vec<(u64, u64)> = (0..40u64).map(|i| (i * 7, i * i * 1000)).collect();
+        write_with(&p, 50, &recs);
+        let mut bytes = std::fs::read(&p).unwrap();
+        for &(i, b) in &at {
+            let i = i % bytes.len();
+            bytes[i] = b;
+        }
+        bytes.truncate(bytes.len() - cut);
+        std::fs::write(&p, &bytes).unwrap();
+        let _ = peak_of_sum(&[&p]);
+    }
 }
