@@ -191,7 +191,19 @@ fn a_file_that_is_not_a_trace_is_refused() {
     std::fs::write(&p, &bytes).unwrap();
     let e = peak_of_sum(&[&p]).unwrap_err().to_string();
     assert!(e.contains("cut short or too long"), "{e}");
-    // An index whose lengths run past the end of numbers.
+    // Parts of windows of different widths are not one run's.
+    write_with(&p, 10, &[(1, 5)]);
+    let q = dir.path().join("q");
+    write(&q, &[(1, 5)]);
+    let e = peak_of_sum(&[&q, &p]).unwrap_err().to_string();
+    assert!(e.contains("windows are not those"), "{e}");
+}
+
+/// An index whose lengths add up past `u64::MAX` is refused (they were added unchecked).
+#[test]
+fn an_index_whose_lengths_overflow_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(STORAGE_TRACE);
     write(&p, &[(1, 5), (2, 3)]);
     let mut bytes = std::fs::read(&p).unwrap();
     let len_at = bytes.len() - FOOTER - 8 * ENTRY_WORDS + 16;
@@ -199,12 +211,6 @@ fn a_file_that_is_not_a_trace_is_refused() {
     std::fs::write(&p, &bytes).unwrap();
     let e = peak_of_sum(&[&p]).unwrap_err().to_string();
     assert!(e.contains("does not describe its records"), "{e}");
-    // Parts of windows of different widths are not one run's.
-    write_with(&p, 10, &[(1, 5)]);
-    let q = dir.path().join("q");
-    write(&q, &[(1, 5)]);
-    let e = peak_of_sum(&[&q, &p]).unwrap_err().to_string();
-    assert!(e.contains("windows are not those"), "{e}");
 }
 
 proptest::proptest! {
