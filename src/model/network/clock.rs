@@ -217,10 +217,7 @@ impl Network {
             let (s, n) = self.paths[class.path as usize];
             let mut binding = 0;
             for &l in &self.path_links[s as usize..(s + n) as usize] {
-                let link = &mut self.links[l as usize];
-                link.touch_counts(t);
-                link.n_flows -= count;
-                binding += link.account(class.whole_cap, count, false);
+                binding += self.links[l as usize].change_flows(t, class.whole_cap, count, false);
             }
             self.binding = self.binding.wrapping_add_signed(binding);
             if self.classes[c as usize].heap.is_empty() {

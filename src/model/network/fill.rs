@@ -113,7 +113,7 @@ impl Network {
         self.epoch += 1;
         let epoch = self.epoch;
         if self.binding == 0 && self.all_at_caps && !self.heap_fill() {
-            self.refill_at_caps(epoch);
+            self.refill_at_caps();
         } else if self.spans_all() {
             // One component: the whole network, without growing it class by class.
             self.dirty_classes.clear();
@@ -150,15 +150,12 @@ impl Network {
     /// were what they are now, so it was at caps too. The classes not touched keep their
     /// rates and so their finish times (see `set_finishes`); so do links off the touched
     /// paths, whose sums did not move.
-    fn refill_at_caps(&mut self, epoch: u64) {
+    fn refill_at_caps(&mut self) {
         let clock = self.clock;
-        let dirty = std::mem::take(&mut self.dirty_classes);
+        let mut dirty = std::mem::take(&mut self.dirty_classes);
         self.dirty_links.clear();
         for &c in &dirty {
             let class = &mut self.classes[c as usize];
-            if class.active_pos != NOT_LISTED {
-                class.set_rate(clock, class.cap);
-            }
             let (s, n) = self.paths[class.path as usize];
             for &l in &self.path_links[s as usize..(s + n) as usize] {
                 let link = &mut self.links[l as usize];
@@ -166,17 +163,15 @@ impl Network {
                     link.set_throughput(clock, link.cap_sum as f64);
                 }
             }
-        }
-        for &c in &dirty {
-            let class = &self.classes[c as usize];
-            if class.active_pos != NOT_LISTED && class.touched == epoch {
+            if class.active_pos != NOT_LISTED {
+                class.set_rate(clock, class.cap);
                 let next = class.finish_of(class.heap.top().tag, clock);
                 wake_set(&mut self.wake, &mut self.classes, c, next);
             }
         }
         self.at_caps = true;
+        dirty.clear();
         self.dirty_classes = dirty;
-        self.dirty_classes.clear();
     }
 
     /// Whether a link touched since the last recompute is crossed by every active class,

@@ -211,10 +211,7 @@ impl Network {
         let whole = self.classes[c as usize].whole_cap;
         let mut binding = 0;
         for &l in &self.path_links[s as usize..(s + n) as usize] {
-            let link = &mut self.links[l as usize];
-            link.touch_counts(clock);
-            link.n_flows += 1;
-            binding += link.account(whole, 1, true);
+            binding += self.links[l as usize].change_flows(clock, whole, 1, true);
         }
         self.binding = self.binding.wrapping_add_signed(binding);
         if was_empty {
@@ -266,9 +263,7 @@ impl Network {
                 let mut binding = 0;
                 for &l in &self.path_links[s as usize..(s + n) as usize] {
                     let link = &mut self.links[l as usize];
-                    link.touch_counts(clock);
-                    link.n_flows -= 1;
-                    binding += link.account(class.whole_cap, 1, false);
+                    binding += link.change_flows(clock, class.whole_cap, 1, false);
                 }
                 self.binding = self.binding.wrapping_add_signed(binding);
                 if self.classes[c as usize].heap.is_empty() {

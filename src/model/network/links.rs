@@ -61,9 +61,9 @@ pub(super) fn exact_cap(cap: f64) -> Option<u64> {
 
 impl Link {
     /// Whether its flows' caps might not all be met: unless every one of its flows has a
-    /// whole-number cap (below 2^32), their sum below 2^53 (so that `f64` adds them exactly, in any
-    /// order) and within `1 − HEADROOM` of its capacity, as `Network::fill_at_caps`
-    /// asks. A link without flows binds nothing.
+    /// whole-number cap (below 2^32), their sum below 2^53 (so that `f64` adds them
+    /// exactly, in any order) and within `1 − HEADROOM` of its capacity, as
+    /// `Network::fill_at_caps` asks. A link without flows binds nothing.
     ///
     /// A whole `cap_sum` below 2^53 converts to `f64` exactly, so it is at most `capacity
     /// × (1 − HEADROOM)` exactly when it is at most that product rounded down (`limit`).
@@ -73,10 +73,17 @@ impl Link {
     }
 
     /// Adds (`add`) or removes `count` flows of whole cap `cap` (`None`: another cap; see
-    /// [`exact_cap`]) to the caps summed (its `n_flows` changed apart); returns the change
-    /// of `Network::binding` it makes (see [`Link::recount`]).
-    #[inline]
-    pub(super) fn account(&mut self, cap: Option<u64>, count: u64, add: bool) -> i64 {
+    /// [`exact_cap`]) at `t`: its flow count (its integer statistics brought to `t` first)
+    /// and its sums of caps; returns the change of `Network::binding` it makes (see
+    /// [`Link::recount`]).
+    #[inline(always)]
+    pub(super) fn change_flows(&mut self, t: u64, cap: Option<u64>, count: u64, add: bool) -> i64 {
+        self.touch_counts(t);
+        if add {
+            self.n_flows += count;
+        } else {
+            self.n_flows -= count;
+        }
         match (cap, add) {
             (Some(x), true) => self.cap_sum += x * count,
             (Some(x), false) => self.cap_sum -= x * count,
@@ -108,7 +115,7 @@ impl Link {
 
     /// Brings the integer statistics to `t`; call before `n_flows` changes.
     #[inline]
-    pub(super) fn touch_counts(&mut self, t: u64) {
+    fn touch_counts(&mut self, t: u64) {
         let dt = t - self.stat_t;
         if self.n_flows > 0 {
             self.flow_us += self.n_flows as u128 * dt as u128;
