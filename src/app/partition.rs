@@ -193,10 +193,7 @@ fn run_auto(loaded: &Loaded, dest: &Path, opts: &RunOptions) -> Result<RunReport
                 started: start,
                 jobs_csv_note: jobs_csv_note.clone(),
             };
-            let infos = check_parts(&dirs)?.ok_or_else(|| {
-                Error::Usage(format!("{}: not a part directory", dirs[0].display()))
-            })?;
-            merge_read_parts(&dirs, &infos, parts, dest, &o)
+            merge_read_parts(&dirs, &part_infos(&dirs)?, parts, dest, &o)
         });
     // The part directories are scaffolding: gone whether or not the merge worked.
     drop(scaffold);
@@ -367,13 +364,18 @@ pub(crate) struct MergeOptions<'a> {
 /// nights and time series, the resolved scenario, `run.json`), through a staging
 /// directory.
 pub(crate) fn merge_parts(dirs: &[PathBuf], dest: &Path, o: &MergeOptions) -> Result<RunReport> {
-    let infos = check_parts(dirs)?
-        .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))?;
+    let infos = part_infos(dirs)?;
     let parts = dirs
         .iter()
         .map(|d| read_part(d))
         .collect::<Result<Vec<_>>>()?;
     merge_read_parts(dirs, &infos, parts, dest, o)
+}
+
+/// [`check_parts`] of directories that must be parts.
+fn part_infos(dirs: &[PathBuf]) -> Result<Vec<PartInfo>> {
+    check_parts(dirs)?
+        .ok_or_else(|| Error::Usage(format!("{}: not a part directory", dirs[0].display())))
 }
 
 /// [`merge_parts`] of parts already read (`parts[k]` from `dirs[k]`, `infos[k]` its
@@ -385,15 +387,13 @@ fn merge_read_parts(
     dest: &Path,
     o: &MergeOptions,
 ) -> Result<RunReport> {
-    let mut order: Vec<usize> = (0..dirs.len()).collect();
-    order.sort_by_key(|&k| infos[k].part);
     // The parts' directories, and the parts, in part order.
-    let ordered: Vec<PathBuf> = order.iter().map(|&k| dirs[k].clone()).collect();
-    let mut parts: Vec<Option<_>> = parts.into_iter().map(Some).collect();
-    let parts: Vec<_> = order
-        .iter()
-        .map(|&k| parts[k].take().expect("each part once"))
-        .collect();
+    let mut by_part: Vec<_> = dirs.iter().zip(parts).enumerate().collect();
+    by_part.sort_by_key(|&(k, _)| infos[k].part);
+    let (ordered, parts): (Vec<PathBuf>, Vec<_>) = by_part
+        .into_iter()
+        .map(|(_, (d, p))| (d.clone(), p))
+        .unzip();
     let mut merged = merge(&parts)?;
     let batches = merged.batch_sums.as_ref().map_or(0, |b| b.len() as u32);
     if let Some(sums) = merged.batch_sums.take() {
