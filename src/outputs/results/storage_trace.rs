@@ -339,7 +339,8 @@ pub fn peak_of_sum(paths: &[&Path]) -> Result<u64> {
     // For each part, window by window of `numbers`: its entry there, if any, and the
     // bytes it carries into it.
     let mut places: Vec<Vec<(Option<usize>, u64)>> = Vec::with_capacity(parts.len());
-    let mut bounds: Vec<(u128, usize)> = numbers.iter().map(|_| (0, 0)).collect();
+    // Each window's bound, and its place in `numbers`.
+    let mut bounds: Vec<(u128, usize)> = (0..numbers.len()).map(|k| (0, k)).collect();
     for p in &parts {
         let (mut next, mut carried) = (0, 0);
         let mut row = Vec::with_capacity(numbers.len());
@@ -350,7 +351,7 @@ pub fn peak_of_sum(paths: &[&Path]) -> Result<u64> {
                 None => (None, carried),
             };
             row.push((place, carried));
-            bounds[k] = (bounds[k].0 + u128::from(most), k);
+            bounds[k].0 += u128::from(most);
             if let Some(w) = mine {
                 (next, carried) = (next + 1, w.last);
             }

@@ -203,46 +203,63 @@ fn model_expire(
     (bytes, points, next)
 }
 
+/// Applies `ops` to a store of three VMs sharing the arena and to a ring of points per VM,
+/// checking after each that they hold the same points and that removals and expiries
+/// return the same. Points are kept `days` by tier; with `one_span` (every tier used
+/// kept as long) they are pushed daily or on-demand and expire oldest first.
+fn check_against_the_ring(
+    ops: Vec<Op>,
+    days: [u64; TIERS],
+    one_span: bool,
+) -> Result<(), TestCaseError> {
+    let exp = |p: &Point| p.expires(&days);
+    let mut s = PointStore::new(3);
+    s.floor = 0;
+    let mut m = vec![VecDeque::<Point>::new(); 3];
+    let mut now = [0u64; 3];
+    for o in ops {
+        match o {
+            Op::Push(v, d, t, b) => {
+                now[v] = (now[v] + d).min(TIME_BITS);
+                let tier = match (one_span, t % 2) {
+                    (false, _) => t,
+                    (true, 0) => 0,
+                    (true, _) => ON_DEMAND_TIER,
+                };
+                let p = Point::new(SimTime(now[v]), tier, b);
+                s.push(v, p, exp);
+                m[v].push_back(p);
+            }
+            Op::PopFront(v) if m[v].len() > 1 => {
+                prop_assert_eq!(s.remove(v, 0), model_remove(&mut m[v], 0));
+            }
+            Op::Remove(v, i) if m[v].len() > 1 => {
+                let i = i % (m[v].len() - 1);
+                prop_assert_eq!(s.remove(v, i), model_remove(&mut m[v], i));
+            }
+            Op::Expire(v, d) => {
+                let at = SimTime(now[v].saturating_sub(d * MICROS_PER_DAY / 4));
+                let want = model_expire(&mut m[v], at, exp);
+                prop_assert_eq!(s.expire(v, at, exp, one_span), want);
+            }
+            _ => {}
+        }
+        for (v, m) in m.iter().enumerate() {
+            prop_assert_eq!(pts(&s, v), m.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(s.len(v), m.len());
+            prop_assert_eq!(s.newest_time(v), m.back().map(|p| p.time()));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     /// Against the ring it replaced, for three VMs sharing the arena: the same points
     /// in the same order, the same bytes leaving, under pushes, removals from the front
     /// and the middle, and expiry.
     #[test]
     fn store_matches_a_ring_of_points_per_vm(ops in proptest::collection::vec(op(), 0..150)) {
-        let days = [1, 7, 30, 365, 3];
-        let exp = |p: &Point| p.expires(&days);
-        let mut s = PointStore::new(3);
-        s.floor = 0;
-        let mut m = vec![VecDeque::<Point>::new(); 3];
-        let mut now = [0u64; 3];
-        for o in ops {
-            match o {
-                Op::Push(v, d, t, b) => {
-                    now[v] = (now[v] + d).min(TIME_BITS);
-                    let p = Point::new(SimTime(now[v]), t, b);
-                    s.push(v, p, exp);
-                    m[v].push_back(p);
-                }
-                Op::PopFront(v) if m[v].len() > 1 => {
-                    prop_assert_eq!(s.remove(v, 0), model_remove(&mut m[v], 0));
-                }
-                Op::Remove(v, i) if m[v].len() > 1 => {
-                    let i = i % (m[v].len() - 1);
-                    prop_assert_eq!(s.remove(v, i), model_remove(&mut m[v], i));
-                }
-                Op::Expire(v, d) => {
-                    let at = SimTime(now[v].saturating_sub(d * MICROS_PER_DAY / 4));
-                    let want = model_expire(&mut m[v], at, exp);
-                    prop_assert_eq!(s.expire(v, at, exp, false), want);
-                }
-                _ => {}
-            }
-            for (v, m) in m.iter().enumerate() {
-                prop_assert_eq!(pts(&s, v), m.iter().copied().collect::<Vec<_>>());
-                prop_assert_eq!(s.len(v), m.len());
-                prop_assert_eq!(s.newest_time(v), m.back().map(|p| p.time()));
-            }
-        }
+        check_against_the_ring(ops, [1, 7, 30, 365, 3], false)?;
     }
 
     /// Points of one span (daily only, or on-demand kept as long), expired oldest
@@ -251,34 +268,6 @@ proptest! {
     fn points_of_one_span_expire_oldest_first_as_the_ring(
         ops in proptest::collection::vec(op(), 0..150)
     ) {
-        let days = [2, 0, 0, 0, 2];
-        let exp = |p: &Point| p.expires(&days);
-        let mut s = PointStore::new(3);
-        s.floor = 0;
-        let mut m = vec![VecDeque::<Point>::new(); 3];
-        let mut now = [0u64; 3];
-        for o in ops {
-            match o {
-                Op::Push(v, d, t, b) => {
-                    now[v] = (now[v] + d).min(TIME_BITS);
-                    let p = Point::new(SimTime(now[v]), if t % 2 == 0 { 0 } else { 4 }, b);
-                    s.push(v, p, exp);
-                    m[v].push_back(p);
-                }
-                Op::PopFront(v) if m[v].len() > 1 => {
-                    prop_assert_eq!(s.remove(v, 0), model_remove(&mut m[v], 0));
-                }
-                Op::Expire(v, d) => {
-                    let at = SimTime(now[v].saturating_sub(d * MICROS_PER_DAY / 4));
-                    let want = model_expire(&mut m[v], at, exp);
-                    prop_assert_eq!(s.expire(v, at, exp, true), want);
-                }
-                _ => {}
-            }
-            for (v, m) in m.iter().enumerate() {
-                prop_assert_eq!(pts(&s, v), m.iter().copied().collect::<Vec<_>>());
-                prop_assert_eq!(s.len(v), m.len());
-            }
-        }
+        check_against_the_ring(ops, [2, 0, 0, 0, 2], true)?;
     }
 }

@@ -12,6 +12,12 @@ fn write(path: &Path, records: &[(u64, u64)]) {
     write_with(path, WINDOW_MICROS, records);
 }
 
+/// What `peak_of_sum` says of `path` written as `bytes`: its error (it must refuse it).
+fn refused(path: &Path, bytes: &[u8]) -> String {
+    std::fs::write(path, bytes).unwrap();
+    peak_of_sum(&[path]).unwrap_err().to_string()
+}
+
 /// Every window's records, in order.
 fn read_back(path: &Path) -> Vec<(u64, u64)> {
     let mut t = Trace::open(path).unwrap();
@@ -93,8 +99,7 @@ fn windows_below_the_peak_found_are_not_read() {
     let last = bytes.len() - FOOTER - 8 * ENTRY_WORDS;
     // The last window's most bytes, 9, said to be 10.
     bytes[last + 8 * 5] = 10;
-    std::fs::write(&p, &bytes).unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, &bytes);
     assert!(e.contains("do not match its index"), "{e}");
 }
 
@@ -170,26 +175,22 @@ fn a_file_that_is_not_a_trace_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join(STORAGE_TRACE);
     // A trace of the format before windows.
-    std::fs::write(&p, b"BSSTOR01\x85").unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, b"BSSTOR01\x85");
     assert!(
         e.contains("marker") && e.contains("run the part again"),
         "{e}"
     );
-    std::fs::write(&p, b"hello").unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, b"hello");
     assert!(e.contains("marker"), "{e}");
     // Cut short: the footer is gone.
     write(&p, &[(1, 5), (2, 3)]);
     let whole = std::fs::read(&p).unwrap();
-    std::fs::write(&p, &whole[..whole.len() - 3]).unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, &whole[..whole.len() - 3]);
     assert!(e.contains("cut short or damaged"), "{e}");
     // A record cut short inside its window (the index still says where it ends).
     let mut bytes = whole.clone();
     bytes[8 + 3] |= 0x80;
-    std::fs::write(&p, &bytes).unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, &bytes);
     assert!(e.contains("cut short or too long"), "{e}");
     // Parts of windows of different widths are not one run's.
     write_with(&p, 10, &[(1, 5)]);
@@ -208,8 +209,7 @@ fn an_index_whose_lengths_overflow_is_refused() {
     let mut bytes = std::fs::read(&p).unwrap();
     let len_at = bytes.len() - FOOTER - 8 * ENTRY_WORDS + 16;
     bytes[len_at..len_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
-    std::fs::write(&p, &bytes).unwrap();
-    let e = peak_of_sum(&[&p]).unwrap_err().to_string();
+    let e = refused(&p, &bytes);
     assert!(e.contains("does not describe its records"), "{e}");
 }
 
