@@ -74,7 +74,8 @@ impl Sim<'_, '_> {
         if vs.running < vs.limit && vs.queue.is_empty() {
             self.vault_admit(j, now);
         } else {
-            vs.queue.push_back(j);
+            let vm = self.jobs[j].vm;
+            self.gates[g].queue.push_back((j, vm));
             self.queued += 1;
             // A restore only counts as running once admitted.
             if !matches!(self.job(j).kind, Kind::Restore(_)) {
@@ -101,7 +102,7 @@ impl Sim<'_, '_> {
             if vs.running >= vs.limit {
                 return;
             }
-            let Some(j) = vs.queue.pop_front() else {
+            let Some((j, _)) = vs.queue.pop_front() else {
                 return;
             };
             if vs.queue.is_empty() {
@@ -109,7 +110,7 @@ impl Sim<'_, '_> {
                 vs.queue.shrink_to(KEEP_QUEUE);
             }
             // The job waiting next is admitted when a slot frees again: start its load.
-            if let Some(&w) = vs.queue.front() {
+            if let Some(&(w, _)) = vs.queue.front() {
                 prefetch_lines_at(self.jobs.slots(), w as usize);
             }
             self.queued -= 1;

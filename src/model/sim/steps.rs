@@ -268,8 +268,10 @@ impl Sim<'_, '_> {
             None => per_disk,
         };
         let path = self.vm_path(vi);
-        self.net.start_owned_flows(now, path, cap, &parts, j);
-        self.job_net[j as usize].flows = n as u32;
+        // The flows are the VM's: its running job is this one (`Vm::busy`).
+        self.net
+            .start_owned_flows(now, path, cap, &parts, vi as u32);
+        self.vms[vi].flows = n as u16;
         self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
@@ -317,8 +319,9 @@ impl Sim<'_, '_> {
         // for the transfer slot it frees overlap instead of stalling one after the other.
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
-        if let Some(&w) = self.gates[g].queue.front() {
+        if let Some(&(w, wvm)) = self.gates[g].queue.front() {
             prefetch_lines_at(self.jobs.slots(), w as usize);
+            prefetch_at(&self.vms, wvm as usize);
         }
         self.set_phase(j, phase, now);
         self.prefetch_metrics(j, result.is_ok(), now);
