@@ -253,6 +253,21 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Hints the slots of the entries that come next and after: the new top's, read at
+    /// once by the caller's peek, and the candidates for the one after it (the heap
+    /// root's children, the run's next two), so that by the next pop the peek finds
+    /// its slot loaded. The slots are read in entry order nowhere else: at scale each
+    /// is a cache miss.
+    #[inline(always)]
+    fn prefetch_next_slots(&self) {
+        for e in self.heap.iter().take(1 + ARITY) {
+            super::prefetch_at(&self.slots, e.slot() as usize);
+        }
+        for e in self.run.iter().rev().take(2) {
+            super::prefetch_at(&self.slots, e.slot() as usize);
+        }
+    }
+
     /// Removes [`EventQueue::top`] (there is one).
     #[inline(always)]
     fn remove_first(&mut self) {
@@ -304,6 +319,7 @@ impl<E> EventQueue<E> {
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         let top = self.live_top().filter(|e| e.time <= limit.0)?;
         self.remove_first();
+        self.prefetch_next_slots();
         let ev = self.slots[top.slot() as usize].event.take();
         self.release(top.slot());
         self.live -= 1;
