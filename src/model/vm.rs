@@ -131,9 +131,6 @@ pub struct Vm {
     pub first_point: SimTime,
     /// Slot of the job running on it, `u32::MAX` if none.
     pub busy: u32,
-    /// Disk transfers of that job still running (one flow per disk with bytes to move;
-    /// the network names a flow's VM when it ends): in what was padding.
-    pub flows: u16,
     /// Retention period indices (week, month, year) of its newest point.
     pub last_periods: [u32; 3],
 }
@@ -334,7 +331,6 @@ pub fn draw_vm_counting(
         point_arrived: SimTime::ZERO,
         first_point: SimTime::NEVER,
         busy: u32::MAX,
-        flows: 0,
         last_periods: [u32::MAX; 3],
     };
     (vm, reasons)

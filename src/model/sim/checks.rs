@@ -64,26 +64,33 @@ impl Sim<'_, '_> {
         Ok(queued)
     }
 
-    /// The counters agree with the slots the live jobs hold, their VMs' flows, and
-    /// `queued`.
+    /// The counters agree with the slots the live jobs hold, their flows, and `queued`;
+    /// each slot's entry of `job_net` names its job's VM.
     fn check_counters(&self, queued: u64) -> Result<(), String> {
-        // Counters agree with the slots the live jobs hold and with their flows (a VM's
-        // flows are its running job's: a VM without one runs none).
+        // Counters agree with the slots the live jobs hold and with their flows.
         let (mut vault_slots, mut fleet_slots) = (0u64, 0u64);
-        let (mut backups, mut restores) = (0u64, 0u64);
-        let mut flows = 0u64;
-        for (i, vm) in self.vms.iter().enumerate() {
-            if vm.flows > 0 && vm.busy == NONE {
-                return Err(format!("VM #{i} runs {} disk flows but no job", vm.flows));
-            }
-            flows += u64::from(vm.flows);
+        let (mut backups, mut restores, mut flows) = (0u64, 0u64, 0u64);
+        if self.job_net.len() != self.jobs.slots().len() {
+            return Err(format!(
+                "{} job slots but {} flow counts",
+                self.jobs.slots().len(),
+                self.job_net.len()
+            ));
         }
-        for job in self.jobs.slots().iter().flatten() {
+        for (job, &JobNet { flows: n, vm }) in self.jobs.slots().iter().zip(&self.job_net) {
+            let Some(job) = job else { continue };
+            if vm != job.vm {
+                return Err(format!(
+                    "job {} of VM {} has VM {vm} beside its slot",
+                    job.id, job.vm
+                ));
+            }
             let restore = matches!(job.kind, Kind::Restore(_));
             vault_slots += u64::from(job.vault_slot);
             fleet_slots += u64::from(job.fleet_slot);
             backups += u64::from(!restore && job.fleet_slot && job.step != Step::Queued);
             restores += u64::from(restore && job.vault_slot);
+            flows += u64::from(n);
         }
         let vaults_running: u64 = self.gates.iter().map(|v| u64::from(v.running)).sum();
         let fleets_running: u64 = self.fleets.iter().map(|f| u64::from(f.running)).sum();
@@ -250,9 +257,6 @@ path = ["l"]
         sim.queued = 1;
         assert!(broken(&sim).contains("0 jobs wait in the queues but 1 are counted"));
         sim.queued = 0;
-        sim.vms[2].flows = 2;
-        assert!(broken(&sim).contains("VM #2 runs 2 disk flows but no job"));
-        sim.vms[2].flows = 0;
         sim.vms[3].busy = 5;
         assert!(broken(&sim).contains("VM #3 is owned by a finished job slot"));
         sim.vms[3].busy = NONE;

@@ -14,7 +14,7 @@ use super::{Failure, JobRecord, Observer, Outcome, Sample};
 use crate::engine::rng::{fold_key, name_key, stream, stream_key, stream_of_key};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{
-    prefetch_at, prefetch_lines_at, EventQueue, SimDuration, SimTime, Slab, Stream,
+    prefetch_at, prefetch_lines_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream,
 };
 use crate::model::config::{Config, PointChoice, Redundancy, RestoreKind, Via};
 use crate::model::metrics::{round6, Batches, Counters, Latency};
@@ -184,6 +184,15 @@ struct Gate {
     queue: VecDeque<(u32, u32)>,
 }
 
+/// What the network's side of the simulation keeps of a job slot (see `Sim::job_net`).
+#[derive(Clone, Copy, Debug)]
+struct JobNet {
+    /// Disk transfers still running (one flow per disk with bytes to move).
+    flows: u32,
+    /// The job's VM.
+    vm: u32,
+}
+
 /// A vault's activation and storage (over all its copies).
 struct VaultState {
     /// Whether the vault exists yet (all its copies are created together).
@@ -328,6 +337,10 @@ struct Sim<'s, 'o> {
     /// Jobs in flight by slot (the lowest free slot is reused first, so the store shrinks
     /// back after a night with every VM in flight).
     jobs: Slab<Job>,
+    /// Each job slot's disk transfers still running and its VM, apart from the slots: a
+    /// finished flow touches only this dense array unless it is its job's last, and the
+    /// VM of the job whose flow ends next is found here without waiting for its slot.
+    job_net: Vec<JobNet>,
     next_job_id: u64,
     net: Network,
     /// The network's next transfer completion as `(time, insertion number)`: a timer kept
@@ -629,12 +642,25 @@ impl<'s, 'o> Sim<'s, 'o> {
             cs_slot: false,
             rng,
         };
-        self.jobs.insert(job)
+        let j = self.jobs.insert(job);
+        let net = JobNet { flows: 0, vm };
+        match self.job_net.get_mut(j as usize) {
+            Some(n) => *n = net,
+            None => self.job_net.push(net),
+        }
+        j
     }
 
     /// Frees job `j`'s slot and returns the job.
     fn free_job(&mut self, j: u32) -> Job {
-        self.jobs.remove(j)
+        let job = self.jobs.remove(j);
+        // The slab drops free slots at its top: the flow counts follow it.
+        let len = self.jobs.slots().len();
+        if len < self.job_net.len() {
+            self.job_net.truncate(len);
+            slab::give_back(&mut self.job_net, slab::KEEP);
+        }
+        job
     }
 
     fn job(&mut self, j: u32) -> &mut Job {

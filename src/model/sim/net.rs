@@ -6,26 +6,21 @@ use super::*;
 impl Sim<'_, '_> {
     /// The network's completion timer fired.
     pub(super) fn net_wake_up(&mut self, now: SimTime) {
-        // The job whose transfer ends now, if this is its last flow: its slot loads while
-        // the network moves on (its VM, named by the network, was hinted when the timer
-        // was armed).
-        if let Some(vi) = self.net.next_owner() {
-            if let Some(vm) = self.vms.get(vi as usize).filter(|vm| vm.flows == 1) {
-                prefetch_lines_at(self.jobs.slots(), vm.busy as usize);
-            }
+        // The job finishing now: its VM and held points load while the network moves on
+        // (hinted already when the timer was armed, if the same job finishes first).
+        if let Some(j) = self.net.next_owner() {
+            self.prefetch_vm_of(j);
         }
-        // The network reports each finished flow with its VM (its owner), all of them
+        // The network reports each finished flow with its job (its owner), all of them
         // before any job moves on: a job admitted by one that finishes starts flows that
         // may reuse the ids of the others finished now.
         let mut done = std::mem::take(&mut self.done_buf);
         self.net.advance_owned_into(now, &mut done);
-        for &(_, vi) in &done {
-            let vm = &mut self.vms[vi as usize];
-            vm.flows -= 1;
-            // The VM's transfer ends when its last disk's does; the job is the VM's
-            // running one (a VM runs one job at a time: `Sim::arrive`).
-            if vm.flows == 0 {
-                let j = vm.busy;
+        for &(_, j) in &done {
+            let flows = &mut self.job_net[j as usize].flows;
+            *flows -= 1;
+            // The VM's transfer ends when its last disk's does.
+            if *flows == 0 {
                 self.transfer_done(j, now);
             }
         }
@@ -43,14 +38,24 @@ impl Sim<'_, '_> {
             if t <= self.end || self.drain {
                 self.net_wake = Some((t, self.q.reserve_seq()));
             }
-            // The VM whose transfer ends next: its state and its held points load while
-            // other events run (see `engine::prefetch`); the timer, when it fires, reads
-            // the VM for its job, whose slot loads while the network moves on. Reading
-            // the VM here would wait for it.
-            if let Some(vi) = self.net.next_owner() {
-                prefetch_at(&self.vms, vi as usize);
-                self.held.prefetch_vm(vi as usize);
+            // The job whose transfer ends next: its slot and its entry of the dense
+            // `job_net` load while other events run (see `engine::prefetch`); the timer,
+            // when it fires, reads that entry for the VM and its held points, which load
+            // while the network moves on. Reading the entry here would wait for it.
+            if let Some(j) = self.net.next_owner() {
+                prefetch_lines_at(self.jobs.slots(), j as usize);
+                prefetch_at(&self.job_net, j as usize);
             }
+        }
+    }
+
+    /// Hints job `j`'s VM and held points, the VM read from the dense `job_net` (not
+    /// from the job's slot, which may not have arrived).
+    #[inline]
+    fn prefetch_vm_of(&self, j: u32) {
+        if let Some(n) = self.job_net.get(j as usize) {
+            prefetch_at(&self.vms, n.vm as usize);
+            self.held.prefetch_vm(n.vm as usize);
         }
     }
 

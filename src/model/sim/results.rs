@@ -34,11 +34,11 @@ impl Sim<'_, '_> {
         let mut remaining = Vec::new();
         self.net.remaining_by_flow(&mut remaining);
         // By flow id, as the sums always were (a flow finished but not yet collected adds
-        // nothing); a flow's owner is its VM, whose running job it is.
+        // nothing).
         for (f, r) in remaining.iter().enumerate() {
-            if let Some((r, vi)) = *r {
+            if let Some((r, j)) = *r {
                 let l = r - self.net.flow_rate(FlowId(f as u32)) * ahead;
-                left[self.vms[vi as usize].busy as usize] += l.max(0.0);
+                left[j as usize] += l.max(0.0);
             }
         }
         // Out of `self` while their records are made (which needs `self`); none is freed.

@@ -74,6 +74,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             policy_fleets,
             // Room for a small run's peak of jobs, reserved (see `Slab::with_capacity`).
             jobs: Slab::with_capacity(n_vms.min(JOB_SLOTS_RESERVED)),
+            job_net: Vec::new(),
             next_job_id: 0,
             net,
             net_wake: None,

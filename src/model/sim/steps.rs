@@ -268,10 +268,8 @@ impl Sim<'_, '_> {
             None => per_disk,
         };
         let path = self.vm_path(vi);
-        // The flows are the VM's: its running job is this one (`Vm::busy`).
-        self.net
-            .start_owned_flows(now, path, cap, &parts, vi as u32);
-        self.vms[vi].flows = n as u16;
+        self.net.start_owned_flows(now, path, cap, &parts, j);
+        self.job_net[j as usize].flows = n as u32;
         self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
