@@ -47,8 +47,9 @@ fn cloud_service_gate_starts_the_fifth_snapshot_when_the_first_finishes() {
         "2018",
     ));
     assert!(rows.iter().all(|r| r.phases_us[0] == 0));
-    // A key written on the fleet overrides the preset.
-    let (_, mut rows) = run_src(&vms(
+    // A key written on the fleet overrides the preset; three wait in order (every
+    // invariant checked after every event, the gate's waiting list among them).
+    let (_, mut rows, _) = run_sampled(&vms(
         5,
         "vms_per_cloud_service = 5\nmax_concurrent_per_cloud_service = 2",
         "",
@@ -56,6 +57,30 @@ fn cloud_service_gate_starts_the_fifth_snapshot_when_the_first_finishes() {
     rows.sort_by_key(|r| r.vm);
     let waits: Vec<u64> = rows.iter().map(|r| r.phases_us[0] / SEC).collect();
     assert_eq!(waits, [0, 0, 2510, 2510, 5020]);
+}
+
+/// A cloud service's gate drains its waiting jobs on the first night and queues the next
+/// night's again: five VMs, two at once, two nights, every invariant checked after every
+/// event; on each night three wait, and all ten backups succeed.
+#[test]
+fn cloud_service_gate_queues_again_after_draining() {
+    let src = base(
+        "2d",
+        "vms_per_cloud_service = 5\nmax_concurrent_per_cloud_service = 2",
+        "",
+        "",
+    )
+    .replace("count = 1\n", "count = 5\n");
+    let (out, rows, _) = run_sampled(&src);
+    assert_eq!(rows.len(), 10);
+    assert_eq!(get(&out.summary, "backup.jobs.succeeded"), 10.0);
+    for night in 0..2 {
+        let waited = rows
+            .iter()
+            .filter(|r| r.scheduled_us / (24 * HOUR) == night && r.phases_us[0] > 0)
+            .count();
+        assert_eq!(waited, 3, "night {night}");
+    }
 }
 
 /// A storage account's capacity is shared by its disks' transfers: two VMs of one account

@@ -45,13 +45,15 @@ impl Sim<'_, '_> {
                 ));
             }
             queued += fr.queue.len() as u64;
-            for (g, (&n, q)) in fr.cs_running.iter().zip(&fr.cs_queue).enumerate() {
+            for (g, gate) in fr.cs.iter().enumerate() {
+                let n = gate.running;
                 if n > fr.cs_limit {
                     return Err(format!(
                         "cloud service #{g} of fleet #{f} runs {n} jobs, above its limit {}",
                         fr.cs_limit
                     ));
                 }
+                let q = self.cs_waiting(f, g);
                 if !q.is_empty() && n < fr.cs_limit {
                     return Err(format!(
                         "cloud service #{g} of fleet #{f} has {} jobs waiting with a slot free",
@@ -124,13 +126,16 @@ impl Sim<'_, '_> {
 
     fn check_queues(&self) -> Result<(), String> {
         // Queued jobs are live and still in their queue phase.
+        let cs_waiting: Vec<u32> = (0..self.fleets.len())
+            .flat_map(|f| (0..self.fleets[f].cs.len()).flat_map(move |g| self.cs_waiting(f, g)))
+            .collect();
         let queues = self
             .gates
             .iter()
             .flat_map(|v| v.queue.iter().map(|(j, _)| j))
             .chain(self.vaults.iter().flat_map(|v| v.pending.iter()))
             .chain(self.fleets.iter().flat_map(|f| f.queue.iter()))
-            .chain(self.fleets.iter().flat_map(|f| f.cs_queue.iter().flatten()));
+            .chain(&cs_waiting);
         for &j in queues {
             match self.jobs.get(j) {
                 None => return Err(format!("job slot {j} waits in a queue but is not live")),

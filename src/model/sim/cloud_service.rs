@@ -6,6 +6,28 @@
 
 use super::*;
 
+/// One cloud service's gate: the jobs past it, and the FIFO of those waiting as a list of
+/// their VMs linked through `Sim::cs_next` (a VM has one job at a time, `Vm::busy`): 12
+/// bytes a service, one cache line for what a release reads first, where a queue of its
+/// own took a header and a buffer elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CsGate {
+    pub(super) running: u32,
+    /// The first and last VM waiting (`NONE` when none waits).
+    pub(super) head: u32,
+    tail: u32,
+}
+
+impl Default for CsGate {
+    fn default() -> Self {
+        CsGate {
+            running: 0,
+            head: NONE,
+            tail: NONE,
+        }
+    }
+}
+
 impl Sim<'_, '_> {
     /// The vault gate of job `j`'s VM.
     pub(super) fn gate_of(&self, j: u32) -> usize {
@@ -40,22 +62,27 @@ impl Sim<'_, '_> {
         let vm = &self.vms[vi];
         let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
         let f = &mut self.fleets[vm.fleet as usize];
-        if f.cs_running.is_empty() {
+        if f.cs.is_empty() {
             // The gate cannot bind (a cloud service has no more VMs than the limit).
             self.snapshot(j, now);
             return;
         }
         // Jobs wait here only while every slot is taken (`cloud_service_release` hands a
-        // freed slot to the next waiting job at once; `check_gates` asserts it), so a free
-        // slot means nobody waits and the queue is not read: at fleet scale it is a cache
-        // miss a job.
-        if f.cs_running[g] < f.cs_limit {
-            debug_assert!(f.cs_queue[g].is_empty());
-            f.cs_running[g] += 1;
+        // freed slot to the next waiting job at once; `check_gates` asserts it).
+        let gate = &mut f.cs[g];
+        if gate.running < f.cs_limit {
+            debug_assert_eq!(gate.head, NONE);
+            gate.running += 1;
             self.job(j).cs_slot = true;
             self.snapshot(j, now);
         } else {
-            f.cs_queue[g].push_back(j);
+            // At the end of the gate's list.
+            match gate.tail {
+                NONE => gate.head = vi as u32,
+                t => self.cs_next[t as usize] = vi as u32,
+            }
+            gate.tail = vi as u32;
+            self.cs_next[vi] = NONE;
             self.queued += 1;
             // A backup waiting here is not counted as running (as at the vault's gate).
             self.running_backups -= 1;
@@ -64,24 +91,56 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// A job of VM `vi` holding a slot of its cloud service finished: the slot goes to the
-    /// next job waiting there, whose snapshot starts now.
-    pub(super) fn cloud_service_release(&mut self, vi: usize, now: SimTime) {
-        let vm = &self.vms[vi];
-        let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
-        let f = &mut self.fleets[vm.fleet as usize];
-        // Only a full cloud service can have jobs waiting (see `cloud_service_enter`).
-        let was_full = f.cs_running[g] == f.cs_limit;
-        f.cs_running[g] -= 1;
-        if !was_full {
+    /// The cloud service of VM `vi` of fleet `fi`, found without loading the VM: a
+    /// fleet's VMs lie in index order from its first (`draw_fleet`).
+    pub(super) fn cloud_service_of_vm(&self, fi: usize, vi: usize) -> usize {
+        let index = vi as u32 - self.fleets[fi].first_vm;
+        debug_assert_eq!(
+            self.vms[vi].index, index,
+            "a fleet's VMs lie in index order"
+        );
+        self.c.fleets[fi].cloud_service_of(index) as usize
+    }
+
+    /// Hints fleet `fi`'s cloud service `g`'s gate (see `engine::prefetch`): a release
+    /// reads it, and at fleet scale it is rarely in cache.
+    pub(super) fn prefetch_cloud_service(&self, fi: usize, g: usize) {
+        prefetch_at(&self.fleets[fi].cs, g);
+    }
+
+    /// A job of fleet `fi`'s cloud service `g` holding a slot of its gate finished: the
+    /// slot goes to the next job waiting there, whose snapshot starts now.
+    pub(super) fn cloud_service_release(&mut self, fi: usize, g: usize, now: SimTime) {
+        let f = &mut self.fleets[fi];
+        let gate = &mut f.cs[g];
+        gate.running -= 1;
+        // Only a full cloud service has jobs waiting (see `cloud_service_enter`).
+        let v = gate.head;
+        if v == NONE {
             return;
         }
-        if let Some(next) = f.cs_queue[g].pop_front() {
-            f.cs_running[g] += 1;
-            self.queued -= 1;
-            self.running_backups += 1;
-            self.job(next).cs_slot = true;
-            self.snapshot(next, now);
+        let after = self.cs_next[v as usize];
+        gate.head = after;
+        if after == NONE {
+            gate.tail = NONE;
         }
+        gate.running += 1;
+        let next = self.vms[v as usize].busy;
+        self.queued -= 1;
+        self.running_backups += 1;
+        self.job(next).cs_slot = true;
+        self.snapshot(next, now);
+    }
+
+    /// The jobs waiting at fleet `fi`'s cloud service `g`, first to last (for the checks;
+    /// at most one a VM, so a list that loops is cut at the fleet's size).
+    pub(super) fn cs_waiting(&self, fi: usize, g: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut v = self.fleets[fi].cs[g].head;
+        while v != NONE && out.len() <= self.fleets[fi].count as usize {
+            out.push(self.vms[v as usize].busy);
+            v = self.cs_next[v as usize];
+        }
+        out
     }
 }

@@ -237,8 +237,7 @@ struct FleetRt {
     /// `Fleet::cloud_service_of`): per cloud service the jobs past the gate and those
     /// waiting (empty when the gate cannot bind).
     cs_limit: u32,
-    cs_running: Vec<u32>,
-    cs_queue: Vec<VecDeque<u32>>,
+    cs: Vec<cloud_service::CsGate>,
     /// Each storage account's path (accounts from `Fleet::storage_account_of`; empty:
     /// the fleet's path).
     sa_paths: Vec<PathId>,
@@ -341,6 +340,10 @@ struct Sim<'s, 'o> {
     /// finished flow touches only this dense array unless it is its job's last, and the
     /// VM of the job whose flow ends next is found here without waiting for its slot.
     job_net: Vec<JobNet>,
+    /// Per VM, the next VM whose job waits at the same cloud service's gate (`NONE`: the
+    /// last), when some fleet's gate can bind (empty otherwise): a gate's queue is linked
+    /// through its VMs, each with one job at a time (`cloud_service`).
+    cs_next: Vec<u32>,
     next_job_id: u64,
     net: Network,
     /// The network's next transfer completion as `(time, insertion number)`: a timer kept

@@ -51,6 +51,11 @@ impl<'s, 'o> Sim<'s, 'o> {
         let n_links = c.links.len();
         let wants_jobs = obs.wants_jobs();
         let n_vms = vms.len();
+        let cs_next = if fleets.iter().any(|f: &FleetRt| !f.cs.is_empty()) {
+            vec![NONE; n_vms]
+        } else {
+            Vec::new()
+        };
         let mut sim = Sim {
             c,
             seed,
@@ -75,6 +80,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             // Room for a small run's peak of jobs, reserved (see `Slab::with_capacity`).
             jobs: Slab::with_capacity(n_vms.min(JOB_SLOTS_RESERVED)),
             job_net: Vec::new(),
+            cs_next,
             next_job_id: 0,
             net,
             net_wake: None,
@@ -303,8 +309,7 @@ fn fleet_state(
         gate: 0,
         gates: c.vaults[c.policies[f.policy].vault].count.max(1),
         cs_limit: u32::MAX,
-        cs_running: Vec::new(),
-        cs_queue: Vec::new(),
+        cs: Vec::new(),
         sa_paths: Vec::new(),
     }
 }
@@ -322,8 +327,7 @@ fn cloud_services(f: &Fleet, rt: &mut FleetRt) {
         if sizes.iter().any(|&n| n > limit) {
             let groups = sizes.len();
             rt.cs_limit = limit;
-            rt.cs_running = vec![0; groups];
-            rt.cs_queue = (0..groups).map(|_| VecDeque::new()).collect();
+            rt.cs = vec![super::cloud_service::CsGate::default(); groups];
         }
     }
 }

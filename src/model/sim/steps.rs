@@ -313,10 +313,15 @@ impl Sim<'_, '_> {
     pub(super) fn finish(&mut self, j: u32, now: SimTime, result: Result<(), Code>) {
         let job = self.job(j);
         let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
-        // Issued together, the loads of the VM, its held points and the job waiting next
-        // for the transfer slot it frees overlap instead of stalling one after the other.
+        let (fi, cs_slot) = (job.fleet as usize, job.cs_slot);
+        // Issued together, the loads of the VM, its held points, its cloud service's gate
+        // and the job waiting next for the transfer slot it frees overlap instead of
+        // stalling one after the other.
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
+        if cs_slot {
+            self.prefetch_cloud_service(fi, self.cloud_service_of_vm(fi, vi));
+        }
         if let Some(&(w, wvm)) = self.gates[g].queue.front() {
             prefetch_lines_at(self.jobs.slots(), w as usize);
             prefetch_at(&self.vms, wvm as usize);
@@ -398,7 +403,8 @@ impl Sim<'_, '_> {
             self.fleets[fi].running -= 1;
         }
         if job.cs_slot {
-            self.cloud_service_release(vi, now);
+            let g = self.cloud_service_of_vm(fi, vi);
+            self.cloud_service_release(fi, g, now);
         }
         if job.vault_slot {
             self.admit_waiting(g as u32, now);
