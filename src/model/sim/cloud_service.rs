@@ -12,9 +12,10 @@ use super::*;
 /// own took a header and a buffer elsewhere.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct CsGate {
+    /// Jobs holding a slot.
     pub(super) running: u32,
     /// The first and last VM waiting (`NONE` when none waits).
-    pub(super) head: u32,
+    head: u32,
     tail: u32,
 }
 
