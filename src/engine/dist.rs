@@ -183,6 +183,15 @@ impl Dist {
         v.max(0.0)
     }
 
+    /// What every draw gives when the distribution is a constant (as [`Dist::sample`]
+    /// would), without a stream: `None` for any other.
+    pub fn fixed(&self) -> Option<f64> {
+        match *self {
+            Dist::Constant(v) => Some(v.max(0.0)),
+            _ => None,
+        }
+    }
+
     /// The distribution's mean, where it has a finite one (for docs, tests and sanity).
     pub fn mean(&self) -> Option<f64> {
         Some(match *self {
@@ -295,7 +304,16 @@ impl SizeDist {
     }
     /// As [`SizeDist::sample`], also saying whether the draw was saturated.
     pub fn draw(&self, rng: &mut Stream) -> (u64, bool) {
-        let v = super::num::round(self.0.sample(rng));
+        Self::size_of(self.0.sample(rng))
+    }
+    /// The size every draw gives when it is a constant (as [`SizeDist::sample`] would),
+    /// without a stream: `None` for any other distribution.
+    pub fn fixed(&self) -> Option<u64> {
+        self.0.fixed().map(|v| Self::size_of(v).0)
+    }
+    /// A drawn value as a size: rounded, saturated at [`MAX_DRAW_SIZE`].
+    fn size_of(v: f64) -> (u64, bool) {
+        let v = super::num::round(v);
         if v >= MAX_DRAW_SIZE as f64 {
             (MAX_DRAW_SIZE, true)
         } else {

@@ -412,6 +412,17 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
     }
 }
 
+/// The OS and data disk sizes of a fleet whose sizes are constants and whose VMs are
+/// not listed in an inventory: every VM's disks are then these, its count of data disks
+/// the one it drew (`Vm::data_disks`, which is at least the 64 drawn when not fewer), so
+/// a job needs no replay of its VM's draws ([`disk_sizes`] gives the same).
+fn fixed_disk_sizes(fleet: &Fleet) -> Option<(u64, u64)> {
+    if fleet.inventory.is_some() {
+        return None;
+    }
+    Some((fleet.os_disk.fixed()?, fleet.disk_size.fixed()?))
+}
+
 /// Runs of at most this many VMs keep every VM's disk sizes, as drawn when the run is
 /// set up (8 bytes a disk and one for the count: about 4 MiB for 131 072 VMs of three
 /// disks); larger ones replay a VM's sizes at each of its jobs, as [`disk_sizes`] is
@@ -472,7 +483,16 @@ impl DiskSizes {
                 out.clear();
                 out.extend_from_slice(&self.kept[start..start + n as usize]);
             }
-            None => disk_sizes(seed, fleet, vm.index, out),
+            None => match fixed_disk_sizes(fleet) {
+                // Sizes no draw varies: no replay (the VM's count is the drawn one).
+                Some((os, data)) => {
+                    out.clear();
+                    out.push(os);
+                    let n = u32::from(vm.data_disks).min(MAX_DRAWN_DATA_DISKS) as usize;
+                    out.extend(std::iter::repeat(data).take(n));
+                }
+                None => disk_sizes(seed, fleet, vm.index, out),
+            },
         }
     }
 
@@ -584,6 +604,35 @@ mod tests {
             }
             assert_eq!(kept.kept.is_empty(), up_to < 20);
         }
+    }
+
+    /// A fleet of constant disk sizes gives each VM its sizes without a replay: the same
+    /// as the replay, past the 64 data disks drawn too; a fleet whose sizes vary, or an
+    /// OS disk that does, is replayed.
+    #[test]
+    fn fixed_disk_sizes_are_the_replay() {
+        let s = crate::scenario::build::support(&Default::default());
+        let f = fleet(concat!(
+            "data_disks = { dist = \"uniform-int\", min = 0, max = 70 }\n",
+            "disk_size = \"128 GiB\"\n",
+            "os_disk = \"127 GiB\""
+        ));
+        assert_eq!(fixed_disk_sizes(&f), Some((127 << 30, 128 << 30)));
+        let never = DiskSizes::kept_up_to(0, 40);
+        let (mut want, mut got) = (Vec::new(), vec![7]);
+        let mut past_64 = false;
+        for i in 0..40 {
+            let (vm, _) = draw_vm(5, 0, &f, i, &s, 0);
+            disk_sizes(5, &f, i, &mut want);
+            never.get(5, &f, &vm, &mut got);
+            assert_eq!(got, want, "VM {i}");
+            past_64 |= vm.data_disks > 64;
+        }
+        assert!(past_64, "some VM draws more than 64 data disks");
+        let varying = fleet("disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");
+        assert_eq!(fixed_disk_sizes(&varying), None);
+        let varying_os = fleet("os_disk = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");
+        assert_eq!(fixed_disk_sizes(&varying_os), None);
     }
 
     fn fleet(extra: &str) -> Fleet {
