@@ -53,14 +53,13 @@ impl Sim<'_, '_> {
                         fr.cs_limit
                     ));
                 }
-                let q = self.cs_waiting(f, g);
-                if !q.is_empty() && n < fr.cs_limit {
+                let waiting = self.cs_waiting(f, g).count();
+                if waiting > 0 && n < fr.cs_limit {
                     return Err(format!(
-                        "cloud service #{g} of fleet #{f} has {} jobs waiting with a slot free",
-                        q.len()
+                        "cloud service #{g} of fleet #{f} has {waiting} jobs waiting with a slot free"
                     ));
                 }
-                queued += q.len() as u64;
+                queued += waiting as u64;
             }
         }
         Ok(queued)
@@ -126,17 +125,16 @@ impl Sim<'_, '_> {
 
     fn check_queues(&self) -> Result<(), String> {
         // Queued jobs are live and still in their queue phase.
-        let cs_waiting: Vec<u32> = (0..self.fleets.len())
-            .flat_map(|f| (0..self.fleets[f].cs.len()).flat_map(move |g| self.cs_waiting(f, g)))
-            .collect();
+        let cs_waiting = (0..self.fleets.len())
+            .flat_map(|f| (0..self.fleets[f].cs.len()).flat_map(move |g| self.cs_waiting(f, g)));
         let queues = self
             .gates
             .iter()
-            .flat_map(|v| v.queue.iter().map(|(j, _)| j))
-            .chain(self.vaults.iter().flat_map(|v| v.pending.iter()))
-            .chain(self.fleets.iter().flat_map(|f| f.queue.iter()))
-            .chain(&cs_waiting);
-        for &j in queues {
+            .flat_map(|v| v.queue.iter().map(|&(j, _)| j))
+            .chain(self.vaults.iter().flat_map(|v| v.pending.iter().copied()))
+            .chain(self.fleets.iter().flat_map(|f| f.queue.iter().copied()))
+            .chain(cs_waiting);
+        for j in queues {
             match self.jobs.get(j) {
                 None => return Err(format!("job slot {j} waits in a queue but is not live")),
                 Some(job) if job.phase != Q => {

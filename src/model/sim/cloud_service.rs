@@ -59,10 +59,8 @@ impl Sim<'_, '_> {
     /// Job `j`'s extension step is done: it takes a slot of its cloud service and starts
     /// its snapshot, or waits for a slot.
     pub(super) fn cloud_service_enter(&mut self, j: u32, now: SimTime) {
-        let vi = vm_idx(self, j);
-        let vm = &self.vms[vi];
-        let g = self.c.fleets[vm.fleet as usize].cloud_service_of(vm.index) as usize;
-        let f = &mut self.fleets[vm.fleet as usize];
+        let (vi, fi) = (vm_idx(self, j), self.jobs[j].fleet as usize);
+        let f = &mut self.fleets[fi];
         if f.cs.is_empty() {
             // The gate cannot bind (a cloud service has no more VMs than the limit).
             self.snapshot(j, now);
@@ -70,6 +68,8 @@ impl Sim<'_, '_> {
         }
         // Jobs wait here only while every slot is taken (`cloud_service_release` hands a
         // freed slot to the next waiting job at once; `check_gates` asserts it).
+        let g = self.cloud_service_of_vm(fi, vi);
+        let f = &mut self.fleets[fi];
         let gate = &mut f.cs[g];
         if gate.running < f.cs_limit {
             debug_assert_eq!(gate.head, NONE);
@@ -134,14 +134,23 @@ impl Sim<'_, '_> {
     }
 
     /// The jobs waiting at fleet `fi`'s cloud service `g`, first to last (for the checks;
-    /// at most one a VM, so a list that loops is cut at the fleet's size).
-    pub(super) fn cs_waiting(&self, fi: usize, g: usize) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut v = self.fleets[fi].cs[g].head;
-        while v != NONE && out.len() <= self.fleets[fi].count as usize {
-            out.push(self.vms[v as usize].busy);
-            v = self.cs_next[v as usize];
-        }
-        out
+    /// at most one a VM, so a list that loops is cut past the fleet's size).
+    pub(super) fn cs_waiting(&self, fi: usize, g: usize) -> impl Iterator<Item = u32> + '_ {
+        let f = &self.fleets[fi];
+        waiting(f.cs[g].head, &self.cs_next, &self.vms, f.count as usize + 1)
     }
+}
+
+/// The jobs of the VMs listed from `first` through `next`, at most `cap` of them.
+fn waiting<'a>(
+    first: u32,
+    next: &'a [u32],
+    vms: &'a [Vm],
+    cap: usize,
+) -> impl Iterator<Item = u32> + 'a {
+    std::iter::successors(Some(first).filter(|&v| v != NONE), move |&v| {
+        Some(next[v as usize]).filter(|&n| n != NONE)
+    })
+    .take(cap)
+    .map(move |v| vms[v as usize].busy)
 }

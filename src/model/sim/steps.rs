@@ -314,13 +314,15 @@ impl Sim<'_, '_> {
         let job = self.job(j);
         let (phase, vi, g) = (job.phase, job.vm as usize, job.gate as usize);
         let (fi, cs_slot) = (job.fleet as usize, job.cs_slot);
+        // The cloud service whose slot it frees, found once (without the VM's line).
+        let cs = cs_slot.then(|| self.cloud_service_of_vm(fi, vi));
         // Issued together, the loads of the VM, its held points, its cloud service's gate
         // and the job waiting next for the transfer slot it frees overlap instead of
         // stalling one after the other.
         prefetch_at(&self.vms, vi);
         self.held.prefetch_vm(vi);
-        if cs_slot {
-            self.prefetch_cloud_service(fi, self.cloud_service_of_vm(fi, vi));
+        if let Some(g) = cs {
+            self.prefetch_cloud_service(fi, g);
         }
         if let Some(&(w, wvm)) = self.gates[g].queue.front() {
             prefetch_lines_at(self.jobs.slots(), w as usize);
@@ -331,7 +333,7 @@ impl Sim<'_, '_> {
         let mut job = self.free_job(j);
         let fi = job.fleet as usize;
         let is_restore = matches!(job.kind, Kind::Restore(_));
-        self.release(j, &job, fi, now);
+        self.release(j, &job, fi, cs, now);
         if result.is_ok() && !is_restore {
             // The new point goes after the VM's newest and the oldest may expire: their
             // lines load while the metrics are recorded (the held points' header, asked
@@ -383,7 +385,7 @@ impl Sim<'_, '_> {
 
     /// Frees the VM and, when the job held them, its vault's transfer slot and its fleet's
     /// slot (admitting the next jobs: those waiting at the vault first, then the fleet's).
-    fn release(&mut self, j: u32, job: &Job, fi: usize, now: SimTime) {
+    fn release(&mut self, j: u32, job: &Job, fi: usize, cs: Option<usize>, now: SimTime) {
         let vi = job.vm as usize;
         let g = job.gate as usize;
         if self.vms[vi].busy == j {
@@ -402,8 +404,7 @@ impl Sim<'_, '_> {
             }
             self.fleets[fi].running -= 1;
         }
-        if job.cs_slot {
-            let g = self.cloud_service_of_vm(fi, vi);
+        if let Some(g) = cs {
             self.cloud_service_release(fi, g, now);
         }
         if job.vault_slot {
