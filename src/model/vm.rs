@@ -435,26 +435,31 @@ pub const KEEP_DISKS_UP_TO: usize = 1 << 17;
 /// up every night would otherwise draw its attributes again at every job (several
 /// hundred instructions). The sizes are the draws' (which the replay repeats), in VM
 /// order, each VM's found from its [`Vm::disks_at`]; keeping them changes no result.
+/// A fleet of constant sizes needs neither ([`fixed_disk_sizes`]).
 #[derive(Debug, Default)]
 pub struct DiskSizes {
     /// Whether the run keeps them.
     keep: bool,
     /// Per kept VM, its disk count, then its sizes.
     kept: Vec<u64>,
+    /// Per fleet of the run, its constant OS and data disk sizes, if they are.
+    fixed: Vec<Option<(u64, u64)>>,
 }
 
 impl DiskSizes {
-    /// For a run of `vms` VMs: keeping their sizes if there are at most
-    /// [`KEEP_DISKS_UP_TO`].
-    pub fn for_run(vms: usize) -> Self {
-        Self::kept_up_to(KEEP_DISKS_UP_TO, vms)
+    /// For a run of `fleets`: keeping their VMs' sizes if there are at most
+    /// [`KEEP_DISKS_UP_TO`] VMs in all.
+    pub fn for_run(fleets: &[Fleet]) -> Self {
+        let vms = fleets.iter().map(|f| f.count as usize).sum();
+        Self::kept_up_to(KEEP_DISKS_UP_TO, vms, fleets)
     }
 
-    /// [`DiskSizes::for_run`] keeping them for at most `up_to` VMs.
-    fn kept_up_to(up_to: usize, vms: usize) -> Self {
+    /// [`DiskSizes::for_run`] for `vms` VMs, keeping them for at most `up_to`.
+    fn kept_up_to(up_to: usize, vms: usize, fleets: &[Fleet]) -> Self {
         DiskSizes {
             keep: vms <= up_to,
             kept: Vec::new(),
+            fixed: fleets.iter().map(fixed_disk_sizes).collect(),
         }
     }
 
@@ -483,7 +488,7 @@ impl DiskSizes {
                 out.clear();
                 out.extend_from_slice(&self.kept[start..start + n as usize]);
             }
-            None => match fixed_disk_sizes(fleet) {
+            None => match self.fixed.get(vm.fleet as usize).copied().flatten() {
                 // Sizes no draw varies: no replay (the VM's count is the drawn one).
                 Some((os, data)) => {
                     out.clear();
@@ -586,7 +591,7 @@ mod tests {
         ));
         let s = crate::scenario::build::support(&Default::default());
         for up_to in [20, 19] {
-            let mut kept = DiskSizes::kept_up_to(up_to, 20);
+            let mut kept = DiskSizes::kept_up_to(up_to, 20, std::slice::from_ref(&f));
             let mut sizes = vec![9];
             let vms: Vec<Vm> = (0..20)
                 .map(|i| {
@@ -596,13 +601,19 @@ mod tests {
                     vm
                 })
                 .collect();
-            let (mut want, mut got) = (Vec::new(), vec![7]);
-            for i in [3u32, 0, 3, 19, 0, 7, 19, 3] {
-                disk_sizes(5, &f, i, &mut want);
-                kept.get(5, &f, &vms[i as usize], &mut got);
-                assert_eq!(got, want, "VM {i}, kept up to {up_to}");
-            }
+            let order = [3u32, 0, 3, 19, 0, 7, 19, 3];
+            assert_sizes_are_the_replay(&kept, &f, &vms, &order);
             assert_eq!(kept.kept.is_empty(), up_to < 20);
+        }
+    }
+
+    /// `sizes.get` of the VMs at `order` in `vms` (of fleet `f`, seed 5) is the replay.
+    fn assert_sizes_are_the_replay(sizes: &DiskSizes, f: &Fleet, vms: &[Vm], order: &[u32]) {
+        let (mut want, mut got) = (Vec::new(), vec![7]);
+        for &i in order {
+            disk_sizes(5, f, i, &mut want);
+            sizes.get(5, f, &vms[i as usize], &mut got);
+            assert_eq!(got, want, "VM {i}, kept: {}", !sizes.kept.is_empty());
         }
     }
 
@@ -618,17 +629,18 @@ mod tests {
             "os_disk = \"127 GiB\""
         ));
         assert_eq!(fixed_disk_sizes(&f), Some((127 << 30, 128 << 30)));
-        let never = DiskSizes::kept_up_to(0, 40);
-        let (mut want, mut got) = (Vec::new(), vec![7]);
-        let mut past_64 = false;
-        for i in 0..40 {
-            let (vm, _) = draw_vm(5, 0, &f, i, &s, 0);
-            disk_sizes(5, &f, i, &mut want);
-            never.get(5, &f, &vm, &mut got);
-            assert_eq!(got, want, "VM {i}");
-            past_64 |= vm.data_disks > 64;
-        }
-        assert!(past_64, "some VM draws more than 64 data disks");
+        let never = DiskSizes::kept_up_to(0, 40, std::slice::from_ref(&f));
+        assert_eq!(
+            never.fixed,
+            [Some((127 << 30, 128 << 30))],
+            "decided per run"
+        );
+        let vms: Vec<Vm> = (0..40).map(|i| draw_vm(5, 0, &f, i, &s, 0).0).collect();
+        assert!(
+            vms.iter().any(|vm| vm.data_disks > 64),
+            "some VM draws more than 64 data disks"
+        );
+        assert_sizes_are_the_replay(&never, &f, &vms, &(0..40).collect::<Vec<_>>());
         let varying = fleet("disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");
         assert_eq!(fixed_disk_sizes(&varying), None);
         let varying_os = fleet("os_disk = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");

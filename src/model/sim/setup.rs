@@ -24,7 +24,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             ..Stats::default()
         };
         let mut vms = reserve_vms(c)?;
-        let mut disks = DiskSizes::for_run(c.fleets.iter().map(|f| f.count as usize).sum());
+        let mut disks = DiskSizes::for_run(&c.fleets);
         let mut fleets = Vec::with_capacity(c.fleets.len());
         let mut policy_fleets = vec![Vec::new(); c.policies.len()];
         let mut gates = Vec::new();
