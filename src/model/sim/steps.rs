@@ -181,6 +181,9 @@ impl Sim<'_, '_> {
     pub(super) fn start_transfer(&mut self, j: u32, now: SimTime) {
         let vi = vm_idx(self, j);
         let vm = self.vms[vi].clone();
+        // The disks' sizes are read when the bytes are drawn (and any latency has
+        // passed): start their load now.
+        self.disks.prefetch(&vm);
         // The VM's data as of the snapshot (a backup) or now (a restore).
         let used = match &self.jobs[j] {
             job if matches!(job.kind, Kind::Restore(_)) => self.used_now(vi, now),
@@ -227,8 +230,6 @@ impl Sim<'_, '_> {
         }
         let latency = self.fleets[vm.fleet as usize].latency;
         if latency > SimDuration::ZERO {
-            // The disks' sizes are read when the latency has passed: start their load.
-            self.disks.prefetch(&vm);
             self.wait_latency(j, vm.fleet, latency, now);
         } else {
             self.start_flow(j, now);
