@@ -238,6 +238,8 @@ struct FleetRt {
     /// waiting (empty when the gate cannot bind).
     cs_limit: u32,
     cs: Vec<cloud_service::CsGate>,
+    /// The points a VM's region in the point store is given room for.
+    point_room: retention::PointRoom,
     /// Each storage account's path (accounts from `Fleet::storage_account_of`; empty:
     /// the fleet's path).
     sa_paths: Vec<PathId>,

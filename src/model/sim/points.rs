@@ -92,6 +92,12 @@ const ARENA_RESERVE_MAX: usize = 4 << 20;
 /// How many regions ahead compaction loads the VM's place.
 const COMPACT_AHEAD: usize = 8;
 
+/// A VM's region is grown to the room its points may take by the end of the run (see
+/// [`PointStore::push`]) once it holds this many: sooner, the regions of a whole fleet
+/// would take their month's room in its first night, when a large run's working set
+/// peaks (a seeding night's flows and jobs), and at a mean record size of fewer records.
+const ROOM_FROM: usize = 4;
+
 /// The longest record: the length byte and two full 8-byte fields.
 const MAX_RECORD: usize = 17;
 
@@ -289,7 +295,17 @@ impl PointStore {
 
     /// Adds `p`, not older than VM `vi`'s newest point, as its newest; `expires` gives a
     /// point's expiry (the one of the point it succeeds as the newest becomes due).
-    pub fn push(&mut self, vi: usize, p: Point, expires: impl Fn(&Point) -> SimTime) {
+    /// `room` tells, from the points the VM holds with `p`, how many it may hold at most
+    /// by the end of the run: asked when its region, past [`ROOM_FROM`] records, is full,
+    /// so that it grows once to fit them (at its records' mean size) instead of an eighth
+    /// at a time.
+    pub fn push(
+        &mut self,
+        vi: usize,
+        p: Point,
+        room: impl FnOnce(usize) -> usize,
+        expires: impl Fn(&Point) -> SimTime,
+    ) {
         let h = &mut self.vms[vi];
         let prev = SimTime(h.newest & TIME_BITS);
         assert!(p.time() >= prev, "points are added in time order");
@@ -304,7 +320,13 @@ impl PointStore {
         let n = encode(&mut rec, p.time().since(prev).0, p.tier(), p.bytes);
         let used = usize::from(h.used);
         if used + n > usize::from(h.cap) {
-            self.grow(vi, used + n);
+            let len = usize::from(h.len) + 1;
+            let want = if len >= ROOM_FROM {
+                room(len).saturating_mul((used + n).div_ceil(len))
+            } else {
+                0
+            };
+            self.grow(vi, used + n, want);
         }
         let h = &mut self.vms[vi];
         self.arena[h.at + used..h.at + used + n].copy_from_slice(&rec[..n]);
@@ -314,11 +336,11 @@ impl PointStore {
     }
 
     /// Gives VM `vi` a region of at least `need` bytes with room for a few more records
-    /// (an eighth more, at least 16 bytes): in place when its region ends the arena, else
-    /// at the end of the arena.
+    /// (an eighth more, at least 16 bytes), or of `want` bytes if more (at most 64 KiB):
+    /// in place when its region ends the arena, else at the end of the arena.
     #[cold]
-    fn grow(&mut self, vi: usize, need: usize) {
-        let cap = need + (need / 8).max(16);
+    fn grow(&mut self, vi: usize, need: usize, want: usize) {
+        let cap = (need + (need / 8).max(16)).max(want.min(usize::from(u16::MAX)));
         assert!(cap <= usize::from(u16::MAX), "a VM's points fit in 64 KiB");
         let h = &mut self.vms[vi];
         let (at, used) = (h.at, usize::from(h.used));

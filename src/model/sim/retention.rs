@@ -70,7 +70,9 @@ impl Sim<'_, '_> {
         let c = self.c;
         let fixed = tier_days(pol);
         let held = &mut self.held;
-        held.push(vi, Point::new(now, tier, bytes), |p| {
+        let (room, end) = (self.fleets[fi].point_room, self.end);
+        let room = |held| room.by(held, now, end);
+        held.push(vi, Point::new(now, tier, bytes), room, |p| {
             point_expiry(p, &c.simulation, pol, &fixed)
         });
         let vs = &mut self.vaults[v];
@@ -176,6 +178,61 @@ fn one_span(pol: &crate::model::config::Retention) -> bool {
         && pol.monthly == 0
         && pol.yearly == 0
         && pol.on_demand.map_or(true, |d| d == pol.daily)
+}
+
+/// How many points a VM under a policy may hold by the end of the run, as far as its
+/// schedule and retention tell (the room its region in the point store grows to; a VM
+/// holding more grows it further).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PointRoom {
+    /// The most points its tiers keep at once in the run: the occurrences in the daily
+    /// span, one per weekly, monthly and yearly period the run spans (at most the
+    /// tier's count), and the newest. 0: no room asked (no schedule: on-demand points
+    /// are few and irregular).
+    kept: u16,
+    /// The schedule's occurrences a week.
+    per_week: u8,
+}
+
+impl PointRoom {
+    /// The room under `policy` in the run of `c`.
+    pub(super) fn of(
+        c: &crate::model::config::Config,
+        policy: &crate::model::config::Policy,
+    ) -> PointRoom {
+        let Some(schedule) = policy.schedule else {
+            return PointRoom::default();
+        };
+        let per_week = schedule.days.count_ones() as u8;
+        let run_days = c.simulation.duration.as_micros().div_ceil(MICROS_PER_DAY);
+        let r = &policy.retention;
+        let tier = |count: u32, period: u64| u64::from(count).min(run_days.div_ceil(period) + 1);
+        let kept = fires(u64::from(r.daily), per_week)
+            + tier(r.weekly, 7)
+            + tier(r.monthly, 28)
+            + tier(r.yearly, 365)
+            + 1;
+        PointRoom {
+            kept: kept.min(MAX_POINTS as u64 + 1) as u16,
+            per_week,
+        }
+    }
+
+    /// The points a VM holding `held` at `now` may hold by `end`: those and the
+    /// schedule's occurrences left, at most what the tiers keep.
+    pub(super) fn by(&self, held: usize, now: SimTime, end: SimTime) -> usize {
+        let days = end
+            .as_micros()
+            .saturating_sub(now.as_micros())
+            .div_ceil(MICROS_PER_DAY);
+        let more = usize::try_from(fires(days, self.per_week)).unwrap_or(usize::MAX);
+        held.saturating_add(more).min(usize::from(self.kept))
+    }
+}
+
+/// At most how many times a schedule firing `per_week` days a week fires in `days` days.
+fn fires(days: u64, per_week: u8) -> u64 {
+    days.saturating_mul(u64::from(per_week)).div_ceil(7) + 1
 }
 
 /// Days a point is kept by retention tier: daily, weekly, monthly, yearly, on-demand

@@ -310,6 +310,7 @@ fn fleet_state(
         gates: c.vaults[c.policies[f.policy].vault].count.max(1),
         cs_limit: u32::MAX,
         cs: Vec::new(),
+        point_room: super::retention::PointRoom::of(c, &c.policies[f.policy]),
         sa_paths: Vec::new(),
     }
 }

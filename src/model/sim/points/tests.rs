@@ -48,10 +48,11 @@ fn pts(s: &PointStore, vi: usize) -> Vec<Point> {
 fn a_vm_takes_40_bytes_and_a_daily_point_10() {
     assert_eq!(std::mem::size_of::<Held>(), 40);
     let mut s = PointStore::new(1);
-    s.push(0, Point::new(SimTime(0), 0, 1 << 36), no_expiry);
+    s.push(0, Point::new(SimTime(0), 0, 1 << 36), |_| 0, no_expiry);
     s.push(
         0,
         Point::new(SimTime(MICROS_PER_DAY + 123_456_789), 1, 700 << 20),
+        |_| 0,
         no_expiry,
     );
     // 1 + 0 + 5, then 1 + 5 (a day and a bit, times 8, plus the tier) + 4.
@@ -69,7 +70,7 @@ fn round_trip_of_the_largest_time_and_bytes() {
         Point::new(SimTime(TIME_BITS), 4, u64::MAX),
     ];
     for p in ps {
-        s.push(0, p, no_expiry);
+        s.push(0, p, |_| 0, no_expiry);
     }
     assert_eq!(pts(&s, 0), ps);
     assert_eq!(s.len(0), 5);
@@ -88,7 +89,7 @@ fn removal_in_the_middle_merges_the_deltas() {
     let day = MICROS_PER_DAY;
     for d in 0..5 {
         let p = Point::new(SimTime(d * day + d), d as usize % 2, 100 + d);
-        s.push(0, p, no_expiry);
+        s.push(0, p, |_| 0, no_expiry);
     }
     assert_eq!(s.remove(0, 2), 102);
     assert_eq!(s.remove(0, 2), 103);
@@ -113,6 +114,7 @@ fn expire_removes_the_due_points_and_reports_the_next() {
         s.push(
             0,
             Point::new(SimTime(d * day), usize::from(d == 0), 10 + d),
+            |_| 0,
             exp,
         );
     }
@@ -132,6 +134,31 @@ fn expire_removes_the_due_points_and_reports_the_next() {
     assert_eq!(pts(&s, 0), [Point::new(SimTime(3 * day), 0, 10)]);
 }
 
+/// A VM whose region fills past [`ROOM_FROM`] records grows once to the room asked for,
+/// at its records' mean size, and never moves again while its points fit.
+#[test]
+fn vms_given_room_for_their_points_move_no_more() {
+    let (vms, days) = (20, 31usize);
+    let mut s = PointStore::new(vms);
+    let mut settled = vec![None; vms];
+    for d in 0..days as u64 {
+        for (vi, settled) in settled.iter_mut().enumerate() {
+            let p = Point::new(SimTime((d + 1) * MICROS_PER_DAY), 0, (1 << 30) + vi as u64);
+            s.push(vi, p, |_| days, no_expiry);
+            if s.len(vi) > ROOM_FROM {
+                let at = *settled.get_or_insert(s.vms[vi].at);
+                assert_eq!(s.vms[vi].at, at, "VM {vi} moved at its point {}", d + 1);
+            }
+        }
+    }
+    // 31 records of 10 bytes each (the first's delta is a day, as the others'): the
+    // room is exactly theirs.
+    for vi in 0..vms {
+        assert_eq!(s.len(vi), days);
+        assert_eq!(usize::from(s.vms[vi].cap), days * 10);
+    }
+}
+
 /// VMs growing in turn move to the end of the arena; the regions they leave are
 /// reclaimed, and every VM keeps its points.
 #[test]
@@ -143,7 +170,7 @@ fn growing_vms_move_and_the_arena_is_compacted() {
     for d in 0..60u64 {
         for vi in 0..vms {
             let p = Point::new(SimTime(d * MICROS_PER_DAY), 0, (1 << 30) + vi as u64);
-            s.push(vi, p, no_expiry);
+            s.push(vi, p, |_| 0, no_expiry);
             peak = peak.max(s.arena.len());
         }
     }
@@ -227,7 +254,8 @@ fn check_against_the_ring(
                     (true, _) => ON_DEMAND_TIER,
                 };
                 let p = Point::new(SimTime(now[v]), tier, b);
-                s.push(v, p, exp);
+                // Room for none, a few and more than most cases push.
+                s.push(v, p, |_| [0, 3, 40][v], exp);
                 m[v].push_back(p);
             }
             Op::PopFront(v) if m[v].len() > 1 => {
