@@ -142,7 +142,9 @@ impl Default for Held {
 
 /// Every VM's held points, oldest first: one arena of records in which each VM has a
 /// region, and each VM's [`Held`]. A VM whose region is full moves to the end of the arena
-/// with room for a few more records; when the regions left behind add up to a 32nd of the
+/// with room for a few more records, or, past [`ROOM_FROM`] records, for the points it may
+/// hold by the end of the run (so that most VMs move a few times a run, not at every few
+/// points); when the regions left behind add up to a 32nd of the
 /// arena ([`GARBAGE_SHARE`]) and more than 4 MiB ([`GARBAGE_FLOOR`]), the regions slide
 /// down over them in arena order. So the arena stays within about 32/31 of the regions
 /// (plus 4 MiB), and a point costs no allocation (a
