@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod dist;
 pub mod num;
+pub mod pages;
 pub mod prefetch;
 pub mod queue;
 pub mod radix;

@@ -132,7 +132,11 @@ impl<T> Slab<T> {
                 i
             }
             None => {
+                let cap = self.slots.capacity();
                 self.slots.push(Some(v));
+                if self.slots.capacity() != cap {
+                    crate::engine::pages::advise_huge(&self.slots);
+                }
                 self.slots.len() - 1
             }
         };

@@ -235,13 +235,17 @@ impl Iterator for Iter<'_> {
 impl PointStore {
     /// The store of `vms` VMs holding no point.
     pub fn new(vms: usize) -> PointStore {
+        // Advised before it is touched, so that its pages are huge from the start.
+        let mut places = Vec::with_capacity(vms);
+        crate::engine::pages::advise_huge(&places);
+        places.resize_with(vms, Held::default);
         PointStore {
             arena: Vec::with_capacity(
                 ARENA_RESERVE_PER_VM
                     .saturating_mul(vms)
                     .clamp(ARENA_RESERVE_MIN, ARENA_RESERVE_MAX),
             ),
-            vms: (0..vms).map(|_| Held::default()).collect(),
+            vms: places,
             garbage: 0,
             floor: GARBAGE_FLOOR,
         }

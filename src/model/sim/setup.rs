@@ -214,6 +214,7 @@ fn reserve_vms(c: &Config) -> Result<Vec<Vm>, Failure> {
             vm_total.saturating_mul(std::mem::size_of::<Vm>())
         ))
     })?;
+    crate::engine::pages::advise_huge(&vms);
     Ok(vms)
 }
 
