@@ -125,6 +125,7 @@ impl<T> Slab<T> {
     }
 
     /// Stores `v` in the lowest free slot and returns its number.
+    #[inline]
     pub fn insert(&mut self, v: T) -> u32 {
         let i = match self.free.pop_lowest() {
             Some(i) => {
@@ -132,16 +133,24 @@ impl<T> Slab<T> {
                 i
             }
             None => {
-                let cap = self.slots.capacity();
-                self.slots.push(Some(v));
-                if self.slots.capacity() != cap {
-                    crate::engine::pages::advise_huge(&self.slots);
+                if self.slots.len() == self.slots.capacity() {
+                    self.grow();
                 }
+                self.slots.push(Some(v));
                 self.slots.len() - 1
             }
         };
         self.live += 1;
         u32::try_from(i).expect("slot numbers fit in 32 bits")
+    }
+
+    /// Doubles the slots' room (as a push into a full vector would), asking for huge
+    /// pages once it is large (`engine::pages`); apart, so that `insert` stays small.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.slots.reserve(1);
+        crate::engine::pages::advise_huge(&self.slots);
     }
 
     /// Takes the value out of slot `i` and frees the slot.
