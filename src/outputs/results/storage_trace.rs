@@ -82,12 +82,19 @@ pub struct TraceWriter {
     bytes: u64,
 }
 
+/// Appends `x` as a varint (seven bits a byte, low first, the high bit set on all but
+/// the last), built on the stack and appended at once (a push a byte checked the
+/// buffer's room at each; a record is two of them, millions at fleet scale).
 fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
+    let mut out = [0u8; MAX_VARINT];
+    let mut n = 0;
     while x >= 0x80 {
-        buf.push((x & 0x7f) as u8 | 0x80);
+        out[n] = (x & 0x7f) as u8 | 0x80;
         x >>= 7;
+        n += 1;
     }
-    buf.push(x as u8);
+    out[n] = x as u8;
+    buf.extend_from_slice(&out[..=n]);
 }
 
 impl TraceWriter {

@@ -236,3 +236,21 @@ proptest::proptest! {
         let _ = peak_of_sum(&[&p]);
     }
 }
+
+/// A varint reads back as written at the edges of its byte counts, up to the largest
+/// value a record holds (a zigzagged 128-bit delta), in exactly as many bytes as seven
+/// bits a byte need.
+#[test]
+fn varints_round_trip_at_their_edges() {
+    let mut values = vec![0u128, 1, u128::MAX];
+    for bits in (7..128).step_by(7) {
+        values.extend([(1u128 << bits) - 1, 1u128 << bits]);
+    }
+    for x in values {
+        let mut buf = vec![0xAA];
+        put_varint(&mut buf, x);
+        let len = (128 - x.leading_zeros() as usize).div_ceil(7).max(1);
+        assert_eq!(buf.len(), 1 + len, "{x}");
+        assert_eq!(varint(&buf, 1), Some((x, 1 + len)), "{x}");
+    }
+}
