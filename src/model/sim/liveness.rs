@@ -105,7 +105,7 @@ impl Ev {
             Ev::Step { .. } => 4,
             Ev::Link { .. } => 5,
             Ev::Sample => 6,
-            Ev::Expire(_) => 7,
+            Ev::Expire { .. } => 7,
             Ev::Restore(_) => 8,
         }
     }

@@ -69,8 +69,10 @@ enum Ev {
     Link { link: u32, down: bool, random: bool },
     /// A time-series sample.
     Sample,
-    /// A VM's next recovery point expiry (retention), by VM index.
-    Expire(u32),
+    /// A VM's next recovery point expiry (retention), by VM index, with where its held
+    /// points' records were in the point store when it was armed (a hint only: to load
+    /// them ahead; `u32::MAX` for none).
+    Expire { vm: u32, records: u32 },
     /// A restore drill fires (or the next arrival of a restore stream).
     Restore(u32),
 }
@@ -567,7 +569,7 @@ impl<'s, 'o> Sim<'s, 'o> {
             Ev::Step { job, .. } => self.step_done(job, now),
             Ev::Link { link, down, random } => self.link_event(link, down, random, now),
             Ev::Sample => self.sample(now),
-            Ev::Expire(vi) => self.expire_points(vi as usize, now),
+            Ev::Expire { vm, .. } => self.expire_points(vm as usize, now),
             Ev::Restore(r) => self.restore_fire(r as usize, now),
         }
     }
@@ -584,9 +586,12 @@ impl<'s, 'o> Sim<'s, 'o> {
                 prefetch_at(&self.vms, vm as usize);
             }
             Ev::Arrive { vm, .. } => prefetch_at(&self.vms, vm as usize),
-            Ev::Expire(vi) => {
-                prefetch_at(&self.vms, vi as usize);
-                self.held.prefetch_vm(vi as usize);
+            Ev::Expire { vm, records } => {
+                prefetch_at(&self.vms, vm as usize);
+                self.held.prefetch_vm(vm as usize);
+                // The oldest records, which the expiry decodes first: where they were
+                // when it was armed (a VM's region seldom moves since it took its room).
+                self.held.prefetch_arena(records as usize);
             }
             _ => {}
         }

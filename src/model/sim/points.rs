@@ -257,6 +257,18 @@ impl PointStore {
         crate::engine::prefetch::prefetch_at(&self.vms, vi);
     }
 
+    /// Where VM `vi`'s records start in the arena (until its region moves).
+    pub fn records_at(&self, vi: usize) -> usize {
+        self.vms[vi].at
+    }
+
+    /// Hints that the arena's bytes at `at` (a [`PointStore::records_at`], perhaps out of
+    /// date) will be read soon.
+    #[inline]
+    pub fn prefetch_arena(&self, at: usize) {
+        crate::engine::prefetch::prefetch_at(&self.arena, at);
+    }
+
     /// Hints that VM `vi`'s records will be read soon: the first (the oldest, which may
     /// expire) and the end of its region (where a new one goes). Reads its place, so
     /// issue [`PointStore::prefetch_vm`] well before.

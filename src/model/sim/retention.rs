@@ -146,7 +146,14 @@ impl Sim<'_, '_> {
         books.stored = books.stored.saturating_sub(bytes);
         self.storage.total = self.storage.total.saturating_sub(bytes);
         if arm {
-            self.at(next, Ev::Expire(vi as u32));
+            let records = u32::try_from(self.held.records_at(vi)).unwrap_or(u32::MAX);
+            self.at(
+                next,
+                Ev::Expire {
+                    vm: vi as u32,
+                    records,
+                },
+            );
         }
     }
 }

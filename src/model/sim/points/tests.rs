@@ -299,3 +299,23 @@ proptest! {
         check_against_the_ring(ops, [2, 0, 0, 0, 2], true)?;
     }
 }
+
+/// `records_at` names where a VM's oldest record starts, through its region's moves: the
+/// expiry event's hint loads the record the expiry decodes first.
+#[test]
+fn records_at_is_where_the_oldest_record_starts() {
+    let mut s = PointStore::new(2);
+    for d in 0..40u64 {
+        for vi in 0..2 {
+            let p = Point::new(SimTime((d + 1) * MICROS_PER_DAY), 0, 1000 + d);
+            s.push(vi, p, |_| 0, no_expiry);
+            let at = s.records_at(vi);
+            let (oldest, _) = decode(&s.arena, at, 0);
+            assert_eq!(
+                oldest,
+                Point::new(SimTime(MICROS_PER_DAY), 0, 1000),
+                "VM {vi}, day {d}"
+            );
+        }
+    }
+}
