@@ -275,8 +275,8 @@ impl PointStore {
     #[inline]
     pub fn prefetch_records(&self, vi: usize) {
         let h = &self.vms[vi];
-        crate::engine::prefetch::prefetch_at(&self.arena, h.at);
-        crate::engine::prefetch::prefetch_at(&self.arena, h.at + usize::from(h.used));
+        self.prefetch_arena(h.at);
+        self.prefetch_arena(h.at + usize::from(h.used));
     }
 
     /// VM `vi`'s place, with its armed expiry.

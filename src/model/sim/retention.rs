@@ -71,10 +71,12 @@ impl Sim<'_, '_> {
         let fixed = tier_days(pol);
         let held = &mut self.held;
         let (room, end) = (self.fleets[fi].point_room, self.end);
-        let room = |held| room.by(held, now, end);
-        held.push(vi, Point::new(now, tier, bytes), room, |p| {
-            point_expiry(p, &c.simulation, pol, &fixed)
-        });
+        held.push(
+            vi,
+            Point::new(now, tier, bytes),
+            |n| room.by(n, now, end),
+            |p| point_expiry(p, &c.simulation, pol, &fixed),
+        );
         let vs = &mut self.vaults[v];
         // Byte counts saturate: sizes may be drawn up to 16 EiB.
         vs.stored = vs.stored.checked_add(bytes).unwrap_or_else(|| {
@@ -213,6 +215,8 @@ impl PointRoom {
         let per_week = schedule.days.count_ones() as u8;
         let run_days = c.simulation.duration.as_micros().div_ceil(MICROS_PER_DAY);
         let r = &policy.retention;
+        // A tier keeps at most its count, and one point per period the run reaches into
+        // (months counted at 28 days, the shortest calendar month: never too few).
         let tier = |count: u32, period: u64| u64::from(count).min(run_days.div_ceil(period) + 1);
         let kept = fires(u64::from(r.daily), per_week)
             + tier(r.weekly, 7)
