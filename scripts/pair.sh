@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Before and after at the same moment: runs two backupsim binaries at once, one on each of
 # two cores (swapped every round), N rounds, and prints each round's wall times and the
-# ratio B/A, then the median ratio. On a shared machine whose speed drifts by a fifth over
-# minutes, runs made at the same moment see the same drift, which `scripts/ab.sh`'s
-# alternation only evens out; both processes share the last-level cache and the memory
-# bus, as a partitioned run's two threads do. For one-simulation runs (a `--partition K/N`
-# part, or `--partition off`): a split run uses both cores by itself.
+# ratio B/A, then the median ratio and the median over both cores (each two rounds'
+# geometric mean, which cancels a difference between the cores). On a shared machine
+# whose speed drifts by a fifth over minutes, runs made at the same moment see the same
+# drift, which `scripts/ab.sh`'s alternation only evens out; both processes share the
+# last-level cache and the memory bus, as a partitioned run's two threads do. For
+# one-simulation runs (a `--partition K/N` part, or `--partition off`): a split run uses
+# both cores by itself.
 #
 # Usage: scripts/pair.sh BIN_A BIN_B N SCENARIO [run options...]
 #   e.g. scripts/pair.sh /tmp/old/backupsim target/release/backupsim 10 \
@@ -61,6 +63,13 @@ ratios = [ub / ua for ua, ub in rows]
 print(f"A {sys.argv[2]}: median {median(ua for ua, _ in rows) / 1e3:.1f} ms; "
       f"B {sys.argv[3]}: median {median(ub for _, ub in rows) / 1e3:.1f} ms")
 print(f"B/A: median {median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+# Each build ran once on each core in two consecutive rounds: the geometric mean of their
+# two ratios cancels a difference between the cores (a neighbour on one of them), which
+# the median of single rounds does not when the difference is larger than the change.
+if len(ratios) >= 2:
+    pairs = [(ratios[i] * ratios[i + 1]) ** 0.5 for i in range(0, len(ratios) - 1, 2)]
+    print(f"B/A over both cores (each two rounds' geometric mean): median {median(pairs):.3f}"
+          f" (min {min(pairs):.3f}, max {max(pairs):.3f}, {len(pairs)} pairs of rounds)")
 PY
 if diff -r -x run.json "$out/A" "$out/B" > /dev/null; then
     echo "outputs: identical (all but run.json)"
