@@ -72,7 +72,8 @@ pub struct EventQueue<E> {
     run: Vec<Entry>,
     /// Whether the earliest entry is the run's next (rather than the heap's top).
     run_first: bool,
-    /// The entries at or after `horizon`, unordered.
+    /// The entries at or after `horizon`, in rank order (pushed in it, renumbered in it,
+    /// and never reordered otherwise): see `refill`.
     far: Vec<Entry>,
     /// Where the heap's and the run's entries end: the end of the bucket last made the
     /// run.
@@ -228,7 +229,14 @@ impl<E> EventQueue<E> {
             }
             !near
         });
-        run.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+        // The far entries are in rank order, so a stable sort by time alone puts them in
+        // (time, rank) order: a radix sort, linear in the entries (a day's retention
+        // expiries are tens of thousands of them, on which a comparison sort of the
+        // 16-byte keys spent about 150 instructions each). Then latest first.
+        debug_assert!(run.windows(2).all(|w| w[0].rank_slot < w[1].rank_slot));
+        let mut scratch = Vec::new();
+        super::radix::sort_by_key(run, &mut scratch, |e| e.time);
+        run.reverse();
         self.run_first = true;
         true
     }
@@ -655,6 +663,29 @@ mod tests {
             }
         }
         assert!(q.next_rank <= 100, "renumbered");
+        expect.sort();
+        let got: Vec<(u64, u64)> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect();
+        assert_eq!(got, expect);
+    }
+
+    /// A bucket of far entries large enough for the radix sort (hundreds, few distinct
+    /// times), scheduled out of time order and across a renumbering of the ranks, pops in
+    /// (time, schedule) order.
+    #[test]
+    fn a_large_far_bucket_pops_in_time_then_schedule_order() {
+        let mut q = EventQueue::new();
+        let mut expect = Vec::new();
+        // All in the second bucket of the tests' 8 µs (times 8..16), none in the first.
+        let t = |i: u64| 8 + (i * 5) % 8;
+        for i in 0..600u64 {
+            if i == 300 {
+                q.next_rank = u32::MAX - 3;
+            }
+            q.schedule(SimTime(t(i)), i);
+            expect.push((t(i), i));
+        }
+        assert!(q.next_rank < 1_000, "renumbered");
+        assert_eq!(q.far.len(), 600, "all wait out of the heap");
         expect.sort();
         let got: Vec<(u64, u64)> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect();
         assert_eq!(got, expect);
