@@ -185,8 +185,9 @@ fn advance_past_several_completions_orders_them() {
     );
 }
 
-/// The owner named ahead is the one reported next, step after step, including when a
-/// completion waits to be collected; none once every flow is reported.
+/// The owner named ahead (and the flow hinted) is the one reported next, step after
+/// step, including when a completion waits to be collected; none once every flow is
+/// reported.
 #[test]
 fn next_owner_is_the_next_reported() {
     // Finishing at 2 s (owner 40), 3 s (10 and 30, tied: 10 has the lower flow id) and
@@ -194,10 +195,13 @@ fn next_owner_is_the_next_reported() {
     let (mut net, q, _) = four_flows();
     let mut seen = Vec::new();
     while let Some(t) = net.next_completion() {
-        let ahead = net.next_owner();
+        let (ahead, flow) = (net.next_owner(), net.next_done().map(|(f, _)| f));
+        net.prefetch_next_flow();
         let mut out = Vec::new();
         net.advance_owned_into(t, &mut out);
         assert_eq!(ahead, out.first().map(|&(_, o)| o), "at {t}");
+        // The flow hinted for its completion's write is the one reported with it.
+        assert_eq!(flow, out.first().map(|&(f, _)| f.0), "at {t}");
         seen.extend(out.iter().map(|&(_, o)| o));
     }
     assert_eq!(seen, [40, 10, 30, 20]);
