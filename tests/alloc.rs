@@ -126,10 +126,13 @@ fn steady_state_allocates_nothing_per_event() {
     // tags a few ulps apart, which a run meets ever more rarely), and the longer run's
     // summary may name a failure code the shorter one never saw (per fleet, vault, region
     // and policy): a few dozen in all (22 when this was written, 34 since the class heaps
-    // are radix heaps, six of their buckets first reached in the second week; over about
-    // 47 000 events), never one per event, per job or per night (8 nights more).
+    // are radix heaps, six of their buckets first reached in the second week, 50 since
+    // their buckets are by 4-bit digits, four times as many, and the event queue keeps a
+    // sort buffer for its far entries; over about 47 000 events, and 5, 20 and 0 over
+    // each of the next three weeks), never one per event, per job or per night (8
+    // nights more).
     assert!(
-        allocs <= 36,
+        allocs <= 56,
         "{allocs} allocations over {events} steady-state events ({ev_a} events and {alloc_a} allocations in the first 8 days)"
     );
 }

@@ -75,6 +75,8 @@ pub struct EventQueue<E> {
     /// The entries at or after `horizon`, in rank order (pushed in it, renumbered in it,
     /// and never reordered otherwise): see `refill`.
     far: Vec<Entry>,
+    /// The radix sort's second buffer, kept (see `refill`).
+    scratch: Vec<Entry>,
     /// Where the heap's and the run's entries end: the end of the bucket last made the
     /// run.
     horizon: u64,
@@ -120,6 +122,7 @@ impl<E> EventQueue<E> {
             run: Vec::new(),
             run_first: false,
             far: Vec::new(),
+            scratch: Vec::new(),
             horizon: 1 << FAR_SHIFT,
             slots: Vec::new(),
             free: Vec::new(),
@@ -234,8 +237,7 @@ impl<E> EventQueue<E> {
         // expiries are tens of thousands of them, on which a comparison sort of the
         // 16-byte keys spent about 150 instructions each). Then latest first.
         debug_assert!(run.windows(2).all(|w| w[0].rank_slot < w[1].rank_slot));
-        let mut scratch = Vec::new();
-        super::radix::sort_by_key(run, &mut scratch, |e| e.time);
+        super::radix::sort_by_key(run, &mut self.scratch, |e| e.time);
         run.reverse();
         self.run_first = true;
         true
