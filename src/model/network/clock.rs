@@ -3,7 +3,7 @@
 //! the `network` module doc).
 
 use super::classes::Class;
-use super::{f64_of, FlowId, Network, FLOW_DONE, FLOW_FREE, NEVER, REBASE_AT};
+use super::{f64_of, FlowId, Network, NEVER, REBASE_AT};
 use crate::engine::time::SimTime;
 
 /// Slack subtracted (in µs) before rounding a finish time up; see the `network` module doc.
@@ -84,16 +84,6 @@ impl Network {
     #[inline]
     pub fn next_owner(&self) -> Option<u32> {
         self.next_done().map(|(_, owner)| owner)
-    }
-
-    /// Hints the slot of the flow [`Network::next_owner`] names, which its completion
-    /// writes: at fleet scale the flows' slots are read nowhere else, and a store that
-    /// misses holds up every store after it. Changes nothing.
-    #[inline]
-    pub fn prefetch_next_flow(&self) {
-        if let Some((f, _)) = self.next_done() {
-            crate::engine::prefetch::prefetch_at(&self.flows, f as usize);
-        }
     }
 
     /// The flow (and its owner) that [`Network::next_owner`] names.
@@ -215,14 +205,12 @@ impl Network {
             let top = class.heap.pop();
             let mut count = 1u64;
             let mut removed_tags = top.tag;
-            self.flows[top.flow as usize] = FLOW_DONE;
             self.done.push((t, top.flow, top.owner));
             while let Some(&e) = class.heap.first() {
                 if e.tag <= top.tag || class.finish_of(e.tag, t) <= t {
                     class.heap.pop();
                     count += 1;
                     removed_tags += e.tag;
-                    self.flows[e.flow as usize] = FLOW_DONE;
                     self.done.push((t, e.flow, e.owner));
                 } else {
                     break;
@@ -252,7 +240,6 @@ impl Network {
         // same instant can append two batches with equal times: sort the whole buffer.
         self.done.sort_unstable();
         for &(t, f, owner) in &self.done {
-            self.flows[f as usize] = FLOW_FREE;
             self.free_flows.push(f);
             emit(SimTime(t), FlowId(f), owner);
         }

@@ -3,7 +3,7 @@
 use super::clock::{finish_from, rebase};
 use super::fill::HEADROOM;
 use super::heap::Entry;
-use super::{FlowId, Network, PathId, FLOW_DONE, FLOW_FREE, REBASE_AT};
+use super::{FlowId, Network, PathId, REBASE_AT};
 use crate::engine::time::SimTime;
 
 impl Network {
@@ -180,9 +180,8 @@ impl Network {
         let f = match self.free_flows.pop() {
             Some(f) => f,
             None => {
-                let f = u32::try_from(self.flows.len()).expect("more than 2^32 flows");
-                assert!(f < FLOW_DONE, "too many flows");
-                self.flows.push(FLOW_FREE);
+                let f = self.flow_ids;
+                self.flow_ids = f.checked_add(1).expect("more than 2^32 flows");
                 f
             }
         };
@@ -199,7 +198,6 @@ impl Network {
             }
             let tag = class.v_at(clock) + bytes as f64;
             class.sum_tags += tag;
-            self.flows[f as usize] = c;
             class.heap.push(Entry {
                 tag,
                 flow: f,
@@ -225,92 +223,83 @@ impl Network {
     /// rounded up. A flow that completed by `now` but was not yet reported by `advance`
     /// returns 0 and will not be reported. Panics on an id that is not in use.
     ///
-    /// O(flows of its class): the flow is found by a scan of its class's heap (see the
-    /// `heap` module: the simulation never cancels a transfer).
+    /// O(unfinished flows): the flow is found by a scan of the active classes' heaps (see
+    /// the `heap` module and `Network::flow_ids`: the simulation never cancels a transfer).
     pub fn cancel_flow(&mut self, now: SimTime, flow: FlowId) -> u64 {
         self.progress(now.0);
-        let f = flow.0 as usize;
-        let slot = *self
-            .flows
-            .get(f)
-            .unwrap_or_else(|| panic!("cancel_flow: unknown flow {flow:?}"));
-        match slot {
-            FLOW_FREE => panic!("cancel_flow: flow {flow:?} is not in use"),
-            FLOW_DONE => {
-                let i = self
-                    .done
-                    .iter()
-                    .position(|&(_, d, _)| d == flow.0)
-                    .expect("done flow missing from the done buffer");
-                self.done.remove(i);
-                self.flows[f] = FLOW_FREE;
-                self.free_flows.push(flow.0);
-                0
-            }
-            c => {
-                let clock = self.clock;
-                let class = &mut self.classes[c as usize];
-                let e = class
-                    .heap
-                    .remove_flow(flow.0)
-                    .expect("active flow missing from its class heap");
-                let rem = e.tag - class.v_at(clock);
-                class.sum_tags -= e.tag;
-                self.flows[f] = FLOW_FREE;
-                self.free_flows.push(flow.0);
-                self.n_active -= 1;
-                let (s, n) = self.paths[class.path as usize];
-                let mut binding = 0;
-                for &l in &self.path_links[s as usize..(s + n) as usize] {
-                    let link = &mut self.links[l as usize];
-                    binding += link.change_flows(clock, class.whole_cap, 1, false);
-                }
-                self.binding = self.binding.wrapping_add_signed(binding);
-                if self.classes[c as usize].heap.is_empty() {
-                    self.deactivate(c);
-                }
-                self.touch_class(c);
-                self.recompute();
-                (rem - 1e-3).ceil().max(0.0) as u64
-            }
+        assert!(flow.0 < self.flow_ids, "cancel_flow: unknown flow {flow:?}");
+        if let Some(i) = self.done.iter().position(|&(_, d, _)| d == flow.0) {
+            self.done.remove(i);
+            self.free_flows.push(flow.0);
+            return 0;
         }
+        let c = self
+            .class_of_flow(flow.0)
+            .unwrap_or_else(|| panic!("cancel_flow: flow {flow:?} is not in use"));
+        let clock = self.clock;
+        let class = &mut self.classes[c as usize];
+        let e = class
+            .heap
+            .remove_flow(flow.0)
+            .expect("active flow missing from its class heap");
+        let rem = e.tag - class.v_at(clock);
+        class.sum_tags -= e.tag;
+        self.free_flows.push(flow.0);
+        self.n_active -= 1;
+        let (s, n) = self.paths[class.path as usize];
+        let mut binding = 0;
+        for &l in &self.path_links[s as usize..(s + n) as usize] {
+            let link = &mut self.links[l as usize];
+            binding += link.change_flows(clock, class.whole_cap, 1, false);
+        }
+        self.binding = self.binding.wrapping_add_signed(binding);
+        if self.classes[c as usize].heap.is_empty() {
+            self.deactivate(c);
+        }
+        self.touch_class(c);
+        self.recompute();
+        (rem - 1e-3).ceil().max(0.0) as u64
+    }
+
+    /// The active class whose heap holds unfinished flow `f`, if any (a scan).
+    fn class_of_flow(&self, f: u32) -> Option<u32> {
+        self.active_classes
+            .iter()
+            .copied()
+            .find(|&c| self.classes[c as usize].heap.iter().any(|e| e.flow == f))
     }
 
     /// The current rate of a flow in bytes/s (0 for a finished or unknown flow).
+    /// O(unfinished flows); [`Network::remaining_by_flow`] gives every flow's at once.
     pub fn flow_rate(&self, flow: FlowId) -> f64 {
-        match self.flows.get(flow.0 as usize) {
-            Some(&c) if c != FLOW_FREE && c != FLOW_DONE => self.classes[c as usize].rate,
-            _ => 0.0,
-        }
+        self.class_of_flow(flow.0)
+            .map_or(0.0, |c| self.classes[c as usize].rate)
     }
 
     /// The bytes a flow still has to transfer (0 for a finished or unknown flow).
-    /// O(flows of its class); [`Network::remaining_by_flow`] gives every flow's at once.
+    /// O(unfinished flows); [`Network::remaining_by_flow`] gives every flow's at once.
     pub fn flow_remaining(&self, flow: FlowId) -> f64 {
-        match self.flows.get(flow.0 as usize) {
-            Some(&c) if c != FLOW_FREE && c != FLOW_DONE => {
-                let class = &self.classes[c as usize];
-                class
-                    .heap
-                    .iter()
-                    .find(|e| e.flow == flow.0)
-                    .map_or(0.0, |e| (e.tag - class.v_at(self.clock)).max(0.0))
-            }
-            _ => 0.0,
-        }
+        self.class_of_flow(flow.0).map_or(0.0, |c| {
+            let class = &self.classes[c as usize];
+            class
+                .heap
+                .iter()
+                .find(|e| e.flow == flow.0)
+                .map_or(0.0, |e| (e.tag - class.v_at(self.clock)).max(0.0))
+        })
     }
 
-    /// [`Network::flow_remaining`] of every unfinished flow with its owner, indexed by
-    /// flow id (`None` for ids not in use or finished), into `out` (cleared): one pass
-    /// over the active classes.
-    pub fn remaining_by_flow(&self, out: &mut Vec<Option<(f64, u32)>>) {
+    /// [`Network::flow_remaining`] of every unfinished flow with its owner and its rate
+    /// ([`Network::flow_rate`]), indexed by flow id (`None` for ids not in use or
+    /// finished), into `out` (cleared): one pass over the active classes.
+    pub fn remaining_by_flow(&self, out: &mut Vec<Option<(f64, u32, f64)>>) {
         out.clear();
-        out.resize(self.flows.len(), None);
+        out.resize(self.flow_ids as usize, None);
         for &c in &self.active_classes {
             let class = &self.classes[c as usize];
             let v = class.v_at(self.clock);
             for e in class.heap.iter() {
-                out[e.flow as usize] = Some(((e.tag - v).max(0.0), e.owner));
+                out[e.flow as usize] = Some(((e.tag - v).max(0.0), e.owner, class.rate));
             }
         }
     }

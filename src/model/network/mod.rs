@@ -88,7 +88,7 @@
 //! tier of a large class is passed over once per few thousand pops) plus one recompute,
 //! O(Σ_active classes (path length × log links)) — independent of the number of flows. No
 //! allocation happens in the steady state (all scratch buffers are kept and reused).
-//! Memory per flow: a 16-byte heap entry and a 4-byte slot.
+//! Memory per flow: a 16-byte heap entry.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -155,9 +155,6 @@ fn f64_of(x: u64) -> f64 {
 const REBASE_AT: f64 = (1u64 << 40) as f64;
 /// Sentinel for "no finish time".
 const NEVER: u64 = u64::MAX;
-/// Flow slot states (a slot holds its flow's class id, or one of these).
-const FLOW_FREE: u32 = u32::MAX;
-const FLOW_DONE: u32 = u32::MAX - 1;
 const NOT_LISTED: u32 = u32::MAX;
 
 /// A set of links shared max-min fairly by flows; see the module documentation.
@@ -178,8 +175,12 @@ pub struct Network {
     /// Active classes as a min-heap on `(next finish, class id)`: the one place a class's
     /// next finish time is kept (see `wake`).
     wake: Vec<wake::WakeEntry>,
-    /// Per flow id: its class, or `FLOW_FREE` / `FLOW_DONE`.
-    flows: Vec<u32>,
+    /// Flow ids handed out so far: each id below is unfinished (in its class's heap),
+    /// finished and not yet reported (in `done`), or free (in `free_flows`). No table by
+    /// flow id: a completion would write a line of it that is rarely in cache at fleet
+    /// scale, and only `cancel_flow` and the single-flow queries, which the simulation
+    /// does not make per event, need a flow's class (they scan the active classes).
+    flow_ids: u32,
     free_flows: Vec<u32>,
     n_active: usize,
     /// Completed flows not yet reported by `advance`: (finish time, flow, owner).
@@ -235,7 +236,7 @@ impl Network {
             active_classes: Vec::new(),
             capped: Vec::new(),
             wake: Vec::new(),
-            flows: Vec::new(),
+            flow_ids: 0,
             free_flows: Vec::new(),
             n_active: 0,
             done: Vec::new(),

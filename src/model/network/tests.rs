@@ -185,9 +185,8 @@ fn advance_past_several_completions_orders_them() {
     );
 }
 
-/// The owner named ahead (and the flow hinted) is the one reported next, step after
-/// step, including when a completion waits to be collected; none once every flow is
-/// reported.
+/// The owner named ahead (and its flow) is the one reported next, step after step,
+/// including when a completion waits to be collected; none once every flow is reported.
 #[test]
 fn next_owner_is_the_next_reported() {
     // Finishing at 2 s (owner 40), 3 s (10 and 30, tied: 10 has the lower flow id) and
@@ -196,11 +195,10 @@ fn next_owner_is_the_next_reported() {
     let mut seen = Vec::new();
     while let Some(t) = net.next_completion() {
         let (ahead, flow) = (net.next_owner(), net.next_done().map(|(f, _)| f));
-        net.prefetch_next_flow();
         let mut out = Vec::new();
         net.advance_owned_into(t, &mut out);
         assert_eq!(ahead, out.first().map(|&(_, o)| o), "at {t}");
-        // The flow hinted for its completion's write is the one reported with it.
+        // And the flow named with it is the one reported with it.
         assert_eq!(flow, out.first().map(|&(f, _)| f.0), "at {t}");
         seen.extend(out.iter().map(|&(_, o)| o));
     }
@@ -274,6 +272,37 @@ fn completions_found_by_other_calls_are_buffered() {
     assert_eq!(net.cancel_flow(SimTime(3 * S), c), 0);
     assert!(net.advance(SimTime(3 * S)).is_empty());
     assert_eq!(net.active_flows(), 0);
+}
+
+/// A network with one flow (id 0) finished at 1 s and reported.
+fn one_reported_flow() -> (Network, PathId, FlowId) {
+    let mut net = Network::new();
+    let l = net.add_link(1e6);
+    let p = net.add_path(&[l]);
+    let a = net.start_flow(SimTime::ZERO, p, f64::INFINITY, 1_000_000);
+    assert_eq!(net.advance(SimTime(S)), vec![a]);
+    (net, p, a)
+}
+
+/// With no table by flow id, a cancel finds its flow in the heaps or among the
+/// completions not yet reported, and still tells an id already reported (not in use)...
+#[test]
+#[should_panic(expected = "is not in use")]
+fn cancelling_a_reported_flow_panics() {
+    let (mut net, p, a) = one_reported_flow();
+    // The reported id is handed out again, and is then in use.
+    let b = net.start_flow(SimTime(S), p, f64::INFINITY, 1_000);
+    assert_eq!((b, net.flow_rate(b)), (a, 1e6));
+    assert_eq!(net.advance(SimTime(2 * S)), vec![b]);
+    net.cancel_flow(SimTime(2 * S), a);
+}
+
+/// ... from one never handed out.
+#[test]
+#[should_panic(expected = "unknown flow")]
+fn cancelling_an_unknown_flow_panics() {
+    let (mut net, _, _) = one_reported_flow();
+    net.cancel_flow(SimTime(S), FlowId(1));
 }
 
 #[test]

@@ -41,13 +41,10 @@ impl Sim<'_, '_> {
             // The job whose transfer ends next: its slot and its entry of the dense
             // `job_net` load while other events run (see `engine::prefetch`); the timer,
             // when it fires, reads that entry for the VM and its held points, which load
-            // while the network moves on. Reading the entry here would wait for it. And
-            // the flow's slot, which its completion writes (a store that misses holds up
-            // the stores behind it: a million-VM app region 10 days 0.935 in pairs).
+            // while the network moves on. Reading the entry here would wait for it.
             if let Some(j) = self.net.next_owner() {
                 prefetch_lines_at(self.jobs.slots(), j as usize);
                 prefetch_at(&self.job_net, j as usize);
-                self.net.prefetch_next_flow();
             }
         }
     }

@@ -35,11 +35,9 @@ impl Sim<'_, '_> {
         self.net.remaining_by_flow(&mut remaining);
         // By flow id, as the sums always were (a flow finished but not yet collected adds
         // nothing).
-        for (f, r) in remaining.iter().enumerate() {
-            if let Some((r, j)) = *r {
-                let l = r - self.net.flow_rate(FlowId(f as u32)) * ahead;
-                left[j as usize] += l.max(0.0);
-            }
+        for &(r, j, rate) in remaining.iter().flatten() {
+            let l = r - rate * ahead;
+            left[j as usize] += l.max(0.0);
         }
         // Out of `self` while their records are made (which needs `self`); none is freed.
         let jobs = std::mem::take(&mut self.jobs);

@@ -130,11 +130,17 @@ fn run_ops(net: &mut Network, links: &[LinkId], paths: &[PathId], ops: Vec<Op>) 
 /// Every flow's remaining bytes from the one pass equal the single lookups, bit for bit,
 /// and ids not in use have none.
 fn assert_remaining_by_flow(net: &Network, live: &[FlowId]) {
-    let mut all = vec![Some((f64::NAN, 7)); 3];
+    let mut all = vec![Some((f64::NAN, 7, f64::NAN)); 3];
     net.remaining_by_flow(&mut all);
     for (f, r) in all.iter().enumerate() {
         let single = net.flow_remaining(FlowId(f as u32));
-        let r = r.map_or(0.0, |(r, _)| r);
+        let rate = net.flow_rate(FlowId(f as u32));
+        assert_eq!(
+            r.map_or(0.0, |(_, _, q)| q).to_bits(),
+            rate.to_bits(),
+            "flow {f}"
+        );
+        let r = r.map_or(0.0, |(r, _, _)| r);
         assert_eq!(r.to_bits(), single.to_bits(), "flow {f}");
         if !live.contains(&FlowId(f as u32)) {
             assert_eq!(r, 0.0, "flow {f} is not in use");
