@@ -7,7 +7,8 @@
 //! flow slot at every level an entry moves, on every arrival and completion, to make the
 //! removal of a flow from the middle O(log n). Only [`super::Network::cancel_flow`] needs
 //! that, and the simulation never cancels a transfer, so a cancel finds its flow by a scan
-//! of its class's heap instead.
+//! of the heaps instead (nor does the network keep a flow's class by its id: see
+//! `Network::flow_ids`).
 
 /// A flow in its class's heap.
 #[derive(Clone, Copy, Debug)]
