@@ -233,8 +233,8 @@ impl Network {
             self.free_flows.push(flow.0);
             return 0;
         }
-        let c = self
-            .class_of_flow(flow.0)
+        let (c, _) = self
+            .find_flow(flow.0)
             .unwrap_or_else(|| panic!("cancel_flow: flow {flow:?} is not in use"));
         let clock = self.clock;
         let class = &mut self.classes[c as usize];
@@ -261,31 +261,26 @@ impl Network {
         (rem - 1e-3).ceil().max(0.0) as u64
     }
 
-    /// The active class whose heap holds unfinished flow `f`, if any (a scan).
-    fn class_of_flow(&self, f: u32) -> Option<u32> {
-        self.active_classes
-            .iter()
-            .copied()
-            .find(|&c| self.classes[c as usize].heap.iter().any(|e| e.flow == f))
+    /// Unfinished flow `f`'s active class and heap entry, if any (a scan).
+    fn find_flow(&self, f: u32) -> Option<(u32, &Entry)> {
+        self.active_classes.iter().find_map(|&c| {
+            let e = self.classes[c as usize].heap.iter().find(|e| e.flow == f)?;
+            Some((c, e))
+        })
     }
 
     /// The current rate of a flow in bytes/s (0 for a finished or unknown flow).
     /// O(unfinished flows); [`Network::remaining_by_flow`] gives every flow's at once.
     pub fn flow_rate(&self, flow: FlowId) -> f64 {
-        self.class_of_flow(flow.0)
-            .map_or(0.0, |c| self.classes[c as usize].rate)
+        self.find_flow(flow.0)
+            .map_or(0.0, |(c, _)| self.classes[c as usize].rate)
     }
 
     /// The bytes a flow still has to transfer (0 for a finished or unknown flow).
     /// O(unfinished flows); [`Network::remaining_by_flow`] gives every flow's at once.
     pub fn flow_remaining(&self, flow: FlowId) -> f64 {
-        self.class_of_flow(flow.0).map_or(0.0, |c| {
-            let class = &self.classes[c as usize];
-            class
-                .heap
-                .iter()
-                .find(|e| e.flow == flow.0)
-                .map_or(0.0, |e| (e.tag - class.v_at(self.clock)).max(0.0))
+        self.find_flow(flow.0).map_or(0.0, |(c, e)| {
+            (e.tag - self.classes[c as usize].v_at(self.clock)).max(0.0)
         })
     }
 
