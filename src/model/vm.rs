@@ -435,7 +435,7 @@ pub const KEEP_DISKS_UP_TO: usize = 1 << 17;
 /// up every night would otherwise draw its attributes again at every job (several
 /// hundred instructions). The sizes are the draws' (which the replay repeats), in VM
 /// order, each VM's found from its [`Vm::disks_at`]; keeping them changes no result.
-/// A fleet of constant sizes needs neither ([`fixed_disk_sizes`]).
+/// A fleet of constant sizes needs neither (`fixed_disk_sizes`).
 #[derive(Debug, Default)]
 pub struct DiskSizes {
     /// Whether the run keeps them.

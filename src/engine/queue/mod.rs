@@ -18,14 +18,15 @@
 //!
 //! # Far entries
 //!
-//! Entries at or after a horizon, the end of a bucket of 2^36 µs (19 hours), wait
-//! unordered in a vector. When the heap and the current bucket are both spent (the
-//! clock cannot pass the horizon before), the far entries of the next bucket are taken
-//! out, sorted, and become the run, popped from its end, while entries scheduled
-//! meanwhile before the new horizon go to the heap. The next event is the earlier of the
-//! heap's top and the run's next. So events far ahead (a VM's next retention expiry, a
-//! day or more away) cost a push and their share of a sort instead of a place in every
-//! sift of the heap.
+//! Entries at or after a horizon, the end of a bucket of 2^36 µs (19 hours), wait in a
+//! vector in the order they were scheduled (their rank order). When the heap and the
+//! current bucket are both spent (the clock cannot pass the horizon before), the far
+//! entries of the next bucket are taken out, sorted by time (a stable radix sort, so
+//! ties keep their rank order), and become the run, popped from its end, while entries
+//! scheduled meanwhile before the new horizon go to the heap. The next event is the
+//! earlier of the heap's top and the run's next. So events far ahead (a VM's next
+//! retention expiry, a day or more away) cost a push and their share of a sort instead
+//! of a place in every sift of the heap.
 
 use super::time::SimTime;
 

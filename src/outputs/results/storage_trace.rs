@@ -14,10 +14,10 @@
 //! The file: the 8 bytes [`MAGIC`]; each window's records in time order, each the
 //! microseconds since the previous record (the window's start for the first) and the
 //! change of the bytes (from the window's starting bytes for the first; zigzag-encoded),
-//! as LEB128 varints; the index, [`ENTRY_WORDS`] little-endian `u64` per window with
+//! as LEB128 varints; the index, `ENTRY_WORDS` little-endian `u64` per window with
 //! records (its number, its records' place, length and count, its starting, most and last
 //! bytes); then the window's width in µs, the number of entries, the index's place, and
-//! [`END`].
+//! `END`.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
