@@ -70,9 +70,11 @@ struct Window {
 pub struct TraceWriter {
     file: File,
     width: u64,
-    /// Records not yet written: encoded here byte by byte (a record per change of the
-    /// stored bytes, at fleet scale millions), written out a block at a time.
+    /// Records not yet written: encoded into `buf[..len]` (a record per change of the
+    /// stored bytes, at fleet scale millions), written out a block at a time. `buf` keeps
+    /// room for a record past a block, so a number is copied in at a fixed width.
     buf: Vec<u8>,
+    len: usize,
     /// Bytes written to the file before `buf`.
     written: u64,
     /// The window being written, if any.
@@ -82,10 +84,12 @@ pub struct TraceWriter {
     bytes: u64,
 }
 
-/// Appends `x` as a varint (seven bits a byte, low first, the high bit set on all but
-/// the last), built on the stack and appended at once (a push a byte checked the
-/// buffer's room at each; a record is two of them, millions at fleet scale).
-fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
+/// Writes `x` as a varint (seven bits a byte, low first, the high bit set on all but
+/// the last) at `buf[at..]` and gives the place after it. It is built on the stack and
+/// copied in at its widest, [`MAX_VARINT`] bytes (a copy of a fixed width is a few
+/// moves, where one of the number's own width was a call; a record is two numbers,
+/// millions at fleet scale): `buf` must have that room after `at`.
+fn put_varint(buf: &mut [u8], at: usize, mut x: u128) -> usize {
     let mut out = [0u8; MAX_VARINT];
     let mut n = 0;
     while x >= 0x80 {
@@ -94,7 +98,8 @@ fn put_varint(buf: &mut Vec<u8>, mut x: u128) {
         n += 1;
     }
     out[n] = x as u8;
-    buf.extend_from_slice(&out[..=n]);
+    buf[at..at + MAX_VARINT].copy_from_slice(&out);
+    at + n + 1
 }
 
 impl TraceWriter {
@@ -107,12 +112,13 @@ impl TraceWriter {
     fn with_width(path: &Path, width: u64) -> Result<TraceWriter> {
         assert!(width > 0, "windows have a width");
         let file = io(path, File::create(path))?;
-        let mut buf = Vec::with_capacity(BLOCK + 2 * MAX_VARINT);
-        buf.extend_from_slice(MAGIC);
+        let mut buf = vec![0; BLOCK + 2 * MAX_VARINT];
+        buf[..MAGIC.len()].copy_from_slice(MAGIC);
         Ok(TraceWriter {
             file,
             width,
             buf,
+            len: MAGIC.len(),
             written: 0,
             open: None,
             index: Vec::new(),
@@ -128,7 +134,7 @@ impl TraceWriter {
             self.close();
             self.open = Some(Window {
                 number,
-                at: self.written + self.buf.len() as u64,
+                at: self.written + self.len as u64,
                 len: 0,
                 records: 0,
                 first: self.bytes,
@@ -142,17 +148,18 @@ impl TraceWriter {
         let zigzag = ((delta << 1) ^ (delta >> 127)) as u128;
         self.at = at;
         self.bytes = bytes;
-        put_varint(&mut self.buf, u128::from(dt));
-        put_varint(&mut self.buf, zigzag);
+        // `len` < BLOCK here: two numbers fit in the room past a block.
+        self.len = put_varint(&mut self.buf, self.len, u128::from(dt));
+        self.len = put_varint(&mut self.buf, self.len, zigzag);
         if let Some(w) = self.open.as_mut() {
             w.records += 1;
             w.most = w.most.max(bytes);
             w.last = bytes;
         }
-        if self.buf.len() >= BLOCK {
-            self.written += self.buf.len() as u64;
-            self.file.write_all(&self.buf)?;
-            self.buf.clear();
+        if self.len >= BLOCK {
+            self.written += self.len as u64;
+            self.file.write_all(&self.buf[..self.len])?;
+            self.len = 0;
         }
         Ok(())
     }
@@ -160,7 +167,7 @@ impl TraceWriter {
     /// Ends the window being written (if any) in the index.
     fn close(&mut self) {
         if let Some(mut w) = self.open.take() {
-            w.len = self.written + self.buf.len() as u64 - w.at;
+            w.len = self.written + self.len as u64 - w.at;
             self.index.push(w);
         }
     }
@@ -168,7 +175,8 @@ impl TraceWriter {
     /// Writes what is left, the index and the footer, and flushes the file.
     pub fn finish(mut self) -> std::io::Result<()> {
         self.close();
-        let index_at = self.written + self.buf.len() as u64;
+        let index_at = self.written + self.len as u64;
+        self.buf.truncate(self.len);
         for w in &self.index {
             for x in [w.number, w.at, w.len, w.records, w.first, w.most, w.last] {
                 self.buf.extend_from_slice(&x.to_le_bytes());

@@ -247,10 +247,11 @@ fn varints_round_trip_at_their_edges() {
         values.extend([(1u128 << bits) - 1, 1u128 << bits]);
     }
     for x in values {
-        let mut buf = vec![0xAA];
-        put_varint(&mut buf, x);
+        let mut buf = vec![0xAA; 1 + MAX_VARINT];
+        let end = put_varint(&mut buf, 1, x);
         let len = (128 - x.leading_zeros() as usize).div_ceil(7).max(1);
-        assert_eq!(buf.len(), 1 + len, "{x}");
-        assert_eq!(varint(&buf, 1), Some((x, 1 + len)), "{x}");
+        assert_eq!(end, 1 + len, "{x}");
+        assert_eq!(buf[0], 0xAA, "{x}: the byte before is kept");
+        assert_eq!(varint(&buf[..end], 1), Some((x, 1 + len)), "{x}");
     }
 }
