@@ -479,26 +479,32 @@ impl DiskSizes {
         }
     }
 
-    /// [`disk_sizes`] of `vm`, of `fleet`, into `out` (cleared first).
+    /// [`disk_sizes`] of `vm`, of `fleet`: the kept sizes themselves, or else `out`
+    /// (cleared first) filled with them (no copy of kept sizes, which a backup reads
+    /// for each transfer).
     #[inline]
-    pub fn get(&self, seed: u64, fleet: &Fleet, vm: &Vm, out: &mut Vec<u64>) {
-        match self.kept.get(vm.disks_at as usize) {
-            Some(&n) => {
-                let start = vm.disks_at as usize + 1;
-                out.clear();
-                out.extend_from_slice(&self.kept[start..start + n as usize]);
-            }
-            None => match self.fixed.get(vm.fleet as usize).copied().flatten() {
-                // Sizes no draw varies: no replay (the VM's count is the drawn one).
-                Some((os, data)) => {
-                    out.clear();
-                    out.push(os);
-                    let n = u32::from(vm.data_disks).min(MAX_DRAWN_DATA_DISKS) as usize;
-                    out.extend(std::iter::repeat(data).take(n));
-                }
-                None => disk_sizes(seed, fleet, vm.index, out),
-            },
+    pub fn get<'a>(
+        &'a self,
+        seed: u64,
+        fleet: &Fleet,
+        vm: &Vm,
+        out: &'a mut Vec<u64>,
+    ) -> &'a [u64] {
+        if let Some(&n) = self.kept.get(vm.disks_at as usize) {
+            let start = vm.disks_at as usize + 1;
+            return &self.kept[start..start + n as usize];
         }
+        match self.fixed.get(vm.fleet as usize).copied().flatten() {
+            // Sizes no draw varies: no replay (the VM's count is the drawn one).
+            Some((os, data)) => {
+                out.clear();
+                out.push(os);
+                let n = u32::from(vm.data_disks).min(MAX_DRAWN_DATA_DISKS) as usize;
+                out.extend(std::iter::repeat(data).take(n));
+            }
+            None => disk_sizes(seed, fleet, vm.index, out),
+        }
+        out
     }
 
     /// Hints that `vm`'s sizes will be read soon (see `engine::prefetch`).
@@ -612,7 +618,7 @@ mod tests {
         let (mut want, mut got) = (Vec::new(), vec![7]);
         for &i in order {
             disk_sizes(5, f, i, &mut want);
-            sizes.get(5, f, &vms[i as usize], &mut got);
+            let got = sizes.get(5, f, &vms[i as usize], &mut got);
             assert_eq!(got, want, "VM {i}, kept: {}", !sizes.kept.is_empty());
         }
     }

@@ -290,8 +290,7 @@ impl Sim<'_, '_> {
             Some(g) => {
                 // The disks' size caps the growth: replayed into the job's scratch buffer
                 // (no allocation per job).
-                let sizes = &mut self.disk_buf;
-                self.disks.get(self.seed, f, vm, sizes);
+                let sizes = self.disks.get(self.seed, f, vm, &mut self.disk_buf);
                 let cap = sizes.iter().sum();
                 g.used_at(vm.used_bytes, g.join_time(vm.index), now, cap)
             }

@@ -258,10 +258,11 @@ impl Sim<'_, '_> {
             self.transfer_done(j, now);
             return;
         }
-        let mut sizes = std::mem::take(&mut self.disk_buf);
         let mut parts = std::mem::take(&mut self.part_buf);
-        self.disks.get(self.seed, fleet, &self.vms[vi], &mut sizes);
-        split_bytes(bytes, &sizes, &mut parts);
+        let sizes = self
+            .disks
+            .get(self.seed, fleet, &self.vms[vi], &mut self.disk_buf);
+        split_bytes(bytes, sizes, &mut parts);
         parts.retain(|&b| b > 0);
         let n = parts.len();
         let cap = match fleet.max_throughput {
@@ -271,7 +272,6 @@ impl Sim<'_, '_> {
         let path = self.vm_path(vi);
         self.net.start_owned_flows(now, path, cap, &parts, j);
         self.job_net[j as usize].flows = n as u32;
-        self.disk_buf = sizes;
         self.part_buf = parts;
         self.resched_net();
     }

@@ -89,6 +89,7 @@ pub struct TraceWriter {
 /// copied in at its widest, [`MAX_VARINT`] bytes (a copy of a fixed width is a few
 /// moves, where one of the number's own width was a call; a record is two numbers,
 /// millions at fleet scale): `buf` must have that room after `at`.
+#[inline(always)]
 fn put_varint(buf: &mut [u8], at: usize, mut x: u128) -> usize {
     let mut out = [0u8; MAX_VARINT];
     let mut n = 0;
