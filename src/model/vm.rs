@@ -417,10 +417,21 @@ pub fn disk_sizes(seed: u64, fleet: &Fleet, index: u32, out: &mut Vec<u64>) {
 /// the one it drew (`Vm::data_disks`, which is at least the 64 drawn when not fewer), so
 /// a job needs no replay of its VM's draws ([`disk_sizes`] gives the same).
 fn fixed_disk_sizes(fleet: &Fleet) -> Option<(u64, u64)> {
-    if fleet.inventory.is_some() {
+    constant_disk_sizes(fleet.inventory.is_some(), &fleet.os_disk, &fleet.disk_size)
+}
+
+/// [`fixed_disk_sizes`] of a fleet with these OS and data disk sizes, listed in an
+/// inventory or not (for the memory estimate, which has the scenario's fleet): a run
+/// keeps no disk sizes of its VMs ([`DiskSizes::keep`]).
+pub fn constant_disk_sizes(
+    listed: bool,
+    os_disk: &crate::engine::dist::SizeDist,
+    disk_size: &crate::engine::dist::SizeDist,
+) -> Option<(u64, u64)> {
+    if listed {
         return None;
     }
-    Some((fleet.os_disk.fixed()?, fleet.disk_size.fixed()?))
+    Some((os_disk.fixed()?, disk_size.fixed()?))
 }
 
 /// Runs of at most this many VMs keep every VM's disk sizes, as drawn when the run is
@@ -464,8 +475,19 @@ impl DiskSizes {
     }
 
     /// Keeps `sizes`, the sizes of `vm`'s disks (from [`draw_vm_counting`]), if the run
-    /// keeps them, setting its [`Vm::disks_at`].
+    /// keeps them and its fleet's are not constant, setting its [`Vm::disks_at`]. (A
+    /// fleet of constant sizes gives them from the VM's disk count, which a transfer has
+    /// loaded with the VM: kept, they cost a load that misses.)
     pub fn keep(&mut self, vm: &mut Vm, sizes: &[u64]) {
+        if self
+            .fixed
+            .get(vm.fleet as usize)
+            .copied()
+            .flatten()
+            .is_some()
+        {
+            return;
+        }
         // At most 2^17 VMs of at most 65 drawn disks is far below 2^32 words; should an
         // inventory list more, the VMs past that offset (`u32::MAX` says "not kept")
         // replay theirs.
@@ -647,6 +669,19 @@ mod tests {
             "some VM draws more than 64 data disks"
         );
         assert_sizes_are_the_replay(&never, &f, &vms, &(0..40).collect::<Vec<_>>());
+        // A run that keeps sizes keeps none of a fleet of constant ones.
+        let mut keeps = DiskSizes::kept_up_to(40, 40, std::slice::from_ref(&f));
+        let mut sizes = Vec::new();
+        let vms: Vec<Vm> = (0..40)
+            .map(|i| {
+                let (mut vm, _) = draw_vm_counting(5, 0, &f, i, &s, 0, &mut Vec::new(), &mut sizes);
+                keeps.keep(&mut vm, &sizes);
+                assert_eq!(vm.disks_at, u32::MAX, "VM {i} not kept");
+                vm
+            })
+            .collect();
+        assert!(keeps.kept.is_empty());
+        assert_sizes_are_the_replay(&keeps, &f, &vms, &(0..40).collect::<Vec<_>>());
         let varying = fleet("disk_size = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");
         assert_eq!(fixed_disk_sizes(&varying), None);
         let varying_os = fleet("os_disk = { dist = \"uniform\", min = \"1 GB\", max = \"9 GB\" }");

@@ -94,7 +94,12 @@ fn run_parts(s: &Scenario) -> (u64, u64) {
         });
         let per_vm = 64 + 16 * batches + JOB_BYTES + RETRY_BYTES * retries + points_bytes(held);
         per_vms = per_vms.saturating_add(vms.saturating_mul(per_vm));
-        if all_vms <= crate::model::vm::KEEP_DISKS_UP_TO as u64 {
+        let constant = crate::model::vm::constant_disk_sizes(
+            f.inventory.is_some() || f.inventory_table.is_some(),
+            &f.os_disk,
+            &f.disk_size,
+        );
+        if all_vms <= crate::model::vm::KEEP_DISKS_UP_TO as u64 && constant.is_none() {
             // Its disk sizes, kept: a count and one size per disk, 8 bytes each.
             let disks = super::population::expected(s, f).map_or(1.0, |e| e.data_disks + 1.0);
             let kept = (vms as f64 * 8.0 * (disks + 1.0)).ceil() as u64;
