@@ -85,21 +85,26 @@ pub struct TraceWriter {
 }
 
 /// Writes `x` as a varint (seven bits a byte, low first, the high bit set on all but
-/// the last) at `buf[at..]` and gives the place after it. It is built on the stack and
-/// copied in at its widest, [`MAX_VARINT`] bytes (a copy of a fixed width is a few
-/// moves, where one of the number's own width was a call; a record is two numbers,
-/// millions at fleet scale): `buf` must have that room after `at`.
+/// the last) at `buf[at..]` and gives the place after it; `buf` must have
+/// [`MAX_VARINT`] bytes of room after `at` (checked once, not per byte). A record is two
+/// numbers, millions at fleet scale, nearly all below 2^64: those bytes are taken from a
+/// 64-bit word.
 #[inline(always)]
 fn put_varint(buf: &mut [u8], at: usize, mut x: u128) -> usize {
-    let mut out = [0u8; MAX_VARINT];
+    let out = &mut buf[at..at + MAX_VARINT];
     let mut n = 0;
-    while x >= 0x80 {
+    while x > u128::from(u64::MAX) {
         out[n] = (x & 0x7f) as u8 | 0x80;
         x >>= 7;
         n += 1;
     }
-    out[n] = x as u8;
-    buf[at..at + MAX_VARINT].copy_from_slice(&out);
+    let mut y = x as u64;
+    while y >= 0x80 {
+        out[n] = (y & 0x7f) as u8 | 0x80;
+        y >>= 7;
+        n += 1;
+    }
+    out[n] = y as u8;
     at + n + 1
 }
 
