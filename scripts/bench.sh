@@ -11,7 +11,9 @@
 # small case and the hold rounds), with the runs' range: the machine may be shared, so
 # the core count and the load average are printed with them.
 #
-# Usage: scripts/bench.sh [--1m] [--no-engine]
+# Usage: scripts/bench.sh [--1m] [--no-engine] [--pgo]
+#   --pgo  benchmark the profile-guided build of scripts/pgo.sh (built first, about 5
+#          minutes; needs `rustup component add llvm-tools`) instead of the release build
 # Results of the runs go to target/bench/ (not results/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,16 +22,23 @@ cd "$(dirname "$0")/.."
 
 with_1m=0
 engine=1
+pgo=0
 for a in "$@"; do
     case "$a" in
         --1m) with_1m=1 ;;
         --no-engine) engine=0 ;;
-        *) echo "usage: scripts/bench.sh [--1m] [--no-engine]" >&2; exit 2 ;;
+        --pgo) pgo=1 ;;
+        *) echo "usage: scripts/bench.sh [--1m] [--no-engine] [--pgo]" >&2; exit 2 ;;
     esac
 done
 
 cargo build --release --quiet
 bin=target/release/backupsim
+build="release build"
+if [ "$pgo" = 1 ]; then
+    bin=$(scripts/pgo.sh | tail -n 1)
+    build="profile-guided build (scripts/pgo.sh)"
+fi
 out=target/bench
 mkdir -p "$out"
 rows=$out/rows.tsv
@@ -67,7 +76,7 @@ bench scale-100k-paths 3 benches/scale-100k-paths.toml
 bench window-2000-7d 5 scenarios/window-2000.toml --set simulation.duration=7d
 
 echo
-echo "backupsim bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "backupsim bench, $build, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 python3 - "$rows" <<'PY'
 import sys
