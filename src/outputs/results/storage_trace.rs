@@ -49,6 +49,9 @@ const BLOCK: usize = 1 << 16;
 /// The longest number a trace holds, in bytes: 19 of 7 bits cover 128.
 const MAX_VARINT: usize = 19;
 
+/// The room [`TraceWriter`] starts with, doubled as records come up to a block's.
+const FIRST_ROOM: usize = 1 << 10;
+
 /// One window's entry in the index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Window {
@@ -118,7 +121,8 @@ impl TraceWriter {
     fn with_width(path: &Path, width: u64) -> Result<TraceWriter> {
         assert!(width > 0, "windows have a width");
         let file = io(path, File::create(path))?;
-        let mut buf = vec![0; BLOCK + 2 * MAX_VARINT];
+        // Grown to a block as records come (a small run's trace touches a page or two).
+        let mut buf = vec![0; FIRST_ROOM];
         buf[..MAGIC.len()].copy_from_slice(MAGIC);
         Ok(TraceWriter {
             file,
@@ -154,7 +158,11 @@ impl TraceWriter {
         let zigzag = ((delta << 1) ^ (delta >> 127)) as u128;
         self.at = at;
         self.bytes = bytes;
-        // `len` < BLOCK here: two numbers fit in the room past a block.
+        // `len` < BLOCK here: at most a block and two numbers' room is needed.
+        if self.len + 2 * MAX_VARINT > self.buf.len() {
+            let room = (2 * self.buf.len()).min(BLOCK + 2 * MAX_VARINT);
+            self.buf.resize(room, 0);
+        }
         self.len = put_varint(&mut self.buf, self.len, u128::from(dt));
         self.len = put_varint(&mut self.buf, self.len, zigzag);
         if let Some(w) = self.open.as_mut() {
