@@ -297,10 +297,16 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// The night of a scheduled job of fleet `fi`, by its scheduled time.
+    /// The night of a scheduled job of fleet `fi`, by its scheduled time: most jobs are
+    /// of the policy's latest occurrence, asked first (a search's chain of dependent
+    /// loads, twice a job, otherwise).
     fn night(&mut self, fi: usize, scheduled: SimTime) -> Option<&mut NightStat> {
         let p = self.c.fleets[fi].policy;
-        let n = self.rep.occurrences[p].binary_search(&scheduled).ok()?;
+        let occ = &self.rep.occurrences[p];
+        let n = match occ.last() {
+            Some(&t) if t == scheduled => occ.len() - 1,
+            _ => occ.binary_search(&scheduled).ok()?,
+        };
         self.rep.nights[fi].get_mut(n)
     }
 
