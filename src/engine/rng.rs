@@ -65,10 +65,58 @@ pub fn stream_of_key(k: u64) -> Stream {
     Pcg64Mcg::from_seed(((hi << 64) | lo | 1).to_le_bytes())
 }
 
+/// A probability drawn exactly as `Rng::gen_bool(p)` draws it (the same draws from the
+/// stream, the same outcomes), its 64-bit threshold, which `gen_bool` computes from the
+/// float at every call, computed once: for the chances a job draws (a VM running, its
+/// agent answering, a step failing).
+#[derive(Clone, Copy, Debug)]
+pub struct Chance(rand::distributions::Bernoulli);
+
+impl Chance {
+    /// The chance `p`, a probability in `[0, 1]` (panics otherwise, as `gen_bool` does).
+    pub fn new(p: f64) -> Chance {
+        match rand::distributions::Bernoulli::new(p) {
+            Ok(b) => Chance(b),
+            Err(_) => panic!("{p} is not a probability"),
+        }
+    }
+
+    /// Draws it from `r`: what `r.gen_bool(p)` gives, with the same draws.
+    #[inline]
+    pub fn draw<R: rand::Rng + ?Sized>(&self, r: &mut R) -> bool {
+        r.sample(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::Rng;
+
+    /// A chance gives `gen_bool`'s outcomes and leaves the stream where `gen_bool` does,
+    /// at the edges (never, always: no draw) and between.
+    #[test]
+    fn a_chance_draws_as_gen_bool() {
+        let ps = [0.0, 1e-12, 0.03, 0.5, 0.5 + 1e-16, 0.97, 1.0 - 1e-16, 1.0];
+        for (i, &p) in ps.iter().enumerate() {
+            let c = Chance::new(p);
+            let (mut a, mut b) = (stream(3, &[i as u64]), stream(3, &[i as u64]));
+            for _ in 0..2_000 {
+                assert_eq!(c.draw(&mut a), b.gen_bool(p), "p = {p}");
+                assert_eq!(
+                    a.gen::<u32>(),
+                    b.gen::<u32>(),
+                    "p = {p}: stream moved alike"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a probability")]
+    fn a_chance_above_one_panics() {
+        let _ = Chance::new(1.5);
+    }
 
     /// A prefix folded once and the rest folded on is the whole key, and its stream.
     #[test]

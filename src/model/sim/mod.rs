@@ -11,7 +11,7 @@ use super::metric_names::PHASES;
 use super::network::{FlowId, LinkId, LinkStats, Network, PathId};
 use super::vm::{draw_vm_counting, flag, purpose, Unsupported, Vm};
 use super::{Failure, JobRecord, Observer, Outcome, Sample};
-use crate::engine::rng::{fold_key, name_key, stream, stream_key, stream_of_key};
+use crate::engine::rng::{fold_key, name_key, stream, stream_key, stream_of_key, Chance};
 use crate::engine::time::MICROS_PER_DAY;
 use crate::engine::{
     prefetch_at, prefetch_lines_at, slab, EventQueue, SimDuration, SimTime, Slab, Stream,
@@ -226,6 +226,9 @@ struct FleetRt {
     job_key: u64,
     churn_key: u64,
     start_key: u64,
+    /// The chances that its VM is running and that its agent answers, at a job's start.
+    p_running: Chance,
+    p_responsive: Chance,
     on_demand: Option<(Exp<f64>, Stream)>,
     /// The fleet's own concurrency gate: a job holds a slot from its start (before the
     /// extension and snapshot) to its end.
@@ -328,6 +331,8 @@ struct Sim<'s, 'o> {
     /// The recovery points each VM's vault holds, by VM index.
     held: points::PointStore,
     fleets: Vec<FleetRt>,
+    /// The run's chances a job draws (`Timing`'s), thresholds computed once.
+    chances: steps::Chances,
     /// Each fleet's stored bytes and protected instances over time (costs).
     books: Vec<cost::Books>,
     /// Bytes held over every vault.

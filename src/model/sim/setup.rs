@@ -73,6 +73,7 @@ impl<'s, 'o> Sim<'s, 'o> {
                 ..cost::Storage::default()
             },
             fleets,
+            chances: super::steps::Chances::of(&c.timing),
             vaults: c.vaults.iter().map(vault_state).collect(),
             gates,
             policy_window_end: vec![SimTime::ZERO; c.policies.len()],
@@ -303,6 +304,8 @@ fn fleet_state(
         job_key: stream_key(c.simulation.seed, &[purpose::JOB, key]),
         churn_key: stream_key(c.simulation.seed, &[purpose::CHURN, key]),
         start_key: stream_key(c.simulation.seed, &[purpose::START, key]),
+        p_running: Chance::new(f.running),
+        p_responsive: Chance::new(f.agent_responsive),
         on_demand,
         limit: f.max_concurrent_jobs.unwrap_or(u32::MAX),
         running: 0,

@@ -8,6 +8,27 @@ use crate::engine::num::round;
 use crate::model::config::Inventory;
 use crate::model::vm::split_bytes;
 
+/// The chances of `Timing` a job draws, each drawn as `gen_bool` of its probability.
+pub(super) struct Chances {
+    extension_upgrade: Chance,
+    extension_failure: Chance,
+    snapshot_task_failure: Chance,
+    vss_failure: Chance,
+    transient_failure: Chance,
+}
+
+impl Chances {
+    pub(super) fn of(t: &crate::model::config::Timing) -> Chances {
+        Chances {
+            extension_upgrade: Chance::new(t.extension_upgrade),
+            extension_failure: Chance::new(t.extension_failure),
+            snapshot_task_failure: Chance::new(t.snapshot_task_failure),
+            vss_failure: Chance::new(t.vss_failure),
+            transient_failure: Chance::new(t.transient_failure),
+        }
+    }
+}
+
 impl Sim<'_, '_> {
     /// A backup passed its fleet's gate: the extension step (agent, install or upgrade).
     pub(super) fn admit(&mut self, j: u32, now: SimTime) {
@@ -15,9 +36,10 @@ impl Sim<'_, '_> {
         let t = &self.c.timing;
         let vm = self.vms[vm_idx(self, j)].clone();
         let fleet = &self.c.fleets[vm.fleet as usize];
+        let chances = &self.fleets[vm.fleet as usize];
         let job = &mut self.jobs[j];
         let r = &mut job.rng;
-        let drawn = r.gen_bool(fleet.running);
+        let drawn = chances.p_running.draw(r);
         // An inventory's power state replaces the draw (made all the same: the job's
         // later draws keep their stream positions).
         job.running = fleet
@@ -41,7 +63,7 @@ impl Sim<'_, '_> {
             }
             return;
         }
-        let responsive = r.gen_bool(fleet.agent_responsive);
+        let responsive = chances.p_responsive.draw(r);
         if !vm.has(flag::AGENT) || !responsive {
             let d = self.st.capped(t.agent_status_wait.draw(r), || {
                 "timing.agent_status_wait".into()
@@ -60,7 +82,7 @@ impl Sim<'_, '_> {
             return;
         }
         let job = &mut self.jobs[j];
-        let d = if job.rng.gen_bool(t.extension_upgrade) {
+        let d = if self.chances.extension_upgrade.draw(&mut job.rng) {
             self.st
                 .capped(t.extension_upgrade_time.draw(&mut job.rng), || {
                     "timing.extension_upgrade_time".into()
@@ -86,7 +108,7 @@ impl Sim<'_, '_> {
         let d = self.st.capped(t.extension_install.draw(&mut job.rng), || {
             "timing.extension_install".into()
         });
-        let fails = job.rng.gen_bool(t.extension_failure);
+        let fails = self.chances.extension_failure.draw(&mut job.rng);
         if d > t.extension_install_timeout {
             self.wait(
                 j,
@@ -147,7 +169,9 @@ impl Sim<'_, '_> {
         }
         // The file-system freeze lasts as long as the slowest disk: past the limit the
         // extension gives up (an offline VM has no extension and no freeze).
-        if running && (d > t.snapshot_timeout || job.rng.gen_bool(t.snapshot_task_failure)) {
+        if running
+            && (d > t.snapshot_timeout || self.chances.snapshot_task_failure.draw(&mut job.rng))
+        {
             self.wait(
                 j,
                 Step::Failing(Code::GuestAgentSnapshotTaskStatusError),
@@ -158,7 +182,7 @@ impl Sim<'_, '_> {
         }
         job.consistency = if !running {
             Consistency::Crash
-        } else if vm.has(flag::WINDOWS) && !job.rng.gen_bool(t.vss_failure) {
+        } else if vm.has(flag::WINDOWS) && !self.chances.vss_failure.draw(&mut job.rng) {
             Consistency::Application
         } else {
             Consistency::FileSystem
@@ -301,8 +325,8 @@ impl Sim<'_, '_> {
             return;
         }
         let fails = {
-            let p = self.c.timing.transient_failure;
-            self.job(j).rng.gen_bool(p)
+            let c = self.chances.transient_failure;
+            c.draw(&mut self.job(j).rng)
         };
         if fails {
             self.finish(j, now, Err(Code::BackUpOperationFailed));
