@@ -208,8 +208,12 @@ proptest! {
     fn disks_started_together_match_one_start_each(
         capacity in prop::sample::select(vec![1e6, 1.25e9, 3e6 / 7.0]),
         cap in prop::sample::select(vec![f64::INFINITY, 2e5, 3.4e6]),
+        other_cap in prop::sample::select(vec![f64::INFINITY, 2e5, 3.4e6, 1.1e5, 3e6 / 7.0]),
         ops in prop::collection::vec(disk_op(), 1..60),
     ) {
+        // The second path's flows take their own cap: two classes of different caps
+        // on the shared link (a region's full and incremental copies).
+        let cap_of = |path: usize| if path == 1 { other_cap } else { cap };
         let build = || {
             let mut net = Network::new();
             let shared = net.add_link(capacity);
@@ -229,15 +233,15 @@ proptest! {
             match op {
                 DiskOp::Start { path, bytes } => {
                     let now = SimTime(t);
-                    let x = together.start_owned_flow(now, paths[path], cap, bytes, 1);
-                    let y = one_by_one.start_owned_flow(now, paths[path], cap, bytes, 1);
+                    let x = together.start_owned_flow(now, paths[path], cap_of(path), bytes, 1);
+                    let y = one_by_one.start_owned_flow(now, paths[path], cap_of(path), bytes, 1);
                     prop_assert_eq!(x, y);
                 }
                 DiskOp::Disks { path, disks } => {
                     let now = SimTime(t);
-                    together.start_owned_flows(now, paths[path], cap, &disks, 2);
+                    together.start_owned_flows(now, paths[path], cap_of(path), &disks, 2);
                     for &d in &disks {
-                        one_by_one.start_owned_flow(now, paths[path], cap, d, 2);
+                        one_by_one.start_owned_flow(now, paths[path], cap_of(path), d, 2);
                     }
                 }
                 DiskOp::Advance(dt) => {
