@@ -479,13 +479,7 @@ impl DiskSizes {
     /// fleet of constant sizes gives them from the VM's disk count, which a transfer has
     /// loaded with the VM: kept, they cost a load that misses.)
     pub fn keep(&mut self, vm: &mut Vm, sizes: &[u64]) {
-        if self
-            .fixed
-            .get(vm.fleet as usize)
-            .copied()
-            .flatten()
-            .is_some()
-        {
+        if self.fixed_of(vm).is_some() {
             return;
         }
         // At most 2^17 VMs of at most 65 drawn disks is far below 2^32 words; should an
@@ -516,7 +510,7 @@ impl DiskSizes {
             let start = vm.disks_at as usize + 1;
             return &self.kept[start..start + n as usize];
         }
-        match self.fixed.get(vm.fleet as usize).copied().flatten() {
+        match self.fixed_of(vm) {
             // Sizes no draw varies: no replay (the VM's count is the drawn one).
             Some((os, data)) => {
                 out.clear();
@@ -527,6 +521,13 @@ impl DiskSizes {
             None => disk_sizes(seed, fleet, vm.index, out),
         }
         out
+    }
+
+    /// The constant OS and data disk sizes of `vm`'s fleet, if they are
+    /// ([`fixed_disk_sizes`]).
+    #[inline]
+    fn fixed_of(&self, vm: &Vm) -> Option<(u64, u64)> {
+        self.fixed.get(vm.fleet as usize).copied().flatten()
     }
 
     /// Hints that `vm`'s sizes will be read soon (see `engine::prefetch`).

@@ -36,10 +36,10 @@ impl Sim<'_, '_> {
         let t = &self.c.timing;
         let vm = self.vms[vm_idx(self, j)].clone();
         let fleet = &self.c.fleets[vm.fleet as usize];
-        let chances = &self.fleets[vm.fleet as usize];
+        let rt = &self.fleets[vm.fleet as usize];
         let job = &mut self.jobs[j];
         let r = &mut job.rng;
-        let drawn = chances.p_running.draw(r);
+        let drawn = rt.p_running.draw(r);
         // An inventory's power state replaces the draw (made all the same: the job's
         // later draws keep their stream positions).
         job.running = fleet
@@ -63,7 +63,7 @@ impl Sim<'_, '_> {
             }
             return;
         }
-        let responsive = chances.p_responsive.draw(r);
+        let responsive = rt.p_responsive.draw(r);
         if !vm.has(flag::AGENT) || !responsive {
             let d = self.st.capped(t.agent_status_wait.draw(r), || {
                 "timing.agent_status_wait".into()

@@ -74,8 +74,9 @@ pub struct TraceWriter {
     file: File,
     width: u64,
     /// Records not yet written: encoded into `buf[..len]` (a record per change of the
-    /// stored bytes, at fleet scale millions), written out a block at a time. `buf` keeps
-    /// room for a record past a block, so a number is copied in at a fixed width.
+    /// stored bytes, at fleet scale millions), written out a block at a time. `buf` has
+    /// room for a whole record past `len` (grown to a block and a record's room as
+    /// records come), so a number's bytes are written without a check of the room each.
     buf: Vec<u8>,
     len: usize,
     /// Bytes written to the file before `buf`.
