@@ -9,7 +9,8 @@
 # events scale-100k's heap held before a VM's next expiry moved out of it; it holds about
 # 340 now, the 1 k row). Every number is a median (3 runs per scale scenario, 5 for the
 # small case and the hold rounds), with the runs' range: the machine may be shared, so
-# the core count and the load average are printed with them.
+# the core count and the load average are printed with them. Below the table, each
+# performance target of docs/performance.md against its medians, met or not.
 #
 # Usage: scripts/bench.sh [--1m] [--no-engine] [--pgo]
 #   --pgo  benchmark the profile-guided build of scripts/pgo.sh (built first, about 5
@@ -106,6 +107,38 @@ for name in order:
     spread = f"{shown(min(walls))}–{shown(max(walls))}"
     print(f"| `{name}` | {len(r)} | {ev:,} | {shown(wall)} | {spread} | {ev / wall / 1e6:.2f} M | "
           f"{rss:.0f} MiB | {min(loads):.1f}–{max(loads):.1f} |")
+
+# The performance targets (docs/performance.md), each against this table's medians.
+def med(name, i):
+    return median(x[i] for x in runs[name]) if name in runs else None
+def rate(name):
+    w = med(name, 1)
+    return runs[name][0][0] / w if w else None
+checks = []
+def check(what, shown_value, ok):
+    checks.append((what, shown_value, "met" if ok else "not met"))
+if (w := med("scale-100k", 1)) is not None:
+    check("scale-100k ≤ 1.5 s", shown(w), w <= 1.5)
+    check("scale-100k ≥ 10 M events/s", f"{rate('scale-100k') / 1e6:.2f} M", rate("scale-100k") >= 10e6)
+    if (p := rate("scale-100k-paths")) is not None:
+        ratio = p / rate("scale-100k")
+        check("path-heavy variant within 2× of scale-100k's events/s", f"{ratio:.2f}", ratio >= 0.5)
+    if (w1 := med("scale-1m", 1)) is not None:
+        peak = max(x[2] for x in runs["scale-1m"]) / 1024
+        ratio = rate("scale-1m") / rate("scale-100k")
+        check("scale-1m ≤ 15 s", shown(w1), w1 <= 15)
+        check("scale-1m ≤ 400 MiB", f"{peak:.0f} MiB", peak <= 400)
+        check("scale-1m within 30 % of scale-100k's events/s", f"{ratio:.2f}", ratio >= 0.7)
+if (w := med("window-2000-7d", 1)) is not None:
+    check("window-2000-7d ≤ 20 ms", shown(w), w <= 0.020)
+if checks:
+    print()
+    print("Against the targets (medians above; scale-10m is measured on its own, see docs/performance.md):")
+    print()
+    print("| target | measured | |")
+    print("|---|---:|---|")
+    for what, value, verdict in checks:
+        print(f"| {what} | {value} | {verdict} |")
 PY
 
 if [ "$engine" = 1 ]; then
