@@ -177,6 +177,10 @@ fn encode(out: &mut [u8; MAX_RECORD], delta: u64, tier: usize, bytes: u64) -> us
     1 + tw + bw
 }
 
+// `put_record`'s three moves (bytes 0..8, 8..16 when longer than 16, the last 8) cover
+// every record up to 24 bytes.
+const _: () = assert!(MAX_RECORD <= 24, "put_record's moves cover a record");
+
 /// Copies a record of `dst.len()` bytes from the front of `rec` into `dst`. A record of
 /// 8 bytes or more (most: a time and a size of 4 to 5 bytes each) is copied by moves of
 /// 8 bytes, overlapping at its end, instead of a call to copy a length known only here.

@@ -324,11 +324,7 @@ impl Sim<'_, '_> {
             self.wait(j, Step::Create, d, now);
             return;
         }
-        let fails = {
-            let c = self.chances.transient_failure;
-            c.draw(&mut self.job(j).rng)
-        };
-        if fails {
+        if self.chances.transient_failure.draw(&mut self.jobs[j].rng) {
             self.finish(j, now, Err(Code::BackUpOperationFailed));
         } else {
             self.finish(j, now, Ok(()));
